@@ -1,0 +1,36 @@
+//! Domain types and rules: shipments, checkpoints, statuses and how a timeline is merged.
+//!
+//! Pure code: no I/O, no clocks (callers pass `now`), no storage or wire formats beyond the serde
+//! derives used to persist values.
+
+mod checkpoint;
+mod country;
+mod ids;
+mod shipment;
+mod status;
+
+pub use checkpoint::{Checkpoint, CheckpointInput, CheckpointSource, EventTime};
+pub use country::CountryCode;
+pub use ids::{ShipmentId, Slug, TenantId, TrackingNumber};
+pub use shipment::{
+    CompletionReason, Customer, DeliveryType, Leg, LegSource, MergeOutcome, Shipment,
+    ShipmentDetails, ShipmentDirection, EXPIRY_DAYS,
+};
+pub use status::{SUBTAGS, Subtag, SubtagInfo, Tag};
+
+/// A value that does not satisfy the domain's rules.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} is invalid: {reason}")]
+pub struct DomainError {
+    /// The field, named as on the wire (`tracking_number`, `origin_country_region`, ...).
+    pub field: String,
+    /// What is wrong with it, lowercase, without a trailing period.
+    pub reason: String,
+}
+
+impl DomainError {
+    /// An invalid `field` for `reason`.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        DomainError { field: field.into(), reason: reason.into() }
+    }
+}

@@ -1,0 +1,7 @@
+//! Porchlight's one domain crate: domain types and rules, ports, use cases, the
+//! AfterShip-compatible HTTP API and the embedded adapters.
+//!
+//! Both runtimes link this crate: `porchlight serve` (SQLite, one process) and the Lambda
+//! functions. Nothing here reads the environment; binaries build a [`app::Deps`] and pass it in.
+
+pub mod domain;
