@@ -5,3 +5,5 @@
 //! functions. Nothing here reads the environment; binaries build a [`app::Deps`] and pass it in.
 
 pub mod domain;
+pub mod adapters;
+pub mod ports;

@@ -1,0 +1,4 @@
+//! Adapters: implementations of the ports. Only adapters know storage shapes.
+
+#[cfg(feature = "sqlite")]
+pub mod sqlite;

@@ -1,0 +1,290 @@
+//! Ports: the traits the use cases need from the outside world, with their contracts.
+//!
+//! Every implementation must pass [`crate::testkit`]'s contract suite. Every method that touches
+//! merchant data takes the tenant, so no call can reach another tenant's records; the only
+//! cross-tenant reads are [`ShipmentStore::find_legs`] and [`ShipmentStore::due_for_poll`], which
+//! return ids for the carrier pipeline and never data.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{CountryCode, Shipment, ShipmentId, Slug, Subtag, Tag, TenantId, TrackingNumber};
+
+/// An adapter's underlying error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a store can report. Only the variants callers act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record does not exist (for this tenant).
+    #[error("not found")]
+    NotFound,
+    /// The record changed since it was read: re-read and retry.
+    #[error("version conflict")]
+    Conflict,
+    /// A shipment with the same courier and tracking number already exists for the tenant.
+    #[error("duplicate shipment {0}")]
+    Duplicate(ShipmentId),
+    /// The store failed; the operation may or may not have happened only if documented.
+    #[error("store unavailable")]
+    Unavailable(#[source] BoxError),
+}
+
+/// A merchant account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    /// Its id.
+    pub id: TenantId,
+    /// Its display name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An API key's record; the key itself is never stored, only its SHA-256 digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    /// A public handle for the key, for listing and revoking.
+    pub key_id: String,
+    /// The tenant the key acts for.
+    pub tenant_id: TenantId,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Tenants and their API keys.
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    /// Creates a tenant. `Conflict` if the id exists.
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Reads a tenant.
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
+    /// Every tenant, oldest first.
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+    /// Stores a key's digest. `NotFound` if the tenant does not exist; `Conflict` if the digest
+    /// or the key id exists.
+    async fn add_api_key(&self, record: &ApiKeyRecord, digest: &[u8; 32]) -> Result<(), StoreError>;
+    /// The tenant a key digest acts for; `None` for unknown or revoked keys.
+    async fn tenant_for_key(&self, digest: &[u8; 32]) -> Result<Option<TenantId>, StoreError>;
+    /// Revokes a key at `at`. `NotFound` if the tenant has no such key. Revoking twice keeps the
+    /// first time.
+    async fn revoke_api_key(&self, tenant: &TenantId, key_id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// A tenant's keys, oldest first.
+    async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKeyRecord>, StoreError>;
+}
+
+/// Where a listing resumes: the last shipment of the previous page, in (created_at, id)
+/// descending order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// The previous page's last `created_at`.
+    pub created_at: DateTime<Utc>,
+    /// The previous page's last id.
+    pub id: ShipmentId,
+}
+
+impl Cursor {
+    /// The opaque text handed to clients.
+    pub fn encode(&self) -> String {
+        let plain = format!("{}:{}", self.created_at.timestamp_micros(), self.id);
+        plain.bytes().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Reads text made by [`Cursor::encode`]; `None` for anything else.
+    pub fn decode(text: &str) -> Option<Cursor> {
+        if text.len() % 2 != 0 || text.len() > 200 {
+            return None;
+        }
+        let bytes: Option<Vec<u8>> =
+            (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect();
+        let plain = String::from_utf8(bytes?).ok()?;
+        let (micros, id) = plain.split_once(':')?;
+        Some(Cursor {
+            created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            id: ShipmentId::parse(id).ok()?,
+        })
+    }
+}
+
+/// A listing's filters and page. Empty lists and `None` mean "no filter"; values within one
+/// filter are alternatives (OR), filters combine with AND.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListQuery {
+    /// Page size, 1 to 200.
+    pub limit: usize,
+    /// Resume after this position.
+    pub cursor: Option<Cursor>,
+    /// Current status.
+    pub tags: Vec<Tag>,
+    /// Courier of the first leg.
+    pub slugs: Vec<Slug>,
+    /// Origin country.
+    pub origins: Vec<CountryCode>,
+    /// Destination country.
+    pub destinations: Vec<CountryCode>,
+    /// Destination country as the carrier reports it.
+    pub courier_destinations: Vec<CountryCode>,
+    /// Tracking numbers (compared in compact form).
+    pub tracking_numbers: Vec<String>,
+    /// The merchant's order id, exact.
+    pub order_id: Option<String>,
+    /// The merchant's order number, exact.
+    pub order_number: Option<String>,
+    /// Case-insensitive substring of tracking number, title, order id, order number or
+    /// customer name.
+    pub keyword: Option<String>,
+    /// Shipment tags: any of them.
+    pub shipment_tags: Vec<String>,
+    /// Created at or after.
+    pub created_at_min: Option<DateTime<Utc>>,
+    /// Created at or before.
+    pub created_at_max: Option<DateTime<Utc>>,
+    /// Updated at or after.
+    pub updated_at_min: Option<DateTime<Utc>>,
+    /// Updated at or before.
+    pub updated_at_max: Option<DateTime<Utc>>,
+    /// Returning or returned to sender.
+    pub return_to_sender: Option<bool>,
+    /// Transit time in days, exact.
+    pub transit_time: Option<u32>,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    /// The shipments, newest first.
+    pub shipments: Vec<Shipment>,
+    /// How many shipments match the filters in all.
+    pub total: u64,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<Cursor>,
+}
+
+/// Shipments, keyed by tenant.
+#[async_trait]
+pub trait ShipmentStore: Send + Sync {
+    /// Stores a new shipment (whose `version` is 0) as version 1, and records a `Created` change
+    /// in the same transaction. `Duplicate` (naming the existing id) if the tenant already has a
+    /// shipment with the same slug and compact tracking number; `Conflict` if the id exists.
+    async fn insert(&self, shipment: &Shipment) -> Result<u64, StoreError>;
+    /// Reads one shipment of the tenant.
+    async fn get(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Option<Shipment>, StoreError>;
+    /// Replaces a shipment read at `shipment.version` and returns the new version
+    /// (`shipment.version + 1`), recording an `Updated` change in the same transaction.
+    /// `Conflict` if the stored version differs; `NotFound` if it is gone; `Duplicate` if a
+    /// changed leg collides with another shipment.
+    async fn update(&self, shipment: &Shipment) -> Result<u64, StoreError>;
+    /// Deletes a shipment and returns it as it was, recording a `Deleted` change.
+    /// `NotFound` if the tenant has no such shipment.
+    async fn delete(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment, StoreError>;
+    /// One page of the tenant's shipments matching `query`, newest first.
+    async fn list(&self, tenant: &TenantId, query: &ListQuery) -> Result<ListPage, StoreError>;
+    /// Every shipment, of any tenant, with a leg (`slug`, `tracking_number`), first or last mile,
+    /// compared in compact form. For routing carrier events; returns ids only.
+    async fn find_legs(&self, slug: &Slug, tracking_number: &TrackingNumber) -> Result<Vec<(TenantId, ShipmentId)>, StoreError>;
+    /// Up to `limit` active shipments whose `next_poll_at` is at or before `now`, earliest first.
+    async fn due_for_poll(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<(TenantId, ShipmentId)>, StoreError>;
+}
+
+/// What a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// A shipment was created.
+    Created,
+    /// A shipment was changed.
+    Updated,
+    /// A shipment was deleted.
+    Deleted,
+}
+
+/// The parts of a shipment that downstream consumers compare (status fan-out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusSnapshot {
+    /// The version this snapshot is of.
+    pub version: u64,
+    /// The status.
+    pub tag: Tag,
+    /// The sub-status.
+    pub subtag: Subtag,
+    /// Whether tracking continues.
+    pub active: bool,
+    /// How many checkpoints the timeline has.
+    pub checkpoint_count: usize,
+}
+
+impl StatusSnapshot {
+    /// The snapshot of `shipment` as it is.
+    pub fn of(shipment: &Shipment) -> Self {
+        StatusSnapshot {
+            version: shipment.version,
+            tag: shipment.tag,
+            subtag: shipment.subtag,
+            active: shipment.active,
+            checkpoint_count: shipment.checkpoints.len(),
+        }
+    }
+}
+
+/// One committed change, as DynamoDB Streams gives NEW_AND_OLD_IMAGES.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeEvent {
+    /// Position in the feed, strictly increasing in commit order.
+    pub seq: u64,
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The shipment.
+    pub shipment_id: ShipmentId,
+    /// What happened.
+    pub kind: ChangeKind,
+    /// When it was committed.
+    pub at: DateTime<Utc>,
+    /// Before: `None` for `Created`.
+    pub old: Option<StatusSnapshot>,
+    /// After: `None` for `Deleted`.
+    pub new: Option<StatusSnapshot>,
+}
+
+/// The ordered feed of committed shipment changes.
+#[async_trait]
+pub trait ChangeFeed: Send + Sync {
+    /// Up to `limit` changes with `seq > after`, in commit order. Reading does not consume:
+    /// consumers keep their own position.
+    async fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, StoreError>;
+}
+
+/// The time. Tests use a settable one.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let cursor = Cursor { created_at: Utc::now(), id: ShipmentId::random() };
+        let text = cursor.encode();
+        let back = Cursor::decode(&text).expect("decodes");
+        assert_eq!(back.id, cursor.id);
+        assert_eq!(back.created_at.timestamp_micros(), cursor.created_at.timestamp_micros());
+        for garbage in ["", "zz", "abc", "3132", &"00".repeat(150)] {
+            assert_eq!(Cursor::decode(garbage), None, "{garbage}");
+        }
+    }
+}
