@@ -7,3 +7,5 @@
 pub mod domain;
 pub mod adapters;
 pub mod ports;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;

@@ -1,0 +1,371 @@
+//! Test support shared by every backend: the store contract suite and a settable clock.
+//!
+//! Each `contract_*` function is one scenario of the contract the ports document. A backend's
+//! tests call every one of them on fresh stores (see `adapters::sqlite`'s tests for the pattern).
+//! Scenarios use random tenants, so they may share one store.
+
+use std::sync::Mutex;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use crate::domain::{
+    CheckpointInput, CheckpointSource, CountryCode, EventTime, Leg, LegSource, Shipment, ShipmentDetails,
+    ShipmentId, Slug, Subtag, Tag, TenantId, TrackingNumber,
+};
+use crate::ports::{
+    ApiKeyRecord, ChangeFeed, ChangeKind, Clock, ListQuery, ShipmentStore, StoreError, Tenant, TenantStore,
+};
+
+/// A clock that stands still until moved.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    /// A clock showing `at`.
+    pub fn at(at: DateTime<Utc>) -> Self {
+        ManualClock(Mutex::new(at))
+    }
+
+    /// Moves the clock by `by`.
+    pub fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// All three store ports, as one backend provides them.
+pub trait Backend: TenantStore + ShipmentStore + ChangeFeed {}
+impl<T: TenantStore + ShipmentStore + ChangeFeed> Backend for T {}
+
+fn base_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).single().expect("valid")
+}
+
+async fn new_tenant(store: &dyn Backend) -> TenantId {
+    let id = TenantId::random();
+    store
+        .create_tenant(&Tenant { id: id.clone(), name: "Test shop".into(), created_at: base_time() })
+        .await
+        .expect("tenant created");
+    id
+}
+
+fn shipment(tenant: &TenantId, slug: &str, number: &str, minutes: i64) -> Shipment {
+    Shipment::new(
+        tenant.clone(),
+        Slug::parse(slug).expect("slug"),
+        TrackingNumber::parse(number).expect("number"),
+        ShipmentDetails::default(),
+        base_time() + Duration::minutes(minutes),
+    )
+}
+
+fn event(s: &Shipment, code: &str, hours: i64) -> CheckpointInput {
+    CheckpointInput {
+        slug: s.slug.clone(),
+        tracking_number: s.tracking_number.clone(),
+        checkpoint_time: EventTime::from_utc(base_time() + Duration::hours(hours)),
+        message: code.into(),
+        subtag: Subtag::parse(code).expect("subtag"),
+        raw_tag: None,
+        location: None,
+        city: None,
+        state: None,
+        postal_code: None,
+        country_region: None,
+        signed_by: None,
+        source: CheckpointSource::Carrier,
+    }
+}
+
+async fn insert(store: &dyn Backend, mut s: Shipment) -> Shipment {
+    s.version = store.insert(&s).await.expect("inserted");
+    s
+}
+
+/// A stored shipment reads back equal, at version 1.
+pub async fn contract_insert_then_get_round_trips(store: &dyn Backend) {
+    let tenant = new_tenant(store).await;
+    let mut s = shipment(&tenant, "ups", "1Z999AA10123456784", 0);
+    s.details.title = Some("Blue mug".into());
+    s.details.destination_country_region = Some(CountryCode::parse("USA").expect("code"));
+    s.details.shipment_tags = vec!["vip".into()];
+    s.merge([event(&s, "InTransit_002", 1)], base_time() + Duration::hours(2));
+    let stored = insert(store, s).await;
+    assert_eq!(stored.version, 1);
+    let read = store.get(&tenant, &stored.id).await.expect("read").expect("exists");
+    assert_eq!(read, stored);
+}
+
+/// No call of one tenant reads, lists, changes or deletes another tenant's shipment.
+pub async fn contract_tenants_are_isolated(store: &dyn Backend) {
+    let (a, b) = (new_tenant(store).await, new_tenant(store).await);
+    let mine = insert(store, shipment(&a, "fedex", "123456789012", 0)).await;
+    assert_eq!(store.get(&b, &mine.id).await.expect("read"), None);
+    let page = store.list(&b, &ListQuery { limit: 50, ..ListQuery::default() }).await.expect("list");
+    assert_eq!((page.total, page.shipments.len()), (0, 0));
+    let mut theirs = mine.clone();
+    theirs.tenant_id = b.clone();
+    assert!(matches!(store.update(&theirs).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.delete(&b, &mine.id).await, Err(StoreError::NotFound)));
+    assert!(store.get(&a, &mine.id).await.expect("read").is_some());
+    // The same number is another merchant's own shipment.
+    insert(store, shipment(&b, "fedex", "123456789012", 1)).await;
+}
+
+/// A tenant cannot hold two shipments with the same slug and compact number.
+pub async fn contract_duplicates_are_rejected(store: &dyn Backend) {
+    let tenant = new_tenant(store).await;
+    let first = insert(store, shipment(&tenant, "china-post", "RR123456785CN", 0)).await;
+    match store.insert(&shipment(&tenant, "china-post", "rr 123456785 cn", 1)).await {
+        Err(StoreError::Duplicate(id)) => assert_eq!(id, first.id),
+        other => panic!("expected a duplicate, got {other:?}"),
+    }
+    // Another courier with the same number is another shipment.
+    insert(store, shipment(&tenant, "china-ems", "RR123456785CN", 2)).await;
+    let mut same_id = shipment(&tenant, "ups", "1Z999AA10123456784", 3);
+    same_id.id = first.id.clone();
+    assert!(matches!(store.insert(&same_id).await, Err(StoreError::Conflict)));
+}
+
+/// Updates bump the version; a stale version conflicts; a missing shipment is not found.
+pub async fn contract_updates_use_optimistic_concurrency(store: &dyn Backend) {
+    let tenant = new_tenant(store).await;
+    let stored = insert(store, shipment(&tenant, "dhl", "1234567890", 0)).await;
+    let mut first = stored.clone();
+    first.merge([event(&first, "InTransit_002", 1)], base_time() + Duration::hours(1));
+    first.version = store.update(&first).await.expect("updated");
+    assert_eq!(first.version, 2);
+    let mut stale = stored.clone();
+    stale.details.note = Some("late writer".into());
+    assert!(matches!(store.update(&stale).await, Err(StoreError::Conflict)));
+    let read = store.get(&tenant, &stored.id).await.expect("read").expect("exists");
+    assert_eq!(read, first);
+    let ghost = shipment(&tenant, "dhl", "9999999999", 1);
+    let mut ghost = ghost;
+    ghost.version = 1;
+    assert!(matches!(store.update(&ghost).await, Err(StoreError::NotFound)));
+}
+
+/// Delete returns the shipment, then it is gone and its number free again.
+pub async fn contract_delete_removes_and_frees_the_number(store: &dyn Backend) {
+    let tenant = new_tenant(store).await;
+    let stored = insert(store, shipment(&tenant, "usps", "9400111899223100000000", 0)).await;
+    let deleted = store.delete(&tenant, &stored.id).await.expect("deleted");
+    assert_eq!(deleted, stored);
+    assert_eq!(store.get(&tenant, &stored.id).await.expect("read"), None);
+    assert!(matches!(store.delete(&tenant, &stored.id).await, Err(StoreError::NotFound)));
+    insert(store, shipment(&tenant, "usps", "9400111899223100000000", 1)).await;
+}
+
+/// Listing filters, counts and pages through every match exactly once, newest first.
+pub async fn contract_list_filters_and_paginates(store: &dyn Backend) {
+    let tenant = new_tenant(store).await;
+    let usa = CountryCode::parse("USA").expect("code");
+    let gbr = CountryCode::parse("GBR").expect("code");
+    let chn = CountryCode::parse("CHN").expect("code");
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let slug = if i % 2 == 0 { "ups" } else { "yunexpress" };
+        let mut s = shipment(&tenant, slug, &format!("NUM{i:04}"), i);
+        s.details.origin_country_region = Some(chn);
+        s.details.destination_country_region = Some(if i < 4 { usa } else { gbr });
+        s.details.order_id = Some(format!("order-{i}"));
+        s.details.title = Some(format!("Parcel for Order #{}", 1000 + i));
+        s.details.shipment_tags = if i == 3 { vec!["fragile".into(), "vip".into()] } else { vec![] };
+        if i == 5 {
+            s.merge([event(&s, "Delivered_001", 1)], base_time() + Duration::hours(2));
+        }
+        ids.push(insert(store, s).await.id);
+    }
+    let _other = insert(store, shipment(&new_tenant(store).await, "ups", "NUM0000", 0)).await;
+    let tenant_ref = &tenant;
+    let list = move |query: ListQuery| async move {
+        let page = store.list(tenant_ref, &ListQuery { limit: 50, ..query }).await.expect("list");
+        (page.total, page.shipments.into_iter().map(|s| s.id).collect::<Vec<_>>())
+    };
+    let newest_first: Vec<ShipmentId> = ids.iter().rev().cloned().collect();
+    assert_eq!(list(ListQuery::default()).await, (7, newest_first.clone()));
+    let ups = list(ListQuery { slugs: vec![Slug::parse("ups").expect("slug")], ..ListQuery::default() }).await;
+    assert_eq!(ups, (4, vec![ids[6].clone(), ids[4].clone(), ids[2].clone(), ids[0].clone()]));
+    let delivered = list(ListQuery { tags: vec![Tag::Delivered], ..ListQuery::default() }).await;
+    assert_eq!(delivered, (1, vec![ids[5].clone()]));
+    let to_gbr = list(ListQuery { destinations: vec![gbr], ..ListQuery::default() }).await;
+    assert_eq!(to_gbr.0, 3);
+    let from_usa = list(ListQuery { origins: vec![usa], ..ListQuery::default() }).await;
+    assert_eq!(from_usa.0, 0);
+    let tagged = list(ListQuery { shipment_tags: vec!["vip".into(), "none".into()], ..ListQuery::default() }).await;
+    assert_eq!(tagged, (1, vec![ids[3].clone()]));
+    let keyword = list(ListQuery { keyword: Some("ORDER #1002".into()), ..ListQuery::default() }).await;
+    assert_eq!(keyword, (1, vec![ids[2].clone()]));
+    let by_order = list(ListQuery { order_id: Some("order-4".into()), ..ListQuery::default() }).await;
+    assert_eq!(by_order, (1, vec![ids[4].clone()]));
+    let by_number = list(ListQuery { tracking_numbers: vec!["num0001".into(), "NUM0002".into()], ..ListQuery::default() }).await;
+    assert_eq!(by_number.0, 2);
+    let window = list(ListQuery {
+        created_at_min: Some(base_time() + Duration::minutes(2)),
+        created_at_max: Some(base_time() + Duration::minutes(4)),
+        ..ListQuery::default()
+    })
+    .await;
+    assert_eq!(window, (3, vec![ids[4].clone(), ids[3].clone(), ids[2].clone()]));
+    let combined = list(ListQuery {
+        slugs: vec![Slug::parse("yunexpress").expect("slug")],
+        destinations: vec![gbr],
+        ..ListQuery::default()
+    })
+    .await;
+    assert_eq!(combined, (1, vec![ids[5].clone()]));
+
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.list(&tenant, &ListQuery { limit: 3, cursor, ..ListQuery::default() }).await.expect("page");
+        assert_eq!(page.total, 7);
+        assert!(page.shipments.len() <= 3);
+        seen.extend(page.shipments.into_iter().map(|s| s.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, newest_first);
+}
+
+/// Carrier routing finds first- and last-mile legs across tenants, by compact number.
+pub async fn contract_find_legs_spans_tenants_and_legs(store: &dyn Backend) {
+    let (a, b) = (new_tenant(store).await, new_tenant(store).await);
+    let number = format!("YT{}", &ShipmentId::random().as_str()[..16]).to_uppercase();
+    let first_mile = insert(store, shipment(&a, "yunexpress", &number, 0)).await;
+    let mut handed_over = shipment(&b, "4px", "4PX0012345", 0);
+    handed_over.last_mile = Some(Leg {
+        slug: Slug::parse("yunexpress").expect("slug"),
+        tracking_number: TrackingNumber::parse(&number.to_lowercase()).expect("number"),
+        source: LegSource::System,
+    });
+    let handed_over = insert(store, handed_over).await;
+    let mut found = store
+        .find_legs(&Slug::parse("yunexpress").expect("slug"), &TrackingNumber::parse(&number).expect("number"))
+        .await
+        .expect("found");
+    found.sort();
+    let mut expected = vec![(a, first_mile.id), (b, handed_over.id)];
+    expected.sort();
+    assert_eq!(found, expected);
+    let none = store.find_legs(&Slug::parse("ups").expect("slug"), &TrackingNumber::parse(&number).expect("n")).await;
+    assert_eq!(none.expect("ok"), vec![]);
+}
+
+/// Due-for-poll lists active shipments whose time has come, earliest first.
+pub async fn contract_due_for_poll_lists_only_due_active_shipments(store: &dyn Backend) {
+    let tenant = new_tenant(store).await;
+    let mut early = shipment(&tenant, "ups", "DUE0001", 0);
+    early.next_poll_at = Some(base_time() - Duration::days(3650));
+    let early = insert(store, early).await;
+    let mut later = shipment(&tenant, "ups", "DUE0002", 0);
+    later.next_poll_at = Some(base_time() - Duration::days(3649));
+    let later = insert(store, later).await;
+    let mut future = shipment(&tenant, "ups", "DUE0003", 0);
+    future.next_poll_at = Some(base_time() + Duration::days(3650));
+    insert(store, future).await;
+    let mut done = shipment(&tenant, "ups", "DUE0004", 0);
+    done.merge([event(&done, "Delivered_001", 1)], base_time());
+    insert(store, done).await;
+    let due = store.due_for_poll(base_time() - Duration::days(3000), 10).await.expect("due");
+    assert_eq!(due, vec![(tenant.clone(), early.id.clone()), (tenant.clone(), later.id)]);
+    let first = store.due_for_poll(base_time() - Duration::days(3000), 1).await.expect("due");
+    assert_eq!(first, vec![(tenant, early.id)]);
+}
+
+/// Every write appears once in the change feed, in commit order, with old and new snapshots.
+pub async fn contract_change_feed_records_every_write_in_order(store: &dyn Backend) {
+    let start = store.changes_after(0, usize::MAX >> 1).await.expect("feed").last().map_or(0, |c| c.seq);
+    let tenant = new_tenant(store).await;
+    let mut s = insert(store, shipment(&tenant, "ups", "FEED0001", 0)).await;
+    s.merge([event(&s, "InTransit_002", 1)], base_time() + Duration::hours(1));
+    s.version = store.update(&s).await.expect("updated");
+    store.delete(&tenant, &s.id).await.expect("deleted");
+    let mine: Vec<_> = store
+        .changes_after(start, 1000)
+        .await
+        .expect("feed")
+        .into_iter()
+        .filter(|c| c.tenant_id == tenant)
+        .collect();
+    let kinds: Vec<_> = mine.iter().map(|c| c.kind).collect();
+    assert_eq!(kinds, vec![ChangeKind::Created, ChangeKind::Updated, ChangeKind::Deleted]);
+    assert!(mine.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(mine[0].old, None);
+    assert_eq!(mine[0].new.as_ref().map(|n| (n.tag, n.version)), Some((Tag::Pending, 1)));
+    let update = &mine[1];
+    assert_eq!(update.old.as_ref().map(|o| o.tag), Some(Tag::Pending));
+    assert_eq!(update.new.as_ref().map(|n| (n.tag, n.version, n.checkpoint_count)), Some((Tag::InTransit, 2, 1)));
+    assert_eq!(mine[2].new, None);
+    // Reading does not consume.
+    let again = store.changes_after(mine[0].seq - 1, 1).await.expect("feed");
+    assert_eq!(again[0].seq, mine[0].seq);
+}
+
+/// Keys map to their tenant until revoked; unknown tenants and digests are refused.
+pub async fn contract_api_keys_resolve_until_revoked(store: &dyn Backend) {
+    let tenant = new_tenant(store).await;
+    let digest = *uuid::Uuid::new_v4().as_bytes();
+    let digest: [u8; 32] = [digest, *uuid::Uuid::new_v4().as_bytes()].concat().try_into().expect("32 bytes");
+    let record = ApiKeyRecord {
+        key_id: format!("key_{}", uuid::Uuid::new_v4().simple()),
+        tenant_id: tenant.clone(),
+        created_at: base_time(),
+        revoked_at: None,
+    };
+    store.add_api_key(&record, &digest).await.expect("added");
+    assert_eq!(store.tenant_for_key(&digest).await.expect("lookup"), Some(tenant.clone()));
+    assert_eq!(store.tenant_for_key(&[7u8; 32]).await.expect("lookup"), None);
+    assert!(matches!(store.add_api_key(&record, &digest).await, Err(StoreError::Conflict)));
+    let orphan = ApiKeyRecord { tenant_id: TenantId::random(), key_id: "key_orphan".into(), ..record.clone() };
+    assert!(matches!(store.add_api_key(&orphan, &[9u8; 32]).await, Err(StoreError::NotFound)));
+    store.revoke_api_key(&tenant, &record.key_id, base_time() + Duration::hours(1)).await.expect("revoked");
+    store.revoke_api_key(&tenant, &record.key_id, base_time() + Duration::hours(2)).await.expect("again");
+    assert_eq!(store.tenant_for_key(&digest).await.expect("lookup"), None);
+    let keys = store.list_api_keys(&tenant).await.expect("keys");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].revoked_at, Some(base_time() + Duration::hours(1)));
+    let other = new_tenant(store).await;
+    assert!(matches!(store.revoke_api_key(&other, &record.key_id, base_time()).await, Err(StoreError::NotFound)));
+    assert!(store.get_tenant(&tenant).await.expect("tenant").is_some());
+    assert!(store.list_tenants().await.expect("tenants").iter().any(|t| t.id == tenant));
+    let duplicate = Tenant { id: tenant, name: "again".into(), created_at: base_time() };
+    assert!(matches!(store.create_tenant(&duplicate).await, Err(StoreError::Conflict)));
+}
+
+/// Generates one `#[tokio::test]` per contract scenario for a backend built by `$make`.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@each $make;
+            contract_insert_then_get_round_trips,
+            contract_tenants_are_isolated,
+            contract_duplicates_are_rejected,
+            contract_updates_use_optimistic_concurrency,
+            contract_delete_removes_and_frees_the_number,
+            contract_list_filters_and_paginates,
+            contract_find_legs_spans_tenants_and_legs,
+            contract_due_for_poll_lists_only_due_active_shipments,
+            contract_change_feed_records_every_write_in_order,
+            contract_api_keys_resolve_until_revoked,
+        );
+    };
+    (@each $make:expr; $($scenario:ident,)*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() {
+                let store = $make;
+                $crate::testkit::$scenario(&store).await;
+            }
+        )*
+    };
+}
