@@ -6,6 +6,8 @@
 
 pub mod domain;
 pub mod adapters;
+pub mod app;
+pub mod couriers;
 pub mod ports;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

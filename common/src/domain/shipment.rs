@@ -232,6 +232,9 @@ pub struct Shipment {
     pub tracked_count: u32,
     /// When the carrier should next be polled; `None` when tracking has stopped.
     pub next_poll_at: Option<DateTime<Utc>>,
+    /// When the merchant last asked to retrack; restarts the expiry period.
+    #[serde(default)]
+    pub retracked_at: Option<DateTime<Utc>>,
     /// Derived: the status.
     pub tag: Tag,
     /// Derived: the sub-status.
@@ -279,6 +282,7 @@ impl Shipment {
             completed: None,
             tracked_count: 0,
             next_poll_at: Some(now),
+            retracked_at: None,
             tag: Tag::Pending,
             subtag: Tag::Pending.default_subtag(),
             active: true,
@@ -370,7 +374,13 @@ impl Shipment {
             (None, None, Some(latest)) => (latest.tag, latest.subtag),
             (None, None, None) => (Tag::Pending, Tag::Pending.default_subtag()),
         };
-        let last_information = latest.map(|c| c.checkpoint_time.instant()).unwrap_or(self.created_at);
+        let last_information = latest
+            .map(|c| c.checkpoint_time.instant())
+            .into_iter()
+            .chain([self.created_at])
+            .chain(self.retracked_at)
+            .max()
+            .unwrap_or(self.created_at);
         let terminal = tag == Tag::Delivered || is_terminal_exception(subtag);
         let expired = !terminal && self.completed.is_none() && now - last_information > Duration::days(EXPIRY_DAYS);
         (self.tag, self.subtag) = if expired { (Tag::Expired, Tag::Expired.default_subtag()) } else { (tag, subtag) };

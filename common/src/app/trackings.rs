@@ -1,0 +1,187 @@
+//! Tracking use cases: create, read, change, list, delete, retrack, complete, and merging carrier
+//! events into every shipment that has the leg.
+
+use crate::couriers;
+use crate::domain::{
+    CheckpointInput, CompletionReason, EventTime, Leg, MergeOutcome, Shipment, ShipmentDetails, ShipmentId, Slug,
+    TenantId, TrackingNumber,
+};
+use crate::ports::{ListPage, ListQuery, StoreError};
+
+use super::{AppError, Deps};
+
+/// How often a read-modify-write is retried when another writer wins.
+const MAX_ATTEMPTS: usize = 8;
+
+/// A tracking to create.
+#[derive(Debug, Clone)]
+pub struct NewTracking {
+    /// The courier; detected from the number when absent.
+    pub slug: Option<Slug>,
+    /// The number.
+    pub tracking_number: TrackingNumber,
+    /// The merchant's fields.
+    pub details: ShipmentDetails,
+    /// A last-mile leg the merchant already knows.
+    pub last_mile: Option<Leg>,
+}
+
+/// Checks that Porchlight knows `slug`.
+pub(crate) fn known_courier(slug: &Slug) -> Result<(), AppError> {
+    couriers::find(slug.as_str()).map(|_| ()).ok_or_else(|| AppError::UnknownCourier(slug.to_string()))
+}
+
+fn validate_details(details: &ShipmentDetails) -> Result<(), AppError> {
+    for (index, customer) in details.customers.iter().enumerate() {
+        customer.validate(index)?;
+    }
+    Ok(())
+}
+
+/// Creates a tracking. `Duplicate` if the tenant already tracks the courier and number.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
+pub async fn create_tracking(deps: &Deps, tenant: &TenantId, new: NewTracking) -> Result<Shipment, AppError> {
+    let slug = match new.slug {
+        Some(slug) => {
+            known_courier(&slug)?;
+            slug
+        }
+        None => {
+            let detected = couriers::detect(new.tracking_number.as_str());
+            let first = detected.first().ok_or(AppError::CourierNotDetected)?;
+            Slug::parse(first.slug)?
+        }
+    };
+    if let Some(leg) = &new.last_mile {
+        known_courier(&leg.slug)?;
+    }
+    validate_details(&new.details)?;
+    let mut shipment = Shipment::new(tenant.clone(), slug, new.tracking_number, new.details, deps.clock.now());
+    shipment.last_mile = new.last_mile;
+    shipment.version = deps.shipments.insert(&shipment).await?;
+    tracing::info!(shipment_id = %shipment.id, slug = %shipment.slug, "tracking created");
+    Ok(shipment)
+}
+
+/// Reads one of the tenant's trackings.
+pub async fn get_tracking(deps: &Deps, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment, AppError> {
+    deps.shipments.get(tenant, id).await?.ok_or(AppError::NotFound)
+}
+
+/// Applies `change` to a tracking and stores it, re-reading and re-applying when a concurrent
+/// writer got there first. `change` must be repeatable: it may run more than once.
+pub async fn update_tracking(
+    deps: &Deps,
+    tenant: &TenantId,
+    id: &ShipmentId,
+    change: impl Fn(&mut Shipment) -> Result<(), AppError> + Send + Sync,
+) -> Result<Shipment, AppError> {
+    for _ in 0..MAX_ATTEMPTS {
+        let mut shipment = get_tracking(deps, tenant, id).await?;
+        change(&mut shipment)?;
+        known_courier(&shipment.slug)?;
+        validate_details(&shipment.details)?;
+        let now = deps.clock.now();
+        shipment.updated_at = now;
+        shipment.derive(now);
+        match deps.shipments.update(&shipment).await {
+            Ok(version) => {
+                shipment.version = version;
+                return Ok(shipment);
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(AppError::Busy)
+}
+
+/// Deletes a tracking and returns it as it was.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant, shipment_id = %id))]
+pub async fn delete_tracking(deps: &Deps, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment, AppError> {
+    let shipment = deps.shipments.delete(tenant, id).await?;
+    tracing::info!("tracking deleted");
+    Ok(shipment)
+}
+
+/// Forces a poll as soon as possible; an expired tracking resumes for another expiry period.
+/// `RetrackNotAllowed` for a delivered or completed tracking.
+pub async fn retrack(deps: &Deps, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment, AppError> {
+    let now = deps.clock.now();
+    update_tracking(deps, tenant, id, |shipment| {
+        if shipment.completed.is_some() || shipment.tag == crate::domain::Tag::Delivered {
+            return Err(AppError::RetrackNotAllowed);
+        }
+        shipment.retracked_at = Some(now);
+        shipment.next_poll_at = Some(now);
+        Ok(())
+    })
+    .await
+    .map(|mut shipment| {
+        // Derivation clears the poll time of inactive shipments; a resumed one is due now.
+        shipment.next_poll_at = shipment.next_poll_at.or(Some(now));
+        shipment
+    })
+}
+
+/// Marks a tracking completed for `reason` at `at` (now when absent). Repeating the same
+/// completion changes nothing.
+pub async fn mark_completed(
+    deps: &Deps,
+    tenant: &TenantId,
+    id: &ShipmentId,
+    reason: CompletionReason,
+    at: Option<EventTime>,
+) -> Result<Shipment, AppError> {
+    let now = deps.clock.now();
+    let at = at.unwrap_or_else(|| EventTime::from_utc(now));
+    let current = get_tracking(deps, tenant, id).await?;
+    if current.completed == Some(reason) {
+        return Ok(current);
+    }
+    update_tracking(deps, tenant, id, |shipment| {
+        shipment.complete(reason, at.clone(), now);
+        Ok(())
+    })
+    .await
+}
+
+/// One page of the tenant's trackings.
+pub async fn list_trackings(deps: &Deps, tenant: &TenantId, query: &ListQuery) -> Result<ListPage, AppError> {
+    Ok(deps.shipments.list(tenant, query).await?)
+}
+
+/// Merges carrier events for the leg (`slug`, `tracking_number`) into every shipment, of any
+/// tenant, that has that leg. Idempotent: replaying the same events changes nothing.
+#[tracing::instrument(skip_all, fields(slug = %slug))]
+pub async fn apply_carrier_events(
+    deps: &Deps,
+    slug: &Slug,
+    tracking_number: &TrackingNumber,
+    events: &[CheckpointInput],
+) -> Result<Vec<(TenantId, ShipmentId, MergeOutcome)>, AppError> {
+    let mut outcomes = Vec::new();
+    for (tenant, id) in deps.shipments.find_legs(slug, tracking_number).await? {
+        let outcome = std::sync::Mutex::new(None);
+        let now = deps.clock.now();
+        let result = update_tracking(deps, &tenant, &id, |shipment| {
+            let merged = shipment.merge(events.iter().cloned(), now);
+            *outcome.lock().unwrap_or_else(|p| p.into_inner()) = Some(merged);
+            Ok(())
+        })
+        .await;
+        match result {
+            Ok(shipment) => {
+                let merged = outcome.into_inner().unwrap_or_else(|p| p.into_inner());
+                if let Some(merged) = merged {
+                    tracing::info!(tenant_id = %tenant, shipment_id = %id, added = merged.added, tag = %shipment.tag, "carrier events merged");
+                    outcomes.push((tenant, id, merged));
+                }
+            }
+            // Deleted between lookup and write: nothing to merge into.
+            Err(AppError::NotFound) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(outcomes)
+}
