@@ -6,6 +6,7 @@
 
 pub mod domain;
 pub mod adapters;
+pub mod api;
 pub mod app;
 pub mod couriers;
 pub mod ports;

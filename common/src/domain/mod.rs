@@ -13,7 +13,7 @@ pub use checkpoint::{Checkpoint, CheckpointInput, CheckpointSource, EventTime};
 pub use country::CountryCode;
 pub use ids::{ShipmentId, Slug, TenantId, TrackingNumber};
 pub use shipment::{
-    CompletionReason, Customer, DeliveryType, Leg, LegSource, MergeOutcome, Shipment,
+    CompletionReason, Customer, DeliveryType, Leg, LegSource, MergeOutcome, PromisedDeliveryDate, Shipment,
     ShipmentDetails, ShipmentDirection, EXPIRY_DAYS,
 };
 pub use status::{SUBTAGS, Subtag, SubtagInfo, Tag};

@@ -185,7 +185,19 @@ pub struct ShipmentDetails {
     pub shipping_method: Option<String>,
     pub customers: Vec<Customer>,
     pub shipment_direction: ShipmentDirection,
-    pub order_promised_delivery_date: Option<String>,
+    pub order_promised_delivery_date: Option<PromisedDeliveryDate>,
+}
+
+/// The delivery date promised to the shopper at checkout, in the recipient's time zone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PromisedDeliveryDate {
+    /// The promised date (`YYYY-MM-DD`).
+    pub promised_delivery_date: Option<String>,
+    /// The earliest promised date.
+    pub promised_delivery_date_min: Option<String>,
+    /// The latest promised date.
+    pub promised_delivery_date_max: Option<String>,
 }
 
 /// What merging events did.

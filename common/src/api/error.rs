@@ -1,0 +1,105 @@
+//! AfterShip's error envelope: `{"meta": {"code", "message", "type"}, "data": {}}`.
+//!
+//! Codes are AfterShip's meta codes (the SDK's `error/meta_code.ts`): 4001 invalid JSON, 4003
+//! tracking already exists, 4004 tracking does not exist, 4005 tracking number invalid, 4007
+//! tracking number required, 4008 value invalid, 4009 value required, 4010 slug invalid, 4012
+//! courier not detected, 4013 retrack not allowed, 4015 id invalid, 401, 404, 429, 500.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::app::AppError;
+
+/// An error response.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: u32,
+    message: String,
+    data: serde_json::Value,
+}
+
+impl ApiError {
+    /// A 400 with `code` and `message`.
+    pub fn bad_request(code: u32, message: impl Into<String>) -> Self {
+        ApiError { status: StatusCode::BAD_REQUEST, code, message: message.into(), data: json!({}) }
+    }
+
+    /// A 404 for a path that does not exist.
+    pub fn no_route() -> Self {
+        ApiError { status: StatusCode::NOT_FOUND, code: 404, message: "the requested resource does not exist".into(), data: json!({}) }
+    }
+
+    /// A 405 for a path that exists without this method.
+    pub fn method_not_allowed() -> Self {
+        ApiError { status: StatusCode::METHOD_NOT_ALLOWED, code: 405, message: "method not allowed".into(), data: json!({}) }
+    }
+
+    /// A 413 for a body over the limit.
+    pub fn too_large() -> Self {
+        ApiError { status: StatusCode::PAYLOAD_TOO_LARGE, code: 413, message: "request body is too large".into(), data: json!({}) }
+    }
+
+    /// The meta code, for tests and logs.
+    pub fn code(&self) -> u32 {
+        self.code
+    }
+
+    fn meta_type(&self) -> &'static str {
+        match self.status.as_u16() {
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            404 => "NotFound",
+            429 => "TooManyRequests",
+            500.. => "InternalError",
+            _ => "BadRequest",
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        let message = error.to_string();
+        let (status, code) = match &error {
+            AppError::Invalid(invalid) => (
+                StatusCode::BAD_REQUEST,
+                match invalid.field.as_str() {
+                    "tracking_number" => 4005,
+                    "slug" => 4010,
+                    "id" => 4015,
+                    _ => 4008,
+                },
+            ),
+            AppError::Required("tracking_number") => (StatusCode::BAD_REQUEST, 4007),
+            AppError::Required(_) => (StatusCode::BAD_REQUEST, 4009),
+            AppError::UnknownCourier(_) => (StatusCode::BAD_REQUEST, 4010),
+            AppError::CourierNotDetected => (StatusCode::BAD_REQUEST, 4012),
+            AppError::Duplicate(_) => (StatusCode::BAD_REQUEST, 4003),
+            AppError::NotFound => (StatusCode::NOT_FOUND, 4004),
+            AppError::RetrackNotAllowed => (StatusCode::BAD_REQUEST, 4013),
+            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, 401),
+            AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, 503),
+            AppError::Store(source) => {
+                tracing::error!(error = %source, cause = ?std::error::Error::source(source), "store failure");
+                (StatusCode::INTERNAL_SERVER_ERROR, 500)
+            }
+        };
+        let message = if status.is_server_error() && code == 500 { "internal error".to_owned() } else { message };
+        let data = match &error {
+            AppError::Duplicate(id) => json!({ "id": id.as_str() }),
+            _ => json!({}),
+        };
+        ApiError { status, code, message, data }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "meta": { "code": self.code, "message": self.message, "type": self.meta_type() },
+            "data": self.data,
+        });
+        (self.status, axum::Json(body)).into_response()
+    }
+}
