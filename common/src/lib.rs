@@ -9,6 +9,7 @@ pub mod adapters;
 pub mod api;
 pub mod app;
 pub mod couriers;
+pub mod demo;
 pub mod ports;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

@@ -1,1 +1,245 @@
-fn main() {}
+//! The `porchlight` command: the embedded all-in-one server on SQLite, and the operator verbs.
+//!
+//! Every command takes `--db PATH` (env `PORCHLIGHT_DB`). Output meant for scripts goes to
+//! stdout; logs go to stderr.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use porchlight::adapters::sqlite::SqliteStore;
+use porchlight::app::{self, Deps};
+use porchlight::domain::TenantId;
+use porchlight::ports::SystemClock;
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(name = "porchlight", version, about = "Post-purchase tracking, AfterShip-compatible, on one SQLite file")]
+struct Cli {
+    /// The SQLite database file; created with its folder if missing.
+    #[arg(long, global = true, env = "PORCHLIGHT_DB", default_value = "data/porchlight.db")]
+    db: PathBuf,
+    /// Log format on stderr.
+    #[arg(long, global = true, env = "PORCHLIGHT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the merchant API (AfterShip Tracking API 2026-07) until interrupted.
+    Serve(ServeArgs),
+    /// Create the demo shop with sample shipments and print its API key.
+    Demo,
+    /// Manage tenants (merchants) and their API keys.
+    #[command(subcommand)]
+    Tenants(TenantsCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PORCHLIGHT_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Also set up the demo shop and print its API key before serving.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Subcommand)]
+enum TenantsCommand {
+    /// Create a tenant; prints its new API key alone on the last line.
+    Create {
+        /// The merchant's display name.
+        name: String,
+        /// Print everything as one JSON object instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tenants.
+    List {
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make another API key for a tenant; prints the key alone on the last line.
+    AddKey {
+        /// The tenant's id.
+        tenant_id: String,
+        /// Print JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke one of a tenant's API keys.
+    RevokeKey {
+        /// The tenant's id.
+        tenant_id: String,
+        /// The key's id (`key_...`), as printed when it was made.
+        key_id: String,
+    },
+    /// List a tenant's API keys (ids and dates; keys themselves are never stored).
+    Keys {
+        /// The tenant's id.
+        tenant_id: String,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+fn open_store(path: &Path) -> anyhow::Result<SqliteStore> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating folder {}", parent.display()))?;
+    }
+    SqliteStore::open(path).with_context(|| format!("opening database {}", path.display()))
+}
+
+fn tenant_id(raw: &str) -> anyhow::Result<TenantId> {
+    TenantId::parse(raw).with_context(|| format!("{raw:?} is not a tenant id (see `porchlight tenants list`)"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let store = open_store(&cli.db)?;
+    let deps = Deps::from_store(store, Arc::new(SystemClock));
+    match cli.command {
+        Command::Serve(args) => {
+            if args.demo {
+                set_up_demo(&deps, args.listen).await?;
+            }
+            serve(deps, args.listen).await
+        }
+        Command::Demo => set_up_demo(&deps, "127.0.0.1:8080".parse()?).await,
+        Command::Tenants(command) => tenants(&deps, command).await,
+    }
+}
+
+/// Creates the demo tenant (or a fresh key for it) and loads the samples.
+async fn set_up_demo(deps: &Deps, listen: SocketAddr) -> anyhow::Result<()> {
+    let existing = deps.tenants.list_tenants().await.context("listing tenants")?;
+    let (tenant, key) = match existing.into_iter().find(|t| t.name == porchlight::demo::TENANT_NAME) {
+        Some(tenant) => {
+            let key = app::create_api_key(deps, &tenant.id).await.context("making a demo key")?;
+            (tenant, key)
+        }
+        None => app::create_tenant(deps, porchlight::demo::TENANT_NAME).await.context("creating the demo tenant")?,
+    };
+    let added = porchlight::demo::load(deps, &tenant.id).await.context("loading demo shipments")?;
+    println!("demo tenant: {} ({})", tenant.name, tenant.id);
+    println!("demo shipments added: {added}");
+    println!("try: curl -H 'as-api-key: {}' http://{listen}/tracking/2026-07/trackings", key.secret);
+    println!("{}", key.secret);
+    Ok(())
+}
+
+async fn serve(deps: Deps, listen: SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    tracing::info!(address = %listener.local_addr()?, "serving the merchant api");
+    axum::serve(listener, porchlight::api::router(deps))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "cannot listen for sigterm");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn tenants(deps: &Deps, command: TenantsCommand) -> anyhow::Result<()> {
+    match command {
+        TenantsCommand::Create { name, json } => {
+            let (tenant, key) = app::create_tenant(deps, &name).await.context("creating the tenant")?;
+            if json {
+                let out = json!({"tenant_id": tenant.id, "name": tenant.name, "key_id": key.key_id, "api_key": key.secret});
+                println!("{out}");
+            } else {
+                println!("tenant: {} ({})", tenant.name, tenant.id);
+                println!("key id: {}", key.key_id);
+                println!("api key (shown once, keep it safe):");
+                println!("{}", key.secret);
+            }
+        }
+        TenantsCommand::List { json } => {
+            for tenant in deps.tenants.list_tenants().await.context("listing tenants")? {
+                if json {
+                    println!("{}", serde_json::to_string(&tenant)?);
+                } else {
+                    println!("{}\t{}\t{}", tenant.id, tenant.created_at.to_rfc3339(), tenant.name);
+                }
+            }
+        }
+        TenantsCommand::AddKey { tenant_id: raw, json } => {
+            let tenant = tenant_id(&raw)?;
+            if deps.tenants.get_tenant(&tenant).await?.is_none() {
+                bail!("no tenant {tenant}");
+            }
+            let key = app::create_api_key(deps, &tenant).await.context("making the key")?;
+            if json {
+                println!("{}", json!({"tenant_id": tenant, "key_id": key.key_id, "api_key": key.secret}));
+            } else {
+                println!("key id: {}", key.key_id);
+                println!("{}", key.secret);
+            }
+        }
+        TenantsCommand::RevokeKey { tenant_id: raw, key_id } => {
+            let tenant = tenant_id(&raw)?;
+            match app::revoke_api_key(deps, &tenant, &key_id).await {
+                Ok(()) => println!("revoked {key_id}"),
+                Err(app::AppError::NotFound) => bail!("tenant {tenant} has no key {key_id}"),
+                Err(other) => return Err(other).context("revoking the key"),
+            }
+        }
+        TenantsCommand::Keys { tenant_id: raw } => {
+            let tenant = tenant_id(&raw)?;
+            for key in deps.tenants.list_api_keys(&tenant).await.context("listing keys")? {
+                let state = key.revoked_at.map_or("active".to_owned(), |at| format!("revoked {}", at.to_rfc3339()));
+                println!("{}\t{}\t{}", key.key_id, key.created_at.to_rfc3339(), state);
+            }
+        }
+    }
+    Ok(())
+}

@@ -96,10 +96,18 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "meta": { "code": self.code, "message": self.message, "type": self.meta_type() },
-            "data": self.data,
-        });
+        #[derive(serde::Serialize)]
+        struct Meta<'a> {
+            code: u32,
+            message: &'a str,
+            r#type: &'static str,
+        }
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            meta: Meta<'a>,
+            data: &'a serde_json::Value,
+        }
+        let body = Body { meta: Meta { code: self.code, message: &self.message, r#type: self.meta_type() }, data: &self.data };
         (self.status, axum::Json(body)).into_response()
     }
 }

@@ -1,0 +1,288 @@
+//! Demo data: a handful of cross-border shipments with realistic multi-carrier timelines, dated
+//! relative to now, so a newcomer sees every status at once.
+//!
+//! The events are written here by hand in the normalized form; the carriers issue replaces them
+//! with the sandbox carrier's scripted journeys.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::app::{AppError, Deps};
+use crate::domain::{
+    CheckpointInput, CheckpointSource, CountryCode, Customer, EventTime, Leg, LegSource, Shipment, ShipmentDetails,
+    Slug, Subtag, TenantId, TrackingNumber,
+};
+use crate::ports::StoreError;
+
+/// The name the demo tenant is created with.
+pub const TENANT_NAME: &str = "Porchlight Demo Shop";
+
+/// One scripted event: hours after the shipment was created, sub-status, message, place.
+type Step = (i64, &'static str, &'static str, &'static str, &'static str);
+
+struct Sample {
+    slug: &'static str,
+    number: &'static str,
+    last_mile: Option<(&'static str, &'static str)>,
+    created_days_ago: i64,
+    order: &'static str,
+    title: &'static str,
+    from: &'static str,
+    to: &'static str,
+    buyer: &'static str,
+    steps: &'static [Step],
+}
+
+const SAMPLES: &[Sample] = &[
+    Sample {
+        slug: "yunexpress",
+        number: "YT2530512345678901",
+        last_mile: Some(("usps", "9400111899223344556677")),
+        created_days_ago: 12,
+        order: "#1001",
+        title: "Ceramic pour-over set",
+        from: "CHN",
+        to: "USA",
+        buyer: "Avery Chen",
+        steps: &[
+            (2, "InfoReceived_001", "Shipment information received", "Shenzhen", "CHN"),
+            (20, "InTransit_002", "Parcel collected by YunExpress", "Shenzhen", "CHN"),
+            (30, "InTransit_007", "Departed from sorting center", "Shenzhen", "CHN"),
+            (52, "InTransit_007", "Departed from airport of origin", "Hong Kong", "HKG"),
+            (70, "InTransit_004", "Arrived at destination country", "Los Angeles, CA", "USA"),
+            (90, "InTransit_005", "Import customs clearance completed", "Los Angeles, CA", "USA"),
+            (100, "InTransit_002", "Handed over to USPS, tracking 9400111899223344556677", "Los Angeles, CA", "USA"),
+            (150, "InTransit_003", "Arrived at USPS regional facility", "Denver, CO", "USA"),
+            (190, "OutForDelivery_001", "Out for delivery", "Boulder, CO", "USA"),
+            (196, "Delivered_001", "Delivered, in/at mailbox", "Boulder, CO", "USA"),
+        ],
+    },
+    Sample {
+        slug: "china-post",
+        number: "RR123456785CN",
+        last_mile: None,
+        created_days_ago: 9,
+        order: "#1002",
+        title: "Silk scarf",
+        from: "CHN",
+        to: "GBR",
+        buyer: "Morgan Hale",
+        steps: &[
+            (5, "InTransit_002", "Posting/collection", "Guangzhou", "CHN"),
+            (30, "InTransit_007", "Departure from outward office of exchange", "Guangzhou", "CHN"),
+            (120, "InTransit_004", "Arrival at inward office of exchange", "Heathrow", "GBR"),
+            (150, "InTransit_006", "Held by import customs", "Heathrow", "GBR"),
+            (170, "InTransit_005", "Released from import customs", "Heathrow", "GBR"),
+        ],
+    },
+    Sample {
+        slug: "ups",
+        number: "1Z999AA10123456784",
+        last_mile: None,
+        created_days_ago: 3,
+        order: "#1003",
+        title: "Trail running shoes",
+        from: "USA",
+        to: "USA",
+        buyer: "Jordan Reyes",
+        steps: &[
+            (1, "InfoReceived_001", "Shipper created a label, UPS has not received the package yet", "Louisville, KY", "USA"),
+            (10, "InTransit_002", "Origin Scan", "Louisville, KY", "USA"),
+            (30, "InTransit_003", "Arrival Scan", "Chicago, IL", "USA"),
+            (60, "OutForDelivery_001", "Out For Delivery Today", "Madison, WI", "USA"),
+        ],
+    },
+    Sample {
+        slug: "fedex",
+        number: "449044304137821",
+        last_mile: None,
+        created_days_ago: 6,
+        order: "#1004",
+        title: "Espresso grinder",
+        from: "USA",
+        to: "CAN",
+        buyer: "Sam Patel",
+        steps: &[
+            (4, "InTransit_002", "Picked up", "Memphis, TN", "USA"),
+            (40, "InTransit_005", "International shipment release - Import", "Toronto, ON", "CAN"),
+            (70, "OutForDelivery_001", "On FedEx vehicle for delivery", "Ottawa, ON", "CAN"),
+            (78, "AttemptFail_002", "Customer not available or business closed", "Ottawa, ON", "CAN"),
+            (100, "AvailableForPickup_001", "Ready for pickup at FedEx location", "Ottawa, ON", "CAN"),
+        ],
+    },
+    Sample {
+        slug: "dhl",
+        number: "1234567890",
+        last_mile: None,
+        created_days_ago: 5,
+        order: "#1005",
+        title: "Leather notebook",
+        from: "HKG",
+        to: "DEU",
+        buyer: "Kim Novak",
+        steps: &[
+            (3, "InTransit_002", "Shipment picked up", "Hong Kong", "HKG"),
+            (20, "InTransit_007", "Departed Facility in Hong Kong", "Hong Kong", "HKG"),
+            (40, "InTransit_004", "Arrived at Sort Facility LEIPZIG", "Leipzig", "DEU"),
+            (55, "Exception_004", "Clearance delay - Import", "Leipzig", "DEU"),
+        ],
+    },
+    Sample {
+        slug: "4px",
+        number: "4PX3000123456789CN",
+        last_mile: None,
+        created_days_ago: 25,
+        order: "#1006",
+        title: "Phone case",
+        from: "CHN",
+        to: "AUS",
+        buyer: "Riley Brooks",
+        steps: &[
+            (6, "InTransit_002", "Parcel received at 4PX warehouse", "Dongguan", "CHN"),
+            (40, "InTransit_004", "Arrived at destination country", "Sydney", "AUS"),
+            (100, "AttemptFail_001", "Delivery attempted, addressee unknown", "Sydney", "AUS"),
+            (130, "Exception_007", "Incorrect address", "Sydney", "AUS"),
+            (200, "Exception_010", "Returning to sender", "Sydney", "AUS"),
+            (500, "Exception_011", "Returned to sender", "Dongguan", "CHN"),
+        ],
+    },
+    Sample {
+        slug: "cainiao",
+        number: "LP00123456789012",
+        last_mile: None,
+        created_days_ago: 1,
+        order: "#1007",
+        title: "Desk lamp",
+        from: "CHN",
+        to: "ESP",
+        buyer: "Lucía Ortega",
+        steps: &[(3, "InfoReceived_001", "Seller is preparing the package", "Yiwu", "CHN")],
+    },
+    Sample {
+        slug: "usps",
+        number: "9400111899223100000000",
+        last_mile: None,
+        created_days_ago: 0,
+        order: "#1008",
+        title: "Gift card holder",
+        from: "USA",
+        to: "USA",
+        buyer: "Casey Kim",
+        steps: &[],
+    },
+    Sample {
+        slug: "yanwen",
+        number: "UG123456789YP",
+        last_mile: None,
+        created_days_ago: 45,
+        order: "#1009",
+        title: "Keychain",
+        from: "CHN",
+        to: "FRA",
+        buyer: "Noa Martin",
+        steps: &[(8, "InTransit_002", "Accepted by Yanwen", "Yiwu", "CHN")],
+    },
+];
+
+fn event(slug: &str, number: &str, created: DateTime<Utc>, step: &Step) -> Result<CheckpointInput, AppError> {
+    let (hours, code, message, city, country) = *step;
+    Ok(CheckpointInput {
+        slug: Slug::parse(slug)?,
+        tracking_number: TrackingNumber::parse(number)?,
+        checkpoint_time: EventTime::from_utc(created + Duration::hours(hours)),
+        message: message.to_owned(),
+        subtag: Subtag::parse(code)?,
+        raw_tag: Some(code.split('_').next().unwrap_or(code).to_uppercase()),
+        location: Some(city.to_owned()),
+        city: Some(city.to_owned()),
+        state: None,
+        postal_code: None,
+        country_region: Some(CountryCode::parse(country)?),
+        signed_by: None,
+        source: CheckpointSource::Carrier,
+    })
+}
+
+/// Loads the samples into `tenant`; samples it already has are skipped. Returns how many were
+/// added.
+pub async fn load(deps: &Deps, tenant: &TenantId) -> Result<usize, AppError> {
+    let now = deps.clock.now();
+    let mut added = 0;
+    for sample in SAMPLES {
+        let created = now - Duration::days(sample.created_days_ago);
+        let details = ShipmentDetails {
+            title: Some(sample.title.to_owned()),
+            order_number: Some(sample.order.to_owned()),
+            order_id: Some(format!("demo-{}", sample.order.trim_start_matches('#'))),
+            origin_country_region: Some(CountryCode::parse(sample.from)?),
+            destination_country_region: Some(CountryCode::parse(sample.to)?),
+            customers: vec![Customer {
+                role: Some("buyer".into()),
+                name: Some(sample.buyer.to_owned()),
+                email: Some(format!("{}@example.com", sample.buyer.to_lowercase().replace(' ', "."))),
+                ..Customer::default()
+            }],
+            shipment_tags: vec!["demo".into()],
+            ..ShipmentDetails::default()
+        };
+        let mut shipment =
+            Shipment::new(tenant.clone(), Slug::parse(sample.slug)?, TrackingNumber::parse(sample.number)?, details, created);
+        if let Some((slug, number)) = sample.last_mile {
+            shipment.last_mile =
+                Some(Leg { slug: Slug::parse(slug)?, tracking_number: TrackingNumber::parse(number)?, source: LegSource::System });
+        }
+        let mut events = Vec::with_capacity(sample.steps.len());
+        for step in sample.steps {
+            // Events after the handover belong to the last-mile leg.
+            let on_last_mile = sample.last_mile.filter(|_| step.0 > 100);
+            let (slug, number) = on_last_mile.unwrap_or((sample.slug, sample.number));
+            events.push(event(slug, number, created, step)?);
+        }
+        shipment.merge(events, now);
+        shipment.updated_at = shipment.checkpoints.last().map_or(created, |c| c.checkpoint_time.instant().min(now));
+        match deps.shipments.insert(&shipment).await {
+            Ok(_) => added += 1,
+            Err(StoreError::Duplicate(_)) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(added)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::adapters::sqlite::SqliteStore;
+    use crate::domain::Tag;
+    use crate::ports::{ListQuery, SystemClock};
+
+    #[tokio::test]
+    async fn demo_data_covers_every_status_a_newcomer_should_see_and_loads_once() {
+        let deps = Deps::from_store(SqliteStore::in_memory().expect("store"), Arc::new(SystemClock));
+        let (tenant, _) = crate::app::create_tenant(&deps, TENANT_NAME).await.expect("tenant");
+        assert_eq!(load(&deps, &tenant.id).await.expect("loaded"), SAMPLES.len());
+        assert_eq!(load(&deps, &tenant.id).await.expect("reloaded"), 0);
+        let page = deps.shipments.list(&tenant.id, &ListQuery { limit: 50, ..ListQuery::default() }).await.expect("list");
+        let mut tags: Vec<Tag> = page.shipments.iter().map(|s| s.tag).collect();
+        tags.sort();
+        tags.dedup();
+        assert_eq!(
+            tags,
+            [
+                Tag::Pending,
+                Tag::InfoReceived,
+                Tag::InTransit,
+                Tag::OutForDelivery,
+                Tag::AvailableForPickup,
+                Tag::Exception,
+                Tag::Delivered,
+                Tag::Expired
+            ]
+        );
+        let two_legs = page.shipments.iter().find(|s| s.last_mile.is_some()).expect("a two-leg journey");
+        assert_eq!(two_legs.tag, Tag::Delivered);
+        assert!(two_legs.checkpoints.iter().any(|c| c.slug.as_str() == "usps"));
+        assert!(two_legs.checkpoints.iter().any(|c| c.slug.as_str() == "yunexpress"));
+    }
+}
