@@ -85,7 +85,13 @@ const SAMPLES: &[Sample] = &[
         to: "USA",
         buyer: "Jordan Reyes",
         steps: &[
-            (1, "InfoReceived_001", "Shipper created a label, UPS has not received the package yet", "Louisville, KY", "USA"),
+            (
+                1,
+                "InfoReceived_001",
+                "Shipper created a label, UPS has not received the package yet",
+                "Louisville, KY",
+                "USA",
+            ),
             (10, "InTransit_002", "Origin Scan", "Louisville, KY", "USA"),
             (30, "InTransit_003", "Arrival Scan", "Chicago, IL", "USA"),
             (60, "OutForDelivery_001", "Out For Delivery Today", "Madison, WI", "USA"),
@@ -224,11 +230,19 @@ pub async fn load(deps: &Deps, tenant: &TenantId) -> Result<usize, AppError> {
             shipment_tags: vec!["demo".into()],
             ..ShipmentDetails::default()
         };
-        let mut shipment =
-            Shipment::new(tenant.clone(), Slug::parse(sample.slug)?, TrackingNumber::parse(sample.number)?, details, created);
+        let mut shipment = Shipment::new(
+            tenant.clone(),
+            Slug::parse(sample.slug)?,
+            TrackingNumber::parse(sample.number)?,
+            details,
+            created,
+        );
         if let Some((slug, number)) = sample.last_mile {
-            shipment.last_mile =
-                Some(Leg { slug: Slug::parse(slug)?, tracking_number: TrackingNumber::parse(number)?, source: LegSource::System });
+            shipment.last_mile = Some(Leg {
+                slug: Slug::parse(slug)?,
+                tracking_number: TrackingNumber::parse(number)?,
+                source: LegSource::System,
+            });
         }
         let mut events = Vec::with_capacity(sample.steps.len());
         for step in sample.steps {
@@ -263,7 +277,8 @@ mod tests {
         let (tenant, _) = crate::app::create_tenant(&deps, TENANT_NAME).await.expect("tenant");
         assert_eq!(load(&deps, &tenant.id).await.expect("loaded"), SAMPLES.len());
         assert_eq!(load(&deps, &tenant.id).await.expect("reloaded"), 0);
-        let page = deps.shipments.list(&tenant.id, &ListQuery { limit: 50, ..ListQuery::default() }).await.expect("list");
+        let page =
+            deps.shipments.list(&tenant.id, &ListQuery { limit: 50, ..ListQuery::default() }).await.expect("list");
         let mut tags: Vec<Tag> = page.shipments.iter().map(|s| s.tag).collect();
         tags.sort();
         tags.dedup();

@@ -1,15 +1,16 @@
+#![warn(missing_docs)]
 //! Porchlight's one domain crate: domain types and rules, ports, use cases, the
 //! AfterShip-compatible HTTP API and the embedded adapters.
 //!
 //! Both runtimes link this crate: `porchlight serve` (SQLite, one process) and the Lambda
 //! functions. Nothing here reads the environment; binaries build a [`app::Deps`] and pass it in.
 
-pub mod domain;
 pub mod adapters;
 pub mod api;
 pub mod app;
 pub mod couriers;
 pub mod demo;
+pub mod domain;
 pub mod ports;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

@@ -95,7 +95,7 @@ impl Cursor {
 
     /// Reads text made by [`Cursor::encode`]; `None` for anything else.
     pub fn decode(text: &str) -> Option<Cursor> {
-        if text.len() % 2 != 0 || text.len() > 200 {
+        if !text.len().is_multiple_of(2) || text.len() > 200 {
             return None;
         }
         let bytes: Option<Vec<u8>> =
@@ -184,7 +184,11 @@ pub trait ShipmentStore: Send + Sync {
     async fn list(&self, tenant: &TenantId, query: &ListQuery) -> Result<ListPage, StoreError>;
     /// Every shipment, of any tenant, with a leg (`slug`, `tracking_number`), first or last mile,
     /// compared in compact form. For routing carrier events; returns ids only.
-    async fn find_legs(&self, slug: &Slug, tracking_number: &TrackingNumber) -> Result<Vec<(TenantId, ShipmentId)>, StoreError>;
+    async fn find_legs(
+        &self,
+        slug: &Slug,
+        tracking_number: &TrackingNumber,
+    ) -> Result<Vec<(TenantId, ShipmentId)>, StoreError>;
     /// Up to `limit` active shipments whose `next_poll_at` is at or before `now`, earliest first.
     async fn due_for_poll(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<(TenantId, ShipmentId)>, StoreError>;
 }

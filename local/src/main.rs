@@ -194,7 +194,8 @@ async fn tenants(deps: &Deps, command: TenantsCommand) -> anyhow::Result<()> {
         TenantsCommand::Create { name, json } => {
             let (tenant, key) = app::create_tenant(deps, &name).await.context("creating the tenant")?;
             if json {
-                let out = json!({"tenant_id": tenant.id, "name": tenant.name, "key_id": key.key_id, "api_key": key.secret});
+                let out =
+                    json!({"tenant_id": tenant.id, "name": tenant.name, "key_id": key.key_id, "api_key": key.secret});
                 println!("{out}");
             } else {
                 println!("tenant: {} ({})", tenant.name, tenant.id);

@@ -16,8 +16,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction,
 
 use crate::domain::{Shipment, ShipmentId, Slug, TenantId, TrackingNumber};
 use crate::ports::{
-    ApiKeyRecord, ChangeEvent, ChangeFeed, ChangeKind, Cursor, ListPage, ListQuery, ShipmentStore,
-    StatusSnapshot, StoreError, Tenant, TenantStore,
+    ApiKeyRecord, ChangeEvent, ChangeFeed, ChangeKind, Cursor, ListPage, ListQuery, ShipmentStore, StatusSnapshot,
+    StoreError, Tenant, TenantStore,
 };
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
@@ -184,8 +184,7 @@ impl SqliteStore {
 }
 
 fn migrate(connection: &Connection) -> Result<(), StoreError> {
-    let applied: i64 =
-        connection.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(unavailable)?;
+    let applied: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(unavailable)?;
     let applied = usize::try_from(applied).unwrap_or(0);
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
         connection
@@ -300,7 +299,13 @@ fn old_snapshot(tx: &Connection, tenant: &TenantId, id: &ShipmentId) -> Result<O
         "SELECT version, tag, subtag, active, checkpoint_count FROM shipments WHERE tenant_id = ?1 AND id = ?2",
         params![tenant.as_str(), id.as_str()],
         |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, bool>(3)?, row.get::<_, i64>(4)?))
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, bool>(3)?,
+                row.get::<_, i64>(4)?,
+            ))
         },
     )
     .optional()
@@ -327,7 +332,9 @@ impl ShipmentStore for SqliteStore {
             let sql = format!("INSERT INTO shipments ({UPSERT_COLUMNS}) VALUES ({placeholders})");
             match tx.execute(&sql, params_from_iter(values)) {
                 Ok(_) => {}
-                Err(e) if is_unique_violation(&e, "number_compact") => return Err(existing_with_number(tx, &shipment)?),
+                Err(e) if is_unique_violation(&e, "number_compact") => {
+                    return Err(existing_with_number(tx, &shipment)?);
+                }
                 Err(e) if is_unique_violation(&e, "shipments.id") => return Err(StoreError::Conflict),
                 Err(e) => return Err(unavailable(e)),
             }
@@ -346,7 +353,9 @@ impl ShipmentStore for SqliteStore {
                 .prepare_cached("SELECT body, version FROM shipments WHERE tenant_id = ?1 AND id = ?2")
                 .map_err(unavailable)?;
             let row = statement
-                .query_row(params![tenant.as_str(), id.as_str()], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+                .query_row(params![tenant.as_str(), id.as_str()], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                })
                 .optional()
                 .map_err(unavailable)?;
             row.map(|(body, version)| parse_body(&body, version)).transpose()
@@ -373,7 +382,9 @@ impl ShipmentStore for SqliteStore {
             let sql = format!("UPDATE shipments SET {assignments} WHERE tenant_id = ?1 AND id = ?2");
             match tx.execute(&sql, params_from_iter(values)) {
                 Ok(_) => {}
-                Err(e) if is_unique_violation(&e, "number_compact") => return Err(existing_with_number(tx, &shipment)?),
+                Err(e) if is_unique_violation(&e, "number_compact") => {
+                    return Err(existing_with_number(tx, &shipment)?);
+                }
                 Err(e) => return Err(unavailable(e)),
             }
             let mut new = StatusSnapshot::of(&shipment);
@@ -408,7 +419,11 @@ impl ShipmentStore for SqliteStore {
         self.read(move |connection| list_page(connection, &tenant, &query)).await
     }
 
-    async fn find_legs(&self, slug: &Slug, tracking_number: &TrackingNumber) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
+    async fn find_legs(
+        &self,
+        slug: &Slug,
+        tracking_number: &TrackingNumber,
+    ) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
         let (slug, compact) = (slug.as_str().to_owned(), tracking_number.compact());
         self.read(move |connection| {
             let mut statement = connection
@@ -435,7 +450,9 @@ impl ShipmentStore for SqliteStore {
                 )
                 .map_err(unavailable)?;
             let rows = statement
-                .query_map(params![micros(now), limit as i64], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+                .query_map(params![micros(now), limit as i64], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })
                 .map_err(unavailable)?;
             ids_from_rows(rows)
         })
@@ -470,12 +487,7 @@ fn list_filters(tenant: &TenantId, query: &ListQuery) -> (String, Vec<Value>) {
     any_of("courier_destination", query.courier_destinations.iter().map(|c| c.as_str().to_owned()).collect());
     any_of(
         "number_compact",
-        query
-            .tracking_numbers
-            .iter()
-            .filter_map(|n| TrackingNumber::parse(n).ok())
-            .map(|n| n.compact())
-            .collect(),
+        query.tracking_numbers.iter().filter_map(|n| TrackingNumber::parse(n).ok()).map(|n| n.compact()).collect(),
     );
     any_of("order_id", query.order_id.iter().cloned().collect());
     any_of("order_number", query.order_number.iter().cloned().collect());
@@ -581,8 +593,9 @@ impl TenantStore for SqliteStore {
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         self.read(|connection| {
-            let mut statement =
-                connection.prepare("SELECT id, name, created_at FROM tenants ORDER BY created_at, id").map_err(unavailable)?;
+            let mut statement = connection
+                .prepare("SELECT id, name, created_at FROM tenants ORDER BY created_at, id")
+                .map_err(unavailable)?;
             let rows = statement
                 .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?)))
                 .map_err(unavailable)?;
@@ -746,7 +759,8 @@ mod tests {
         runtime.block_on(async {
             use crate::ports::{Tenant, TenantStore};
             let store = SqliteStore::open(&path).expect("open");
-            let tenant = Tenant { id: crate::domain::TenantId::random(), name: "Shop".into(), created_at: chrono::Utc::now() };
+            let tenant =
+                Tenant { id: crate::domain::TenantId::random(), name: "Shop".into(), created_at: chrono::Utc::now() };
             store.create_tenant(&tenant).await.expect("created");
             drop(store);
             let reopened = SqliteStore::open(&path).expect("reopen");

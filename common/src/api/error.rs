@@ -28,17 +28,32 @@ impl ApiError {
 
     /// A 404 for a path that does not exist.
     pub fn no_route() -> Self {
-        ApiError { status: StatusCode::NOT_FOUND, code: 404, message: "the requested resource does not exist".into(), data: json!({}) }
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: 404,
+            message: "the requested resource does not exist".into(),
+            data: json!({}),
+        }
     }
 
     /// A 405 for a path that exists without this method.
     pub fn method_not_allowed() -> Self {
-        ApiError { status: StatusCode::METHOD_NOT_ALLOWED, code: 405, message: "method not allowed".into(), data: json!({}) }
+        ApiError {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            code: 405,
+            message: "method not allowed".into(),
+            data: json!({}),
+        }
     }
 
     /// A 413 for a body over the limit.
     pub fn too_large() -> Self {
-        ApiError { status: StatusCode::PAYLOAD_TOO_LARGE, code: 413, message: "request body is too large".into(), data: json!({}) }
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: 413,
+            message: "request body is too large".into(),
+            data: json!({}),
+        }
     }
 
     /// The meta code, for tests and logs.
@@ -107,7 +122,8 @@ impl IntoResponse for ApiError {
             meta: Meta<'a>,
             data: &'a serde_json::Value,
         }
-        let body = Body { meta: Meta { code: self.code, message: &self.message, r#type: self.meta_type() }, data: &self.data };
+        let body =
+            Body { meta: Meta { code: self.code, message: &self.message, r#type: self.meta_type() }, data: &self.data };
         (self.status, axum::Json(body)).into_response()
     }
 }

@@ -97,7 +97,9 @@ fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Resul
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(ApiError::too_large()),
-        Err(rejection) => return Err(ApiError::bad_request(4001, format!("request body could not be read: {rejection}"))),
+        Err(rejection) => {
+            return Err(ApiError::bad_request(4001, format!("request body could not be read: {rejection}")));
+        }
     };
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request(4001, "request body must be a JSON object"));
@@ -136,7 +138,11 @@ struct FieldsQuery {
     fields: Option<String>,
 }
 
-async fn create_tracking(State(deps): State<Deps>, Extension(tenant): Extension<TenantId>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+async fn create_tracking(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let request: TrackingWrite = parse_body(body)?;
     let shipment = app::create_tracking(&deps, &tenant, request.into_new_tracking()?).await?;
     Ok(envelope(StatusCode::CREATED, TrackingView::from(&shipment)))
@@ -169,12 +175,20 @@ async fn update_tracking(
     Ok(envelope(StatusCode::OK, TrackingView::from(&shipment)))
 }
 
-async fn delete_tracking(State(deps): State<Deps>, Extension(tenant): Extension<TenantId>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn delete_tracking(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let shipment = app::delete_tracking(&deps, &tenant, &shipment_id(&id)?).await?;
     Ok(envelope(StatusCode::OK, TrackingView::from(&shipment)))
 }
 
-async fn retrack(State(deps): State<Deps>, Extension(tenant): Extension<TenantId>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn retrack(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let shipment = app::retrack(&deps, &tenant, &shipment_id(&id)?).await?;
     Ok(envelope(StatusCode::OK, TrackingView::from(&shipment)))
 }
@@ -228,7 +242,11 @@ fn comma_list<T>(raw: &Option<String>, parse: impl Fn(&str) -> Result<T, DomainE
 
 fn instant(field: &str, raw: &Option<String>) -> Result<Option<DateTime<Utc>>, DomainError> {
     raw.as_deref()
-        .map(|r| EventTime::parse(r).map(|t| t.instant()).map_err(|_| DomainError::invalid(field, "must be an ISO 8601 date-time")))
+        .map(|r| {
+            EventTime::parse(r)
+                .map(|t| t.instant())
+                .map_err(|_| DomainError::invalid(field, "must be an ISO 8601 date-time"))
+        })
         .transpose()
 }
 
@@ -246,7 +264,9 @@ impl ListParams {
             .cursor
             .as_deref()
             .filter(|c| !c.is_empty())
-            .map(|c| Cursor::decode(c).ok_or_else(|| DomainError::invalid("cursor", "is not a cursor this API returned")))
+            .map(|c| {
+                Cursor::decode(c).ok_or_else(|| DomainError::invalid("cursor", "is not a cursor this API returned"))
+            })
             .transpose()?;
         let bool_param = |field: &str, raw: &Option<String>| -> Result<Option<bool>, DomainError> {
             match raw.as_deref() {
@@ -280,7 +300,9 @@ impl ListParams {
                 .transit_time
                 .as_deref()
                 .filter(|s| !s.is_empty())
-                .map(|raw| raw.parse().map_err(|_| DomainError::invalid("transit_time", "must be a whole number of days")))
+                .map(|raw| {
+                    raw.parse().map_err(|_| DomainError::invalid("transit_time", "must be a whole number of days"))
+                })
                 .transpose()?,
         })
     }
@@ -325,10 +347,10 @@ fn couriers_body(couriers: Vec<&couriers::Courier>) -> serde_json::Value {
 /// settings exist, so this equals `/couriers/all` filtered by `slug`.
 async fn list_couriers(params: Result<Query<CourierParams>, QueryRejection>) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))?;
-    if let Some(active) = params.active.as_deref() {
-        if !matches!(active, "true" | "false") {
-            return Err(AppError::from(DomainError::invalid("active", "must be true or false")).into());
-        }
+    if let Some(active) = params.active.as_deref()
+        && !matches!(active, "true" | "false")
+    {
+        return Err(AppError::from(DomainError::invalid("active", "must be true or false")).into());
     }
     let wanted: Vec<&str> = params.slug.as_deref().map(|s| s.split(',').map(str::trim).collect()).unwrap_or_default();
     let couriers = COURIERS.iter().filter(|c| wanted.is_empty() || wanted.contains(&c.slug)).collect();
@@ -341,7 +363,8 @@ async fn list_all_couriers() -> Response {
 
 async fn detect_couriers(body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     let request: DetectRequest = parse_body(body)?;
-    let number = request.tracking_number.filter(|n| !n.trim().is_empty()).ok_or(AppError::Required("tracking_number"))?;
+    let number =
+        request.tracking_number.filter(|n| !n.trim().is_empty()).ok_or(AppError::Required("tracking_number"))?;
     let number = crate::domain::TrackingNumber::parse(&number).map_err(AppError::from)?;
     let allowed = request.slug.unwrap_or_default();
     let couriers = couriers::detect(number.as_str())

@@ -42,7 +42,8 @@ impl Harness {
         let response = self.router.clone().oneshot(request.body(body).expect("request")).await.expect("response");
         let status = response.status();
         let bytes = response.into_body().collect().await.expect("body").to_bytes();
-        let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        let value =
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
         (status, value)
     }
 
@@ -51,7 +52,8 @@ impl Harness {
     }
 
     async fn raw(&self, method: Method, path: &str, body: &'static str) -> (StatusCode, Value) {
-        let request = Request::builder().method(method).uri(path).header("as-api-key", &self.key).body(Body::from(body));
+        let request =
+            Request::builder().method(method).uri(path).header("as-api-key", &self.key).body(Body::from(body));
         let response = self.router.clone().oneshot(request.expect("request")).await.expect("response");
         let status = response.status();
         let bytes = response.into_body().collect().await.expect("body").to_bytes();
@@ -138,7 +140,9 @@ async fn create_returns_the_tracking_in_aftership_shape() {
     assert_eq!(data["first_mile"], Value::Null);
     assert!(data.get("unknown_field").is_none());
     // Every field of AfterShip's Tracking model is present.
-    for field in ["courier_estimated_delivery_date", "latest_estimated_delivery", "signed_by", "transit_time", "last_mile"] {
+    for field in
+        ["courier_estimated_delivery_date", "latest_estimated_delivery", "signed_by", "transit_time", "last_mile"]
+    {
         assert!(data.get(field).is_some(), "{field} missing");
     }
 
@@ -151,7 +155,8 @@ async fn create_returns_the_tracking_in_aftership_shape() {
 async fn duplicates_are_refused_with_the_existing_id() {
     let h = Harness::new().await;
     let first = h.create(json!({"tracking_number": "1Z999AA10123456784", "slug": "ups"})).await;
-    let (status, body) = h.call(Method::POST, TRACKINGS, Some(json!({"tracking_number": "1z999aa10123456784", "slug": "ups"}))).await;
+    let (status, body) =
+        h.call(Method::POST, TRACKINGS, Some(json!({"tracking_number": "1z999aa10123456784", "slug": "ups"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(meta_code(&body), 4003);
     assert_eq!(body["meta"]["type"], "BadRequest");
@@ -180,12 +185,24 @@ async fn bad_input_gets_aftership_error_codes_naming_the_field() {
         (json!({"tracking_number": "A".repeat(101), "slug": "ups"}), 4005, "tracking_number"),
         (json!({"tracking_number": "123", "slug": "no-such-courier"}), 4010, "no-such-courier"),
         (json!({"tracking_number": "123", "slug": "bad slug!"}), 4010, "slug"),
-        (json!({"tracking_number": "123", "slug": "ups", "destination_country_region": "XX"}), 4008, "destination_country_region"),
+        (
+            json!({"tracking_number": "123", "slug": "ups", "destination_country_region": "XX"}),
+            4008,
+            "destination_country_region",
+        ),
         (json!({"tracking_number": "123", "slug": "ups", "shipment_tags": "vip"}), 4008, "shipment_tags"),
-        (json!({"tracking_number": "123", "slug": "ups", "customers": [{"email": "nope"}]}), 4008, "customers[0].email"),
+        (
+            json!({"tracking_number": "123", "slug": "ups", "customers": [{"email": "nope"}]}),
+            4008,
+            "customers[0].email",
+        ),
         (json!({"tracking_number": "123", "slug": "ups", "order_date": "last tuesday"}), 4008, "order_date"),
         (json!({"tracking_number": "123", "slug": "ups", "delivery_type": "by drone"}), 4008, "delivery_type"),
-        (json!({"tracking_number": "123", "slug": "ups", "last_mile": {"slug": "usps"}}), 4009, "last_mile.tracking_number"),
+        (
+            json!({"tracking_number": "123", "slug": "ups", "last_mile": {"slug": "usps"}}),
+            4009,
+            "last_mile.tracking_number",
+        ),
         (json!(["not", "an", "object"]), 4001, "JSON"),
     ];
     for (body, code, named) in cases {
@@ -235,7 +252,12 @@ async fn one_merchant_cannot_see_or_touch_anothers_trackings() {
     assert_eq!(read["data"]["title"], "1Z999AA10123456784", "untouched");
     // The other merchant can track the same parcel as its own.
     let (status, _) = h
-        .call_as(Some(&other), Method::POST, TRACKINGS, Some(json!({"tracking_number": "1Z999AA10123456784", "slug": "ups"})))
+        .call_as(
+            Some(&other),
+            Method::POST,
+            TRACKINGS,
+            Some(json!({"tracking_number": "1Z999AA10123456784", "slug": "ups"})),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
 }
@@ -243,11 +265,16 @@ async fn one_merchant_cannot_see_or_touch_anothers_trackings() {
 #[tokio::test]
 async fn update_changes_given_fields_and_null_clears() {
     let h = Harness::new().await;
-    let created = h.create(json!({"tracking_number": "123456789012", "slug": "fedex", "note": "fragile", "title": "Lamp"})).await;
+    let created =
+        h.create(json!({"tracking_number": "123456789012", "slug": "fedex", "note": "fragile", "title": "Lamp"})).await;
     let path = format!("{TRACKINGS}/{}", created["id"].as_str().expect("id"));
     h.clock.advance(Duration::minutes(5));
     let (status, body) = h
-        .call(Method::PUT, &path, Some(json!({"note": null, "order_number": "#77", "destination_country_region": "GBR"})))
+        .call(
+            Method::PUT,
+            &path,
+            Some(json!({"note": null, "order_number": "#77", "destination_country_region": "GBR"})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let data = &body["data"];
@@ -258,7 +285,8 @@ async fn update_changes_given_fields_and_null_clears() {
     assert_eq!(data["updated_at"], "2026-06-01T09:05:00+00:00");
     let (status, body) = h.call(Method::PUT, &path, Some(json!({"slug": "nope-courier"}))).await;
     assert_eq!((status, meta_code(&body)), (StatusCode::BAD_REQUEST, 4010));
-    let (status, body) = h.call(Method::PUT, &format!("{TRACKINGS}/{}", "0".repeat(32)), Some(json!({"title": "x"}))).await;
+    let (status, body) =
+        h.call(Method::PUT, &format!("{TRACKINGS}/{}", "0".repeat(32)), Some(json!({"title": "x"}))).await;
     assert_eq!((status, meta_code(&body)), (StatusCode::NOT_FOUND, 4004));
     let (status, body) = h.call(Method::GET, &format!("{TRACKINGS}/not-an-id"), None).await;
     assert_eq!((status, meta_code(&body)), (StatusCode::BAD_REQUEST, 4015));
@@ -359,7 +387,9 @@ fn carrier_event(slug: &str, number: &str, code: &str, hours: i64) -> Checkpoint
     CheckpointInput {
         slug: Slug::parse(slug).expect("slug"),
         tracking_number: TrackingNumber::parse(number).expect("number"),
-        checkpoint_time: EventTime::from_utc(Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).single().expect("t") + Duration::hours(hours)),
+        checkpoint_time: EventTime::from_utc(
+            Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).single().expect("t") + Duration::hours(hours),
+        ),
         message: format!("event {code}"),
         subtag: Subtag::parse(code).expect("subtag"),
         raw_tag: Some(code.into()),
@@ -383,12 +413,22 @@ async fn carrier_events_show_as_checkpoints_and_status() {
     let yun = (Slug::parse("yunexpress").expect("s"), TrackingNumber::parse("YT2412345678901234").expect("n"));
     let usps = (Slug::parse("usps").expect("s"), TrackingNumber::parse("9400111899223100000000").expect("n"));
     h.clock.advance(Duration::days(9));
-    app::apply_carrier_events(&h.deps, &yun.0, &yun.1, &[carrier_event("yunexpress", "YT2412345678901234", "InTransit_002", 2)])
-        .await
-        .expect("merged");
-    app::apply_carrier_events(&h.deps, &usps.0, &usps.1, &[carrier_event("usps", "9400111899223100000000", "Delivered_003", 150)])
-        .await
-        .expect("merged");
+    app::apply_carrier_events(
+        &h.deps,
+        &yun.0,
+        &yun.1,
+        &[carrier_event("yunexpress", "YT2412345678901234", "InTransit_002", 2)],
+    )
+    .await
+    .expect("merged");
+    app::apply_carrier_events(
+        &h.deps,
+        &usps.0,
+        &usps.1,
+        &[carrier_event("usps", "9400111899223100000000", "Delivered_003", 150)],
+    )
+    .await
+    .expect("merged");
     let (_, body) = h.call(Method::GET, &path, None).await;
     let data = &body["data"];
     assert_eq!(data["tag"], "Delivered");
@@ -431,11 +471,15 @@ async fn mark_as_completed_sets_the_final_status() {
     assert_eq!((status, meta_code(&body)), (StatusCode::BAD_REQUEST, 4009));
     let (status, body) = h.call(Method::POST, &path, Some(json!({"reason": "MISPLACED"}))).await;
     assert_eq!((status, meta_code(&body)), (StatusCode::BAD_REQUEST, 4008));
-    let (status, body) =
-        h.call(Method::POST, &path, Some(json!({"reason": "LOST", "event_datetime": "2026-06-01T10:00:00+02:00"}))).await;
+    let (status, body) = h
+        .call(Method::POST, &path, Some(json!({"reason": "LOST", "event_datetime": "2026-06-01T10:00:00+02:00"})))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let data = &body["data"];
-    assert_eq!((data["tag"].clone(), data["subtag"].clone(), data["active"].clone()), (json!("Exception"), json!("Exception_013"), json!(false)));
+    assert_eq!(
+        (data["tag"].clone(), data["subtag"].clone(), data["active"].clone()),
+        (json!("Exception"), json!("Exception_013"), json!(false))
+    );
     assert_eq!(data["checkpoints"][0]["source"], "user");
     assert_eq!(data["checkpoints"][0]["checkpoint_time"], "2026-06-01T10:00:00+02:00");
     let (_, again) = h.call(Method::POST, &path, Some(json!({"reason": "LOST"}))).await;
@@ -451,7 +495,9 @@ async fn couriers_are_listed_and_detected() {
     let (_, body) = h.call(Method::GET, "/tracking/2026-07/couriers?slug=ups,fedex", None).await;
     assert_eq!(body["data"]["total"], 2);
     assert_eq!(body["data"]["couriers"][0]["name"], "FedEx");
-    let (_, body) = h.call(Method::POST, "/tracking/2026-07/couriers/detect", Some(json!({"tracking_number": "RR123456785GB"}))).await;
+    let (_, body) = h
+        .call(Method::POST, "/tracking/2026-07/couriers/detect", Some(json!({"tracking_number": "RR123456785GB"})))
+        .await;
     assert_eq!(body["data"]["couriers"][0]["slug"], "royal-mail");
     let (status, body) = h.call(Method::POST, "/tracking/2026-07/couriers/detect", Some(json!({}))).await;
     assert_eq!((status, meta_code(&body)), (StatusCode::BAD_REQUEST, 4007));
@@ -487,7 +533,8 @@ async fn the_openapi_document_describes_every_route() {
         ("/healthz", "get"),
     ];
     let paths = document["paths"].as_object().expect("paths");
-    let documented: usize = paths.values().map(|p| p.as_object().map_or(0, |o| o.keys().filter(|k| *k != "parameters").count())).sum();
+    let documented: usize =
+        paths.values().map(|p| p.as_object().map_or(0, |o| o.keys().filter(|k| *k != "parameters").count())).sum();
     assert_eq!(documented, routes.len(), "the document lists exactly the routes");
     for (path, method) in routes {
         assert!(document["paths"][path][method].is_object(), "{method} {path} undocumented");
@@ -496,7 +543,10 @@ async fn the_openapi_document_describes_every_route() {
     let created = h.create(json!({"tracking_number": "1Z999AA10123456784", "slug": "ups"})).await;
     let schema = &document["components"]["schemas"]["Tracking"]["properties"];
     for field in created.as_object().expect("object").keys() {
-        assert!(schema.get(field).is_some() || field.contains("estimated") || schema_allows_null_only(field), "{field} undocumented");
+        assert!(
+            schema.get(field).is_some() || field.contains("estimated") || schema_allows_null_only(field),
+            "{field} undocumented"
+        );
     }
 }
 
@@ -504,9 +554,23 @@ async fn the_openapi_document_describes_every_route() {
 fn schema_allows_null_only(field: &str) -> bool {
     matches!(
         field,
-        "shipment_package_count" | "shipment_weight" | "shipment_dimensions" | "subscribed_smses" | "subscribed_emails"
-            | "courier_tracking_link" | "courier_redirect_link" | "on_time_status" | "on_time_difference" | "order_tags"
-            | "carbon_emissions" | "delivery_location_type" | "aftership_tracking_url" | "aftership_tracking_order_url"
-            | "proof_of_delivery" | "multi_piece_info" | "return_shipment" | "forward_shipment"
+        "shipment_package_count"
+            | "shipment_weight"
+            | "shipment_dimensions"
+            | "subscribed_smses"
+            | "subscribed_emails"
+            | "courier_tracking_link"
+            | "courier_redirect_link"
+            | "on_time_status"
+            | "on_time_difference"
+            | "order_tags"
+            | "carbon_emissions"
+            | "delivery_location_type"
+            | "aftership_tracking_url"
+            | "aftership_tracking_order_url"
+            | "proof_of_delivery"
+            | "multi_piece_info"
+            | "return_shipment"
+            | "forward_shipment"
     )
 }

@@ -135,7 +135,9 @@ impl TrackingWrite {
         }
         if let Some(tags) = &self.shipment_tags {
             if tags.len() > MAX_TAGS || tags.iter().any(|t| t.is_empty() || t.chars().count() > 100) {
-                return Err(DomainError::invalid("shipment_tags", "must be at most 50 tags of 1 to 100 characters").into());
+                return Err(
+                    DomainError::invalid("shipment_tags", "must be at most 50 tags of 1 to 100 characters").into()
+                );
             }
             let mut tags = tags.clone();
             tags.dedup();

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 pub use tenants::{ApiKey, authenticate, create_api_key, create_tenant, revoke_api_key};
 pub use trackings::{
-    NewTracking, apply_carrier_events, create_tracking, delete_tracking, get_tracking, list_trackings,
-    mark_completed, retrack, update_tracking,
+    NewTracking, apply_carrier_events, create_tracking, delete_tracking, get_tracking, list_trackings, mark_completed,
+    retrack, update_tracking,
 };
 
 use crate::domain::{DomainError, ShipmentId};

@@ -42,9 +42,7 @@ pub async fn create_tenant(deps: &Deps, name: &str) -> Result<(Tenant, ApiKey), 
 
 /// Makes another API key for an existing tenant. `NotFound` if there is no such tenant.
 pub async fn create_api_key(deps: &Deps, tenant: &TenantId) -> Result<ApiKey, AppError> {
-    let random = |n: usize| -> String {
-        (0..n).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect::<String>()
-    };
+    let random = |n: usize| -> String { (0..n).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect::<String>() };
     let secret = format!("plk_{}", &random(2)[..48]);
     let record = ApiKeyRecord {
         key_id: format!("key_{}", &random(1)[..12]),

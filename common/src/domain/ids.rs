@@ -139,11 +139,7 @@ impl TrackingNumber {
 
     /// The number with spaces and dashes removed and letters upper-cased: how carriers compare.
     pub fn compact(&self) -> String {
-        self.0
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
-            .flat_map(char::to_uppercase)
-            .collect()
+        self.0.chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_uppercase).collect()
     }
 }
 

@@ -13,8 +13,8 @@ pub use checkpoint::{Checkpoint, CheckpointInput, CheckpointSource, EventTime};
 pub use country::CountryCode;
 pub use ids::{ShipmentId, Slug, TenantId, TrackingNumber};
 pub use shipment::{
-    CompletionReason, Customer, DeliveryType, Leg, LegSource, MergeOutcome, PromisedDeliveryDate, Shipment,
-    ShipmentDetails, ShipmentDirection, EXPIRY_DAYS,
+    CompletionReason, Customer, DeliveryType, EXPIRY_DAYS, Leg, LegSource, MergeOutcome, PromisedDeliveryDate,
+    Shipment, ShipmentDetails, ShipmentDirection,
 };
 pub use status::{SUBTAGS, Subtag, SubtagInfo, Tag};
 

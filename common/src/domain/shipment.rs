@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Checkpoint, CheckpointInput, CheckpointSource, CountryCode, DomainError, EventTime, ShipmentId,
-    Slug, Subtag, Tag, TenantId, TrackingNumber,
+    Checkpoint, CheckpointInput, CheckpointSource, CountryCode, DomainError, EventTime, ShipmentId, Slug, Subtag, Tag,
+    TenantId, TrackingNumber,
 };
 
 /// Days without any information after which a shipment is `Expired`.
@@ -379,7 +379,8 @@ impl Shipment {
 
         // Delivered is final: later carrier noise never moves a delivered parcel back, and an
         // older event sorts before the delivery anyway. A merchant's completion overrides.
-        let completion = self.completed.and_then(|_| timeline.iter().rev().find(|c| c.source == CheckpointSource::User));
+        let completion =
+            self.completed.and_then(|_| timeline.iter().rev().find(|c| c.source == CheckpointSource::User));
         let (tag, subtag) = match (completion, last_delivered, latest) {
             (Some(user), _, _) => (user.tag, user.subtag),
             (None, Some(delivered), _) => (Tag::Delivered, delivered.subtag),
@@ -417,12 +418,13 @@ impl Shipment {
             .find(|c| matches!(c.tag, Tag::AttemptFail | Tag::Delivered) && c.source == CheckpointSource::Carrier)
             .map(|c| c.checkpoint_time.clone());
         self.signed_by = last_delivered.and_then(|c| c.signed_by.clone());
-        self.return_to_sender =
-            timeline.iter().any(|c| matches!(c.subtag.code(), "Exception_010" | "Exception_011"));
+        self.return_to_sender = timeline.iter().any(|c| matches!(c.subtag.code(), "Exception_010" | "Exception_011"));
         self.courier_destination_country_region = timeline
             .iter()
             .rev()
-            .find(|c| matches!(c.tag, Tag::OutForDelivery | Tag::Delivered | Tag::AttemptFail | Tag::AvailableForPickup))
+            .find(|c| {
+                matches!(c.tag, Tag::OutForDelivery | Tag::Delivered | Tag::AttemptFail | Tag::AvailableForPickup)
+            })
             .and_then(|c| c.country_region);
     }
 
@@ -430,7 +432,7 @@ impl Shipment {
     pub fn leg_transit_time(&self, slug: &Slug, tracking_number: &TrackingNumber) -> Option<u32> {
         let mut leg = self.checkpoints.iter().filter(|c| c.is_on_leg(slug, tracking_number));
         let first = leg.next()?;
-        let last = leg.last().unwrap_or(first);
+        let last = leg.next_back().unwrap_or(first);
         Some(whole_days_between(first.checkpoint_time.instant(), last.checkpoint_time.instant()))
     }
 }

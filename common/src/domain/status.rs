@@ -282,9 +282,8 @@ mod tests {
 
     #[test]
     fn known_subtags_carry_their_published_messages() {
-        let check = |code: &str, message: &str| {
-            assert_eq!(Subtag::parse(code).map(Subtag::message).ok(), Some(message))
-        };
+        let check =
+            |code: &str, message: &str| assert_eq!(Subtag::parse(code).map(Subtag::message).ok(), Some(message));
         check("InTransit_004", "Arrived at the destination country/region");
         check("Exception_011", "Returned to sender");
         check("Exception_016", "Delayed (Processing issue)");

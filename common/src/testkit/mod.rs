@@ -9,8 +9,8 @@ use std::sync::Mutex;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use crate::domain::{
-    CheckpointInput, CheckpointSource, CountryCode, EventTime, Leg, LegSource, Shipment, ShipmentDetails,
-    ShipmentId, Slug, Subtag, Tag, TenantId, TrackingNumber,
+    CheckpointInput, CheckpointSource, CountryCode, EventTime, Leg, LegSource, Shipment, ShipmentDetails, ShipmentId,
+    Slug, Subtag, Tag, TenantId, TrackingNumber,
 };
 use crate::ports::{
     ApiKeyRecord, ChangeFeed, ChangeKind, Clock, ListQuery, ShipmentStore, StoreError, Tenant, TenantStore,
@@ -205,7 +205,8 @@ pub async fn contract_list_filters_and_paginates(store: &dyn Backend) {
     assert_eq!(keyword, (1, vec![ids[2].clone()]));
     let by_order = list(ListQuery { order_id: Some("order-4".into()), ..ListQuery::default() }).await;
     assert_eq!(by_order, (1, vec![ids[4].clone()]));
-    let by_number = list(ListQuery { tracking_numbers: vec!["num0001".into(), "NUM0002".into()], ..ListQuery::default() }).await;
+    let by_number =
+        list(ListQuery { tracking_numbers: vec!["num0001".into(), "NUM0002".into()], ..ListQuery::default() }).await;
     assert_eq!(by_number.0, 2);
     let window = list(ListQuery {
         created_at_min: Some(base_time() + Duration::minutes(2)),
@@ -290,13 +291,8 @@ pub async fn contract_change_feed_records_every_write_in_order(store: &dyn Backe
     s.merge([event(&s, "InTransit_002", 1)], base_time() + Duration::hours(1));
     s.version = store.update(&s).await.expect("updated");
     store.delete(&tenant, &s.id).await.expect("deleted");
-    let mine: Vec<_> = store
-        .changes_after(start, 1000)
-        .await
-        .expect("feed")
-        .into_iter()
-        .filter(|c| c.tenant_id == tenant)
-        .collect();
+    let mine: Vec<_> =
+        store.changes_after(start, 1000).await.expect("feed").into_iter().filter(|c| c.tenant_id == tenant).collect();
     let kinds: Vec<_> = mine.iter().map(|c| c.kind).collect();
     assert_eq!(kinds, vec![ChangeKind::Created, ChangeKind::Updated, ChangeKind::Deleted]);
     assert!(mine.windows(2).all(|w| w[0].seq < w[1].seq));

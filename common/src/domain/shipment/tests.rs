@@ -58,7 +58,8 @@ fn new_shipment_is_pending_active_and_due_for_a_poll() {
 #[test]
 fn status_follows_the_latest_event_by_time_not_by_arrival() {
     // (events in arrival order, expected tag, expected subtag)
-    let cases: &[(&[(&str, u32)], Tag, &str)] = &[
+    type Case = (&'static [(&'static str, u32)], Tag, &'static str);
+    let cases: &[Case] = &[
         (&[("InfoReceived_001", 1)], Tag::InfoReceived, "InfoReceived_001"),
         (&[("InTransit_002", 2), ("InfoReceived_001", 1)], Tag::InTransit, "InTransit_002"),
         (&[("OutForDelivery_001", 5), ("InTransit_004", 4)], Tag::OutForDelivery, "OutForDelivery_001"),
@@ -179,7 +180,8 @@ fn shipments_expire_after_thirty_days_without_information() {
 #[test]
 fn two_legs_merge_into_one_timeline() {
     let mut s = shipment();
-    s.last_mile = Some(Leg { slug: slug("usps"), tracking_number: number("9400111899223100000000"), source: LegSource::User });
+    s.last_mile =
+        Some(Leg { slug: slug("usps"), tracking_number: number("9400111899223100000000"), source: LegSource::User });
     s.merge(
         [
             event("InTransit_002", 1, 10),
@@ -258,7 +260,8 @@ fn any_event() -> impl Strategy<Value = CheckpointInput> {
 
 fn two_leg_shipment() -> Shipment {
     let mut s = shipment();
-    s.last_mile = Some(Leg { slug: slug("usps"), tracking_number: number("9400111899223100000000"), source: LegSource::User });
+    s.last_mile =
+        Some(Leg { slug: slug("usps"), tracking_number: number("9400111899223100000000"), source: LegSource::User });
     s
 }
 
