@@ -1,0 +1,181 @@
+//! The `porchlight` binary as a user runs it: tenants, keys, and a live server on loopback.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn temp_db() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("porchlight-cli-{}-{}", std::process::id(), unique()));
+    dir.join("nested").join("porchlight.db")
+}
+
+fn unique() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}
+
+fn porchlight(db: &PathBuf, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_porchlight"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("PORCHLIGHT_DB")
+        .env_remove("PORCHLIGHT_LISTEN")
+        .output()
+        .expect("porchlight runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn last_line(output: &Output) -> String {
+    stdout(output).lines().last().unwrap_or_default().to_owned()
+}
+
+/// A minimal HTTP/1.1 client: one request, `Connection: close`, returns (status, body).
+fn http(port: u16, method: &str, path: &str, key: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connects");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nas-api-key: {key}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("sent");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(db: &PathBuf, port: u16, extra: &[&str]) -> Server {
+    let child = Command::new(env!("CARGO_BIN_EXE_porchlight"))
+        .arg("--db")
+        .arg(db)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start listening");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server(child)
+}
+
+#[test]
+fn tenants_create_prints_the_key_alone_on_its_last_line() {
+    let db = temp_db();
+    let output = porchlight(&db, &["tenants", "create", "Acme Outfitters"]);
+    assert!(output.status.success(), "{output:?}");
+    let key = last_line(&output);
+    assert!(key.starts_with("plk_") && key.len() == 52, "{key:?}");
+    assert!(stdout(&output).contains("Acme Outfitters"));
+
+    let json = porchlight(&db, &["tenants", "create", "Second shop", "--json"]);
+    let value: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("one json object");
+    assert_eq!(value["name"], "Second shop");
+    assert!(value["api_key"].as_str().is_some_and(|k| k.starts_with("plk_")));
+
+    let list = porchlight(&db, &["tenants", "list"]);
+    assert_eq!(stdout(&list).lines().count(), 2);
+}
+
+#[test]
+fn bad_cli_input_names_the_problem() {
+    let db = temp_db();
+    let blank = porchlight(&db, &["tenants", "create", "   "]);
+    assert!(!blank.status.success());
+    assert!(String::from_utf8_lossy(&blank.stderr).contains("name is invalid"), "{blank:?}");
+    let created: serde_json::Value =
+        serde_json::from_str(&stdout(&porchlight(&db, &["tenants", "create", "Shop", "--json"]))).expect("json");
+    let tenant = created["tenant_id"].as_str().expect("id");
+    let revoke = porchlight(&db, &["tenants", "revoke-key", tenant, "key_nope"]);
+    assert!(!revoke.status.success());
+    assert!(String::from_utf8_lossy(&revoke.stderr).contains("has no key key_nope"), "{revoke:?}");
+    let bad_tenant = porchlight(&db, &["tenants", "keys", "Not A Tenant"]);
+    assert!(!bad_tenant.status.success());
+    assert!(String::from_utf8_lossy(&bad_tenant.stderr).contains("is not a tenant id"));
+}
+
+#[test]
+fn served_api_accepts_the_key_until_it_is_revoked() {
+    let db = temp_db();
+    let created: serde_json::Value =
+        serde_json::from_str(&stdout(&porchlight(&db, &["tenants", "create", "Shop", "--json"]))).expect("json");
+    let (tenant, key, key_id) = (
+        created["tenant_id"].as_str().expect("id").to_owned(),
+        created["api_key"].as_str().expect("key").to_owned(),
+        created["key_id"].as_str().expect("key id").to_owned(),
+    );
+    let port = free_port();
+    let _server = start_server(&db, port, &[]);
+    let (status, body) =
+        http(port, "POST", "/tracking/2026-07/trackings", &key, r#"{"tracking_number":"1Z999AA10123456784"}"#);
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let id = created["data"]["id"].as_str().expect("id");
+    let (status, body) = http(port, "GET", &format!("/tracking/2026-07/trackings/{id}"), &key, "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"slug\":\"ups\""));
+    // Revoked from another process: the running server refuses the key at once.
+    assert!(porchlight(&db, &["tenants", "revoke-key", &tenant, &key_id]).status.success());
+    let (status, _) = http(port, "GET", "/tracking/2026-07/trackings", &key, "");
+    assert_eq!(status, 401);
+}
+
+#[test]
+fn serve_demo_prints_a_working_key_and_loads_samples_once() {
+    let db = temp_db();
+    let first = porchlight(&db, &["demo"]);
+    assert!(first.status.success(), "{first:?}");
+    assert!(stdout(&first).contains("demo shipments added: 9"));
+    let again = porchlight(&db, &["demo"]);
+    assert!(stdout(&again).contains("demo shipments added: 0"));
+    let key = last_line(&again);
+    let port = free_port();
+    let _server = start_server(&db, port, &[]);
+    let (status, body) = http(port, "GET", "/tracking/2026-07/trackings?tag=Delivered", &key, "");
+    assert_eq!(status, 200, "{body}");
+    let page: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(page["data"]["pagination"]["total"], 1);
+    assert_eq!(page["data"]["trackings"][0]["last_mile"]["slug"], "usps");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let db = temp_db();
+    let port = free_port();
+    let mut server = start_server(&db, port, &[]);
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = server.0.try_wait().expect("wait") {
+            assert!(status.success(), "exit status {status:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "server did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
