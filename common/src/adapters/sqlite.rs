@@ -198,13 +198,13 @@ fn migrate(connection: &Connection) -> Result<(), StoreError> {
 /// Lower-case text that `keyword` searches: numbers, title, order ids, customer names.
 fn search_text(shipment: &Shipment) -> String {
     let details = &shipment.details;
-    let mut parts = vec![shipment.tracking_number.as_str().to_owned(), shipment.tracking_number.compact()];
+    let mut parts = vec![shipment.tracking_number.as_str().to_owned(), shipment.tracking_number.compact().to_owned()];
     parts.extend(details.title.iter().cloned());
     parts.extend(details.order_id.iter().cloned());
     parts.extend(details.order_number.iter().cloned());
     parts.extend(details.customers.iter().filter_map(|c| c.name.clone()));
     if let Some(leg) = &shipment.last_mile {
-        parts.push(leg.tracking_number.compact());
+        parts.push(leg.tracking_number.compact().to_owned());
     }
     parts.join("\u{1f}").to_lowercase()
 }
@@ -246,9 +246,9 @@ fn shipment_values(shipment: &Shipment, version: u64) -> Result<Vec<Value>, Stor
         Value::Text(shipment.id.as_str().to_owned()),
         Value::Integer(version as i64),
         Value::Text(shipment.slug.as_str().to_owned()),
-        Value::Text(shipment.tracking_number.compact()),
+        Value::Text(shipment.tracking_number.compact().to_owned()),
         text(shipment.last_mile.as_ref().map(|leg| leg.slug.as_str())),
-        shipment.last_mile.as_ref().map_or(Value::Null, |leg| Value::Text(leg.tracking_number.compact())),
+        shipment.last_mile.as_ref().map_or(Value::Null, |leg| Value::Text(leg.tracking_number.compact().to_owned())),
         Value::Integer(micros(shipment.created_at)),
         Value::Integer(micros(shipment.updated_at)),
         Value::Text(shipment.tag.as_str().to_owned()),
@@ -283,7 +283,7 @@ fn existing_with_number(tx: &Connection, shipment: &Shipment) -> Result<StoreErr
     let id: Option<String> = tx
         .query_row(
             "SELECT id FROM shipments WHERE tenant_id = ?1 AND slug = ?2 AND number_compact = ?3",
-            params![shipment.tenant_id.as_str(), shipment.slug.as_str(), shipment.tracking_number.compact()],
+            params![shipment.tenant_id.as_str(), shipment.slug.as_str(), shipment.tracking_number.compact().to_owned()],
             |row| row.get(0),
         )
         .optional()
@@ -424,7 +424,7 @@ impl ShipmentStore for SqliteStore {
         slug: &Slug,
         tracking_number: &TrackingNumber,
     ) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
-        let (slug, compact) = (slug.as_str().to_owned(), tracking_number.compact());
+        let (slug, compact) = (slug.as_str().to_owned(), tracking_number.compact().to_owned());
         self.read(move |connection| {
             let mut statement = connection
                 .prepare_cached(
@@ -487,7 +487,12 @@ fn list_filters(tenant: &TenantId, query: &ListQuery) -> (String, Vec<Value>) {
     any_of("courier_destination", query.courier_destinations.iter().map(|c| c.as_str().to_owned()).collect());
     any_of(
         "number_compact",
-        query.tracking_numbers.iter().filter_map(|n| TrackingNumber::parse(n).ok()).map(|n| n.compact()).collect(),
+        query
+            .tracking_numbers
+            .iter()
+            .filter_map(|n| TrackingNumber::parse(n).ok())
+            .map(|n| n.compact().to_owned())
+            .collect(),
     );
     any_of("order_id", query.order_id.iter().cloned().collect());
     any_of("order_number", query.order_number.iter().cloned().collect());

@@ -255,7 +255,7 @@ pub struct CheckpointView<'a> {
     raw_tag: Option<&'a str>,
     events: [(); 0],
     source: crate::domain::CheckpointSource,
-    hash: &'a str,
+    hash: String,
 }
 
 impl<'a> From<&'a Checkpoint> for CheckpointView<'a> {
@@ -278,7 +278,7 @@ impl<'a> From<&'a Checkpoint> for CheckpointView<'a> {
             raw_tag: c.raw_tag.as_deref(),
             events: [],
             source: c.source,
-            hash: &c.hash,
+            hash: c.hash.to_string(),
         }
     }
 }

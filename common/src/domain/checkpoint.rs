@@ -87,6 +87,39 @@ impl<'de> Deserialize<'de> for EventTime {
     }
 }
 
+/// A checkpoint's identity: the first 128 bits of a SHA-256 digest of what makes the event that
+/// event. Written as 32 lowercase hexadecimal characters.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CheckpointHash(u128);
+
+impl fmt::Display for CheckpointHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+impl fmt::Debug for CheckpointHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for CheckpointHash {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for CheckpointHash {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        if raw.len() != 32 {
+            return Err(serde::de::Error::custom("a checkpoint hash is 32 hexadecimal characters"));
+        }
+        u128::from_str_radix(&raw, 16).map(CheckpointHash).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Who reported a checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -169,7 +202,7 @@ pub struct Checkpoint {
     /// Who reported it.
     pub source: CheckpointSource,
     /// The event's identity: see [`Checkpoint::new`].
-    pub hash: String,
+    pub hash: CheckpointHash,
 }
 
 impl Checkpoint {
@@ -179,10 +212,12 @@ impl Checkpoint {
     /// city, country, message): the same event from any source gets the same hash.
     pub fn new(input: CheckpointInput, created_at: DateTime<Utc>) -> Self {
         let mut digest = Sha256::new();
+        digest.update(input.slug.as_str().as_bytes());
+        digest.update([0u8]);
+        digest.update(input.tracking_number.compact().as_bytes());
+        digest.update([0u8]);
+        digest.update(input.checkpoint_time.instant().timestamp().to_be_bytes());
         let fields = [
-            input.slug.as_str(),
-            &input.tracking_number.compact(),
-            &input.checkpoint_time.instant().timestamp().to_string(),
             input.raw_tag.as_deref().unwrap_or(""),
             input.location.as_deref().unwrap_or(""),
             input.city.as_deref().unwrap_or(""),
@@ -190,11 +225,13 @@ impl Checkpoint {
             input.message.trim(),
         ];
         for field in fields {
-            digest.update(field.as_bytes());
             digest.update([0u8]);
+            digest.update(field.as_bytes());
         }
         let bytes = digest.finalize();
-        let hash = bytes[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&bytes[..16]);
+        let hash = CheckpointHash(u128::from_be_bytes(first));
         Checkpoint {
             tag: input.subtag.tag(),
             slug: input.slug,
@@ -273,6 +310,8 @@ mod tests {
         assert_eq!(first.hash, again.hash);
         let other = Checkpoint::new(input("Departure scan", "2026-03-01T10:00:00Z"), Utc::now());
         assert_ne!(first.hash, other.hash);
-        assert_eq!(first.hash.len(), 32);
+        assert_eq!(first.hash.to_string().len(), 32);
+        let json = serde_json::to_string(&first.hash).expect("serializes");
+        assert_eq!(serde_json::from_str::<CheckpointHash>(&json).expect("parses"), first.hash);
     }
 }

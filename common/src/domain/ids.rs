@@ -109,9 +109,13 @@ impl Slug {
     }
 }
 
-string_newtype! {
-    /// A carrier's tracking number, trimmed, as the merchant gave it.
-    TrackingNumber
+/// A carrier's tracking number, trimmed, as the merchant gave it, with its compact form (spaces
+/// and dashes removed, upper case) kept beside it: carriers compare numbers in that form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TrackingNumber {
+    raw: String,
+    compact: String,
 }
 
 impl TrackingNumber {
@@ -134,12 +138,37 @@ impl TrackingNumber {
         if !number.chars().any(char::is_alphanumeric) {
             return Err(DomainError::invalid("tracking_number", "must contain a letter or a digit"));
         }
-        Ok(TrackingNumber(number.to_owned()))
+        let compact = number.chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_uppercase).collect();
+        Ok(TrackingNumber { raw: number.to_owned(), compact })
+    }
+
+    /// The number as given.
+    pub fn as_str(&self) -> &str {
+        &self.raw
     }
 
     /// The number with spaces and dashes removed and letters upper-cased: how carriers compare.
-    pub fn compact(&self) -> String {
-        self.0.chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_uppercase).collect()
+    pub fn compact(&self) -> &str {
+        &self.compact
+    }
+}
+
+impl fmt::Display for TrackingNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+impl From<TrackingNumber> for String {
+    fn from(value: TrackingNumber) -> String {
+        value.raw
+    }
+}
+
+impl TryFrom<String> for TrackingNumber {
+    type Error = DomainError;
+    fn try_from(value: String) -> Result<Self, DomainError> {
+        TrackingNumber::parse(&value)
     }
 }
 

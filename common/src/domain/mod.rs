@@ -9,7 +9,7 @@ mod ids;
 mod shipment;
 mod status;
 
-pub use checkpoint::{Checkpoint, CheckpointInput, CheckpointSource, EventTime};
+pub use checkpoint::{Checkpoint, CheckpointHash, CheckpointInput, CheckpointSource, EventTime};
 pub use country::CountryCode;
 pub use ids::{ShipmentId, Slug, TenantId, TrackingNumber};
 pub use shipment::{
