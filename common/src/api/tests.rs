@@ -574,3 +574,16 @@ fn schema_allows_null_only(field: &str) -> bool {
             | "forward_shipment"
     )
 }
+
+#[tokio::test]
+async fn a_tracking_without_news_reads_as_expired_after_thirty_days() {
+    let h = Harness::new().await;
+    let created = h.create(json!({"tracking_number": "1Z999AA10123456784", "slug": "ups"})).await;
+    let path = format!("{TRACKINGS}/{}", created["id"].as_str().expect("id"));
+    h.clock.advance(Duration::days(30));
+    assert_eq!(h.call(Method::GET, &path, None).await.1["data"]["tag"], "Pending");
+    h.clock.advance(Duration::hours(1));
+    let (_, body) = h.call(Method::GET, &path, None).await;
+    assert_eq!((body["data"]["tag"].clone(), body["data"]["subtag"].clone()), (json!("Expired"), json!("Expired_001")));
+    assert_eq!(body["data"]["active"], false);
+}

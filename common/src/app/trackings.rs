@@ -63,9 +63,12 @@ pub async fn create_tracking(deps: &Deps, tenant: &TenantId, new: NewTracking) -
     Ok(shipment)
 }
 
-/// Reads one of the tenant's trackings.
+/// Reads one of the tenant's trackings, its time-dependent state (expiry, transit time) derived
+/// as of now. The stored copy catches up on its next write (the poller writes every active one).
 pub async fn get_tracking(deps: &Deps, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment, AppError> {
-    deps.shipments.get(tenant, id).await?.ok_or(AppError::NotFound)
+    let mut shipment = deps.shipments.get(tenant, id).await?.ok_or(AppError::NotFound)?;
+    shipment.derive(deps.clock.now());
+    Ok(shipment)
 }
 
 /// Applies `change` to a tracking and stores it, re-reading and re-applying when a concurrent
@@ -146,9 +149,15 @@ pub async fn mark_completed(
     .await
 }
 
-/// One page of the tenant's trackings.
+/// One page of the tenant's trackings, each derived as of now (see [`get_tracking`]). Filters
+/// apply to the stored state.
 pub async fn list_trackings(deps: &Deps, tenant: &TenantId, query: &ListQuery) -> Result<ListPage, AppError> {
-    Ok(deps.shipments.list(tenant, query).await?)
+    let mut page = deps.shipments.list(tenant, query).await?;
+    let now = deps.clock.now();
+    for shipment in &mut page.shipments {
+        shipment.derive(now);
+    }
+    Ok(page)
 }
 
 /// Merges carrier events for the leg (`slug`, `tracking_number`) into every shipment, of any

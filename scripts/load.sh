@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Load test of the embedded server on 127.0.0.1 with wrk (Debian package `wrk`):
+#   POST /trackings (a unique tracking number per request) into a fresh SQLite file,
+#   then GET /trackings/{id} over the shipments just created.
+# Usage: scripts/load.sh [seconds per phase (default 10)] [connections (default 32)]
+# Everything binds to loopback and stops by itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${1:-10}"
+connections="${2:-32}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/porchlight/target}"
+command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
+
+cargo build --release --locked -p porchlight-local
+bin="$CARGO_TARGET_DIR/release/porchlight"
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export API_KEY=$("$bin" --db "$work/load.db" tenants create "Load test shop" | tail -n 1)
+"$bin" --db "$work/load.db" --log-format json serve --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+  python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
+  sleep 0.1
+done
+
+echo "== POST /tracking/2026-07/trackings: ${duration}s, ${connections} connections, 1 wrk thread"
+wrk -t1 -c"$connections" -d"${duration}s" --latency -s benches/load/post_trackings.lua "http://127.0.0.1:$port" \
+  | grep -E 'Requests/sec|Latency|50%|90%|99%|requests in|Non-2xx|Socket errors'
+
+python3 - "$port" "$work/ids.txt" <<'PY'
+import json, os, sys, urllib.request
+port, out = sys.argv[1], sys.argv[2]
+ids, cursor = [], ""
+while len(ids) < 5000:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/tracking/2026-07/trackings?limit=200&fields=id&cursor={cursor}",
+        headers={"as-api-key": os.environ["API_KEY"]})
+    data = json.load(urllib.request.urlopen(request))["data"]
+    ids += [t["id"] for t in data["trackings"]]
+    if not data["pagination"]["has_next_page"]:
+        break
+    cursor = data["pagination"]["next_cursor"]
+open(out, "w").write("\n".join(ids) + "\n")
+print(f"== {len(ids)} ids collected for the read phase")
+PY
+
+echo "== GET /tracking/2026-07/trackings/{id}: ${duration}s, ${connections} connections, 1 wrk thread"
+IDS_FILE="$work/ids.txt" wrk -t1 -c"$connections" -d"${duration}s" --latency -s benches/load/get_tracking.lua \
+  "http://127.0.0.1:$port" | grep -E 'Requests/sec|Latency|50%|90%|99%|requests in|Non-2xx|Socket errors'
