@@ -13,21 +13,8 @@ command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || { apt-g
 
 cargo build --release --locked -p porchlight-local
 bin="$CARGO_TARGET_DIR/release/porchlight"
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export API_KEY=$("$bin" --db "$work/load.db" tenants create "Load test shop" | tail -n 1)
-"$bin" --db "$work/load.db" --log-format json serve --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
-  sleep 0.1
-done
+source scripts/serve-for-tests.sh "Load test shop"
+export API_KEY="$key"
 
 echo "== POST /tracking/2026-07/trackings: ${duration}s, ${connections} connections, 1 wrk thread"
 wrk -t1 -c"$connections" -d"${duration}s" --latency -s benches/load/post_trackings.lua "http://127.0.0.1:$port" \

@@ -40,21 +40,7 @@ bin="$CARGO_TARGET_DIR/debug/porchlight"
     npm ci --no-audit --no-fund --loglevel=error
   fi
 )
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-key=$("$bin" --db "$work/sdk.db" tenants create "SDK test shop" | tail -n 1)
-"$bin" --db "$work/sdk.db" --log-format json serve --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then break; fi
-  sleep 0.1
-done
+source scripts/serve-for-tests.sh "SDK test shop"
 (cd tests/sdk && PORCHLIGHT_URL="http://127.0.0.1:$port" PORCHLIGHT_API_KEY="$key" node --test) || {
   echo "server log:" >&2; cat "$work/server.log" >&2; exit 1
 }

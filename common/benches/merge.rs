@@ -18,21 +18,21 @@ fn events(count: usize) -> Vec<CheckpointInput> {
     (0..count)
         .map(|i| {
             let code = if i + 1 == count { "Delivered_001" } else { CODES[i % CODES.len()] };
-            CheckpointInput {
-                slug: Slug::parse("yunexpress").expect("slug"),
-                tracking_number: TrackingNumber::parse("YT2412345678901234").expect("number"),
-                checkpoint_time: EventTime::from_utc(start + Duration::hours(i as i64 * 3)),
-                message: format!("Parcel processed at sorting centre {i}"),
-                subtag: Subtag::parse(code).expect("subtag"),
-                raw_tag: Some(format!("E{i:03}")),
-                location: Some("Shenzhen, Guangdong".into()),
-                city: Some("Shenzhen".into()),
-                state: Some("Guangdong".into()),
-                postal_code: Some("518000".into()),
-                country_region: Some(CountryCode::parse("CHN").expect("country")),
-                signed_by: None,
-                source: CheckpointSource::Carrier,
-            }
+            let mut input = CheckpointInput::new(
+                Slug::parse("yunexpress").expect("slug"),
+                TrackingNumber::parse("YT2412345678901234").expect("number"),
+                EventTime::from_utc(start + Duration::hours(i as i64 * 3)),
+                Subtag::parse(code).expect("subtag"),
+                format!("Parcel processed at sorting centre {i}"),
+                CheckpointSource::Carrier,
+            );
+            input.raw_tag = Some(format!("E{i:03}"));
+            input.location = Some("Shenzhen, Guangdong".into());
+            input.city = Some("Shenzhen".into());
+            input.state = Some("Guangdong".into());
+            input.postal_code = Some("518000".into());
+            input.country_region = Some(CountryCode::parse("CHN").expect("country"));
+            input
         })
         .collect()
 }

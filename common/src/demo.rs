@@ -191,21 +191,19 @@ const SAMPLES: &[Sample] = &[
 
 fn event(slug: &str, number: &str, created: DateTime<Utc>, step: &Step) -> Result<CheckpointInput, AppError> {
     let (hours, code, message, city, country) = *step;
-    Ok(CheckpointInput {
-        slug: Slug::parse(slug)?,
-        tracking_number: TrackingNumber::parse(number)?,
-        checkpoint_time: EventTime::from_utc(created + Duration::hours(hours)),
-        message: message.to_owned(),
-        subtag: Subtag::parse(code)?,
-        raw_tag: Some(code.split('_').next().unwrap_or(code).to_uppercase()),
-        location: Some(city.to_owned()),
-        city: Some(city.to_owned()),
-        state: None,
-        postal_code: None,
-        country_region: Some(CountryCode::parse(country)?),
-        signed_by: None,
-        source: CheckpointSource::Carrier,
-    })
+    let mut input = CheckpointInput::new(
+        Slug::parse(slug)?,
+        TrackingNumber::parse(number)?,
+        EventTime::from_utc(created + Duration::hours(hours)),
+        Subtag::parse(code)?,
+        message,
+        CheckpointSource::Carrier,
+    );
+    input.raw_tag = Some(code.split('_').next().unwrap_or(code).to_uppercase());
+    input.location = Some(city.to_owned());
+    input.city = Some(city.to_owned());
+    input.country_region = Some(CountryCode::parse(country)?);
+    Ok(input)
 }
 
 /// Loads the samples into `tenant`; samples it already has are skipped. Returns how many were

@@ -384,23 +384,17 @@ async fn list_filters_and_pages_with_cursors() {
 }
 
 fn carrier_event(slug: &str, number: &str, code: &str, hours: i64) -> CheckpointInput {
-    CheckpointInput {
-        slug: Slug::parse(slug).expect("slug"),
-        tracking_number: TrackingNumber::parse(number).expect("number"),
-        checkpoint_time: EventTime::from_utc(
-            Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).single().expect("t") + Duration::hours(hours),
-        ),
-        message: format!("event {code}"),
-        subtag: Subtag::parse(code).expect("subtag"),
-        raw_tag: Some(code.into()),
-        location: Some("Shenzhen".into()),
-        city: None,
-        state: None,
-        postal_code: None,
-        country_region: None,
-        signed_by: None,
-        source: CheckpointSource::Carrier,
-    }
+    let mut input = CheckpointInput::new(
+        Slug::parse(slug).expect("slug"),
+        TrackingNumber::parse(number).expect("number"),
+        EventTime::from_utc(Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).single().expect("t") + Duration::hours(hours)),
+        Subtag::parse(code).expect("subtag"),
+        format!("event {code}"),
+        CheckpointSource::Carrier,
+    );
+    input.raw_tag = Some(code.into());
+    input.location = Some("Shenzhen".into());
+    input
 }
 
 #[tokio::test]

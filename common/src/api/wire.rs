@@ -386,27 +386,16 @@ impl<'a> From<&'a Shipment> for TrackingView<'a> {
     fn from(s: &'a Shipment) -> Self {
         let d = &s.details;
         let country = |c: &'a Option<CountryCode>| c.as_ref().map(CountryCode::as_str);
-        let (first_mile, last_mile) = match &s.last_mile {
-            None => (None, None),
-            Some(leg) => (
-                Some(LegView {
-                    tracking_number: s.tracking_number.as_str(),
-                    slug: s.slug.as_str(),
-                    transit_time: s.leg_transit_time(&s.slug, &s.tracking_number),
-                    courier_tracking_link: None,
-                    courier_redirect_link: None,
-                    source: None,
-                }),
-                Some(LegView {
-                    tracking_number: leg.tracking_number.as_str(),
-                    slug: leg.slug.as_str(),
-                    transit_time: s.leg_transit_time(&leg.slug, &leg.tracking_number),
-                    courier_tracking_link: None,
-                    courier_redirect_link: None,
-                    source: Some(leg.source),
-                }),
-            ),
+        let leg = |slug: &'a Slug, number: &'a TrackingNumber, source: Option<LegSource>| LegView {
+            tracking_number: number.as_str(),
+            slug: slug.as_str(),
+            transit_time: s.leg_transit_time(slug, number),
+            courier_tracking_link: None,
+            courier_redirect_link: None,
+            source,
         };
+        let first_mile = s.last_mile.as_ref().map(|_| leg(&s.slug, &s.tracking_number, None));
+        let last_mile = s.last_mile.as_ref().map(|last| leg(&last.slug, &last.tracking_number, Some(last.source)));
         TrackingView {
             id: s.id.as_str(),
             legacy_id: s.id.as_str(),

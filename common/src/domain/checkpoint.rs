@@ -161,6 +161,35 @@ pub struct CheckpointInput {
     pub source: CheckpointSource,
 }
 
+impl CheckpointInput {
+    /// An event with only its essentials; the optional details (location, carrier code, signer)
+    /// start empty for the caller to fill in.
+    pub fn new(
+        slug: Slug,
+        tracking_number: TrackingNumber,
+        checkpoint_time: EventTime,
+        subtag: Subtag,
+        message: impl Into<String>,
+        source: CheckpointSource,
+    ) -> Self {
+        CheckpointInput {
+            slug,
+            tracking_number,
+            checkpoint_time,
+            message: message.into(),
+            subtag,
+            raw_tag: None,
+            location: None,
+            city: None,
+            state: None,
+            postal_code: None,
+            country_region: None,
+            signed_by: None,
+            source,
+        }
+    }
+}
+
 /// A checkpoint on a shipment's timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
@@ -274,21 +303,17 @@ mod tests {
     use super::*;
 
     fn input(message: &str, time: &str) -> CheckpointInput {
-        CheckpointInput {
-            slug: Slug::parse("ups").expect("slug"),
-            tracking_number: TrackingNumber::parse("1Z999AA10123456784").expect("number"),
-            checkpoint_time: EventTime::parse(time).expect("time"),
-            message: message.into(),
-            subtag: Subtag::parse("InTransit_003").expect("subtag"),
-            raw_tag: Some("AR".into()),
-            location: Some("Louisville, KY".into()),
-            city: None,
-            state: None,
-            postal_code: None,
-            country_region: None,
-            signed_by: None,
-            source: CheckpointSource::Carrier,
-        }
+        let mut input = CheckpointInput::new(
+            Slug::parse("ups").expect("slug"),
+            TrackingNumber::parse("1Z999AA10123456784").expect("number"),
+            EventTime::parse(time).expect("time"),
+            Subtag::parse("InTransit_003").expect("subtag"),
+            message,
+            CheckpointSource::Carrier,
+        );
+        input.raw_tag = Some("AR".into());
+        input.location = Some("Louisville, KY".into());
+        input
     }
 
     #[test]

@@ -352,21 +352,14 @@ impl Shipment {
 
     /// Marks the tracking completed: adds a merchant checkpoint at `at` and stops tracking.
     pub fn complete(&mut self, reason: CompletionReason, at: EventTime, now: DateTime<Utc>) {
-        let input = CheckpointInput {
-            slug: self.slug.clone(),
-            tracking_number: self.tracking_number.clone(),
-            checkpoint_time: at,
-            message: reason.message().to_owned(),
-            subtag: reason.subtag(),
-            raw_tag: None,
-            location: None,
-            city: None,
-            state: None,
-            postal_code: None,
-            country_region: None,
-            signed_by: None,
-            source: CheckpointSource::User,
-        };
+        let input = CheckpointInput::new(
+            self.slug.clone(),
+            self.tracking_number.clone(),
+            at,
+            reason.subtag(),
+            reason.message(),
+            CheckpointSource::User,
+        );
         self.completed = Some(reason);
         self.merge([input], now);
     }

@@ -66,21 +66,14 @@ fn shipment(tenant: &TenantId, slug: &str, number: &str, minutes: i64) -> Shipme
 }
 
 fn event(s: &Shipment, code: &str, hours: i64) -> CheckpointInput {
-    CheckpointInput {
-        slug: s.slug.clone(),
-        tracking_number: s.tracking_number.clone(),
-        checkpoint_time: EventTime::from_utc(base_time() + Duration::hours(hours)),
-        message: code.into(),
-        subtag: Subtag::parse(code).expect("subtag"),
-        raw_tag: None,
-        location: None,
-        city: None,
-        state: None,
-        postal_code: None,
-        country_region: None,
-        signed_by: None,
-        source: CheckpointSource::Carrier,
-    }
+    CheckpointInput::new(
+        s.slug.clone(),
+        s.tracking_number.clone(),
+        EventTime::from_utc(base_time() + Duration::hours(hours)),
+        Subtag::parse(code).expect("subtag"),
+        code,
+        CheckpointSource::Carrier,
+    )
 }
 
 async fn insert(store: &dyn Backend, mut s: Shipment) -> Shipment {

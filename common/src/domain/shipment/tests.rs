@@ -30,21 +30,16 @@ fn event(code: &str, day: u32, hour: u32) -> CheckpointInput {
 }
 
 fn event_on(courier: &str, tracking: &str, code: &str, day: u32, hour: u32) -> CheckpointInput {
-    CheckpointInput {
-        slug: slug(courier),
-        tracking_number: number(tracking),
-        checkpoint_time: EventTime::from_utc(at(day, hour)),
-        message: format!("{code} at {day}/{hour}"),
-        subtag: Subtag::parse(code).expect("subtag"),
-        raw_tag: Some(code.to_lowercase()),
-        location: None,
-        city: None,
-        state: None,
-        postal_code: None,
-        country_region: None,
-        signed_by: None,
-        source: CheckpointSource::Carrier,
-    }
+    let mut input = CheckpointInput::new(
+        slug(courier),
+        number(tracking),
+        EventTime::from_utc(at(day, hour)),
+        Subtag::parse(code).expect("subtag"),
+        format!("{code} at {day}/{hour}"),
+        CheckpointSource::Carrier,
+    );
+    input.raw_tag = Some(code.to_lowercase());
+    input
 }
 
 #[test]
