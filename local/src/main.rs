@@ -43,6 +43,19 @@ enum Command {
     /// Manage tenants (merchants) and their API keys.
     #[command(subcommand)]
     Tenants(TenantsCommand),
+    /// Courier tools.
+    #[command(subcommand)]
+    Couriers(CouriersCommand),
+}
+
+#[derive(Subcommand)]
+enum CouriersCommand {
+    /// Detect the courier of tracking numbers; prints one JSON object a line, best candidate
+    /// first. Reads numbers from stdin, one a line, when none are given.
+    Detect {
+        /// Tracking numbers.
+        numbers: Vec<String>,
+    },
 }
 
 #[derive(Args)]
@@ -118,6 +131,9 @@ fn tenant_id(raw: &str) -> anyhow::Result<TenantId> {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    if let Command::Couriers(CouriersCommand::Detect { numbers }) = &cli.command {
+        return detect_couriers(numbers);
+    }
     let store = open_store(&cli.db)?;
     let deps = Deps::from_store(store, Arc::new(SystemClock));
     match cli.command {
@@ -129,7 +145,38 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Demo => set_up_demo(&deps, "127.0.0.1:8080".parse()?).await,
         Command::Tenants(command) => tenants(&deps, command).await,
+        Command::Couriers(_) => unreachable!("handled before the store opens"),
     }
+}
+
+/// `porchlight couriers detect`: one JSON line per number, from the arguments or stdin.
+fn detect_couriers(numbers: &[String]) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut print = |number: &str| -> anyhow::Result<()> {
+        let couriers: Vec<_> = porchlight::couriers::detect(number)
+            .into_iter()
+            .map(|d| json!({"slug": d.courier.slug, "name": d.courier.name, "checksum": d.checksum}))
+            .collect();
+        serde_json::to_writer(&mut out, &json!({"tracking_number": number, "couriers": couriers}))?;
+        out.write_all(b"\n")?;
+        Ok(())
+    };
+    if numbers.is_empty() {
+        for line in std::io::stdin().lock().lines() {
+            let line = line.context("reading tracking numbers from stdin")?;
+            if !line.trim().is_empty() {
+                print(&line)?;
+            }
+        }
+    } else {
+        for number in numbers {
+            print(number)?;
+        }
+    }
+    out.flush().context("writing results")?;
+    Ok(())
 }
 
 /// Creates the demo tenant (or a fresh key for it) and loads the samples.

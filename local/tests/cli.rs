@@ -179,3 +179,32 @@ fn sigterm_stops_the_server_cleanly() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn couriers_detect_prints_one_json_line_per_number_from_args_or_stdin() {
+    let db = temp_db();
+    let output = porchlight(&db, &["couriers", "detect", "1z 999 aa1 0123 4567 84", "RR123456785CN", "nothing"]);
+    assert!(output.status.success(), "{output:?}");
+    let lines: Vec<serde_json::Value> =
+        stdout(&output).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["tracking_number"], "1z 999 aa1 0123 4567 84");
+    assert_eq!(lines[0]["couriers"][0], serde_json::json!({"slug": "ups", "name": "UPS", "checksum": "valid"}));
+    assert_eq!(lines[1]["couriers"][0]["slug"], "china-post");
+    assert_eq!(lines[2]["couriers"], serde_json::json!([]));
+    assert!(!db.exists(), "detection needs no database");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_porchlight"))
+        .args(["couriers", "detect"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    child.stdin.take().expect("stdin").write_all(b"986578788855\n\n1Z999AA10123456785\n").expect("written");
+    let output = child.wait_with_output().expect("finishes");
+    let lines: Vec<serde_json::Value> =
+        stdout(&output).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(lines.len(), 2, "blank lines are skipped");
+    assert_eq!(lines[0]["couriers"][0]["slug"], "fedex");
+    assert_eq!(lines[1]["couriers"][0]["checksum"], "invalid");
+}

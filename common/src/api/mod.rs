@@ -369,6 +369,7 @@ async fn detect_couriers(body: Result<Bytes, BytesRejection>) -> Result<Response
     let allowed = request.slug.unwrap_or_default();
     let couriers = couriers::detect(number.as_str())
         .into_iter()
+        .map(|detection| detection.courier)
         .filter(|c| allowed.is_empty() || allowed.iter().any(|s| s == c.slug))
         .collect();
     Ok(envelope(StatusCode::OK, couriers_body(couriers)))

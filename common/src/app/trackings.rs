@@ -47,9 +47,14 @@ pub async fn create_tracking(deps: &Deps, tenant: &TenantId, new: NewTracking) -
             slug
         }
         None => {
+            // The best candidate whose check digit (if any) holds; a number that only fits with
+            // a wrong check digit is more likely a typo than a parcel.
             let detected = couriers::detect(new.tracking_number.as_str());
-            let first = detected.first().ok_or(AppError::CourierNotDetected)?;
-            Slug::parse(first.slug)?
+            let best = detected
+                .iter()
+                .find(|d| d.checksum != couriers::Checksum::Invalid)
+                .ok_or(AppError::CourierNotDetected)?;
+            Slug::parse(best.courier.slug)?
         }
     };
     if let Some(leg) = &new.last_mile {

@@ -10,7 +10,7 @@ mod shipment;
 mod status;
 
 pub use checkpoint::{Checkpoint, CheckpointHash, CheckpointInput, CheckpointSource, EventTime};
-pub use country::CountryCode;
+pub use country::{CountryCode, is_alpha2};
 pub use ids::{ShipmentId, Slug, TenantId, TrackingNumber};
 pub use shipment::{
     CompletionReason, Customer, DeliveryType, EXPIRY_DAYS, Leg, LegSource, MergeOutcome, PromisedDeliveryDate,
