@@ -16,8 +16,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction,
 
 use crate::domain::{Shipment, ShipmentId, Slug, TenantId, TrackingNumber};
 use crate::ports::{
-    ApiKeyRecord, ChangeEvent, ChangeFeed, ChangeKind, Cursor, ListPage, ListQuery, ShipmentStore, StatusSnapshot,
-    StoreError, Tenant, TenantStore,
+    ApiKeyRecord, ChangeEvent, ChangeFeed, ChangeKind, Cursor, DeadLetter, ListPage, ListQuery, QueueName, Received,
+    ShipmentStore, StatusSnapshot, StoreError, Tenant, TenantStore, WorkQueue,
 };
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
@@ -77,6 +77,19 @@ CREATE TABLE changes (
     old TEXT,
     new TEXT
 );
+"#, r#"
+CREATE TABLE queue_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    body BLOB NOT NULL,
+    enqueued_at INTEGER NOT NULL,
+    visible_at INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    dead_at INTEGER,
+    dead_reason TEXT
+);
+CREATE INDEX queue_messages_ready ON queue_messages (queue, visible_at, id) WHERE dead_at IS NULL;
+CREATE INDEX queue_messages_dead ON queue_messages (queue, id) WHERE dead_at IS NOT NULL;
 "#];
 
 const READERS: usize = 4;
@@ -736,6 +749,148 @@ impl ChangeFeed for SqliteStore {
     }
 }
 
+#[async_trait]
+impl WorkQueue for SqliteStore {
+    async fn send_batch(&self, queue: QueueName, bodies: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
+        let bodies = bodies.to_vec();
+        self.write(move |tx| {
+            let now = micros(Utc::now());
+            let mut statement = tx
+                .prepare_cached(
+                    "INSERT INTO queue_messages (queue, body, enqueued_at, visible_at) VALUES (?1, ?2, ?3, ?3) RETURNING id",
+                )
+                .map_err(unavailable)?;
+            bodies
+                .iter()
+                .map(|body| {
+                    statement.query_row(params![queue.as_str(), body, now], |row| row.get::<_, i64>(0)).map(|id| id as u64)
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn receive(&self, queue: QueueName, max: usize, lease: chrono::Duration) -> Result<Vec<Received>, StoreError> {
+        self.write(move |tx| {
+            let now = Utc::now();
+            let mut statement = tx
+                .prepare_cached(
+                    "UPDATE queue_messages SET visible_at = ?1, receive_count = receive_count + 1
+                     WHERE id IN (SELECT id FROM queue_messages
+                                  WHERE queue = ?2 AND dead_at IS NULL AND visible_at <= ?3
+                                  ORDER BY visible_at, id LIMIT ?4)
+                     RETURNING id, body, receive_count, enqueued_at",
+                )
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map(params![micros(now + lease), queue.as_str(), micros(now), max as i64], |row| {
+                    Ok(Received {
+                        id: row.get::<_, i64>(0)? as u64,
+                        body: row.get(1)?,
+                        receive_count: row.get::<_, i64>(2)? as u32,
+                        enqueued_at: from_micros(row.get(3)?),
+                    })
+                })
+                .map_err(unavailable)?;
+            let mut received = rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)?;
+            received.sort_by_key(|r| r.id);
+            Ok(received)
+        })
+        .await
+    }
+
+    async fn ack(&self, queue: QueueName, id: u64) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            tx.execute(
+                "DELETE FROM queue_messages WHERE id = ?1 AND queue = ?2 AND dead_at IS NULL",
+                params![id as i64, queue.as_str()],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn release(&self, queue: QueueName, id: u64, delay: chrono::Duration) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE queue_messages SET visible_at = ?1 WHERE id = ?2 AND queue = ?3 AND dead_at IS NULL",
+                params![micros(Utc::now() + delay), id as i64, queue.as_str()],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn dead_letter(&self, queue: QueueName, id: u64, reason: &str) -> Result<(), StoreError> {
+        let reason = reason.to_owned();
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE queue_messages SET dead_at = ?1, dead_reason = ?2 WHERE id = ?3 AND queue = ?4 AND dead_at IS NULL",
+                params![micros(Utc::now()), reason, id as i64, queue.as_str()],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn dead_letters(&self, queue: QueueName, after_id: u64, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        self.read(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT id, body, dead_reason, receive_count, enqueued_at, dead_at FROM queue_messages
+                     WHERE queue = ?1 AND dead_at IS NOT NULL AND id > ?2 ORDER BY id LIMIT ?3",
+                )
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map(params![queue.as_str(), after_id as i64, limit as i64], |row| {
+                    Ok(DeadLetter {
+                        id: row.get::<_, i64>(0)? as u64,
+                        body: row.get(1)?,
+                        reason: row.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                        receive_count: row.get::<_, i64>(3)? as u32,
+                        enqueued_at: from_micros(row.get(4)?),
+                        dead_at: from_micros(row.get(5)?),
+                    })
+                })
+                .map_err(unavailable)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn redrive(&self, queue: QueueName, id: u64) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE queue_messages SET dead_at = NULL, dead_reason = NULL, receive_count = 0, visible_at = ?1
+                     WHERE id = ?2 AND queue = ?3 AND dead_at IS NOT NULL",
+                    params![micros(Utc::now()), id as i64, queue.as_str()],
+                )
+                .map_err(unavailable)?;
+            if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+        .await
+    }
+
+    async fn depth(&self, queue: QueueName) -> Result<u64, StoreError> {
+        self.read(move |connection| {
+            connection
+                .query_row(
+                    "SELECT COUNT(*) FROM queue_messages WHERE queue = ?1 AND dead_at IS NULL",
+                    params![queue.as_str()],
+                    |row| row.get::<_, i64>(0),
+                )
+                .map(|n| n as u64)
+                .map_err(unavailable)
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::SqliteStore;
@@ -743,6 +898,7 @@ mod tests {
     mod in_memory {
         use super::*;
         crate::store_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
+        crate::queue_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
     }
 
     /// The file-backed store, with its pool of read connections over WAL.

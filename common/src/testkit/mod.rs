@@ -13,7 +13,8 @@ use crate::domain::{
     Slug, Subtag, Tag, TenantId, TrackingNumber,
 };
 use crate::ports::{
-    ApiKeyRecord, ChangeFeed, ChangeKind, Clock, ListQuery, ShipmentStore, StoreError, Tenant, TenantStore,
+    ApiKeyRecord, ChangeFeed, ChangeKind, Clock, ListQuery, QueueName, ShipmentStore, StoreError, Tenant, TenantStore,
+    WorkQueue,
 };
 
 /// A clock that stands still until moved.
@@ -356,5 +357,89 @@ macro_rules! store_contract_tests {
                 $crate::testkit::$scenario(&store).await;
             }
         )*
+    };
+}
+
+/// A queue with nothing else in it: each scenario sends its own messages and reads them back.
+async fn drain(queue: &dyn WorkQueue, name: QueueName) {
+    while let Ok(batch) = queue.receive(name, 100, chrono::Duration::minutes(10)).await {
+        if batch.is_empty() {
+            break;
+        }
+        for message in batch {
+            queue.ack(name, message.id).await.expect("ack");
+        }
+    }
+}
+
+/// Sent messages come back in order, leased, and are gone once acknowledged.
+pub async fn queue_contract_send_receive_ack(queue: &dyn WorkQueue) {
+    let name = QueueName::CarrierUpdates;
+    drain(queue, name).await;
+    let ids = queue.send_batch(name, &[b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]).await.expect("sent");
+    assert_eq!(ids.len(), 3);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(queue.depth(name).await.expect("depth"), 3);
+    let first = queue.receive(name, 2, chrono::Duration::minutes(5)).await.expect("received");
+    assert_eq!(first.iter().map(|m| m.body.as_slice()).collect::<Vec<_>>(), [&b"one"[..], b"two"]);
+    assert!(first.iter().all(|m| m.receive_count == 1));
+    let rest = queue.receive(name, 10, chrono::Duration::minutes(5)).await.expect("received");
+    assert_eq!(rest.len(), 1, "leased messages are not handed out twice");
+    for message in first.iter().chain(&rest) {
+        queue.ack(name, message.id).await.expect("acked");
+    }
+    queue.ack(name, ids[0]).await.expect("acknowledging twice is fine");
+    assert_eq!(queue.depth(name).await.expect("depth"), 0);
+    assert!(queue.receive(name, 10, chrono::Duration::minutes(5)).await.expect("received").is_empty());
+}
+
+/// An unacknowledged message comes back when its lease ends; a released one after its delay.
+pub async fn queue_contract_leases_expire_and_releases_delay(queue: &dyn WorkQueue) {
+    let name = QueueName::CarrierUpdates;
+    drain(queue, name).await;
+    queue.send_batch(name, &[b"lease".to_vec()]).await.expect("sent");
+    let taken = queue.receive(name, 1, chrono::Duration::milliseconds(50)).await.expect("received");
+    assert_eq!(taken.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(80)).await;
+    let again = queue.receive(name, 1, chrono::Duration::minutes(5)).await.expect("received");
+    assert_eq!(again.first().map(|m| (m.id, m.receive_count)), Some((taken[0].id, 2)));
+    queue.release(name, again[0].id, chrono::Duration::milliseconds(60)).await.expect("released");
+    assert!(queue.receive(name, 1, chrono::Duration::minutes(5)).await.expect("received").is_empty(), "delayed");
+    tokio::time::sleep(std::time::Duration::from_millis(90)).await;
+    let third = queue.receive(name, 1, chrono::Duration::minutes(5)).await.expect("received");
+    assert_eq!(third.first().map(|m| m.receive_count), Some(3));
+    queue.ack(name, third[0].id).await.expect("acked");
+}
+
+/// Dead letters keep their body and reason, leave the queue, and redrive puts them back.
+pub async fn queue_contract_dead_letters_are_kept_and_redriven(queue: &dyn WorkQueue) {
+    let name = QueueName::CarrierUpdates;
+    drain(queue, name).await;
+    let ids = queue.send_batch(name, &[b"{broken".to_vec(), b"fine".to_vec()]).await.expect("sent");
+    let taken = queue.receive(name, 2, chrono::Duration::minutes(5)).await.expect("received");
+    queue.dead_letter(name, taken[0].id, "unparseable: expected a JSON object").await.expect("dead");
+    queue.ack(name, taken[1].id).await.expect("acked");
+    assert_eq!(queue.depth(name).await.expect("depth"), 0);
+    let dead = queue.dead_letters(name, 0, 10).await.expect("listed");
+    let mine = dead.iter().find(|d| d.id == ids[0]).expect("kept");
+    assert_eq!((mine.body.as_slice(), mine.reason.as_str()), (&b"{broken"[..], "unparseable: expected a JSON object"));
+    assert!(queue.receive(name, 10, chrono::Duration::minutes(5)).await.expect("received").is_empty());
+    queue.redrive(name, ids[0]).await.expect("redriven");
+    assert!(matches!(queue.redrive(name, ids[0]).await, Err(StoreError::NotFound)));
+    let back = queue.receive(name, 10, chrono::Duration::minutes(5)).await.expect("received");
+    assert_eq!(back.iter().map(|m| (m.id, m.receive_count)).collect::<Vec<_>>(), [(ids[0], 1)]);
+    queue.ack(name, ids[0]).await.expect("acked");
+    assert!(queue.dead_letters(name, 0, 10).await.expect("listed").iter().all(|d| d.id != ids[0]));
+}
+
+/// Generates one `#[tokio::test]` per queue contract scenario for a queue built by `$make`.
+#[macro_export]
+macro_rules! queue_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@each $make;
+            queue_contract_send_receive_ack,
+            queue_contract_leases_expire_and_releases_delay,
+            queue_contract_dead_letters_are_kept_and_redriven,
+        );
     };
 }
