@@ -8,6 +8,7 @@
 pub mod adapters;
 pub mod api;
 pub mod app;
+pub mod carriers;
 pub mod couriers;
 pub mod demo;
 pub mod domain;

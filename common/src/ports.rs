@@ -317,7 +317,8 @@ pub trait WorkQueue: Send + Sync {
     async fn send_batch(&self, queue: QueueName, bodies: &[Vec<u8>]) -> Result<Vec<u64>, StoreError>;
     /// Leases up to `max` visible messages for `lease`; each comes back unless acknowledged or
     /// released before the lease ends.
-    async fn receive(&self, queue: QueueName, max: usize, lease: chrono::Duration) -> Result<Vec<Received>, StoreError>;
+    async fn receive(&self, queue: QueueName, max: usize, lease: chrono::Duration)
+    -> Result<Vec<Received>, StoreError>;
     /// Deletes a handled message. Acknowledging an unknown or already deleted id is not an error.
     async fn ack(&self, queue: QueueName, id: u64) -> Result<(), StoreError>;
     /// Makes a leased message visible again after `delay` (a retry with back-off).

@@ -21,7 +21,8 @@ use crate::ports::{
 };
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE tenants (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -77,7 +78,8 @@ CREATE TABLE changes (
     old TEXT,
     new TEXT
 );
-"#, r#"
+"#,
+    r#"
 CREATE TABLE queue_messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     queue TEXT NOT NULL,
@@ -90,7 +92,8 @@ CREATE TABLE queue_messages (
 );
 CREATE INDEX queue_messages_ready ON queue_messages (queue, visible_at, id) WHERE dead_at IS NULL;
 CREATE INDEX queue_messages_dead ON queue_messages (queue, id) WHERE dead_at IS NOT NULL;
-"#];
+"#,
+];
 
 const READERS: usize = 4;
 
@@ -771,7 +774,12 @@ impl WorkQueue for SqliteStore {
         .await
     }
 
-    async fn receive(&self, queue: QueueName, max: usize, lease: chrono::Duration) -> Result<Vec<Received>, StoreError> {
+    async fn receive(
+        &self,
+        queue: QueueName,
+        max: usize,
+        lease: chrono::Duration,
+    ) -> Result<Vec<Received>, StoreError> {
         self.write(move |tx| {
             let now = Utc::now();
             let mut statement = tx

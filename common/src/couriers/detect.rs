@@ -488,9 +488,17 @@ fn match_regional(n: &[u8], add: &mut Add<'_>) {
     }
 }
 
-/// Cross-border consolidators shipping from China.
+/// Cross-border consolidators shipping from China, and Porchlight's sandbox carrier.
 fn match_cross_border(n: &[u8], add: &mut Add<'_>) {
     let len = n.len();
+    // The sandbox: TC + scenario word + days (see `carriers::sandbox`).
+    const SANDBOX: [&[u8]; 7] = [b"DELIVERED", b"ATTEMPT", b"CUSTOMS", b"RETURNED", b"LOST", b"HANDOVER", b"LASTMILE"];
+    if let Some(rest) = n.strip_prefix(b"TC")
+        && let Some(word) = SANDBOX.iter().find(|w| rest.starts_with(w))
+        && rest.get(word.len()).is_some_and(u8::is_ascii_digit)
+    {
+        add("testing-courier", "Porchlight sandbox", 2 + word.len() as u8, Checksum::None);
+    }
     // YunExpress: YT + 16 digits.
     if len == 18 && n.starts_with(b"YT") && digits(&n[2..]) {
         add("yunexpress", "YunExpress", 2, Checksum::None);

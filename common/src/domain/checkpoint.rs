@@ -131,7 +131,7 @@ pub enum CheckpointSource {
 }
 
 /// A carrier event as an adapter parsed it, before it joins a timeline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckpointInput {
     /// The courier of the leg this event belongs to.
     pub slug: Slug,

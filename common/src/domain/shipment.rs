@@ -247,6 +247,9 @@ pub struct Shipment {
     /// When the merchant last asked to retrack; restarts the expiry period.
     #[serde(default)]
     pub retracked_at: Option<DateTime<Utc>>,
+    /// Polls that failed in a row (carrier down, rate limited, bad credentials); drives back-off.
+    #[serde(default)]
+    pub poll_failures: u32,
     /// Derived: the status.
     pub tag: Tag,
     /// Derived: the sub-status.
@@ -295,6 +298,7 @@ impl Shipment {
             tracked_count: 0,
             next_poll_at: Some(now),
             retracked_at: None,
+            poll_failures: 0,
             tag: Tag::Pending,
             subtag: Tag::Pending.default_subtag(),
             active: true,

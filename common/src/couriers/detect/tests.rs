@@ -178,3 +178,9 @@ fn s10_numbers_go_to_the_issuing_post_and_ems_to_ems() {
     assert_eq!(first("RB123456786GB"), Some(("royal-mail", Checksum::Invalid)));
     assert_eq!(first("RB123456785XX"), None);
 }
+
+#[test]
+fn sandbox_numbers_are_detected_as_the_testing_courier() {
+    assert_eq!(detect("TC-DELIVERED-3-ab").first().map(|d| d.courier.slug), Some("testing-courier"));
+    assert!(detect("TC-TELEPORT-3").is_empty());
+}

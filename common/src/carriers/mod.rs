@@ -1,0 +1,314 @@
+//! Carrier adapters: one per carrier, each turning the carrier's pushes (webhooks) and poll
+//! responses into [`TrackingUpdate`]s of normalized checkpoints.
+//!
+//! An adapter never touches the store. It authenticates and parses what a carrier sends, builds
+//! the carrier's poll requests and parses the answers, maps every carrier event code to a
+//! sub-status (keeping the raw code and message), and declares the credentials it needs. The
+//! pipeline (`app::pipeline`) moves updates through the queue into shipments.
+
+pub mod http;
+pub mod sandbox;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::domain::{CheckpointInput, Leg, Slug, TrackingNumber};
+pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse};
+
+/// What a carrier said about one of its numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackingUpdate {
+    /// The carrier.
+    pub slug: Slug,
+    /// The number the events are about.
+    pub tracking_number: TrackingNumber,
+    /// The events, in any order; duplicates are harmless.
+    pub events: Vec<CheckpointInput>,
+    /// The last-mile carrier and number, when the carrier reported a handover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handover: Option<Leg>,
+}
+
+/// One number to poll, with what the carrier may need besides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollTarget {
+    /// The number.
+    pub tracking_number: TrackingNumber,
+    /// When the shipment was created (the sandbox's journeys start then).
+    pub since: DateTime<Utc>,
+    /// Destination postal code, for carriers that require it.
+    pub destination_postal_code: Option<String>,
+    /// Ship date (`YYYYMMDD`), for carriers that require it.
+    pub ship_date: Option<String>,
+}
+
+/// Why talking to a carrier failed. The poller backs off on all of them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CarrierError {
+    /// The carrier refused the credentials (401/403).
+    #[error("the carrier refused the credentials")]
+    Unauthorized,
+    /// Too many requests (429); retry no sooner than `retry_after_seconds` when the carrier says.
+    #[error("rate limited by the carrier")]
+    RateLimited {
+        /// The carrier's Retry-After, in seconds.
+        retry_after_seconds: Option<u64>,
+    },
+    /// The carrier is down, slow or unreachable (5xx, timeout, connection error).
+    #[error("carrier unavailable: {0}")]
+    Unavailable(String),
+    /// The answer is not in the documented shape.
+    #[error("malformed carrier response: {0}")]
+    Malformed(String),
+    /// A credential the adapter needs is missing.
+    #[error("missing credential {0}")]
+    MissingCredential(&'static str),
+}
+
+/// A credential a carrier needs, as AfterShip's `CredentialField` describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CredentialField {
+    /// The field's key, e.g. `client_id`.
+    pub key: &'static str,
+    /// Its label for people.
+    pub name: &'static str,
+    /// Whether it is secret (never echoed back).
+    pub secret: bool,
+}
+
+/// Credentials for one carrier account: field key to value. `Debug` shows keys only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Credentials(pub BTreeMap<String, String>);
+
+impl Credentials {
+    /// The value of `key`, or `MissingCredential`.
+    pub fn require(&self, key: &'static str) -> Result<&str, CarrierError> {
+        self.0.get(key).map(String::as_str).filter(|v| !v.is_empty()).ok_or(CarrierError::MissingCredential(key))
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// How a carrier authenticates its webhook pushes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookAuth {
+    /// Base64 HMAC-SHA256 of the raw body with the shared secret, in `header`.
+    HmacSha256Base64 {
+        /// The header carrying the signature.
+        header: &'static str,
+    },
+    /// Hex HMAC-SHA256 of the raw body with the shared secret, in `header`.
+    HmacSha256Hex {
+        /// The header carrying the signature.
+        header: &'static str,
+    },
+    /// The shared secret itself, in `header` (what the carrier echoes from the subscription).
+    SharedToken {
+        /// The header carrying the token.
+        header: &'static str,
+    },
+}
+
+impl WebhookAuth {
+    /// Whether `headers` and `body` carry proof of `secret`. Compares in constant time.
+    pub fn verify(self, secret: &str, header: impl Fn(&str) -> Option<String>, body: &[u8]) -> bool {
+        match self {
+            WebhookAuth::HmacSha256Base64 { header: name } | WebhookAuth::HmacSha256Hex { header: name } => {
+                let Some(given) = header(name) else { return false };
+                let given = match self {
+                    WebhookAuth::HmacSha256Base64 { .. } => base64_decode(given.trim()),
+                    _ => hex_decode(given.trim()),
+                };
+                let Some(given) = given else { return false };
+                let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()) else { return false };
+                mac.update(body);
+                mac.verify_slice(&given).is_ok()
+            }
+            WebhookAuth::SharedToken { header: name } => {
+                let Some(given) = header(name) else { return false };
+                constant_time_eq(given.trim().as_bytes(), secret.as_bytes())
+            }
+        }
+    }
+}
+
+/// The HMAC-SHA256 of `body` with `secret`, base64: what senders put in signature headers.
+pub fn sign_base64(secret: &str, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("hmac takes any key length");
+    mac.update(body);
+    base64_encode(&mac.finalize().into_bytes())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(BASE64[(n >> shift) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Decodes standard base64 (padding optional); `None` for anything else.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut buffer = 0u32;
+    let mut bits = 0;
+    for byte in text.bytes() {
+        let value = BASE64.iter().position(|&c| c == byte)? as u32;
+        buffer = (buffer << 6) | value;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+fn hex_decode(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// How fast Porchlight may call a carrier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests a second.
+    pub per_second: u32,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+}
+
+/// A carrier integration. See the module documentation for the contract.
+#[async_trait]
+pub trait CarrierAdapter: Send + Sync {
+    /// The carrier's slug.
+    fn slug(&self) -> &'static str;
+    /// The credentials a merchant's courier connection must supply (empty when none).
+    fn credential_fields(&self) -> &'static [CredentialField];
+    /// How the carrier signs its webhooks; `None` when it does not push.
+    fn webhook_auth(&self) -> Option<WebhookAuth>;
+    /// Parses a webhook body the carrier pushed. `Malformed` when it is not in the documented
+    /// shape; the pipeline quarantines it with the reason.
+    fn parse_webhook(&self, body: &[u8]) -> Result<Vec<TrackingUpdate>, CarrierError>;
+    /// Numbers one poll request may carry.
+    fn max_batch(&self) -> usize;
+    /// The carrier's published rate limit.
+    fn rate_limit(&self) -> RateLimit;
+    /// Polls `targets` (at most [`CarrierAdapter::max_batch`]) with `credentials`. Numbers the
+    /// carrier does not know yet are left out of the answer.
+    async fn poll(
+        &self,
+        http: &dyn HttpClient,
+        credentials: &Credentials,
+        targets: &[PollTarget],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TrackingUpdate>, CarrierError>;
+}
+
+/// The adapters of one deployment, by slug.
+#[derive(Clone, Default)]
+pub struct CarrierRegistry {
+    adapters: BTreeMap<&'static str, Arc<dyn CarrierAdapter>>,
+}
+
+impl CarrierRegistry {
+    /// Every adapter Porchlight ships.
+    pub fn standard() -> Self {
+        let mut registry = CarrierRegistry::default();
+        registry.register(Arc::new(sandbox::SandboxCarrier));
+        registry
+    }
+
+    /// Adds or replaces an adapter.
+    pub fn register(&mut self, adapter: Arc<dyn CarrierAdapter>) {
+        self.adapters.insert(adapter.slug(), adapter);
+    }
+
+    /// The adapter for `slug`.
+    pub fn get(&self, slug: &str) -> Option<&Arc<dyn CarrierAdapter>> {
+        self.adapters.get(slug)
+    }
+
+    /// The slugs with an adapter.
+    pub fn slugs(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.adapters.keys().copied()
+    }
+}
+
+/// Operator-configured secrets for carriers' webhooks, by slug. `Debug` shows slugs only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct WebhookSecrets(pub BTreeMap<String, String>);
+
+impl fmt::Debug for WebhookSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trips() {
+        for bytes in [&b""[..], b"f", b"fo", b"foo", b"foob", b"fooba", b"foobar"] {
+            let encoded = base64_encode(bytes);
+            assert_eq!(base64_decode(&encoded).as_deref(), Some(bytes));
+        }
+        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64_decode("not base64!"), None);
+    }
+
+    #[test]
+    fn webhook_signatures_verify_only_with_the_secret_and_the_same_body() {
+        let body = br#"{"event":"x"}"#;
+        let signature = sign_base64("s3cret", body);
+        let auth = WebhookAuth::HmacSha256Base64 { header: "x-signature" };
+        let header = |sig: String| move |name: &str| (name == "x-signature").then(|| sig.clone());
+        assert!(auth.verify("s3cret", header(signature.clone()), body));
+        assert!(!auth.verify("other", header(signature.clone()), body));
+        assert!(!auth.verify("s3cret", header(signature), b"tampered"));
+        assert!(!auth.verify("s3cret", |_: &str| None, body));
+        let token = WebhookAuth::SharedToken { header: "credential" };
+        assert!(token.verify("tok", |_: &str| Some("tok".into()), body));
+        assert!(!token.verify("tok", |_: &str| Some("tok2".into()), body));
+    }
+
+    #[test]
+    fn credentials_never_print_their_values() {
+        let credentials = Credentials(BTreeMap::from([("client_secret".into(), "hunter2".into())]));
+        assert!(!format!("{credentials:?}").contains("hunter2"));
+        assert_eq!(credentials.require("client_secret"), Ok("hunter2"));
+        assert_eq!(credentials.require("client_id"), Err(CarrierError::MissingCredential("client_id")));
+    }
+}
