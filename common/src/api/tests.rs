@@ -407,22 +407,16 @@ async fn carrier_events_show_as_checkpoints_and_status() {
     let yun = (Slug::parse("yunexpress").expect("s"), TrackingNumber::parse("YT2412345678901234").expect("n"));
     let usps = (Slug::parse("usps").expect("s"), TrackingNumber::parse("9400111899223100000000").expect("n"));
     h.clock.advance(Duration::days(9));
-    app::apply_carrier_events(
-        &h.deps,
-        &yun.0,
-        &yun.1,
-        &[carrier_event("yunexpress", "YT2412345678901234", "InTransit_002", 2)],
-    )
-    .await
-    .expect("merged");
-    app::apply_carrier_events(
-        &h.deps,
-        &usps.0,
-        &usps.1,
-        &[carrier_event("usps", "9400111899223100000000", "Delivered_003", 150)],
-    )
-    .await
-    .expect("merged");
+    let update = |leg: &(Slug, TrackingNumber), event: CheckpointInput| crate::carriers::TrackingUpdate {
+        slug: leg.0.clone(),
+        tracking_number: leg.1.clone(),
+        events: vec![event],
+        handover: None,
+    };
+    let first = update(&yun, carrier_event("yunexpress", "YT2412345678901234", "InTransit_002", 2));
+    app::apply_tracking_update(&h.deps, &first).await.expect("merged");
+    let last = update(&usps, carrier_event("usps", "9400111899223100000000", "Delivered_003", 150));
+    app::apply_tracking_update(&h.deps, &last).await.expect("merged");
     let (_, body) = h.call(Method::GET, &path, None).await;
     let data = &body["data"];
     assert_eq!(data["tag"], "Delivered");

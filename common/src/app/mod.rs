@@ -1,21 +1,31 @@
 //! Use cases over the ports. Each function is one thing a merchant, an operator or the carrier
 //! pipeline does; handlers parse input, call one of these and map the result.
 
+mod batching;
+pub mod pipeline;
 mod tenants;
 mod trackings;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use async_trait::async_trait;
+pub use batching::BatchingQueue;
+pub use pipeline::{
+    CarrierLimiters, CarrierMessage, IntakeError, PipelineStats, PollReport, ProcessReport, accept_webhook,
+    apply_tracking_update, poll_due, process_carrier_updates,
+};
 pub use tenants::{ApiKey, authenticate, create_api_key, create_tenant, revoke_api_key};
 pub use trackings::{
-    NewTracking, apply_carrier_events, create_tracking, delete_tracking, get_tracking, list_trackings, mark_completed,
-    retrack, update_tracking,
+    NewTracking, create_tracking, delete_tracking, get_tracking, list_trackings, mark_completed, retrack,
+    update_tracking,
 };
 
-use crate::domain::{DomainError, ShipmentId};
-use crate::ports::{ChangeFeed, Clock, ShipmentStore, StoreError, TenantStore};
+use crate::carriers::{CarrierRegistry, Credentials, HttpClient, HttpError, HttpRequest, HttpResponse, WebhookSecrets};
+use crate::domain::{DomainError, PollPolicy, ShipmentId};
+use crate::ports::{ChangeFeed, Clock, ShipmentStore, StoreError, TenantStore, WorkQueue};
 
-/// The ports a use case may call. Cloning is cheap.
+/// The ports and settings a use case may use. Cloning is cheap.
 #[derive(Clone)]
 pub struct Deps {
     /// Tenants and API keys.
@@ -24,17 +34,56 @@ pub struct Deps {
     pub shipments: Arc<dyn ShipmentStore>,
     /// The change feed.
     pub changes: Arc<dyn ChangeFeed>,
+    /// Work queues.
+    pub queue: Arc<dyn WorkQueue>,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Carrier integrations, by slug.
+    pub carriers: Arc<CarrierRegistry>,
+    /// How carriers are called.
+    pub http: Arc<dyn HttpClient>,
+    /// Secrets that carriers sign their webhooks with, by slug.
+    pub webhook_secrets: Arc<WebhookSecrets>,
+    /// The operator's own carrier accounts, by slug, for polling.
+    pub carrier_credentials: Arc<BTreeMap<String, Credentials>>,
+    /// When to poll next.
+    pub poll_policy: Arc<PollPolicy>,
+    /// Pipeline counters.
+    pub stats: Arc<PipelineStats>,
 }
 
 impl Deps {
-    /// Deps backed by one store that implements every store port.
+    /// Deps backed by one store that implements every store port, with the standard carriers,
+    /// no network client (polls of HTTP carriers fail until one is set), no webhook secrets and
+    /// the default poll policy.
     pub fn from_store<S>(store: S, clock: Arc<dyn Clock>) -> Self
     where
-        S: TenantStore + ShipmentStore + ChangeFeed + Clone + 'static,
+        S: TenantStore + ShipmentStore + ChangeFeed + WorkQueue + Clone + 'static,
     {
-        Deps { tenants: Arc::new(store.clone()), shipments: Arc::new(store.clone()), changes: Arc::new(store), clock }
+        Deps {
+            tenants: Arc::new(store.clone()),
+            shipments: Arc::new(store.clone()),
+            changes: Arc::new(store.clone()),
+            queue: Arc::new(store),
+            clock,
+            carriers: Arc::new(CarrierRegistry::standard()),
+            http: Arc::new(NoNetwork),
+            webhook_secrets: Arc::new(WebhookSecrets::default()),
+            carrier_credentials: Arc::new(BTreeMap::new()),
+            poll_policy: Arc::new(PollPolicy::default()),
+            stats: Arc::new(PipelineStats::default()),
+        }
+    }
+}
+
+/// An HTTP client for deployments without network access: every request fails.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoNetwork;
+
+#[async_trait]
+impl HttpClient for NoNetwork {
+    async fn send(&self, _request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        Err(HttpError::Connection("no http client is configured".into()))
     }
 }
 

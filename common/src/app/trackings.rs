@@ -3,8 +3,7 @@
 
 use crate::couriers;
 use crate::domain::{
-    CheckpointInput, CompletionReason, EventTime, Leg, MergeOutcome, Shipment, ShipmentDetails, ShipmentId, Slug,
-    TenantId, TrackingNumber,
+    CompletionReason, EventTime, Leg, Shipment, ShipmentDetails, ShipmentId, Slug, TenantId, TrackingNumber,
 };
 use crate::ports::{ListPage, ListQuery, StoreError};
 
@@ -163,39 +162,4 @@ pub async fn list_trackings(deps: &Deps, tenant: &TenantId, query: &ListQuery) -
         shipment.derive(now);
     }
     Ok(page)
-}
-
-/// Merges carrier events for the leg (`slug`, `tracking_number`) into every shipment, of any
-/// tenant, that has that leg. Idempotent: replaying the same events changes nothing.
-#[tracing::instrument(skip_all, fields(slug = %slug))]
-pub async fn apply_carrier_events(
-    deps: &Deps,
-    slug: &Slug,
-    tracking_number: &TrackingNumber,
-    events: &[CheckpointInput],
-) -> Result<Vec<(TenantId, ShipmentId, MergeOutcome)>, AppError> {
-    let mut outcomes = Vec::new();
-    for (tenant, id) in deps.shipments.find_legs(slug, tracking_number).await? {
-        let outcome = std::sync::Mutex::new(None);
-        let now = deps.clock.now();
-        let result = update_tracking(deps, &tenant, &id, |shipment| {
-            let merged = shipment.merge(events.iter().cloned(), now);
-            *outcome.lock().unwrap_or_else(|p| p.into_inner()) = Some(merged);
-            Ok(())
-        })
-        .await;
-        match result {
-            Ok(shipment) => {
-                let merged = outcome.into_inner().unwrap_or_else(|p| p.into_inner());
-                if let Some(merged) = merged {
-                    tracing::info!(tenant_id = %tenant, shipment_id = %id, added = merged.added, tag = %shipment.tag, "carrier events merged");
-                    outcomes.push((tenant, id, merged));
-                }
-            }
-            // Deleted between lookup and write: nothing to merge into.
-            Err(AppError::NotFound) => {}
-            Err(other) => return Err(other),
-        }
-    }
-    Ok(outcomes)
 }

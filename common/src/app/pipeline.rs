@@ -1,0 +1,410 @@
+//! The carrier pipeline: webhook intake, the `carrier-updates` consumer, and the poller.
+//!
+//! Intake authenticates and enqueues the raw payload (nothing is parsed on the hot path). The
+//! consumer parses, merges into every shipment with that leg, and sets unparseable payloads
+//! aside in quarantine with the reason, so one bad message never blocks the queue. The poller
+//! asks carriers about shipments that are due, within each carrier's rate limit, and enqueues
+//! what they answer.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, Semaphore};
+
+use super::{AppError, Deps, update_tracking};
+use crate::carriers::{CarrierAdapter, CarrierError, PollTarget, TrackingUpdate};
+use crate::domain::{PollOutcome, Shipment, ShipmentId, Slug, TenantId};
+use crate::ports::{QueueName, StoreError};
+
+/// How long a consumer may hold a message before another may take it.
+const LEASE_SECONDS: i64 = 60;
+/// Deliveries of a message that keeps failing for a retryable reason before it is set aside.
+const MAX_RECEIVES: u32 = 8;
+
+/// A message on the `carrier-updates` queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CarrierMessage {
+    /// A raw webhook body, as the carrier sent it.
+    Webhook {
+        /// The carrier.
+        slug: String,
+        /// When Porchlight accepted it.
+        received_at: DateTime<Utc>,
+        /// The body (invalid UTF-8 replaced; such a body is quarantined).
+        body: String,
+        /// Whether the body was valid UTF-8.
+        #[serde(default = "yes")]
+        utf8: bool,
+    },
+    /// Updates a poll parsed already.
+    Updates {
+        /// The carrier.
+        slug: String,
+        /// When the carrier answered.
+        received_at: DateTime<Utc>,
+        /// What it said.
+        updates: Vec<TrackingUpdate>,
+    },
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Counters an operator watches.
+#[derive(Debug, Default)]
+pub struct PipelineStats {
+    /// Webhooks accepted.
+    pub webhooks_accepted: AtomicU64,
+    /// Webhooks refused for a missing or wrong signature.
+    pub webhooks_unauthenticated: AtomicU64,
+    /// Messages set aside in quarantine.
+    pub quarantined: AtomicU64,
+}
+
+/// Why a webhook was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// No adapter takes pushes for this slug.
+    #[error("carrier {0:?} does not push webhooks to porchlight")]
+    UnknownCarrier(String),
+    /// The signature is missing or wrong, or no secret is configured to check it against.
+    #[error("unauthenticated webhook")]
+    Unauthorized,
+    /// The queue could not store it; the carrier should retry.
+    #[error("queue unavailable")]
+    Queue(#[source] StoreError),
+}
+
+/// Authenticates a carrier's push and stores it durably on the `carrier-updates` queue.
+/// Returns the message id once it is stored; parsing happens behind the queue.
+pub async fn accept_webhook(
+    deps: &Deps,
+    slug: &str,
+    header: impl Fn(&str) -> Option<String>,
+    body: &[u8],
+) -> Result<u64, IntakeError> {
+    let auth = deps
+        .carriers
+        .get(slug)
+        .and_then(|adapter| adapter.webhook_auth())
+        .ok_or_else(|| IntakeError::UnknownCarrier(slug.to_owned()))?;
+    let verified = deps.webhook_secrets.0.get(slug).is_some_and(|secret| auth.verify(secret, header, body));
+    if !verified {
+        let refused = deps.stats.webhooks_unauthenticated.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::warn!(slug, refused_total = refused, "unauthenticated carrier webhook refused");
+        return Err(IntakeError::Unauthorized);
+    }
+    let (body, utf8) = match std::str::from_utf8(body) {
+        Ok(text) => (text.to_owned(), true),
+        Err(_) => (String::from_utf8_lossy(body).into_owned(), false),
+    };
+    let message = CarrierMessage::Webhook { slug: slug.to_owned(), received_at: deps.clock.now(), body, utf8 };
+    let encoded = serde_json::to_vec(&message).expect("carrier messages serialize");
+    let ids = deps.queue.send_batch(QueueName::CarrierUpdates, &[encoded]).await.map_err(IntakeError::Queue)?;
+    deps.stats.webhooks_accepted.fetch_add(1, Ordering::Relaxed);
+    Ok(ids[0])
+}
+
+/// What one round of the consumer did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcessReport {
+    /// Messages handled and acknowledged.
+    pub handled: usize,
+    /// Of those, updates about numbers no shipment has.
+    pub unmatched: usize,
+    /// Messages set aside in quarantine.
+    pub quarantined: usize,
+    /// Messages put back for a later retry.
+    pub retried: usize,
+}
+
+enum Failure {
+    /// Will never succeed: set aside with the reason.
+    Quarantine(String),
+    /// May succeed later.
+    Retry(AppError),
+}
+
+/// Takes up to `max` messages off `carrier-updates`, merges them into shipments, and
+/// acknowledges, retries or quarantines each. Idempotent: a message handled twice merges the
+/// same checkpoints again, which changes nothing.
+pub async fn process_carrier_updates(deps: &Deps, max: usize) -> Result<ProcessReport, AppError> {
+    let queue = QueueName::CarrierUpdates;
+    let messages = deps.queue.receive(queue, max, Duration::seconds(LEASE_SECONDS)).await?;
+    let mut report = ProcessReport::default();
+    for message in messages {
+        let _span = tracing::info_span!("carrier_message", message_id = message.id).entered();
+        match handle_message(deps, &message.body).await {
+            Ok(unmatched) => {
+                deps.queue.ack(queue, message.id).await?;
+                report.handled += 1;
+                report.unmatched += unmatched;
+            }
+            Err(Failure::Quarantine(reason)) => {
+                tracing::warn!(message_id = message.id, reason = %reason, "carrier message quarantined");
+                deps.queue.dead_letter(queue, message.id, &reason).await?;
+                deps.stats.quarantined.fetch_add(1, Ordering::Relaxed);
+                report.quarantined += 1;
+            }
+            Err(Failure::Retry(error)) if message.receive_count >= MAX_RECEIVES => {
+                let reason = format!("gave up after {} attempts: {error}", message.receive_count);
+                tracing::error!(message_id = message.id, error = %error, "carrier message failed repeatedly");
+                deps.queue.dead_letter(queue, message.id, &reason).await?;
+                deps.stats.quarantined.fetch_add(1, Ordering::Relaxed);
+                report.quarantined += 1;
+            }
+            Err(Failure::Retry(error)) => {
+                tracing::warn!(message_id = message.id, error = %error, "carrier message will be retried");
+                let delay = Duration::seconds(2i64.pow(message.receive_count.min(8)));
+                deps.queue.release(queue, message.id, delay).await?;
+                report.retried += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn handle_message(deps: &Deps, body: &[u8]) -> Result<usize, Failure> {
+    let message: CarrierMessage =
+        serde_json::from_slice(body).map_err(|e| Failure::Quarantine(format!("not a carrier message: {e}")))?;
+    let updates = match message {
+        CarrierMessage::Updates { updates, .. } => updates,
+        CarrierMessage::Webhook { utf8: false, .. } => {
+            return Err(Failure::Quarantine("webhook body is not UTF-8".into()));
+        }
+        CarrierMessage::Webhook { slug, body, .. } => {
+            let adapter = deps
+                .carriers
+                .get(&slug)
+                .ok_or_else(|| Failure::Quarantine(format!("no adapter for carrier {slug:?}")))?;
+            adapter.parse_webhook(body.as_bytes()).map_err(|e| Failure::Quarantine(e.to_string()))?
+        }
+    };
+    let mut unmatched = 0;
+    for update in &updates {
+        match apply_tracking_update(deps, update).await {
+            Ok(0) => unmatched += 1,
+            Ok(_) => {}
+            Err(error @ (AppError::Store(_) | AppError::Busy)) => return Err(Failure::Retry(error)),
+            Err(other) => return Err(Failure::Quarantine(other.to_string())),
+        }
+    }
+    Ok(unmatched)
+}
+
+/// Merges a carrier's update into every shipment, of any tenant, with that leg; a reported
+/// handover becomes the shipment's last-mile leg (polled at once). Returns how many shipments
+/// it reached. Idempotent.
+pub async fn apply_tracking_update(deps: &Deps, update: &TrackingUpdate) -> Result<usize, AppError> {
+    let legs = deps.shipments.find_legs(&update.slug, &update.tracking_number).await?;
+    let mut reached = 0;
+    for (tenant, id) in legs {
+        let now = deps.clock.now();
+        let result = update_tracking(deps, &tenant, &id, |shipment| {
+            if let Some(leg) = &update.handover
+                && shipment.last_mile.is_none()
+                && !shipment.has_leg(&leg.slug, &leg.tracking_number)
+            {
+                shipment.last_mile = Some(leg.clone());
+                shipment.next_poll_at = Some(now);
+            }
+            shipment.merge(update.events.iter().cloned(), now);
+            Ok(())
+        })
+        .await;
+        match result {
+            Ok(shipment) => {
+                tracing::info!(tenant_id = %tenant, shipment_id = %id, tag = %shipment.tag, "carrier update merged");
+                reached += 1;
+            }
+            // Deleted between lookup and write.
+            Err(AppError::NotFound) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(reached)
+}
+
+/// Pacing and concurrency per carrier, shared by every poll round of a process.
+#[derive(Default)]
+pub struct CarrierLimiters {
+    limiters: Mutex<HashMap<&'static str, Arc<Limiter>>>,
+}
+
+struct Limiter {
+    in_flight: Semaphore,
+    next_start: Mutex<tokio::time::Instant>,
+    spacing: std::time::Duration,
+}
+
+impl CarrierLimiters {
+    async fn limiter(&self, adapter: &dyn CarrierAdapter) -> Arc<Limiter> {
+        let mut limiters = self.limiters.lock().await;
+        let limit = adapter.rate_limit();
+        Arc::clone(limiters.entry(adapter.slug()).or_insert_with(|| {
+            Arc::new(Limiter {
+                in_flight: Semaphore::new(limit.concurrency.max(1)),
+                next_start: Mutex::new(tokio::time::Instant::now()),
+                spacing: std::time::Duration::from_secs_f64(1.0 / f64::from(limit.per_second.max(1))),
+            })
+        }))
+    }
+}
+
+impl Limiter {
+    /// Waits for a free slot and for the pacing interval since the previous start.
+    async fn acquire(&self) -> tokio::sync::SemaphorePermit<'_> {
+        let permit = self.in_flight.acquire().await.expect("the semaphore is never closed");
+        let start = {
+            let mut next = self.next_start.lock().await;
+            let start = (*next).max(tokio::time::Instant::now());
+            *next = start + self.spacing;
+            start
+        };
+        tokio::time::sleep_until(start).await;
+        permit
+    }
+}
+
+/// What one poll round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollReport {
+    /// Shipments whose carrier was asked.
+    pub shipments: usize,
+    /// Requests made (batches).
+    pub requests: usize,
+    /// Requests that failed.
+    pub failed_requests: usize,
+}
+
+struct LegToPoll {
+    owner: (TenantId, ShipmentId),
+    target: PollTarget,
+}
+
+/// Polls up to `max` shipments that are due: their legs, grouped per carrier into batches the
+/// carrier allows, within its rate limit and concurrency. Answers go on the queue; each
+/// shipment's next poll is scheduled by the policy (backing off after failures).
+pub async fn poll_due(deps: &Deps, limiters: &CarrierLimiters, max: usize) -> Result<PollReport, AppError> {
+    let now = deps.clock.now();
+    let due = deps.shipments.due_for_poll(now, max).await?;
+    let mut by_carrier: BTreeMap<String, Vec<LegToPoll>> = BTreeMap::new();
+    let mut shipments = 0;
+    for (tenant, id) in due {
+        let Some(shipment) = deps.shipments.get(&tenant, &id).await? else { continue };
+        shipments += 1;
+        for (slug, number) in legs_to_poll(&shipment) {
+            by_carrier.entry(slug.as_str().to_owned()).or_default().push(LegToPoll {
+                owner: (tenant.clone(), id.clone()),
+                target: PollTarget {
+                    tracking_number: number,
+                    since: shipment.created_at,
+                    destination_postal_code: shipment.details.destination_postal_code.clone(),
+                    ship_date: shipment.details.tracking_ship_date.clone(),
+                },
+            });
+        }
+    }
+    let mut report = PollReport { shipments, ..PollReport::default() };
+    let mut outcomes: BTreeMap<(TenantId, ShipmentId), PollOutcome> = BTreeMap::new();
+    let mut requests = tokio::task::JoinSet::new();
+    for (slug, legs) in by_carrier {
+        let Some(adapter) = deps.carriers.get(&slug).cloned() else {
+            // No integration for this carrier: check again in a day, in case one is added.
+            for leg in legs {
+                outcomes.insert(leg.owner, PollOutcome::Failed { retry_after: Some(Duration::hours(24)) });
+            }
+            continue;
+        };
+        let limiter = limiters.limiter(adapter.as_ref()).await;
+        for chunk in chunked(legs, adapter.max_batch().max(1)) {
+            let (deps, adapter, limiter) = (deps.clone(), Arc::clone(&adapter), Arc::clone(&limiter));
+            requests.spawn(async move {
+                let _permit = limiter.acquire().await;
+                let credentials = deps.carrier_credentials.get(adapter.slug()).cloned().unwrap_or_default();
+                let targets: Vec<PollTarget> = chunk.iter().map(|leg| leg.target.clone()).collect();
+                let answer = adapter.poll(deps.http.as_ref(), &credentials, &targets, deps.clock.now()).await;
+                (adapter.slug(), chunk, answer)
+            });
+        }
+    }
+    while let Some(joined) = requests.join_next().await {
+        let (slug, chunk, answer) = joined.map_err(|e| AppError::Store(StoreError::Unavailable(Box::new(e))))?;
+        report.requests += 1;
+        let outcome = match answer {
+            Ok(updates) => {
+                if !updates.is_empty() {
+                    let message =
+                        CarrierMessage::Updates { slug: slug.to_owned(), received_at: deps.clock.now(), updates };
+                    let encoded = serde_json::to_vec(&message).expect("carrier messages serialize");
+                    deps.queue.send_batch(QueueName::CarrierUpdates, &[encoded]).await?;
+                }
+                PollOutcome::Answered
+            }
+            Err(error) => {
+                report.failed_requests += 1;
+                tracing::warn!(slug, error = %error, numbers = chunk.len(), "carrier poll failed");
+                let retry_after = match error {
+                    CarrierError::RateLimited { retry_after_seconds } => {
+                        retry_after_seconds.map(|s| Duration::seconds(s as i64))
+                    }
+                    _ => None,
+                };
+                PollOutcome::Failed { retry_after }
+            }
+        };
+        for leg in chunk {
+            // A shipment with two legs counts as failed if either poll failed.
+            let entry = outcomes.entry(leg.owner).or_insert(outcome);
+            if matches!(outcome, PollOutcome::Failed { .. }) {
+                *entry = outcome;
+            }
+        }
+    }
+    for ((tenant, id), outcome) in outcomes {
+        let now = deps.clock.now();
+        let result = update_tracking(deps, &tenant, &id, |shipment| {
+            deps.poll_policy.record(shipment, outcome, now);
+            Ok(())
+        })
+        .await;
+        match result {
+            Ok(_) | Err(AppError::NotFound) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(report)
+}
+
+/// The legs worth polling: the first leg until a last-mile leg exists, then both (the first
+/// mile may still report its handover and customs events).
+fn legs_to_poll(shipment: &Shipment) -> Vec<(Slug, crate::domain::TrackingNumber)> {
+    let mut legs = vec![(shipment.slug.clone(), shipment.tracking_number.clone())];
+    if let Some(leg) = &shipment.last_mile {
+        legs.push((leg.slug.clone(), leg.tracking_number.clone()));
+    }
+    legs
+}
+
+fn chunked<T>(items: Vec<T>, size: usize) -> Vec<Vec<T>> {
+    let mut chunks = Vec::new();
+    let mut current = Vec::with_capacity(size);
+    for item in items {
+        current.push(item);
+        if current.len() == size {
+            chunks.push(std::mem::replace(&mut current, Vec::with_capacity(size)));
+        }
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    chunks
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,290 @@
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
+use async_trait::async_trait;
+use chrono::TimeZone;
+
+use super::*;
+use crate::adapters::sqlite::SqliteStore;
+use crate::app::{self, NewTracking};
+use crate::carriers::sandbox::{SandboxEvent, SandboxPush};
+use crate::carriers::{
+    CarrierRegistry, CredentialField, Credentials, HttpClient, RateLimit, WebhookAuth, WebhookSecrets, sign_base64,
+};
+use crate::domain::{ShipmentDetails, Tag, TrackingNumber};
+use crate::ports::Clock;
+use crate::testkit::ManualClock;
+
+const SECRET: &str = "sandbox-secret";
+
+struct Harness {
+    deps: Deps,
+    clock: Arc<ManualClock>,
+    tenant: TenantId,
+}
+
+async fn harness() -> Harness {
+    let clock = Arc::new(ManualClock::at(Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).single().expect("date")));
+    let mut deps = Deps::from_store(SqliteStore::in_memory().expect("store"), clock.clone());
+    deps.webhook_secrets = Arc::new(WebhookSecrets([("testing-courier".to_owned(), SECRET.to_owned())].into()));
+    let (tenant, _) = app::create_tenant(&deps, "Acme").await.expect("tenant");
+    Harness { deps, clock, tenant: tenant.id }
+}
+
+impl Harness {
+    async fn track(&self, number: &str) -> Shipment {
+        let new = NewTracking {
+            slug: None,
+            tracking_number: TrackingNumber::parse(number).expect("number"),
+            details: ShipmentDetails::default(),
+            last_mile: None,
+        };
+        app::create_tracking(&self.deps, &self.tenant, new).await.expect("created")
+    }
+
+    async fn read(&self, shipment: &Shipment) -> Shipment {
+        self.deps.shipments.get(&self.tenant, &shipment.id).await.expect("read").expect("exists")
+    }
+
+    async fn push(&self, body: &[u8], signature: Option<String>) -> Result<u64, IntakeError> {
+        let header = move |name: &str| (name == "x-testing-courier-signature").then(|| signature.clone()).flatten();
+        accept_webhook(&self.deps, "testing-courier", header, body).await
+    }
+}
+
+fn push_body(number: &str, code: &str, at: &str) -> Vec<u8> {
+    let push = SandboxPush {
+        tracking_number: number.into(),
+        events: vec![SandboxEvent {
+            occurred_at: at.into(),
+            code: code.into(),
+            description: format!("event {code}"),
+            city: Some("Shenzhen".into()),
+            country: Some("CHN".into()),
+        }],
+        last_mile: None,
+    };
+    serde_json::to_vec(&push).expect("serializes")
+}
+
+#[tokio::test]
+async fn a_signed_webhook_is_stored_then_merged_behind_the_queue() {
+    let h = harness().await;
+    let shipment = h.track("TC-DELIVERED-5-W1").await;
+    let body = push_body("TC-DELIVERED-5-W1", "PUP", "2026-05-01T09:00:00Z");
+    h.push(&body, Some(sign_base64(SECRET, &body))).await.expect("accepted");
+    assert!(h.read(&shipment).await.checkpoints.is_empty(), "nothing is parsed on the intake path");
+    let report = process_carrier_updates(&h.deps, 10).await.expect("processed");
+    assert_eq!(report, ProcessReport { handled: 1, ..ProcessReport::default() });
+    let merged = h.read(&shipment).await;
+    assert_eq!((merged.tag, merged.checkpoints.len()), (Tag::InTransit, 1));
+    assert_eq!(merged.checkpoints[0].raw_tag.as_deref(), Some("PUP"));
+    // The same push again changes nothing.
+    h.push(&body, Some(sign_base64(SECRET, &body))).await.expect("accepted");
+    process_carrier_updates(&h.deps, 10).await.expect("processed");
+    assert_eq!(h.read(&shipment).await.checkpoints.len(), 1);
+}
+
+#[tokio::test]
+async fn unauthenticated_webhooks_are_refused_and_counted() {
+    let h = harness().await;
+    let body = push_body("TC-DELIVERED-5-W2", "PUP", "2026-05-01T09:00:00Z");
+    let cases =
+        [None, Some("bm90IGEgc2lnbmF0dXJl".to_owned()), Some(sign_base64("wrong", &body)), Some("%%%".to_owned())];
+    for signature in cases {
+        assert!(matches!(h.push(&body, signature).await, Err(IntakeError::Unauthorized)));
+    }
+    assert_eq!(h.deps.stats.webhooks_unauthenticated.load(Ordering::Relaxed), 4);
+    assert_eq!(h.deps.queue.depth(QueueName::CarrierUpdates).await.expect("depth"), 0, "nothing stored");
+    let unknown = accept_webhook(&h.deps, "nope", |_: &str| None, &body).await;
+    assert!(matches!(unknown, Err(IntakeError::UnknownCarrier(_))));
+    // A carrier with no configured secret cannot be authenticated at all.
+    let mut unconfigured = h.deps.clone();
+    unconfigured.webhook_secrets = Arc::new(WebhookSecrets::default());
+    let signature = sign_base64(SECRET, &body);
+    let header = move |_: &str| Some(signature.clone());
+    assert!(matches!(
+        accept_webhook(&unconfigured, "testing-courier", header, &body).await,
+        Err(IntakeError::Unauthorized)
+    ));
+}
+
+#[tokio::test]
+async fn unparseable_payloads_are_quarantined_without_blocking_the_queue_and_can_be_replayed() {
+    let h = harness().await;
+    let shipment = h.track("TC-DELIVERED-5-Q1").await;
+    let garbage = br#"{"tracking_number": 42}"#.to_vec();
+    h.push(&garbage, Some(sign_base64(SECRET, &garbage))).await.expect("accepted: parsing is later");
+    let good = push_body("TC-DELIVERED-5-Q1", "PUP", "2026-05-01T09:00:00Z");
+    h.push(&good, Some(sign_base64(SECRET, &good))).await.expect("accepted");
+    let report = process_carrier_updates(&h.deps, 10).await.expect("processed");
+    assert_eq!((report.handled, report.quarantined), (1, 1));
+    assert_eq!(h.read(&shipment).await.checkpoints.len(), 1, "the good one behind it went through");
+    let dead = h.deps.queue.dead_letters(QueueName::CarrierUpdates, 0, 10).await.expect("listed");
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].reason.contains("malformed carrier response"), "{}", dead[0].reason);
+    let kept: CarrierMessage = serde_json::from_slice(&dead[0].body).expect("kept as received");
+    assert!(matches!(kept, CarrierMessage::Webhook { ref body, .. } if body.as_bytes() == garbage));
+    h.deps.queue.redrive(QueueName::CarrierUpdates, dead[0].id).await.expect("replayed");
+    let again = process_carrier_updates(&h.deps, 10).await.expect("processed");
+    assert_eq!(again.quarantined, 1, "still unparseable, set aside again");
+}
+
+#[tokio::test]
+async fn updates_for_unknown_numbers_are_acknowledged_and_counted() {
+    let h = harness().await;
+    let body = push_body("TC-DELIVERED-5-NOBODY", "PUP", "2026-05-01T09:00:00Z");
+    h.push(&body, Some(sign_base64(SECRET, &body))).await.expect("accepted");
+    let report = process_carrier_updates(&h.deps, 10).await.expect("processed");
+    assert_eq!((report.handled, report.unmatched), (1, 1));
+    assert_eq!(h.deps.queue.depth(QueueName::CarrierUpdates).await.expect("depth"), 0);
+}
+
+/// Polls and processes in steps of `step` until `until`, recording each status seen.
+async fn run(h: &Harness, shipment: &Shipment, step: Duration, until: Duration) -> Vec<Tag> {
+    let limiters = CarrierLimiters::default();
+    let end = h.clock.now() + until;
+    let mut seen = vec![h.read(shipment).await.tag];
+    while h.clock.now() < end {
+        h.clock.advance(step);
+        poll_due(&h.deps, &limiters, 100).await.expect("polled");
+        process_carrier_updates(&h.deps, 100).await.expect("processed");
+        let tag = h.read(shipment).await.tag;
+        if seen.last() != Some(&tag) {
+            seen.push(tag);
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn the_sandbox_drives_a_shipment_from_info_received_to_delivered_and_polling_stops() {
+    let h = harness().await;
+    let shipment = h.track("TC-DELIVERED-3-P1").await;
+    assert_eq!(shipment.slug.as_str(), "testing-courier", "detected from the number");
+    let seen = run(&h, &shipment, Duration::minutes(30), Duration::days(4)).await;
+    assert_eq!(seen, [Tag::Pending, Tag::InfoReceived, Tag::InTransit, Tag::OutForDelivery, Tag::Delivered]);
+    let done = h.read(&shipment).await;
+    assert_eq!(done.next_poll_at, None, "a delivered shipment is not polled again");
+    assert!(done.tracked_count > 5);
+    assert_eq!(done.poll_failures, 0);
+    let polled = done.tracked_count;
+    run(&h, &shipment, Duration::hours(6), Duration::days(2)).await;
+    assert_eq!(h.read(&shipment).await.tracked_count, polled);
+}
+
+#[tokio::test]
+async fn a_handover_becomes_the_last_mile_and_both_legs_merge_into_one_journey() {
+    let h = harness().await;
+    let shipment = h.track("TC-HANDOVER-4-H1").await;
+    let seen = run(&h, &shipment, Duration::hours(1), Duration::days(5)).await;
+    assert_eq!(seen.last(), Some(&Tag::Delivered));
+    let done = h.read(&shipment).await;
+    let leg = done.last_mile.as_ref().expect("last mile found in the carrier data");
+    assert_eq!((leg.tracking_number.compact(), leg.source), ("TCLASTMILE4H1", crate::domain::LegSource::System));
+    let legs: std::collections::BTreeSet<_> = done.checkpoints.iter().map(|c| c.tracking_number.compact()).collect();
+    assert_eq!(legs.len(), 2, "events of both legs: {legs:?}");
+    assert!(done.checkpoints.windows(2).all(|w| w[0].checkpoint_time.instant() <= w[1].checkpoint_time.instant()));
+}
+
+#[tokio::test]
+async fn retrack_makes_a_shipment_due_at_once() {
+    let h = harness().await;
+    let shipment = h.track("TC-DELIVERED-9-R1").await;
+    run(&h, &shipment, Duration::minutes(10), Duration::minutes(10)).await;
+    let scheduled = h.read(&shipment).await.next_poll_at.expect("scheduled");
+    assert!(scheduled > h.clock.now());
+    app::retrack(&h.deps, &h.tenant, &shipment.id).await.expect("retracked");
+    let due = h.deps.shipments.due_for_poll(h.clock.now(), 10).await.expect("due");
+    assert_eq!(due, vec![(h.tenant.clone(), shipment.id.clone())]);
+}
+
+/// A carrier that fails with a fixed error, counting calls and requests in flight.
+struct FailingCarrier {
+    error: CarrierError,
+    calls: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+#[async_trait]
+impl CarrierAdapter for FailingCarrier {
+    fn slug(&self) -> &'static str {
+        "testing-courier"
+    }
+    fn credential_fields(&self) -> &'static [CredentialField] {
+        &[]
+    }
+    fn webhook_auth(&self) -> Option<WebhookAuth> {
+        None
+    }
+    fn parse_webhook(&self, _body: &[u8]) -> Result<Vec<TrackingUpdate>, CarrierError> {
+        Err(CarrierError::Malformed("no pushes".into()))
+    }
+    fn max_batch(&self) -> usize {
+        1
+    }
+    fn rate_limit(&self) -> RateLimit {
+        RateLimit { per_second: 20, concurrency: 2 }
+    }
+    async fn poll(
+        &self,
+        _http: &dyn HttpClient,
+        _credentials: &Credentials,
+        _targets: &[PollTarget],
+        _now: DateTime<Utc>,
+    ) -> Result<Vec<TrackingUpdate>, CarrierError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let now_in_flight = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now_in_flight, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        Err(self.error.clone())
+    }
+}
+
+fn failing(error: CarrierError) -> Arc<FailingCarrier> {
+    Arc::new(FailingCarrier {
+        error,
+        calls: AtomicUsize::new(0),
+        in_flight: AtomicUsize::new(0),
+        max_in_flight: AtomicUsize::new(0),
+    })
+}
+
+#[tokio::test]
+async fn failed_polls_back_off_and_honour_retry_after() {
+    let mut h = harness().await;
+    let carrier = failing(CarrierError::RateLimited { retry_after_seconds: Some(7200) });
+    let mut registry = CarrierRegistry::default();
+    registry.register(carrier.clone());
+    h.deps.carriers = Arc::new(registry);
+    let shipment = h.track("TC-DELIVERED-3-F1").await;
+    let report = poll_due(&h.deps, &CarrierLimiters::default(), 10).await.expect("polled");
+    assert_eq!((report.requests, report.failed_requests), (1, 1));
+    let after = h.read(&shipment).await;
+    assert_eq!(after.poll_failures, 1);
+    assert!(after.next_poll_at.expect("rescheduled") - h.clock.now() >= Duration::hours(2), "at least Retry-After");
+    // Not due again before then.
+    h.clock.advance(Duration::hours(1));
+    poll_due(&h.deps, &CarrierLimiters::default(), 10).await.expect("polled");
+    assert_eq!(carrier.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polls_keep_to_the_carriers_concurrency_and_pace() {
+    let mut h = harness().await;
+    let carrier = failing(CarrierError::Unavailable("status 503".into()));
+    let mut registry = CarrierRegistry::default();
+    registry.register(carrier.clone());
+    h.deps.carriers = Arc::new(registry);
+    for i in 0..6 {
+        h.track(&format!("TC-DELIVERED-3-C{i}")).await;
+    }
+    let started = tokio::time::Instant::now();
+    let report = poll_due(&h.deps, &CarrierLimiters::default(), 10).await.expect("polled");
+    assert_eq!(report.requests, 6, "one number a request for this carrier");
+    assert!(carrier.max_in_flight.load(Ordering::SeqCst) <= 2, "concurrency limit");
+    // 20 requests a second: six starts are spread over at least 250 ms.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(250), "{:?}", started.elapsed());
+}
