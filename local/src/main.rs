@@ -9,11 +9,16 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+mod workers;
+
+use porchlight::adapters::http_client::ReqwestClient;
 use porchlight::adapters::sqlite::SqliteStore;
-use porchlight::app::{self, Deps};
+use porchlight::app::{self, BatchingQueue, Deps};
+use porchlight::carriers::WebhookSecrets;
 use porchlight::domain::TenantId;
 use porchlight::ports::SystemClock;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 #[derive(Parser)]
 #[command(name = "porchlight", version, about = "Post-purchase tracking, AfterShip-compatible, on one SQLite file")]
@@ -66,6 +71,29 @@ struct ServeArgs {
     /// Also set up the demo shop and print its API key before serving.
     #[arg(long)]
     demo: bool,
+    /// A carrier's webhook secret, `SLUG=SECRET`; repeat for several carriers. The environment
+    /// variable takes them comma-separated.
+    #[arg(long = "webhook-secret", env = "PORCHLIGHT_WEBHOOK_SECRETS", value_delimiter = ',', value_parser = parse_secret)]
+    webhook_secrets: Vec<(String, String)>,
+    /// The operator's token for the admin API (quarantine, counters); the admin API is off
+    /// without one.
+    #[arg(long, env = "PORCHLIGHT_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Seconds between rounds of polling carriers for shipments that are due.
+    #[arg(long, env = "PORCHLIGHT_POLL_EVERY", default_value_t = 30)]
+    poll_every: u64,
+    /// Seconds before a carrier request is abandoned.
+    #[arg(long, env = "PORCHLIGHT_CARRIER_TIMEOUT", default_value_t = 20)]
+    carrier_timeout: u64,
+}
+
+fn parse_secret(raw: &str) -> Result<(String, String), String> {
+    match raw.split_once('=') {
+        Some((slug, secret)) if !slug.trim().is_empty() && !secret.is_empty() => {
+            Ok((slug.trim().to_ascii_lowercase(), secret.to_owned()))
+        }
+        _ => Err(format!("{:?} is not SLUG=SECRET", raw.split('=').next().unwrap_or_default())),
+    }
 }
 
 #[derive(Subcommand)]
@@ -141,7 +169,7 @@ async fn main() -> anyhow::Result<()> {
             if args.demo {
                 set_up_demo(&deps, args.listen).await?;
             }
-            serve(deps, args.listen).await
+            serve(configure(deps, &args)?, args).await
         }
         Command::Demo => set_up_demo(&deps, "127.0.0.1:8080".parse()?).await,
         Command::Tenants(command) => tenants(&deps, command).await,
@@ -197,13 +225,32 @@ async fn set_up_demo(deps: &Deps, listen: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(deps: Deps, listen: SocketAddr) -> anyhow::Result<()> {
+/// The serving configuration on top of the store: group-committed queue sends, real carrier
+/// HTTP, webhook secrets and the admin token.
+fn configure(mut deps: Deps, args: &ServeArgs) -> anyhow::Result<Deps> {
+    deps.queue = BatchingQueue::spawn(Arc::clone(&deps.queue), 256);
+    let timeout = std::time::Duration::from_secs(args.carrier_timeout.max(1));
+    deps.http = Arc::new(ReqwestClient::new(timeout).context("building the carrier http client")?);
+    deps.webhook_secrets = Arc::new(WebhookSecrets(args.webhook_secrets.iter().cloned().collect()));
+    deps.admin_token_sha256 = args.admin_token.as_deref().map(|token| Sha256::digest(token.as_bytes()).into());
+    for slug in deps.webhook_secrets.0.keys() {
+        if deps.carriers.get(slug).is_none() {
+            tracing::warn!(slug = %slug, "webhook secret for a carrier without an adapter");
+        }
+    }
+    Ok(deps)
+}
+
+async fn serve(deps: Deps, args: ServeArgs) -> anyhow::Result<()> {
+    let listen = args.listen;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, "serving the merchant api");
-    axum::serve(listener, porchlight::api::router(deps))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers = workers::spawn(deps.clone(), std::time::Duration::from_secs(args.poll_every.max(1)), stopped);
+    let served = axum::serve(listener, porchlight::api::router(deps)).with_graceful_shutdown(shutdown_signal()).await;
+    let _ = stop.send(true);
+    workers.await;
+    served.context("serving")?;
     tracing::info!("stopped");
     Ok(())
 }

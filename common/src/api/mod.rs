@@ -4,6 +4,7 @@
 //! Lambda `api` function under `lambda_http`. Handlers parse, call one `app::` use case and map
 //! the result into the `{meta, data}` envelope.
 
+mod admin;
 mod error;
 mod openapi;
 pub mod wire;
@@ -47,8 +48,15 @@ pub fn router(deps: Deps) -> Router {
         .route("/couriers/all", get(list_all_couriers))
         .route("/couriers/detect", post(detect_couriers))
         .route_layer(middleware::from_fn_with_state(deps.clone(), authenticate));
+    let admin = Router::new()
+        .route("/quarantine", get(admin::list_quarantine))
+        .route("/quarantine/{id}/replay", post(admin::replay_quarantined))
+        .route("/stats", get(admin::stats))
+        .route_layer(middleware::from_fn_with_state(deps.clone(), admin::authenticate));
     Router::new()
         .nest(PREFIX, authenticated)
+        .nest("/admin", admin)
+        .route("/webhooks/carriers/{slug}", post(carrier_webhook))
         .route("/openapi.json", get(openapi::document))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ApiError::no_route() })
@@ -373,6 +381,30 @@ async fn detect_couriers(body: Result<Bytes, BytesRejection>) -> Result<Response
         .filter(|c| allowed.is_empty() || allowed.iter().any(|s| s == c.slug))
         .collect();
     Ok(envelope(StatusCode::OK, couriers_body(couriers)))
+}
+
+/// `POST /webhooks/carriers/{slug}`: a carrier's push. Answers 200 once the payload is stored;
+/// 401 when the signature does not hold; 404 for a carrier that does not push here.
+async fn carrier_webhook(
+    State(deps): State<Deps>,
+    Path(slug): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(ApiError::too_large()),
+        Err(rejection) => {
+            return Err(ApiError::bad_request(400, format!("request body could not be read: {rejection}")));
+        }
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    match app::accept_webhook(&deps, &slug, header, &body).await {
+        Ok(id) => Ok(envelope(StatusCode::OK, serde_json::json!({ "id": id.to_string() }))),
+        Err(app::IntakeError::UnknownCarrier(_)) => Err(ApiError::no_route()),
+        Err(app::IntakeError::Unauthorized) => Err(AppError::Unauthorized.into()),
+        Err(app::IntakeError::Queue(error)) => Err(AppError::Store(error).into()),
+    }
 }
 
 impl IntoResponse for AppError {

@@ -519,6 +519,10 @@ async fn the_openapi_document_describes_every_route() {
         ("/tracking/2026-07/couriers/detect", "post"),
         ("/openapi.json", "get"),
         ("/healthz", "get"),
+        ("/webhooks/carriers/{slug}", "post"),
+        ("/admin/quarantine", "get"),
+        ("/admin/quarantine/{id}/replay", "post"),
+        ("/admin/stats", "get"),
     ];
     let paths = document["paths"].as_object().expect("paths");
     let documented: usize =
@@ -574,4 +578,91 @@ async fn a_tracking_without_news_reads_as_expired_after_thirty_days() {
     let (_, body) = h.call(Method::GET, &path, None).await;
     assert_eq!((body["data"]["tag"].clone(), body["data"]["subtag"].clone()), (json!("Expired"), json!("Expired_001")));
     assert_eq!(body["data"]["active"], false);
+}
+
+fn with_pipeline(h: &mut Harness) {
+    let mut deps = h.deps.clone();
+    deps.webhook_secrets =
+        Arc::new(crate::carriers::WebhookSecrets([("testing-courier".to_owned(), "hook-secret".to_owned())].into()));
+    deps.admin_token_sha256 = Some(<sha2::Sha256 as sha2::Digest>::digest(b"admin-token").into());
+    h.deps = deps.clone();
+    h.router = router(deps);
+}
+
+async fn post_webhook(h: &Harness, slug: &str, body: &[u8], signature: Option<&str>) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(Method::POST).uri(format!("/webhooks/carriers/{slug}"));
+    if let Some(signature) = signature {
+        request = request.header("x-testing-courier-signature", signature);
+    }
+    let response =
+        h.router.clone().oneshot(request.body(Body::from(body.to_vec())).expect("request")).await.expect("response");
+    let status = response.status();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+async fn admin(h: &Harness, method: Method, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header("x-porchlight-admin-token", token);
+    }
+    let response = h.router.clone().oneshot(request.body(Body::empty()).expect("request")).await.expect("response");
+    let status = response.status();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn carrier_webhooks_are_accepted_only_when_signed_and_land_in_shipments() {
+    let mut h = Harness::new().await;
+    with_pipeline(&mut h);
+    let created = h.create(json!({"tracking_number": "TC-DELIVERED-4-API"})).await;
+    assert_eq!(created["slug"], "testing-courier");
+    let body = br#"{"tracking_number":"TC-DELIVERED-4-API","events":[{"occurred_at":"2026-06-01T10:00:00Z","code":"PUP","description":"Picked up"}]}"#;
+    let signature = crate::carriers::sign_base64("hook-secret", body);
+    let (status, response) = post_webhook(&h, "testing-courier", body, Some(&signature)).await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    assert!(response["data"]["id"].as_str().is_some());
+    for bad in [None, Some("bad-signature")] {
+        let (status, response) = post_webhook(&h, "testing-courier", body, bad).await;
+        assert_eq!((status, meta_code(&response)), (StatusCode::UNAUTHORIZED, 401));
+    }
+    assert_eq!(post_webhook(&h, "no-such-carrier", body, Some(&signature)).await.0, StatusCode::NOT_FOUND);
+    app::process_carrier_updates(&h.deps, 10).await.expect("processed");
+    let (_, read) = h.call(Method::GET, &format!("{TRACKINGS}/{}", created["id"].as_str().expect("id")), None).await;
+    assert_eq!(read["data"]["tag"], "InTransit");
+    assert_eq!(read["data"]["checkpoints"][0]["raw_tag"], "PUP");
+}
+
+#[tokio::test]
+async fn the_admin_api_lists_and_replays_quarantined_payloads() {
+    let mut h = Harness::new().await;
+    assert_eq!(
+        admin(&h, Method::GET, "/admin/quarantine", Some("admin-token")).await.0,
+        StatusCode::NOT_FOUND,
+        "off without a token"
+    );
+    with_pipeline(&mut h);
+    let garbage = b"<xml>not the sandbox shape</xml>";
+    let signature = crate::carriers::sign_base64("hook-secret", garbage);
+    assert_eq!(post_webhook(&h, "testing-courier", garbage, Some(&signature)).await.0, StatusCode::OK);
+    app::process_carrier_updates(&h.deps, 10).await.expect("processed");
+    for token in [None, Some("wrong")] {
+        assert_eq!(admin(&h, Method::GET, "/admin/quarantine", token).await.0, StatusCode::UNAUTHORIZED);
+    }
+    let (status, listed) = admin(&h, Method::GET, "/admin/quarantine", Some("admin-token")).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let message = &listed["data"]["messages"][0];
+    assert!(message["reason"].as_str().unwrap_or_default().contains("sandbox push"), "{message}");
+    assert_eq!(message["message"]["body"], "<xml>not the sandbox shape</xml>");
+    let id = message["id"].as_str().expect("id");
+    let (status, _) = admin(&h, Method::POST, &format!("/admin/quarantine/{id}/replay"), Some("admin-token")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        admin(&h, Method::POST, &format!("/admin/quarantine/{id}/replay"), Some("admin-token")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, stats) = admin(&h, Method::GET, "/admin/stats", Some("admin-token")).await;
+    assert_eq!(stats["data"]["carrier_updates_depth"], 1, "replayed and waiting");
+    assert_eq!(stats["data"]["quarantined"], 1);
 }

@@ -50,6 +50,8 @@ pub struct Deps {
     pub poll_policy: Arc<PollPolicy>,
     /// Pipeline counters.
     pub stats: Arc<PipelineStats>,
+    /// SHA-256 of the operator's admin token; `None` disables the admin API.
+    pub admin_token_sha256: Option<[u8; 32]>,
 }
 
 impl Deps {
@@ -72,6 +74,7 @@ impl Deps {
             carrier_credentials: Arc::new(BTreeMap::new()),
             poll_policy: Arc::new(PollPolicy::default()),
             stats: Arc::new(PipelineStats::default()),
+            admin_token_sha256: None,
         }
     }
 }

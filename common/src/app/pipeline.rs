@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, Semaphore};
+use tracing::Instrument;
 
 use super::{AppError, Deps, update_tracking};
 use crate::carriers::{CarrierAdapter, CarrierError, PollTarget, TrackingUpdate};
@@ -138,8 +139,8 @@ pub async fn process_carrier_updates(deps: &Deps, max: usize) -> Result<ProcessR
     let messages = deps.queue.receive(queue, max, Duration::seconds(LEASE_SECONDS)).await?;
     let mut report = ProcessReport::default();
     for message in messages {
-        let _span = tracing::info_span!("carrier_message", message_id = message.id).entered();
-        match handle_message(deps, &message.body).await {
+        let span = tracing::info_span!("carrier_message", message_id = message.id);
+        match handle_message(deps, &message.body).instrument(span).await {
             Ok(unmatched) => {
                 deps.queue.ack(queue, message.id).await?;
                 report.handled += 1;

@@ -1,16 +1,18 @@
 //! `testing-courier`: a sandbox carrier whose tracking numbers script a journey that unfolds with
 //! the clock, so demos, tests and merchants' own integration tests run full lifecycles offline.
 //!
-//! A number reads `TC-<SCENARIO>-<DAYS>[-<anything>]` (dashes, spaces and case are free):
+//! A number reads `TC-<SCENARIO>-<N>[SEC|MIN|HR][-<anything>]`: a journey of N days, or N
+//! seconds, minutes or hours for quick demos and tests (dashes, spaces and case are free; a
+//! suffix that starts with SEC, MIN or HR reads as the unit):
 //!
-//! | scenario | journey over `DAYS` days from the tracking's creation |
+//! | scenario | journey over its length, from the tracking's creation |
 //! |---|---|
 //! | `DELIVERED` | info received, picked up, departed, arrived in the destination country, customs cleared, at the delivery facility, out for delivery, delivered |
 //! | `ATTEMPT` | as `DELIVERED`, but the first delivery attempt fails; delivered a day later |
 //! | `CUSTOMS` | held by customs half-way, and stays held |
 //! | `RETURNED` | wrong address at delivery, returning, then returned to sender five days later |
 //! | `LOST` | arrives in the destination country, then is declared lost |
-//! | `HANDOVER` | handed over at the destination to a last-mile leg, `TC-LASTMILE-<DAYS>-<same suffix>`, which delivers it |
+//! | `HANDOVER` | handed over at the destination to a last-mile leg, `TC-LASTMILE-<N><same unit and suffix>`, which delivers it |
 //!
 //! Events are dated from the shipment's creation and reported once their time has come. The
 //! carrier also accepts pushes in its own JSON shape (see [`SandboxPush`]), signed with a
@@ -73,7 +75,11 @@ enum Scenario {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Script {
     scenario: Scenario,
-    days: i64,
+    /// The count as written (`3` in `TC-DELIVERED-3`).
+    count: i64,
+    /// The journey's length.
+    length: Duration,
+    /// The unit as written (`MIN`, `HR` or nothing for days) and whatever follows.
     suffix: String,
 }
 
@@ -92,80 +98,80 @@ fn parse(number: &TrackingNumber) -> Option<Script> {
         _ => return None,
     };
     let digits_end = tail.find(|c: char| !c.is_ascii_digit()).unwrap_or(tail.len());
-    let days: i64 = tail[..digits_end].parse().ok()?;
-    Some(Script { scenario, days: days.clamp(1, 60), suffix: tail[digits_end..].to_owned() })
+    let count: i64 = tail[..digits_end].parse::<i64>().ok()?.clamp(1, 60);
+    let suffix = &tail[digits_end..];
+    let length = if suffix.starts_with("SEC") {
+        Duration::seconds(count)
+    } else if suffix.starts_with("MIN") {
+        Duration::minutes(count)
+    } else if suffix.starts_with("HR") {
+        Duration::hours(count)
+    } else {
+        Duration::days(count)
+    };
+    Some(Script { scenario, count, length, suffix: suffix.to_owned() })
 }
 
-/// One scripted step: when (after the start), code, message, city, country.
-type Step = (Duration, &'static str, &'static str, &'static str, &'static str);
+/// One scripted step: when (as a fraction of the journey's length), code, message, city, country.
+type Step = (f64, &'static str, &'static str, &'static str, &'static str);
 
-fn steps(script: &Script) -> Vec<Step> {
-    let n = Duration::days(script.days);
-    let at = |fraction: f64| Duration::seconds((n.num_seconds() as f64 * fraction) as i64);
-    let first_mile: Vec<Step> = vec![
-        (Duration::hours(1), "INF", "Shipment information received", "Shenzhen", "CHN"),
-        (Duration::hours(6), "PUP", "Picked up by the carrier", "Shenzhen", "CHN"),
-        (Duration::hours(12), "DEP", "Departed the origin sorting centre", "Shenzhen", "CHN"),
-        (at(0.4), "ADC", "Arrived in the destination country", "Los Angeles, CA", "USA"),
-    ];
-    let last_mile = |start: Duration| -> Vec<Step> {
-        vec![
-            (start.max(at(0.5)), "CLR", "Import customs clearance completed", "Los Angeles, CA", "USA"),
-            (at(0.8), "ARR", "Arrived at the delivery facility", "Chicago, IL", "USA"),
-            (n - Duration::hours(6), "OFD", "Out for delivery", "Chicago, IL", "USA"),
-        ]
-    };
-    match script.scenario {
+const FIRST_MILE: [Step; 4] = [
+    (0.01, "INF", "Shipment information received", "Shenzhen", "CHN"),
+    (0.05, "PUP", "Picked up by the carrier", "Shenzhen", "CHN"),
+    (0.10, "DEP", "Departed the origin sorting centre", "Shenzhen", "CHN"),
+    (0.40, "ADC", "Arrived in the destination country", "Los Angeles, CA", "USA"),
+];
+
+const LAST_MILE: [Step; 3] = [
+    (0.50, "CLR", "Import customs clearance completed", "Los Angeles, CA", "USA"),
+    (0.80, "ARR", "Arrived at the delivery facility", "Chicago, IL", "USA"),
+    (0.95, "OFD", "Out for delivery", "Chicago, IL", "USA"),
+];
+
+const DELIVERED: Step = (1.0, "DLV", "Delivered, left at front door", "Chicago, IL", "USA");
+
+fn steps(scenario: Scenario) -> Vec<Step> {
+    let mut all = Vec::with_capacity(10);
+    match scenario {
         Scenario::Delivered => {
-            let mut all = first_mile;
-            all.extend(last_mile(Duration::zero()));
-            all.push((n, "DLV", "Delivered, left at front door", "Chicago, IL", "USA"));
-            all
+            all.extend(FIRST_MILE);
+            all.extend(LAST_MILE);
+            all.push(DELIVERED);
         }
         Scenario::Attempt => {
-            let mut all = first_mile;
-            all.extend(last_mile(Duration::zero()));
-            all.push((
-                n - Duration::hours(2),
-                "ATT",
-                "Delivery attempted, recipient not available",
-                "Chicago, IL",
-                "USA",
-            ));
-            all.push((n + Duration::hours(18), "OFD", "Out for delivery, second attempt", "Chicago, IL", "USA"));
-            all.push((n + Duration::hours(22), "DLS", "Delivered, signed for", "Chicago, IL", "USA"));
-            all
+            all.extend(FIRST_MILE);
+            all.extend(LAST_MILE);
+            all.push((0.97, "ATT", "Delivery attempted, recipient not available", "Chicago, IL", "USA"));
+            all.push((1.25, "OFD", "Out for delivery, second attempt", "Chicago, IL", "USA"));
+            all.push((1.35, "DLS", "Delivered, signed for", "Chicago, IL", "USA"));
         }
         Scenario::Customs => {
-            let mut all = first_mile;
-            all.push((at(0.45), "CCS", "Customs clearance started", "Los Angeles, CA", "USA"));
-            all.push((at(0.5), "HLD", "Held by customs: duties unpaid", "Los Angeles, CA", "USA"));
-            all
+            all.extend(FIRST_MILE);
+            all.push((0.45, "CCS", "Customs clearance started", "Los Angeles, CA", "USA"));
+            all.push((0.50, "HLD", "Held by customs: duties unpaid", "Los Angeles, CA", "USA"));
         }
         Scenario::Returned => {
-            let mut all = first_mile;
-            all.extend(last_mile(Duration::zero()));
-            all.push((n - Duration::hours(2), "BAD", "Address incorrect, delivery not possible", "Chicago, IL", "USA"));
-            all.push((n + Duration::days(1), "RTS", "Returning to sender", "Chicago, IL", "USA"));
-            all.push((n + Duration::days(5), "RTD", "Returned to sender", "Shenzhen", "CHN"));
-            all
+            all.extend(FIRST_MILE);
+            all.extend(LAST_MILE);
+            all.push((0.97, "BAD", "Address incorrect, delivery not possible", "Chicago, IL", "USA"));
+            all.push((1.5, "RTS", "Returning to sender", "Chicago, IL", "USA"));
+            all.push((3.5, "RTD", "Returned to sender", "Shenzhen", "CHN"));
         }
         Scenario::Lost => {
-            let mut all = first_mile;
-            all.push((n, "LST", "Shipment lost, claim opened", "Los Angeles, CA", "USA"));
-            all
+            all.extend(FIRST_MILE);
+            all.push((1.0, "LST", "Shipment lost, claim opened", "Los Angeles, CA", "USA"));
         }
         Scenario::Handover => {
-            let mut all = first_mile;
-            all.push((at(0.45), "HOV", "Handed over to the last-mile carrier", "Los Angeles, CA", "USA"));
-            all
+            all.extend(FIRST_MILE);
+            all.push((0.45, "HOV", "Handed over to the last-mile carrier", "Los Angeles, CA", "USA"));
         }
         Scenario::LastMile => {
-            let mut all = last_mile(at(0.45) + Duration::hours(2));
-            all.push((n, "DLV", "Delivered, left at front door", "Chicago, IL", "USA"));
-            all
+            all.push((0.47, "ARR", "Received by the last-mile carrier", "Los Angeles, CA", "USA"));
+            all.extend(LAST_MILE);
+            all.push(DELIVERED);
         }
     }
+    all
 }
 
 fn slug() -> Slug {
@@ -201,16 +207,18 @@ fn event(
 /// The journey of `number` as the sandbox reports it at `now`, if it is a sandbox number.
 pub fn journey(number: &TrackingNumber, since: DateTime<Utc>, now: DateTime<Utc>) -> Option<TrackingUpdate> {
     let script = parse(number)?;
-    let events = steps(&script)
+    let at =
+        |fraction: f64| since + Duration::milliseconds((script.length.num_milliseconds() as f64 * fraction) as i64);
+    let events = steps(script.scenario)
         .into_iter()
-        .map(|(offset, code, message, city, country)| (since + offset, code, message, city, country))
+        .map(|(fraction, code, message, city, country)| (at(fraction), code, message, city, country))
         .filter(|(time, ..)| *time <= now)
         .map(|(time, code, message, city, country)| event(number, time, code, message, city, country))
         .collect::<Vec<_>>();
     let handed_over =
         script.scenario == Scenario::Handover && events.iter().any(|e| e.raw_tag.as_deref() == Some("HOV"));
     let handover = handed_over
-        .then(|| TrackingNumber::parse(&format!("TC-LASTMILE-{}-{}", script.days, script.suffix)).ok())
+        .then(|| TrackingNumber::parse(&format!("TC-LASTMILE-{}{}", script.count, script.suffix)).ok())
         .flatten()
         .map(|tracking_number| Leg { slug: slug(), tracking_number, source: LegSource::System });
     Some(TrackingUpdate { slug: slug(), tracking_number: number.clone(), events, handover })
@@ -357,9 +365,15 @@ mod tests {
     #[test]
     fn numbers_parse_with_free_dashes_spaces_and_case() {
         for raw in ["TC-DELIVERED-3", "tc delivered 3 abc", "TCDELIVERED3-XYZ"] {
-            assert_eq!(parse(&number(raw)).map(|s| (s.scenario, s.days)), Some((Scenario::Delivered, 3)), "{raw}");
+            assert_eq!(
+                parse(&number(raw)).map(|s| (s.scenario, s.length)),
+                Some((Scenario::Delivered, Duration::days(3))),
+                "{raw}"
+            );
         }
         assert_eq!(parse(&number("TC-TELEPORTED-3")), None);
+        assert_eq!(parse(&number("TC-DELIVERED-10MIN")).map(|s| s.length), Some(Duration::minutes(10)));
+        assert_eq!(parse(&number("TC-DELIVERED-6HR-X")).map(|s| s.length), Some(Duration::hours(6)));
         assert_eq!(parse(&number("1Z999AA10123456784")), None);
     }
 
@@ -394,6 +408,8 @@ mod tests {
         let after = journey(&first, start(), start() + Duration::days(2)).expect("sandbox");
         let leg = after.handover.expect("handed over");
         assert_eq!(leg.tracking_number.compact(), "TCLASTMILE4AB12");
+        let quick = journey(&number("TC-HANDOVER-10MIN-Q"), start(), start() + Duration::minutes(5)).expect("sandbox");
+        assert_eq!(quick.handover.map(|l| l.tracking_number.compact().to_owned()), Some("TCLASTMILE10MINQ".to_owned()));
         let last = journey(&leg.tracking_number, start(), start() + Duration::days(4)).expect("sandbox");
         assert_eq!(last.events.last().map(|e| e.subtag.code()), Some("Delivered_001"));
         assert!(last.events.iter().all(|e| e.tracking_number == leg.tracking_number));
