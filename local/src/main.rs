@@ -16,9 +16,12 @@ use porchlight::adapters::sqlite::SqliteStore;
 use porchlight::app::{self, BatchingQueue, Deps};
 use porchlight::carriers::WebhookSecrets;
 use porchlight::domain::TenantId;
+use porchlight::domain::{PollPolicy, Tag};
+use porchlight::ports::QueueName;
 use porchlight::ports::SystemClock;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 #[derive(Parser)]
 #[command(name = "porchlight", version, about = "Post-purchase tracking, AfterShip-compatible, on one SQLite file")]
@@ -51,6 +54,27 @@ enum Command {
     /// Courier tools.
     #[command(subcommand)]
     Couriers(CouriersCommand),
+    /// Carrier payloads set aside because they could not be processed.
+    #[command(subcommand)]
+    Quarantine(QuarantineCommand),
+}
+
+#[derive(Subcommand)]
+enum QuarantineCommand {
+    /// List quarantined payloads with the reason, oldest first.
+    List {
+        /// Print one JSON object a line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put quarantined payloads back on the queue; a running server processes them.
+    Replay {
+        /// Message ids, as listed.
+        ids: Vec<u64>,
+        /// Replay every quarantined payload.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -82,9 +106,42 @@ struct ServeArgs {
     /// Seconds between rounds of polling carriers for shipments that are due.
     #[arg(long, env = "PORCHLIGHT_POLL_EVERY", default_value_t = 30)]
     poll_every: u64,
+    /// Poll interval override, in seconds, for every status that is polled:
+    /// `SLUG=SECONDS` for a carrier, `TENANT_ID:SLUG=SECONDS` for one tenant's shipments with it,
+    /// `TENANT_ID:*=SECONDS` for all of a tenant's. Repeatable; comma-separated in the
+    /// environment.
+    #[arg(long = "poll-interval", env = "PORCHLIGHT_POLL_INTERVALS", value_delimiter = ',', value_parser = parse_interval)]
+    poll_intervals: Vec<PollInterval>,
     /// Seconds before a carrier request is abandoned.
     #[arg(long, env = "PORCHLIGHT_CARRIER_TIMEOUT", default_value_t = 20)]
     carrier_timeout: u64,
+}
+
+/// One `--poll-interval` override.
+#[derive(Debug, Clone)]
+struct PollInterval {
+    tenant: Option<TenantId>,
+    slug: Option<String>,
+    seconds: i64,
+}
+
+fn parse_interval(raw: &str) -> Result<PollInterval, String> {
+    let (scope, seconds) = raw.split_once('=').ok_or_else(|| format!("{raw:?} is not SLUG=SECONDS"))?;
+    let seconds: i64 = seconds
+        .trim()
+        .parse()
+        .ok()
+        .filter(|s| *s > 0)
+        .ok_or_else(|| format!("{seconds:?} is not a number of seconds"))?;
+    let (tenant, slug) = match scope.split_once(':') {
+        Some((tenant, slug)) => (Some(TenantId::parse(tenant.trim()).map_err(|e| e.to_string())?), slug.trim()),
+        None => (None, scope.trim()),
+    };
+    let slug = (slug != "*").then(|| slug.to_ascii_lowercase());
+    if tenant.is_none() && slug.is_none() {
+        return Err("a carrier-wide override needs a slug".into());
+    }
+    Ok(PollInterval { tenant, slug, seconds })
 }
 
 fn parse_secret(raw: &str) -> Result<(String, String), String> {
@@ -174,7 +231,50 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo => set_up_demo(&deps, "127.0.0.1:8080".parse()?).await,
         Command::Tenants(command) => tenants(&deps, command).await,
         Command::Couriers(_) => unreachable!("handled before the store opens"),
+        Command::Quarantine(command) => quarantine(&deps, command).await,
     }
+}
+
+async fn quarantine(deps: &Deps, command: QuarantineCommand) -> anyhow::Result<()> {
+    let queue = QueueName::CarrierUpdates;
+    let mut letters = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = deps.queue.dead_letters(queue, after, 500).await.context("reading the quarantine")?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        letters.extend(page);
+    }
+    match command {
+        QuarantineCommand::List { json } => {
+            for letter in &letters {
+                let body = String::from_utf8_lossy(&letter.body);
+                if json {
+                    let message: serde_json::Value =
+                        serde_json::from_str(&body).unwrap_or_else(|_| serde_json::Value::String(body.to_string()));
+                    let line = json!({"id": letter.id, "reason": letter.reason, "quarantined_at": letter.dead_at.to_rfc3339(),
+                        "receive_count": letter.receive_count, "message": message});
+                    println!("{line}");
+                } else {
+                    println!("{}\t{}\t{}", letter.id, letter.dead_at.to_rfc3339(), letter.reason);
+                }
+            }
+        }
+        QuarantineCommand::Replay { ids, all } => {
+            let ids: Vec<u64> = if all { letters.iter().map(|l| l.id).collect() } else { ids };
+            if ids.is_empty() {
+                bail!("name message ids to replay, or --all");
+            }
+            for id in ids {
+                match deps.queue.redrive(queue, id).await {
+                    Ok(()) => println!("replayed {id}"),
+                    Err(porchlight::ports::StoreError::NotFound) => bail!("no quarantined message {id}"),
+                    Err(other) => return Err(other).context("replaying"),
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `porchlight couriers detect`: one JSON line per number, from the arguments or stdin.
@@ -233,6 +333,21 @@ fn configure(mut deps: Deps, args: &ServeArgs) -> anyhow::Result<Deps> {
     deps.http = Arc::new(ReqwestClient::new(timeout).context("building the carrier http client")?);
     deps.webhook_secrets = Arc::new(WebhookSecrets(args.webhook_secrets.iter().cloned().collect()));
     deps.admin_token_sha256 = args.admin_token.as_deref().map(|token| Sha256::digest(token.as_bytes()).into());
+    let mut policy = PollPolicy::default();
+    for interval in &args.poll_intervals {
+        let every: BTreeMap<Tag, chrono::Duration> =
+            policy.intervals.keys().map(|tag| (*tag, chrono::Duration::seconds(interval.seconds))).collect();
+        match (&interval.tenant, &interval.slug) {
+            (None, Some(slug)) => {
+                policy.carrier_overrides.insert(slug.clone(), every);
+            }
+            (Some(tenant), slug) => {
+                policy.tenant_overrides.insert((tenant.clone(), slug.clone()), every);
+            }
+            (None, None) => unreachable!("rejected when parsed"),
+        }
+    }
+    deps.poll_policy = Arc::new(policy);
     for slug in deps.webhook_secrets.0.keys() {
         if deps.carriers.get(slug).is_none() {
             tracing::warn!(slug = %slug, "webhook secret for a carrier without an adapter");

@@ -148,7 +148,7 @@ fn serve_demo_prints_a_working_key_and_loads_samples_once() {
     let db = temp_db();
     let first = porchlight(&db, &["demo"]);
     assert!(first.status.success(), "{first:?}");
-    assert!(stdout(&first).contains("demo shipments added: 9"));
+    assert!(stdout(&first).contains("demo shipments added: 13"));
     let again = porchlight(&db, &["demo"]);
     assert!(stdout(&again).contains("demo shipments added: 0"));
     let key = last_line(&again);
@@ -207,4 +207,112 @@ fn couriers_detect_prints_one_json_line_per_number_from_args_or_stdin() {
     assert_eq!(lines.len(), 2, "blank lines are skipped");
     assert_eq!(lines[0]["couriers"][0]["slug"], "fedex");
     assert_eq!(lines[1]["couriers"][0]["checksum"], "invalid");
+}
+
+/// Signs a body the way the sandbox carrier does: base64 HMAC-SHA256.
+fn sandbox_signature(secret: &str, body: &str) -> String {
+    porchlight::carriers::sign_base64(secret, body.as_bytes())
+}
+
+fn http_with(port: u16, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connects");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let extra: String = headers.iter().map(|(n, v)| format!("{n}: {v}\r\n")).collect();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("sent");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
+}
+
+fn tag_of(port: u16, key: &str, id: &str) -> String {
+    let (_, body) = http(port, "GET", &format!("/tracking/2026-07/trackings/{id}?fields=tag"), key, "");
+    serde_json::from_str::<serde_json::Value>(&body).expect("json")["data"]["tag"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn serve_polls_the_sandbox_from_info_received_to_delivered_and_takes_signed_webhooks() {
+    let db = temp_db();
+    let key = last_line(&porchlight(&db, &["tenants", "create", "Sandbox shop"]));
+    let port = free_port();
+    let _server = start_server(
+        &db,
+        port,
+        &["--poll-every", "1", "--poll-interval", "testing-courier=1", "--webhook-secret", "testing-courier=s3cret"],
+    );
+    let (status, body) =
+        http(port, "POST", "/tracking/2026-07/trackings", &key, r#"{"tracking_number":"TC-DELIVERED-6SEC-E2E"}"#);
+    assert_eq!(status, 201, "{body}");
+    let id =
+        serde_json::from_str::<serde_json::Value>(&body).expect("json")["data"]["id"].as_str().expect("id").to_owned();
+    let mut seen = vec![tag_of(port, &key, &id)];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while seen.last().map(String::as_str) != Some("Delivered") {
+        assert!(Instant::now() < deadline, "not delivered in time; saw {seen:?}");
+        std::thread::sleep(Duration::from_millis(300));
+        let tag = tag_of(port, &key, &id);
+        if seen.last() != Some(&tag) {
+            seen.push(tag);
+        }
+    }
+    assert_eq!(seen.first().map(String::as_str), Some("Pending"));
+    assert!(seen.iter().any(|t| t == "InTransit"), "{seen:?}");
+
+    // A signed push for another sandbox parcel lands behind the queue; an unsigned one is refused.
+    let (_, created) =
+        http(port, "POST", "/tracking/2026-07/trackings", &key, r#"{"tracking_number":"TC-CUSTOMS-30-PUSH"}"#);
+    let pushed_id = serde_json::from_str::<serde_json::Value>(&created).expect("json")["data"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let push = r#"{"tracking_number":"TC-CUSTOMS-30-PUSH","events":[{"occurred_at":"2026-01-01T00:00:00Z","code":"DLV","description":"Delivered"}]}"#;
+    let signature = sandbox_signature("s3cret", push);
+    let (status, _) = http_with(port, "/webhooks/carriers/testing-courier", &[], push);
+    assert_eq!(status, 401);
+    let (status, body) =
+        http_with(port, "/webhooks/carriers/testing-courier", &[("x-testing-courier-signature", &signature)], push);
+    assert_eq!(status, 200, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tag_of(port, &key, &pushed_id) != "Delivered" {
+        assert!(Instant::now() < deadline, "the pushed delivery never landed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn quarantined_payloads_are_listed_and_replayed_by_cli() {
+    let db = temp_db();
+    let port = free_port();
+    let server = start_server(&db, port, &["--webhook-secret", "testing-courier=s3cret"]);
+    let garbage = "definitely not json";
+    let signature = sandbox_signature("s3cret", garbage);
+    let (status, _) =
+        http_with(port, "/webhooks/carriers/testing-courier", &[("x-testing-courier-signature", &signature)], garbage);
+    assert_eq!(status, 200, "accepted: parsing happens behind the queue");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let listed = loop {
+        let listed = porchlight(&db, &["quarantine", "list", "--json"]);
+        if !stdout(&listed).trim().is_empty() {
+            break listed;
+        }
+        assert!(Instant::now() < deadline, "never quarantined");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let entry: serde_json::Value = serde_json::from_str(stdout(&listed).lines().next().expect("a line")).expect("json");
+    assert!(entry["reason"].as_str().unwrap_or_default().contains("sandbox push"), "{entry}");
+    assert_eq!(entry["message"]["body"], garbage);
+    drop(server);
+    let id = entry["id"].as_u64().expect("id").to_string();
+    let replayed = porchlight(&db, &["quarantine", "replay", &id]);
+    assert!(replayed.status.success(), "{replayed:?}");
+    assert!(stdout(&porchlight(&db, &["quarantine", "list"])).trim().is_empty(), "back on the queue");
+    let missing = porchlight(&db, &["quarantine", "replay", "999999"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no quarantined message 999999"));
 }
