@@ -26,28 +26,51 @@ const ALPHA3: &[&str] = &[
     "VIR", "VNM", "VUT", "WLF", "WSM", "XKX", "YEM", "ZAF", "ZMB", "ZWE",
 ];
 
-/// The officially assigned ISO 3166-1 alpha-2 codes (and XK, Kosovo's user-assigned code), sorted.
-const ALPHA2: &[&str] = &[
-    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ", "BA", "BB", "BD",
-    "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS", "BT", "BV", "BW", "BY", "BZ", "CA",
-    "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE",
-    "DJ", "DK", "DM", "DO", "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA",
-    "GB", "GD", "GE", "GF", "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK",
-    "HM", "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM", "JO", "JP",
-    "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR", "LS", "LT",
-    "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS",
-    "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA", "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ",
-    "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS",
-    "RU", "RW", "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST",
-    "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR", "TT", "TV", "TW",
-    "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI", "VN", "VU", "WF", "WS", "XK", "YE", "YT",
-    "ZA", "ZM", "ZW",
+/// ISO 3166-1 alpha-2 codes with their alpha-3 codes (and XK/XKX, Kosovo's user-assigned
+/// codes), sorted by alpha-2. Generated from the ISO 3166-1 list in the pycountry package.
+const ALPHA2_TO_3: &[(&str, &str)] = &[
+    ("AD", "AND"), ("AE", "ARE"), ("AF", "AFG"), ("AG", "ATG"), ("AI", "AIA"), ("AL", "ALB"), ("AM", "ARM"),
+    ("AO", "AGO"), ("AQ", "ATA"), ("AR", "ARG"), ("AS", "ASM"), ("AT", "AUT"), ("AU", "AUS"), ("AW", "ABW"),
+    ("AX", "ALA"), ("AZ", "AZE"), ("BA", "BIH"), ("BB", "BRB"), ("BD", "BGD"), ("BE", "BEL"), ("BF", "BFA"),
+    ("BG", "BGR"), ("BH", "BHR"), ("BI", "BDI"), ("BJ", "BEN"), ("BL", "BLM"), ("BM", "BMU"), ("BN", "BRN"),
+    ("BO", "BOL"), ("BQ", "BES"), ("BR", "BRA"), ("BS", "BHS"), ("BT", "BTN"), ("BV", "BVT"), ("BW", "BWA"),
+    ("BY", "BLR"), ("BZ", "BLZ"), ("CA", "CAN"), ("CC", "CCK"), ("CD", "COD"), ("CF", "CAF"), ("CG", "COG"),
+    ("CH", "CHE"), ("CI", "CIV"), ("CK", "COK"), ("CL", "CHL"), ("CM", "CMR"), ("CN", "CHN"), ("CO", "COL"),
+    ("CR", "CRI"), ("CU", "CUB"), ("CV", "CPV"), ("CW", "CUW"), ("CX", "CXR"), ("CY", "CYP"), ("CZ", "CZE"),
+    ("DE", "DEU"), ("DJ", "DJI"), ("DK", "DNK"), ("DM", "DMA"), ("DO", "DOM"), ("DZ", "DZA"), ("EC", "ECU"),
+    ("EE", "EST"), ("EG", "EGY"), ("EH", "ESH"), ("ER", "ERI"), ("ES", "ESP"), ("ET", "ETH"), ("FI", "FIN"),
+    ("FJ", "FJI"), ("FK", "FLK"), ("FM", "FSM"), ("FO", "FRO"), ("FR", "FRA"), ("GA", "GAB"), ("GB", "GBR"),
+    ("GD", "GRD"), ("GE", "GEO"), ("GF", "GUF"), ("GG", "GGY"), ("GH", "GHA"), ("GI", "GIB"), ("GL", "GRL"),
+    ("GM", "GMB"), ("GN", "GIN"), ("GP", "GLP"), ("GQ", "GNQ"), ("GR", "GRC"), ("GS", "SGS"), ("GT", "GTM"),
+    ("GU", "GUM"), ("GW", "GNB"), ("GY", "GUY"), ("HK", "HKG"), ("HM", "HMD"), ("HN", "HND"), ("HR", "HRV"),
+    ("HT", "HTI"), ("HU", "HUN"), ("ID", "IDN"), ("IE", "IRL"), ("IL", "ISR"), ("IM", "IMN"), ("IN", "IND"),
+    ("IO", "IOT"), ("IQ", "IRQ"), ("IR", "IRN"), ("IS", "ISL"), ("IT", "ITA"), ("JE", "JEY"), ("JM", "JAM"),
+    ("JO", "JOR"), ("JP", "JPN"), ("KE", "KEN"), ("KG", "KGZ"), ("KH", "KHM"), ("KI", "KIR"), ("KM", "COM"),
+    ("KN", "KNA"), ("KP", "PRK"), ("KR", "KOR"), ("KW", "KWT"), ("KY", "CYM"), ("KZ", "KAZ"), ("LA", "LAO"),
+    ("LB", "LBN"), ("LC", "LCA"), ("LI", "LIE"), ("LK", "LKA"), ("LR", "LBR"), ("LS", "LSO"), ("LT", "LTU"),
+    ("LU", "LUX"), ("LV", "LVA"), ("LY", "LBY"), ("MA", "MAR"), ("MC", "MCO"), ("MD", "MDA"), ("ME", "MNE"),
+    ("MF", "MAF"), ("MG", "MDG"), ("MH", "MHL"), ("MK", "MKD"), ("ML", "MLI"), ("MM", "MMR"), ("MN", "MNG"),
+    ("MO", "MAC"), ("MP", "MNP"), ("MQ", "MTQ"), ("MR", "MRT"), ("MS", "MSR"), ("MT", "MLT"), ("MU", "MUS"),
+    ("MV", "MDV"), ("MW", "MWI"), ("MX", "MEX"), ("MY", "MYS"), ("MZ", "MOZ"), ("NA", "NAM"), ("NC", "NCL"),
+    ("NE", "NER"), ("NF", "NFK"), ("NG", "NGA"), ("NI", "NIC"), ("NL", "NLD"), ("NO", "NOR"), ("NP", "NPL"),
+    ("NR", "NRU"), ("NU", "NIU"), ("NZ", "NZL"), ("OM", "OMN"), ("PA", "PAN"), ("PE", "PER"), ("PF", "PYF"),
+    ("PG", "PNG"), ("PH", "PHL"), ("PK", "PAK"), ("PL", "POL"), ("PM", "SPM"), ("PN", "PCN"), ("PR", "PRI"),
+    ("PS", "PSE"), ("PT", "PRT"), ("PW", "PLW"), ("PY", "PRY"), ("QA", "QAT"), ("RE", "REU"), ("RO", "ROU"),
+    ("RS", "SRB"), ("RU", "RUS"), ("RW", "RWA"), ("SA", "SAU"), ("SB", "SLB"), ("SC", "SYC"), ("SD", "SDN"),
+    ("SE", "SWE"), ("SG", "SGP"), ("SH", "SHN"), ("SI", "SVN"), ("SJ", "SJM"), ("SK", "SVK"), ("SL", "SLE"),
+    ("SM", "SMR"), ("SN", "SEN"), ("SO", "SOM"), ("SR", "SUR"), ("SS", "SSD"), ("ST", "STP"), ("SV", "SLV"),
+    ("SX", "SXM"), ("SY", "SYR"), ("SZ", "SWZ"), ("TC", "TCA"), ("TD", "TCD"), ("TF", "ATF"), ("TG", "TGO"),
+    ("TH", "THA"), ("TJ", "TJK"), ("TK", "TKL"), ("TL", "TLS"), ("TM", "TKM"), ("TN", "TUN"), ("TO", "TON"),
+    ("TR", "TUR"), ("TT", "TTO"), ("TV", "TUV"), ("TW", "TWN"), ("TZ", "TZA"), ("UA", "UKR"), ("UG", "UGA"),
+    ("UM", "UMI"), ("US", "USA"), ("UY", "URY"), ("UZ", "UZB"), ("VA", "VAT"), ("VC", "VCT"), ("VE", "VEN"),
+    ("VG", "VGB"), ("VI", "VIR"), ("VN", "VNM"), ("VU", "VUT"), ("WF", "WLF"), ("WS", "WSM"), ("XK", "XKX"),
+    ("YE", "YEM"), ("YT", "MYT"), ("ZA", "ZAF"), ("ZM", "ZMB"), ("ZW", "ZWE"),
 ];
 
 /// Whether `code` is an ISO 3166-1 alpha-2 country or region code (upper case), as UPU S10
 /// numbers end with.
 pub fn is_alpha2(code: &[u8]) -> bool {
-    std::str::from_utf8(code).is_ok_and(|code| ALPHA2.binary_search(&code).is_ok())
+    std::str::from_utf8(code).is_ok_and(|code| ALPHA2_TO_3.binary_search_by(|(a2, _)| a2.cmp(&code)).is_ok())
 }
 
 /// An ISO 3166-1 alpha-3 code such as `USA` or `CHN` (and `XKX`, the user-assigned code for
@@ -73,6 +96,22 @@ impl CountryCode {
             Err(_) => {
                 Err(DomainError::invalid(field, format!("{raw:?} is not an ISO 3166-1 alpha-3 country or region code")))
             }
+        }
+    }
+
+    /// The code for an alpha-2 code (`US` -> `USA`), as carriers often report countries.
+    pub fn from_alpha2(code: &str) -> Option<Self> {
+        let upper = code.trim().to_ascii_uppercase();
+        let index = ALPHA2_TO_3.binary_search_by(|(a2, _)| a2.cmp(&upper.as_str())).ok()?;
+        CountryCode::parse(ALPHA2_TO_3[index].1).ok()
+    }
+
+    /// Reads an alpha-3 or alpha-2 code; `None` for anything else.
+    pub fn from_carrier(code: &str) -> Option<Self> {
+        match code.trim().len() {
+            2 => CountryCode::from_alpha2(code),
+            3 => CountryCode::parse(code).ok(),
+            _ => None,
         }
     }
 
@@ -109,8 +148,12 @@ mod tests {
     fn code_table_is_sorted_and_unique() {
         assert!(ALPHA3.windows(2).all(|pair| pair[0] < pair[1]));
         assert_eq!(ALPHA3.len(), 250);
-        assert!(ALPHA2.windows(2).all(|pair| pair[0] < pair[1]));
-        assert_eq!(ALPHA2.len(), ALPHA3.len());
+        assert!(ALPHA2_TO_3.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        assert_eq!(ALPHA2_TO_3.len(), ALPHA3.len());
+        assert!(ALPHA2_TO_3.iter().all(|(_, a3)| ALPHA3.binary_search(a3).is_ok()));
+        assert_eq!(CountryCode::from_alpha2("us").map(|c| c.to_string()), Some("USA".into()));
+        assert_eq!(CountryCode::from_carrier("CHN").map(|c| c.to_string()), Some("CHN".into()));
+        assert_eq!(CountryCode::from_carrier("ZZ"), None);
         assert!(is_alpha2(b"CN") && is_alpha2(b"KG") && !is_alpha2(b"XX") && !is_alpha2(b"cn"));
     }
 
