@@ -7,7 +7,13 @@
 //! pipeline (`app::pipeline`) moves updates through the queue into shipments.
 
 pub mod http;
+#[cfg(test)]
+mod mock;
 pub mod sandbox;
+pub mod ups;
+
+#[cfg(test)]
+type ReqwestClientForTests = crate::adapters::http_client::ReqwestClient;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -246,6 +252,7 @@ impl CarrierRegistry {
     pub fn standard() -> Self {
         let mut registry = CarrierRegistry::default();
         registry.register(Arc::new(sandbox::SandboxCarrier));
+        registry.register(Arc::new(ups::UpsCarrier::new(ups::PRODUCTION)));
         registry
     }
 
@@ -310,5 +317,61 @@ mod tests {
         assert!(!format!("{credentials:?}").contains("hunter2"));
         assert_eq!(credentials.require("client_secret"), Ok("hunter2"));
         assert_eq!(credentials.require("client_id"), Err(CarrierError::MissingCredential("client_id")));
+    }
+}
+
+/// A carrier's local date (`YYYYMMDD` or `YYYY-MM-DD`) and time (`HHMMSS` or `HH:MM:SS`), with
+/// the same moment in GMT when the carrier gives it: the result keeps the local wall time and
+/// carries the offset (`2024-04-22T21:29:01-04:00`), as AfterShip reports checkpoint times.
+/// Without GMT, the local time is kept without an offset.
+pub fn carrier_time(local_date: &str, local_time: &str, gmt: Option<(&str, &str)>) -> Option<crate::domain::EventTime> {
+    use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+    let date = |raw: &str| {
+        let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+        NaiveDate::parse_from_str(&digits, "%Y%m%d").ok()
+    };
+    let time = |raw: &str| {
+        let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+        match digits.len() {
+            0 => NaiveTime::from_hms_opt(0, 0, 0),
+            4 => NaiveTime::parse_from_str(&digits, "%H%M").ok(),
+            6 => NaiveTime::parse_from_str(&digits, "%H%M%S").ok(),
+            _ => None,
+        }
+    };
+    let local = NaiveDateTime::new(date(local_date)?, time(local_time)?);
+    let gmt = gmt.and_then(|(d, t)| Some(NaiveDateTime::new(date(d)?, time(t)?)));
+    let text = match gmt {
+        Some(gmt) => {
+            // Offsets are whole quarter hours; round away the seconds between two scans.
+            let minutes = ((local - gmt).num_seconds() as f64 / 900.0).round() as i64 * 15;
+            if minutes.abs() > 14 * 60 {
+                return None;
+            }
+            let sign = if minutes < 0 { '-' } else { '+' };
+            format!("{}{sign}{:02}:{:02}", local.format("%Y-%m-%dT%H:%M:%S"), minutes.abs() / 60, minutes.abs() % 60)
+        }
+        None => local.format("%Y-%m-%dT%H:%M:%S").to_string(),
+    };
+    crate::domain::EventTime::parse(&text).ok()
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::carrier_time;
+
+    #[test]
+    fn local_times_carry_the_offset_from_gmt() {
+        let at = carrier_time("20240422", "212901", Some(("20240423", "012901"))).expect("time");
+        assert_eq!(at.as_str(), "2024-04-22T21:29:01-04:00");
+        assert_eq!(at.instant().to_rfc3339(), "2024-04-23T01:29:01+00:00");
+        let east = carrier_time("2024-04-22", "09:00:00", Some(("20240422", "01:00:00"))).expect("time");
+        assert_eq!(east.as_str(), "2024-04-22T09:00:00+08:00");
+        assert_eq!(
+            carrier_time("20240422", "0930", None).map(|t| t.as_str().to_owned()),
+            Some("2024-04-22T09:30:00".into())
+        );
+        assert_eq!(carrier_time("2024042", "093000", None), None);
+        assert_eq!(carrier_time("20240422", "093000", Some(("20240401", "093000"))), None);
     }
 }
