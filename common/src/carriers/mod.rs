@@ -328,6 +328,9 @@ pub fn carrier_time(local_date: &str, local_time: &str, gmt: Option<(&str, &str)
     use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
     let date = |raw: &str| {
         let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() != 8 {
+            return None;
+        }
         NaiveDate::parse_from_str(&digits, "%Y%m%d").ok()
     };
     let time = |raw: &str| {
