@@ -9,6 +9,7 @@
 pub mod http;
 #[cfg(test)]
 mod mock;
+pub mod oauth;
 pub mod sandbox;
 pub mod ups;
 

@@ -7,11 +7,11 @@
 //! this file are in those shapes.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use tokio::sync::Mutex;
 
 use super::http::common_failure;
+use super::oauth::TokenCache;
 use super::{
     CarrierAdapter, CarrierError, CredentialField, Credentials, HttpClient, HttpRequest, PollTarget, RateLimit,
     TrackingUpdate, WebhookAuth, base64_encode, carrier_time,
@@ -29,60 +29,26 @@ const FIELDS: &[CredentialField] = &[
 /// The UPS adapter. Holds the OAuth token between polls.
 pub struct UpsCarrier {
     base_url: String,
-    token: Mutex<Option<(String, String, DateTime<Utc>)>>,
+    tokens: TokenCache,
 }
 
 impl UpsCarrier {
     /// An adapter talking to `base_url` (`PRODUCTION`, or a mock server in tests).
     pub fn new(base_url: &str) -> Self {
-        UpsCarrier { base_url: base_url.trim_end_matches('/').to_owned(), token: Mutex::new(None) }
+        UpsCarrier { base_url: base_url.trim_end_matches('/').to_owned(), tokens: TokenCache::default() }
     }
 
-    /// A bearer token for `client_id`, fetched with client credentials and reused until a
-    /// minute before it expires.
-    async fn token(
-        &self,
-        http: &dyn HttpClient,
-        credentials: &Credentials,
-        now: DateTime<Utc>,
-    ) -> Result<String, CarrierError> {
+    /// A bearer token: client credentials with HTTP Basic authentication.
+    async fn token(&self, http: &dyn HttpClient, credentials: &Credentials, now: DateTime<Utc>) -> Result<String, CarrierError> {
         let client_id = credentials.require("client_id")?;
         let client_secret = credentials.require("client_secret")?;
-        let mut cached = self.token.lock().await;
-        if let Some((id, token, expires)) = cached.as_ref()
-            && id == client_id
-            && *expires > now + Duration::minutes(1)
-        {
-            return Ok(token.clone());
-        }
-        let basic = base64_encode(format!("{client_id}:{client_secret}").as_bytes());
-        let request = HttpRequest::post(
-            format!("{}/security/v1/oauth/token", self.base_url),
-            b"grant_type=client_credentials".to_vec(),
-        )
-        .header("Authorization", format!("Basic {basic}"))
-        .header("Content-Type", "application/x-www-form-urlencoded");
-        let response = http.send(request).await?;
-        if let Some(failure) = common_failure(&response) {
-            return Err(failure);
-        }
-        if response.status != 200 {
-            return Err(CarrierError::Malformed(format!("ups token: status {}", response.status)));
-        }
-        #[derive(Deserialize)]
-        struct Token {
-            access_token: String,
-            expires_in: serde_json::Value,
-        }
-        let token: Token =
-            serde_json::from_slice(&response.body).map_err(|e| CarrierError::Malformed(format!("ups token: {e}")))?;
-        let seconds = match &token.expires_in {
-            serde_json::Value::String(s) => s.parse().unwrap_or(3600),
-            serde_json::Value::Number(n) => n.as_i64().unwrap_or(3600),
-            _ => 3600,
+        let request = || {
+            let basic = base64_encode(format!("{client_id}:{client_secret}").as_bytes());
+            HttpRequest::post(format!("{}/security/v1/oauth/token", self.base_url), b"grant_type=client_credentials".to_vec())
+                .header("Authorization", format!("Basic {basic}"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
         };
-        *cached = Some((client_id.to_owned(), token.access_token.clone(), now + Duration::seconds(seconds)));
-        Ok(token.access_token)
+        self.tokens.get(http, client_id, request, now, "ups").await
     }
 }
 
@@ -339,7 +305,7 @@ impl CarrierAdapter for UpsCarrier {
             let response = http.send(request).await?;
             if response.status == 401 {
                 // The token may have been revoked early: forget it so the next round asks again.
-                *self.token.lock().await = None;
+                self.tokens.clear().await;
             }
             if let Some(failure) = common_failure(&response) {
                 return Err(failure);
