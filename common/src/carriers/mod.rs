@@ -6,6 +6,7 @@
 //! sub-status (keeping the raw code and message), and declares the credentials it needs. The
 //! pipeline (`app::pipeline`) moves updates through the queue into shipments.
 
+pub mod fedex;
 pub mod http;
 #[cfg(test)]
 mod mock;
@@ -254,6 +255,7 @@ impl CarrierRegistry {
         let mut registry = CarrierRegistry::default();
         registry.register(Arc::new(sandbox::SandboxCarrier));
         registry.register(Arc::new(ups::UpsCarrier::new(ups::PRODUCTION)));
+        registry.register(Arc::new(fedex::FedexCarrier::new(fedex::PRODUCTION)));
         registry
     }
 

@@ -46,8 +46,8 @@ impl TokenCache {
         if response.status != 200 {
             return Err(CarrierError::Malformed(format!("{label} token: status {}", response.status)));
         }
-        let token: TokenResponse =
-            serde_json::from_slice(&response.body).map_err(|e| CarrierError::Malformed(format!("{label} token: {e}")))?;
+        let token: TokenResponse = serde_json::from_slice(&response.body)
+            .map_err(|e| CarrierError::Malformed(format!("{label} token: {e}")))?;
         let seconds = match &token.expires_in {
             Some(serde_json::Value::String(s)) => s.parse().unwrap_or(3600),
             Some(serde_json::Value::Number(n)) => n.as_i64().unwrap_or(3600),

@@ -39,14 +39,22 @@ impl UpsCarrier {
     }
 
     /// A bearer token: client credentials with HTTP Basic authentication.
-    async fn token(&self, http: &dyn HttpClient, credentials: &Credentials, now: DateTime<Utc>) -> Result<String, CarrierError> {
+    async fn token(
+        &self,
+        http: &dyn HttpClient,
+        credentials: &Credentials,
+        now: DateTime<Utc>,
+    ) -> Result<String, CarrierError> {
         let client_id = credentials.require("client_id")?;
         let client_secret = credentials.require("client_secret")?;
         let request = || {
             let basic = base64_encode(format!("{client_id}:{client_secret}").as_bytes());
-            HttpRequest::post(format!("{}/security/v1/oauth/token", self.base_url), b"grant_type=client_credentials".to_vec())
-                .header("Authorization", format!("Basic {basic}"))
-                .header("Content-Type", "application/x-www-form-urlencoded")
+            HttpRequest::post(
+                format!("{}/security/v1/oauth/token", self.base_url),
+                b"grant_type=client_credentials".to_vec(),
+            )
+            .header("Authorization", format!("Basic {basic}"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
         };
         self.tokens.get(http, client_id, request, now, "ups").await
     }
