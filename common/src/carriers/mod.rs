@@ -6,6 +6,7 @@
 //! sub-status (keeping the raw code and message), and declares the credentials it needs. The
 //! pipeline (`app::pipeline`) moves updates through the queue into shipments.
 
+pub mod dhl;
 pub mod fedex;
 pub mod http;
 #[cfg(test)]
@@ -13,6 +14,7 @@ mod mock;
 pub mod oauth;
 pub mod sandbox;
 pub mod ups;
+pub mod usps;
 
 #[cfg(test)]
 type ReqwestClientForTests = crate::adapters::http_client::ReqwestClient;
@@ -256,6 +258,8 @@ impl CarrierRegistry {
         registry.register(Arc::new(sandbox::SandboxCarrier));
         registry.register(Arc::new(ups::UpsCarrier::new(ups::PRODUCTION)));
         registry.register(Arc::new(fedex::FedexCarrier::new(fedex::PRODUCTION)));
+        registry.register(Arc::new(usps::UspsCarrier::new(usps::PRODUCTION)));
+        registry.register(Arc::new(dhl::DhlCarrier::new(dhl::PRODUCTION)));
         registry
     }
 
@@ -321,6 +325,63 @@ mod tests {
         assert_eq!(credentials.require("client_secret"), Ok("hunter2"));
         assert_eq!(credentials.require("client_id"), Err(CarrierError::MissingCredential("client_id")));
     }
+}
+
+/// A sub-status read from an event's free text, for carriers whose codes are coarse (DHL's
+/// `transit`) or unknown to the adapter. `None` when nothing matches.
+pub fn subtag_from_text(text: &str) -> Option<crate::domain::Subtag> {
+    let text = text.to_ascii_lowercase();
+    let has = |needle: &str| text.contains(needle);
+    let code = if has("returned to sender") || has("returned to shipper") || has("return to sender completed") {
+        "Exception_011"
+    } else if has("return") && (has("sender") || has("shipper")) {
+        "Exception_010"
+    } else if has("refused") {
+        "Exception_003"
+    } else if has("moved") && has("address") {
+        "Exception_002"
+    } else if has("address") && (has("incorrect") || has("insufficient") || has("unknown") || has("invalid")) {
+        "Exception_007"
+    } else if has("lost") {
+        "Exception_013"
+    } else if has("damage") {
+        "Exception_012"
+    } else if (has("customs") || has("clearance")) && (has("delay") || has("held") || has("hold")) {
+        "Exception_004"
+    } else if has("business closed") {
+        "AttemptFail_003"
+    } else if has("attempt") || has("notice left") || has("not available") || has("no one") || has("not home") {
+        "AttemptFail_002"
+    } else if has("available for pickup")
+        || has("ready for pickup")
+        || has("awaiting collection")
+        || has("ready for collection")
+    {
+        "AvailableForPickup_001"
+    } else if has("picked up at") || has("collected by") {
+        "Delivered_002"
+    } else if has("delivered") {
+        "Delivered_001"
+    } else if has("out for delivery") || has("with delivery courier") || has("on vehicle for delivery") {
+        "OutForDelivery_001"
+    } else if (has("customs") || has("clearance")) && (has("released") || has("cleared") || has("complete")) {
+        "InTransit_005"
+    } else if has("customs") || has("clearance") {
+        "InTransit_006"
+    } else if has("arrived") && has("country") {
+        "InTransit_004"
+    } else if has("arrived") || has("arrival") {
+        "InTransit_003"
+    } else if has("departed") || has("departure") || has("left") {
+        "InTransit_007"
+    } else if has("picked up") || has("accepted") || has("acceptance") || has("posting") || has("collected") {
+        "InTransit_002"
+    } else if has("label created") || has("information received") || has("pre-shipment") || has("electronic") {
+        "InfoReceived_001"
+    } else {
+        return None;
+    };
+    crate::domain::Subtag::parse(code).ok()
 }
 
 /// A carrier's local date (`YYYYMMDD` or `YYYY-MM-DD`) and time (`HHMMSS` or `HH:MM:SS`), with
