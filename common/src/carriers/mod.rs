@@ -14,6 +14,7 @@ mod mock;
 pub mod oauth;
 pub mod sandbox;
 pub mod ups;
+pub mod upu;
 pub mod usps;
 
 #[cfg(test)]
@@ -260,6 +261,12 @@ impl CarrierRegistry {
         registry.register(Arc::new(fedex::FedexCarrier::new(fedex::PRODUCTION)));
         registry.register(Arc::new(usps::UspsCarrier::new(usps::PRODUCTION)));
         registry.register(Arc::new(dhl::DhlCarrier::new(dhl::PRODUCTION)));
+        for slug in crate::couriers::postal_slugs() {
+            // USPS items carrying S10 numbers are polled through the USPS adapter.
+            if slug != "usps" {
+                registry.register(Arc::new(upu::UpuCarrier::new(slug)));
+            }
+        }
         registry
     }
 

@@ -4,7 +4,7 @@ mod detect;
 
 use serde::Serialize;
 
-pub use detect::{Checksum, Detection, detect};
+pub use detect::{Checksum, Detection, detect, postal_slugs};
 
 /// One courier Porchlight knows, described as AfterShip's `Courier` model does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
