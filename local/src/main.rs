@@ -13,7 +13,7 @@ mod workers;
 
 use porchlight::adapters::http_client::ReqwestClient;
 use porchlight::adapters::sqlite::SqliteStore;
-use porchlight::app::{self, BatchingQueue, Deps};
+use porchlight::app::{self, BatchingQueue, Deps, SecretBox};
 use porchlight::carriers::WebhookSecrets;
 use porchlight::domain::TenantId;
 use porchlight::domain::{PollPolicy, Tag};
@@ -29,6 +29,10 @@ struct Cli {
     /// The SQLite database file; created with its folder if missing.
     #[arg(long, global = true, env = "PORCHLIGHT_DB", default_value = "data/porchlight.db")]
     db: PathBuf,
+    /// The 256-bit key (64 hex characters) that seals merchants' carrier credentials. Without
+    /// one, a key is made on first use and kept in `<db>.key` (mode 0600) beside the database.
+    #[arg(long, global = true, env = "PORCHLIGHT_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
     /// Log format on stderr.
     #[arg(long, global = true, env = "PORCHLIGHT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     log_format: LogFormat,
@@ -208,6 +212,36 @@ fn open_store(path: &Path) -> anyhow::Result<SqliteStore> {
     SqliteStore::open(path).with_context(|| format!("opening database {}", path.display()))
 }
 
+/// The key sealing stored credentials: given, or kept in a file beside the database.
+fn secret_box(db: &Path, given: Option<&str>) -> anyhow::Result<SecretBox> {
+    if let Some(hex) = given {
+        return SecretBox::from_hex(hex).context("reading --secret-key");
+    }
+    let mut path = db.as_os_str().to_owned();
+    path.push(".key");
+    let path = PathBuf::from(path);
+    let hex = match std::fs::read_to_string(&path) {
+        Ok(hex) => hex,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let hex = SecretBox::generate_hex();
+            write_private(&path, &hex).with_context(|| format!("writing the secret key to {}", path.display()))?;
+            tracing::info!(path = %path.display(), "secret key created");
+            hex
+        }
+        Err(error) => return Err(error).with_context(|| format!("reading the secret key from {}", path.display())),
+    };
+    SecretBox::from_hex(&hex).with_context(|| format!("the secret key in {}", path.display()))
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
 fn tenant_id(raw: &str) -> anyhow::Result<TenantId> {
     TenantId::parse(raw).with_context(|| format!("{raw:?} is not a tenant id (see `porchlight tenants list`)"))
 }
@@ -220,7 +254,8 @@ async fn main() -> anyhow::Result<()> {
         return detect_couriers(numbers);
     }
     let store = open_store(&cli.db)?;
-    let deps = Deps::from_store(store, Arc::new(SystemClock));
+    let mut deps = Deps::from_store(store, Arc::new(SystemClock));
+    deps.secrets = Arc::new(secret_box(&cli.db, cli.secret_key.as_deref())?);
     match cli.command {
         Command::Serve(args) => {
             if args.demo {

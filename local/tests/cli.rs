@@ -316,3 +316,36 @@ fn quarantined_payloads_are_listed_and_replayed_by_cli() {
     let missing = porchlight(&db, &["quarantine", "replay", "999999"]);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no quarantined message 999999"));
 }
+
+#[test]
+fn carrier_credentials_survive_a_restart_with_the_key_kept_beside_the_database() {
+    let db = temp_db();
+    let key = last_line(&porchlight(&db, &["tenants", "create", "Shop"]));
+    let connect = r#"{"courier_slug":"dhl","credentials":{"api_key":"dhl-account-key-42"}}"#;
+    let port = free_port();
+    let server = start_server(&db, port, &[]);
+    let (status, body) = http(port, "POST", "/tracking/2026-07/courier-connections", &key, connect);
+    assert_eq!(status, 201, "{body}");
+    let id =
+        serde_json::from_str::<serde_json::Value>(&body).expect("json")["data"]["id"].as_str().expect("id").to_owned();
+    drop(server);
+    let mut key_file = db.as_os_str().to_owned();
+    key_file.push(".key");
+    let key_file = PathBuf::from(key_file);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key_file).expect("key file").permissions().mode() & 0o777, 0o600);
+    }
+    let port = free_port();
+    let _server = start_server(&db, port, &[]);
+    let (status, body) = http(port, "GET", &format!("/tracking/2026-07/courier-connections/{id}"), &key, "");
+    assert_eq!(status, 200, "the sealed credentials open after a restart: {body}");
+    assert!(body.contains("****y-42"), "{body}");
+    drop(_server);
+    // A different key cannot open them, and says so instead of answering garbage.
+    let port = free_port();
+    let _server = start_server(&db, port, &["--secret-key", &"ab".repeat(32)]);
+    let (status, _) = http(port, "GET", &format!("/tracking/2026-07/courier-connections/{id}"), &key, "");
+    assert_eq!(status, 500);
+}

@@ -5,6 +5,7 @@
 //! the result into the `{meta, data}` envelope.
 
 mod admin;
+mod connections;
 mod error;
 mod openapi;
 pub mod wire;
@@ -47,6 +48,11 @@ pub fn router(deps: Deps) -> Router {
         .route("/couriers", get(list_couriers))
         .route("/couriers/all", get(list_all_couriers))
         .route("/couriers/detect", post(detect_couriers))
+        .route("/courier-connections", get(connections::list).post(connections::create))
+        .route(
+            "/courier-connections/{id}",
+            get(connections::get).patch(connections::update).delete(connections::delete),
+        )
         .route_layer(middleware::from_fn_with_state(deps.clone(), authenticate));
     let admin = Router::new()
         .route("/quarantine", get(admin::list_quarantine))

@@ -520,6 +520,11 @@ async fn the_openapi_document_describes_every_route() {
         ("/openapi.json", "get"),
         ("/healthz", "get"),
         ("/webhooks/carriers/{slug}", "post"),
+        ("/tracking/2026-07/courier-connections", "get"),
+        ("/tracking/2026-07/courier-connections", "post"),
+        ("/tracking/2026-07/courier-connections/{id}", "get"),
+        ("/tracking/2026-07/courier-connections/{id}", "patch"),
+        ("/tracking/2026-07/courier-connections/{id}", "delete"),
         ("/admin/quarantine", "get"),
         ("/admin/quarantine/{id}/replay", "post"),
         ("/admin/stats", "get"),
@@ -665,4 +670,90 @@ async fn the_admin_api_lists_and_replays_quarantined_payloads() {
     let (_, stats) = admin(&h, Method::GET, "/admin/stats", Some("admin-token")).await;
     assert_eq!(stats["data"]["carrier_updates_depth"], 1, "replayed and waiting");
     assert_eq!(stats["data"]["quarantined"], 1);
+}
+
+const CONNECTIONS: &str = "/tracking/2026-07/courier-connections";
+
+#[tokio::test]
+async fn courier_connections_are_validated_sealed_masked_and_per_tenant() {
+    let h = Harness::new().await;
+    let (status, body) = h
+        .call(Method::POST, CONNECTIONS, Some(json!({"courier_slug": "ups", "credentials": {"client_id": "acme-ups", "client_secret": "s3cret-value-1234"}})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let data = &body["data"];
+    assert_eq!(data["courier_slug"], "ups");
+    assert_eq!(data["credentials"]["client_id"], "acme-ups");
+    assert_eq!(data["credentials"]["client_secret"], "****1234", "secrets are masked");
+    let id = data["id"].as_str().expect("id").to_owned();
+    // Sealed at rest: the stored bytes do not contain the secret.
+    let tenant = app::authenticate(&h.deps, Some(&h.key)).await.expect("tenant");
+    let stored = h.deps.connections.get_connection(&tenant, &id).await.expect("read").expect("stored");
+    assert!(!stored.sealed_credentials.windows(8).any(|w| w == b"s3cret-v"));
+
+    let bad: Vec<(Value, u64, &str)> = vec![
+        (json!({"credentials": {}}), 4009, "courier_slug"),
+        (json!({"courier_slug": "ups"}), 4009, "credentials"),
+        (json!({"courier_slug": "nope", "credentials": {}}), 4010, "nope"),
+        (json!({"courier_slug": "testing-courier", "credentials": {}}), 4008, "courier_slug"),
+        (json!({"courier_slug": "ups", "credentials": {"client_id": "x"}}), 4008, "credentials.client_secret"),
+        (
+            json!({"courier_slug": "ups", "credentials": {"client_id": "x", "client_secret": "y", "pin": "1"}}),
+            4008,
+            "credentials.pin",
+        ),
+        (
+            json!({"courier_slug": "ups", "credentials": {"client_id": 5, "client_secret": "y"}}),
+            4008,
+            "credentials.client_id",
+        ),
+    ];
+    for (request, code, named) in bad {
+        let (status, body) = h.call(Method::POST, CONNECTIONS, Some(request.clone())).await;
+        assert_eq!((status, meta_code(&body)), (StatusCode::BAD_REQUEST, code), "{request} -> {body}");
+        assert!(body["meta"]["message"].as_str().unwrap_or_default().contains(named), "{request} -> {body}");
+    }
+
+    let path = format!("{CONNECTIONS}/{id}");
+    let (status, body) = h
+        .call(
+            Method::PATCH,
+            &path,
+            Some(json!({"credentials": {"client_id": "acme-ups-2", "client_secret": "rotated-secret-9876"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["credentials"]["client_secret"], "****9876");
+    let other = h.other_key().await;
+    for method in [Method::GET, Method::DELETE] {
+        let (status, body) = h.call_as(Some(&other), method, &path, None).await;
+        assert_eq!((status, meta_code(&body)), (StatusCode::NOT_FOUND, 404));
+    }
+    let (_, listed) = h.call_as(Some(&other), Method::GET, CONNECTIONS, None).await;
+    assert_eq!(listed["data"]["courier_connections"], json!([]));
+
+    h.call(
+        Method::POST,
+        CONNECTIONS,
+        Some(json!({"courier_slug": "fedex", "credentials": {"client_id": "k", "client_secret": "fedex-secret-0001"}})),
+    )
+    .await;
+    h.call(
+        Method::POST,
+        CONNECTIONS,
+        Some(json!({"courier_slug": "dhl", "credentials": {"api_key": "dhl-key-00000002"}})),
+    )
+    .await;
+    let (_, page) = h.call(Method::GET, &format!("{CONNECTIONS}?limit=2"), None).await;
+    assert_eq!(page["data"]["pagination"]["total"], 3);
+    assert_eq!(page["data"]["courier_connections"].as_array().map(Vec::len), Some(2));
+    let next = page["data"]["pagination"]["next_cursor"].as_str().expect("more").to_owned();
+    let (_, rest) = h.call(Method::GET, &format!("{CONNECTIONS}?limit=2&cursor={next}"), None).await;
+    assert_eq!(rest["data"]["courier_connections"].as_array().map(Vec::len), Some(1));
+    assert_eq!(rest["data"]["pagination"]["has_next_page"], false);
+    let (_, fedex_only) = h.call(Method::GET, &format!("{CONNECTIONS}?courier_slug=fedex"), None).await;
+    assert_eq!(fedex_only["data"]["courier_connections"][0]["courier_slug"], "fedex");
+    let (status, _) = h.call(Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h.call(Method::GET, &path, None).await.0, StatusCode::NOT_FOUND);
 }

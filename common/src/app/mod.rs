@@ -2,6 +2,7 @@
 //! pipeline does; handlers parse input, call one of these and map the result.
 
 mod batching;
+pub mod connections;
 pub mod pipeline;
 mod tenants;
 mod trackings;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 pub use batching::BatchingQueue;
+pub use connections::SecretBox;
 pub use pipeline::{
     CarrierLimiters, CarrierMessage, IntakeError, PipelineStats, PollReport, ProcessReport, accept_webhook,
     apply_tracking_update, poll_due, process_carrier_updates,
@@ -23,7 +25,7 @@ pub use trackings::{
 
 use crate::carriers::{CarrierRegistry, Credentials, HttpClient, HttpError, HttpRequest, HttpResponse, WebhookSecrets};
 use crate::domain::{DomainError, PollPolicy, ShipmentId};
-use crate::ports::{ChangeFeed, Clock, ShipmentStore, StoreError, TenantStore, WorkQueue};
+use crate::ports::{ChangeFeed, Clock, ConnectionStore, ShipmentStore, StoreError, TenantStore, WorkQueue};
 
 /// The ports and settings a use case may use. Cloning is cheap.
 #[derive(Clone)]
@@ -36,6 +38,10 @@ pub struct Deps {
     pub changes: Arc<dyn ChangeFeed>,
     /// Work queues.
     pub queue: Arc<dyn WorkQueue>,
+    /// Merchants' courier connections (sealed credentials).
+    pub connections: Arc<dyn ConnectionStore>,
+    /// Seals and opens stored secrets.
+    pub secrets: Arc<SecretBox>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// Carrier integrations, by slug.
@@ -56,16 +62,19 @@ pub struct Deps {
 
 impl Deps {
     /// Deps backed by one store that implements every store port, with the standard carriers,
-    /// no network client (polls of HTTP carriers fail until one is set), no webhook secrets and
-    /// the default poll policy.
+    /// no network client (polls of HTTP carriers fail until one is set), no webhook secrets, the
+    /// default poll policy and a random secret key (set a persistent one to keep sealed
+    /// credentials readable across restarts).
     pub fn from_store<S>(store: S, clock: Arc<dyn Clock>) -> Self
     where
-        S: TenantStore + ShipmentStore + ChangeFeed + WorkQueue + Clone + 'static,
+        S: TenantStore + ShipmentStore + ChangeFeed + WorkQueue + ConnectionStore + Clone + 'static,
     {
         Deps {
             tenants: Arc::new(store.clone()),
             shipments: Arc::new(store.clone()),
             changes: Arc::new(store.clone()),
+            connections: Arc::new(store.clone()),
+            secrets: Arc::new(SecretBox::from_hex(&SecretBox::generate_hex()).expect("a generated key is valid")),
             queue: Arc::new(store),
             clock,
             carriers: Arc::new(CarrierRegistry::standard()),
@@ -117,6 +126,9 @@ pub enum AppError {
     /// The API key is missing, unknown or revoked.
     #[error("invalid api key")]
     Unauthorized,
+    /// No such courier connection for this tenant.
+    #[error("courier connection does not exist")]
+    ConnectionNotFound,
     /// Concurrent writers kept winning; the caller may retry.
     #[error("the tracking is being changed concurrently; retry")]
     Busy,

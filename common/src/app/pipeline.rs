@@ -16,7 +16,7 @@ use tokio::sync::{Mutex, Semaphore};
 use tracing::Instrument;
 
 use super::{AppError, Deps, update_tracking};
-use crate::carriers::{CarrierAdapter, CarrierError, PollTarget, TrackingUpdate};
+use crate::carriers::{CarrierAdapter, CarrierError, Credentials, PollTarget, TrackingUpdate};
 use crate::domain::{PollOutcome, Shipment, ShipmentId, Slug, TenantId};
 use crate::ports::{QueueName, StoreError};
 
@@ -294,13 +294,29 @@ struct LegToPoll {
 pub async fn poll_due(deps: &Deps, limiters: &CarrierLimiters, max: usize) -> Result<PollReport, AppError> {
     let now = deps.clock.now();
     let due = deps.shipments.due_for_poll(now, max).await?;
-    let mut by_carrier: BTreeMap<String, Vec<LegToPoll>> = BTreeMap::new();
+    // Legs grouped per carrier and per account: a merchant's own connection, or the operator's.
+    let mut groups: BTreeMap<(String, Option<String>), Vec<LegToPoll>> = BTreeMap::new();
+    let mut accounts: BTreeMap<(String, Option<String>), Credentials> = BTreeMap::new();
     let mut shipments = 0;
     for (tenant, id) in due {
         let Some(shipment) = deps.shipments.get(&tenant, &id).await? else { continue };
         shipments += 1;
         for (slug, number) in legs_to_poll(&shipment) {
-            by_carrier.entry(slug.as_str().to_owned()).or_default().push(LegToPoll {
+            let connection = shipment.details.courier_connection_id.as_deref();
+            let account = match super::connections::credentials_for(deps, &tenant, &slug, connection).await? {
+                Some((connection_id, credentials)) => {
+                    let key = (slug.as_str().to_owned(), Some(connection_id));
+                    accounts.entry(key.clone()).or_insert(credentials);
+                    key
+                }
+                None => {
+                    let key = (slug.as_str().to_owned(), None);
+                    let operator = deps.carrier_credentials.get(slug.as_str()).cloned().unwrap_or_default();
+                    accounts.entry(key.clone()).or_insert(operator);
+                    key
+                }
+            };
+            groups.entry(account).or_default().push(LegToPoll {
                 owner: (tenant.clone(), id.clone()),
                 target: PollTarget {
                     tracking_number: number,
@@ -314,7 +330,9 @@ pub async fn poll_due(deps: &Deps, limiters: &CarrierLimiters, max: usize) -> Re
     let mut report = PollReport { shipments, ..PollReport::default() };
     let mut outcomes: BTreeMap<(TenantId, ShipmentId), PollOutcome> = BTreeMap::new();
     let mut requests = tokio::task::JoinSet::new();
-    for (slug, legs) in by_carrier {
+    for (account, legs) in groups {
+        let slug = account.0.clone();
+        let credentials = accounts.remove(&account).unwrap_or_default();
         let Some(adapter) = deps.carriers.get(&slug).cloned() else {
             // No integration for this carrier: check again in a day, in case one is added.
             for leg in legs {
@@ -324,10 +342,10 @@ pub async fn poll_due(deps: &Deps, limiters: &CarrierLimiters, max: usize) -> Re
         };
         let limiter = limiters.limiter(adapter.as_ref()).await;
         for chunk in chunked(legs, adapter.max_batch().max(1)) {
-            let (deps, adapter, limiter) = (deps.clone(), Arc::clone(&adapter), Arc::clone(&limiter));
+            let (deps, adapter, limiter, credentials) =
+                (deps.clone(), Arc::clone(&adapter), Arc::clone(&limiter), credentials.clone());
             requests.spawn(async move {
                 let _permit = limiter.acquire().await;
-                let credentials = deps.carrier_credentials.get(adapter.slug()).cloned().unwrap_or_default();
                 let targets: Vec<PollTarget> = chunk.iter().map(|leg| leg.target.clone()).collect();
                 let answer = adapter.poll(deps.http.as_ref(), &credentials, &targets, deps.clock.now()).await;
                 (adapter.slug(), chunk, answer)

@@ -443,3 +443,55 @@ macro_rules! queue_contract_tests {
         );
     };
 }
+
+fn connection(tenant: &TenantId, slug: &str, sealed: &[u8]) -> crate::ports::StoredConnection {
+    crate::ports::StoredConnection {
+        tenant_id: tenant.clone(),
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        courier_slug: Slug::parse(slug).expect("slug"),
+        sealed_credentials: sealed.to_vec(),
+        created_at: base_time(),
+        updated_at: base_time(),
+    }
+}
+
+/// Connections round-trip, update, list per carrier in id order, delete, and stay per tenant.
+pub async fn connection_contract_round_trip_and_isolation(store: &dyn crate::ports::ConnectionStore) {
+    let (a, b) = (TenantId::random(), TenantId::random());
+    let ups = connection(&a, "ups", b"sealed-1");
+    let fedex = connection(&a, "fedex", b"sealed-2");
+    store.insert_connection(&ups).await.expect("inserted");
+    store.insert_connection(&fedex).await.expect("inserted");
+    assert!(matches!(store.insert_connection(&ups).await, Err(StoreError::Conflict)));
+    assert_eq!(store.get_connection(&a, &ups.id).await.expect("read"), Some(ups.clone()));
+    assert_eq!(store.get_connection(&b, &ups.id).await.expect("read"), None, "another tenant sees nothing");
+    let mut changed = ups.clone();
+    changed.sealed_credentials = b"sealed-3".to_vec();
+    changed.updated_at = base_time() + Duration::hours(1);
+    store.update_connection(&changed).await.expect("updated");
+    assert_eq!(store.get_connection(&a, &ups.id).await.expect("read"), Some(changed.clone()));
+    let mut foreign = changed.clone();
+    foreign.tenant_id = b.clone();
+    assert!(matches!(store.update_connection(&foreign).await, Err(StoreError::NotFound)));
+    let all = store.list_connections(&a, None, None, 10).await.expect("listed");
+    let mut ids = vec![ups.id.clone(), fedex.id.clone()];
+    ids.sort();
+    assert_eq!(all.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), ids);
+    let only_ups =
+        store.list_connections(&a, Some(&Slug::parse("ups").expect("slug")), None, 10).await.expect("listed");
+    assert_eq!(only_ups, vec![changed.clone()]);
+    let after_first = store.list_connections(&a, None, Some(&ids[0]), 10).await.expect("listed");
+    assert_eq!(after_first.len(), 1);
+    assert!(store.list_connections(&b, None, None, 10).await.expect("listed").is_empty());
+    assert!(matches!(store.delete_connection(&b, &ups.id).await, Err(StoreError::NotFound)));
+    assert_eq!(store.delete_connection(&a, &ups.id).await.expect("deleted"), changed);
+    assert_eq!(store.get_connection(&a, &ups.id).await.expect("read"), None);
+}
+
+/// Generates the connection contract test for a store built by `$make`.
+#[macro_export]
+macro_rules! connection_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@each $make; connection_contract_round_trip_and_isolation,);
+    };
+}

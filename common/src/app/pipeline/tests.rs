@@ -288,3 +288,69 @@ async fn polls_keep_to_the_carriers_concurrency_and_pace() {
     // 20 requests a second: six starts are spread over at least 250 ms.
     assert!(started.elapsed() >= std::time::Duration::from_millis(250), "{:?}", started.elapsed());
 }
+
+/// A carrier that needs an account and records the credentials each poll used.
+struct AccountCarrier {
+    seen: std::sync::Mutex<Vec<Option<String>>>,
+}
+
+#[async_trait]
+impl CarrierAdapter for AccountCarrier {
+    fn slug(&self) -> &'static str {
+        "testing-courier"
+    }
+    fn credential_fields(&self) -> &'static [CredentialField] {
+        &[CredentialField { key: "api_key", name: "API key", secret: true }]
+    }
+    fn webhook_auth(&self) -> Option<WebhookAuth> {
+        None
+    }
+    fn parse_webhook(&self, _body: &[u8]) -> Result<Vec<TrackingUpdate>, CarrierError> {
+        Ok(vec![])
+    }
+    fn max_batch(&self) -> usize {
+        10
+    }
+    fn rate_limit(&self) -> RateLimit {
+        RateLimit { per_second: 100, concurrency: 4 }
+    }
+    async fn poll(
+        &self,
+        _http: &dyn HttpClient,
+        credentials: &Credentials,
+        targets: &[PollTarget],
+        _now: DateTime<Utc>,
+    ) -> Result<Vec<TrackingUpdate>, CarrierError> {
+        let key = credentials.0.get("api_key").cloned();
+        self.seen.lock().expect("lock").extend(targets.iter().map(|_| key.clone()));
+        Ok(vec![])
+    }
+}
+
+#[tokio::test]
+async fn polls_use_the_merchants_own_connection_else_the_operators_account() {
+    let mut h = harness().await;
+    let carrier = Arc::new(AccountCarrier { seen: std::sync::Mutex::new(Vec::new()) });
+    let mut registry = CarrierRegistry::default();
+    registry.register(carrier.clone());
+    h.deps.carriers = Arc::new(registry);
+    h.deps.carrier_credentials =
+        Arc::new([("testing-courier".to_owned(), Credentials([("api_key".into(), "operator".into())].into()))].into());
+    let credentials = std::collections::BTreeMap::from([("api_key".to_owned(), serde_json::json!("merchant-a"))]);
+    crate::app::connections::create_connection(&h.deps, &h.tenant, "testing-courier", &credentials)
+        .await
+        .expect("connected");
+    h.track("TC-DELIVERED-3-A").await;
+    let (other, _) = app::create_tenant(&h.deps, "Other").await.expect("tenant");
+    let new = NewTracking {
+        slug: None,
+        tracking_number: TrackingNumber::parse("TC-DELIVERED-3-B").expect("number"),
+        details: ShipmentDetails::default(),
+        last_mile: None,
+    };
+    app::create_tracking(&h.deps, &other.id, new).await.expect("created");
+    poll_due(&h.deps, &CarrierLimiters::default(), 10).await.expect("polled");
+    let mut seen = carrier.seen.lock().expect("lock").clone();
+    seen.sort();
+    assert_eq!(seen, [Some("merchant-a".to_owned()), Some("operator".to_owned())]);
+}
