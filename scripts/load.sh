@@ -13,6 +13,7 @@ command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || { apt-g
 
 cargo build --release --locked -p porchlight-local
 bin="$CARGO_TARGET_DIR/release/porchlight"
+SERVE_ARGS="--webhook-secret testing-courier=load-secret"
 source scripts/serve-for-tests.sh "Load test shop"
 export API_KEY="$key"
 
@@ -40,3 +41,9 @@ PY
 echo "== GET /tracking/2026-07/trackings/{id}: ${duration}s, ${connections} connections, 1 wrk thread"
 IDS_FILE="$work/ids.txt" wrk -t1 -c"$connections" -d"${duration}s" --latency -s benches/load/get_tracking.lua \
   "http://127.0.0.1:$port" | grep -E 'Requests/sec|Latency|50%|90%|99%|requests in|Non-2xx|Socket errors'
+
+export BODY='{"tracking_number":"TC-DELIVERED-5-LOAD","events":[{"occurred_at":"2026-01-01T00:00:00Z","code":"PUP","description":"Picked up"}]}'
+export SIGNATURE=$(python3 -c 'import base64,hashlib,hmac,os; print(base64.b64encode(hmac.new(b"load-secret", os.environ["BODY"].encode(), hashlib.sha256).digest()).decode())')
+echo "== POST /webhooks/carriers/testing-courier: ${duration}s, ${connections} connections, 1 wrk thread"
+wrk -t1 -c"$connections" -d"${duration}s" --latency -s benches/load/webhook.lua "http://127.0.0.1:$port" \
+  | grep -E 'Requests/sec|Latency|50%|90%|99%|requests in|Non-2xx|Socket errors'

@@ -10,7 +10,7 @@ cleanup() {
 trap cleanup EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 key=$("$bin" --db "$work/porchlight.db" tenants create "$1" | tail -n 1)
-"$bin" --db "$work/porchlight.db" --log-format json serve --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+"$bin" --db "$work/porchlight.db" --log-format json serve --listen "127.0.0.1:$port" ${SERVE_ARGS:-} >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
   python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break

@@ -254,10 +254,15 @@ async fn main() -> anyhow::Result<()> {
         return detect_couriers(numbers);
     }
     let store = open_store(&cli.db)?;
+    let recovery = store.clone();
     let mut deps = Deps::from_store(store, Arc::new(SystemClock));
     deps.secrets = Arc::new(secret_box(&cli.db, cli.secret_key.as_deref())?);
     match cli.command {
         Command::Serve(args) => {
+            let released = recovery.release_all_leases().await.context("recovering the queue")?;
+            if released > 0 {
+                tracing::info!(released, "queue messages leased by a previous process released");
+            }
             if args.demo {
                 set_up_demo(&deps, args.listen).await?;
             }

@@ -349,3 +349,81 @@ fn carrier_credentials_survive_a_restart_with_the_key_kept_beside_the_database()
     let (status, _) = http(port, "GET", &format!("/tracking/2026-07/courier-connections/{id}"), &key, "");
     assert_eq!(status, 500);
 }
+
+/// Sends one signed sandbox push on a fresh connection; true when the server answered 200.
+fn push_event(port: u16, secret: &str, number: &str, label: &str, minute: u32) -> Option<bool> {
+    let body = format!(
+        r#"{{"tracking_number":"{number}","events":[{{"occurred_at":"2026-01-01T{:02}:{:02}:00Z","code":"ARR","description":"{label}"}}]}}"#,
+        minute / 60 % 24,
+        minute % 60
+    );
+    let signature = sandbox_signature(secret, &body);
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let request = format!(
+        "POST /webhooks/carriers/testing-courier HTTP/1.1\r\nHost: 127.0.0.1\r\nx-testing-courier-signature: {signature}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response.starts_with("HTTP/1.1 200"))
+}
+
+#[test]
+fn every_acknowledged_webhook_survives_a_kill_during_load() {
+    let db = temp_db();
+    let key = last_line(&porchlight(&db, &["tenants", "create", "Durable shop"]));
+    let port = free_port();
+    let mut server = start_server(&db, port, &["--webhook-secret", "testing-courier=s3cret"]);
+    let (status, created) =
+        http(port, "POST", "/tracking/2026-07/trackings", &key, r#"{"tracking_number":"TC-CUSTOMS-30-KILL"}"#);
+    assert_eq!(status, 201);
+    let id = serde_json::from_str::<serde_json::Value>(&created).expect("json")["data"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    let senders: Vec<_> = (0..8u32)
+        .map(|thread| {
+            std::thread::spawn(move || {
+                let mut acknowledged = Vec::new();
+                for i in 0..100_000u32 {
+                    let label = format!("scan {thread}-{i}");
+                    match push_event(port, "s3cret", "TC-CUSTOMS-30-KILL", &label, thread * 10_000 + i) {
+                        Some(true) => acknowledged.push(label),
+                        Some(false) => {}
+                        None => break, // the server is gone
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(400));
+    server.0.kill().expect("killed"); // SIGKILL: no graceful shutdown
+    let _ = server.0.wait();
+    let acknowledged: Vec<String> = senders.into_iter().flat_map(|s| s.join().expect("sender")).collect();
+    assert!(acknowledged.len() > 100, "the load ran: {} acknowledged", acknowledged.len());
+
+    let port = free_port();
+    let _server = start_server(&db, port, &["--webhook-secret", "testing-courier=s3cret"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, body) = http(port, "GET", &format!("/tracking/2026-07/trackings/{id}?fields=checkpoints"), &key, "");
+        let tracking: serde_json::Value = serde_json::from_str(&body).expect("json");
+        let stored: std::collections::HashSet<String> = tracking["data"]["checkpoints"]
+            .as_array()
+            .expect("checkpoints")
+            .iter()
+            .filter_map(|c| c["message"].as_str().map(str::to_owned))
+            .collect();
+        let missing = acknowledged.iter().filter(|label| !stored.contains(*label)).count();
+        if missing == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{missing} of {} acknowledged webhooks were lost", acknowledged.len());
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}

@@ -175,6 +175,21 @@ impl SqliteStore {
         SqliteStore { inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) }) }
     }
 
+    /// Makes every leased queue message visible again. The embedded runtime is its queue's only
+    /// consumer, so at start whatever is leased was leased by a process that died; waiting for
+    /// those leases to run out would only delay recovery. Returns how many were released.
+    pub async fn release_all_leases(&self) -> Result<usize, StoreError> {
+        self.write(|tx| {
+            let now = micros(Utc::now());
+            tx.execute(
+                "UPDATE queue_messages SET visible_at = ?1 WHERE dead_at IS NULL AND visible_at > ?1 AND receive_count > 0",
+                params![now],
+            )
+            .map_err(unavailable)
+        })
+        .await
+    }
+
     async fn write<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
@@ -1063,5 +1078,22 @@ mod tests {
             let reopened = SqliteStore::open(&path).expect("reopen");
             assert!(reopened.get_tenant(&tenant.id).await.expect("read").is_some());
         });
+    }
+}
+
+#[cfg(test)]
+mod recovery_tests {
+    use super::SqliteStore;
+    use crate::ports::{QueueName, WorkQueue};
+
+    #[tokio::test]
+    async fn leases_of_a_dead_consumer_are_released_at_start() {
+        let store = SqliteStore::in_memory().expect("store");
+        store.send_batch(QueueName::CarrierUpdates, &[b"a".to_vec(), b"b".to_vec()]).await.expect("sent");
+        let leased = store.receive(QueueName::CarrierUpdates, 1, chrono::Duration::hours(1)).await.expect("leased");
+        assert_eq!(leased.len(), 1);
+        assert_eq!(store.release_all_leases().await.expect("released"), 1);
+        let all = store.receive(QueueName::CarrierUpdates, 10, chrono::Duration::hours(1)).await.expect("received");
+        assert_eq!(all.len(), 2, "the leased one is back");
     }
 }
