@@ -3,6 +3,10 @@
 //! Target (issue 3): at least 2 million numbers a second on one core.
 //! Run: `cargo bench -p porchlight --bench detect`.
 
+/// The allocator the shipped binaries use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn numbers() -> Vec<String> {

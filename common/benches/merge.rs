@@ -4,6 +4,10 @@
 //! Run: `cargo bench -p porchlight --bench merge`.
 
 use chrono::{Duration, TimeZone, Utc};
+/// The allocator the shipped binaries use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use porchlight::domain::{
     CheckpointInput, CheckpointSource, CountryCode, EventTime, Shipment, ShipmentDetails, Slug, Subtag, TenantId,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::http::common_failure;
 use super::{
     CarrierAdapter, CarrierError, CredentialField, Credentials, HttpClient, HttpRequest, PollTarget, RateLimit,
-    TrackingUpdate, WebhookAuth, subtag_from_text,
+    TrackingUpdate, WebhookAuth, from_json, subtag_from_text,
 };
 use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, EventTime, Slug, Subtag, TrackingNumber};
 
@@ -115,8 +115,7 @@ fn slug() -> Slug {
 
 /// Parses a Shipment Tracking - Unified response.
 pub fn parse_response(body: &[u8]) -> Result<Vec<TrackingUpdate>, CarrierError> {
-    let response: Response =
-        serde_json::from_slice(body).map_err(|e| CarrierError::Malformed(format!("dhl tracking response: {e}")))?;
+    let response: Response = from_json(body, "dhl tracking response")?;
     let mut updates = Vec::new();
     for shipment in response.shipments {
         let Some(number) = shipment.id.as_deref().and_then(|id| TrackingNumber::parse(id).ok()) else { continue };

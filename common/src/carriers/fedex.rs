@@ -13,7 +13,7 @@ use super::http::common_failure;
 use super::oauth::TokenCache;
 use super::{
     CarrierAdapter, CarrierError, CredentialField, Credentials, HttpClient, HttpRequest, PollTarget, RateLimit,
-    TrackingUpdate, WebhookAuth,
+    TrackingUpdate, WebhookAuth, from_json,
 };
 use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, EventTime, Slug, Subtag, TrackingNumber};
 
@@ -206,8 +206,7 @@ fn parse_results(response: TrackResponse) -> Result<Vec<TrackingUpdate>, Carrier
 
 /// Parses a Track API response (or a webhook push, which carries the same result).
 pub fn parse_track_response(body: &[u8]) -> Result<Vec<TrackingUpdate>, CarrierError> {
-    let response: TrackResponse =
-        serde_json::from_slice(body).map_err(|e| CarrierError::Malformed(format!("fedex track response: {e}")))?;
+    let response: TrackResponse = from_json(body, "fedex track response")?;
     parse_results(response)
 }
 

@@ -334,6 +334,53 @@ mod tests {
     }
 }
 
+/// A string field of a carrier payload, borrowed from the body when it has no escapes (the
+/// common case) and owned otherwise. Unlike `Cow<str>`, it borrows inside `Option` and `Vec`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text<'a>(pub std::borrow::Cow<'a, str>);
+
+impl<'a> From<&'a str> for Text<'a> {
+    fn from(value: &'a str) -> Self {
+        Text(std::borrow::Cow::Borrowed(value))
+    }
+}
+
+impl<'a> std::ops::Deref for Text<'a> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, value: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Borrowed(value)))
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Owned(value.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, value: String) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Owned(value)))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+/// Deserializes a carrier body: UTF-8 is checked once for the whole body (instead of per
+/// string), then parsed as JSON. `label` names the payload in errors.
+pub fn from_json<'a, T: Deserialize<'a>>(body: &'a [u8], label: &str) -> Result<T, CarrierError> {
+    let text = std::str::from_utf8(body).map_err(|e| CarrierError::Malformed(format!("{label}: {e}")))?;
+    serde_json::from_str(text).map_err(|e| CarrierError::Malformed(format!("{label}: {e}")))
+}
+
 /// A sub-status read from an event's free text, for carriers whose codes are coarse (DHL's
 /// `transit`) or unknown to the adapter. `None` when nothing matches.
 pub fn subtag_from_text(text: &str) -> Option<crate::domain::Subtag> {
@@ -397,25 +444,36 @@ pub fn subtag_from_text(text: &str) -> Option<crate::domain::Subtag> {
 /// Without GMT, the local time is kept without an offset.
 pub fn carrier_time(local_date: &str, local_time: &str, gmt: Option<(&str, &str)>) -> Option<crate::domain::EventTime> {
     use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+    // Digits only, so that 20240422, 2024-04-22, 093000 and 09:30:00 read alike.
+    let digits = |raw: &str| -> Option<([u32; 8], usize)> {
+        let mut out = [0u32; 8];
+        let mut len = 0;
+        for byte in raw.bytes().filter(u8::is_ascii_digit) {
+            *out.get_mut(len)? = u32::from(byte - b'0');
+            len += 1;
+        }
+        Some((out, len))
+    };
     let date = |raw: &str| {
-        let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
-        if digits.len() != 8 {
+        let (d, len) = digits(raw)?;
+        if len != 8 {
             return None;
         }
-        NaiveDate::parse_from_str(&digits, "%Y%m%d").ok()
+        let year = (d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]) as i32;
+        NaiveDate::from_ymd_opt(year, d[4] * 10 + d[5], d[6] * 10 + d[7])
     };
     let time = |raw: &str| {
-        let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
-        match digits.len() {
+        let (d, len) = digits(raw)?;
+        match len {
             0 => NaiveTime::from_hms_opt(0, 0, 0),
-            4 => NaiveTime::parse_from_str(&digits, "%H%M").ok(),
-            6 => NaiveTime::parse_from_str(&digits, "%H%M%S").ok(),
+            4 => NaiveTime::from_hms_opt(d[0] * 10 + d[1], d[2] * 10 + d[3], 0),
+            6 => NaiveTime::from_hms_opt(d[0] * 10 + d[1], d[2] * 10 + d[3], d[4] * 10 + d[5]),
             _ => None,
         }
     };
     let local = NaiveDateTime::new(date(local_date)?, time(local_time)?);
     let gmt = gmt.and_then(|(d, t)| Some(NaiveDateTime::new(date(d)?, time(t)?)));
-    let text = match gmt {
+    match gmt {
         Some(gmt) => {
             // Offsets are whole quarter hours; round away the seconds between two scans.
             let minutes = ((local - gmt).num_seconds() as f64 / 900.0).round() as i64 * 15;
@@ -423,11 +481,32 @@ pub fn carrier_time(local_date: &str, local_time: &str, gmt: Option<(&str, &str)
                 return None;
             }
             let sign = if minutes < 0 { '-' } else { '+' };
-            format!("{}{sign}{:02}:{:02}", local.format("%Y-%m-%dT%H:%M:%S"), minutes.abs() / 60, minutes.abs() % 60)
+            let mut text = wall_clock(&local);
+            use std::fmt::Write;
+            let _ = write!(text, "{sign}{:02}:{:02}", minutes.abs() / 60, minutes.abs() % 60);
+            let instant = (local - chrono::Duration::minutes(minutes)).and_utc();
+            Some(crate::domain::EventTime::from_parts(text, instant))
         }
-        None => local.format("%Y-%m-%dT%H:%M:%S").to_string(),
-    };
-    crate::domain::EventTime::parse(&text).ok()
+        None => Some(crate::domain::EventTime::from_parts(wall_clock(&local), local.and_utc())),
+    }
+}
+
+/// `2024-04-22T21:29:01`, without chrono's format machinery (this runs for every event).
+fn wall_clock(at: &chrono::NaiveDateTime) -> String {
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    let mut text = String::with_capacity(25);
+    let _ = write!(
+        text,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
+    text
 }
 
 #[cfg(test)]

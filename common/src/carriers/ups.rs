@@ -13,8 +13,8 @@ use serde::Deserialize;
 use super::http::common_failure;
 use super::oauth::TokenCache;
 use super::{
-    CarrierAdapter, CarrierError, CredentialField, Credentials, HttpClient, HttpRequest, PollTarget, RateLimit,
-    TrackingUpdate, WebhookAuth, base64_encode, carrier_time,
+    CarrierAdapter, CarrierError, CredentialField, Credentials, HttpClient, HttpRequest, PollTarget, RateLimit, Text,
+    TrackingUpdate, WebhookAuth, base64_encode, carrier_time, from_json,
 };
 use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, Slug, Subtag, TrackingNumber};
 
@@ -60,108 +60,139 @@ impl UpsCarrier {
     }
 }
 
+type Field<'a> = Option<Text<'a>>;
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
-struct Address {
-    city: Option<String>,
-    state_province: Option<String>,
-    postal_code: Option<String>,
-    country: Option<String>,
-    country_code: Option<String>,
+struct Address<'a> {
+    #[serde(borrow)]
+    city: Field<'a>,
+    #[serde(borrow)]
+    state_province: Field<'a>,
+    #[serde(borrow)]
+    postal_code: Field<'a>,
+    #[serde(borrow)]
+    country: Field<'a>,
+    #[serde(borrow)]
+    country_code: Field<'a>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
-struct Status {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    code: Option<String>,
-    description: Option<String>,
-    status_code: Option<String>,
-    description_code: Option<String>,
+struct Status<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Field<'a>,
+    #[serde(borrow)]
+    code: Field<'a>,
+    #[serde(borrow)]
+    description: Field<'a>,
+    #[serde(borrow)]
+    status_code: Field<'a>,
+    #[serde(borrow)]
+    description_code: Field<'a>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
-struct Location {
-    address: Option<Address>,
+struct Location<'a> {
+    #[serde(borrow)]
+    address: Option<Address<'a>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
-struct Activity {
-    location: Option<Location>,
-    status: Option<Status>,
-    date: Option<String>,
-    time: Option<String>,
-    gmt_date: Option<String>,
-    gmt_time: Option<String>,
+struct Activity<'a> {
+    #[serde(borrow)]
+    location: Option<Location<'a>>,
+    #[serde(borrow)]
+    status: Option<Status<'a>>,
+    #[serde(borrow)]
+    date: Field<'a>,
+    #[serde(borrow)]
+    time: Field<'a>,
+    #[serde(borrow)]
+    gmt_date: Field<'a>,
+    #[serde(borrow)]
+    gmt_time: Field<'a>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
-struct DeliveryInformation {
-    received_by: Option<String>,
+struct DeliveryInformation<'a> {
+    #[serde(borrow)]
+    received_by: Field<'a>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
-struct Package {
-    tracking_number: Option<String>,
-    activity: Vec<Activity>,
-    delivery_information: Option<DeliveryInformation>,
+struct Package<'a> {
+    #[serde(borrow)]
+    tracking_number: Field<'a>,
+    #[serde(borrow)]
+    activity: Vec<Activity<'a>>,
+    #[serde(borrow)]
+    delivery_information: Option<DeliveryInformation<'a>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
-struct Shipment {
-    package: Vec<Package>,
+struct Shipment<'a> {
+    #[serde(borrow)]
+    package: Vec<Package<'a>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
-struct TrackResponse {
-    shipment: Vec<Shipment>,
+struct TrackResponse<'a> {
+    #[serde(borrow)]
+    shipment: Vec<Shipment<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct TrackApiResponse {
-    track_response: TrackResponse,
+struct TrackApiResponse<'a> {
+    #[serde(borrow)]
+    track_response: TrackResponse<'a>,
 }
 
 /// One Track Alert push.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct TrackingEvent {
-    tracking_number: String,
-    local_activity_date: String,
-    local_activity_time: String,
-    #[serde(default)]
-    gmt_activity_date: Option<String>,
-    #[serde(default)]
-    gmt_activity_time: Option<String>,
-    #[serde(default)]
-    activity_location: Option<Address>,
-    activity_status: Status,
+struct TrackingEvent<'a> {
+    #[serde(borrow)]
+    tracking_number: Text<'a>,
+    #[serde(borrow)]
+    local_activity_date: Text<'a>,
+    #[serde(borrow)]
+    local_activity_time: Text<'a>,
+    #[serde(default, borrow)]
+    gmt_activity_date: Field<'a>,
+    #[serde(default, borrow)]
+    gmt_activity_time: Field<'a>,
+    #[serde(default, borrow)]
+    activity_location: Option<Address<'a>>,
+    #[serde(borrow)]
+    activity_status: Status<'a>,
 }
 
 /// Maps a UPS status to a sub-status. UPS status types: M/MV manifest, P pickup, I in progress,
 /// U update, X exception, D delivery, RS returned to shipper; the two-letter code and the
 /// three-digit status code refine them.
-fn map_status(status: &Status) -> Subtag {
-    let kind = status.kind.as_deref().unwrap_or("").trim().to_ascii_uppercase();
-    let code = status.code.as_deref().unwrap_or("").trim().to_ascii_uppercase();
+fn map_status(status: &Status<'_>) -> Subtag {
+    let kind = status.kind.as_deref().unwrap_or("").trim();
+    let code = status.code.as_deref().unwrap_or("").trim();
+    let is_code = |wanted: &str| code.eq_ignore_ascii_case(wanted);
     let number = status.status_code.as_deref().or(status.description_code.as_deref()).unwrap_or("").trim();
     let text = status.description.as_deref().unwrap_or("").to_ascii_lowercase();
     let has = |needle: &str| text.contains(needle);
+    let kind = kind.to_ascii_uppercase();
     let subtag = match kind.as_str() {
         "M" => "InfoReceived_001",
         "MV" => "Exception_001",
         "P" => "InTransit_002",
         "D" if has("access point") && !has("picked up") => "AvailableForPickup_001",
         "D" if has("picked up") => "Delivered_002",
-        "D" if number == "021" || code == "OT" || code == "OF" || has("out for delivery") => "OutForDelivery_001",
+        "D" if number == "021" || is_code("OT") || is_code("OF") || has("out for delivery") => "OutForDelivery_001",
         "D" => "Delivered_001",
         "RS" => "Exception_011",
         "X" if has("returned to the sender") || has("returned to shipper") || has("returning") => "Exception_010",
@@ -174,50 +205,60 @@ fn map_status(status: &Status) -> Subtag {
         "X" if has("weather") => "Exception_017",
         "X" if has("damage") => "Exception_012",
         "X" => "Exception_001",
-        "I" | "U" if number == "021" || code == "OT" || code == "OF" => "OutForDelivery_001",
+        "I" | "U" if number == "021" || is_code("OT") || is_code("OF") => "OutForDelivery_001",
         "I" if has("released") && (has("customs") || has("clearance")) => "InTransit_005",
         "I" if has("customs") || has("clearance") || has("brokerage") => "InTransit_006",
-        "I" if code == "AR" || has("arrived") => "InTransit_003",
-        "I" if code == "DP" || has("departed") => "InTransit_007",
+        "I" if is_code("AR") || has("arrived") => "InTransit_003",
+        "I" if is_code("DP") || has("departed") => "InTransit_007",
         _ => "InTransit_001",
     };
     Subtag::parse(subtag).expect("ups statuses map to published sub-statuses")
 }
 
+/// The `ups` slug; callers build it once per response and clone it per checkpoint.
 fn slug() -> Slug {
     Slug::parse("ups").expect("valid slug")
 }
 
-fn country(address: Option<&Address>) -> Option<CountryCode> {
+fn country(address: Option<&Address<'_>>) -> Option<CountryCode> {
     let address = address?;
     address.country_code.as_deref().or(address.country.as_deref()).and_then(CountryCode::from_carrier)
 }
 
-fn location_text(address: Option<&Address>) -> Option<String> {
+fn location_text(address: Option<&Address<'_>>) -> Option<String> {
     let address = address?;
-    let parts: Vec<&str> = [address.city.as_deref(), address.state_province.as_deref(), address.country.as_deref()]
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
-    (!parts.is_empty()).then(|| parts.join(", "))
+    let mut text = String::new();
+    let parts = [address.city.as_deref(), address.state_province.as_deref(), address.country.as_deref()];
+    for part in parts.into_iter().flatten().map(str::trim).filter(|p| !p.is_empty()) {
+        if !text.is_empty() {
+            text.push_str(", ");
+        }
+        text.push_str(part);
+    }
+    (!text.is_empty()).then_some(text)
 }
 
-fn nonempty(value: Option<&String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+fn nonempty(value: Option<&Text<'_>>) -> Option<String> {
+    value.map(|v| v.trim()).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
 /// Builds a checkpoint from the parts both UPS shapes share.
 fn checkpoint(
+    slug: &Slug,
     number: &TrackingNumber,
     time: crate::domain::EventTime,
-    status: &Status,
-    address: Option<&Address>,
+    status: &Status<'_>,
+    address: Option<&Address<'_>>,
 ) -> CheckpointInput {
     let message = status.description.as_deref().unwrap_or("").trim().to_owned();
-    let mut input =
-        CheckpointInput::new(slug(), number.clone(), time, map_status(status), message, CheckpointSource::Carrier);
+    let mut input = CheckpointInput::new(
+        slug.clone(),
+        number.clone(),
+        time,
+        map_status(status),
+        message,
+        CheckpointSource::Carrier,
+    );
     input.raw_tag = status.code.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
     input.location = location_text(address);
     input.city = address.and_then(|a| nonempty(a.city.as_ref()));
@@ -229,8 +270,8 @@ fn checkpoint(
 
 /// Parses a Track API response body into updates (one per package with activity).
 pub fn parse_track_response(body: &[u8]) -> Result<Vec<TrackingUpdate>, CarrierError> {
-    let response: TrackApiResponse =
-        serde_json::from_slice(body).map_err(|e| CarrierError::Malformed(format!("ups track response: {e}")))?;
+    let response: TrackApiResponse = from_json(body, "ups track response")?;
+    let slug = slug();
     let mut updates = Vec::new();
     for package in response.track_response.shipment.iter().flat_map(|s| &s.package) {
         let Some(number) = package.tracking_number.as_deref().and_then(|n| TrackingNumber::parse(n).ok()) else {
@@ -244,14 +285,14 @@ pub fn parse_track_response(body: &[u8]) -> Result<Vec<TrackingUpdate>, CarrierE
             let time = carrier_time(date, activity.time.as_deref().unwrap_or(""), gmt)
                 .ok_or_else(|| CarrierError::Malformed(format!("ups track response: bad activity time {date:?}")))?;
             let address = activity.location.as_ref().and_then(|l| l.address.as_ref());
-            let mut input = checkpoint(&number, time, status, address);
+            let mut input = checkpoint(&slug, &number, time, status, address);
             if input.subtag.code() == "Delivered_001" && received_by.is_some() {
                 input.subtag = Subtag::parse("Delivered_003").expect("published");
                 input.signed_by.clone_from(&received_by);
             }
             events.push(input);
         }
-        updates.push(TrackingUpdate { slug: slug(), tracking_number: number, events, handover: None });
+        updates.push(TrackingUpdate { slug: slug.clone(), tracking_number: number, events, handover: None });
     }
     Ok(updates)
 }
@@ -271,16 +312,16 @@ impl CarrierAdapter for UpsCarrier {
     }
 
     fn parse_webhook(&self, body: &[u8]) -> Result<Vec<TrackingUpdate>, CarrierError> {
-        let event: TrackingEvent =
-            serde_json::from_slice(body).map_err(|e| CarrierError::Malformed(format!("ups track alert: {e}")))?;
+        let event: TrackingEvent = from_json(body, "ups track alert")?;
         let number = TrackingNumber::parse(&event.tracking_number)
             .map_err(|e| CarrierError::Malformed(format!("ups track alert: {e}")))?;
         let gmt =
             event.gmt_activity_date.as_deref().zip(event.gmt_activity_time.as_deref()).filter(|(d, _)| !d.is_empty());
         let time = carrier_time(&event.local_activity_date, &event.local_activity_time, gmt)
             .ok_or_else(|| CarrierError::Malformed("ups track alert: bad activity time".into()))?;
-        let input = checkpoint(&number, time, &event.activity_status, event.activity_location.as_ref());
-        Ok(vec![TrackingUpdate { slug: slug(), tracking_number: number, events: vec![input], handover: None }])
+        let slug = slug();
+        let input = checkpoint(&slug, &number, time, &event.activity_status, event.activity_location.as_ref());
+        Ok(vec![TrackingUpdate { slug, tracking_number: number, events: vec![input], handover: None }])
     }
 
     fn max_batch(&self) -> usize {

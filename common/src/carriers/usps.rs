@@ -10,7 +10,7 @@ use super::http::common_failure;
 use super::oauth::TokenCache;
 use super::{
     CarrierAdapter, CarrierError, CredentialField, Credentials, HttpClient, HttpRequest, PollTarget, RateLimit,
-    TrackingUpdate, WebhookAuth, subtag_from_text,
+    TrackingUpdate, WebhookAuth, from_json, subtag_from_text,
 };
 use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, EventTime, Slug, Subtag, TrackingNumber};
 
@@ -99,8 +99,7 @@ fn nonempty(value: Option<&String>) -> Option<String> {
 
 /// Parses a Tracking 3.0 response.
 pub fn parse_response(body: &[u8]) -> Result<Vec<TrackingUpdate>, CarrierError> {
-    let tracking: Tracking =
-        serde_json::from_slice(body).map_err(|e| CarrierError::Malformed(format!("usps tracking response: {e}")))?;
+    let tracking: Tracking = from_json(body, "usps tracking response")?;
     let number = TrackingNumber::parse(&tracking.tracking_number)
         .map_err(|e| CarrierError::Malformed(format!("usps tracking response: {e}")))?;
     let mut events = Vec::with_capacity(tracking.tracking_events.len());

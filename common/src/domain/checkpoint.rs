@@ -44,6 +44,12 @@ impl EventTime {
         ))
     }
 
+    /// A time whose text and instant the caller computed together (the text must read as that
+    /// instant, as [`EventTime::parse`] would read it).
+    pub(crate) fn from_parts(raw: String, instant: DateTime<Utc>) -> Self {
+        EventTime { raw, instant }
+    }
+
     /// An instant in UTC, written as RFC 3339.
     pub fn from_utc(instant: DateTime<Utc>) -> Self {
         EventTime { raw: instant.to_rfc3339_opts(SecondsFormat::Secs, true), instant }

@@ -315,9 +315,12 @@ impl CountryCode {
 
     /// The code for an alpha-2 code (`US` -> `USA`), as carriers often report countries.
     pub fn from_alpha2(code: &str) -> Option<Self> {
-        let upper = code.trim().to_ascii_uppercase();
-        let index = ALPHA2_TO_3.binary_search_by(|(a2, _)| a2.cmp(&upper.as_str())).ok()?;
-        CountryCode::parse(ALPHA2_TO_3[index].1).ok()
+        let &[first, second] = code.trim().as_bytes() else { return None };
+        let key = [first.to_ascii_uppercase(), second.to_ascii_uppercase()];
+        let index = ALPHA2_TO_3.binary_search_by(|(a2, _)| a2.as_bytes().cmp(&key[..])).ok()?;
+        // Every alpha-3 in the table is a valid code (checked by a test below).
+        let &[a, b, c] = ALPHA2_TO_3[index].1.as_bytes() else { return None };
+        Some(CountryCode([a, b, c]))
     }
 
     /// Reads an alpha-3 or alpha-2 code; `None` for anything else.

@@ -1,6 +1,7 @@
 //! Identifiers: tenants, shipments, courier slugs and tracking numbers.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -86,13 +87,13 @@ impl ShipmentId {
     }
 }
 
-string_newtype! {
-    /// A courier's slug as AfterShip spells it (`ups`, `china-post`, `4px`).
-    ///
-    /// The type checks the spelling only; whether Porchlight knows the courier is the catalog's
-    /// business.
-    Slug
-}
+/// A courier's slug as AfterShip spells it (`ups`, `china-post`, `4px`).
+///
+/// The type checks the spelling only; whether Porchlight knows the courier is the catalog's
+/// business. Cloning is cheap (shared text): slugs are copied into every checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Slug(Arc<str>);
 
 impl Slug {
     /// Parses a slug: 1 to 64 characters of `[a-z0-9-]`. Upper case is folded, as AfterShip does.
@@ -102,20 +103,45 @@ impl Slug {
             && slug.len() <= 64
             && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if ok {
-            Ok(Slug(slug))
+            Ok(Slug(slug.into()))
         } else {
             Err(DomainError::invalid("slug", "must be 1 to 64 characters of a-z, 0-9 or '-'"))
         }
+    }
+
+    /// The slug as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Slug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<Slug> for String {
+    fn from(value: Slug) -> String {
+        value.0.to_string()
+    }
+}
+
+impl TryFrom<String> for Slug {
+    type Error = DomainError;
+    fn try_from(value: String) -> Result<Self, DomainError> {
+        Slug::parse(&value)
     }
 }
 
 /// A carrier's tracking number, trimmed, as the merchant gave it, with its compact form (spaces
 /// and dashes removed, upper case) kept beside it: carriers compare numbers in that form.
+/// Cloning is cheap (shared text).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct TrackingNumber {
-    raw: String,
-    compact: String,
+    raw: Arc<str>,
+    compact: Arc<str>,
 }
 
 impl TrackingNumber {
@@ -138,8 +164,9 @@ impl TrackingNumber {
         if !number.chars().any(char::is_alphanumeric) {
             return Err(DomainError::invalid("tracking_number", "must contain a letter or a digit"));
         }
-        let compact = number.chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_uppercase).collect();
-        Ok(TrackingNumber { raw: number.to_owned(), compact })
+        let compact: String =
+            number.chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_uppercase).collect();
+        Ok(TrackingNumber { raw: number.into(), compact: compact.into() })
     }
 
     /// The number as given.
@@ -161,7 +188,7 @@ impl fmt::Display for TrackingNumber {
 
 impl From<TrackingNumber> for String {
     fn from(value: TrackingNumber) -> String {
-        value.raw
+        value.raw.to_string()
     }
 }
 

@@ -177,11 +177,16 @@ pub struct Subtag(&'static SubtagInfo);
 impl Subtag {
     /// Parses a code such as `Exception_011`.
     pub fn parse(raw: &str) -> Result<Subtag, DomainError> {
-        SUBTAGS
-            .iter()
-            .find(|info| info.code == raw)
-            .map(Subtag)
-            .ok_or_else(|| DomainError::invalid("subtag", format!("unknown sub-status {raw:?}")))
+        static SORTED: std::sync::OnceLock<Vec<&'static SubtagInfo>> = std::sync::OnceLock::new();
+        let sorted = SORTED.get_or_init(|| {
+            let mut sorted: Vec<&'static SubtagInfo> = SUBTAGS.iter().collect();
+            sorted.sort_by_key(|info| info.code);
+            sorted
+        });
+        sorted
+            .binary_search_by(|info| info.code.cmp(raw))
+            .map(|i| Subtag(sorted[i]))
+            .map_err(|_| DomainError::invalid("subtag", format!("unknown sub-status {raw:?}")))
     }
 
     /// The code, e.g. `Exception_011`.

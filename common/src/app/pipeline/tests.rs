@@ -160,9 +160,11 @@ async fn run(h: &Harness, shipment: &Shipment, step: Duration, until: Duration) 
 #[tokio::test]
 async fn the_sandbox_drives_a_shipment_from_info_received_to_delivered_and_polling_stops() {
     let h = harness().await;
-    let shipment = h.track("TC-DELIVERED-3-P1").await;
+    // Five days puts six hours between out-for-delivery and delivery, more than the in-transit
+    // poll interval plus jitter, so every stage is seen whatever the shipment's id.
+    let shipment = h.track("TC-DELIVERED-5-P1").await;
     assert_eq!(shipment.slug.as_str(), "testing-courier", "detected from the number");
-    let seen = run(&h, &shipment, Duration::minutes(30), Duration::days(4)).await;
+    let seen = run(&h, &shipment, Duration::minutes(30), Duration::days(6)).await;
     assert_eq!(seen, [Tag::Pending, Tag::InfoReceived, Tag::InTransit, Tag::OutForDelivery, Tag::Delivered]);
     let done = h.read(&shipment).await;
     assert_eq!(done.next_poll_at, None, "a delivered shipment is not polled again");

@@ -148,7 +148,7 @@ fn pushes_are_authenticated_by_the_subscription_credential() {
 
 #[test]
 fn status_mapping_keeps_exceptions_apart() {
-    let status = |kind: &str, code: &str, description: &str| Status {
+    let status = |kind: &'static str, code: &'static str, description: &'static str| Status {
         kind: Some(kind.into()),
         code: Some(code.into()),
         description: Some(description.into()),
