@@ -327,12 +327,25 @@ fn detect_couriers(numbers: &[String]) -> anyhow::Result<()> {
     use std::io::{BufRead, Write};
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    /// One candidate, fields in the documented order.
+    #[derive(serde::Serialize)]
+    struct Candidate {
+        slug: &'static str,
+        name: &'static str,
+        checksum: porchlight::couriers::Checksum,
+    }
+    /// One output line, fields in the documented order.
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        tracking_number: &'a str,
+        couriers: Vec<Candidate>,
+    }
     let mut print = |number: &str| -> anyhow::Result<()> {
-        let couriers: Vec<_> = porchlight::couriers::detect(number)
+        let couriers = porchlight::couriers::detect(number)
             .into_iter()
-            .map(|d| json!({"slug": d.courier.slug, "name": d.courier.name, "checksum": d.checksum}))
+            .map(|d| Candidate { slug: d.courier.slug, name: d.courier.name, checksum: d.checksum })
             .collect();
-        serde_json::to_writer(&mut out, &json!({"tracking_number": number, "couriers": couriers}))?;
+        serde_json::to_writer(&mut out, &Line { tracking_number: number, couriers })?;
         out.write_all(b"\n")?;
         Ok(())
     };
