@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::http::common_failure;
+use super::http::tracking_body;
 use super::{
     CarrierAdapter, CarrierError, CredentialField, Credentials, HttpClient, HttpRequest, PollTarget, RateLimit,
     TrackingUpdate, WebhookAuth, from_json, subtag_from_text,
@@ -201,13 +201,8 @@ impl CarrierAdapter for DhlCarrier {
             let response = http
                 .send(HttpRequest::get(url).header("DHL-API-Key", key).header("Accept", "application/json"))
                 .await?;
-            if let Some(failure) = common_failure(&response) {
-                return Err(failure);
-            }
-            match response.status {
-                200 => updates.extend(parse_response(&response.body)?),
-                404 => {}
-                other => return Err(CarrierError::Malformed(format!("dhl tracking: status {other}"))),
+            if let Some(body) = tracking_body(&response, "dhl tracking")? {
+                updates.extend(parse_response(body)?);
             }
         }
         Ok(updates)

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::http::common_failure;
+use super::http::tracking_body;
 use super::oauth::TokenCache;
 use super::{
     CarrierAdapter, CarrierError, CredentialField, Credentials, HttpClient, HttpRequest, PollTarget, RateLimit,
@@ -264,15 +264,10 @@ impl CarrierAdapter for FedexCarrier {
                 .header("Content-Type", "application/json")
                 .header("X-locale", "en_US");
         let response = http.send(request).await?;
-        if response.status == 401 {
-            self.tokens.clear().await;
-        }
-        if let Some(failure) = common_failure(&response) {
-            return Err(failure);
-        }
-        match response.status {
-            200 => parse_track_response(&response.body),
-            other => Err(CarrierError::Malformed(format!("fedex track: status {other}"))),
+        self.tokens.forget_if_refused(&response).await;
+        match tracking_body(&response, "fedex track")? {
+            Some(body) => parse_track_response(body),
+            None => Ok(Vec::new()),
         }
     }
 }

@@ -85,6 +85,19 @@ pub fn common_failure(response: &HttpResponse) -> Option<super::CarrierError> {
     }
 }
 
+/// Reads the answer to a tracking request: the body on 200, `None` when the carrier does not
+/// know the number yet (404), a [`common_failure`] or `Malformed` naming `what` otherwise.
+pub fn tracking_body<'a>(response: &'a HttpResponse, what: &str) -> Result<Option<&'a [u8]>, super::CarrierError> {
+    if let Some(failure) = common_failure(response) {
+        return Err(failure);
+    }
+    match response.status {
+        200 => Ok(Some(&response.body)),
+        404 => Ok(None),
+        other => Err(super::CarrierError::Malformed(format!("{what}: status {other}"))),
+    }
+}
+
 impl From<HttpError> for super::CarrierError {
     fn from(error: HttpError) -> Self {
         super::CarrierError::Unavailable(error.to_string())

@@ -57,6 +57,14 @@ impl TokenCache {
         Ok(token.access_token)
     }
 
+    /// Forgets the token when the carrier refused it (401), so the next round asks for a new
+    /// one: tokens may be revoked before they expire.
+    pub async fn forget_if_refused(&self, response: &super::http::HttpResponse) {
+        if response.status == 401 {
+            self.clear().await;
+        }
+    }
+
     /// Forgets the token (after the carrier refused it).
     pub async fn clear(&self) {
         *self.cached.lock().await = None;

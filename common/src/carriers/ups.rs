@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::http::common_failure;
+use super::http::tracking_body;
 use super::oauth::TokenCache;
 use super::{
     CarrierAdapter, CarrierError, CredentialField, Credentials, HttpClient, HttpRequest, PollTarget, RateLimit, Text,
@@ -352,18 +352,9 @@ impl CarrierAdapter for UpsCarrier {
                 .header("transId", uuid::Uuid::new_v4().simple().to_string())
                 .header("transactionSrc", "porchlight");
             let response = http.send(request).await?;
-            if response.status == 401 {
-                // The token may have been revoked early: forget it so the next round asks again.
-                self.tokens.clear().await;
-            }
-            if let Some(failure) = common_failure(&response) {
-                return Err(failure);
-            }
-            match response.status {
-                200 => updates.extend(parse_track_response(&response.body)?),
-                // Unknown to UPS yet: nothing to report.
-                404 => {}
-                other => return Err(CarrierError::Malformed(format!("ups track: status {other}"))),
+            self.tokens.forget_if_refused(&response).await;
+            if let Some(body) = tracking_body(&response, "ups track")? {
+                updates.extend(parse_track_response(body)?);
             }
         }
         Ok(updates)

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::http::common_failure;
+use super::http::tracking_body;
 use super::oauth::TokenCache;
 use super::{
     CarrierAdapter, CarrierError, CredentialField, Credentials, HttpClient, HttpRequest, PollTarget, RateLimit,
@@ -188,16 +188,9 @@ impl CarrierAdapter for UspsCarrier {
             let url =
                 format!("{}/tracking/v3/tracking/{}?expand=DETAIL", self.base_url, target.tracking_number.compact());
             let response = http.send(HttpRequest::get(url).header("Authorization", format!("Bearer {token}"))).await?;
-            if response.status == 401 {
-                self.tokens.clear().await;
-            }
-            if let Some(failure) = common_failure(&response) {
-                return Err(failure);
-            }
-            match response.status {
-                200 => updates.extend(parse_response(&response.body)?),
-                404 => {}
-                other => return Err(CarrierError::Malformed(format!("usps tracking: status {other}"))),
+            self.tokens.forget_if_refused(&response).await;
+            if let Some(body) = tracking_body(&response, "usps tracking")? {
+                updates.extend(parse_response(body)?);
             }
         }
         Ok(updates)
