@@ -10,7 +10,7 @@ pub mod dhl;
 pub mod fedex;
 pub mod http;
 #[cfg(test)]
-mod mock;
+pub(crate) mod mock;
 pub mod oauth;
 pub mod sandbox;
 pub mod ups;

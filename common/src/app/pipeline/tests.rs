@@ -356,3 +356,107 @@ async fn polls_use_the_merchants_own_connection_else_the_operators_account() {
     seen.sort();
     assert_eq!(seen, [Some("merchant-a".to_owned()), Some("operator".to_owned())]);
 }
+
+/// A mock of the four polled carriers' APIs answering with their recorded fixtures.
+async fn fixture_carriers() -> String {
+    use axum::http::Uri;
+    async fn answer(uri: Uri) -> (axum::http::StatusCode, &'static [u8]) {
+        let path = uri.path();
+        let body: &'static [u8] = if path.contains("token") {
+            include_bytes!("../../carriers/fixtures/ups/token.json")
+        } else if path.starts_with("/api/track/v1/details/") {
+            include_bytes!("../../carriers/fixtures/ups/track_response.json")
+        } else if path == "/track/v1/trackingnumbers" {
+            include_bytes!("../../carriers/fixtures/fedex/track_response.json")
+        } else if path.starts_with("/tracking/v3/tracking/") {
+            include_bytes!("../../carriers/fixtures/usps/tracking.json")
+        } else if path == "/track/shipments" {
+            include_bytes!("../../carriers/fixtures/dhl/track_shipments.json")
+        } else {
+            return (axum::http::StatusCode::NOT_FOUND, b"{}");
+        };
+        (axum::http::StatusCode::OK, body)
+    }
+    crate::carriers::mock::serve(axum::Router::new().fallback(answer)).await
+}
+
+#[tokio::test]
+async fn every_adapters_fixtures_flow_through_poll_or_webhook_into_a_timeline() {
+    use crate::carriers::{dhl, fedex, ups, upu, usps};
+    let mut h = harness().await;
+    let base = fixture_carriers().await;
+    let mut registry = CarrierRegistry::default();
+    registry.register(Arc::new(ups::UpsCarrier::new(&base)));
+    registry.register(Arc::new(fedex::FedexCarrier::new(&base)));
+    registry.register(Arc::new(usps::UspsCarrier::new(&base)));
+    registry.register(Arc::new(dhl::DhlCarrier::new(&base)));
+    registry.register(Arc::new(upu::UpuCarrier::new("china-post")));
+    h.deps.carriers = Arc::new(registry);
+    h.deps.http = Arc::new(crate::carriers::mock::client());
+    let oauth = || Credentials([("client_id".into(), "id".into()), ("client_secret".into(), "secret".into())].into());
+    h.deps.carrier_credentials = Arc::new(
+        [
+            ("ups".to_owned(), oauth()),
+            ("fedex".to_owned(), oauth()),
+            ("usps".to_owned(), oauth()),
+            ("dhl".to_owned(), Credentials([("api_key".into(), "key".into())].into())),
+        ]
+        .into(),
+    );
+    h.deps.webhook_secrets = Arc::new(WebhookSecrets(
+        ["ups", "fedex", "china-post"].map(|slug| (slug.to_owned(), SECRET.to_owned())).into(),
+    ));
+    let track = |slug: &'static str, number: &'static str| {
+        let new = NewTracking {
+            slug: Some(Slug::parse(slug).expect("slug")),
+            tracking_number: TrackingNumber::parse(number).expect("number"),
+            details: ShipmentDetails::default(),
+            last_mile: None,
+        };
+        app::create_tracking(&h.deps, &h.tenant, new)
+    };
+    let polled = [
+        track("ups", "1Z204W4R0308071865").await.expect("created"),
+        track("fedex", "449044304137821").await.expect("created"),
+        track("usps", "9400111899223344556677").await.expect("created"),
+        track("dhl", "1234567890").await.expect("created"),
+    ];
+    let pushed_to = track("china-post", "RR123456785CN").await.expect("created");
+
+    poll_due(&h.deps, &CarrierLimiters::default(), 10).await.expect("polled");
+    let upu_push: &[u8] = include_bytes!("../../carriers/fixtures/upu/emsevt_push.json");
+    let signature = sign_base64(SECRET, upu_push);
+    let header = |name: &str| (name == "x-upu-signature").then(|| signature.clone());
+    accept_webhook(&h.deps, "china-post", header, upu_push).await.expect("accepted");
+    let fedex_push: &[u8] = include_bytes!("../../carriers/fixtures/fedex/webhook_push.json");
+    let signature = sign_base64(SECRET, fedex_push);
+    let header = |name: &str| (name == "fdx-signature").then(|| signature.clone());
+    accept_webhook(&h.deps, "fedex", header, fedex_push).await.expect("accepted");
+    let ups_push: &[u8] = include_bytes!("../../carriers/fixtures/ups/alert_delivered.json");
+    let header = |name: &str| (name == "credential").then(|| SECRET.to_owned());
+    accept_webhook(&h.deps, "ups", header, ups_push).await.expect("accepted");
+    process_carrier_updates(&h.deps, 100).await.expect("processed");
+    assert_eq!(h.deps.queue.depth(QueueName::CarrierUpdates).await.expect("depth"), 0, "nothing quarantined");
+
+    let mut seen = Vec::new();
+    for shipment in polled.iter().chain([&pushed_to]) {
+        let shipment = h.read(shipment).await;
+        assert!(
+            shipment.checkpoints.iter().all(|c| c.raw_tag.is_some() && !c.message.is_empty()),
+            "{}: raw codes and messages kept",
+            shipment.slug
+        );
+        seen.push((shipment.slug.to_string(), shipment.checkpoints.len(), shipment.tag, shipment.subtag.code()));
+    }
+    let expected = [
+        // UPS: eight activities polled, plus the Track Alert's delivery (a different scan).
+        ("ups", 9, Tag::Delivered, "Delivered_003"),
+        // FedEx: nine scans polled; the pushed one is one of them, stored once.
+        ("fedex", 9, Tag::Delivered, "Delivered_003"),
+        ("usps", 7, Tag::Delivered, "Delivered_001"),
+        ("dhl", 8, Tag::Delivered, "Delivered_003"),
+        ("china-post", 10, Tag::Delivered, "Delivered_003"),
+    ];
+    let expected: Vec<_> = expected.iter().map(|&(slug, n, tag, subtag)| (slug.to_owned(), n, tag, subtag)).collect();
+    assert_eq!(seen, expected);
+}
