@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test Porchlight has, from a fresh clone or a warm machine:
 #   formatting and lints, the Rust test suites (unit, property, store contract, API, CLI),
+#   the AWS adapters against the moto emulator (PyPI moto[server], on 127.0.0.1),
 #   then AfterShip's official Node SDK against a live `porchlight serve` on 127.0.0.1.
-# Installs what it needs (npm packages) idempotently; fails, never skips, when something is missing.
+# Installs what it needs (npm packages, a Python venv with moto) idempotently; fails, never
+# skips, when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,9 +28,16 @@ cargo fmt --all -- --check
 
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p porchlight --all-targets --features aws,testkit --locked -- -D warnings
 
 step "cargo test (unit, property, store contract, API, CLI)"
 cargo test --workspace --locked
+
+step "AWS adapters against the moto emulator"
+(
+  source scripts/moto.sh
+  cargo test -p porchlight --features aws,testkit --locked --test dynamodb
+)
 
 step "AfterShip Node SDK against porchlight serve"
 cargo build --locked -p porchlight-local

@@ -5,3 +5,6 @@ pub mod sqlite;
 
 #[cfg(feature = "http")]
 pub mod http_client;
+
+#[cfg(feature = "aws")]
+pub mod dynamodb;

@@ -47,7 +47,7 @@ fn base_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).single().expect("valid")
 }
 
-async fn new_tenant(store: &dyn Backend) -> TenantId {
+async fn new_tenant(store: &dyn TenantStore) -> TenantId {
     let id = TenantId::random();
     store
         .create_tenant(&Tenant { id: id.clone(), name: "Test shop".into(), created_at: base_time() })
@@ -302,7 +302,7 @@ pub async fn contract_change_feed_records_every_write_in_order(store: &dyn Backe
 }
 
 /// Keys map to their tenant until revoked; unknown tenants and digests are refused.
-pub async fn contract_api_keys_resolve_until_revoked(store: &dyn Backend) {
+pub async fn contract_api_keys_resolve_until_revoked(store: &dyn TenantStore) {
     let tenant = new_tenant(store).await;
     let digest = *uuid::Uuid::new_v4().as_bytes();
     let digest: [u8; 32] = [digest, *uuid::Uuid::new_v4().as_bytes()].concat().try_into().expect("32 bytes");
@@ -357,6 +357,15 @@ macro_rules! store_contract_tests {
                 $crate::testkit::$scenario(&store).await;
             }
         )*
+    };
+}
+
+/// Generates the tenant and API key contract test for a store built by `$make` (for stores
+/// that keep tenants but not yet shipments).
+#[macro_export]
+macro_rules! tenant_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@each $make; contract_api_keys_resolve_until_revoked,);
     };
 }
 

@@ -1,0 +1,19 @@
+//! The DynamoDB adapter against the moto emulator. `scripts/test.sh` starts moto and sets
+//! `AWS_ENDPOINT_URL`; run alone with
+//! `AWS_ENDPOINT_URL=http://127.0.0.1:PORT cargo test -p porchlight --features aws,testkit --test dynamodb`.
+//! Without an endpoint these tests fail: they never reach for real AWS.
+
+use porchlight::adapters::dynamodb::DynamoStore;
+
+/// A store on a new table of its own, so that tests never see each other's items.
+async fn store() -> DynamoStore {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .expect("AWS_ENDPOINT_URL must name the moto server (scripts/test.sh starts one)");
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "tests only talk to a loopback emulator, not {endpoint}");
+    let store = DynamoStore::from_env(format!("porchlight-test-{}", uuid::Uuid::new_v4().simple())).await;
+    store.create_table().await.expect("table created");
+    store
+}
+
+porchlight::tenant_contract_tests!(store().await);
+porchlight::connection_contract_tests!(store().await);

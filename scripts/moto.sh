@@ -1,0 +1,23 @@
+# Sourced: makes sure the moto AWS emulator is installed (a venv beside the cargo target cache),
+# starts `moto_server` on a free loopback port and stops it on exit.
+# Sets: AWS_ENDPOINT_URL, dummy credentials and region (exported), moto_pid.
+moto_version="5.2.5"
+venv="${PORCHLIGHT_VENV:-$(dirname "$CARGO_TARGET_DIR")/venv}"
+if ! "$venv/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$moto_version')" 2>/dev/null; then
+  echo "installing moto[server]==$moto_version into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$moto_version"
+fi
+moto_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+moto_log=$(mktemp)
+"$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$moto_log" 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; rm -f "$moto_log"' EXIT
+for _ in $(seq 1 100); do
+  python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$moto_port/moto-api/', timeout=0.5)" 2>/dev/null && break
+  kill -0 "$moto_pid" 2>/dev/null || { echo "error: moto_server did not start:" >&2; cat "$moto_log" >&2; exit 1; }
+  sleep 0.2
+done
+export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+unset AWS_PROFILE AWS_SESSION_TOKEN
