@@ -152,6 +152,38 @@ pub struct ListQuery {
     pub transit_time: Option<u32>,
 }
 
+impl ListQuery {
+    /// Whether `shipment` passes every filter (cursor and page size aside): what the SQL of the
+    /// SQLite store selects, for stores that filter in memory.
+    pub fn matches(&self, shipment: &Shipment) -> bool {
+        fn any_of<T: PartialEq>(wanted: &[T], value: Option<&T>) -> bool {
+            wanted.is_empty() || value.is_some_and(|v| wanted.contains(v))
+        }
+        let details = &shipment.details;
+        let within = |at: DateTime<Utc>, min: Option<DateTime<Utc>>, max: Option<DateTime<Utc>>| {
+            min.is_none_or(|min| at >= min) && max.is_none_or(|max| at <= max)
+        };
+        any_of(&self.tags, Some(&shipment.tag))
+            && any_of(&self.slugs, Some(&shipment.slug))
+            && any_of(&self.origins, details.origin_country_region.as_ref())
+            && any_of(&self.destinations, details.destination_country_region.as_ref())
+            && any_of(&self.courier_destinations, shipment.courier_destination_country_region.as_ref())
+            && (self.tracking_numbers.is_empty()
+                || self
+                    .tracking_numbers
+                    .iter()
+                    .any(|n| TrackingNumber::parse(n).is_ok_and(|n| n.compact() == shipment.tracking_number.compact())))
+            && self.order_id.as_ref().is_none_or(|id| details.order_id.as_ref() == Some(id))
+            && self.order_number.as_ref().is_none_or(|n| details.order_number.as_ref() == Some(n))
+            && (self.shipment_tags.is_empty() || details.shipment_tags.iter().any(|t| self.shipment_tags.contains(t)))
+            && self.keyword.as_ref().is_none_or(|k| shipment.search_text().contains(&k.to_lowercase()))
+            && within(shipment.created_at, self.created_at_min, self.created_at_max)
+            && within(shipment.updated_at, self.updated_at_min, self.updated_at_max)
+            && self.return_to_sender.is_none_or(|flag| shipment.return_to_sender == flag)
+            && self.transit_time.is_none_or(|days| shipment.transit_time == Some(days))
+    }
+}
+
 /// One page of a listing.
 #[derive(Debug, Clone)]
 pub struct ListPage {

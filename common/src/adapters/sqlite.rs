@@ -238,20 +238,6 @@ fn migrate(connection: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Lower-case text that `keyword` searches: numbers, title, order ids, customer names.
-fn search_text(shipment: &Shipment) -> String {
-    let details = &shipment.details;
-    let mut parts = vec![shipment.tracking_number.as_str().to_owned(), shipment.tracking_number.compact().to_owned()];
-    parts.extend(details.title.iter().cloned());
-    parts.extend(details.order_id.iter().cloned());
-    parts.extend(details.order_number.iter().cloned());
-    parts.extend(details.customers.iter().filter_map(|c| c.name.clone()));
-    if let Some(leg) = &shipment.last_mile {
-        parts.push(leg.tracking_number.compact().to_owned());
-    }
-    parts.join("\u{1f}").to_lowercase()
-}
-
 fn snapshot_json(snapshot: Option<&StatusSnapshot>) -> Result<Option<String>, StoreError> {
     snapshot.map(|s| serde_json::to_string(s).map_err(unavailable)).transpose()
 }
@@ -306,7 +292,7 @@ fn shipment_values(shipment: &Shipment, version: u64) -> Result<Vec<Value>, Stor
         Value::Integer(i64::from(shipment.return_to_sender)),
         shipment.transit_time.map_or(Value::Null, |days| Value::Integer(i64::from(days))),
         Value::Text(serde_json::to_string(&details.shipment_tags).map_err(unavailable)?),
-        Value::Text(search_text(shipment)),
+        Value::Text(shipment.search_text()),
         shipment.next_poll_at.map_or(Value::Null, |at| Value::Integer(micros(at))),
         Value::Text(body),
     ])

@@ -275,6 +275,21 @@ pub struct Shipment {
 }
 
 impl Shipment {
+    /// Lower-case text that a listing's `keyword` searches: numbers, title, order ids,
+    /// customer names, the last-mile number; parts separated by U+001F.
+    pub fn search_text(&self) -> String {
+        let details = &self.details;
+        let mut parts = vec![self.tracking_number.as_str().to_owned(), self.tracking_number.compact().to_owned()];
+        parts.extend(details.title.iter().cloned());
+        parts.extend(details.order_id.iter().cloned());
+        parts.extend(details.order_number.iter().cloned());
+        parts.extend(details.customers.iter().filter_map(|c| c.name.clone()));
+        if let Some(leg) = &self.last_mile {
+            parts.push(leg.tracking_number.compact().to_owned());
+        }
+        parts.join("\u{1f}").to_lowercase()
+    }
+
     /// A new shipment with an empty timeline, due for its first poll at once.
     pub fn new(
         tenant_id: TenantId,
