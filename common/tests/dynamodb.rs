@@ -15,5 +15,5 @@ async fn store() -> DynamoStore {
     store
 }
 
-porchlight::tenant_contract_tests!(store().await);
+porchlight::shipment_contract_tests!(store().await);
 porchlight::connection_contract_tests!(store().await);

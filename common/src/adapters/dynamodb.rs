@@ -1,6 +1,6 @@
-//! DynamoDB single-table store (feature `aws`): the AWS runtime's tenants, API keys and courier
-//! connections. Shipments, the change feed (DynamoDB Streams) and the queue (SQS) follow in
-//! issue 4; until then the AWS runtime is not complete and nothing deploys it.
+//! DynamoDB single-table store (feature `aws`): the AWS runtime's tenants, API keys, courier
+//! connections and shipments. The change feed is the table's stream (decoded elsewhere); the
+//! queue is SQS. Both follow in issue 4: until then nothing deploys this.
 //!
 //! Every item's partition key starts with what it belongs to; merchant data is always under
 //! `T#<tenant>`:
@@ -11,7 +11,17 @@
 //! | a tenant's API key | `T#<tenant>` | `APIKEY#<key id>` | |
 //! | key lookup by digest | `KEY#<sha-256 hex>` | `KEY` | |
 //! | courier connection | `T#<tenant>` | `CONN#<id>` | |
+//! | shipment | `T#<tenant>` | `S#<id>` | GSI2 (sparse, active with a poll time): `POLL#<shard>` / `<next poll µs>#<tenant>#<id>` |
+//! | first leg (unique per tenant) | `T#<tenant>` | `NUM#<slug>#<compact number>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
+//! | last-mile leg | `T#<tenant>` | `LM#<slug>#<compact>#<id>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
 //!
+//! A shipment and its leg items change in one transaction; the shipment item's `version`
+//! condition gives optimistic concurrency. Polls are spread over 16 GSI2 partitions (by the
+//! id's first hex digit) so that no one partition takes every scheduler read.
+//!
+//! Listing reads the tenant's shipment items and filters with [`ListQuery::matches`]: exact
+//! and simple, but a listing costs a read of all the tenant's shipments (to count `total`).
+//! Large tenants need a counted index; that is left for when it is measured.
 //! The SDK's own configuration chain finds the region, credentials and endpoint
 //! (`AWS_ENDPOINT_URL` reaches an emulator); this module has no local branches.
 
@@ -27,8 +37,11 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Slug, TenantId};
-use crate::ports::{ApiKeyRecord, ConnectionStore, StoreError, StoredConnection, Tenant, TenantStore};
+use crate::domain::{Shipment, ShipmentId, Slug, TenantId, TrackingNumber};
+use crate::ports::{
+    ApiKeyRecord, ConnectionStore, Cursor, ListPage, ListQuery, ShipmentStore, StoreError, StoredConnection, Tenant,
+    TenantStore,
+};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -46,7 +59,7 @@ impl DynamoStore {
         DynamoStore { client: Client::new(&config), table: table.into() }
     }
 
-    /// Creates the table as the SAM template declares it (keys, GSI1, stream, on-demand
+    /// Creates the table as the SAM template declares it (keys, GSI1, GSI2, stream, on-demand
     /// billing): for emulators and tests; deployments get it from the template.
     pub async fn create_table(&self) -> Result<(), StoreError> {
         let string = |name: &str| {
@@ -66,6 +79,13 @@ impl DynamoStore {
             .projection(Projection::builder().projection_type(ProjectionType::All).build())
             .build()
             .map_err(unavailable)?;
+        let gsi2 = GlobalSecondaryIndex::builder()
+            .index_name("GSI2")
+            .key_schema(key("GSI2PK", KeyType::Hash)?)
+            .key_schema(key("GSI2SK", KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+            .build()
+            .map_err(unavailable)?;
         self.client
             .create_table()
             .table_name(&self.table)
@@ -73,9 +93,12 @@ impl DynamoStore {
             .attribute_definitions(string("SK")?)
             .attribute_definitions(string("GSI1PK")?)
             .attribute_definitions(string("GSI1SK")?)
+            .attribute_definitions(string("GSI2PK")?)
+            .attribute_definitions(string("GSI2SK")?)
             .key_schema(key("PK", KeyType::Hash)?)
             .key_schema(key("SK", KeyType::Range)?)
             .global_secondary_indexes(gsi1)
+            .global_secondary_indexes(gsi2)
             .billing_mode(BillingMode::PayPerRequest)
             .stream_specification(
                 StreamSpecification::builder()
@@ -477,5 +500,307 @@ impl ConnectionStore for DynamoStore {
             }
         }
         Ok(connections)
+    }
+}
+
+/// Poll-index partitions: a shipment's is its id's first hex digit.
+const POLL_SHARDS: &str = "0123456789abcdef";
+
+fn shipment_sk(id: &ShipmentId) -> String {
+    format!("S#{id}")
+}
+
+fn first_leg_sk(shipment: &Shipment) -> String {
+    format!("NUM#{}#{}", shipment.slug, shipment.tracking_number.compact())
+}
+
+fn last_mile_sk(shipment: &Shipment) -> Option<String> {
+    shipment.last_mile.as_ref().map(|leg| format!("LM#{}#{}#{}", leg.slug, leg.tracking_number.compact(), shipment.id))
+}
+
+fn leg_index(slug: &Slug, number: &TrackingNumber) -> String {
+    format!("LEG#{slug}#{}", number.compact())
+}
+
+/// The shipment item for `shipment` stored at `version`.
+fn shipment_item(shipment: &Shipment, version: u64) -> Result<Item, StoreError> {
+    let mut stored = shipment.clone();
+    stored.version = version;
+    let body = serde_json::to_string(&stored).map_err(unavailable)?;
+    let mut item = HashMap::from([
+        ("PK".to_owned(), s(tenant_pk(&shipment.tenant_id))),
+        ("SK".to_owned(), s(shipment_sk(&shipment.id))),
+        ("tenant_id".to_owned(), s(shipment.tenant_id.as_str())),
+        ("id".to_owned(), s(shipment.id.as_str())),
+        ("version".to_owned(), AttributeValue::N(version.to_string())),
+        ("body".to_owned(), s(body)),
+    ]);
+    if let (true, Some(at)) = (shipment.active, shipment.next_poll_at) {
+        let shard = shipment.id.as_str().chars().next().unwrap_or('0');
+        item.insert("GSI2PK".to_owned(), s(format!("POLL#{shard}")));
+        item.insert(
+            "GSI2SK".to_owned(),
+            s(format!("{:020}#{}#{}", at.timestamp_micros().max(0), shipment.tenant_id, shipment.id)),
+        );
+    }
+    Ok(item)
+}
+
+/// A leg item: routes carrier events for (`slug`, `number`) to the shipment.
+fn leg_item(shipment: &Shipment, sk: String, slug: &Slug, number: &TrackingNumber) -> Item {
+    HashMap::from([
+        ("PK".to_owned(), s(tenant_pk(&shipment.tenant_id))),
+        ("SK".to_owned(), s(sk)),
+        ("GSI1PK".to_owned(), s(leg_index(slug, number))),
+        ("GSI1SK".to_owned(), s(format!("{}#{}", shipment.tenant_id, shipment.id))),
+        ("tenant_id".to_owned(), s(shipment.tenant_id.as_str())),
+        ("shipment_id".to_owned(), s(shipment.id.as_str())),
+    ])
+}
+
+fn read_shipment(item: &Item) -> Result<Shipment, StoreError> {
+    let mut shipment: Shipment = serde_json::from_str(text(item, "body")?).map_err(unavailable)?;
+    shipment.version = item
+        .get("version")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| corrupt("version"))?;
+    Ok(shipment)
+}
+
+fn ids(item: &Item) -> Result<(TenantId, ShipmentId), StoreError> {
+    let id = ShipmentId::parse(text(item, "shipment_id")?).map_err(|_| corrupt("shipment_id"))?;
+    Ok((tenant_id(item)?, id))
+}
+
+impl DynamoStore {
+    fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned));
+        Ok(TransactWriteItem::builder().put(put.build().map_err(unavailable)?).build())
+    }
+
+    fn delete_key(&self, pk: String, sk: String) -> Result<TransactWriteItem, StoreError> {
+        let delete =
+            aws_sdk_dynamodb::types::Delete::builder().table_name(&self.table).key("PK", s(pk)).key("SK", s(sk));
+        Ok(TransactWriteItem::builder().delete(delete.build().map_err(unavailable)?).build())
+    }
+
+    /// The write of a shipment and of the leg items that change with it, as one transaction.
+    /// `old` is the shipment as stored (`None` for a new one); the shipment item's condition
+    /// is `condition`.
+    fn shipment_writes(
+        &self,
+        shipment: &Shipment,
+        old: Option<&Shipment>,
+        version: u64,
+        condition: (&str, Option<u64>),
+    ) -> Result<(Vec<TransactWriteItem>, Option<usize>), StoreError> {
+        let pk = tenant_pk(&shipment.tenant_id);
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(shipment_item(shipment, version)?))
+            .condition_expression(condition.0);
+        if let Some(expected) = condition.1 {
+            put = put.expression_attribute_values(":expected", AttributeValue::N(expected.to_string()));
+        }
+        let mut writes = vec![TransactWriteItem::builder().put(put.build().map_err(unavailable)?).build()];
+        // The index of the write that claims the first leg: its failure means a duplicate.
+        let mut claim = None;
+        let first = first_leg_sk(shipment);
+        if old.is_none_or(|old| first_leg_sk(old) != first) {
+            if let Some(old) = old {
+                writes.push(self.delete_key(pk.clone(), first_leg_sk(old))?);
+            }
+            claim = Some(writes.len());
+            let item = leg_item(shipment, first, &shipment.slug, &shipment.tracking_number);
+            writes.push(self.put(item, Some("attribute_not_exists(PK)"))?);
+        }
+        let last = last_mile_sk(shipment);
+        let old_last = old.and_then(last_mile_sk);
+        if last != old_last {
+            if let Some(old_last) = old_last {
+                writes.push(self.delete_key(pk.clone(), old_last)?);
+            }
+            if let (Some(sk), Some(leg)) = (last, &shipment.last_mile) {
+                writes.push(self.put(leg_item(shipment, sk, &leg.slug, &leg.tracking_number), None)?);
+            }
+        }
+        Ok((writes, claim))
+    }
+
+    /// The id of the tenant's shipment holding `shipment`'s first leg.
+    async fn holder_of_first_leg(&self, shipment: &Shipment) -> Result<StoreError, StoreError> {
+        let item = self.get(tenant_pk(&shipment.tenant_id), &first_leg_sk(shipment)).await?;
+        match item {
+            Some(item) => Ok(StoreError::Duplicate(ids(&item)?.1)),
+            None => Ok(StoreError::Conflict), // released meanwhile: the caller retries
+        }
+    }
+
+    /// Runs a shipment transaction, reading why it was refused: a duplicate first leg, or
+    /// the shipment item's condition (`refused`).
+    async fn write_shipment(
+        &self,
+        shipment: &Shipment,
+        (writes, claim): (Vec<TransactWriteItem>, Option<usize>),
+        refused: StoreError,
+    ) -> Result<(), StoreError> {
+        match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
+            Ok(_) => Ok(()),
+            Err(error) => match cancellation_codes(&error) {
+                Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => Err(refused),
+                Some(codes) if claim.is_some_and(|i| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed")) => {
+                    Err(self.holder_of_first_leg(shipment).await?)
+                }
+                Some(codes) if codes.iter().any(|c| c == "TransactionConflict") => Err(StoreError::Conflict),
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+}
+
+#[async_trait]
+impl ShipmentStore for DynamoStore {
+    async fn insert(&self, shipment: &Shipment) -> Result<u64, StoreError> {
+        let writes = self.shipment_writes(shipment, None, 1, ("attribute_not_exists(PK)", None))?;
+        self.write_shipment(shipment, writes, StoreError::Conflict).await?;
+        Ok(1)
+    }
+
+    async fn get(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Option<Shipment>, StoreError> {
+        DynamoStore::get(self, tenant_pk(tenant), &shipment_sk(id)).await?.map(|item| read_shipment(&item)).transpose()
+    }
+
+    async fn update(&self, shipment: &Shipment) -> Result<u64, StoreError> {
+        let stored = ShipmentStore::get(self, &shipment.tenant_id, &shipment.id).await?.ok_or(StoreError::NotFound)?;
+        if stored.version != shipment.version {
+            return Err(StoreError::Conflict);
+        }
+        let version = shipment.version + 1;
+        let writes =
+            self.shipment_writes(shipment, Some(&stored), version, ("version = :expected", Some(shipment.version)))?;
+        // Refused on the version: changed since read, or deleted (both mean re-read).
+        match self.write_shipment(shipment, writes, StoreError::Conflict).await {
+            Err(StoreError::Conflict)
+                if ShipmentStore::get(self, &shipment.tenant_id, &shipment.id).await?.is_none() =>
+            {
+                Err(StoreError::NotFound)
+            }
+            other => other.map(|()| version),
+        }
+    }
+
+    async fn delete(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment, StoreError> {
+        loop {
+            let stored = ShipmentStore::get(self, tenant, id).await?.ok_or(StoreError::NotFound)?;
+            let pk = tenant_pk(tenant);
+            let shipment = aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&self.table)
+                .key("PK", s(&pk))
+                .key("SK", s(shipment_sk(id)))
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", AttributeValue::N(stored.version.to_string()))
+                .build()
+                .map_err(unavailable)?;
+            let mut writes = vec![TransactWriteItem::builder().delete(shipment).build()];
+            writes.push(self.delete_key(pk.clone(), first_leg_sk(&stored))?);
+            if let Some(sk) = last_mile_sk(&stored) {
+                writes.push(self.delete_key(pk.clone(), sk)?);
+            }
+            match self.write_shipment(&stored, (writes, None), StoreError::Conflict).await {
+                Ok(()) => return Ok(stored),
+                Err(StoreError::Conflict) => continue, // changed meanwhile: delete what is there now
+                Err(other) => return Err(other),
+            }
+        }
+    }
+
+    async fn list(&self, tenant: &TenantId, query: &ListQuery) -> Result<ListPage, StoreError> {
+        let items = self.query_prefix(tenant_pk(tenant), "S#", None, usize::MAX).await?;
+        let mut matching = Vec::new();
+        for item in &items {
+            let shipment = read_shipment(item)?;
+            if query.matches(&shipment) {
+                matching.push(shipment);
+            }
+        }
+        matching.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        let total = matching.len() as u64;
+        let after_cursor =
+            |s: &Shipment| query.cursor.as_ref().is_none_or(|c| (s.created_at, &s.id) < (c.created_at, &c.id));
+        let limit = query.limit.clamp(1, 200);
+        let mut shipments: Vec<Shipment> = matching.into_iter().filter(after_cursor).take(limit + 1).collect();
+        let next_cursor = if shipments.len() > limit {
+            shipments.truncate(limit);
+            shipments.last().map(|s| Cursor { created_at: s.created_at, id: s.id.clone() })
+        } else {
+            None
+        };
+        Ok(ListPage { shipments, total, next_cursor })
+    }
+
+    async fn find_legs(
+        &self,
+        slug: &Slug,
+        tracking_number: &TrackingNumber,
+    ) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let answer = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI1")
+                .key_condition_expression("GSI1PK = :leg")
+                .expression_attribute_values(":leg", s(leg_index(slug, tracking_number)))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in answer.items.unwrap_or_default() {
+                found.push(ids(&item)?);
+            }
+            match answer.last_evaluated_key {
+                Some(next) => start = Some(next),
+                None => break,
+            }
+        }
+        found.sort();
+        found.dedup();
+        Ok(found)
+    }
+
+    async fn due_for_poll(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
+        // Each shard's earliest `limit`, merged: the earliest `limit` overall.
+        let upto = format!("{:020}#~", now.timestamp_micros().max(0));
+        let mut due: Vec<(String, (TenantId, ShipmentId))> = Vec::new();
+        for shard in POLL_SHARDS.chars() {
+            let answer = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI2")
+                .key_condition_expression("GSI2PK = :shard AND GSI2SK <= :upto")
+                .expression_attribute_values(":shard", s(format!("POLL#{shard}")))
+                .expression_attribute_values(":upto", s(&upto))
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in answer.items.unwrap_or_default() {
+                let position = text(&item, "GSI2SK")?.to_owned();
+                let mut parts = position.splitn(3, '#').skip(1);
+                let (Some(tenant), Some(id)) = (parts.next(), parts.next()) else { return Err(corrupt("GSI2SK")) };
+                let tenant = TenantId::parse(tenant).map_err(|_| corrupt("GSI2SK"))?;
+                let id = ShipmentId::parse(id).map_err(|_| corrupt("GSI2SK"))?;
+                due.push((position, (tenant, id)));
+            }
+        }
+        due.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(due.into_iter().take(limit).map(|(_, ids)| ids).collect())
     }
 }

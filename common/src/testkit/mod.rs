@@ -373,15 +373,6 @@ macro_rules! shipment_contract_tests {
     };
 }
 
-/// Generates the tenant and API key contract test for a store built by `$make` (for stores
-/// that keep tenants but not yet shipments).
-#[macro_export]
-macro_rules! tenant_contract_tests {
-    ($make:expr) => {
-        $crate::store_contract_tests!(@each $make; contract_api_keys_resolve_until_revoked,);
-    };
-}
-
 /// A queue with nothing else in it: each scenario sends its own messages and reads them back.
 async fn drain(queue: &dyn WorkQueue, name: QueueName) {
     while let Ok(batch) = queue.receive(name, 100, chrono::Duration::minutes(10)).await {
