@@ -503,6 +503,9 @@ impl ConnectionStore for DynamoStore {
     }
 }
 
+/// How often `delete` re-reads a shipment that keeps changing under it before giving up.
+const DELETE_ATTEMPTS: usize = 5;
+
 /// Poll-index partitions: a shipment's is its id's first hex digit.
 const POLL_SHARDS: &str = "0123456789abcdef";
 
@@ -694,7 +697,8 @@ impl ShipmentStore for DynamoStore {
     }
 
     async fn delete(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment, StoreError> {
-        loop {
+        // A shipment changed between the read and the delete is read again, a few times.
+        for _ in 0..DELETE_ATTEMPTS {
             let stored = ShipmentStore::get(self, tenant, id).await?.ok_or(StoreError::NotFound)?;
             let pk = tenant_pk(tenant);
             let shipment = aws_sdk_dynamodb::types::Delete::builder()
@@ -712,10 +716,11 @@ impl ShipmentStore for DynamoStore {
             }
             match self.write_shipment(&stored, (writes, None), StoreError::Conflict).await {
                 Ok(()) => return Ok(stored),
-                Err(StoreError::Conflict) => continue, // changed meanwhile: delete what is there now
+                Err(StoreError::Conflict) => continue,
                 Err(other) => return Err(other),
             }
         }
+        Err(StoreError::Conflict)
     }
 
     async fn list(&self, tenant: &TenantId, query: &ListQuery) -> Result<ListPage, StoreError> {
