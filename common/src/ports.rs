@@ -268,8 +268,6 @@ impl StatusSnapshot {
 /// One committed change, as DynamoDB Streams gives NEW_AND_OLD_IMAGES.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeEvent {
-    /// Position in the feed, strictly increasing in commit order.
-    pub seq: u64,
     /// The tenant.
     pub tenant_id: TenantId,
     /// The shipment.
@@ -284,12 +282,22 @@ pub struct ChangeEvent {
     pub new: Option<StatusSnapshot>,
 }
 
-/// The ordered feed of committed shipment changes.
+/// A change at its position in a [`ChangeFeed`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedEntry {
+    /// Position in the feed, strictly increasing in commit order.
+    pub seq: u64,
+    /// The change.
+    pub change: ChangeEvent,
+}
+
+/// The ordered feed of committed shipment changes of the embedded store. (On AWS the table's
+/// stream carries the same [`ChangeEvent`]s, with the stream's own positions.)
 #[async_trait]
 pub trait ChangeFeed: Send + Sync {
     /// Up to `limit` changes with `seq > after`, in commit order. Reading does not consume:
     /// consumers keep their own position.
-    async fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, StoreError>;
+    async fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<FeedEntry>, StoreError>;
 }
 
 /// A merchant's account with a carrier, its credentials sealed (encrypted and authenticated)

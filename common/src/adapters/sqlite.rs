@@ -16,8 +16,9 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction,
 
 use crate::domain::{Shipment, ShipmentId, Slug, TenantId, TrackingNumber};
 use crate::ports::{
-    ApiKeyRecord, ChangeEvent, ChangeFeed, ChangeKind, ConnectionStore, Cursor, DeadLetter, ListPage, ListQuery,
-    QueueName, Received, ShipmentStore, StatusSnapshot, StoreError, StoredConnection, Tenant, TenantStore, WorkQueue,
+    ApiKeyRecord, ChangeEvent, ChangeFeed, ChangeKind, ConnectionStore, Cursor, DeadLetter, FeedEntry, ListPage,
+    ListQuery, QueueName, Received, ShipmentStore, StatusSnapshot, StoreError, StoredConnection, Tenant, TenantStore,
+    WorkQueue,
 };
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
@@ -720,7 +721,7 @@ impl TenantStore for SqliteStore {
 
 #[async_trait]
 impl ChangeFeed for SqliteStore {
-    async fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeEvent>, StoreError> {
+    async fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
         self.read(move |connection| {
             let mut statement = connection
                 .prepare_cached(
@@ -745,8 +746,7 @@ impl ChangeFeed for SqliteStore {
                 let snapshot = |json: Option<String>| -> Result<Option<StatusSnapshot>, StoreError> {
                     json.map(|j| serde_json::from_str(&j).map_err(unavailable)).transpose()
                 };
-                Ok(ChangeEvent {
-                    seq: seq as u64,
+                let change = ChangeEvent {
                     tenant_id: TenantId::parse(&tenant).map_err(unavailable)?,
                     shipment_id: ShipmentId::parse(&shipment).map_err(unavailable)?,
                     kind: match kind.as_str() {
@@ -757,7 +757,8 @@ impl ChangeFeed for SqliteStore {
                     at: from_micros(at),
                     old: snapshot(old)?,
                     new: snapshot(new)?,
-                })
+                };
+                Ok(FeedEntry { seq: seq as u64, change })
             })
             .collect()
         })
