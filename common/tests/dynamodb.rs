@@ -17,3 +17,13 @@ async fn store() -> DynamoStore {
 
 porchlight::shipment_contract_tests!(store().await);
 porchlight::connection_contract_tests!(store().await);
+
+/// The table's stream carries the same changes, in order, as the SQLite change feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_records_decode_into_the_change_events_of_the_embedded_feed() {
+    let store = store().await;
+    let tenant = porchlight::testkit::create_update_delete(&store).await;
+    let changes: Vec<_> =
+        store.stream_changes().await.expect("stream read").into_iter().filter(|c| c.tenant_id == tenant).collect();
+    porchlight::testkit::assert_created_updated_deleted(&changes);
+}

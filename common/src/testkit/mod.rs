@@ -13,8 +13,8 @@ use crate::domain::{
     Slug, Subtag, Tag, TenantId, TrackingNumber,
 };
 use crate::ports::{
-    ApiKeyRecord, ChangeFeed, ChangeKind, Clock, ListQuery, QueueName, ShipmentStore, StoreError, Tenant, TenantStore,
-    WorkQueue,
+    ApiKeyRecord, ChangeEvent, ChangeFeed, ChangeKind, Clock, ListQuery, QueueName, ShipmentStore, StoreError, Tenant,
+    TenantStore, WorkQueue,
 };
 
 /// A clock that stands still until moved.
@@ -285,11 +285,7 @@ pub async fn contract_due_for_poll_lists_only_due_active_shipments(store: &dyn S
 /// Every write appears once in the change feed, in commit order, with old and new snapshots.
 pub async fn contract_change_feed_records_every_write_in_order(store: &dyn Backend) {
     let start = store.changes_after(0, usize::MAX >> 1).await.expect("feed").last().map_or(0, |c| c.seq);
-    let tenant = new_tenant(store).await;
-    let mut s = insert(store, shipment(&tenant, "ups", "FEED0001", 0)).await;
-    s.merge([event(&s, "InTransit_002", 1)], base_time() + Duration::hours(1));
-    s.version = store.update(&s).await.expect("updated");
-    store.delete(&tenant, &s.id).await.expect("deleted");
+    let tenant = create_update_delete(store).await;
     let entries: Vec<_> = store
         .changes_after(start, 1000)
         .await
@@ -299,17 +295,34 @@ pub async fn contract_change_feed_records_every_write_in_order(store: &dyn Backe
         .collect();
     assert!(entries.windows(2).all(|w| w[0].seq < w[1].seq));
     let mine: Vec<_> = entries.iter().map(|e| e.change.clone()).collect();
-    let kinds: Vec<_> = mine.iter().map(|c| c.kind).collect();
-    assert_eq!(kinds, vec![ChangeKind::Created, ChangeKind::Updated, ChangeKind::Deleted]);
-    assert_eq!(mine[0].old, None);
-    assert_eq!(mine[0].new.as_ref().map(|n| (n.tag, n.version)), Some((Tag::Pending, 1)));
-    let update = &mine[1];
-    assert_eq!(update.old.as_ref().map(|o| o.tag), Some(Tag::Pending));
-    assert_eq!(update.new.as_ref().map(|n| (n.tag, n.version, n.checkpoint_count)), Some((Tag::InTransit, 2, 1)));
-    assert_eq!(mine[2].new, None);
+    assert_created_updated_deleted(&mine);
     // Reading does not consume.
     let again = store.changes_after(entries[0].seq - 1, 1).await.expect("feed");
     assert_eq!(again[0], entries[0]);
+}
+
+/// Creates a tenant with one shipment, moves it to InTransit, deletes it; returns the tenant.
+/// Its changes, however a store publishes them, must pass [`assert_created_updated_deleted`].
+pub async fn create_update_delete(store: &dyn ShipmentBackend) -> TenantId {
+    let tenant = new_tenant(store).await;
+    let mut s = insert(store, shipment(&tenant, "ups", "FEED0001", 0)).await;
+    s.merge([event(&s, "InTransit_002", 1)], base_time() + Duration::hours(1));
+    s.version = store.update(&s).await.expect("updated");
+    store.delete(&tenant, &s.id).await.expect("deleted");
+    tenant
+}
+
+/// The changes of [`create_update_delete`], in order, with old and new snapshots.
+pub fn assert_created_updated_deleted(changes: &[ChangeEvent]) {
+    let kinds: Vec<_> = changes.iter().map(|c| c.kind).collect();
+    assert_eq!(kinds, vec![ChangeKind::Created, ChangeKind::Updated, ChangeKind::Deleted]);
+    assert_eq!(changes[0].old, None);
+    assert_eq!(changes[0].new.as_ref().map(|n| (n.tag, n.version)), Some((Tag::Pending, 1)));
+    let update = &changes[1];
+    assert_eq!(update.old.as_ref().map(|o| o.tag), Some(Tag::Pending));
+    assert_eq!(update.new.as_ref().map(|n| (n.tag, n.version, n.checkpoint_count)), Some((Tag::InTransit, 2, 1)));
+    assert_eq!(changes[2].new, None);
+    assert_eq!(changes[2].old.as_ref().map(|o| (o.tag, o.version)), Some((Tag::InTransit, 2)));
 }
 
 /// Keys map to their tenant until revoked; unknown tenants and digests are refused.
