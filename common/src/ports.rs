@@ -413,6 +413,11 @@ pub trait WorkQueue: Send + Sync {
     async fn redrive(&self, queue: QueueName, id: u64) -> Result<(), StoreError>;
     /// Messages waiting (visible or leased), not counting dead letters.
     async fn depth(&self, queue: QueueName) -> Result<u64, StoreError>;
+    /// The shortest lease or release delay the queue keeps to; shorter ones are rounded up
+    /// (SQS counts whole seconds).
+    fn shortest_lease(&self) -> chrono::Duration {
+        chrono::Duration::milliseconds(1)
+    }
 }
 
 /// The time. Tests use a settable one.

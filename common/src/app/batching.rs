@@ -102,6 +102,10 @@ impl WorkQueue for BatchingQueue {
     async fn depth(&self, queue: QueueName) -> Result<u64, StoreError> {
         self.inner.depth(queue).await
     }
+
+    fn shortest_lease(&self) -> chrono::Duration {
+        self.inner.shortest_lease()
+    }
 }
 
 #[cfg(test)]
