@@ -36,7 +36,7 @@ cargo test --workspace --locked
 step "AWS adapters against the moto emulator"
 (
   source scripts/moto.sh
-  cargo test -p porchlight --features aws,testkit --locked --test dynamodb
+  cargo test -p porchlight --features aws,testkit --locked --test aws
 )
 
 step "AfterShip Node SDK against porchlight serve"

@@ -349,6 +349,9 @@ pub enum QueueName {
 }
 
 impl QueueName {
+    /// Every queue.
+    pub const ALL: [QueueName; 1] = [QueueName::CarrierUpdates];
+
     /// The queue's name, as stored and as the SQS queue is named.
     pub fn as_str(self) -> &'static str {
         match self {

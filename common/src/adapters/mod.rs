@@ -8,3 +8,6 @@ pub mod http_client;
 
 #[cfg(feature = "aws")]
 pub mod dynamodb;
+
+#[cfg(feature = "aws")]
+pub mod sqs;

@@ -1,6 +1,6 @@
-//! The DynamoDB adapter against the moto emulator. `scripts/test.sh` starts moto and sets
-//! `AWS_ENDPOINT_URL`; run alone with
-//! `AWS_ENDPOINT_URL=http://127.0.0.1:PORT cargo test -p porchlight --features aws,testkit --test dynamodb`.
+//! The AWS adapters (DynamoDB, its stream, SQS) against the moto emulator. `scripts/test.sh`
+//! starts moto and sets `AWS_ENDPOINT_URL`; run alone with
+//! `AWS_ENDPOINT_URL=http://127.0.0.1:PORT cargo test -p porchlight --features aws,testkit --test aws`.
 //! Without an endpoint these tests fail: they never reach for real AWS.
 
 use porchlight::adapters::dynamodb::DynamoStore;
@@ -27,3 +27,14 @@ async fn stream_records_decode_into_the_change_events_of_the_embedded_feed() {
         store.stream_changes().await.expect("stream read").into_iter().filter(|c| c.tenant_id == tenant).collect();
     porchlight::testkit::assert_created_updated_deleted(&changes);
 }
+
+/// Queues of their own, so that tests never see each other's messages.
+async fn queues() -> porchlight::adapters::sqs::SqsQueues {
+    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL must name the moto server (scripts/test.sh starts one)");
+    let prefix = format!("porchlight-test-{}-", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let queues = porchlight::adapters::sqs::SqsQueues::from_env(prefix).await;
+    queues.create_queues().await.expect("queues created");
+    queues
+}
+
+porchlight::queue_contract_tests!(queues().await);
