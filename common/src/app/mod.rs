@@ -25,7 +25,7 @@ pub use trackings::{
 
 use crate::carriers::{CarrierRegistry, Credentials, HttpClient, HttpError, HttpRequest, HttpResponse, WebhookSecrets};
 use crate::domain::{DomainError, PollPolicy, ShipmentId};
-use crate::ports::{ChangeFeed, Clock, ConnectionStore, ShipmentStore, StoreError, TenantStore, WorkQueue};
+use crate::ports::{Clock, ConnectionStore, ShipmentStore, StoreError, TenantStore, WorkQueue};
 
 /// The ports and settings a use case may use. Cloning is cheap.
 #[derive(Clone)]
@@ -34,8 +34,6 @@ pub struct Deps {
     pub tenants: Arc<dyn TenantStore>,
     /// Shipments.
     pub shipments: Arc<dyn ShipmentStore>,
-    /// The change feed.
-    pub changes: Arc<dyn ChangeFeed>,
     /// Work queues.
     pub queue: Arc<dyn WorkQueue>,
     /// Merchants' courier connections (sealed credentials).
@@ -67,15 +65,23 @@ impl Deps {
     /// credentials readable across restarts).
     pub fn from_store<S>(store: S, clock: Arc<dyn Clock>) -> Self
     where
-        S: TenantStore + ShipmentStore + ChangeFeed + WorkQueue + ConnectionStore + Clone + 'static,
+        S: TenantStore + ShipmentStore + WorkQueue + ConnectionStore + Clone + 'static,
+    {
+        let queue = Arc::new(store.clone());
+        Deps::from_stores(store, queue, clock)
+    }
+
+    /// As [`Deps::from_store`], with the queue apart from the store (DynamoDB and SQS).
+    pub fn from_stores<S>(store: S, queue: Arc<dyn WorkQueue>, clock: Arc<dyn Clock>) -> Self
+    where
+        S: TenantStore + ShipmentStore + ConnectionStore + Clone + 'static,
     {
         Deps {
             tenants: Arc::new(store.clone()),
             shipments: Arc::new(store.clone()),
-            changes: Arc::new(store.clone()),
-            connections: Arc::new(store.clone()),
+            connections: Arc::new(store),
             secrets: Arc::new(SecretBox::from_hex(&SecretBox::generate_hex()).expect("a generated key is valid")),
-            queue: Arc::new(store),
+            queue,
             clock,
             carriers: Arc::new(CarrierRegistry::standard()),
             http: Arc::new(NoNetwork),
