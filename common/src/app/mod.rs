@@ -14,8 +14,8 @@ use async_trait::async_trait;
 pub use batching::BatchingQueue;
 pub use connections::SecretBox;
 pub use pipeline::{
-    CarrierLimiters, CarrierMessage, IntakeError, PipelineStats, PollReport, ProcessReport, accept_webhook,
-    apply_tracking_update, poll_due, process_carrier_updates,
+    CarrierLimiters, CarrierMessage, IntakeError, MAX_RECEIVES, MessageOutcome, PipelineStats, PollReport,
+    ProcessReport, accept_webhook, apply_tracking_update, handle_carrier_message, poll_due, process_carrier_updates,
 };
 pub use tenants::{ApiKey, authenticate, create_api_key, create_tenant, revoke_api_key};
 pub use trackings::{

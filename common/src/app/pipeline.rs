@@ -23,7 +23,7 @@ use crate::ports::{QueueName, StoreError};
 /// How long a consumer may hold a message before another may take it.
 const LEASE_SECONDS: i64 = 60;
 /// Deliveries of a message that keeps failing for a retryable reason before it is set aside.
-const MAX_RECEIVES: u32 = 8;
+pub const MAX_RECEIVES: u32 = 8;
 
 /// A message on the `carrier-updates` queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +124,50 @@ pub struct ProcessReport {
     pub retried: usize,
 }
 
+/// What became of one delivered carrier message.
+#[derive(Debug)]
+pub enum MessageOutcome {
+    /// Merged (or about numbers nobody tracks): acknowledge it.
+    Handled {
+        /// How many of its updates reached no shipment.
+        unmatched: usize,
+    },
+    /// Will never succeed: set it aside with the reason.
+    Quarantine(String),
+    /// May succeed later: deliver it again after `delay`.
+    Retry {
+        /// Why it failed this time.
+        error: AppError,
+        /// When to try again.
+        delay: Duration,
+    },
+}
+
+/// Handles one delivered `carrier-updates` message: parses it and merges its updates. A
+/// message that keeps failing is quarantined after [`MAX_RECEIVES`] deliveries. Idempotent.
+/// The caller acknowledges, quarantines or releases it as the outcome says (the embedded
+/// consumer through the [`crate::ports::WorkQueue`], Lambda through its batch response).
+pub async fn handle_carrier_message(deps: &Deps, message: &crate::ports::Received) -> MessageOutcome {
+    let span = tracing::info_span!("carrier_message", message_id = message.id);
+    match handle_message(deps, &message.body).instrument(span).await {
+        Ok(unmatched) => MessageOutcome::Handled { unmatched },
+        Err(Failure::Quarantine(reason)) => {
+            tracing::warn!(message_id = message.id, reason = %reason, "carrier message quarantined");
+            deps.stats.quarantined.fetch_add(1, Ordering::Relaxed);
+            MessageOutcome::Quarantine(reason)
+        }
+        Err(Failure::Retry(error)) if message.receive_count >= MAX_RECEIVES => {
+            tracing::error!(message_id = message.id, error = %error, "carrier message failed repeatedly");
+            deps.stats.quarantined.fetch_add(1, Ordering::Relaxed);
+            MessageOutcome::Quarantine(format!("gave up after {} attempts: {error}", message.receive_count))
+        }
+        Err(Failure::Retry(error)) => {
+            tracing::warn!(message_id = message.id, error = %error, "carrier message will be retried");
+            MessageOutcome::Retry { error, delay: Duration::seconds(2i64.pow(message.receive_count.min(8))) }
+        }
+    }
+}
+
 enum Failure {
     /// Will never succeed: set aside with the reason.
     Quarantine(String),
@@ -139,29 +183,17 @@ pub async fn process_carrier_updates(deps: &Deps, max: usize) -> Result<ProcessR
     let messages = deps.queue.receive(queue, max, Duration::seconds(LEASE_SECONDS)).await?;
     let mut report = ProcessReport::default();
     for message in messages {
-        let span = tracing::info_span!("carrier_message", message_id = message.id);
-        match handle_message(deps, &message.body).instrument(span).await {
-            Ok(unmatched) => {
+        match handle_carrier_message(deps, &message).await {
+            MessageOutcome::Handled { unmatched } => {
                 deps.queue.ack(queue, message.id).await?;
                 report.handled += 1;
                 report.unmatched += unmatched;
             }
-            Err(Failure::Quarantine(reason)) => {
-                tracing::warn!(message_id = message.id, reason = %reason, "carrier message quarantined");
+            MessageOutcome::Quarantine(reason) => {
                 deps.queue.dead_letter(queue, message.id, &reason).await?;
-                deps.stats.quarantined.fetch_add(1, Ordering::Relaxed);
                 report.quarantined += 1;
             }
-            Err(Failure::Retry(error)) if message.receive_count >= MAX_RECEIVES => {
-                let reason = format!("gave up after {} attempts: {error}", message.receive_count);
-                tracing::error!(message_id = message.id, error = %error, "carrier message failed repeatedly");
-                deps.queue.dead_letter(queue, message.id, &reason).await?;
-                deps.stats.quarantined.fetch_add(1, Ordering::Relaxed);
-                report.quarantined += 1;
-            }
-            Err(Failure::Retry(error)) => {
-                tracing::warn!(message_id = message.id, error = %error, "carrier message will be retried");
-                let delay = Duration::seconds(2i64.pow(message.receive_count.min(8)));
+            MessageOutcome::Retry { delay, .. } => {
                 deps.queue.release(queue, message.id, delay).await?;
                 report.retried += 1;
             }
