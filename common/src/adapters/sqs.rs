@@ -31,6 +31,7 @@ const ID: &str = "porchlight-id";
 const ENQUEUED_AT: &str = "porchlight-enqueued-at";
 const REASON: &str = "porchlight-reason";
 const DEAD_AT: &str = "porchlight-dead-at";
+const RECEIVE_COUNT: &str = "porchlight-receive-count";
 
 /// Receives before a message goes to the DLQ by SQS's own redrive (the pipeline dead-letters
 /// sooner, with a reason).
@@ -135,6 +136,20 @@ impl SqsQueues {
         }
     }
 
+    /// Puts a copy of `message` in the queue's DLQ with `reason`. The original is left to its
+    /// consumer: a Lambda handler reports it done, and the event source deletes it.
+    pub async fn quarantine(&self, queue: QueueName, message: &Received, reason: &str) -> Result<(), StoreError> {
+        let attributes = [
+            (ID, message.id.to_string()),
+            (ENQUEUED_AT, message.enqueued_at.timestamp_micros().to_string()),
+            (DEAD_AT, Utc::now().timestamp_micros().to_string()),
+            (RECEIVE_COUNT, message.receive_count.to_string()),
+            (REASON, reason.to_owned()),
+        ];
+        let dlq = self.url(queue, true).await?;
+        self.send_entries(&dlq, vec![entry(0, &message.body, &attributes)?]).await
+    }
+
     /// Sends messages (with their attributes) to `url`, ten at a time.
     async fn send_entries(&self, url: &str, entries: Vec<SendMessageBatchRequestEntry>) -> Result<(), StoreError> {
         let mut entries = entries.into_iter().peekable();
@@ -185,6 +200,23 @@ impl SqsQueues {
         }
         Ok(messages)
     }
+}
+
+/// A message as Lambda's SQS event source delivers it, read as [`SqsQueues`] sent it: `body`
+/// the record's body, `attribute` its message attributes' string values, `receive_count`
+/// its `ApproximateReceiveCount`.
+pub fn received_from_record(
+    body: &str,
+    attribute: impl Fn(&str) -> Option<String>,
+    receive_count: u32,
+) -> Result<Received, StoreError> {
+    let id = attribute(ID).and_then(|v| v.parse().ok()).ok_or_else(|| failure("sqs record without porchlight-id"))?;
+    let enqueued_at = attribute(ENQUEUED_AT)
+        .and_then(|v| v.parse().ok())
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(|| failure("sqs record without porchlight-enqueued-at"))?;
+    let body = base64_decode(body).ok_or_else(|| failure("sqs record body is not base64"))?;
+    Ok(Received { id, body, receive_count, enqueued_at })
 }
 
 fn entry(index: usize, body: &[u8], attributes: &[(&str, String)]) -> Result<SendMessageBatchRequestEntry, StoreError> {
@@ -300,15 +332,9 @@ impl WorkQueue for SqsQueues {
 
     async fn dead_letter(&self, queue: QueueName, id: u64, reason: &str) -> Result<(), StoreError> {
         let Some(lease) = self.leases.lock().expect("leases lock").remove(&id) else { return Ok(()) }; // as release
-        let attributes = [
-            (ID, id.to_string()),
-            (ENQUEUED_AT, lease.enqueued_at.timestamp_micros().to_string()),
-            (DEAD_AT, Utc::now().timestamp_micros().to_string()),
-            ("porchlight-receive-count", lease.receive_count.to_string()),
-            (REASON, reason.to_owned()),
-        ];
-        let dlq = self.url(queue, true).await?;
-        self.send_entries(&dlq, vec![entry(0, &lease.body, &attributes)?]).await?;
+        let message =
+            Received { id, body: lease.body, receive_count: lease.receive_count, enqueued_at: lease.enqueued_at };
+        self.quarantine(queue, &message, reason).await?;
         let url = self.url(queue, false).await?;
         self.client.delete_message().queue_url(url).receipt_handle(lease.receipt).send().await.map_err(unavailable)?;
         Ok(())
@@ -326,7 +352,7 @@ impl WorkQueue for SqsQueues {
                     id,
                     body: body(message)?,
                     reason: attribute(message, REASON).unwrap_or("sqs redrive: received too many times").to_owned(),
-                    receive_count: attribute(message, "porchlight-receive-count")
+                    receive_count: attribute(message, RECEIVE_COUNT)
                         .and_then(|v| v.parse().ok())
                         .unwrap_or(MAX_RECEIVES),
                     enqueued_at: micros_attribute(message, ENQUEUED_AT)?,
