@@ -30,12 +30,10 @@ step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p porchlight --all-targets --features aws,testkit --locked -- -D warnings
 
-step "cargo test (unit, property, store contract, API, CLI)"
-cargo test --workspace --locked
-
-step "AWS adapters against the moto emulator"
+step "cargo test (unit, property, store contract, API, CLI; AWS adapters and handlers on moto)"
 (
   source scripts/moto.sh
+  cargo test --workspace --locked
   cargo test -p porchlight --features aws,testkit --locked --test aws
 )
 

@@ -106,7 +106,7 @@ struct ServeArgs {
     demo: bool,
     /// A carrier's webhook secret, `SLUG=SECRET`; repeat for several carriers. The environment
     /// variable takes them comma-separated.
-    #[arg(long = "webhook-secret", env = "PORCHLIGHT_WEBHOOK_SECRETS", value_delimiter = ',', value_parser = parse_secret)]
+    #[arg(long = "webhook-secret", env = "PORCHLIGHT_WEBHOOK_SECRETS", value_delimiter = ',', value_parser = WebhookSecrets::parse_entry)]
     webhook_secrets: Vec<(String, String)>,
     /// The operator's token for the admin API (quarantine, counters); the admin API is off
     /// without one.
@@ -151,15 +151,6 @@ fn parse_interval(raw: &str) -> Result<PollInterval, String> {
         return Err("a carrier-wide override needs a slug".into());
     }
     Ok(PollInterval { tenant, slug, seconds })
-}
-
-fn parse_secret(raw: &str) -> Result<(String, String), String> {
-    match raw.split_once('=') {
-        Some((slug, secret)) if !slug.trim().is_empty() && !secret.is_empty() => {
-            Ok((slug.trim().to_ascii_lowercase(), secret.to_owned()))
-        }
-        _ => Err(format!("{:?} is not SLUG=SECRET", raw.split('=').next().unwrap_or_default())),
-    }
 }
 
 #[derive(Subcommand)]

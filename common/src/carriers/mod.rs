@@ -290,6 +290,19 @@ impl CarrierRegistry {
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct WebhookSecrets(pub BTreeMap<String, String>);
 
+impl WebhookSecrets {
+    /// Reads one `SLUG=SECRET` setting; the slug is folded to lower case. The error names the
+    /// slug part only, never the secret.
+    pub fn parse_entry(raw: &str) -> Result<(String, String), String> {
+        match raw.split_once('=') {
+            Some((slug, secret)) if !slug.trim().is_empty() && !secret.is_empty() => {
+                Ok((slug.trim().to_ascii_lowercase(), secret.to_owned()))
+            }
+            _ => Err(format!("{:?} is not SLUG=SECRET", raw.split('=').next().unwrap_or_default())),
+        }
+    }
+}
+
 impl fmt::Debug for WebhookSecrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.0.keys()).finish()
