@@ -38,8 +38,24 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 200;
 
-/// The whole merchant API.
+/// Everything one process serves: the merchant and admin API and carriers' webhooks.
 pub fn router(deps: Deps) -> Router {
+    routes(deps, true, true)
+}
+
+/// The merchant API, the admin API, the OpenAPI document and the health check, without the
+/// webhook intake (the AWS `api` function).
+pub fn merchant_router(deps: Deps) -> Router {
+    routes(deps, true, false)
+}
+
+/// Carriers' webhooks only, `POST /webhooks/carriers/{slug}` (the AWS `webhook-intake`
+/// function), with the same answers and errors as in [`router`].
+pub fn webhook_router(deps: Deps) -> Router {
+    routes(deps, false, true)
+}
+
+fn routes(deps: Deps, merchant: bool, webhooks: bool) -> Router {
     let authenticated = Router::new()
         .route("/trackings", get(list_trackings).post(create_tracking))
         .route("/trackings/{id}", get(get_tracking).put(update_tracking).delete(delete_tracking))
@@ -59,12 +75,18 @@ pub fn router(deps: Deps) -> Router {
         .route("/quarantine/{id}/replay", post(admin::replay_quarantined))
         .route("/stats", get(admin::stats))
         .route_layer(middleware::from_fn_with_state(deps.clone(), admin::authenticate));
-    Router::new()
-        .nest(PREFIX, authenticated)
-        .nest("/admin", admin)
-        .route("/webhooks/carriers/{slug}", post(carrier_webhook))
-        .route("/openapi.json", get(openapi::document))
-        .route("/healthz", get(|| async { "ok" }))
+    let mut router = Router::new();
+    if merchant {
+        router = router
+            .nest(PREFIX, authenticated)
+            .nest("/admin", admin)
+            .route("/openapi.json", get(openapi::document))
+            .route("/healthz", get(|| async { "ok" }));
+    }
+    if webhooks {
+        router = router.route("/webhooks/carriers/{slug}", post(carrier_webhook));
+    }
+    router
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
