@@ -1,10 +1,14 @@
 //! The Lambda handlers, as functions of a [`Runtime`] and an event, so that tests call them
 //! with the sample events under `events/`.
 
+use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use porchlight::adapters::dynamodb::{Item, change_from_stream_record};
 use porchlight::adapters::sqs::received_from_record;
 use porchlight::app::{MessageOutcome, handle_carrier_message};
 use porchlight::ports::QueueName;
+use porchlight::ports::{ChangeEvent, StoreError, WorkQueue};
 
 use crate::Runtime;
 
@@ -42,4 +46,50 @@ pub async fn update_trackings(runtime: &Runtime, event: SqsEvent) -> SqsBatchRes
         }
     }
     response
+}
+
+/// `status-fanout`: reads the table's stream and puts every shipment status change, as a JSON
+/// [`ChangeEvent`], on the `status-changes` queue. Records of other items, and updates that
+/// did not move the status, are skipped. If the queue refuses, the batch is reported failed
+/// from its first record, and Lambda delivers it again (consumers are idempotent).
+pub async fn fan_out_status(runtime: &Runtime, event: StreamEvent) -> DynamoDbEventResponse {
+    let mut response = DynamoDbEventResponse::default();
+    let first = event.records.first().and_then(|r| r.change.sequence_number.clone());
+    match status_changes(&event.records).and_then(|changes| bodies(&changes)) {
+        Ok(bodies) if bodies.is_empty() => {}
+        Ok(bodies) => {
+            if let Err(error) = runtime.queues.send_batch(QueueName::StatusChanges, &bodies).await {
+                tracing::error!(error = %error, "status changes not queued");
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = first;
+                response.batch_item_failures.push(failure);
+            }
+        }
+        Err(error) => {
+            // A record this code cannot read will not read better later: log it and move on,
+            // rather than block the shard.
+            tracing::error!(error = %error, "stream batch unreadable");
+        }
+    }
+    response
+}
+
+/// The status changes among `records`, in order.
+fn status_changes(records: &[EventRecord]) -> Result<Vec<ChangeEvent>, StoreError> {
+    let image = |item: &serde_dynamo::Item| (!item.is_empty()).then(|| Item::from(item.clone()));
+    let mut changes = Vec::new();
+    for record in records {
+        let (old, new) = (image(&record.change.old_image), image(&record.change.new_image));
+        let at = record.change.approximate_creation_date_time;
+        if let Some(change) = change_from_stream_record(&record.event_name, at, old.as_ref(), new.as_ref())?
+            && change.changes_status()
+        {
+            changes.push(change);
+        }
+    }
+    Ok(changes)
+}
+
+fn bodies(changes: &[ChangeEvent]) -> Result<Vec<Vec<u8>>, StoreError> {
+    changes.iter().map(|c| serde_json::to_vec(c).map_err(|e| StoreError::Unavailable(Box::new(e)))).collect()
 }

@@ -135,3 +135,19 @@ async fn api_serves_the_merchant_api_from_dynamodb() {
     webhook["headers"]["as-api-key"] = key.into();
     assert_eq!(call(router(), webhook).await.0, 404, "the api function takes no webhooks");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_fanout_queues_status_changes_and_skips_the_rest() {
+    let runtime = runtime().await;
+    let event = serde_json::from_value(sample("status-fanout.json")).expect("a DynamoDB stream event");
+    let response = handlers::fan_out_status(&runtime, event).await;
+    assert!(response.batch_item_failures.is_empty());
+    let queued =
+        runtime.queues.receive(QueueName::StatusChanges, 10, chrono::Duration::seconds(30)).await.expect("received");
+    assert_eq!(queued.len(), 1, "the leg item and the update without a status move are skipped");
+    let change: porchlight::ports::ChangeEvent = serde_json::from_slice(&queued[0].body).expect("a change event");
+    assert_eq!(change.kind, porchlight::ports::ChangeKind::Updated);
+    assert_eq!(change.shipment_id.as_str(), "0123456789abcdef0123456789abcdef");
+    assert_eq!(change.old.map(|s| (s.tag, s.version)), Some((Tag::InTransit, 2)));
+    assert_eq!(change.new.map(|s| (s.tag, s.version)), Some((Tag::OutForDelivery, 3)));
+}

@@ -282,6 +282,17 @@ pub struct ChangeEvent {
     pub new: Option<StatusSnapshot>,
 }
 
+impl ChangeEvent {
+    /// Whether the shipment's status or sub-status moved: every creation and deletion, and
+    /// updates that changed `tag` or `subtag` (not those that only added detail).
+    pub fn changes_status(&self) -> bool {
+        match (&self.old, &self.new) {
+            (Some(old), Some(new)) => (old.tag, old.subtag) != (new.tag, new.subtag),
+            _ => true,
+        }
+    }
+}
+
 /// A change at its position in a [`ChangeFeed`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedEntry {
@@ -346,16 +357,20 @@ pub trait ConnectionStore: Send + Sync {
 pub enum QueueName {
     /// Raw carrier webhooks and parsed poll results, waiting to be merged into shipments.
     CarrierUpdates,
+    /// Shipments' status changes (JSON [`ChangeEvent`]s), for notifications and merchants'
+    /// webhooks; the AWS `status-fanout` function fills it from the table's stream.
+    StatusChanges,
 }
 
 impl QueueName {
     /// Every queue.
-    pub const ALL: [QueueName; 1] = [QueueName::CarrierUpdates];
+    pub const ALL: [QueueName; 2] = [QueueName::CarrierUpdates, QueueName::StatusChanges];
 
     /// The queue's name, as stored and as the SQS queue is named.
     pub fn as_str(self) -> &'static str {
         match self {
             QueueName::CarrierUpdates => "carrier-updates",
+            QueueName::StatusChanges => "status-changes",
         }
     }
 }

@@ -43,7 +43,8 @@ use crate::ports::{
     StoreError, StoredConnection, Tenant, TenantStore,
 };
 
-type Item = HashMap<String, AttributeValue>;
+/// An item as the table API gives it (stream images convert into it).
+pub type Item = HashMap<String, AttributeValue>;
 
 /// The single-table store.
 #[derive(Clone)]
