@@ -9,6 +9,9 @@ pub enum ConfigError {
     /// A required variable is not set.
     #[error("{0} is not set")]
     Missing(&'static str),
+    /// The carriers' HTTP client could not be built.
+    #[error("carrier http client could not be built")]
+    Client(#[source] porchlight::carriers::http::HttpError),
     /// A variable is set to something unreadable.
     #[error("{name} is invalid: {reason}")]
     Invalid {
@@ -30,6 +33,10 @@ pub struct Config {
     pub secret_box: SecretBox,
     /// `PORCHLIGHT_WEBHOOK_SECRETS`: `SLUG=SECRET` pairs, comma-separated; may be empty.
     pub webhook_secrets: WebhookSecrets,
+    /// `CARRIER_TIMEOUT_SECONDS`: when a carrier request is abandoned (default 20).
+    pub carrier_timeout: std::time::Duration,
+    /// `POLL_BATCH`: shipments one `carrier-poller` run polls at most (default 500).
+    pub poll_batch: usize,
 }
 
 impl Config {
@@ -44,11 +51,24 @@ impl Config {
                 .map_err(|reason| ConfigError::Invalid { name: "PORCHLIGHT_WEBHOOK_SECRETS", reason })?;
             webhook_secrets.0.insert(slug, secret);
         }
+        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match var(name).filter(|v| !v.is_empty()) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| ConfigError::Invalid { name, reason: "must be a whole number above 0".into() }),
+            }
+        };
         Ok(Config {
             table_name: required("TABLE_NAME")?,
             queue_prefix: var("QUEUE_PREFIX").unwrap_or_default(),
             secret_box,
             webhook_secrets,
+            carrier_timeout: std::time::Duration::from_secs(number("CARRIER_TIMEOUT_SECONDS", 20)?),
+            poll_batch: usize::try_from(number("POLL_BATCH", 500)?).unwrap_or(usize::MAX),
         })
     }
 
@@ -89,5 +109,9 @@ mod tests {
             .expect("refused");
         assert!(bad.to_string().starts_with("PORCHLIGHT_SECRET_KEY is invalid"), "{bad}");
         assert!(!bad.to_string().contains("not-hex-secret"), "the value is never echoed");
+        let zero = Config::from_vars(vars(&[("TABLE_NAME", "t"), ("PORCHLIGHT_SECRET_KEY", KEY), ("POLL_BATCH", "0")]))
+            .err()
+            .expect("refused");
+        assert_eq!(zero.to_string(), "POLL_BATCH is invalid: must be a whole number above 0");
     }
 }

@@ -6,7 +6,7 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use porchlight::adapters::dynamodb::{Item, change_from_stream_record};
 use porchlight::adapters::sqs::received_from_record;
-use porchlight::app::{MessageOutcome, handle_carrier_message};
+use porchlight::app::{AppError, MessageOutcome, PollReport, handle_carrier_message, poll_due};
 use porchlight::ports::QueueName;
 use porchlight::ports::{ChangeEvent, StoreError, WorkQueue};
 
@@ -92,4 +92,17 @@ fn status_changes(records: &[EventRecord]) -> Result<Vec<ChangeEvent>, StoreErro
 
 fn bodies(changes: &[ChangeEvent]) -> Result<Vec<Vec<u8>>, StoreError> {
     changes.iter().map(|c| serde_json::to_vec(c).map_err(|e| StoreError::Unavailable(Box::new(e)))).collect()
+}
+
+/// `carrier-poller` (an EventBridge schedule): polls the shipments that are due, within each
+/// carrier's pace, and queues what carriers answer on `carrier-updates`.
+pub async fn poll_carriers(runtime: &Runtime) -> Result<PollReport, AppError> {
+    let report = poll_due(&runtime.deps, &runtime.limiters, runtime.poll_batch).await?;
+    tracing::info!(
+        shipments = report.shipments,
+        requests = report.requests,
+        failed = report.failed_requests,
+        "poll run"
+    );
+    Ok(report)
 }

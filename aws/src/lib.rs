@@ -8,8 +8,9 @@ pub mod handlers;
 use std::sync::Arc;
 
 use porchlight::adapters::dynamodb::DynamoStore;
+use porchlight::adapters::http_client::ReqwestClient;
 use porchlight::adapters::sqs::SqsQueues;
-use porchlight::app::Deps;
+use porchlight::app::{CarrierLimiters, Deps};
 use porchlight::ports::SystemClock;
 
 pub use config::{Config, ConfigError};
@@ -21,17 +22,23 @@ pub struct Runtime {
     pub deps: Deps,
     /// The queues, for what Lambda consumers do beyond the port (quarantining a record).
     pub queues: Arc<SqsQueues>,
+    /// Carriers' pacing, kept across the warm invocations of one instance.
+    pub limiters: Arc<CarrierLimiters>,
+    /// Shipments one poll run takes at most.
+    pub poll_batch: usize,
 }
 
 impl Runtime {
     /// Connects to the table and queues `config` names, through the AWS SDK's own
     /// configuration chain (`AWS_ENDPOINT_URL` reaches an emulator).
-    pub async fn connect(config: &Config) -> Runtime {
+    pub async fn connect(config: &Config) -> Result<Runtime, ConfigError> {
         let store = DynamoStore::from_env(&config.table_name).await;
         let queues = Arc::new(SqsQueues::from_env(&config.queue_prefix).await);
         let mut deps = Deps::from_stores(store, queues.clone(), Arc::new(SystemClock));
         deps.secrets = Arc::new(config.secret_box.clone());
         deps.webhook_secrets = Arc::new(config.webhook_secrets.clone());
-        Runtime { deps, queues }
+        deps.http = Arc::new(ReqwestClient::new(config.carrier_timeout).map_err(ConfigError::Client)?);
+        let limiters = Arc::new(CarrierLimiters::default());
+        Ok(Runtime { deps, queues, limiters, poll_batch: config.poll_batch })
     }
 }

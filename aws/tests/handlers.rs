@@ -19,7 +19,7 @@ async fn runtime() -> Runtime {
     let vars = [("TABLE_NAME", table.as_str()), ("QUEUE_PREFIX", prefix.as_str()), ("PORCHLIGHT_SECRET_KEY", KEY)];
     let config =
         Config::from_vars(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())).expect("config");
-    let runtime = Runtime::connect(&config).await;
+    let runtime = Runtime::connect(&config).await.expect("connected");
     porchlight::adapters::dynamodb::DynamoStore::from_env(&config.table_name)
         .await
         .create_table()
@@ -150,4 +150,26 @@ async fn status_fanout_queues_status_changes_and_skips_the_rest() {
     assert_eq!(change.shipment_id.as_str(), "0123456789abcdef0123456789abcdef");
     assert_eq!(change.old.map(|s| (s.tag, s.version)), Some((Tag::InTransit, 2)));
     assert_eq!(change.new.map(|s| (s.tag, s.version)), Some((Tag::OutForDelivery, 3)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn carrier_poller_polls_due_shipments_and_queues_the_answers() {
+    let runtime = runtime().await;
+    let _: aws_lambda_events::eventbridge::EventBridgeEvent<serde_json::Value> =
+        serde_json::from_value(sample("carrier-poller.json")).expect("an EventBridge scheduled event");
+    let (tenant, _) = app::create_tenant(&runtime.deps, "Acme").await.expect("tenant");
+    let new = NewTracking {
+        slug: None,
+        tracking_number: TrackingNumber::parse("TC-DELIVERED-5-EVENT2").expect("number"),
+        details: ShipmentDetails::default(),
+        last_mile: None,
+    };
+    let shipment = app::create_tracking(&runtime.deps, &tenant.id, new).await.expect("created");
+    let report = handlers::poll_carriers(&runtime).await.expect("polled");
+    assert_eq!((report.shipments, report.requests, report.failed_requests), (1, 1, 0));
+    assert_eq!(runtime.deps.queue.depth(QueueName::CarrierUpdates).await.expect("depth"), 1);
+    let polled = runtime.deps.shipments.get(&tenant.id, &shipment.id).await.expect("read").expect("exists");
+    assert!(polled.next_poll_at > shipment.next_poll_at, "the next poll is scheduled");
+    let again = handlers::poll_carriers(&runtime).await.expect("polled");
+    assert_eq!(again.shipments, 0, "nothing is due until then");
 }

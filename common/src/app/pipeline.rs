@@ -305,7 +305,7 @@ impl Limiter {
 }
 
 /// What one poll round did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PollReport {
     /// Shipments whose carrier was asked.
     pub shipments: usize,
