@@ -1,12 +1,15 @@
-# Sourced: makes sure the moto AWS emulator is installed (a venv beside the cargo target cache),
+# Sourced: makes sure the test venv (beside the cargo target cache) holds the pinned Python
+# packages (scripts/requirements-test.txt: the moto AWS emulator, aws-sam-translator, cfn-lint),
 # starts `moto_server` on a free loopback port and stops it on exit.
-# Sets: AWS_ENDPOINT_URL, dummy credentials and region (exported), moto_pid.
-moto_version="5.2.5"
+# Sets: venv, AWS_ENDPOINT_URL, dummy credentials and region (exported), moto_pid.
 venv="${PORCHLIGHT_VENV:-$(dirname "$CARGO_TARGET_DIR")/venv}"
-if ! "$venv/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$moto_version')" 2>/dev/null; then
-  echo "installing moto[server]==$moto_version into $venv"
+requirements="$(dirname "${BASH_SOURCE[0]}")/requirements-test.txt"
+wanted=$(sha256sum "$requirements" | cut -d' ' -f1)
+if [ "$(cat "$venv/.porchlight-requirements" 2>/dev/null)" != "$wanted" ]; then
+  echo "installing the test venv into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$moto_version"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  echo "$wanted" > "$venv/.porchlight-requirements"
 fi
 moto_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 moto_log=$(mktemp)
@@ -19,5 +22,5 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 unset AWS_PROFILE AWS_SESSION_TOKEN

@@ -35,6 +35,8 @@ step "cargo test (unit, property, store contract, API, CLI; AWS adapters and han
   source scripts/moto.sh
   cargo test --workspace --locked
   cargo test -p porchlight --features aws,testkit --locked --test aws
+  step "SAM template: transform, cfn-lint, broken properties caught, deploy into moto"
+  "$venv/bin/python" infra/check.py 2>&1 | grep -v "unpublished metrics"
 )
 
 step "AfterShip Node SDK against porchlight serve"
