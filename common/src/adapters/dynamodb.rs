@@ -844,18 +844,44 @@ pub fn change_from_stream_record(
     }))
 }
 
+/// One record of the table's stream, with its images in the table API's terms.
+#[derive(Debug, Clone)]
+pub struct StreamImages {
+    /// `INSERT`, `MODIFY` or `REMOVE`.
+    pub operation: String,
+    /// The record's sequence number.
+    pub sequence_number: String,
+    /// When the change was made (approximately, to the second).
+    pub at: DateTime<Utc>,
+    /// The item before.
+    pub old: Option<Item>,
+    /// The item after.
+    pub new: Option<Item>,
+}
+
 impl DynamoStore {
-    /// Every shipment change on the table's stream so far, shard by shard from the oldest
-    /// record: what the `status-fanout` function receives, read through the Streams API (for
-    /// tests and operators; the function itself is handed records by Lambda).
+    /// Every shipment change on the table's stream so far, oldest first per shard.
     pub async fn stream_changes(&self) -> Result<Vec<ChangeEvent>, StoreError> {
+        let mut changes = Vec::new();
+        for record in self.stream_records().await? {
+            let change =
+                change_from_stream_record(&record.operation, record.at, record.old.as_ref(), record.new.as_ref())?;
+            changes.extend(change);
+        }
+        Ok(changes)
+    }
+
+    /// Every record on the table's stream so far, shard by shard from the oldest: what Lambda
+    /// hands the `status-fanout` function, read through the Streams API (for tests and
+    /// operators).
+    pub async fn stream_records(&self) -> Result<Vec<StreamImages>, StoreError> {
         use aws_sdk_dynamodbstreams::types::ShardIteratorType;
         let table = self.client.describe_table().table_name(&self.table).send().await.map_err(unavailable)?;
         let arn = table.table.and_then(|t| t.latest_stream_arn).ok_or_else(|| corrupt("stream"))?;
         let streams = aws_sdk_dynamodbstreams::Client::new(&self.config);
         let description = streams.describe_stream().stream_arn(&arn).send().await.map_err(unavailable)?;
         let shards = description.stream_description.map(|d| d.shards.unwrap_or_default()).unwrap_or_default();
-        let mut changes = Vec::new();
+        let mut records = Vec::new();
         for shard in shards {
             let Some(shard_id) = shard.shard_id else { continue };
             let iterator = streams
@@ -869,25 +895,29 @@ impl DynamoStore {
             let mut next = iterator.shard_iterator;
             while let Some(position) = next.take() {
                 let page = streams.get_records().shard_iterator(position).send().await.map_err(unavailable)?;
-                let records = page.records.unwrap_or_default();
-                if records.is_empty() {
+                let page_records = page.records.unwrap_or_default();
+                if page_records.is_empty() {
                     break; // caught up with an open shard
                 }
-                for record in records {
+                for record in page_records {
                     let operation = record.event_name.as_ref().map(|o| o.as_str().to_owned()).unwrap_or_default();
                     let Some(data) = record.dynamodb else { continue };
                     let at = data
                         .approximate_creation_date_time
                         .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
                         .unwrap_or_default();
-                    let old = data.old_image.map(from_stream_item);
-                    let new = data.new_image.map(from_stream_item);
-                    changes.extend(change_from_stream_record(&operation, at, old.as_ref(), new.as_ref())?);
+                    records.push(StreamImages {
+                        operation,
+                        sequence_number: data.sequence_number.unwrap_or_default(),
+                        at,
+                        old: data.old_image.map(from_stream_item),
+                        new: data.new_image.map(from_stream_item),
+                    });
                 }
                 next = page.next_shard_iterator;
             }
         }
-        Ok(changes)
+        Ok(records)
     }
 }
 
