@@ -37,6 +37,17 @@ step "cargo test (unit, property, store contract, API, CLI; AWS adapters and han
   cargo test -p porchlight --features aws,testkit --locked --test aws
   step "SAM template: transform, cfn-lint, broken properties caught, deploy into moto"
   "$venv/bin/python" infra/check.py 2>&1 | grep -v "unpublished metrics"
+
+  step "Lambda functions: cargo lambda build, x86_64 zips, each under 10 MB"
+  functions=$(for dir in functions/*/; do basename "$dir"; done)
+  PATH="$venv/bin:$PATH" cargo lambda build --profile lambda --output-format zip --x86-64 \
+    $(for f in $functions; do printf -- '-p %s ' "$f"; done)
+  for f in $functions; do
+    zip="$CARGO_TARGET_DIR/lambda/$f/bootstrap.zip"
+    size=$(stat -c %s "$zip")
+    awk -v f="$f" -v s="$size" 'BEGIN { printf "%-18s %6.2f MB\n", f, s / 1048576 }'
+    [ "$size" -lt 10485760 ] || { echo "error: $f's zip is $size bytes, over 10 MB" >&2; exit 1; }
+  done
 )
 
 step "AfterShip Node SDK against porchlight serve"

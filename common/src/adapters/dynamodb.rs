@@ -129,6 +129,30 @@ impl DynamoStore {
         Ok(answer.item)
     }
 
+    /// Every item of GSI1 partition `partition`, in GSI1SK order, page by page.
+    async fn query_gsi1(&self, partition: String) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let answer = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI1")
+                .key_condition_expression("GSI1PK = :partition")
+                .expression_attribute_values(":partition", s(partition.as_str()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(answer.items.unwrap_or_default());
+            match answer.last_evaluated_key {
+                Some(next) => start = Some(next),
+                None => return Ok(items),
+            }
+        }
+    }
+
     /// Every item of partition `pk` whose sort key starts with `prefix` and comes after
     /// `after` (a whole sort key), in sort-key order, up to `limit`.
     async fn query_prefix(
@@ -260,29 +284,7 @@ impl TenantStore for DynamoStore {
     }
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        let mut tenants = Vec::new();
-        let mut start = None;
-        loop {
-            let answer = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("GSI1")
-                .key_condition_expression("GSI1PK = :all")
-                .expression_attribute_values(":all", s("TENANTS"))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in answer.items.unwrap_or_default() {
-                tenants.push(read_tenant(&item)?);
-            }
-            match answer.last_evaluated_key {
-                Some(next) => start = Some(next),
-                None => break,
-            }
-        }
-        Ok(tenants)
+        self.query_gsi1("TENANTS".to_owned()).await?.iter().map(read_tenant).collect()
     }
 
     async fn add_api_key(&self, record: &ApiKeyRecord, digest: &[u8; 32]) -> Result<(), StoreError> {
@@ -754,28 +756,8 @@ impl ShipmentStore for DynamoStore {
         slug: &Slug,
         tracking_number: &TrackingNumber,
     ) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let answer = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("GSI1")
-                .key_condition_expression("GSI1PK = :leg")
-                .expression_attribute_values(":leg", s(leg_index(slug, tracking_number)))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in answer.items.unwrap_or_default() {
-                found.push(ids(&item)?);
-            }
-            match answer.last_evaluated_key {
-                Some(next) => start = Some(next),
-                None => break,
-            }
-        }
+        let items = self.query_gsi1(leg_index(slug, tracking_number)).await?;
+        let mut found = items.iter().map(ids).collect::<Result<Vec<_>, _>>()?;
         found.sort();
         found.dedup();
         Ok(found)
