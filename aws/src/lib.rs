@@ -42,3 +42,23 @@ impl Runtime {
         Ok(Runtime { deps, queues, limiters, poll_batch: config.poll_batch })
     }
 }
+
+/// A Lambda event function's whole `main`: JSON logs, the configuration read once, the
+/// connections made once, then `handler` for every event until the runtime stops. A bad
+/// setting fails the cold start with a message naming it.
+pub async fn run_events<E, R, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    E: for<'de> serde::Deserialize<'de> + Send + 'static,
+    R: serde::Serialize + Send + 'static,
+    F: Fn(Arc<Runtime>, E) -> Fut,
+    Fut: std::future::Future<Output = Result<R, lambda_runtime::Error>> + Send,
+{
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let runtime = Arc::new(Runtime::connect(&config).await?);
+    let handler = &handler;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<E>| {
+        handler(runtime.clone(), event.payload)
+    }))
+    .await
+}
