@@ -233,12 +233,18 @@ fn tenant_id(item: &Item) -> Result<TenantId, StoreError> {
     TenantId::parse(text(item, "tenant_id")?).map_err(|_| corrupt("tenant_id"))
 }
 
-/// Whether `error` is DynamoDB refusing a write because its condition failed.
-fn condition_failed<E>(error: &SdkError<E>) -> bool
+/// A single-item write's result, with DynamoDB refusing it because its condition failed
+/// read as `refused`.
+fn refused_as<T, E>(result: Result<T, SdkError<E>>, refused: StoreError) -> Result<T, StoreError>
 where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    error.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+    match result {
+        Err(error) if error.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException") => {
+            Err(refused)
+        }
+        other => other.map_err(unavailable),
+    }
 }
 
 /// The cancellation reason codes of a failed transaction, one per item (`None` when it
@@ -272,11 +278,7 @@ impl TenantStore for DynamoStore {
             .condition_expression("attribute_not_exists(PK)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) if condition_failed(&error) => Err(StoreError::Conflict),
-            Err(error) => Err(unavailable(error)),
-        }
+        refused_as(result, StoreError::Conflict).map(|_| ())
     }
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
@@ -434,11 +436,7 @@ impl ConnectionStore for DynamoStore {
             .condition_expression("attribute_not_exists(PK)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) if condition_failed(&error) => Err(StoreError::Conflict),
-            Err(error) => Err(unavailable(error)),
-        }
+        refused_as(result, StoreError::Conflict).map(|_| ())
     }
 
     async fn get_connection(&self, tenant: &TenantId, id: &str) -> Result<Option<StoredConnection>, StoreError> {
@@ -458,11 +456,7 @@ impl ConnectionStore for DynamoStore {
             .condition_expression("attribute_exists(PK)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) if condition_failed(&error) => Err(StoreError::NotFound),
-            Err(error) => Err(unavailable(error)),
-        }
+        refused_as(result, StoreError::NotFound).map(|_| ())
     }
 
     async fn delete_connection(&self, tenant: &TenantId, id: &str) -> Result<StoredConnection, StoreError> {
@@ -476,11 +470,8 @@ impl ConnectionStore for DynamoStore {
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await;
-        match result {
-            Ok(answer) => read_connection(&answer.attributes.ok_or_else(|| corrupt("deleted connection"))?),
-            Err(error) if condition_failed(&error) => Err(StoreError::NotFound),
-            Err(error) => Err(unavailable(error)),
-        }
+        let answer = refused_as(result, StoreError::NotFound)?;
+        read_connection(&answer.attributes.ok_or_else(|| corrupt("deleted connection"))?)
     }
 
     async fn list_connections(
