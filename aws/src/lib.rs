@@ -32,8 +32,10 @@ impl Runtime {
     /// Connects to the table and queues `config` names, through the AWS SDK's own
     /// configuration chain (`AWS_ENDPOINT_URL` reaches an emulator).
     pub async fn connect(config: &Config) -> Result<Runtime, ConfigError> {
-        let store = DynamoStore::from_env(&config.table_name).await;
-        let queues = Arc::new(SqsQueues::from_env(&config.queue_prefix).await);
+        // The SDK's configuration chain runs once per cold start, for every client.
+        let sdk = aws_config::load_from_env().await;
+        let store = DynamoStore::new(&sdk, &config.table_name);
+        let queues = Arc::new(SqsQueues::new(&sdk, &config.queue_prefix));
         let mut deps = Deps::from_stores(store, queues.clone(), Arc::new(SystemClock));
         deps.secrets = Arc::new(config.secret_box.clone());
         deps.webhook_secrets = Arc::new(config.webhook_secrets.clone());

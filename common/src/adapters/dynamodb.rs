@@ -57,8 +57,12 @@ pub struct DynamoStore {
 impl DynamoStore {
     /// A store on `table`, configured from the environment by the AWS SDK's chain (read once).
     pub async fn from_env(table: impl Into<String>) -> Self {
-        let config = aws_config::load_from_env().await;
-        DynamoStore { client: Client::new(&config), config, table: table.into() }
+        DynamoStore::new(&aws_config::load_from_env().await, table)
+    }
+
+    /// A store on `table` with an SDK configuration loaded already (one per process).
+    pub fn new(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        DynamoStore { client: Client::new(config), config: config.clone(), table: table.into() }
     }
 
     /// Creates the table as the SAM template declares it (keys, GSI1, GSI2, stream, on-demand

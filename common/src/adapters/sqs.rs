@@ -60,9 +60,13 @@ pub struct SqsQueues {
 impl SqsQueues {
     /// Queues named `<prefix><queue>`, configured from the environment by the AWS SDK's chain.
     pub async fn from_env(prefix: impl Into<String>) -> Self {
-        let config = aws_config::load_from_env().await;
+        SqsQueues::new(&aws_config::load_from_env().await, prefix)
+    }
+
+    /// Queues named `<prefix><queue>` with an SDK configuration loaded already.
+    pub fn new(config: &aws_config::SdkConfig, prefix: impl Into<String>) -> Self {
         SqsQueues {
-            client: Client::new(&config),
+            client: Client::new(config),
             prefix: prefix.into(),
             urls: Mutex::new(HashMap::new()),
             leases: Mutex::new(HashMap::new()),
