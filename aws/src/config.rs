@@ -9,9 +9,6 @@ pub enum ConfigError {
     /// A required variable is not set.
     #[error("{0} is not set")]
     Missing(&'static str),
-    /// The carriers' HTTP client could not be built.
-    #[error("carrier http client could not be built")]
-    Client(#[source] porchlight::carriers::http::HttpError),
     /// A variable is set to something unreadable.
     #[error("{name} is invalid: {reason}")]
     Invalid {

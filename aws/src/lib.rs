@@ -31,17 +31,22 @@ pub struct Runtime {
 impl Runtime {
     /// Connects to the table and queues `config` names, through the AWS SDK's own
     /// configuration chain (`AWS_ENDPOINT_URL` reaches an emulator).
-    pub async fn connect(config: &Config) -> Result<Runtime, ConfigError> {
+    pub async fn connect(config: &Config) -> Runtime {
         // The SDK's configuration chain runs once per cold start, for every client.
-        let sdk = aws_config::load_from_env().await;
-        let store = DynamoStore::new(&sdk, &config.table_name);
-        let queues = Arc::new(SqsQueues::new(&sdk, &config.queue_prefix));
+        Runtime::with_sdk(config, &aws_config::load_from_env().await)
+    }
+
+    /// As [`Runtime::connect`], with the AWS SDK configuration given (a benchmark points it
+    /// at its own endpoint).
+    pub fn with_sdk(config: &Config, sdk: &aws_config::SdkConfig) -> Runtime {
+        let store = DynamoStore::new(sdk, &config.table_name);
+        let queues = Arc::new(SqsQueues::new(sdk, &config.queue_prefix));
         let mut deps = Deps::from_stores(store, queues.clone(), Arc::new(SystemClock));
         deps.secrets = Arc::new(config.secret_box.clone());
         deps.webhook_secrets = Arc::new(config.webhook_secrets.clone());
-        deps.http = Arc::new(ReqwestClient::new(config.carrier_timeout).map_err(ConfigError::Client)?);
+        deps.http = Arc::new(ReqwestClient::new(config.carrier_timeout));
         let limiters = Arc::new(CarrierLimiters::default());
-        Ok(Runtime { deps, queues, limiters, poll_batch: config.poll_batch })
+        Runtime { deps, queues, limiters, poll_batch: config.poll_batch }
     }
 }
 
@@ -57,7 +62,7 @@ where
 {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    let runtime = Arc::new(Runtime::connect(&config).await?);
+    let runtime = Arc::new(Runtime::connect(&config).await);
     let handler = &handler;
     lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<E>| {
         handler(runtime.clone(), event.payload)

@@ -4,34 +4,22 @@
 use porchlight::app::{self, NewTracking};
 use porchlight::domain::{ShipmentDetails, Tag, TrackingNumber};
 use porchlight::ports::{QueueName, WorkQueue};
-use porchlight_aws::{Config, Runtime, handlers};
+use porchlight_aws::{Runtime, handlers};
 
-const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+#[path = "../examples/support/mod.rs"]
+mod support;
 
 /// A runtime on a table and queues of its own.
 async fn runtime() -> Runtime {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL")
-        .expect("AWS_ENDPOINT_URL must name the moto server (scripts/test.sh starts one)");
-    assert!(endpoint.starts_with("http://127.0.0.1:"), "tests only talk to a loopback emulator, not {endpoint}");
-    let unique = uuid::Uuid::new_v4().simple().to_string();
-    let table = format!("porchlight-test-{unique}");
-    let prefix = format!("porchlight-test-{}-", &unique[..12]);
-    let vars = [("TABLE_NAME", table.as_str()), ("QUEUE_PREFIX", prefix.as_str()), ("PORCHLIGHT_SECRET_KEY", KEY)];
-    let config =
-        Config::from_vars(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())).expect("config");
-    let runtime = Runtime::connect(&config).await.expect("connected");
-    porchlight::adapters::dynamodb::DynamoStore::from_env(&config.table_name)
-        .await
-        .create_table()
-        .await
-        .expect("table");
-    runtime.queues.create_queues().await.expect("queues");
+    support::emulator().expect("AWS_ENDPOINT_URL must name a loopback moto server (scripts/test.sh starts one)");
+    let config = support::config(&support::settings()).expect("config");
+    let runtime = Runtime::connect(&config).await;
+    support::create_resources(&runtime, &config).await.expect("table and queues");
     runtime
 }
 
 fn sample(name: &str) -> serde_json::Value {
-    let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("sample event")).expect("json")
+    support::sample(name).expect("a sample event")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,36 +56,22 @@ async fn tracking_updater_reports_unreadable_records_for_another_delivery() {
     assert_eq!(failed, ["5f0c7a1e-4d1b-4f4e-9a57-1f6f1c0e0001"]);
 }
 
-/// Runs `router` on an API Gateway v2 event, as `lambda_http::run` does in the functions.
-async fn call(router: axum::Router, event: serde_json::Value) -> (u16, serde_json::Value) {
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-    let request = lambda_http::request::from_str(&event.to_string()).expect("an API Gateway v2 event");
-    let response = router.oneshot(request).await.expect("infallible");
-    let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_intake_queues_signed_pushes_and_refuses_others() {
-    let mut runtime = runtime().await;
-    runtime.deps.webhook_secrets = std::sync::Arc::new(porchlight::carriers::WebhookSecrets(
-        [("testing-courier".to_owned(), "sample-webhook-secret".to_owned())].into(),
-    ));
+    let runtime = runtime().await;
     let router = || porchlight::api::webhook_router(runtime.deps.clone());
     let event = sample("webhook-intake.json");
-    let (status, body) = call(router(), event.clone()).await;
+    let (status, body) = support::call(router(), &event).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(runtime.deps.queue.depth(QueueName::CarrierUpdates).await.expect("depth"), 1);
 
     let mut forged = event.clone();
     forged["headers"]["x-testing-courier-signature"] = "AAAA".into();
-    assert_eq!(call(router(), forged).await.0, 401);
+    assert_eq!(support::call(router(), &forged).await.0, 401);
     let mut merchant_path = event;
     merchant_path["rawPath"] = "/tracking/2026-07/trackings".into();
     merchant_path["requestContext"]["http"]["path"] = "/tracking/2026-07/trackings".into();
-    assert_eq!(call(router(), merchant_path).await.0, 404, "the intake function serves webhooks only");
+    assert_eq!(support::call(router(), &merchant_path).await.0, 404, "the intake function serves webhooks only");
     assert_eq!(
         runtime.deps.queue.depth(QueueName::CarrierUpdates).await.expect("depth"),
         1,
@@ -107,33 +81,24 @@ async fn webhook_intake_queues_signed_pushes_and_refuses_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_serves_the_merchant_api_from_dynamodb() {
-    use sha2::Digest;
     let runtime = runtime().await;
-    let (tenant, _) = app::create_tenant(&runtime.deps, "Acme").await.expect("tenant");
     let event = sample("api.json");
-    let key = event["headers"]["as-api-key"].as_str().expect("a key").to_owned();
-    let record = porchlight::ports::ApiKeyRecord {
-        key_id: "key_sample".into(),
-        tenant_id: tenant.id.clone(),
-        created_at: chrono::Utc::now(),
-        revoked_at: None,
-    };
-    runtime.deps.tenants.add_api_key(&record, &sha2::Sha256::digest(key.as_bytes()).into()).await.expect("key");
+    let tenant = support::add_merchant(&runtime, &event).await.expect("merchant");
     let new = NewTracking {
         slug: None,
         tracking_number: TrackingNumber::parse("TC-DELIVERED-5-EVENT1").expect("number"),
         details: ShipmentDetails::default(),
         last_mile: None,
     };
-    app::create_tracking(&runtime.deps, &tenant.id, new).await.expect("created");
+    app::create_tracking(&runtime.deps, &tenant, new).await.expect("created");
 
     let router = || porchlight::api::merchant_router(runtime.deps.clone());
-    let (status, body) = call(router(), event.clone()).await;
+    let (status, body) = support::call(router(), &event).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["trackings"][0]["tracking_number"], "TC-DELIVERED-5-EVENT1");
     let mut webhook = sample("webhook-intake.json");
-    webhook["headers"]["as-api-key"] = key.into();
-    assert_eq!(call(router(), webhook).await.0, 404, "the api function takes no webhooks");
+    webhook["headers"]["as-api-key"] = event["headers"]["as-api-key"].clone();
+    assert_eq!(support::call(router(), &webhook).await.0, 404, "the api function takes no webhooks");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -379,7 +379,7 @@ async fn set_up_demo(deps: &Deps, listen: SocketAddr) -> anyhow::Result<()> {
 fn configure(mut deps: Deps, args: &ServeArgs) -> anyhow::Result<Deps> {
     deps.queue = BatchingQueue::spawn(Arc::clone(&deps.queue), 256);
     let timeout = std::time::Duration::from_secs(args.carrier_timeout.max(1));
-    deps.http = Arc::new(ReqwestClient::new(timeout).context("building the carrier http client")?);
+    deps.http = Arc::new(ReqwestClient::new(timeout));
     deps.webhook_secrets = Arc::new(WebhookSecrets(args.webhook_secrets.iter().cloned().collect()));
     deps.admin_token_sha256 = args.admin_token.as_deref().map(|token| Sha256::digest(token.as_bytes()).into());
     let mut policy = PollPolicy::default();

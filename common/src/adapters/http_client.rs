@@ -1,6 +1,7 @@
 //! The [`HttpClient`] port over reqwest with rustls: connection pooling, HTTP/2 where the
 //! carrier offers it, and a total timeout per request.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,19 +11,28 @@ use crate::carriers::{HttpClient, HttpError, HttpRequest, HttpResponse};
 /// Carrier HTTP over reqwest.
 #[derive(Debug, Clone)]
 pub struct ReqwestClient {
-    client: reqwest::Client,
+    timeout: Duration,
+    /// Built by the first request: setting up TLS reads the system's trust roots, which a
+    /// process that never calls a carrier (most Lambda functions) should not pay for at start.
+    client: Arc<OnceLock<Result<reqwest::Client, String>>>,
 }
 
 impl ReqwestClient {
     /// A client that gives up on a request after `timeout`.
-    pub fn new(timeout: Duration) -> Result<Self, HttpError> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("porchlight/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| HttpError::Connection(e.to_string()))?;
-        Ok(ReqwestClient { client })
+    pub fn new(timeout: Duration) -> Self {
+        ReqwestClient { timeout, client: Arc::default() }
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, HttpError> {
+        let built = self.client.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(self.timeout)
+                .connect_timeout(self.timeout.min(Duration::from_secs(10)))
+                .user_agent(concat!("porchlight/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| format!("http client unavailable: {e}"))
+        });
+        built.as_ref().map_err(|e| HttpError::Connection(e.clone()))
     }
 }
 
@@ -31,7 +41,7 @@ impl HttpClient for ReqwestClient {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|e| HttpError::Connection(format!("bad method: {e}")))?;
-        let mut builder = self.client.request(method, &request.url);
+        let mut builder = self.client()?.request(method, &request.url);
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }

@@ -19,7 +19,7 @@ pub async fn serve(routes: Router) -> String {
 
 /// The real HTTP client, with a short timeout so timeout cases run fast.
 pub fn client() -> ReqwestClientForTests {
-    crate::adapters::http_client::ReqwestClient::new(Duration::from_millis(500)).expect("client")
+    crate::adapters::http_client::ReqwestClient::new(Duration::from_millis(500))
 }
 
 /// A carrier API that fails on demand: a request whose URL or body names one of the numbers

@@ -9,6 +9,6 @@ use porchlight_aws::{Config, Runtime};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    let runtime = Runtime::connect(&config).await?;
+    let runtime = Runtime::connect(&config).await;
     lambda_http::run(porchlight::api::webhook_router(runtime.deps)).await
 }

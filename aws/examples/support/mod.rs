@@ -1,0 +1,131 @@
+//! What the AWS examples share: a runtime on a fresh table and queues in the moto emulator,
+//! configured as the template configures the functions, with the merchant the sample events
+//! name.
+
+// Each example compiles this module and uses part of it.
+#![allow(dead_code)]
+
+use anyhow::{Context, ensure};
+use porchlight::adapters::dynamodb::DynamoStore;
+use porchlight_aws::{Config, Runtime};
+use serde_json::Value;
+use sha2::Digest;
+
+/// The secret key the examples seal courier credentials with.
+pub const SECRET_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+/// The emulator's endpoint, which must be on loopback.
+pub fn emulator() -> anyhow::Result<String> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").context("AWS_ENDPOINT_URL must name the moto server")?;
+    ensure!(endpoint.starts_with("http://127.0.0.1:"), "only a loopback emulator is used, not {endpoint}");
+    Ok(endpoint)
+}
+
+/// The functions' settings (as `infra/template.yaml` sets them) for a fresh table and queue
+/// prefix.
+pub fn settings() -> Vec<(String, String)> {
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    [
+        ("TABLE_NAME", format!("porchlight-bench-{unique}")),
+        ("QUEUE_PREFIX", format!("porchlight-bench-{}-", &unique[..12])),
+        ("PORCHLIGHT_SECRET_KEY", SECRET_KEY.to_owned()),
+        ("PORCHLIGHT_WEBHOOK_SECRETS", "testing-courier=sample-webhook-secret".to_owned()),
+        ("RUST_LOG", "info".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// The configuration `settings` gives.
+pub fn config(settings: &[(String, String)]) -> anyhow::Result<Config> {
+    Ok(Config::from_vars(|name| settings.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))?)
+}
+
+/// Creates `runtime`'s table and queues.
+pub async fn create_resources(runtime: &Runtime, config: &Config) -> anyhow::Result<()> {
+    DynamoStore::from_env(&config.table_name).await.create_table().await.context("creating the table")?;
+    runtime.queues.create_queues().await.context("creating the queues")?;
+    Ok(())
+}
+
+/// A merchant whose API key is the one `event` (an API Gateway request) carries.
+pub async fn add_merchant(runtime: &Runtime, event: &Value) -> anyhow::Result<porchlight::domain::TenantId> {
+    let key = event.pointer("/headers/as-api-key").and_then(Value::as_str).context("the event carries no API key")?;
+    let (tenant, _) = porchlight::app::create_tenant(&runtime.deps, "Benchmark shop").await?;
+    let record = porchlight::ports::ApiKeyRecord {
+        key_id: "key_bench".into(),
+        tenant_id: tenant.id.clone(),
+        created_at: chrono::Utc::now(),
+        revoked_at: None,
+    };
+    runtime.deps.tenants.add_api_key(&record, &sha2::Sha256::digest(key.as_bytes()).into()).await?;
+    Ok(tenant.id)
+}
+
+/// The sample event `name` from `events/`.
+pub fn sample(name: &str) -> anyhow::Result<Value> {
+    let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    serde_json::from_str(&text).with_context(|| format!("{path} is not JSON"))
+}
+
+/// Runs `router` on an API Gateway v2 `event`, as `lambda_http::run` does in the functions;
+/// the status and the JSON body (null when the body is not JSON).
+pub async fn call(router: axum::Router, event: &Value) -> (u16, Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = lambda_http::request::from_str(&event.to_string()).expect("an API Gateway v2 event");
+    let response = router.oneshot(request).await.expect("infallible");
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// The SQS event Lambda's event source mapping delivers for `messages`.
+pub fn sqs_event(messages: &[porchlight::ports::Received]) -> aws_lambda_events::sqs::SqsEvent {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "messageId": format!("msg-{}", m.id),
+                "body": porchlight::carriers::base64_encode(&m.body),
+                "attributes": {"ApproximateReceiveCount": m.receive_count.to_string()},
+                "messageAttributes": {
+                    "porchlight-id": {"stringValue": m.id.to_string(), "dataType": "Number"},
+                    "porchlight-enqueued-at": {"stringValue": m.enqueued_at.timestamp_micros().to_string(), "dataType": "Number"}
+                },
+                "eventSource": "aws:sqs"
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": records })).expect("an SQS event")
+}
+
+/// The DynamoDB stream event Lambda's event source mapping delivers for `records`.
+pub fn stream_event(records: &[porchlight::adapters::dynamodb::StreamImages]) -> aws_lambda_events::dynamodb::Event {
+    let image = |item: &Option<porchlight::adapters::dynamodb::Item>| {
+        item.clone().map(|i| serde_json::to_value(serde_dynamo::Item::from(i)).expect("an image"))
+    };
+    let records: Vec<Value> = records
+        .iter()
+        .map(|r| {
+            let mut change = serde_json::json!({
+                "ApproximateCreationDateTime": r.at.timestamp(),
+                "Keys": {},
+                "SequenceNumber": r.sequence_number,
+                "SizeBytes": 1,
+                "StreamViewType": "NEW_AND_OLD_IMAGES"
+            });
+            if let Some(new) = image(&r.new) {
+                change["NewImage"] = new;
+            }
+            if let Some(old) = image(&r.old) {
+                change["OldImage"] = old;
+            }
+            serde_json::json!({"eventID": r.sequence_number, "eventName": r.operation, "eventSource": "aws:dynamodb",
+                   "awsRegion": "us-east-1", "dynamodb": change})
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": records })).expect("a stream event")
+}
