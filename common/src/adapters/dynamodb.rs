@@ -15,8 +15,8 @@
 //! | first leg (unique per tenant) | `T#<tenant>` | `NUM#<slug>#<compact number>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
 //! | last-mile leg | `T#<tenant>` | `LM#<slug>#<compact>#<id>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
 //!
-//! A shipment and its leg items change in one transaction; the shipment item's `version`
-//! condition gives optimistic concurrency. Polls are spread over 16 GSI2 partitions (by the
+//! A shipment and its leg items change in one transaction (a conditional put when the legs
+//! stay as they are); the shipment item's `version` condition gives optimistic concurrency. Polls are spread over 16 GSI2 partitions (by the
 //! id's first hex digit) so that no one partition takes every scheduler read.
 //!
 //! Listing reads the tenant's shipment items and filters with [`ListQuery::matches`]: exact
@@ -643,13 +643,28 @@ impl DynamoStore {
     }
 
     /// Runs a shipment transaction, reading why it was refused: a duplicate first leg, or
-    /// the shipment item's condition (`refused`).
+    /// the shipment item's condition (`refused`). A write of the shipment item alone is a
+    /// conditional put, at half a transaction's cost.
     async fn write_shipment(
         &self,
         shipment: &Shipment,
         (writes, claim): (Vec<TransactWriteItem>, Option<usize>),
         refused: StoreError,
     ) -> Result<(), StoreError> {
+        if let [single] = writes.as_slice()
+            && let Some(put) = single.put()
+        {
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(put.item().clone()))
+                .set_condition_expression(put.condition_expression().map(str::to_owned))
+                .set_expression_attribute_values(put.expression_attribute_values().cloned())
+                .send()
+                .await;
+            return refused_as(result, refused).map(|_| ());
+        }
         match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
             Ok(_) => Ok(()),
             Err(error) => match cancellation_codes(&error) {

@@ -76,7 +76,8 @@ pub async fn get_tracking(deps: &Deps, tenant: &TenantId, id: &ShipmentId) -> Re
 }
 
 /// Applies `change` to a tracking and stores it, re-reading and re-applying when a concurrent
-/// writer got there first. `change` must be repeatable: it may run more than once.
+/// writer got there first; a change that changes nothing is not written. `change` must be
+/// repeatable: it may run more than once.
 pub async fn update_tracking(
     deps: &Deps,
     tenant: &TenantId,
@@ -85,12 +86,17 @@ pub async fn update_tracking(
 ) -> Result<Shipment, AppError> {
     for _ in 0..MAX_ATTEMPTS {
         let mut shipment = get_tracking(deps, tenant, id).await?;
+        let mut before = shipment.clone();
         change(&mut shipment)?;
         known_courier(&shipment.slug)?;
         validate_details(&shipment.details)?;
         let now = deps.clock.now();
-        shipment.updated_at = now;
         shipment.derive(now);
+        before.derive(now);
+        if shipment == before {
+            return Ok(shipment); // nothing changed: nothing to write (a repeated carrier update)
+        }
+        shipment.updated_at = now;
         match deps.shipments.update(&shipment).await {
             Ok(version) => {
                 shipment.version = version;
