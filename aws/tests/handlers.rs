@@ -125,11 +125,13 @@ async fn carrier_poller_polls_due_shipments_and_queues_the_answers() {
     let (tenant, _) = app::create_tenant(&runtime.deps, "Acme").await.expect("tenant");
     let new = NewTracking {
         slug: None,
-        tracking_number: TrackingNumber::parse("TC-DELIVERED-5-EVENT2").expect("number"),
+        tracking_number: TrackingNumber::parse("TC-DELIVERED-1SEC-EVENT2").expect("number"),
         details: ShipmentDetails::default(),
         last_mile: None,
     };
     let shipment = app::create_tracking(&runtime.deps, &tenant.id, new).await.expect("created");
+    // The one-second journey is over: the carrier has news.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let report = handlers::poll_carriers(&runtime).await.expect("polled");
     assert_eq!((report.shipments, report.requests, report.failed_requests), (1, 1, 0));
     assert_eq!(runtime.deps.queue.depth(QueueName::CarrierUpdates).await.expect("depth"), 1);

@@ -239,14 +239,7 @@ pub async fn apply_tracking_update(deps: &Deps, update: &TrackingUpdate) -> Resu
     for (tenant, id) in legs {
         let now = deps.clock.now();
         let result = update_tracking(deps, &tenant, &id, |shipment| {
-            if let Some(leg) = &update.handover
-                && shipment.last_mile.is_none()
-                && !shipment.has_leg(&leg.slug, &leg.tracking_number)
-            {
-                shipment.last_mile = Some(leg.clone());
-                shipment.next_poll_at = Some(now);
-            }
-            shipment.merge(update.events.iter().cloned(), now);
+            merge_update(shipment, update, now);
             Ok(())
         })
         .await;
@@ -261,6 +254,29 @@ pub async fn apply_tracking_update(deps: &Deps, update: &TrackingUpdate) -> Resu
         }
     }
     Ok(reached)
+}
+
+/// Merges `update` into `shipment`: its events, and a reported handover as the last-mile leg
+/// (polled at once).
+fn merge_update(shipment: &mut Shipment, update: &TrackingUpdate, now: DateTime<Utc>) {
+    if let Some(leg) = &update.handover
+        && shipment.last_mile.is_none()
+        && !shipment.has_leg(&leg.slug, &leg.tracking_number)
+    {
+        shipment.last_mile = Some(leg.clone());
+        shipment.next_poll_at = Some(now);
+    }
+    shipment.merge(update.events.iter().cloned(), now);
+}
+
+/// Whether merging `update` would change `shipment` (a poll answer that repeats what is
+/// known is not worth queueing).
+fn brings_news(shipment: &Shipment, update: &TrackingUpdate, now: DateTime<Utc>) -> bool {
+    let (mut before, mut after) = (shipment.clone(), shipment.clone());
+    merge_update(&mut after, update, now);
+    before.derive(now);
+    after.derive(now);
+    before != after
 }
 
 /// Pacing and concurrency per carrier, shared by every poll round of a process.
@@ -330,9 +346,12 @@ pub async fn poll_due(deps: &Deps, limiters: &CarrierLimiters, max: usize) -> Re
     let mut groups: BTreeMap<(String, Option<String>), Vec<LegToPoll>> = BTreeMap::new();
     let mut accounts: BTreeMap<(String, Option<String>), Credentials> = BTreeMap::new();
     let mut shipments = 0;
+    // The shipments as read, to leave out of the answers what they already know.
+    let mut known: HashMap<(TenantId, ShipmentId), Shipment> = HashMap::new();
     for (tenant, id) in due {
         let Some(shipment) = deps.shipments.get(&tenant, &id).await? else { continue };
         shipments += 1;
+        known.insert((tenant.clone(), id.clone()), shipment.clone());
         for (slug, number) in legs_to_poll(&shipment) {
             let connection = shipment.details.courier_connection_id.as_deref();
             let account = match super::connections::credentials_for(deps, &tenant, &slug, connection).await? {
@@ -389,6 +408,19 @@ pub async fn poll_due(deps: &Deps, limiters: &CarrierLimiters, max: usize) -> Re
         report.requests += 1;
         let outcome = match answer {
             Ok(updates) => {
+                let now = deps.clock.now();
+                let updates: Vec<TrackingUpdate> = updates
+                    .into_iter()
+                    .filter(|update| {
+                        let mut owners = chunk
+                            .iter()
+                            .filter(|leg| leg.target.tracking_number == update.tracking_number)
+                            .filter_map(|leg| known.get(&leg.owner))
+                            .peekable();
+                        // An answer about a number none of them has is passed on as it is.
+                        owners.peek().is_none() || owners.any(|shipment| brings_news(shipment, update, now))
+                    })
+                    .collect();
                 if !updates.is_empty() {
                     let message =
                         CarrierMessage::Updates { slug: slug.to_owned(), received_at: deps.clock.now(), updates };

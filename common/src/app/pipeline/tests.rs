@@ -176,6 +176,26 @@ async fn the_sandbox_drives_a_shipment_from_info_received_to_delivered_and_polli
 }
 
 #[tokio::test]
+async fn a_poll_answer_with_nothing_new_is_not_queued() {
+    let h = harness().await;
+    let shipment = h.track("TC-DELIVERED-5-Q1").await;
+    let limiters = CarrierLimiters::default();
+    h.clock.advance(Duration::hours(13));
+    poll_due(&h.deps, &limiters, 100).await.expect("polled");
+    assert_eq!(h.deps.queue.depth(QueueName::CarrierUpdates).await.expect("depth"), 1, "the first events");
+    process_carrier_updates(&h.deps, 100).await.expect("processed");
+    let merged = h.read(&shipment).await;
+
+    // The next poll, before the journey's next event: the same events again.
+    h.clock.advance(Duration::hours(4) + Duration::minutes(30));
+    let report = poll_due(&h.deps, &limiters, 100).await.expect("polled");
+    assert_eq!(report.shipments, 1);
+    assert_eq!(h.deps.queue.depth(QueueName::CarrierUpdates).await.expect("depth"), 0);
+    let after = h.read(&shipment).await;
+    assert_eq!((after.checkpoints.len(), after.tracked_count), (merged.checkpoints.len(), merged.tracked_count + 1));
+}
+
+#[tokio::test]
 async fn a_handover_becomes_the_last_mile_and_both_legs_merge_into_one_journey() {
     let h = harness().await;
     let shipment = h.track("TC-HANDOVER-4-H1").await;
