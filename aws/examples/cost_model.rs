@@ -90,7 +90,8 @@ async fn main() -> anyhow::Result<()> {
     let logs = LogCounter::install();
     let proxy = start_proxy(&emulator, meter.clone()).await?;
 
-    let settings = support::settings();
+    let mut settings = support::settings();
+    settings.push(("POLL_EVERY_MINUTES".into(), STEP_MINUTES.to_string()));
     let config = support::config(&settings)?;
     let sdk = aws_config::from_env().endpoint_url(&proxy).load().await;
     let mut runtime = Runtime::with_sdk(&config, &sdk);
@@ -127,7 +128,7 @@ async fn main() -> anyhow::Result<()> {
             meter.add(|u| u.api_requests += 1);
             created.push(body["data"]["id"].as_str().context("the created tracking has an id")?.to_owned());
         }
-        meter.invoke("carrier-poller", handlers::poll_carriers(&runtime)).await?;
+        meter.invoke("carrier-poller", handlers::poll_carriers(&runtime, clock.now())).await?;
         poll_runs += 1;
         loop {
             let batch = queues.receive(QueueName::CarrierUpdates, 10, Duration::seconds(60)).await?;
@@ -169,7 +170,8 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // What a poll run costs with nothing due: paid on schedule, whatever the volume.
-    meter.invoke("carrier-poller", handlers::poll_carriers(&runtime)).await?;
+    clock.advance(Duration::minutes(STEP_MINUTES));
+    meter.invoke("carrier-poller", handlers::poll_carriers(&runtime, clock.now())).await?;
     let idle_run = meter.take();
     let idle_logs = logs.bytes() - simulated_logs;
     let marginal = simulated.minus_runs(&idle_run, poll_runs);

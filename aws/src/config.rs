@@ -32,8 +32,12 @@ pub struct Config {
     pub webhook_secrets: WebhookSecrets,
     /// `CARRIER_TIMEOUT_SECONDS`: when a carrier request is abandoned (default 20).
     pub carrier_timeout: std::time::Duration,
-    /// `POLL_BATCH`: shipments one `carrier-poller` run polls at most (default 500).
+    /// `POLL_BATCH`: shipments one round of a `carrier-poller` run polls at once (default 500);
+    /// a run goes through every shipment due, round after round.
     pub poll_batch: usize,
+    /// `POLL_EVERY_MINUTES`: how often the schedule runs `carrier-poller` (default 1); each run
+    /// covers that long, up to its scheduled time.
+    pub poll_every: chrono::Duration,
 }
 
 impl Config {
@@ -66,6 +70,7 @@ impl Config {
             webhook_secrets,
             carrier_timeout: std::time::Duration::from_secs(number("CARRIER_TIMEOUT_SECONDS", 20)?),
             poll_batch: usize::try_from(number("POLL_BATCH", 500)?).unwrap_or(usize::MAX),
+            poll_every: chrono::Duration::minutes(i64::try_from(number("POLL_EVERY_MINUTES", 1)?).unwrap_or(1)),
         })
     }
 

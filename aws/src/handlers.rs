@@ -2,6 +2,7 @@
 //! with the sample events under `events/`.
 
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
+use chrono::{DateTime, Utc};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use porchlight::adapters::dynamodb::{Item, change_from_stream_record};
@@ -94,10 +95,13 @@ fn bodies(changes: &[ChangeEvent]) -> Result<Vec<Vec<u8>>, StoreError> {
     changes.iter().map(|c| serde_json::to_vec(c).map_err(|e| StoreError::Unavailable(Box::new(e)))).collect()
 }
 
-/// `carrier-poller` (an EventBridge schedule): polls the shipments that are due, within each
-/// carrier's pace, and queues what carriers answer on `carrier-updates`.
-pub async fn poll_carriers(runtime: &Runtime) -> Result<PollReport, AppError> {
-    let report = poll_due(&runtime.deps, &runtime.limiters, runtime.poll_batch).await?;
+/// `carrier-poller` (an EventBridge schedule): polls the shipments due in the period that
+/// ends at the run's `scheduled` time (the event's `time`, so a retried event covers the same
+/// period), up to now, within each carrier's pace, and queues what carriers answer on
+/// `carrier-updates`.
+pub async fn poll_carriers(runtime: &Runtime, scheduled: DateTime<Utc>) -> Result<PollReport, AppError> {
+    let after = scheduled - runtime.poll_every;
+    let report = poll_due(&runtime.deps, &runtime.limiters, after, runtime.poll_batch).await?;
     tracing::info!(
         shipments = report.shipments,
         requests = report.requests,

@@ -24,8 +24,10 @@ pub struct Runtime {
     pub queues: Arc<SqsQueues>,
     /// Carriers' pacing, kept across the warm invocations of one instance.
     pub limiters: Arc<CarrierLimiters>,
-    /// Shipments one poll run takes at most.
+    /// Shipments one round of a poll run takes at most.
     pub poll_batch: usize,
+    /// How often the poll schedule runs.
+    pub poll_every: chrono::Duration,
 }
 
 impl Runtime {
@@ -46,7 +48,7 @@ impl Runtime {
         deps.webhook_secrets = Arc::new(config.webhook_secrets.clone());
         deps.http = Arc::new(ReqwestClient::new(config.carrier_timeout));
         let limiters = Arc::new(CarrierLimiters::default());
-        Runtime { deps, queues, limiters, poll_batch: config.poll_batch }
+        Runtime { deps, queues, limiters, poll_batch: config.poll_batch, poll_every: config.poll_every }
     }
 }
 

@@ -132,11 +132,11 @@ async fn carrier_poller_polls_due_shipments_and_queues_the_answers() {
     let shipment = app::create_tracking(&runtime.deps, &tenant.id, new).await.expect("created");
     // The one-second journey is over: the carrier has news.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let report = handlers::poll_carriers(&runtime).await.expect("polled");
+    let report = handlers::poll_carriers(&runtime, chrono::Utc::now()).await.expect("polled");
     assert_eq!((report.shipments, report.requests, report.failed_requests), (1, 1, 0));
     assert_eq!(runtime.deps.queue.depth(QueueName::CarrierUpdates).await.expect("depth"), 1);
     let polled = runtime.deps.shipments.get(&tenant.id, &shipment.id).await.expect("read").expect("exists");
-    assert!(polled.next_poll_at > shipment.next_poll_at, "the next poll is scheduled");
-    let again = handlers::poll_carriers(&runtime).await.expect("polled");
+    assert_eq!((polled.next_poll_at, polled.poll_cadence), (None, Some(120)), "the first poll done, on its cadence");
+    let again = handlers::poll_carriers(&runtime, chrono::Utc::now()).await.expect("polled");
     assert_eq!(again.shipments, 0, "nothing is due until then");
 }

@@ -221,8 +221,16 @@ pub trait ShipmentStore: Send + Sync {
         slug: &Slug,
         tracking_number: &TrackingNumber,
     ) -> Result<Vec<(TenantId, ShipmentId)>, StoreError>;
-    /// Up to `limit` active shipments whose `next_poll_at` is at or before `now`, earliest first.
-    async fn due_for_poll(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<(TenantId, ShipmentId)>, StoreError>;
+    /// The shipments a poll run covering (`after`, `until`] takes, each once (see
+    /// [`Shipment::due_between`]): those whose `next_poll_at` has come, earliest first, then
+    /// those whose cadence minute starts in the window. `cadences` are every cadence a shipment
+    /// may have (the poll policy's).
+    async fn due_for_poll(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        cadences: &[u32],
+    ) -> Result<Vec<(TenantId, ShipmentId)>, StoreError>;
 }
 
 /// What a change did.

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 /// Messages taken off the queue per round.
 const CONSUME_BATCH: usize = 100;
-/// Shipments polled per round (more rounds follow at once while the backlog lasts).
+/// Shipments polled per round (a run goes through every shipment due, round after round).
 const POLL_BATCH: usize = 500;
 
 /// Starts the workers; the returned future ends when both have stopped.
@@ -60,27 +60,23 @@ async fn consume(deps: Deps, mut stopped: watch::Receiver<bool>) {
 
 async fn poll(deps: Deps, every: Duration, mut stopped: watch::Receiver<bool>) {
     let limiters = CarrierLimiters::default();
+    // Each run covers the time since the last one that succeeded; the first, one period.
+    let mut covered = deps.clock.now() - chrono::Duration::from_std(every).unwrap_or_default();
     loop {
-        loop {
-            match app::poll_due(&deps, &limiters, POLL_BATCH).await {
-                Ok(report) => {
-                    if report.shipments > 0 {
-                        tracing::info!(
-                            shipments = report.shipments,
-                            requests = report.requests,
-                            failed = report.failed_requests,
-                            "carriers polled"
-                        );
-                    }
-                    if report.shipments < POLL_BATCH || *stopped.borrow() {
-                        break;
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(error = %error, "carrier poll round failed");
-                    break;
+        let started = deps.clock.now();
+        match app::poll_due(&deps, &limiters, covered, POLL_BATCH).await {
+            Ok(report) => {
+                covered = started;
+                if report.shipments > 0 {
+                    tracing::info!(
+                        shipments = report.shipments,
+                        requests = report.requests,
+                        failed = report.failed_requests,
+                        "carriers polled"
+                    );
                 }
             }
+            Err(error) => tracing::error!(error = %error, "carrier poll round failed"),
         }
         if idle(&mut stopped, every).await {
             break;

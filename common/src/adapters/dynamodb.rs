@@ -508,6 +508,11 @@ const DELETE_ATTEMPTS: usize = 5;
 /// Poll-index partitions: a shipment's is its id's first hex digit.
 const POLL_SHARDS: &str = "0123456789abcdef";
 
+/// The GSI2 partition of the shipments on `cadence` polled in minute `phase` of it.
+fn cadence_partition(cadence: u32, phase: u32) -> String {
+    format!("EVERY#{cadence}#{phase}")
+}
+
 fn shipment_sk(id: &ShipmentId) -> String {
     format!("S#{id}")
 }
@@ -537,13 +542,21 @@ fn shipment_item(shipment: &Shipment, version: u64) -> Result<Item, StoreError> 
         ("version".to_owned(), AttributeValue::N(version.to_string())),
         ("body".to_owned(), s(body)),
     ]);
-    if let (true, Some(at)) = (shipment.active, shipment.next_poll_at) {
-        let shard = shipment.id.as_str().chars().next().unwrap_or('0');
-        item.insert("GSI2PK".to_owned(), s(format!("POLL#{shard}")));
-        item.insert(
-            "GSI2SK".to_owned(),
-            s(format!("{:020}#{}#{}", at.timestamp_micros().max(0), shipment.tenant_id, shipment.id)),
-        );
+    let poll = match (shipment.active, shipment.next_poll_at, shipment.poll_cadence) {
+        (true, Some(at), _) => {
+            let shard = shipment.id.as_str().chars().next().unwrap_or('0');
+            let position = format!("{:020}#{}#{}", at.timestamp_micros().max(0), shipment.tenant_id, shipment.id);
+            Some((format!("POLL#{shard}"), position))
+        }
+        (true, None, Some(cadence)) => Some((
+            cadence_partition(cadence, shipment.poll_phase(cadence)),
+            format!("{}#{}", shipment.tenant_id, shipment.id),
+        )),
+        _ => None,
+    };
+    if let Some((partition, position)) = poll {
+        item.insert("GSI2PK".to_owned(), s(partition));
+        item.insert("GSI2SK".to_owned(), s(position));
     }
     Ok(item)
 }
@@ -773,34 +786,75 @@ impl ShipmentStore for DynamoStore {
         Ok(found)
     }
 
-    async fn due_for_poll(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
-        // Each shard's earliest `limit`, merged: the earliest `limit` overall.
-        let upto = format!("{:020}#~", now.timestamp_micros().max(0));
-        let mut due: Vec<(String, (TenantId, ShipmentId))> = Vec::new();
+    async fn due_for_poll(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        cadences: &[u32],
+    ) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
+        let ids_after_prefix = |position: &str, skip: usize| -> Result<(TenantId, ShipmentId), StoreError> {
+            let mut parts = position.splitn(skip + 2, '#').skip(skip);
+            let (Some(tenant), Some(id)) = (parts.next(), parts.next()) else { return Err(corrupt("GSI2SK")) };
+            let tenant = TenantId::parse(tenant).map_err(|_| corrupt("GSI2SK"))?;
+            Ok((tenant, ShipmentId::parse(id).map_err(|_| corrupt("GSI2SK"))?))
+        };
+        // Explicit times: every shard's entries up to `until`, merged earliest first.
+        let upto = format!("{:020}#~", until.timestamp_micros().max(0));
+        let mut explicit: Vec<(String, (TenantId, ShipmentId))> = Vec::new();
         for shard in POLL_SHARDS.chars() {
-            let answer = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("GSI2")
-                .key_condition_expression("GSI2PK = :shard AND GSI2SK <= :upto")
-                .expression_attribute_values(":shard", s(format!("POLL#{shard}")))
-                .expression_attribute_values(":upto", s(&upto))
-                .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in answer.items.unwrap_or_default() {
+            let condition = ("GSI2PK = :partition AND GSI2SK <= :upto", Some(upto.as_str()));
+            for item in self.query_gsi2(format!("POLL#{shard}"), condition).await? {
                 let position = text(&item, "GSI2SK")?.to_owned();
-                let mut parts = position.splitn(3, '#').skip(1);
-                let (Some(tenant), Some(id)) = (parts.next(), parts.next()) else { return Err(corrupt("GSI2SK")) };
-                let tenant = TenantId::parse(tenant).map_err(|_| corrupt("GSI2SK"))?;
-                let id = ShipmentId::parse(id).map_err(|_| corrupt("GSI2SK"))?;
-                due.push((position, (tenant, id)));
+                let ids = ids_after_prefix(&position, 1)?;
+                explicit.push((position, ids));
             }
         }
-        due.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(due.into_iter().take(limit).map(|(_, ids)| ids).collect())
+        explicit.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut due: Vec<(TenantId, ShipmentId)> = explicit.into_iter().map(|(_, ids)| ids).collect();
+        // Cadences: the partition of each minute of the window, at most a whole cycle.
+        let minutes = crate::domain::minutes_between(after, until);
+        for &cadence in cadences {
+            let cycle = i64::from(cadence.max(1));
+            let phases: std::collections::BTreeSet<i64> =
+                minutes.clone().take(cycle as usize).map(|minute| minute.rem_euclid(cycle)).collect();
+            for phase in phases {
+                let partition = cadence_partition(cadence, u32::try_from(phase).unwrap_or(0));
+                for item in self.query_gsi2(partition, ("GSI2PK = :partition", None)).await? {
+                    due.push(ids_after_prefix(text(&item, "GSI2SK")?, 0)?);
+                }
+            }
+        }
+        Ok(due)
+    }
+}
+
+impl DynamoStore {
+    /// Every GSI2 entry of `partition` meeting `condition` (with `:upto` when given), page by
+    /// page.
+    async fn query_gsi2(&self, partition: String, condition: (&str, Option<&str>)) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let answer = {
+                let mut query = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name("GSI2")
+                    .key_condition_expression(condition.0)
+                    .expression_attribute_values(":partition", s(partition.as_str()))
+                    .set_exclusive_start_key(start.take());
+                if let Some(upto) = condition.1 {
+                    query = query.expression_attribute_values(":upto", s(upto));
+                }
+                query.send().await.map_err(unavailable)?
+            };
+            items.extend(answer.items.unwrap_or_default());
+            match answer.last_evaluated_key {
+                Some(next) => start = Some(next),
+                None => return Ok(items),
+            }
+        }
     }
 }
 

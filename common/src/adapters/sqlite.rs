@@ -106,6 +106,13 @@ CREATE TABLE courier_connections (
 );
 CREATE INDEX courier_connections_by_slug ON courier_connections (tenant_id, courier_slug, id);
 "#,
+    // Poll cadences: a shipment on its cadence is due in the minutes m with
+    // m % poll_cadence = poll_phase. Existing shipments keep their explicit next_poll_at
+    // until their next poll sets a cadence.
+    r#"
+ALTER TABLE shipments ADD COLUMN poll_cadence INTEGER;
+ALTER TABLE shipments ADD COLUMN poll_phase INTEGER;
+"#,
 ];
 
 const READERS: usize = 4;
@@ -295,13 +302,16 @@ fn shipment_values(shipment: &Shipment, version: u64) -> Result<Vec<Value>, Stor
         Value::Text(serde_json::to_string(&details.shipment_tags).map_err(unavailable)?),
         Value::Text(shipment.search_text()),
         shipment.next_poll_at.map_or(Value::Null, |at| Value::Integer(micros(at))),
+        shipment.poll_cadence.map_or(Value::Null, |cadence| Value::Integer(i64::from(cadence))),
+        shipment.poll_cadence.map_or(Value::Null, |cadence| Value::Integer(i64::from(shipment.poll_phase(cadence)))),
         Value::Text(body),
     ])
 }
 
 const UPSERT_COLUMNS: &str = "tenant_id, id, version, slug, number_compact, last_mile_slug, last_mile_compact, \
      created_at, updated_at, tag, subtag, active, checkpoint_count, origin, destination, courier_destination, \
-     order_id, order_number, return_to_sender, transit_time, shipment_tags, search_text, next_poll_at, body";
+     order_id, order_number, return_to_sender, transit_time, shipment_tags, search_text, next_poll_at, poll_cadence, \
+     poll_phase, body";
 
 fn parse_body(body: &str, version: i64) -> Result<Shipment, StoreError> {
     let mut shipment: Shipment = serde_json::from_str(body).map_err(unavailable)?;
@@ -471,16 +481,27 @@ impl ShipmentStore for SqliteStore {
         .await
     }
 
-    async fn due_for_poll(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
+    async fn due_for_poll(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        _cadences: &[u32],
+    ) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
+        // The cadence part reads every active shipment on a cadence (its phase and cadence are
+        // columns): fine for the embedded store's size.
+        let minutes = crate::domain::minutes_between(after, until);
         self.read(move |connection| {
             let mut statement = connection
                 .prepare_cached(
-                    "SELECT tenant_id, id FROM shipments WHERE next_poll_at IS NOT NULL AND next_poll_at <= ?1
-                     AND active = 1 ORDER BY next_poll_at LIMIT ?2",
+                    "SELECT tenant_id, id FROM shipments WHERE active = 1 AND (
+                         (next_poll_at IS NOT NULL AND next_poll_at <= ?1)
+                         OR (next_poll_at IS NULL AND poll_cadence IS NOT NULL
+                             AND (?3 - poll_phase) / poll_cadence > (?2 - 1 - poll_phase) / poll_cadence))
+                     ORDER BY next_poll_at IS NULL, next_poll_at, tenant_id, id",
                 )
                 .map_err(unavailable)?;
             let rows = statement
-                .query_map(params![micros(now), limit as i64], |row| {
+                .query_map(params![micros(until), minutes.start(), minutes.end()], |row| {
                     Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
                 })
                 .map_err(unavailable)?;

@@ -269,14 +269,14 @@ fn merge_update(shipment: &mut Shipment, update: &TrackingUpdate, now: DateTime<
     shipment.merge(update.events.iter().cloned(), now);
 }
 
-/// Whether merging `update` would change `shipment` (a poll answer that repeats what is
-/// known is not worth queueing).
-fn brings_news(shipment: &Shipment, update: &TrackingUpdate, now: DateTime<Utc>) -> bool {
-    let (mut before, mut after) = (shipment.clone(), shipment.clone());
-    merge_update(&mut after, update, now);
-    before.derive(now);
+/// Whether `change` would change `shipment` as of `now` (a poll answer that repeats what is
+/// known is not worth queueing; a quiet poll is not worth writing).
+fn would_change(deps: &Deps, shipment: &Shipment, now: DateTime<Utc>, change: impl FnOnce(&mut Shipment)) -> bool {
+    let mut after = shipment.clone();
+    change(&mut after);
     after.derive(now);
-    before != after
+    deps.poll_policy.schedule(&mut after);
+    super::trackings::worth_writing(shipment, &after, now)
 }
 
 /// Pacing and concurrency per carrier, shared by every poll round of a process.
@@ -336,12 +336,31 @@ struct LegToPoll {
     target: PollTarget,
 }
 
-/// Polls up to `max` shipments that are due: their legs, grouped per carrier into batches the
-/// carrier allows, within its rate limit and concurrency. Answers go on the queue; each
-/// shipment's next poll is scheduled by the policy (backing off after failures).
-pub async fn poll_due(deps: &Deps, limiters: &CarrierLimiters, max: usize) -> Result<PollReport, AppError> {
-    let now = deps.clock.now();
-    let due = deps.shipments.due_for_poll(now, max).await?;
+/// Polls the shipments due in a run covering (`after`, now], in rounds of at most `max`: their
+/// legs, grouped per carrier into batches the carrier allows, within its rate limit and
+/// concurrency. Answers that bring news go on the queue. A poll is written only when it
+/// changes the shipment's schedule (a first or requested poll, a failure and its back-off);
+/// a quiet poll on the cadence costs no write.
+pub async fn poll_due(
+    deps: &Deps,
+    limiters: &CarrierLimiters,
+    after: DateTime<Utc>,
+    max: usize,
+) -> Result<PollReport, AppError> {
+    let due = deps.shipments.due_for_poll(after, deps.clock.now(), &deps.poll_policy.cadences()).await?;
+    let mut report = PollReport::default();
+    for round in due.chunks(max.max(1)) {
+        poll_round(deps, limiters, round, &mut report).await?;
+    }
+    Ok(report)
+}
+
+async fn poll_round(
+    deps: &Deps,
+    limiters: &CarrierLimiters,
+    due: &[(TenantId, ShipmentId)],
+    report: &mut PollReport,
+) -> Result<(), AppError> {
     // Legs grouped per carrier and per account: a merchant's own connection, or the operator's.
     let mut groups: BTreeMap<(String, Option<String>), Vec<LegToPoll>> = BTreeMap::new();
     let mut accounts: BTreeMap<(String, Option<String>), Credentials> = BTreeMap::new();
@@ -349,12 +368,12 @@ pub async fn poll_due(deps: &Deps, limiters: &CarrierLimiters, max: usize) -> Re
     // The shipments as read, to leave out of the answers what they already know.
     let mut known: HashMap<(TenantId, ShipmentId), Shipment> = HashMap::new();
     for (tenant, id) in due {
-        let Some(shipment) = deps.shipments.get(&tenant, &id).await? else { continue };
+        let Some(shipment) = deps.shipments.get(tenant, id).await? else { continue };
         shipments += 1;
         known.insert((tenant.clone(), id.clone()), shipment.clone());
         for (slug, number) in legs_to_poll(&shipment) {
             let connection = shipment.details.courier_connection_id.as_deref();
-            let account = match super::connections::credentials_for(deps, &tenant, &slug, connection).await? {
+            let account = match super::connections::credentials_for(deps, tenant, &slug, connection).await? {
                 Some((connection_id, credentials)) => {
                     let key = (slug.as_str().to_owned(), Some(connection_id));
                     accounts.entry(key.clone()).or_insert(credentials);
@@ -378,7 +397,7 @@ pub async fn poll_due(deps: &Deps, limiters: &CarrierLimiters, max: usize) -> Re
             });
         }
     }
-    let mut report = PollReport { shipments, ..PollReport::default() };
+    report.shipments += shipments;
     let mut outcomes: BTreeMap<(TenantId, ShipmentId), PollOutcome> = BTreeMap::new();
     let mut requests = tokio::task::JoinSet::new();
     for (account, legs) in groups {
@@ -418,7 +437,8 @@ pub async fn poll_due(deps: &Deps, limiters: &CarrierLimiters, max: usize) -> Re
                             .filter_map(|leg| known.get(&leg.owner))
                             .peekable();
                         // An answer about a number none of them has is passed on as it is.
-                        owners.peek().is_none() || owners.any(|shipment| brings_news(shipment, update, now))
+                        owners.peek().is_none()
+                            || owners.any(|shipment| would_change(deps, shipment, now, |s| merge_update(s, update, now)))
                     })
                     .collect();
                 if !updates.is_empty() {
@@ -451,8 +471,12 @@ pub async fn poll_due(deps: &Deps, limiters: &CarrierLimiters, max: usize) -> Re
     }
     for ((tenant, id), outcome) in outcomes {
         let now = deps.clock.now();
+        let record = |shipment: &mut Shipment| deps.poll_policy.record(shipment, outcome, now);
+        if known.get(&(tenant.clone(), id.clone())).is_some_and(|shipment| !would_change(deps, shipment, now, record)) {
+            continue; // a quiet poll on the cadence
+        }
         let result = update_tracking(deps, &tenant, &id, |shipment| {
-            deps.poll_policy.record(shipment, outcome, now);
+            record(shipment);
             Ok(())
         })
         .await;
@@ -461,7 +485,7 @@ pub async fn poll_due(deps: &Deps, limiters: &CarrierLimiters, max: usize) -> Re
             Err(other) => return Err(other),
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 /// The legs worth polling: the first leg until a last-mile leg exists, then both (the first

@@ -62,13 +62,14 @@ pub async fn create_tracking(deps: &Deps, tenant: &TenantId, new: NewTracking) -
     validate_details(&new.details)?;
     let mut shipment = Shipment::new(tenant.clone(), slug, new.tracking_number, new.details, deps.clock.now());
     shipment.last_mile = new.last_mile;
+    deps.poll_policy.schedule(&mut shipment);
     shipment.version = deps.shipments.insert(&shipment).await?;
     tracing::info!(shipment_id = %shipment.id, slug = %shipment.slug, "tracking created");
     Ok(shipment)
 }
 
 /// Reads one of the tenant's trackings, its time-dependent state (expiry, transit time) derived
-/// as of now. The stored copy catches up on its next write (the poller writes every active one).
+/// as of now. The stored copy catches up when a write or a poll finds its status moved (expiry).
 pub async fn get_tracking(deps: &Deps, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment, AppError> {
     let mut shipment = deps.shipments.get(tenant, id).await?.ok_or(AppError::NotFound)?;
     shipment.derive(deps.clock.now());
@@ -85,16 +86,16 @@ pub async fn update_tracking(
     change: impl Fn(&mut Shipment) -> Result<(), AppError> + Send + Sync,
 ) -> Result<Shipment, AppError> {
     for _ in 0..MAX_ATTEMPTS {
-        let mut shipment = get_tracking(deps, tenant, id).await?;
-        let mut before = shipment.clone();
+        let stored = deps.shipments.get(tenant, id).await?.ok_or(AppError::NotFound)?;
+        let mut shipment = stored.clone();
         change(&mut shipment)?;
         known_courier(&shipment.slug)?;
         validate_details(&shipment.details)?;
         let now = deps.clock.now();
         shipment.derive(now);
-        before.derive(now);
-        if shipment == before {
-            return Ok(shipment); // nothing changed: nothing to write (a repeated carrier update)
+        deps.poll_policy.schedule(&mut shipment);
+        if !worth_writing(&stored, &shipment, now) {
+            return Ok(shipment); // nothing changed (a repeated carrier update): nothing to write
         }
         shipment.updated_at = now;
         match deps.shipments.update(&shipment).await {
@@ -107,6 +108,16 @@ pub async fn update_tracking(
         }
     }
     Err(AppError::Busy)
+}
+
+/// Whether `after` (changed, derived and scheduled as of `now`) should replace `stored` (as
+/// read): it differs from `stored` derived as of `now`, or time alone moved the stored status
+/// (an expiry), which the store's indexes must see.
+pub(crate) fn worth_writing(stored: &Shipment, after: &Shipment, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let mut before = stored.clone();
+    before.derive(now);
+    before.updated_at = after.updated_at;
+    before != *after || (stored.tag, stored.subtag, stored.active) != (after.tag, after.subtag, after.active)
 }
 
 /// Deletes a tracking and returns it as it was.

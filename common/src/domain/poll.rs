@@ -1,5 +1,11 @@
-//! When to poll a carrier next: the interval follows the status (hours in transit, faster near
-//! delivery, never once finished), jittered so polls spread out, and backs off after failures.
+//! When to poll a carrier: a cadence that follows the status (hours in transit, faster near
+//! delivery, never once finished), and explicit times for the first poll, retracks and retries
+//! after failures (backing off, jittered).
+//!
+//! A shipment on its cadence is polled in fixed minutes: those `m` (since the Unix epoch)
+//! where `m % cadence` is its phase, drawn from its id so that polls spread evenly. A quiet poll
+//! therefore changes nothing about the shipment and is not written; the stores index shipments
+//! by cadence and phase, and a poll run asks for the minutes it covers.
 
 use std::collections::BTreeMap;
 
@@ -66,31 +72,56 @@ impl PollPolicy {
             .or_else(|| self.intervals.get(&tag).copied())
     }
 
-    /// Records a poll of `shipment` at `now` and schedules the next one: tracking stops for an
-    /// inactive shipment; failures back off exponentially (doubling, up to `max_backoff`, at
-    /// least the carrier's Retry-After).
+    /// Sets `shipment`'s cadence from its status: `None` once it is inactive or its status is
+    /// not polled. Every write of a shipment goes through here.
+    pub fn schedule(&self, shipment: &mut Shipment) {
+        shipment.poll_cadence = if shipment.active {
+            self.interval(&shipment.tenant_id, shipment.slug.as_str(), shipment.tag)
+                .map(|every| u32::try_from(every.num_minutes().max(1)).unwrap_or(u32::MAX))
+        } else {
+            None
+        };
+    }
+
+    /// Records a poll of `shipment` at `now`: an answer clears any explicit time (the cadence
+    /// takes over); a failure sets one, backing off exponentially (doubling, up to
+    /// `max_backoff`, at least the carrier's Retry-After). A quiet answer on the cadence
+    /// changes nothing.
     pub fn record(&self, shipment: &mut Shipment, outcome: PollOutcome, now: DateTime<Utc>) {
-        shipment.tracked_count = shipment.tracked_count.saturating_add(1);
+        self.schedule(shipment);
         match outcome {
-            PollOutcome::Answered => shipment.poll_failures = 0,
-            PollOutcome::Failed { .. } => shipment.poll_failures = shipment.poll_failures.saturating_add(1),
-        }
-        if !shipment.active {
-            shipment.next_poll_at = None;
-            return;
-        }
-        let Some(base) = self.interval(&shipment.tenant_id, shipment.slug.as_str(), shipment.tag) else {
-            shipment.next_poll_at = None;
-            return;
-        };
-        let wait = match outcome {
-            PollOutcome::Answered => base,
-            PollOutcome::Failed { retry_after } => {
-                let doubled = base * 2i32.pow(shipment.poll_failures.min(10));
-                doubled.min(self.max_backoff).max(retry_after.unwrap_or_else(Duration::zero))
+            PollOutcome::Answered => {
+                if shipment.next_poll_at.take().is_some() || shipment.poll_failures > 0 {
+                    shipment.tracked_count = shipment.tracked_count.saturating_add(1);
+                }
+                shipment.poll_failures = 0;
             }
-        };
-        shipment.next_poll_at = Some(now + self.jittered(wait, shipment));
+            PollOutcome::Failed { retry_after } => {
+                shipment.tracked_count = shipment.tracked_count.saturating_add(1);
+                shipment.poll_failures = shipment.poll_failures.saturating_add(1);
+                let base = self.interval(&shipment.tenant_id, shipment.slug.as_str(), shipment.tag);
+                let next = base.filter(|_| shipment.active).map(|base| {
+                    let doubled = base * 2i32.pow(shipment.poll_failures.min(10));
+                    let wait = doubled.min(self.max_backoff).max(retry_after.unwrap_or_else(Duration::zero));
+                    now + self.jittered(wait, shipment)
+                });
+                shipment.next_poll_at = next;
+            }
+        }
+    }
+
+    /// Every cadence, in minutes, this policy gives some status: the stores' index partitions
+    /// a poll run reads.
+    pub fn cadences(&self) -> Vec<u32> {
+        let overrides = self.carrier_overrides.values().chain(self.tenant_overrides.values());
+        let mut cadences: Vec<u32> = std::iter::once(&self.intervals)
+            .chain(overrides)
+            .flat_map(|intervals| intervals.values())
+            .map(|every| u32::try_from(every.num_minutes().max(1)).unwrap_or(u32::MAX))
+            .collect();
+        cadences.sort_unstable();
+        cadences.dedup();
+        cadences
     }
 
     /// `wait` moved by a deterministic fraction of up to `jitter`, from the shipment's id and
@@ -104,6 +135,39 @@ impl PollPolicy {
         let factor = 1.0 + self.jitter * (2.0 * unit - 1.0);
         Duration::milliseconds((wait.num_milliseconds() as f64 * factor) as i64)
     }
+}
+
+impl Shipment {
+    /// The minute of `cadence` in which this shipment is polled: from its id, so the same on
+    /// every run and spread evenly over many shipments.
+    pub fn poll_phase(&self, cadence: u32) -> u32 {
+        let digest = Sha256::digest(self.id.as_str().as_bytes());
+        u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]) % cadence.max(1)
+    }
+
+    /// Whether a poll run covering (`after`, `until`] polls this shipment: its explicit time
+    /// has come, or, on its cadence, one of its minutes starts in that window.
+    pub fn due_between(&self, after: DateTime<Utc>, until: DateTime<Utc>) -> bool {
+        match (self.active, self.next_poll_at, self.poll_cadence) {
+            (false, _, _) => false,
+            (true, Some(at), _) => at <= until,
+            (true, None, Some(cadence)) => ticks_between(cadence, self.poll_phase(cadence), after, until),
+            (true, None, None) => false,
+        }
+    }
+}
+
+/// The minutes since the Unix epoch that start in (`after`, `until`], as a range.
+pub fn minutes_between(after: DateTime<Utc>, until: DateTime<Utc>) -> std::ops::RangeInclusive<i64> {
+    let minute = |t: DateTime<Utc>| t.timestamp().div_euclid(60);
+    minute(after) + 1..=minute(until)
+}
+
+/// Whether a minute `m` with `m % cadence == phase` starts in (`after`, `until`].
+pub fn ticks_between(cadence: u32, phase: u32, after: DateTime<Utc>, until: DateTime<Utc>) -> bool {
+    let minutes = minutes_between(after, until);
+    let (cadence, phase) = (i64::from(cadence.max(1)), i64::from(phase));
+    (minutes.end() - phase).div_euclid(cadence) > (minutes.start() - 1 - phase).div_euclid(cadence)
 }
 
 #[cfg(test)]
@@ -144,31 +208,32 @@ mod tests {
         s.next_poll_at.map(|at| at - now())
     }
 
-    fn within(wait: Option<Duration>, hours: f64, jitter: f64) -> bool {
-        let Some(wait) = wait else { return false };
-        let hours_waited = wait.num_seconds() as f64 / 3600.0;
-        (hours_waited - hours).abs() <= hours * jitter + 1e-9
+    #[test]
+    fn the_cadence_follows_the_status_and_stops_when_finished() {
+        let policy = PollPolicy::default();
+        let cases = [
+            (None, Some(120)),
+            (Some("InTransit_002"), Some(240)),
+            (Some("OutForDelivery_001"), Some(60)),
+            (Some("AttemptFail_001"), Some(120)),
+            (Some("Delivered_001"), None),
+        ];
+        for (code, minutes) in cases {
+            let mut s = shipment_with(code);
+            assert_eq!(wait_after(&policy, &mut s, PollOutcome::Answered), None, "{code:?}: the cadence takes over");
+            assert_eq!(s.poll_cadence, minutes, "{code:?}");
+            assert_eq!(s.tracked_count, u32::from(minutes.is_some()), "{code:?}: the first poll is recorded");
+        }
     }
 
     #[test]
-    fn the_interval_follows_the_status_and_stops_when_finished() {
+    fn a_quiet_poll_on_the_cadence_changes_nothing() {
         let policy = PollPolicy::default();
-        let cases = [
-            (None, Some(2.0)),
-            (Some("InTransit_002"), Some(4.0)),
-            (Some("OutForDelivery_001"), Some(1.0)),
-            (Some("AttemptFail_001"), Some(2.0)),
-            (Some("Delivered_001"), None),
-        ];
-        for (code, hours) in cases {
-            let mut s = shipment_with(code);
-            let wait = wait_after(&policy, &mut s, PollOutcome::Answered);
-            match hours {
-                Some(h) => assert!(within(wait, h, 0.1), "{code:?}: {wait:?}"),
-                None => assert_eq!(wait, None, "{code:?}"),
-            }
-            assert_eq!(s.tracked_count, 1);
-        }
+        let mut s = shipment_with(Some("InTransit_002"));
+        policy.record(&mut s, PollOutcome::Answered, now());
+        let after_first = s.clone();
+        policy.record(&mut s, PollOutcome::Answered, now() + Duration::hours(4));
+        assert_eq!(s, after_first);
     }
 
     #[test]
@@ -181,25 +246,48 @@ mod tests {
         assert_eq!(wait_after(&policy, &mut s, failed), Some(Duration::hours(24)));
         assert_eq!(wait_after(&policy, &mut s, failed), Some(Duration::hours(24)));
         assert_eq!(s.poll_failures, 4);
-        assert_eq!(wait_after(&policy, &mut s, PollOutcome::Answered), Some(Duration::hours(4)));
-        assert_eq!(s.poll_failures, 0);
+        assert_eq!(wait_after(&policy, &mut s, PollOutcome::Answered), None);
+        assert_eq!((s.poll_failures, s.poll_cadence), (0, Some(240)));
         let throttled = PollOutcome::Failed { retry_after: Some(Duration::hours(30)) };
         assert_eq!(wait_after(&policy, &mut s, throttled), Some(Duration::hours(30)));
     }
 
     #[test]
-    fn jitter_spreads_shipments_but_is_deterministic() {
+    fn phases_spread_shipments_and_each_is_due_once_per_cadence() {
         let policy = PollPolicy::default();
-        let waits: Vec<_> = (0..20)
+        let shipments: Vec<Shipment> = (0..50)
             .map(|_| {
                 let mut s = shipment_with(Some("InTransit_002"));
-                wait_after(&policy, &mut s, PollOutcome::Answered).expect("scheduled")
+                policy.record(&mut s, PollOutcome::Answered, now());
+                s
             })
             .collect();
-        assert!(waits.iter().all(|w| within(Some(*w), 4.0, 0.1)));
-        assert!(waits.iter().any(|w| *w != waits[0]), "not all the same");
-        let s = shipment_with(Some("InTransit_002"));
-        assert_eq!(policy.jittered(Duration::hours(4), &s), policy.jittered(Duration::hours(4), &s));
+        let phases: std::collections::BTreeSet<u32> = shipments.iter().map(|s| s.poll_phase(240)).collect();
+        assert!(phases.len() > 30, "spread: {phases:?}");
+        assert!(phases.iter().all(|p| *p < 240));
+        // Runs every minute for a day, some late, some covering several minutes: each
+        // shipment is due exactly once per four hours.
+        let mut after = now();
+        let mut due = vec![0; shipments.len()];
+        for run in 1..=24 * 60 / 3 {
+            let until = now() + Duration::minutes(run * 3) + Duration::seconds(run % 50);
+            for (count, s) in due.iter_mut().zip(&shipments) {
+                *count += usize::from(s.due_between(after, until));
+            }
+            after = until;
+        }
+        assert!(due.iter().all(|n| *n == 6), "{due:?}");
+        assert_eq!(policy.cadences(), [60, 120, 180, 240, 360]);
+    }
+
+    #[test]
+    fn an_explicit_time_comes_before_the_cadence() {
+        let policy = PollPolicy::default();
+        let mut s = shipment_with(Some("InTransit_002"));
+        policy.schedule(&mut s);
+        s.next_poll_at = Some(now() + Duration::days(1));
+        assert!(!s.due_between(now(), now() + Duration::hours(23)), "backing off, the cadence waits");
+        assert!(s.due_between(now() + Duration::hours(23), now() + Duration::hours(25)));
     }
 
     #[test]

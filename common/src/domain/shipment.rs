@@ -240,10 +240,19 @@ pub struct Shipment {
     pub checkpoints: Vec<Checkpoint>,
     /// Set when the merchant marked the tracking completed.
     pub completed: Option<CompletionReason>,
-    /// How often the carrier was asked.
+    /// How often a poll of the carrier was recorded: the first, those on request (retrack,
+    /// a new last-mile leg) and those that failed. Quiet polls on the regular cadence are not
+    /// written, so that they cost no write.
     pub tracked_count: u32,
-    /// When the carrier should next be polled; `None` when tracking has stopped.
+    /// When the carrier must be polled, at the latest: the first poll, a retrack, a new leg,
+    /// a retry after failures. `None` while the shipment follows its cadence, and once tracking
+    /// has stopped.
     pub next_poll_at: Option<DateTime<Utc>>,
+    /// The regular poll cadence, in minutes, while no `next_poll_at` is set: the shipment is
+    /// polled in the minutes `m` (since the Unix epoch) where `m % cadence` is its
+    /// [`Shipment::poll_phase`]. Set by the poll policy from the status; `None` when not polled.
+    #[serde(default)]
+    pub poll_cadence: Option<u32>,
     /// When the merchant last asked to retrack; restarts the expiry period.
     #[serde(default)]
     pub retracked_at: Option<DateTime<Utc>>,
@@ -312,6 +321,7 @@ impl Shipment {
             completed: None,
             tracked_count: 0,
             next_poll_at: Some(now),
+            poll_cadence: None,
             retracked_at: None,
             poll_failures: 0,
             tag: Tag::Pending,
@@ -413,6 +423,7 @@ impl Shipment {
         self.active = self.completed.is_none() && !terminal && !expired;
         if !self.active {
             self.next_poll_at = None;
+            self.poll_cadence = None;
         }
         self.shipment_pickup_date = timeline
             .iter()

@@ -261,7 +261,8 @@ pub async fn contract_find_legs_spans_tenants_and_legs(store: &dyn ShipmentBacke
     assert_eq!(none.expect("ok"), vec![]);
 }
 
-/// Due-for-poll lists active shipments whose time has come, earliest first.
+/// Due-for-poll lists active shipments whose explicit time has come, earliest first, then
+/// those on a cadence whose minute starts in the window; never others, never inactive ones.
 pub async fn contract_due_for_poll_lists_only_due_active_shipments(store: &dyn ShipmentBackend) {
     let tenant = new_tenant(store).await;
     let mut early = shipment(&tenant, "ups", "DUE0001", 0);
@@ -276,10 +277,26 @@ pub async fn contract_due_for_poll_lists_only_due_active_shipments(store: &dyn S
     let mut done = shipment(&tenant, "ups", "DUE0004", 0);
     done.merge([event(&done, "Delivered_001", 1)], base_time());
     insert(store, done).await;
-    let due = store.due_for_poll(base_time() - Duration::days(3000), 10).await.expect("due");
-    assert_eq!(due, vec![(tenant.clone(), early.id.clone()), (tenant.clone(), later.id)]);
-    let first = store.due_for_poll(base_time() - Duration::days(3000), 1).await.expect("due");
-    assert_eq!(first, vec![(tenant, early.id)]);
+
+    // A window of five minutes, ending in the minute one cadence shipment is polled.
+    let mut ticking = shipment(&tenant, "ups", "DUE0005", 0);
+    (ticking.next_poll_at, ticking.poll_cadence) = (None, Some(240));
+    let phase = i64::from(ticking.poll_phase(240));
+    let last_minute = (base_time() - Duration::days(3000)).timestamp().div_euclid(60);
+    let minute = last_minute - (last_minute - phase).rem_euclid(240);
+    let until = DateTime::from_timestamp(minute * 60 + 30, 0).expect("a time");
+    let after = until - Duration::minutes(5);
+    assert!(ticking.due_between(after, until));
+    let ticking = insert(store, ticking).await;
+    let mut waiting = shipment(&tenant, "ups", "DUE0006", 0);
+    (waiting.next_poll_at, waiting.poll_cadence) = (None, Some(240));
+    while waiting.due_between(after, until) {
+        waiting.id = crate::domain::ShipmentId::random(); // another phase
+    }
+    insert(store, waiting).await;
+
+    let due = store.due_for_poll(after, until, &[60, 240]).await.expect("due");
+    assert_eq!(due, vec![(tenant.clone(), early.id), (tenant.clone(), later.id), (tenant, ticking.id)]);
 }
 
 /// Every write appears once in the change feed, in commit order, with old and new snapshots.
