@@ -48,6 +48,16 @@ step "cargo test (unit, property, store contract, API, CLI; AWS adapters and han
     awk -v f="$f" -v s="$size" 'BEGIN { printf "%-18s %6.2f MB\n", f, s / 1048576 }'
     [ "$size" -lt 10485760 ] || { echo "error: $f's zip is $size bytes, over 10 MB" >&2; exit 1; }
   done
+
+  step "Lambda functions: each zip's bootstrap answers its sample event under a Lambda Runtime API"
+  cargo build --quiet --locked -p porchlight-aws --examples
+  unpacked=$(mktemp -d)
+  for f in $functions; do
+    "$venv/bin/python" -m zipfile -e "$CARGO_TARGET_DIR/lambda/$f/bootstrap.zip" "$unpacked/$f"
+    chmod +x "$unpacked/$f/bootstrap"
+    "$CARGO_TARGET_DIR/debug/examples/lambda_timing" "$unpacked/$f/bootstrap" "events/$f.json" 1 3
+  done
+  rm -rf "$unpacked"
 )
 
 step "AfterShip Node SDK against porchlight serve"

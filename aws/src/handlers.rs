@@ -2,9 +2,9 @@
 //! with the sample events under `events/`.
 
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
-use chrono::{DateTime, Utc};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use chrono::{DateTime, Utc};
 use porchlight::adapters::dynamodb::{Item, change_from_stream_record};
 use porchlight::adapters::sqs::received_from_record;
 use porchlight::app::{AppError, MessageOutcome, PollReport, handle_carrier_message, poll_due};

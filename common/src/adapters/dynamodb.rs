@@ -11,13 +11,16 @@
 //! | a tenant's API key | `T#<tenant>` | `APIKEY#<key id>` | |
 //! | key lookup by digest | `KEY#<sha-256 hex>` | `KEY` | |
 //! | courier connection | `T#<tenant>` | `CONN#<id>` | |
-//! | shipment | `T#<tenant>` | `S#<id>` | GSI2 (sparse, active with a poll time): `POLL#<shard>` / `<next poll µs>#<tenant>#<id>` |
+//! | shipment | `T#<tenant>` | `S#<id>` | GSI2 (sparse, active only): with an explicit poll time `POLL#<shard>` / `<next poll µs>#<tenant>#<id>`, on a cadence `EVERY#<minutes>#<phase>` / `<tenant>#<id>` |
 //! | first leg (unique per tenant) | `T#<tenant>` | `NUM#<slug>#<compact number>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
 //! | last-mile leg | `T#<tenant>` | `LM#<slug>#<compact>#<id>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
 //!
 //! A shipment and its leg items change in one transaction (a conditional put when the legs
-//! stay as they are); the shipment item's `version` condition gives optimistic concurrency. Polls are spread over 16 GSI2 partitions (by the
-//! id's first hex digit) so that no one partition takes every scheduler read.
+//! stay as they are); the shipment item's `version` condition gives optimistic concurrency.
+//! Explicit poll times are spread over 16 GSI2 partitions (by the id's first hex digit) so that
+//! no one partition takes every scheduler read; shipments on a cadence sit in the partition of
+//! their cadence and minute, which changes only with their status, so a quiet poll writes
+//! nothing (see [`crate::domain::PollPolicy`]).
 //!
 //! Listing reads the tenant's shipment items and filters with [`ListQuery::matches`]: exact
 //! and simple, but a listing costs a read of all the tenant's shipments (to count `total`).

@@ -438,7 +438,8 @@ async fn poll_round(
                             .peekable();
                         // An answer about a number none of them has is passed on as it is.
                         owners.peek().is_none()
-                            || owners.any(|shipment| would_change(deps, shipment, now, |s| merge_update(s, update, now)))
+                            || owners
+                                .any(|shipment| would_change(deps, shipment, now, |s| merge_update(s, update, now)))
                     })
                     .collect();
                 if !updates.is_empty() {

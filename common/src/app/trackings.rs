@@ -88,6 +88,7 @@ pub async fn update_tracking(
     for _ in 0..MAX_ATTEMPTS {
         let stored = deps.shipments.get(tenant, id).await?.ok_or(AppError::NotFound)?;
         let mut shipment = stored.clone();
+        shipment.derive(deps.clock.now());
         change(&mut shipment)?;
         known_courier(&shipment.slug)?;
         validate_details(&shipment.details)?;
