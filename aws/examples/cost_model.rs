@@ -5,7 +5,7 @@
 //! Usage: `cost_model [shipments]` (default 100), with `AWS_ENDPOINT_URL` naming the emulator;
 //! `scripts/cost-model.sh` starts one and runs a release build.
 //!
-//! The life simulated, on a clock that moves 10 minutes a step: a merchant creates each
+//! The life simulated, on a clock that moves 30 minutes a step: a merchant creates each
 //! shipment through the `api` function (spread over a day), on the sandbox carrier, with
 //! journeys of 3 to 12 days from information received to delivered (8 carrier events).
 //! `carrier-poller` runs every step; what it queues goes to `tracking-updater` in batches of
@@ -72,7 +72,7 @@ mod price {
 /// The template's memory for every function.
 const MEMORY_GB: f64 = 0.25;
 /// How far the clock moves between poll runs.
-const STEP_MINUTES: i64 = 10;
+const STEP_MINUTES: i64 = 30;
 /// The template's carrier-poller schedule, for the fixed monthly cost.
 const POLL_RUNS_A_MONTH: f64 = 60.0 * 24.0 * 30.0;
 /// The target: AWS cost per 1,000 shipments, email and SMS fees aside.
@@ -146,6 +146,9 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         clock.advance(Duration::minutes(STEP_MINUTES));
+        if (clock.now() - start).num_minutes() % (24 * 60) == 0 {
+            eprintln!("day {} simulated", (clock.now() - start).num_days());
+        }
     }
     let records = table.stream_records().await?;
     for record in &records {

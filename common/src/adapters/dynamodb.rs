@@ -11,7 +11,7 @@
 //! | a tenant's API key | `T#<tenant>` | `APIKEY#<key id>` | |
 //! | key lookup by digest | `KEY#<sha-256 hex>` | `KEY` | |
 //! | courier connection | `T#<tenant>` | `CONN#<id>` | |
-//! | shipment | `T#<tenant>` | `S#<id>` | GSI2 (sparse, active only): with an explicit poll time `POLL#<shard>` / `<next poll µs>#<tenant>#<id>`, on a cadence `EVERY#<minutes>#<phase>` / `<tenant>#<id>` |
+//! | shipment | `T#<tenant>` | `S#<id>` | GSI2 (sparse, active only): with an explicit poll time `POLL#<shard>` / `<next poll µs>#<tenant>#<id>`, on a cadence `EVERY#<minutes>#<phase / 10>` / `<phase>#<tenant>#<id>` |
 //! | first leg (unique per tenant) | `T#<tenant>` | `NUM#<slug>#<compact number>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
 //! | last-mile leg | `T#<tenant>` | `LM#<slug>#<compact>#<id>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
 //!
@@ -19,7 +19,7 @@
 //! stay as they are); the shipment item's `version` condition gives optimistic concurrency.
 //! Explicit poll times are spread over 16 GSI2 partitions (by the id's first hex digit) so that
 //! no one partition takes every scheduler read; shipments on a cadence sit in the partition of
-//! their cadence and minute, which changes only with their status, so a quiet poll writes
+//! their cadence and ten-minute share of it, which changes only with their status, so a quiet poll writes
 //! nothing (see [`crate::domain::PollPolicy`]).
 //!
 //! Listing reads the tenant's shipment items and filters with [`ListQuery::matches`]: exact
@@ -28,7 +28,7 @@
 //! The SDK's own configuration chain finds the region, credentials and endpoint
 //! (`AWS_ENDPOINT_URL` reaches an emulator); this module has no local branches.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -511,9 +511,18 @@ const DELETE_ATTEMPTS: usize = 5;
 /// Poll-index partitions: a shipment's is its id's first hex digit.
 const POLL_SHARDS: &str = "0123456789abcdef";
 
+/// Minutes of a cadence whose shipments share a GSI2 partition: a poll run every minute reads
+/// one partition per cadence, and no partition holds more than this share of a cadence.
+const PHASE_BUCKET: u32 = 10;
+
 /// The GSI2 partition of the shipments on `cadence` polled in minute `phase` of it.
 fn cadence_partition(cadence: u32, phase: u32) -> String {
-    format!("EVERY#{cadence}#{phase}")
+    format!("EVERY#{cadence}#{}", phase / PHASE_BUCKET)
+}
+
+/// A shipment's GSI2 sort key on its cadence: its phase first, for range reads.
+fn cadence_position(phase: u32, tenant: &TenantId, id: &ShipmentId) -> String {
+    format!("{phase:05}#{tenant}#{id}")
 }
 
 fn shipment_sk(id: &ShipmentId) -> String {
@@ -551,10 +560,10 @@ fn shipment_item(shipment: &Shipment, version: u64) -> Result<Item, StoreError> 
             let position = format!("{:020}#{}#{}", at.timestamp_micros().max(0), shipment.tenant_id, shipment.id);
             Some((format!("POLL#{shard}"), position))
         }
-        (true, None, Some(cadence)) => Some((
-            cadence_partition(cadence, shipment.poll_phase(cadence)),
-            format!("{}#{}", shipment.tenant_id, shipment.id),
-        )),
+        (true, None, Some(cadence)) => {
+            let phase = shipment.poll_phase(cadence);
+            Some((cadence_partition(cadence, phase), cadence_position(phase, &shipment.tenant_id, &shipment.id)))
+        }
         _ => None,
     };
     if let Some((partition, position)) = poll {
@@ -805,8 +814,7 @@ impl ShipmentStore for DynamoStore {
         let upto = format!("{:020}#~", until.timestamp_micros().max(0));
         let mut explicit: Vec<(String, (TenantId, ShipmentId))> = Vec::new();
         for shard in POLL_SHARDS.chars() {
-            let condition = ("GSI2PK = :partition AND GSI2SK <= :upto", Some(upto.as_str()));
-            for item in self.query_gsi2(format!("POLL#{shard}"), condition).await? {
+            for item in self.query_gsi2(format!("POLL#{shard}"), None, &upto).await? {
                 let position = text(&item, "GSI2SK")?.to_owned();
                 let ids = ids_after_prefix(&position, 1)?;
                 explicit.push((position, ids));
@@ -814,16 +822,24 @@ impl ShipmentStore for DynamoStore {
         }
         explicit.sort_by(|a, b| a.0.cmp(&b.0));
         let mut due: Vec<(TenantId, ShipmentId)> = explicit.into_iter().map(|(_, ids)| ids).collect();
-        // Cadences: the partition of each minute of the window, at most a whole cycle.
+        // Cadences: the window's minutes of each cycle (at most all of them), read as one phase
+        // range per partition. The range of a partition spans the window's phases in it, which
+        // are consecutive except for cadences shorter than a partition's share (then a few
+        // shipments are polled a little early).
         let minutes = crate::domain::minutes_between(after, until);
         for &cadence in cadences {
             let cycle = i64::from(cadence.max(1));
-            let phases: std::collections::BTreeSet<i64> =
-                minutes.clone().take(cycle as usize).map(|minute| minute.rem_euclid(cycle)).collect();
-            for phase in phases {
-                let partition = cadence_partition(cadence, u32::try_from(phase).unwrap_or(0));
-                for item in self.query_gsi2(partition, ("GSI2PK = :partition", None)).await? {
-                    due.push(ids_after_prefix(text(&item, "GSI2SK")?, 0)?);
+            let mut ranges: BTreeMap<u32, (u32, u32)> = BTreeMap::new();
+            for minute in minutes.clone().take(cycle as usize) {
+                let phase = u32::try_from(minute.rem_euclid(cycle)).unwrap_or(0);
+                let range = ranges.entry(phase / PHASE_BUCKET).or_insert((phase, phase));
+                *range = (range.0.min(phase), range.1.max(phase));
+            }
+            for (bucket, (low, high)) in ranges {
+                let partition = format!("EVERY#{cadence}#{bucket}");
+                let (low, high) = (format!("{low:05}#"), format!("{high:05}#~"));
+                for item in self.query_gsi2(partition, Some(&low), &high).await? {
+                    due.push(ids_after_prefix(text(&item, "GSI2SK")?, 1)?);
                 }
             }
         }
@@ -832,26 +848,29 @@ impl ShipmentStore for DynamoStore {
 }
 
 impl DynamoStore {
-    /// Every GSI2 entry of `partition` meeting `condition` (with `:upto` when given), page by
-    /// page.
-    async fn query_gsi2(&self, partition: String, condition: (&str, Option<&str>)) -> Result<Vec<Item>, StoreError> {
+    /// Every GSI2 entry of `partition` whose sort key is at most `high` (and at least `low`),
+    /// page by page.
+    async fn query_gsi2(&self, partition: String, low: Option<&str>, high: &str) -> Result<Vec<Item>, StoreError> {
+        let condition = match low {
+            Some(_) => "GSI2PK = :partition AND GSI2SK BETWEEN :low AND :high",
+            None => "GSI2PK = :partition AND GSI2SK <= :high",
+        };
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let answer = {
-                let mut query = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name("GSI2")
-                    .key_condition_expression(condition.0)
-                    .expression_attribute_values(":partition", s(partition.as_str()))
-                    .set_exclusive_start_key(start.take());
-                if let Some(upto) = condition.1 {
-                    query = query.expression_attribute_values(":upto", s(upto));
-                }
-                query.send().await.map_err(unavailable)?
-            };
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI2")
+                .key_condition_expression(condition)
+                .expression_attribute_values(":partition", s(partition.as_str()))
+                .expression_attribute_values(":high", s(high))
+                .set_exclusive_start_key(start.take());
+            if let Some(low) = low {
+                query = query.expression_attribute_values(":low", s(low));
+            }
+            let answer = query.send().await.map_err(unavailable)?;
             items.extend(answer.items.unwrap_or_default());
             match answer.last_evaluated_key {
                 Some(next) => start = Some(next),
