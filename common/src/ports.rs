@@ -204,6 +204,12 @@ pub trait ShipmentStore: Send + Sync {
     async fn insert(&self, shipment: &Shipment) -> Result<u64, StoreError>;
     /// Reads one shipment of the tenant.
     async fn get(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Option<Shipment>, StoreError>;
+    /// As [`ShipmentStore::get`], but may miss writes of the last moment, where that is cheaper
+    /// (DynamoDB's eventually consistent reads cost half). For readers whose writes are
+    /// versioned anyway, such as the poller.
+    async fn get_eventually(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Option<Shipment>, StoreError> {
+        self.get(tenant, id).await
+    }
     /// Replaces a shipment read at `shipment.version` and returns the new version
     /// (`shipment.version + 1`), recording an `Updated` change in the same transaction.
     /// `Conflict` if the stored version differs; `NotFound` if it is gone; `Duplicate` if a

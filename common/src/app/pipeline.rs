@@ -368,7 +368,9 @@ async fn poll_round(
     // The shipments as read, to leave out of the answers what they already know.
     let mut known: HashMap<(TenantId, ShipmentId), Shipment> = HashMap::new();
     for (tenant, id) in due {
-        let Some(shipment) = deps.shipments.get(tenant, id).await? else { continue };
+        // Eventually consistent is enough: what the poll records is written under the
+        // shipment's version, after a consistent read.
+        let Some(shipment) = deps.shipments.get_eventually(tenant, id).await? else { continue };
         shipments += 1;
         known.insert((tenant.clone(), id.clone()), shipment.clone());
         for (slug, number) in legs_to_poll(&shipment) {
