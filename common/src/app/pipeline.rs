@@ -367,6 +367,9 @@ async fn poll_round(
     let mut shipments = 0;
     // The shipments as read, to leave out of the answers what they already know.
     let mut known: HashMap<(TenantId, ShipmentId), Shipment> = HashMap::new();
+    // Each merchant's connection for a carrier is looked up once a round.
+    type Lookup = (TenantId, Slug, Option<String>);
+    let mut connections: HashMap<Lookup, Option<(String, Credentials)>> = HashMap::new();
     for (tenant, id) in due {
         // Eventually consistent is enough: what the poll records is written under the
         // shipment's version, after a consistent read.
@@ -374,8 +377,17 @@ async fn poll_round(
         shipments += 1;
         known.insert((tenant.clone(), id.clone()), shipment.clone());
         for (slug, number) in legs_to_poll(&shipment) {
-            let connection = shipment.details.courier_connection_id.as_deref();
-            let account = match super::connections::credentials_for(deps, tenant, &slug, connection).await? {
+            let connection = shipment.details.courier_connection_id.clone();
+            let lookup = (tenant.clone(), slug.clone(), connection.clone());
+            let found = match connections.get(&lookup) {
+                Some(found) => found.clone(),
+                None => {
+                    let found = super::connections::credentials_for(deps, tenant, &slug, connection.as_deref()).await?;
+                    connections.insert(lookup, found.clone());
+                    found
+                }
+            };
+            let account = match found {
                 Some((connection_id, credentials)) => {
                     let key = (slug.as_str().to_owned(), Some(connection_id));
                     accounts.entry(key.clone()).or_insert(credentials);
