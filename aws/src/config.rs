@@ -35,6 +35,9 @@ pub struct Config {
     /// `POLL_BATCH`: shipments one round of a `carrier-poller` run polls at once (default 500);
     /// a run goes through every shipment due, round after round.
     pub poll_batch: usize,
+    /// `PORCHLIGHT_ADMIN_TOKEN`: the operator's token for `/admin/...` (merchants and keys,
+    /// quarantine); the admin API is off without it.
+    pub admin_token: Option<String>,
     /// `POLL_EVERY_MINUTES`: how often the schedule runs `carrier-poller` (default 1); each run
     /// covers that long, up to its scheduled time.
     pub poll_every: chrono::Duration,
@@ -70,6 +73,7 @@ impl Config {
             webhook_secrets,
             carrier_timeout: std::time::Duration::from_secs(number("CARRIER_TIMEOUT_SECONDS", 20)?),
             poll_batch: usize::try_from(number("POLL_BATCH", 500)?).unwrap_or(usize::MAX),
+            admin_token: var("PORCHLIGHT_ADMIN_TOKEN").filter(|t| !t.is_empty()),
             poll_every: chrono::Duration::minutes(i64::try_from(number("POLL_EVERY_MINUTES", 1)?).unwrap_or(1)),
         })
     }

@@ -12,6 +12,7 @@ use porchlight::adapters::http_client::ReqwestClient;
 use porchlight::adapters::sqs::SqsQueues;
 use porchlight::app::{CarrierLimiters, Deps};
 use porchlight::ports::SystemClock;
+use sha2::{Digest, Sha256};
 
 pub use config::{Config, ConfigError};
 
@@ -46,6 +47,7 @@ impl Runtime {
         let mut deps = Deps::from_stores(store, queues.clone(), Arc::new(SystemClock));
         deps.secrets = Arc::new(config.secret_box.clone());
         deps.webhook_secrets = Arc::new(config.webhook_secrets.clone());
+        deps.admin_token_sha256 = config.admin_token.as_deref().map(|token| Sha256::digest(token.as_bytes()).into());
         deps.http = Arc::new(ReqwestClient::new(config.carrier_timeout));
         let limiters = Arc::new(CarrierLimiters::default());
         Runtime { deps, queues, limiters, poll_batch: config.poll_batch, poll_every: config.poll_every }

@@ -102,6 +102,36 @@ async fn api_serves_the_merchant_api_from_dynamodb() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_makes_merchants_and_keys_for_the_operator() {
+    let runtime = runtime().await;
+    let router = || porchlight::api::merchant_router(runtime.deps.clone());
+    let mut create = sample("api.json");
+    create["routeKey"] = "ANY /admin/{proxy+}".into();
+    create["rawPath"] = "/admin/tenants".into();
+    create["requestContext"]["http"]["path"] = "/admin/tenants".into();
+    create["requestContext"]["http"]["method"] = "POST".into();
+    create["headers"]["x-porchlight-admin-token"] = support::ADMIN_TOKEN.into();
+    create["body"] = serde_json::json!({"name": "Acme"}).to_string().into();
+    let (status, created) = support::call(router(), &create).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, listed) = support::call(router(), &{
+        let mut list = create.clone();
+        list["requestContext"]["http"]["method"] = "GET".into();
+        list
+    })
+    .await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["data"]["tenants"][0]["name"], "Acme", "listed from GSI1");
+
+    let mut merchant = sample("api.json");
+    merchant["headers"]["as-api-key"] = created["data"]["api_key"]["key"].clone();
+    let (status, body) = support::call(router(), &merchant).await;
+    assert_eq!(status, 200, "the new key works: {body}");
+    create["headers"]["x-porchlight-admin-token"] = "wrong".into();
+    assert_eq!(support::call(router(), &create).await.0, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_fanout_queues_status_changes_and_skips_the_rest() {
     let runtime = runtime().await;
     let event = serde_json::from_value(sample("status-fanout.json")).expect("a DynamoDB stream event");

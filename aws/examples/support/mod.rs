@@ -14,6 +14,9 @@ use sha2::Digest;
 /// The secret key the examples seal courier credentials with.
 pub const SECRET_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
+/// The operator's token the examples and tests configure.
+pub const ADMIN_TOKEN: &str = "sample-admin-token";
+
 /// The emulator's endpoint, which must be on loopback.
 pub fn emulator() -> anyhow::Result<String> {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").context("AWS_ENDPOINT_URL must name the moto server")?;
@@ -30,6 +33,7 @@ pub fn settings() -> Vec<(String, String)> {
         ("QUEUE_PREFIX", format!("porchlight-bench-{}-", &unique[..12])),
         ("PORCHLIGHT_SECRET_KEY", SECRET_KEY.to_owned()),
         ("PORCHLIGHT_WEBHOOK_SECRETS", "testing-courier=sample-webhook-secret".to_owned()),
+        ("PORCHLIGHT_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
         ("RUST_LOG", "info".to_owned()),
     ]
     .into_iter()

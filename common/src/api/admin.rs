@@ -1,9 +1,12 @@
-//! The operator's API: quarantined carrier payloads (list, replay) and pipeline counters.
-//! Guarded by the admin token in `x-porchlight-admin-token`; absent when no token is set.
+//! The operator's API: merchants and their API keys (what `porchlight tenants` does locally,
+//! for the AWS runtime, which has no command line next to its store), quarantined carrier
+//! payloads (list, replay) and pipeline counters. Guarded by the admin token in
+//! `x-porchlight-admin-token`; absent when no token is set.
 
 use std::sync::atomic::Ordering;
 
-use axum::extract::rejection::QueryRejection;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -12,7 +15,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::{ApiError, envelope};
-use crate::app::{AppError, Deps};
+use crate::app::{self, AppError, Deps};
+use crate::domain::TenantId;
 use crate::ports::{QueueName, StoreError};
 
 pub(super) async fn authenticate(State(deps): State<Deps>, request: Request, next: Next) -> Response {
@@ -86,4 +90,79 @@ pub(super) async fn stats(State(deps): State<Deps>) -> Result<Response, ApiError
             "quarantined": stats.quarantined.load(Ordering::Relaxed),
         }),
     ))
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewTenant {
+    name: String,
+}
+
+fn tenant_json(tenant: &crate::ports::Tenant) -> serde_json::Value {
+    serde_json::json!({
+        "id": tenant.id.as_str(),
+        "name": tenant.name,
+        "created_at": super::wire::timestamp(tenant.created_at),
+    })
+}
+
+fn new_key_json(key: &app::ApiKey) -> serde_json::Value {
+    // The only time the key is shown: the store keeps its digest.
+    serde_json::json!({ "id": key.key_id, "key": key.secret })
+}
+
+fn tenant_id(id: &str) -> Result<TenantId, ApiError> {
+    TenantId::parse(id).map_err(|_| ApiError::from(AppError::NotFound))
+}
+
+/// `POST /admin/tenants {"name": ...}`: a merchant and its first API key.
+pub(super) async fn create_tenant(
+    State(deps): State<Deps>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let new: NewTenant = super::parse_body(body)?;
+    let (tenant, key) = app::create_tenant(&deps, &new.name).await?;
+    let body = serde_json::json!({ "tenant": tenant_json(&tenant), "api_key": new_key_json(&key) });
+    Ok(envelope(StatusCode::CREATED, body))
+}
+
+/// `GET /admin/tenants`: every merchant, oldest first.
+pub(super) async fn list_tenants(State(deps): State<Deps>) -> Result<Response, ApiError> {
+    let tenants = deps.tenants.list_tenants().await.map_err(AppError::from)?;
+    let tenants: Vec<_> = tenants.iter().map(tenant_json).collect();
+    Ok(envelope(StatusCode::OK, serde_json::json!({ "tenants": tenants })))
+}
+
+/// `POST /admin/tenants/{id}/api-keys`: another key for a merchant.
+pub(super) async fn create_api_key(State(deps): State<Deps>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let key = app::create_api_key(&deps, &tenant_id(&id)?).await?;
+    Ok(envelope(StatusCode::CREATED, serde_json::json!({ "api_key": new_key_json(&key) })))
+}
+
+/// `GET /admin/tenants/{id}/api-keys`: a merchant's key ids and dates (never the keys).
+pub(super) async fn list_api_keys(State(deps): State<Deps>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let tenant = tenant_id(&id)?;
+    if deps.tenants.get_tenant(&tenant).await.map_err(AppError::from)?.is_none() {
+        return Err(AppError::NotFound.into());
+    }
+    let keys = deps.tenants.list_api_keys(&tenant).await.map_err(AppError::from)?;
+    let keys: Vec<_> = keys
+        .iter()
+        .map(|k| {
+            serde_json::json!({
+                "id": k.key_id,
+                "created_at": super::wire::timestamp(k.created_at),
+                "revoked_at": k.revoked_at.map(super::wire::timestamp),
+            })
+        })
+        .collect();
+    Ok(envelope(StatusCode::OK, serde_json::json!({ "api_keys": keys })))
+}
+
+/// `DELETE /admin/tenants/{id}/api-keys/{key_id}`: revokes a key at once.
+pub(super) async fn revoke_api_key(
+    State(deps): State<Deps>,
+    Path((id, key_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    app::revoke_api_key(&deps, &tenant_id(&id)?, &key_id).await?;
+    Ok(envelope(StatusCode::OK, serde_json::json!({ "api_key": { "id": key_id, "revoked": true } })))
 }

@@ -16,7 +16,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -71,6 +71,9 @@ fn routes(deps: Deps, merchant: bool, webhooks: bool) -> Router {
         )
         .route_layer(middleware::from_fn_with_state(deps.clone(), authenticate));
     let admin = Router::new()
+        .route("/tenants", get(admin::list_tenants).post(admin::create_tenant))
+        .route("/tenants/{id}/api-keys", get(admin::list_api_keys).post(admin::create_api_key))
+        .route("/tenants/{id}/api-keys/{key_id}", delete(admin::revoke_api_key))
         .route("/quarantine", get(admin::list_quarantine))
         .route("/quarantine/{id}/replay", post(admin::replay_quarantined))
         .route("/stats", get(admin::stats))

@@ -607,11 +607,15 @@ async fn post_webhook(h: &Harness, slug: &str, body: &[u8], signature: Option<&s
 }
 
 async fn admin(h: &Harness, method: Method, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+    admin_with(h, method, path, token, Body::empty()).await
+}
+
+async fn admin_with(h: &Harness, method: Method, path: &str, token: Option<&str>, body: Body) -> (StatusCode, Value) {
     let mut request = Request::builder().method(method).uri(path);
     if let Some(token) = token {
         request = request.header("x-porchlight-admin-token", token);
     }
-    let response = h.router.clone().oneshot(request.body(Body::empty()).expect("request")).await.expect("response");
+    let response = h.router.clone().oneshot(request.body(body).expect("request")).await.expect("response");
     let status = response.status();
     let bytes = response.into_body().collect().await.expect("body").to_bytes();
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
@@ -670,6 +674,46 @@ async fn the_admin_api_lists_and_replays_quarantined_payloads() {
     let (_, stats) = admin(&h, Method::GET, "/admin/stats", Some("admin-token")).await;
     assert_eq!(stats["data"]["carrier_updates_depth"], 1, "replayed and waiting");
     assert_eq!(stats["data"]["quarantined"], 1);
+}
+
+#[tokio::test]
+async fn the_admin_api_makes_merchants_and_their_keys() {
+    let mut h = Harness::new().await;
+    with_pipeline(&mut h);
+    let token = Some("admin-token");
+    let body = |v: Value| Body::from(v.to_string());
+    let (status, created) = admin_with(&h, Method::POST, "/admin/tenants", token, body(json!({"name": "Acme"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let tenant = created["data"]["tenant"]["id"].as_str().expect("tenant id").to_owned();
+    let key = created["data"]["api_key"]["key"].as_str().expect("the key, once").to_owned();
+    let (status, _) = h.call_as(Some(&key), Method::GET, TRACKINGS, None).await;
+    assert_eq!(status, StatusCode::OK, "the new merchant's key works");
+
+    for bad in [json!({}), json!({"name": ""}), json!([1])] {
+        let (status, answer) = admin_with(&h, Method::POST, "/admin/tenants", token, body(bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert!(answer["meta"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{answer}");
+    }
+    let unauthenticated = admin_with(&h, Method::POST, "/admin/tenants", None, body(json!({"name": "X"}))).await;
+    assert_eq!(unauthenticated.0, StatusCode::UNAUTHORIZED);
+
+    let keys_path = format!("/admin/tenants/{tenant}/api-keys");
+    let (status, second) = admin(&h, Method::POST, &keys_path, token).await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    let second_id = second["data"]["api_key"]["id"].as_str().expect("key id").to_owned();
+    let (_, listed) = admin(&h, Method::GET, &keys_path, token).await;
+    assert_eq!(listed["data"]["api_keys"].as_array().map(Vec::len), Some(2));
+    assert!(!listed.to_string().contains(&key), "keys are never listed");
+    let (_, tenants) = admin(&h, Method::GET, "/admin/tenants", token).await;
+    assert!(tenants["data"]["tenants"].as_array().expect("list").iter().any(|t| t["id"] == tenant.as_str()));
+
+    let first_id = created["data"]["api_key"]["id"].as_str().expect("key id");
+    let (status, _) = admin(&h, Method::DELETE, &format!("{keys_path}/{first_id}"), token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h.call_as(Some(&key), Method::GET, TRACKINGS, None).await.0, StatusCode::UNAUTHORIZED, "revoked");
+    assert_eq!(admin(&h, Method::GET, "/admin/tenants/nobody/api-keys", token).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(admin(&h, Method::POST, "/admin/tenants/nobody/api-keys", token).await.0, StatusCode::NOT_FOUND);
+    assert!(!second_id.is_empty());
 }
 
 const CONNECTIONS: &str = "/tracking/2026-07/courier-connections";
