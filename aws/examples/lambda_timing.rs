@@ -173,9 +173,14 @@ impl Child {
         Ok(at - self.started)
     }
 
-    /// Hands `event` to the function and waits for its answer; the handler time.
+    /// Hands `event` to the function and waits for its answer; the handler time. A scheduled
+    /// event is dated now, as EventBridge sends it (the poller covers the minute before it).
     async fn invoke(&mut self, event: &Value) -> anyhow::Result<Duration> {
-        self.runtime.events.send(event.clone()).await.context("runtime api stopped")?;
+        let mut event = event.clone();
+        if event["source"] == "aws.events" {
+            event["time"] = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
+        }
+        self.runtime.events.send(event).await.context("runtime api stopped")?;
         let answer = tokio::time::timeout(DEADLINE, self.answers.recv())
             .await
             .ok()
