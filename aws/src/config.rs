@@ -38,6 +38,9 @@ pub struct Config {
     /// `PORCHLIGHT_ADMIN_TOKEN`: the operator's token for `/admin/...` (merchants and keys,
     /// quarantine); the admin API is off without it.
     pub admin_token: Option<String>,
+    /// `RETENTION_DAYS`: how long a finished shipment is kept after its last change before the
+    /// table's TTL deletes it; unset keeps everything.
+    pub retention: Option<chrono::Duration>,
     /// `POLL_EVERY_MINUTES`: how often the schedule runs `carrier-poller` (default 1); each run
     /// covers that long, up to its scheduled time.
     pub poll_every: chrono::Duration,
@@ -74,6 +77,12 @@ impl Config {
             carrier_timeout: std::time::Duration::from_secs(number("CARRIER_TIMEOUT_SECONDS", 20)?),
             poll_batch: usize::try_from(number("POLL_BATCH", 500)?).unwrap_or(usize::MAX),
             admin_token: var("PORCHLIGHT_ADMIN_TOKEN").filter(|t| !t.is_empty()),
+            retention: match var("RETENTION_DAYS").filter(|v| !v.is_empty()) {
+                None => None,
+                Some(_) => {
+                    Some(chrono::Duration::days(i64::try_from(number("RETENTION_DAYS", 1)?).unwrap_or(i64::MAX)))
+                }
+            },
             poll_every: chrono::Duration::minutes(i64::try_from(number("POLL_EVERY_MINUTES", 1)?).unwrap_or(1)),
         })
     }

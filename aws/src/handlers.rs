@@ -50,8 +50,8 @@ pub async fn update_trackings(runtime: &Runtime, event: SqsEvent) -> SqsBatchRes
 }
 
 /// `status-fanout`: reads the table's stream and puts every shipment status change, as a JSON
-/// [`ChangeEvent`], on the `status-changes` queue. Records of other items, and updates that
-/// did not move the status, are skipped. If the queue refuses, the batch is reported failed
+/// [`ChangeEvent`], on the `status-changes` queue. Records of other items, updates that did
+/// not move the status and TTL deletions are skipped. If the queue refuses, the batch is reported failed
 /// from its first record, and Lambda delivers it again (consumers are idempotent).
 pub async fn fan_out_status(runtime: &Runtime, event: StreamEvent) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
@@ -80,6 +80,11 @@ fn status_changes(records: &[EventRecord]) -> Result<Vec<ChangeEvent>, StoreErro
     let image = |item: &serde_dynamo::Item| (!item.is_empty()).then(|| Item::from(item.clone()));
     let mut changes = Vec::new();
     for record in records {
+        // The table's TTL removing a finished shipment after its retention is housekeeping,
+        // not a change to tell anyone about.
+        if record.user_identity.as_ref().is_some_and(|who| who.principal_id == "dynamodb.amazonaws.com") {
+            continue;
+        }
         let (old, new) = (image(&record.change.old_image), image(&record.change.new_image));
         let at = record.change.approximate_creation_date_time;
         if let Some(change) = change_from_stream_record(&record.event_name, at, old.as_ref(), new.as_ref())?

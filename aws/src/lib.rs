@@ -42,7 +42,10 @@ impl Runtime {
     /// As [`Runtime::connect`], with the AWS SDK configuration given (a benchmark points it
     /// at its own endpoint).
     pub fn with_sdk(config: &Config, sdk: &aws_config::SdkConfig) -> Runtime {
-        let store = DynamoStore::new(sdk, &config.table_name);
+        let mut store = DynamoStore::new(sdk, &config.table_name);
+        if let Some(retention) = config.retention {
+            store = store.with_retention(retention);
+        }
         let queues = Arc::new(SqsQueues::new(sdk, &config.queue_prefix));
         let mut deps = Deps::from_stores(store, queues.clone(), Arc::new(SystemClock));
         deps.secrets = Arc::new(config.secret_box.clone());

@@ -166,7 +166,7 @@ async fn carrier_poller_polls_due_shipments_and_queues_the_answers() {
     assert_eq!((report.shipments, report.requests, report.failed_requests), (1, 1, 0));
     assert_eq!(runtime.deps.queue.depth(QueueName::CarrierUpdates).await.expect("depth"), 1);
     let polled = runtime.deps.shipments.get(&tenant.id, &shipment.id).await.expect("read").expect("exists");
-    assert_eq!((polled.next_poll_at, polled.poll_cadence), (None, Some(120)), "the first poll done, on its cadence");
+    assert_eq!((polled.next_poll_at, polled.poll_cadence), (None, Some(7200)), "the first poll done, on its cadence");
     let again = handlers::poll_carriers(&runtime, chrono::Utc::now()).await.expect("polled");
     assert_eq!(again.shipments, 0, "nothing is due until then");
 }

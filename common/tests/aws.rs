@@ -38,3 +38,52 @@ async fn queues() -> porchlight::adapters::sqs::SqsQueues {
 }
 
 porchlight::queue_contract_tests!(queues().await);
+
+/// With a retention, a finished shipment and its leg items carry the TTL attribute (its last
+/// change plus the retention); while it is active they carry none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_shipments_and_their_legs_expire_after_the_retention() {
+    use porchlight::domain::{
+        CheckpointInput, CheckpointSource, EventTime, Shipment, ShipmentDetails, Slug, Subtag, TrackingNumber,
+    };
+    use porchlight::ports::{ShipmentStore, Tenant, TenantStore};
+    let store = store().await.with_retention(chrono::Duration::days(30));
+    let now = chrono::Utc::now();
+    let tenant = Tenant { id: porchlight::domain::TenantId::random(), name: "Acme".into(), created_at: now };
+    store.create_tenant(&tenant).await.expect("tenant");
+    let slug = Slug::parse("ups").expect("slug");
+    let number = TrackingNumber::parse("1Z999AA10123456784").expect("number");
+    let mut shipment = Shipment::new(tenant.id.clone(), slug.clone(), number.clone(), ShipmentDetails::default(), now);
+    shipment.version = store.insert(&shipment).await.expect("inserted");
+    let delivered = CheckpointInput::new(
+        slug,
+        number,
+        EventTime::from_utc(now),
+        Subtag::parse("Delivered_001").expect("subtag"),
+        "Delivered",
+        CheckpointSource::Carrier,
+    );
+    shipment.merge([delivered], now);
+    shipment.updated_at = now;
+    assert!(!shipment.active);
+    store.update(&shipment).await.expect("updated");
+
+    let expires = |item: &porchlight::adapters::dynamodb::Item| {
+        item.get("expires_at").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok())
+    };
+    let records = store.stream_records().await.expect("stream");
+    let latest = |prefix: &str| {
+        records
+            .iter()
+            .rev()
+            .filter_map(|r| r.new.as_ref())
+            .find(|item| item.get("SK").and_then(|v| v.as_s().ok()).is_some_and(|sk| sk.starts_with(prefix)))
+            .cloned()
+            .expect("an image")
+    };
+    let first = records.iter().find_map(|r| r.new.as_ref()).expect("the first write");
+    assert_eq!(expires(first), None, "active: kept");
+    let expected = Some((now + chrono::Duration::days(30)).timestamp());
+    assert_eq!(expires(&latest("S#")), expected, "the shipment");
+    assert_eq!(expires(&latest("NUM#")), expected, "its leg, kept as it was");
+}

@@ -11,7 +11,7 @@
 //! | a tenant's API key | `T#<tenant>` | `APIKEY#<key id>` | |
 //! | key lookup by digest | `KEY#<sha-256 hex>` | `KEY` | |
 //! | courier connection | `T#<tenant>` | `CONN#<id>` | |
-//! | shipment | `T#<tenant>` | `S#<id>` | GSI2 (sparse, active only): with an explicit poll time `POLL#<shard>` / `<next poll µs>#<tenant>#<id>`, on a cadence `EVERY#<minutes>#<phase / 10>` / `<phase>#<tenant>#<id>` |
+//! | shipment | `T#<tenant>` | `S#<id>` | GSI2 (sparse, active only): with an explicit poll time `POLL#<shard>` / `<next poll µs>#<tenant>#<id>`, on a cadence `EVERY#<seconds>#<phase / 600>` / `<phase>#<tenant>#<id>` |
 //! | first leg (unique per tenant) | `T#<tenant>` | `NUM#<slug>#<compact number>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
 //! | last-mile leg | `T#<tenant>` | `LM#<slug>#<compact>#<id>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
 //!
@@ -21,6 +21,10 @@
 //! no one partition takes every scheduler read; shipments on a cadence sit in the partition of
 //! their cadence and ten-minute share of it, which changes only with their status, so a quiet poll writes
 //! nothing (see [`crate::domain::PollPolicy`]).
+//!
+//! With a retention ([`DynamoStore::with_retention`]), a finished shipment's item and its leg
+//! items carry `expires_at` (its last change plus the retention, in epoch seconds), and the
+//! table's TTL deletes them some time after; a retracked shipment loses it again.
 //!
 //! Listing reads the tenant's shipment items and filters with [`ListQuery::matches`]: exact
 //! and simple, but a listing costs a read of all the tenant's shipments (to count `total`).
@@ -55,6 +59,7 @@ pub struct DynamoStore {
     client: Client,
     config: aws_config::SdkConfig,
     table: String,
+    retention: Option<chrono::Duration>,
 }
 
 impl DynamoStore {
@@ -65,7 +70,20 @@ impl DynamoStore {
 
     /// A store on `table` with an SDK configuration loaded already (one per process).
     pub fn new(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
-        DynamoStore { client: Client::new(config), config: config.clone(), table: table.into() }
+        DynamoStore { client: Client::new(config), config: config.clone(), table: table.into(), retention: None }
+    }
+
+    /// Keeps a finished (inactive) shipment and its leg items for `retention` after its last
+    /// change, then lets the table's TTL (`expires_at`) delete them; without it they stay.
+    pub fn with_retention(mut self, retention: chrono::Duration) -> Self {
+        self.retention = Some(retention);
+        self
+    }
+
+    /// When `shipment`'s items expire: only once it is finished, and only with a retention.
+    fn expires_at(&self, shipment: &Shipment) -> Option<i64> {
+        let retention = self.retention.filter(|_| !shipment.active)?;
+        Some((shipment.updated_at + retention).timestamp())
     }
 
     /// Creates the table as the SAM template declares it (keys, GSI1, GSI2, stream, on-demand
@@ -515,18 +533,18 @@ const DELETE_ATTEMPTS: usize = 5;
 /// Poll-index partitions: a shipment's is its id's first hex digit.
 const POLL_SHARDS: &str = "0123456789abcdef";
 
-/// Minutes of a cadence whose shipments share a GSI2 partition: a poll run every minute reads
-/// one partition per cadence, and no partition holds more than this share of a cadence.
-const PHASE_BUCKET: u32 = 10;
+/// Seconds of a cadence whose shipments share a GSI2 partition (ten minutes): a poll run every
+/// minute reads one partition per cadence, and no partition holds more than this share of it.
+const PHASE_BUCKET: u32 = 600;
 
-/// The GSI2 partition of the shipments on `cadence` polled in minute `phase` of it.
+/// The GSI2 partition of the shipments on `cadence` polled at second `phase` of it.
 fn cadence_partition(cadence: u32, phase: u32) -> String {
     format!("EVERY#{cadence}#{}", phase / PHASE_BUCKET)
 }
 
 /// A shipment's GSI2 sort key on its cadence: its phase first, for range reads.
 fn cadence_position(phase: u32, tenant: &TenantId, id: &ShipmentId) -> String {
-    format!("{phase:05}#{tenant}#{id}")
+    format!("{phase:010}#{tenant}#{id}")
 }
 
 fn shipment_sk(id: &ShipmentId) -> String {
@@ -546,7 +564,7 @@ fn leg_index(slug: &Slug, number: &TrackingNumber) -> String {
 }
 
 /// The shipment item for `shipment` stored at `version`.
-fn shipment_item(shipment: &Shipment, version: u64) -> Result<Item, StoreError> {
+fn shipment_item(shipment: &Shipment, version: u64, expires_at: Option<i64>) -> Result<Item, StoreError> {
     let mut stored = shipment.clone();
     stored.version = version;
     let body = serde_json::to_vec(&stored).map_err(unavailable)?;
@@ -575,19 +593,26 @@ fn shipment_item(shipment: &Shipment, version: u64) -> Result<Item, StoreError> 
         item.insert("GSI2PK".to_owned(), s(partition));
         item.insert("GSI2SK".to_owned(), s(position));
     }
+    if let Some(at) = expires_at {
+        item.insert("expires_at".to_owned(), AttributeValue::N(at.to_string()));
+    }
     Ok(item)
 }
 
 /// A leg item: routes carrier events for (`slug`, `number`) to the shipment.
-fn leg_item(shipment: &Shipment, sk: String, slug: &Slug, number: &TrackingNumber) -> Item {
-    HashMap::from([
+fn leg_item(shipment: &Shipment, sk: String, slug: &Slug, number: &TrackingNumber, expires_at: Option<i64>) -> Item {
+    let mut item = HashMap::from([
         ("PK".to_owned(), s(tenant_pk(&shipment.tenant_id))),
         ("SK".to_owned(), s(sk)),
         ("GSI1PK".to_owned(), s(leg_index(slug, number))),
         ("GSI1SK".to_owned(), s(format!("{}#{}", shipment.tenant_id, shipment.id))),
         ("tenant_id".to_owned(), s(shipment.tenant_id.as_str())),
         ("shipment_id".to_owned(), s(shipment.id.as_str())),
-    ])
+    ]);
+    if let Some(at) = expires_at {
+        item.insert("expires_at".to_owned(), AttributeValue::N(at.to_string()));
+    }
+    item
 }
 
 /// DEFLATE level for shipment bodies: JSON timelines shrink four- to sixfold, and items are
@@ -629,6 +654,22 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put.build().map_err(unavailable)?).build())
     }
 
+    /// Sets (or, with `None`, removes) an existing item's `expires_at`.
+    fn set_expiry(&self, pk: String, sk: String, expires_at: Option<i64>) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .condition_expression("attribute_exists(PK)");
+        let update = match expires_at {
+            Some(at) => update
+                .update_expression("SET expires_at = :at")
+                .expression_attribute_values(":at", AttributeValue::N(at.to_string())),
+            None => update.update_expression("REMOVE expires_at"),
+        };
+        Ok(TransactWriteItem::builder().update(update.build().map_err(unavailable)?).build())
+    }
+
     fn delete_key(&self, pk: String, sk: String) -> Result<TransactWriteItem, StoreError> {
         let delete =
             aws_sdk_dynamodb::types::Delete::builder().table_name(&self.table).key("PK", s(pk)).key("SK", s(sk));
@@ -646,9 +687,10 @@ impl DynamoStore {
         condition: (&str, Option<u64>),
     ) -> Result<(Vec<TransactWriteItem>, Option<usize>), StoreError> {
         let pk = tenant_pk(&shipment.tenant_id);
+        let expires_at = self.expires_at(shipment);
         let mut put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(shipment_item(shipment, version)?))
+            .set_item(Some(shipment_item(shipment, version, expires_at)?))
             .condition_expression(condition.0);
         if let Some(expected) = condition.1 {
             put = put.expression_attribute_values(":expected", AttributeValue::N(expected.to_string()));
@@ -657,13 +699,18 @@ impl DynamoStore {
         // The index of the write that claims the first leg: its failure means a duplicate.
         let mut claim = None;
         let first = first_leg_sk(shipment);
+        // Legs kept as they are still expire with the shipment.
+        let expiry_moved = old.is_some_and(|old| self.expires_at(old) != expires_at);
+        let mut kept_legs = Vec::new();
         if old.is_none_or(|old| first_leg_sk(old) != first) {
             if let Some(old) = old {
                 writes.push(self.delete_key(pk.clone(), first_leg_sk(old))?);
             }
             claim = Some(writes.len());
-            let item = leg_item(shipment, first, &shipment.slug, &shipment.tracking_number);
+            let item = leg_item(shipment, first, &shipment.slug, &shipment.tracking_number, expires_at);
             writes.push(self.put(item, Some("attribute_not_exists(PK)"))?);
+        } else {
+            kept_legs.push(first);
         }
         let last = last_mile_sk(shipment);
         let old_last = old.and_then(last_mile_sk);
@@ -672,7 +719,14 @@ impl DynamoStore {
                 writes.push(self.delete_key(pk.clone(), old_last)?);
             }
             if let (Some(sk), Some(leg)) = (last, &shipment.last_mile) {
-                writes.push(self.put(leg_item(shipment, sk, &leg.slug, &leg.tracking_number), None)?);
+                writes.push(self.put(leg_item(shipment, sk, &leg.slug, &leg.tracking_number, expires_at), None)?);
+            }
+        } else {
+            kept_legs.extend(last);
+        }
+        if expiry_moved {
+            for sk in kept_legs {
+                writes.push(self.set_expiry(pk.clone(), sk, expires_at)?);
             }
         }
         Ok((writes, claim))
@@ -847,22 +901,22 @@ impl ShipmentStore for DynamoStore {
         }
         explicit.sort_by(|a, b| a.0.cmp(&b.0));
         let mut due: Vec<(TenantId, ShipmentId)> = explicit.into_iter().map(|(_, ids)| ids).collect();
-        // Cadences: the window's minutes of each cycle (at most all of them), read as one phase
+        // Cadences: the window's seconds of each cycle (at most all of them), read as one phase
         // range per partition. The range of a partition spans the window's phases in it, which
         // are consecutive except for cadences shorter than a partition's share (then a few
         // shipments are polled a little early).
-        let minutes = crate::domain::minutes_between(after, until);
+        let seconds = crate::domain::seconds_between(after, until);
         for &cadence in cadences {
             let cycle = i64::from(cadence.max(1));
             let mut ranges: BTreeMap<u32, (u32, u32)> = BTreeMap::new();
-            for minute in minutes.clone().take(cycle as usize) {
-                let phase = u32::try_from(minute.rem_euclid(cycle)).unwrap_or(0);
+            for second in seconds.clone().take(cycle as usize) {
+                let phase = u32::try_from(second.rem_euclid(cycle)).unwrap_or(0);
                 let range = ranges.entry(phase / PHASE_BUCKET).or_insert((phase, phase));
                 *range = (range.0.min(phase), range.1.max(phase));
             }
             for (bucket, (low, high)) in ranges {
                 let partition = format!("EVERY#{cadence}#{bucket}");
-                let (low, high) = (format!("{low:05}#"), format!("{high:05}#~"));
+                let (low, high) = (format!("{low:010}#"), format!("{high:010}#~"));
                 for item in self.query_gsi2(partition, Some(&low), &high).await? {
                     due.push(ids_after_prefix(text(&item, "GSI2SK")?, 1)?);
                 }

@@ -106,8 +106,8 @@ CREATE TABLE courier_connections (
 );
 CREATE INDEX courier_connections_by_slug ON courier_connections (tenant_id, courier_slug, id);
 "#,
-    // Poll cadences: a shipment on its cadence is due in the minutes m with
-    // m % poll_cadence = poll_phase. Existing shipments keep their explicit next_poll_at
+    // Poll cadences: a shipment on its cadence is due at the seconds t with
+    // t % poll_cadence = poll_phase. Existing shipments keep their explicit next_poll_at
     // until their next poll sets a cadence.
     r#"
 ALTER TABLE shipments ADD COLUMN poll_cadence INTEGER;
@@ -489,7 +489,7 @@ impl ShipmentStore for SqliteStore {
     ) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
         // The cadence part reads every active shipment on a cadence (its phase and cadence are
         // columns): fine for the embedded store's size.
-        let minutes = crate::domain::minutes_between(after, until);
+        let seconds = crate::domain::seconds_between(after, until);
         self.read(move |connection| {
             let mut statement = connection
                 .prepare_cached(
@@ -501,7 +501,7 @@ impl ShipmentStore for SqliteStore {
                 )
                 .map_err(unavailable)?;
             let rows = statement
-                .query_map(params![micros(until), minutes.start(), minutes.end()], |row| {
+                .query_map(params![micros(until), seconds.start(), seconds.end()], |row| {
                     Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
                 })
                 .map_err(unavailable)?;

@@ -13,7 +13,7 @@ mod status;
 pub use checkpoint::{Checkpoint, CheckpointHash, CheckpointInput, CheckpointSource, EventTime};
 pub use country::{CountryCode, is_alpha2};
 pub use ids::{ShipmentId, Slug, TenantId, TrackingNumber};
-pub use poll::{PollOutcome, PollPolicy, minutes_between, ticks_between};
+pub use poll::{PollOutcome, PollPolicy, seconds_between, ticks_between};
 pub use shipment::{
     CompletionReason, Customer, DeliveryType, EXPIRY_DAYS, Leg, LegSource, MergeOutcome, PromisedDeliveryDate,
     Shipment, ShipmentDetails, ShipmentDirection,

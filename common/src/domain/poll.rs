@@ -2,10 +2,10 @@
 //! delivery, never once finished), and explicit times for the first poll, retracks and retries
 //! after failures (backing off, jittered).
 //!
-//! A shipment on its cadence is polled in fixed minutes: those `m` (since the Unix epoch)
-//! where `m % cadence` is its phase, drawn from its id so that polls spread evenly. A quiet poll
+//! A shipment on its cadence is polled at fixed seconds: those `t` (since the Unix epoch)
+//! where `t % cadence` is its phase, drawn from its id so that polls spread evenly. A quiet poll
 //! therefore changes nothing about the shipment and is not written; the stores index shipments
-//! by cadence and phase, and a poll run asks for the minutes it covers.
+//! by cadence and phase, and a poll run asks for the seconds it covers.
 
 use std::collections::BTreeMap;
 
@@ -77,7 +77,7 @@ impl PollPolicy {
     pub fn schedule(&self, shipment: &mut Shipment) {
         shipment.poll_cadence = if shipment.active {
             self.interval(&shipment.tenant_id, shipment.slug.as_str(), shipment.tag)
-                .map(|every| u32::try_from(every.num_minutes().max(1)).unwrap_or(u32::MAX))
+                .map(|every| cadence_seconds(&every))
         } else {
             None
         };
@@ -110,14 +110,14 @@ impl PollPolicy {
         }
     }
 
-    /// Every cadence, in minutes, this policy gives some status: the stores' index partitions
+    /// Every cadence, in seconds, this policy gives some status: the stores' index partitions
     /// a poll run reads.
     pub fn cadences(&self) -> Vec<u32> {
         let overrides = self.carrier_overrides.values().chain(self.tenant_overrides.values());
         let mut cadences: Vec<u32> = std::iter::once(&self.intervals)
             .chain(overrides)
             .flat_map(|intervals| intervals.values())
-            .map(|every| u32::try_from(every.num_minutes().max(1)).unwrap_or(u32::MAX))
+            .map(cadence_seconds)
             .collect();
         cadences.sort_unstable();
         cadences.dedup();
@@ -138,15 +138,15 @@ impl PollPolicy {
 }
 
 impl Shipment {
-    /// The minute of `cadence` in which this shipment is polled: from its id, so the same on
-    /// every run and spread evenly over many shipments.
+    /// The second of `cadence` (seconds) at which this shipment is polled: from its id, so
+    /// the same on every run and spread evenly over many shipments.
     pub fn poll_phase(&self, cadence: u32) -> u32 {
         let digest = Sha256::digest(self.id.as_str().as_bytes());
         u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]) % cadence.max(1)
     }
 
     /// Whether a poll run covering (`after`, `until`] polls this shipment: its explicit time
-    /// has come, or, on its cadence, one of its minutes starts in that window.
+    /// has come, or, on its cadence, one of its seconds falls in that window.
     pub fn due_between(&self, after: DateTime<Utc>, until: DateTime<Utc>) -> bool {
         match (self.active, self.next_poll_at, self.poll_cadence) {
             (false, _, _) => false,
@@ -157,17 +157,21 @@ impl Shipment {
     }
 }
 
-/// The minutes since the Unix epoch that start in (`after`, `until`], as a range.
-pub fn minutes_between(after: DateTime<Utc>, until: DateTime<Utc>) -> std::ops::RangeInclusive<i64> {
-    let minute = |t: DateTime<Utc>| t.timestamp().div_euclid(60);
-    minute(after) + 1..=minute(until)
+/// A cadence in whole seconds, at least one.
+fn cadence_seconds(every: &Duration) -> u32 {
+    u32::try_from(every.num_seconds().max(1)).unwrap_or(u32::MAX)
 }
 
-/// Whether a minute `m` with `m % cadence == phase` starts in (`after`, `until`].
+/// The seconds since the Unix epoch in (`after`, `until`], as a range.
+pub fn seconds_between(after: DateTime<Utc>, until: DateTime<Utc>) -> std::ops::RangeInclusive<i64> {
+    after.timestamp() + 1..=until.timestamp()
+}
+
+/// Whether a second `t` with `t % cadence == phase` falls in (`after`, `until`].
 pub fn ticks_between(cadence: u32, phase: u32, after: DateTime<Utc>, until: DateTime<Utc>) -> bool {
-    let minutes = minutes_between(after, until);
+    let seconds = seconds_between(after, until);
     let (cadence, phase) = (i64::from(cadence.max(1)), i64::from(phase));
-    (minutes.end() - phase).div_euclid(cadence) > (minutes.start() - 1 - phase).div_euclid(cadence)
+    (seconds.end() - phase).div_euclid(cadence) > (seconds.start() - 1 - phase).div_euclid(cadence)
 }
 
 #[cfg(test)]
@@ -212,17 +216,17 @@ mod tests {
     fn the_cadence_follows_the_status_and_stops_when_finished() {
         let policy = PollPolicy::default();
         let cases = [
-            (None, Some(120)),
-            (Some("InTransit_002"), Some(240)),
-            (Some("OutForDelivery_001"), Some(60)),
-            (Some("AttemptFail_001"), Some(120)),
+            (None, Some(7200)),
+            (Some("InTransit_002"), Some(14_400)),
+            (Some("OutForDelivery_001"), Some(3600)),
+            (Some("AttemptFail_001"), Some(7200)),
             (Some("Delivered_001"), None),
         ];
-        for (code, minutes) in cases {
+        for (code, seconds) in cases {
             let mut s = shipment_with(code);
             assert_eq!(wait_after(&policy, &mut s, PollOutcome::Answered), None, "{code:?}: the cadence takes over");
-            assert_eq!(s.poll_cadence, minutes, "{code:?}");
-            assert_eq!(s.tracked_count, u32::from(minutes.is_some()), "{code:?}: the first poll is recorded");
+            assert_eq!(s.poll_cadence, seconds, "{code:?}");
+            assert_eq!(s.tracked_count, u32::from(seconds.is_some()), "{code:?}: the first poll is recorded");
         }
     }
 
@@ -247,7 +251,7 @@ mod tests {
         assert_eq!(wait_after(&policy, &mut s, failed), Some(Duration::hours(24)));
         assert_eq!(s.poll_failures, 4);
         assert_eq!(wait_after(&policy, &mut s, PollOutcome::Answered), None);
-        assert_eq!((s.poll_failures, s.poll_cadence), (0, Some(240)));
+        assert_eq!((s.poll_failures, s.poll_cadence), (0, Some(14_400)));
         let throttled = PollOutcome::Failed { retry_after: Some(Duration::hours(30)) };
         assert_eq!(wait_after(&policy, &mut s, throttled), Some(Duration::hours(30)));
     }
@@ -262,9 +266,9 @@ mod tests {
                 s
             })
             .collect();
-        let phases: std::collections::BTreeSet<u32> = shipments.iter().map(|s| s.poll_phase(240)).collect();
-        assert!(phases.len() > 30, "spread: {phases:?}");
-        assert!(phases.iter().all(|p| *p < 240));
+        let phases: std::collections::BTreeSet<u32> = shipments.iter().map(|s| s.poll_phase(14_400)).collect();
+        assert!(phases.len() > 45, "spread: {phases:?}");
+        assert!(phases.iter().all(|p| *p < 14_400));
         // Runs every minute for a day, some late, some covering several minutes: each
         // shipment is due exactly once per four hours.
         let mut after = now();
@@ -277,7 +281,7 @@ mod tests {
             after = until;
         }
         assert!(due.iter().all(|n| *n == 6), "{due:?}");
-        assert_eq!(policy.cadences(), [60, 120, 180, 240, 360]);
+        assert_eq!(policy.cadences(), [3600, 7200, 10_800, 14_400, 21_600]);
     }
 
     #[test]

@@ -248,8 +248,8 @@ pub struct Shipment {
     /// a retry after failures. `None` while the shipment follows its cadence, and once tracking
     /// has stopped.
     pub next_poll_at: Option<DateTime<Utc>>,
-    /// The regular poll cadence, in minutes, while no `next_poll_at` is set: the shipment is
-    /// polled in the minutes `m` (since the Unix epoch) where `m % cadence` is its
+    /// The regular poll cadence, in seconds, while no `next_poll_at` is set: the shipment is
+    /// polled at the seconds `t` (since the Unix epoch) where `t % cadence` is its
     /// [`Shipment::poll_phase`]. Set by the poll policy from the status; `None` when not polled.
     #[serde(default)]
     pub poll_cadence: Option<u32>,

@@ -278,24 +278,24 @@ pub async fn contract_due_for_poll_lists_only_due_active_shipments(store: &dyn S
     done.merge([event(&done, "Delivered_001", 1)], base_time());
     insert(store, done).await;
 
-    // A window of five minutes, ending in the minute one cadence shipment is polled.
+    // A window of five minutes, ending just after the second one cadence shipment is polled.
     let mut ticking = shipment(&tenant, "ups", "DUE0005", 0);
-    (ticking.next_poll_at, ticking.poll_cadence) = (None, Some(240));
-    let phase = i64::from(ticking.poll_phase(240));
-    let last_minute = (base_time() - Duration::days(3000)).timestamp().div_euclid(60);
-    let minute = last_minute - (last_minute - phase).rem_euclid(240);
-    let until = DateTime::from_timestamp(minute * 60 + 30, 0).expect("a time");
+    (ticking.next_poll_at, ticking.poll_cadence) = (None, Some(14_400));
+    let phase = i64::from(ticking.poll_phase(14_400));
+    let last = (base_time() - Duration::days(3000)).timestamp();
+    let second = last - (last - phase).rem_euclid(14_400);
+    let until = DateTime::from_timestamp(second + 30, 0).expect("a time");
     let after = until - Duration::minutes(5);
     assert!(ticking.due_between(after, until));
     let ticking = insert(store, ticking).await;
     let mut waiting = shipment(&tenant, "ups", "DUE0006", 0);
-    (waiting.next_poll_at, waiting.poll_cadence) = (None, Some(240));
+    (waiting.next_poll_at, waiting.poll_cadence) = (None, Some(14_400));
     while waiting.due_between(after, until) {
         waiting.id = crate::domain::ShipmentId::random(); // another phase
     }
     insert(store, waiting).await;
 
-    let due = store.due_for_poll(after, until, &[60, 240]).await.expect("due");
+    let due = store.due_for_poll(after, until, &[3600, 14_400]).await.expect("due");
     assert_eq!(due, vec![(tenant.clone(), early.id), (tenant.clone(), later.id), (tenant, ticking.id)]);
 }
 
