@@ -35,6 +35,9 @@ pub struct Config {
     /// `POLL_BATCH`: shipments one round of a `carrier-poller` run polls at once (default 500);
     /// a run goes through every shipment due, round after round.
     pub poll_batch: usize,
+    /// `PORCHLIGHT_CARRIER_ACCOUNTS`: the operator's carrier accounts, JSON
+    /// `{"<slug>": {"<field>": "<value>"}}`, for merchants without a connection of their own.
+    pub carrier_accounts: std::collections::BTreeMap<String, porchlight::carriers::Credentials>,
     /// `PORCHLIGHT_ADMIN_TOKEN`: the operator's token for `/admin/...` (merchants and keys,
     /// quarantine); the admin API is off without it.
     pub admin_token: Option<String>,
@@ -76,6 +79,16 @@ impl Config {
             webhook_secrets,
             carrier_timeout: std::time::Duration::from_secs(number("CARRIER_TIMEOUT_SECONDS", 20)?),
             poll_batch: usize::try_from(number("POLL_BATCH", 500)?).unwrap_or(usize::MAX),
+            carrier_accounts: match var("PORCHLIGHT_CARRIER_ACCOUNTS").filter(|v| !v.trim().is_empty()) {
+                None => Default::default(),
+                Some(json) => {
+                    porchlight::app::operator_accounts(&porchlight::carriers::CarrierRegistry::standard(), &json)
+                        .map_err(|e| ConfigError::Invalid {
+                            name: "PORCHLIGHT_CARRIER_ACCOUNTS",
+                            reason: e.to_string(),
+                        })?
+                }
+            },
             admin_token: var("PORCHLIGHT_ADMIN_TOKEN").filter(|t| !t.is_empty()),
             retention: match var("RETENTION_DAYS").filter(|v| !v.is_empty()) {
                 None => None,
@@ -128,5 +141,25 @@ mod tests {
             .err()
             .expect("refused");
         assert_eq!(zero.to_string(), "POLL_BATCH is invalid: must be a whole number above 0");
+
+        let base = [("TABLE_NAME", "t"), ("PORCHLIGHT_SECRET_KEY", KEY)];
+        let with = |extra: (&'static str, &'static str)| {
+            let mut all = base.to_vec();
+            all.push(extra);
+            Config::from_vars(vars(&all))
+        };
+        let accounts = r#"{"fedex": {"client_id": "id", "client_secret": "s3cret-value"}}"#;
+        let config = with(("PORCHLIGHT_CARRIER_ACCOUNTS", accounts)).ok().expect("valid");
+        assert_eq!(config.carrier_accounts["fedex"].0["client_id"], "id");
+        let partial = with(("PORCHLIGHT_CARRIER_ACCOUNTS", r#"{"fedex": {"client_secret": "s3cret-value"}}"#));
+        let refused = partial.err().expect("refused").to_string();
+        assert!(
+            refused.starts_with("PORCHLIGHT_CARRIER_ACCOUNTS is invalid") && refused.contains("client_id"),
+            "{refused}"
+        );
+        assert!(!refused.contains("s3cret-value"));
+        let config = with(("RETENTION_DAYS", "90")).ok().expect("valid");
+        assert_eq!(config.retention, Some(chrono::Duration::days(90)));
+        assert_eq!(with(("PORCHLIGHT_ADMIN_TOKEN", "")).ok().expect("valid").admin_token, None);
     }
 }

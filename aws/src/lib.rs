@@ -50,6 +50,7 @@ impl Runtime {
         let mut deps = Deps::from_stores(store, queues.clone(), Arc::new(SystemClock));
         deps.secrets = Arc::new(config.secret_box.clone());
         deps.webhook_secrets = Arc::new(config.webhook_secrets.clone());
+        deps.carrier_credentials = Arc::new(config.carrier_accounts.clone());
         deps.admin_token_sha256 = config.admin_token.as_deref().map(|token| Sha256::digest(token.as_bytes()).into());
         deps.http = Arc::new(ReqwestClient::new(config.carrier_timeout));
         let limiters = Arc::new(CarrierLimiters::default());

@@ -112,6 +112,10 @@ struct ServeArgs {
     /// without one.
     #[arg(long, env = "PORCHLIGHT_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// The operator's carrier accounts, JSON `{"<slug>": {"<field>": "<value>"}}`: polls use
+    /// one for a carrier when the merchant has no connection of their own.
+    #[arg(long, env = "PORCHLIGHT_CARRIER_ACCOUNTS", hide_env_values = true)]
+    carrier_accounts: Option<String>,
     /// Seconds between rounds of polling carriers for shipments that are due.
     #[arg(long, env = "PORCHLIGHT_POLL_EVERY", default_value_t = 30)]
     poll_every: u64,
@@ -382,6 +386,10 @@ fn configure(mut deps: Deps, args: &ServeArgs) -> anyhow::Result<Deps> {
     deps.http = Arc::new(ReqwestClient::new(timeout));
     deps.webhook_secrets = Arc::new(WebhookSecrets(args.webhook_secrets.iter().cloned().collect()));
     deps.admin_token_sha256 = args.admin_token.as_deref().map(|token| Sha256::digest(token.as_bytes()).into());
+    if let Some(json) = args.carrier_accounts.as_deref().filter(|j| !j.trim().is_empty()) {
+        let accounts = app::operator_accounts(&deps.carriers, json).context("--carrier-accounts")?;
+        deps.carrier_credentials = Arc::new(accounts);
+    }
     let mut policy = PollPolicy::default();
     for interval in &args.poll_intervals {
         let every: BTreeMap<Tag, chrono::Duration> =

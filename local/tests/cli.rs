@@ -115,6 +115,12 @@ fn bad_cli_input_names_the_problem() {
     let bad_tenant = porchlight(&db, &["tenants", "keys", "Not A Tenant"]);
     assert!(!bad_tenant.status.success());
     assert!(String::from_utf8_lossy(&bad_tenant.stderr).contains("is not a tenant id"));
+    let accounts = r#"{"ups": {"client_id": "id", "client_secret": "s3cret-value", "pin": "1"}}"#;
+    let bad_accounts = porchlight(&db, &["serve", "--listen", "127.0.0.1:0", "--carrier-accounts", accounts]);
+    assert!(!bad_accounts.status.success());
+    let message = String::from_utf8_lossy(&bad_accounts.stderr);
+    assert!(message.contains("--carrier-accounts") && message.contains("credentials.pin"), "{message}");
+    assert!(!message.contains("s3cret-value"), "{message}");
 }
 
 #[test]

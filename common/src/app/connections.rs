@@ -10,7 +10,7 @@ use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use chrono::{DateTime, Utc};
 
 use super::{AppError, Deps};
-use crate::carriers::Credentials;
+use crate::carriers::{CarrierRegistry, Credentials};
 use crate::domain::{DomainError, Slug, TenantId};
 use crate::ports::{StoreError, StoredConnection};
 
@@ -117,11 +117,11 @@ impl Connection {
 /// Checks `credentials` against what the carrier's adapter needs: every declared field present
 /// and a non-empty string, nothing else.
 fn validate(
-    deps: &Deps,
+    carriers: &CarrierRegistry,
     slug: &Slug,
     credentials: &BTreeMap<String, serde_json::Value>,
 ) -> Result<Credentials, AppError> {
-    let adapter = deps.carriers.get(slug.as_str()).ok_or_else(|| AppError::UnknownCourier(slug.to_string()))?;
+    let adapter = carriers.get(slug.as_str()).ok_or_else(|| AppError::UnknownCourier(slug.to_string()))?;
     let fields = adapter.credential_fields();
     if fields.is_empty() {
         return Err(DomainError::invalid(
@@ -153,6 +153,22 @@ fn validate(
     Ok(Credentials(open))
 }
 
+/// The operator's own carrier accounts, from JSON `{"<slug>": {"<field>": "<value>", ...}}`,
+/// each checked as a merchant's connection is: polls use one for a carrier when the merchant
+/// has no connection of their own. Errors name the carrier and field, never a value.
+pub fn operator_accounts(carriers: &CarrierRegistry, json: &str) -> Result<BTreeMap<String, Credentials>, AppError> {
+    let accounts: BTreeMap<String, BTreeMap<String, serde_json::Value>> = serde_json::from_str(json).map_err(|e| {
+        DomainError::invalid("carrier accounts", format!("must be a JSON object of carrier slugs to objects ({e})"))
+    })?;
+    accounts
+        .into_iter()
+        .map(|(slug, credentials)| {
+            let parsed = Slug::parse(&slug).map_err(|_| AppError::UnknownCourier(slug.clone()))?;
+            Ok((slug, validate(carriers, &parsed, &credentials)?))
+        })
+        .collect()
+}
+
 fn open_connection(deps: &Deps, stored: StoredConnection) -> Result<Connection, AppError> {
     let plain = deps.secrets.open(&stored.sealed_credentials)?;
     let credentials: BTreeMap<String, String> =
@@ -178,7 +194,7 @@ pub async fn create_connection(
     credentials: &BTreeMap<String, serde_json::Value>,
 ) -> Result<Connection, AppError> {
     let slug = Slug::parse(courier_slug).map_err(|e| DomainError::invalid("courier_slug", e.reason))?;
-    let credentials = validate(deps, &slug, credentials)?;
+    let credentials = validate(&deps.carriers, &slug, credentials)?;
     let now = deps.clock.now();
     let stored = StoredConnection {
         tenant_id: tenant.clone(),
@@ -207,7 +223,7 @@ pub async fn update_connection(
     credentials: &BTreeMap<String, serde_json::Value>,
 ) -> Result<Connection, AppError> {
     let mut stored = deps.connections.get_connection(tenant, id).await?.ok_or(AppError::ConnectionNotFound)?;
-    let credentials = validate(deps, &stored.courier_slug, credentials)?;
+    let credentials = validate(&deps.carriers, &stored.courier_slug, credentials)?;
     stored.sealed_credentials = seal(deps, &credentials);
     stored.updated_at = deps.clock.now();
     deps.connections.update_connection(&stored).await.map_err(|e| match e {
@@ -268,6 +284,26 @@ pub async fn credentials_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operator_accounts_are_checked_like_connections_and_never_echo_values() {
+        let carriers = CarrierRegistry::standard();
+        let accounts =
+            operator_accounts(&carriers, r#"{"ups": {"client_id": "id-1", "client_secret": "s3cret-value"}}"#)
+                .expect("valid");
+        assert_eq!(accounts["ups"].0["client_secret"], "s3cret-value");
+        let refused = [
+            (r#"{"ups": {"client_id": "id-1"}}"#, "credentials.client_secret"),
+            (r#"{"ups": {"client_id": "id-1", "client_secret": "s3cret-value", "pin": "1"}}"#, "credentials.pin"),
+            (r#"{"nope": {"key": "s3cret-value"}}"#, "nope"),
+            (r#"["s3cret-value"]"#, "carrier accounts"),
+        ];
+        for (json, named) in refused {
+            let message = operator_accounts(&carriers, json).expect_err(json).to_string();
+            assert!(message.contains(named), "{json}: {message}");
+            assert!(!message.contains("s3cret-value"), "{message}");
+        }
+    }
 
     #[test]
     fn sealed_secrets_open_only_with_their_key_and_hide_the_plaintext() {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 pub use batching::BatchingQueue;
-pub use connections::SecretBox;
+pub use connections::{SecretBox, operator_accounts};
 pub use pipeline::{
     CarrierLimiters, CarrierMessage, IntakeError, MAX_RECEIVES, MessageOutcome, PipelineStats, PollReport,
     ProcessReport, accept_webhook, apply_tracking_update, handle_carrier_message, poll_due, process_carrier_updates,
