@@ -149,7 +149,7 @@ mod tests {
             Config::from_vars(vars(&all))
         };
         let accounts = r#"{"fedex": {"client_id": "id", "client_secret": "s3cret-value"}}"#;
-        let config = with(("PORCHLIGHT_CARRIER_ACCOUNTS", accounts)).ok().expect("valid");
+        let config = with(("PORCHLIGHT_CARRIER_ACCOUNTS", accounts)).expect("valid");
         assert_eq!(config.carrier_accounts["fedex"].0["client_id"], "id");
         let partial = with(("PORCHLIGHT_CARRIER_ACCOUNTS", r#"{"fedex": {"client_secret": "s3cret-value"}}"#));
         let refused = partial.err().expect("refused").to_string();
@@ -158,8 +158,8 @@ mod tests {
             "{refused}"
         );
         assert!(!refused.contains("s3cret-value"));
-        let config = with(("RETENTION_DAYS", "90")).ok().expect("valid");
+        let config = with(("RETENTION_DAYS", "90")).expect("valid");
         assert_eq!(config.retention, Some(chrono::Duration::days(90)));
-        assert_eq!(with(("PORCHLIGHT_ADMIN_TOKEN", "")).ok().expect("valid").admin_token, None);
+        assert_eq!(with(("PORCHLIGHT_ADMIN_TOKEN", "")).expect("valid").admin_token, None);
     }
 }
