@@ -284,16 +284,15 @@ impl Usage {
         marginal.write_units -= idle.write_units * runs_f;
         marginal.read_units -= idle.read_units * runs_f;
         marginal.moto_units -= idle.moto_units * runs_f;
-        for (operation, n) in &idle.dynamodb_requests {
-            if let Some(total) = marginal.dynamodb_requests.get_mut(operation) {
-                *total = total.saturating_sub(n * runs);
+        let subtract = |totals: &mut BTreeMap<String, u64>, idle: &BTreeMap<String, u64>| {
+            for (operation, n) in idle {
+                if let Some(total) = totals.get_mut(operation) {
+                    *total = total.saturating_sub(n * runs);
+                }
             }
-        }
-        for (operation, n) in &idle.sqs_requests {
-            if let Some(total) = marginal.sqs_requests.get_mut(operation) {
-                *total = total.saturating_sub(n * runs);
-            }
-        }
+        };
+        subtract(&mut marginal.dynamodb_requests, &idle.dynamodb_requests);
+        subtract(&mut marginal.sqs_requests, &idle.sqs_requests);
         for (function, (n, ms)) in &idle.lambda {
             if let Some((total_n, total_ms)) = marginal.lambda.get_mut(function) {
                 *total_n = total_n.saturating_sub(n * runs);

@@ -542,6 +542,14 @@ fn cadence_partition(cadence: u32, phase: u32) -> String {
     format!("EVERY#{cadence}#{}", phase / PHASE_BUCKET)
 }
 
+/// The tenant and shipment of a GSI2 sort key (`<time or phase>#<tenant>#<id>`).
+fn poll_position_ids(position: &str) -> Result<(TenantId, ShipmentId), StoreError> {
+    let mut parts = position.splitn(3, '#').skip(1);
+    let (Some(tenant), Some(id)) = (parts.next(), parts.next()) else { return Err(corrupt("GSI2SK")) };
+    let tenant = TenantId::parse(tenant).map_err(|_| corrupt("GSI2SK"))?;
+    Ok((tenant, ShipmentId::parse(id).map_err(|_| corrupt("GSI2SK"))?))
+}
+
 /// A shipment's GSI2 sort key on its cadence: its phase first, for range reads.
 fn cadence_position(phase: u32, tenant: &TenantId, id: &ShipmentId) -> String {
     format!("{phase:010}#{tenant}#{id}")
@@ -883,19 +891,13 @@ impl ShipmentStore for DynamoStore {
         until: DateTime<Utc>,
         cadences: &[u32],
     ) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
-        let ids_after_prefix = |position: &str, skip: usize| -> Result<(TenantId, ShipmentId), StoreError> {
-            let mut parts = position.splitn(skip + 2, '#').skip(skip);
-            let (Some(tenant), Some(id)) = (parts.next(), parts.next()) else { return Err(corrupt("GSI2SK")) };
-            let tenant = TenantId::parse(tenant).map_err(|_| corrupt("GSI2SK"))?;
-            Ok((tenant, ShipmentId::parse(id).map_err(|_| corrupt("GSI2SK"))?))
-        };
         // Explicit times: every shard's entries up to `until`, merged earliest first.
         let upto = format!("{:020}#~", until.timestamp_micros().max(0));
         let mut explicit: Vec<(String, (TenantId, ShipmentId))> = Vec::new();
         for shard in POLL_SHARDS.chars() {
             for item in self.query_gsi2(format!("POLL#{shard}"), None, &upto).await? {
                 let position = text(&item, "GSI2SK")?.to_owned();
-                let ids = ids_after_prefix(&position, 1)?;
+                let ids = poll_position_ids(&position)?;
                 explicit.push((position, ids));
             }
         }
@@ -908,17 +910,16 @@ impl ShipmentStore for DynamoStore {
         let seconds = crate::domain::seconds_between(after, until);
         for &cadence in cadences {
             let cycle = i64::from(cadence.max(1));
-            let mut ranges: BTreeMap<u32, (u32, u32)> = BTreeMap::new();
+            let mut ranges: BTreeMap<String, (u32, u32)> = BTreeMap::new();
             for second in seconds.clone().take(cycle as usize) {
                 let phase = u32::try_from(second.rem_euclid(cycle)).unwrap_or(0);
-                let range = ranges.entry(phase / PHASE_BUCKET).or_insert((phase, phase));
+                let range = ranges.entry(cadence_partition(cadence, phase)).or_insert((phase, phase));
                 *range = (range.0.min(phase), range.1.max(phase));
             }
-            for (bucket, (low, high)) in ranges {
-                let partition = format!("EVERY#{cadence}#{bucket}");
+            for (partition, (low, high)) in ranges {
                 let (low, high) = (format!("{low:010}#"), format!("{high:010}#~"));
                 for item in self.query_gsi2(partition, Some(&low), &high).await? {
-                    due.push(ids_after_prefix(text(&item, "GSI2SK")?, 1)?);
+                    due.push(poll_position_ids(text(&item, "GSI2SK")?)?);
                 }
             }
         }

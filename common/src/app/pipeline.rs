@@ -272,11 +272,11 @@ fn merge_update(shipment: &mut Shipment, update: &TrackingUpdate, now: DateTime<
 /// Whether `change` would change `shipment` as of `now` (a poll answer that repeats what is
 /// known is not worth queueing; a quiet poll is not worth writing).
 fn would_change(deps: &Deps, shipment: &Shipment, now: DateTime<Utc>, change: impl FnOnce(&mut Shipment)) -> bool {
-    let mut after = shipment.clone();
-    change(&mut after);
-    after.derive(now);
-    deps.poll_policy.schedule(&mut after);
-    super::trackings::worth_writing(shipment, &after, now)
+    let applied = super::trackings::apply_change(deps, shipment, now, |s| {
+        change(s);
+        Ok(())
+    });
+    applied.is_ok_and(|(_, worth_writing)| worth_writing)
 }
 
 /// Pacing and concurrency per carrier, shared by every poll round of a process.

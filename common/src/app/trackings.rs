@@ -87,15 +87,13 @@ pub async fn update_tracking(
 ) -> Result<Shipment, AppError> {
     for _ in 0..MAX_ATTEMPTS {
         let stored = deps.shipments.get(tenant, id).await?.ok_or(AppError::NotFound)?;
-        let mut shipment = stored.clone();
-        shipment.derive(deps.clock.now());
-        change(&mut shipment)?;
-        known_courier(&shipment.slug)?;
-        validate_details(&shipment.details)?;
         let now = deps.clock.now();
-        shipment.derive(now);
-        deps.poll_policy.schedule(&mut shipment);
-        if !worth_writing(&stored, &shipment, now) {
+        let (mut shipment, worth_writing) = apply_change(deps, &stored, now, |shipment| {
+            change(shipment)?;
+            known_courier(&shipment.slug)?;
+            validate_details(&shipment.details)
+        })?;
+        if !worth_writing {
             return Ok(shipment); // nothing changed (a repeated carrier update): nothing to write
         }
         shipment.updated_at = now;
@@ -111,14 +109,24 @@ pub async fn update_tracking(
     Err(AppError::Busy)
 }
 
-/// Whether `after` (changed, derived and scheduled as of `now`) should replace `stored` (as
-/// read): it differs from `stored` derived as of `now`, or time alone moved the stored status
-/// (an expiry), which the store's indexes must see.
-pub(crate) fn worth_writing(stored: &Shipment, after: &Shipment, now: chrono::DateTime<chrono::Utc>) -> bool {
+/// `stored` (as read) with `change` applied, derived and scheduled as of `now`, and whether it
+/// is worth writing: it differs from `stored` derived as of `now`, or time alone moved the
+/// stored status (an expiry), which the store's indexes must see.
+pub(crate) fn apply_change(
+    deps: &Deps,
+    stored: &Shipment,
+    now: chrono::DateTime<chrono::Utc>,
+    change: impl FnOnce(&mut Shipment) -> Result<(), AppError>,
+) -> Result<(Shipment, bool), AppError> {
     let mut before = stored.clone();
     before.derive(now);
-    before.updated_at = after.updated_at;
-    before != *after || (stored.tag, stored.subtag, stored.active) != (after.tag, after.subtag, after.active)
+    let mut after = before.clone();
+    change(&mut after)?;
+    after.derive(now);
+    deps.poll_policy.schedule(&mut after);
+    let status = |s: &Shipment| (s.tag, s.subtag, s.active);
+    let worth_writing = before != after || status(stored) != status(&after);
+    Ok((after, worth_writing))
 }
 
 /// Deletes a tracking and returns it as it was.
