@@ -38,10 +38,10 @@ use anyhow::{Context, bail, ensure};
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
-use porchlight::adapters::dynamodb::DynamoStore;
-use porchlight::adapters::sqs::SqsQueues;
 use porchlight::domain::Tag;
 use porchlight::ports::{Clock, QueueName, ShipmentStore, WorkQueue};
+use porchlight_aws::dynamodb::DynamoStore;
+use porchlight_aws::sqs::SqsQueues;
 use porchlight_aws::{Runtime, handlers};
 use serde_json::{Map, Value, json};
 

@@ -1,12 +1,12 @@
 //! The Lambda handlers, as functions of a [`Runtime`] and an event, so that tests call them
 //! with the sample events under `events/`.
 
+use crate::dynamodb::{Item, change_from_stream_record};
+use crate::sqs::received_from_record;
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use chrono::{DateTime, Utc};
-use porchlight::adapters::dynamodb::{Item, change_from_stream_record};
-use porchlight::adapters::sqs::received_from_record;
 use porchlight::app::{AppError, MessageOutcome, PollReport, handle_carrier_message, poll_due};
 use porchlight::ports::QueueName;
 use porchlight::ports::{ChangeEvent, StoreError, WorkQueue};

@@ -3,13 +3,15 @@
 //! only read the configuration, build a [`Runtime`] and hand events to a handler.
 
 pub mod config;
+pub mod dynamodb;
 pub mod handlers;
+pub mod sqs;
 
 use std::sync::Arc;
 
-use porchlight::adapters::dynamodb::DynamoStore;
+use crate::dynamodb::DynamoStore;
+use crate::sqs::SqsQueues;
 use porchlight::adapters::http_client::ReqwestClient;
-use porchlight::adapters::sqs::SqsQueues;
 use porchlight::app::{CarrierLimiters, Deps};
 use porchlight::ports::SystemClock;
 use sha2::{Digest, Sha256};

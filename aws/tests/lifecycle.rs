@@ -3,10 +3,10 @@
 //! through `tracking-updater`, the table's stream records through `status-fanout`; then the
 //! shipment as the API shows it and the status changes emitted.
 
-use porchlight::adapters::dynamodb::DynamoStore;
 use porchlight::carriers::WebhookSecrets;
 use porchlight::domain::Tag;
 use porchlight::ports::{ChangeEvent, ChangeKind, QueueName, WorkQueue};
+use porchlight_aws::dynamodb::DynamoStore;
 use porchlight_aws::{Runtime, handlers};
 use serde_json::json;
 

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use anyhow::{Context, ensure};
-use porchlight::adapters::dynamodb::DynamoStore;
+use porchlight_aws::dynamodb::DynamoStore;
 use porchlight_aws::{Config, Runtime};
 use serde_json::Value;
 use sha2::Digest;
@@ -107,8 +107,8 @@ pub fn sqs_event(messages: &[porchlight::ports::Received]) -> aws_lambda_events:
 }
 
 /// The DynamoDB stream event Lambda's event source mapping delivers for `records`.
-pub fn stream_event(records: &[porchlight::adapters::dynamodb::StreamImages]) -> aws_lambda_events::dynamodb::Event {
-    let image = |item: &Option<porchlight::adapters::dynamodb::Item>| {
+pub fn stream_event(records: &[porchlight_aws::dynamodb::StreamImages]) -> aws_lambda_events::dynamodb::Event {
+    let image = |item: &Option<porchlight_aws::dynamodb::Item>| {
         item.clone().map(|i| serde_json::to_value(serde_dynamo::Item::from(i)).expect("an image"))
     };
     let records: Vec<Value> = records

@@ -1,12 +1,11 @@
 //! The [`HttpClient`] port over reqwest with rustls: connection pooling, HTTP/2 where the
 //! carrier offers it, and a total timeout per request.
 
+use crate::ports::{HttpClient, HttpError, HttpRequest, HttpResponse};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-
-use crate::carriers::{HttpClient, HttpError, HttpRequest, HttpResponse};
 
 /// Carrier HTTP over reqwest.
 #[derive(Debug, Clone)]

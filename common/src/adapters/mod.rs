@@ -1,13 +1,9 @@
-//! Adapters: implementations of the ports. Only adapters know storage shapes.
+//! The embedded adapters: implementations of the ports for `porchlight serve`. Only adapters
+//! know storage shapes. The AWS adapters (DynamoDB, its stream, SQS) live in the
+//! `porchlight-aws` crate, the only one that knows AWS shapes.
 
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 #[cfg(feature = "http")]
 pub mod http_client;
-
-#[cfg(feature = "aws")]
-pub mod dynamodb;
-
-#[cfg(feature = "aws")]
-pub mod sqs;

@@ -7,6 +7,7 @@ pub mod pipeline;
 mod tenants;
 mod trackings;
 
+use crate::ports::{HttpClient, HttpError, HttpRequest, HttpResponse};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -23,7 +24,7 @@ pub use trackings::{
     update_tracking,
 };
 
-use crate::carriers::{CarrierRegistry, Credentials, HttpClient, HttpError, HttpRequest, HttpResponse, WebhookSecrets};
+use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets};
 use crate::domain::{DomainError, PollPolicy, ShipmentId};
 use crate::ports::{Clock, ConnectionStore, ShipmentStore, StoreError, TenantStore, WorkQueue};
 

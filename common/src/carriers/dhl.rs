@@ -2,14 +2,15 @@
 //! header), one number a request. Shapes follow DHL's developer-portal reference; the fixtures
 //! beside this file are in that shape.
 
+use crate::ports::{HttpClient, HttpRequest};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::http::tracking_body;
 use super::{
-    CarrierAdapter, CarrierError, CredentialField, Credentials, HttpClient, HttpRequest, PollTarget, RateLimit,
-    TrackingUpdate, WebhookAuth, from_json, subtag_from_text,
+    CarrierAdapter, CarrierError, CredentialField, Credentials, PollTarget, RateLimit, TrackingUpdate, WebhookAuth,
+    from_json, subtag_from_text,
 };
 use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, EventTime, Slug, Subtag, TrackingNumber};
 

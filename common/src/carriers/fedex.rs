@@ -5,6 +5,7 @@
 //! Shapes follow FedEx's developer-portal documentation of the Track API and of its webhook
 //! payloads; the fixtures beside this file are in those shapes.
 
+use crate::ports::{HttpClient, HttpRequest};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -12,8 +13,8 @@ use serde::Deserialize;
 use super::http::tracking_body;
 use super::oauth::TokenCache;
 use super::{
-    CarrierAdapter, CarrierError, CredentialField, Credentials, HttpClient, HttpRequest, PollTarget, RateLimit,
-    TrackingUpdate, WebhookAuth, from_json,
+    CarrierAdapter, CarrierError, CredentialField, Credentials, PollTarget, RateLimit, TrackingUpdate, WebhookAuth,
+    from_json,
 };
 use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, EventTime, Slug, Subtag, TrackingNumber};
 

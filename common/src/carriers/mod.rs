@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::domain::{CheckpointInput, Leg, Slug, TrackingNumber};
-pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse};
+use crate::ports::HttpClient;
 
 /// What a carrier said about one of its numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,12 +1,13 @@
 //! OAuth 2 client-credentials tokens, shared by the carriers that use them (UPS, FedEx, USPS,
 //! DHL): fetched once per account and reused until shortly before they expire.
 
+use crate::ports::{HttpClient, HttpRequest};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
+use super::CarrierError;
 use super::http::common_failure;
-use super::{CarrierError, HttpClient, HttpRequest};
 
 /// One cached token per adapter instance (the last account used).
 #[derive(Default)]
@@ -59,7 +60,7 @@ impl TokenCache {
 
     /// Forgets the token when the carrier refused it (401), so the next round asks for a new
     /// one: tokens may be revoked before they expire.
-    pub async fn forget_if_refused(&self, response: &super::http::HttpResponse) {
+    pub async fn forget_if_refused(&self, response: &crate::ports::HttpResponse) {
         if response.status == 401 {
             self.clear().await;
         }

@@ -18,13 +18,13 @@
 //! carrier also accepts pushes in its own JSON shape (see [`SandboxPush`]), signed with a
 //! base64 HMAC-SHA256 of the body in `x-testing-courier-signature`.
 
+use crate::ports::HttpClient;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CarrierAdapter, CarrierError, CredentialField, Credentials, HttpClient, PollTarget, RateLimit, TrackingUpdate,
-    WebhookAuth,
+    CarrierAdapter, CarrierError, CredentialField, Credentials, PollTarget, RateLimit, TrackingUpdate, WebhookAuth,
 };
 use crate::domain::{
     CheckpointInput, CheckpointSource, CountryCode, EventTime, Leg, LegSource, Slug, Subtag, TrackingNumber,

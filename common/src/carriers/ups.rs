@@ -6,6 +6,7 @@
 //! `OAuthClientCredentials.yaml` of github.com/UPS-API/api-documentation); the fixtures beside
 //! this file are in those shapes.
 
+use crate::ports::{HttpClient, HttpRequest};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -13,8 +14,8 @@ use serde::Deserialize;
 use super::http::tracking_body;
 use super::oauth::TokenCache;
 use super::{
-    CarrierAdapter, CarrierError, CredentialField, Credentials, HttpClient, HttpRequest, PollTarget, RateLimit, Text,
-    TrackingUpdate, WebhookAuth, base64_encode, carrier_time, from_json,
+    CarrierAdapter, CarrierError, CredentialField, Credentials, PollTarget, RateLimit, Text, TrackingUpdate,
+    WebhookAuth, base64_encode, carrier_time, from_json,
 };
 use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, Slug, Subtag, TrackingNumber};
 

@@ -6,13 +6,13 @@
 //! Posts offer no common polling API, so polling returns nothing: their shipments move on
 //! pushes.
 
+use crate::ports::HttpClient;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{
-    CarrierAdapter, CarrierError, CredentialField, Credentials, HttpClient, PollTarget, RateLimit, TrackingUpdate,
-    WebhookAuth,
+    CarrierAdapter, CarrierError, CredentialField, Credentials, PollTarget, RateLimit, TrackingUpdate, WebhookAuth,
 };
 use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, EventTime, Slug, Subtag, TrackingNumber};
 

@@ -2,6 +2,7 @@
 //! credentials from `/oauth2/v3/token`), one number a request. Shapes follow USPS's
 //! developer-portal reference; the fixtures beside this file are in that shape.
 
+use crate::ports::{HttpClient, HttpRequest};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -9,8 +10,8 @@ use serde::Deserialize;
 use super::http::tracking_body;
 use super::oauth::TokenCache;
 use super::{
-    CarrierAdapter, CarrierError, CredentialField, Credentials, HttpClient, HttpRequest, PollTarget, RateLimit,
-    TrackingUpdate, WebhookAuth, from_json, subtag_from_text,
+    CarrierAdapter, CarrierError, CredentialField, Credentials, PollTarget, RateLimit, TrackingUpdate, WebhookAuth,
+    from_json, subtag_from_text,
 };
 use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, EventTime, Slug, Subtag, TrackingNumber};
 

@@ -1,3 +1,4 @@
+use crate::ports::HttpClient;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
@@ -9,7 +10,7 @@ use crate::adapters::sqlite::SqliteStore;
 use crate::app::{self, NewTracking};
 use crate::carriers::sandbox::{SandboxEvent, SandboxPush};
 use crate::carriers::{
-    CarrierRegistry, CredentialField, Credentials, HttpClient, RateLimit, WebhookAuth, WebhookSecrets, sign_base64,
+    CarrierRegistry, CredentialField, Credentials, RateLimit, WebhookAuth, WebhookSecrets, sign_base64,
 };
 use crate::domain::{ShipmentDetails, Tag, TrackingNumber};
 use crate::ports::Clock;

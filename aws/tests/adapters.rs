@@ -3,7 +3,7 @@
 //! `AWS_ENDPOINT_URL=http://127.0.0.1:PORT cargo test -p porchlight --features aws,testkit --test aws`.
 //! Without an endpoint these tests fail: they never reach for real AWS.
 
-use porchlight::adapters::dynamodb::DynamoStore;
+use porchlight_aws::dynamodb::DynamoStore;
 
 /// A store on a new table of its own, so that tests never see each other's items.
 async fn store() -> DynamoStore {
@@ -29,10 +29,10 @@ async fn stream_records_decode_into_the_change_events_of_the_embedded_feed() {
 }
 
 /// Queues of their own, so that tests never see each other's messages.
-async fn queues() -> porchlight::adapters::sqs::SqsQueues {
+async fn queues() -> porchlight_aws::sqs::SqsQueues {
     std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL must name the moto server (scripts/test.sh starts one)");
     let prefix = format!("porchlight-test-{}-", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let queues = porchlight::adapters::sqs::SqsQueues::from_env(prefix).await;
+    let queues = porchlight_aws::sqs::SqsQueues::from_env(prefix).await;
     queues.create_queues().await.expect("queues created");
     queues
 }
@@ -68,7 +68,7 @@ async fn finished_shipments_and_their_legs_expire_after_the_retention() {
     assert!(!shipment.active);
     store.update(&shipment).await.expect("updated");
 
-    let expires = |item: &porchlight::adapters::dynamodb::Item| {
+    let expires = |item: &porchlight_aws::dynamodb::Item| {
         item.get("expires_at").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok())
     };
     let records = store.stream_records().await.expect("stream");

@@ -1,4 +1,4 @@
-//! SQS work queues (feature `aws`): each [`QueueName`] is a standard queue
+//! SQS work queues: each [`QueueName`] is a standard queue
 //! `<prefix><name>` with a dead-letter queue `<prefix><name>-dlq`.
 //!
 //! Message ids are Porchlight's own (a message attribute, increasing with send time), so they
@@ -24,8 +24,8 @@ use aws_sdk_sqs::types::{
 };
 use chrono::{DateTime, Utc};
 
-use crate::carriers::{base64_decode, base64_encode};
-use crate::ports::{DeadLetter, QueueName, Received, StoreError, WorkQueue};
+use porchlight::carriers::{base64_decode, base64_encode};
+use porchlight::ports::{DeadLetter, QueueName, Received, StoreError, WorkQueue};
 
 const ID: &str = "porchlight-id";
 const ENQUEUED_AT: &str = "porchlight-enqueued-at";

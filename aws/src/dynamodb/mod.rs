@@ -1,0 +1,257 @@
+//! DynamoDB single-table store: the AWS runtime's tenants, API keys, courier connections and
+//! shipments, one file per port (`keys.rs` holds the key layout). The change feed is the
+//! table's stream (`stream.rs`); the queue is SQS (`crate::sqs`).
+//!
+//! Every item's partition key starts with what it belongs to; merchant data is always under
+//! `T#<tenant>`:
+//!
+//! | item | PK | SK | GSI1PK / GSI1SK |
+//! |---|---|---|---|
+//! | tenant | `T#<tenant>` | `TENANT` | `TENANTS` / `<created µs, 20 digits>#<tenant>` |
+//! | a tenant's API key | `T#<tenant>` | `APIKEY#<key id>` | |
+//! | key lookup by digest | `KEY#<sha-256 hex>` | `KEY` | |
+//! | courier connection | `T#<tenant>` | `CONN#<id>` | |
+//! | shipment | `T#<tenant>` | `S#<id>` | GSI2 (sparse, active only): with an explicit poll time `POLL#<shard>` / `<next poll µs>#<tenant>#<id>`, on a cadence `EVERY#<seconds>#<phase / 600>` / `<phase>#<tenant>#<id>` |
+//! | first leg (unique per tenant) | `T#<tenant>` | `NUM#<slug>#<compact number>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
+//! | last-mile leg | `T#<tenant>` | `LM#<slug>#<compact>#<id>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
+//!
+//! A shipment and its leg items change in one transaction (a conditional put when the legs
+//! stay as they are); the shipment item's `version` condition gives optimistic concurrency.
+//! Explicit poll times are spread over 16 GSI2 partitions (by the id's first hex digit) so that
+//! no one partition takes every scheduler read; shipments on a cadence sit in the partition of
+//! their cadence and ten-minute share of it, which changes only with their status, so a quiet poll writes
+//! nothing (see [`porchlight::domain::PollPolicy`]).
+//!
+//! With a retention ([`DynamoStore::with_retention`]), a finished shipment's item and its leg
+//! items carry `expires_at` (its last change plus the retention, in epoch seconds), and the
+//! table's TTL deletes them some time after; a retracked shipment loses it again.
+//!
+//! Listing reads the tenant's shipment items and filters with [`ListQuery::matches`]: exact
+//! and simple, but a listing costs a read of all the tenant's shipments (to count `total`).
+//! Large tenants need a counted index; that is left for when it is measured.
+//! The SDK's own configuration chain finds the region, credentials and endpoint
+//! (`AWS_ENDPOINT_URL` reaches an emulator); this module has no local branches.
+
+mod connections;
+mod keys;
+mod shipments;
+mod stream;
+mod tenants;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+};
+use porchlight::domain::Shipment;
+use porchlight::ports::StoreError;
+
+use keys::s;
+pub use stream::{StreamImages, change_from_stream_record};
+
+/// An item as the table API gives it (stream images convert into it).
+pub type Item = HashMap<String, AttributeValue>;
+
+/// The single-table store.
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    config: aws_config::SdkConfig,
+    table: String,
+    retention: Option<chrono::Duration>,
+}
+
+impl DynamoStore {
+    /// A store on `table`, configured from the environment by the AWS SDK's chain (read once).
+    pub async fn from_env(table: impl Into<String>) -> Self {
+        DynamoStore::new(&aws_config::load_from_env().await, table)
+    }
+
+    /// A store on `table` with an SDK configuration loaded already (one per process).
+    pub fn new(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        DynamoStore { client: Client::new(config), config: config.clone(), table: table.into(), retention: None }
+    }
+
+    /// Keeps a finished (inactive) shipment and its leg items for `retention` after its last
+    /// change, then lets the table's TTL (`expires_at`) delete them; without it they stay.
+    pub fn with_retention(mut self, retention: chrono::Duration) -> Self {
+        self.retention = Some(retention);
+        self
+    }
+
+    /// When `shipment`'s items expire: only once it is finished, and only with a retention.
+    fn expires_at(&self, shipment: &Shipment) -> Option<i64> {
+        let retention = self.retention.filter(|_| !shipment.active)?;
+        Some((shipment.updated_at + retention).timestamp())
+    }
+
+    /// Creates the table as the SAM template declares it (keys, GSI1, GSI2, stream, on-demand
+    /// billing): for emulators and tests; deployments get it from the template.
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        let string = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(unavailable)
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(unavailable)
+        };
+        let gsi1 = GlobalSecondaryIndex::builder()
+            .index_name("GSI1")
+            .key_schema(key("GSI1PK", KeyType::Hash)?)
+            .key_schema(key("GSI1SK", KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()
+            .map_err(unavailable)?;
+        let gsi2 = GlobalSecondaryIndex::builder()
+            .index_name("GSI2")
+            .key_schema(key("GSI2PK", KeyType::Hash)?)
+            .key_schema(key("GSI2SK", KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+            .build()
+            .map_err(unavailable)?;
+        self.client
+            .create_table()
+            .table_name(&self.table)
+            .attribute_definitions(string("PK")?)
+            .attribute_definitions(string("SK")?)
+            .attribute_definitions(string("GSI1PK")?)
+            .attribute_definitions(string("GSI1SK")?)
+            .attribute_definitions(string("GSI2PK")?)
+            .attribute_definitions(string("GSI2SK")?)
+            .key_schema(key("PK", KeyType::Hash)?)
+            .key_schema(key("SK", KeyType::Range)?)
+            .global_secondary_indexes(gsi1)
+            .global_secondary_indexes(gsi2)
+            .billing_mode(BillingMode::PayPerRequest)
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewAndOldImages)
+                    .build()
+                    .map_err(unavailable)?,
+            )
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.get_item(pk, sk, true).await
+    }
+
+    async fn get_item(&self, pk: String, sk: &str, consistent: bool) -> Result<Option<Item>, StoreError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(answer.item)
+    }
+
+    /// Every item of GSI1 partition `partition`, in GSI1SK order, page by page.
+    async fn query_gsi1(&self, partition: String) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let answer = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI1")
+                .key_condition_expression("GSI1PK = :partition")
+                .expression_attribute_values(":partition", s(partition.as_str()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(answer.items.unwrap_or_default());
+            match answer.last_evaluated_key {
+                Some(next) => start = Some(next),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// Every item of partition `pk` whose sort key starts with `prefix` and comes after
+    /// `after` (a whole sort key), in sort-key order, up to `limit`.
+    async fn query_prefix(
+        &self,
+        pk: String,
+        prefix: &str,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> =
+            after.map(|sk| HashMap::from([("PK".to_owned(), s(&pk)), ("SK".to_owned(), s(sk))]));
+        loop {
+            let answer = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(answer.items.unwrap_or_default());
+            match answer.last_evaluated_key {
+                Some(next) if items.len() < limit => start = Some(next),
+                _ => break,
+            }
+        }
+        items.truncate(limit);
+        Ok(items)
+    }
+}
+
+fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Unavailable(Box::new(error))
+}
+
+/// A stored item that does not read back: the table holds something this code did not write.
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Unavailable(format!("dynamodb item without a valid {what}").into())
+}
+
+/// A single-item write's result, with DynamoDB refusing it because its condition failed
+/// read as `refused`.
+fn refused_as<T, E>(result: Result<T, SdkError<E>>, refused: StoreError) -> Result<T, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Err(error) if error.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException") => {
+            Err(refused)
+        }
+        other => other.map_err(unavailable),
+    }
+}
+
+/// The cancellation reason codes of a failed transaction, one per item (`None` when it
+/// failed for another reason).
+fn cancellation_codes(
+    error: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError>,
+) -> Option<Vec<String>> {
+    match error.as_service_error()? {
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
+            cancelled,
+        ) => Some(cancelled.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect()),
+        _ => None,
+    }
+}

@@ -1,0 +1,167 @@
+//! The embedded store: one SQLite file in WAL mode, migrated at open, one file per port.
+//!
+//! One writer connection serializes writes (SQLite allows one writer at a time anyway); a small
+//! pool of read-only connections serves reads concurrently. Calls run on tokio's blocking pool.
+//! The `changes` table is the change feed: rows are appended in the transaction that changes a
+//! shipment, so the feed's order is commit order. The schema and its migrations are in
+//! `schema.rs`; only this module knows SQL and row shapes.
+
+mod connections;
+mod feed;
+mod queue;
+mod schema;
+mod shipments;
+mod tenants;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction};
+
+use crate::ports::StoreError;
+
+const READERS: usize = 4;
+
+struct Inner {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+/// The SQLite store; it implements [`TenantStore`], [`ShipmentStore`] and [`ChangeFeed`].
+/// Cloning shares the connections.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Unavailable(Box::new(error))
+}
+
+fn is_unique_violation(error: &rusqlite::Error, columns: &str) -> bool {
+    matches!(error, rusqlite::Error::SqliteFailure(e, Some(message))
+        if e.code == ErrorCode::ConstraintViolation && message.contains(columns))
+}
+
+fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+fn from_micros(value: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(value).unwrap_or_default()
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let writer = Connection::open(path).map_err(unavailable)?;
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+                 PRAGMA busy_timeout = 5000;",
+            )
+            .map_err(unavailable)?;
+        schema::migrate(&writer)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(unavailable)?;
+            reader.execute_batch("PRAGMA busy_timeout = 5000;").map_err(unavailable)?;
+            readers.push(Mutex::new(reader));
+        }
+        Ok(Self::from_connections(writer, readers))
+    }
+
+    /// A private in-memory database, for tests: one connection does everything.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let writer = Connection::open_in_memory().map_err(unavailable)?;
+        writer.execute_batch("PRAGMA foreign_keys = ON;").map_err(unavailable)?;
+        schema::migrate(&writer)?;
+        Ok(Self::from_connections(writer, Vec::new()))
+    }
+
+    fn from_connections(writer: Connection, readers: Vec<Mutex<Connection>>) -> Self {
+        SqliteStore { inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) }) }
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let mut connection = inner.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let transaction = connection.transaction().map_err(unavailable)?;
+            let value = work(&transaction)?;
+            transaction.commit().map_err(unavailable)?;
+            Ok(value)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let pool = &inner.readers;
+            let connection = if pool.is_empty() {
+                &inner.writer
+            } else {
+                &pool[inner.next_reader.fetch_add(1, Ordering::Relaxed) % pool.len()]
+            };
+            let connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            work(&connection)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SqliteStore;
+
+    mod in_memory {
+        use super::*;
+        crate::store_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
+        crate::queue_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
+        crate::connection_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
+    }
+
+    /// The file-backed store, with its pool of read connections over WAL.
+    mod on_disk {
+        use super::*;
+        crate::store_contract_tests!({
+            let dir = std::env::temp_dir().join(format!("porchlight-test-{}", uuid::Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            SqliteStore::open(&dir.join("store.db")).expect("file store")
+        });
+    }
+
+    #[test]
+    fn reopening_a_database_keeps_its_data_and_schema() {
+        let dir = std::env::temp_dir().join(format!("porchlight-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("store.db");
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async {
+            use crate::ports::{Tenant, TenantStore};
+            let store = SqliteStore::open(&path).expect("open");
+            let tenant =
+                Tenant { id: crate::domain::TenantId::random(), name: "Shop".into(), created_at: chrono::Utc::now() };
+            store.create_tenant(&tenant).await.expect("created");
+            drop(store);
+            let reopened = SqliteStore::open(&path).expect("reopen");
+            assert!(reopened.get_tenant(&tenant.id).await.expect("read").is_some());
+        });
+    }
+}

@@ -1,0 +1,112 @@
+//! The schema: migrations applied in order at open.
+
+use rusqlite::Connection;
+
+use super::unavailable;
+use crate::ports::StoreError;
+
+/// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE tenants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE api_keys (
+    digest BLOB PRIMARY KEY,
+    key_id TEXT NOT NULL UNIQUE,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, created_at);
+CREATE TABLE shipments (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    slug TEXT NOT NULL,
+    number_compact TEXT NOT NULL,
+    last_mile_slug TEXT,
+    last_mile_compact TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    tag TEXT NOT NULL,
+    subtag TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    checkpoint_count INTEGER NOT NULL,
+    origin TEXT,
+    destination TEXT,
+    courier_destination TEXT,
+    order_id TEXT,
+    order_number TEXT,
+    return_to_sender INTEGER NOT NULL,
+    transit_time INTEGER,
+    shipment_tags TEXT NOT NULL,
+    search_text TEXT NOT NULL,
+    next_poll_at INTEGER,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE UNIQUE INDEX shipments_by_number ON shipments (tenant_id, slug, number_compact);
+CREATE INDEX shipments_by_leg ON shipments (slug, number_compact);
+CREATE INDEX shipments_by_last_mile ON shipments (last_mile_slug, last_mile_compact)
+    WHERE last_mile_slug IS NOT NULL;
+CREATE INDEX shipments_by_created ON shipments (tenant_id, created_at DESC, id DESC);
+CREATE INDEX shipments_by_next_poll ON shipments (next_poll_at) WHERE next_poll_at IS NOT NULL;
+CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id TEXT NOT NULL,
+    shipment_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    old TEXT,
+    new TEXT
+);
+"#,
+    r#"
+CREATE TABLE queue_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    body BLOB NOT NULL,
+    enqueued_at INTEGER NOT NULL,
+    visible_at INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    dead_at INTEGER,
+    dead_reason TEXT
+);
+CREATE INDEX queue_messages_ready ON queue_messages (queue, visible_at, id) WHERE dead_at IS NULL;
+CREATE INDEX queue_messages_dead ON queue_messages (queue, id) WHERE dead_at IS NOT NULL;
+"#,
+    r#"
+CREATE TABLE courier_connections (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    courier_slug TEXT NOT NULL,
+    sealed_credentials BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX courier_connections_by_slug ON courier_connections (tenant_id, courier_slug, id);
+"#,
+    // Poll cadences: a shipment on its cadence is due at the seconds t with
+    // t % poll_cadence = poll_phase. Existing shipments keep their explicit next_poll_at
+    // until their next poll sets a cadence.
+    r#"
+ALTER TABLE shipments ADD COLUMN poll_cadence INTEGER;
+ALTER TABLE shipments ADD COLUMN poll_phase INTEGER;
+"#,
+];
+
+pub(super) fn migrate(connection: &Connection) -> Result<(), StoreError> {
+    let applied: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(unavailable)?;
+    let applied = usize::try_from(applied).unwrap_or(0);
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
+        connection
+            .execute_batch(&format!("BEGIN; {migration}; PRAGMA user_version = {}; COMMIT;", index + 1))
+            .map_err(unavailable)?;
+        tracing::info!(version = index + 1, "database migrated");
+    }
+    Ok(())
+}

@@ -1,0 +1,360 @@
+//! Shipments: the whole `Shipment` as JSON in `body`, plus the columns that are filtered or
+//! indexed.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+use super::feed::record_change;
+use super::{SqliteStore, is_unique_violation, micros, unavailable};
+use crate::domain::{Shipment, ShipmentId, Slug, TenantId, TrackingNumber};
+use crate::ports::{ChangeKind, Cursor, ListPage, ListQuery, ShipmentStore, StatusSnapshot, StoreError};
+
+/// The row's columns for `shipment` stored at `version`, in the order of [`UPSERT_COLUMNS`].
+fn shipment_values(shipment: &Shipment, version: u64) -> Result<Vec<Value>, StoreError> {
+    let mut stored = shipment.clone();
+    stored.version = version;
+    let body = serde_json::to_string(&stored).map_err(unavailable)?;
+    let details = &shipment.details;
+    let text = |value: Option<&str>| value.map_or(Value::Null, |v| Value::Text(v.to_owned()));
+    Ok(vec![
+        Value::Text(shipment.tenant_id.as_str().to_owned()),
+        Value::Text(shipment.id.as_str().to_owned()),
+        Value::Integer(version as i64),
+        Value::Text(shipment.slug.as_str().to_owned()),
+        Value::Text(shipment.tracking_number.compact().to_owned()),
+        text(shipment.last_mile.as_ref().map(|leg| leg.slug.as_str())),
+        shipment.last_mile.as_ref().map_or(Value::Null, |leg| Value::Text(leg.tracking_number.compact().to_owned())),
+        Value::Integer(micros(shipment.created_at)),
+        Value::Integer(micros(shipment.updated_at)),
+        Value::Text(shipment.tag.as_str().to_owned()),
+        Value::Text(shipment.subtag.code().to_owned()),
+        Value::Integer(i64::from(shipment.active)),
+        Value::Integer(shipment.checkpoints.len() as i64),
+        text(details.origin_country_region.as_ref().map(|c| c.as_str())),
+        text(details.destination_country_region.as_ref().map(|c| c.as_str())),
+        text(shipment.courier_destination_country_region.as_ref().map(|c| c.as_str())),
+        text(details.order_id.as_deref()),
+        text(details.order_number.as_deref()),
+        Value::Integer(i64::from(shipment.return_to_sender)),
+        shipment.transit_time.map_or(Value::Null, |days| Value::Integer(i64::from(days))),
+        Value::Text(serde_json::to_string(&details.shipment_tags).map_err(unavailable)?),
+        Value::Text(shipment.search_text()),
+        shipment.next_poll_at.map_or(Value::Null, |at| Value::Integer(micros(at))),
+        shipment.poll_cadence.map_or(Value::Null, |cadence| Value::Integer(i64::from(cadence))),
+        shipment.poll_cadence.map_or(Value::Null, |cadence| Value::Integer(i64::from(shipment.poll_phase(cadence)))),
+        Value::Text(body),
+    ])
+}
+
+const UPSERT_COLUMNS: &str = "tenant_id, id, version, slug, number_compact, last_mile_slug, last_mile_compact, \
+     created_at, updated_at, tag, subtag, active, checkpoint_count, origin, destination, courier_destination, \
+     order_id, order_number, return_to_sender, transit_time, shipment_tags, search_text, next_poll_at, poll_cadence, \
+     poll_phase, body";
+
+fn parse_body(body: &str, version: i64) -> Result<Shipment, StoreError> {
+    let mut shipment: Shipment = serde_json::from_str(body).map_err(unavailable)?;
+    shipment.version = version as u64;
+    Ok(shipment)
+}
+
+fn existing_with_number(tx: &Connection, shipment: &Shipment) -> Result<StoreError, StoreError> {
+    let id: Option<String> = tx
+        .query_row(
+            "SELECT id FROM shipments WHERE tenant_id = ?1 AND slug = ?2 AND number_compact = ?3",
+            params![shipment.tenant_id.as_str(), shipment.slug.as_str(), shipment.tracking_number.compact().to_owned()],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(unavailable)?;
+    Ok(match id.and_then(|id| ShipmentId::parse(&id).ok()) {
+        Some(id) => StoreError::Duplicate(id),
+        None => StoreError::Conflict,
+    })
+}
+
+fn old_snapshot(tx: &Connection, tenant: &TenantId, id: &ShipmentId) -> Result<Option<StatusSnapshot>, StoreError> {
+    tx.query_row(
+        "SELECT version, tag, subtag, active, checkpoint_count FROM shipments WHERE tenant_id = ?1 AND id = ?2",
+        params![tenant.as_str(), id.as_str()],
+        |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, bool>(3)?,
+                row.get::<_, i64>(4)?,
+            ))
+        },
+    )
+    .optional()
+    .map_err(unavailable)?
+    .map(|(version, tag, subtag, active, count)| {
+        Ok(StatusSnapshot {
+            version: version as u64,
+            tag: crate::domain::Tag::parse(&tag).map_err(unavailable)?,
+            subtag: crate::domain::Subtag::parse(&subtag).map_err(unavailable)?,
+            active,
+            checkpoint_count: count as usize,
+        })
+    })
+    .transpose()
+}
+
+#[async_trait]
+impl ShipmentStore for SqliteStore {
+    async fn insert(&self, shipment: &Shipment) -> Result<u64, StoreError> {
+        let shipment = shipment.clone();
+        self.write(move |tx| {
+            let values = shipment_values(&shipment, 1)?;
+            let placeholders = (1..=values.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+            let sql = format!("INSERT INTO shipments ({UPSERT_COLUMNS}) VALUES ({placeholders})");
+            match tx.execute(&sql, params_from_iter(values)) {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e, "number_compact") => {
+                    return Err(existing_with_number(tx, &shipment)?);
+                }
+                Err(e) if is_unique_violation(&e, "shipments.id") => return Err(StoreError::Conflict),
+                Err(e) => return Err(unavailable(e)),
+            }
+            let mut stored = StatusSnapshot::of(&shipment);
+            stored.version = 1;
+            record_change(tx, &shipment.tenant_id, &shipment.id, ChangeKind::Created, None, Some(&stored))?;
+            Ok(1)
+        })
+        .await
+    }
+
+    async fn get(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Option<Shipment>, StoreError> {
+        let (tenant, id) = (tenant.clone(), id.clone());
+        self.read(move |connection| {
+            let mut statement = connection
+                .prepare_cached("SELECT body, version FROM shipments WHERE tenant_id = ?1 AND id = ?2")
+                .map_err(unavailable)?;
+            let row = statement
+                .query_row(params![tenant.as_str(), id.as_str()], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                })
+                .optional()
+                .map_err(unavailable)?;
+            row.map(|(body, version)| parse_body(&body, version)).transpose()
+        })
+        .await
+    }
+
+    async fn update(&self, shipment: &Shipment) -> Result<u64, StoreError> {
+        let shipment = shipment.clone();
+        self.write(move |tx| {
+            let old = old_snapshot(tx, &shipment.tenant_id, &shipment.id)?.ok_or(StoreError::NotFound)?;
+            if old.version != shipment.version {
+                return Err(StoreError::Conflict);
+            }
+            let version = shipment.version + 1;
+            let values = shipment_values(&shipment, version)?;
+            let assignments = UPSERT_COLUMNS
+                .split(", ")
+                .enumerate()
+                .skip(2)
+                .map(|(i, column)| format!("{column} = ?{}", i + 1))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("UPDATE shipments SET {assignments} WHERE tenant_id = ?1 AND id = ?2");
+            match tx.execute(&sql, params_from_iter(values)) {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e, "number_compact") => {
+                    return Err(existing_with_number(tx, &shipment)?);
+                }
+                Err(e) => return Err(unavailable(e)),
+            }
+            let mut new = StatusSnapshot::of(&shipment);
+            new.version = version;
+            record_change(tx, &shipment.tenant_id, &shipment.id, ChangeKind::Updated, Some(&old), Some(&new))?;
+            Ok(version)
+        })
+        .await
+    }
+
+    async fn delete(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment, StoreError> {
+        let (tenant, id) = (tenant.clone(), id.clone());
+        self.write(move |tx| {
+            let row = tx
+                .query_row(
+                    "DELETE FROM shipments WHERE tenant_id = ?1 AND id = ?2 RETURNING body, version",
+                    params![tenant.as_str(), id.as_str()],
+                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            let (body, version) = row.ok_or(StoreError::NotFound)?;
+            let shipment = parse_body(&body, version)?;
+            record_change(tx, &tenant, &id, ChangeKind::Deleted, Some(&StatusSnapshot::of(&shipment)), None)?;
+            Ok(shipment)
+        })
+        .await
+    }
+
+    async fn list(&self, tenant: &TenantId, query: &ListQuery) -> Result<ListPage, StoreError> {
+        let (tenant, query) = (tenant.clone(), query.clone());
+        self.read(move |connection| list_page(connection, &tenant, &query)).await
+    }
+
+    async fn find_legs(
+        &self,
+        slug: &Slug,
+        tracking_number: &TrackingNumber,
+    ) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
+        let (slug, compact) = (slug.as_str().to_owned(), tracking_number.compact().to_owned());
+        self.read(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT tenant_id, id FROM shipments WHERE slug = ?1 AND number_compact = ?2
+                     UNION SELECT tenant_id, id FROM shipments WHERE last_mile_slug = ?1 AND last_mile_compact = ?2
+                     ORDER BY 1, 2",
+                )
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map(params![slug, compact], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+                .map_err(unavailable)?;
+            ids_from_rows(rows)
+        })
+        .await
+    }
+
+    async fn due_for_poll(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        _cadences: &[u32],
+    ) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
+        // The cadence part reads every active shipment on a cadence (its phase and cadence are
+        // columns): fine for the embedded store's size.
+        let seconds = crate::domain::seconds_between(after, until);
+        self.read(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT tenant_id, id FROM shipments WHERE active = 1 AND (
+                         (next_poll_at IS NOT NULL AND next_poll_at <= ?1)
+                         OR (next_poll_at IS NULL AND poll_cadence IS NOT NULL
+                             AND (?3 - poll_phase) / poll_cadence > (?2 - 1 - poll_phase) / poll_cadence))
+                     ORDER BY next_poll_at IS NULL, next_poll_at, tenant_id, id",
+                )
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map(params![micros(until), seconds.start(), seconds.end()], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })
+                .map_err(unavailable)?;
+            ids_from_rows(rows)
+        })
+        .await
+    }
+}
+
+fn ids_from_rows(
+    rows: impl Iterator<Item = rusqlite::Result<(String, String)>>,
+) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
+    rows.map(|row| {
+        let (tenant, id) = row.map_err(unavailable)?;
+        Ok((TenantId::parse(&tenant).map_err(unavailable)?, ShipmentId::parse(&id).map_err(unavailable)?))
+    })
+    .collect()
+}
+
+/// Builds the WHERE clause of a listing; the cursor is left to the caller.
+fn list_filters(tenant: &TenantId, query: &ListQuery) -> (String, Vec<Value>) {
+    let mut clauses = vec!["tenant_id = ?".to_owned()];
+    let mut values = vec![Value::Text(tenant.as_str().to_owned())];
+    let mut any_of = |column: &str, items: Vec<String>| {
+        if !items.is_empty() {
+            clauses.push(format!("{column} IN ({})", vec!["?"; items.len()].join(", ")));
+            values.extend(items.into_iter().map(Value::Text));
+        }
+    };
+    any_of("tag", query.tags.iter().map(|t| t.as_str().to_owned()).collect());
+    any_of("slug", query.slugs.iter().map(|s| s.as_str().to_owned()).collect());
+    any_of("origin", query.origins.iter().map(|c| c.as_str().to_owned()).collect());
+    any_of("destination", query.destinations.iter().map(|c| c.as_str().to_owned()).collect());
+    any_of("courier_destination", query.courier_destinations.iter().map(|c| c.as_str().to_owned()).collect());
+    any_of(
+        "number_compact",
+        query
+            .tracking_numbers
+            .iter()
+            .filter_map(|n| TrackingNumber::parse(n).ok())
+            .map(|n| n.compact().to_owned())
+            .collect(),
+    );
+    any_of("order_id", query.order_id.iter().cloned().collect());
+    any_of("order_number", query.order_number.iter().cloned().collect());
+    if !query.shipment_tags.is_empty() {
+        clauses.push(format!(
+            "EXISTS (SELECT 1 FROM json_each(shipments.shipment_tags) WHERE json_each.value IN ({}))",
+            vec!["?"; query.shipment_tags.len()].join(", ")
+        ));
+        values.extend(query.shipment_tags.iter().cloned().map(Value::Text));
+    }
+    if let Some(keyword) = &query.keyword {
+        clauses.push("instr(search_text, ?) > 0".to_owned());
+        values.push(Value::Text(keyword.to_lowercase()));
+    }
+    let bounds = [
+        ("created_at >= ?", query.created_at_min),
+        ("created_at <= ?", query.created_at_max),
+        ("updated_at >= ?", query.updated_at_min),
+        ("updated_at <= ?", query.updated_at_max),
+    ];
+    for (clause, bound) in bounds {
+        if let Some(at) = bound {
+            clauses.push(clause.to_owned());
+            values.push(Value::Integer(micros(at)));
+        }
+    }
+    if let Some(flag) = query.return_to_sender {
+        clauses.push("return_to_sender = ?".to_owned());
+        values.push(Value::Integer(i64::from(flag)));
+    }
+    if let Some(days) = query.transit_time {
+        clauses.push("transit_time = ?".to_owned());
+        values.push(Value::Integer(i64::from(days)));
+    }
+    (clauses.join(" AND "), values)
+}
+
+fn list_page(connection: &Connection, tenant: &TenantId, query: &ListQuery) -> Result<ListPage, StoreError> {
+    let (filters, mut values) = list_filters(tenant, query);
+    let total: i64 = connection
+        .prepare_cached(&format!("SELECT COUNT(*) FROM shipments WHERE {filters}"))
+        .and_then(|mut statement| statement.query_row(params_from_iter(values.iter()), |row| row.get(0)))
+        .map_err(unavailable)?;
+    let mut page_filters = filters;
+    if let Some(cursor) = &query.cursor {
+        page_filters.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
+        values.push(Value::Integer(micros(cursor.created_at)));
+        values.push(Value::Integer(micros(cursor.created_at)));
+        values.push(Value::Text(cursor.id.as_str().to_owned()));
+    }
+    let limit = query.limit.clamp(1, 200);
+    values.push(Value::Integer(limit as i64 + 1));
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT body, version FROM shipments WHERE {page_filters} ORDER BY created_at DESC, id DESC LIMIT ?"
+        ))
+        .map_err(unavailable)?;
+    let rows = statement
+        .query_map(params_from_iter(values.iter()), |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+        .map_err(unavailable)?;
+    let mut shipments = rows
+        .map(|row| {
+            let (body, version) = row.map_err(unavailable)?;
+            parse_body(&body, version)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if shipments.len() > limit {
+        shipments.truncate(limit);
+        shipments.last().map(|last| Cursor { created_at: last.created_at, id: last.id.clone() })
+    } else {
+        None
+    };
+    Ok(ListPage { shipments, total: total as u64, next_cursor })
+}

@@ -1,0 +1,94 @@
+//! The change feed: every committed shipment change, in commit order.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use crate::domain::{Shipment, ShipmentId, Subtag, Tag, TenantId};
+
+/// What a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// A shipment was created.
+    Created,
+    /// A shipment was changed.
+    Updated,
+    /// A shipment was deleted.
+    Deleted,
+}
+
+/// The parts of a shipment that downstream consumers compare (status fan-out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusSnapshot {
+    /// The version this snapshot is of.
+    pub version: u64,
+    /// The status.
+    pub tag: Tag,
+    /// The sub-status.
+    pub subtag: Subtag,
+    /// Whether tracking continues.
+    pub active: bool,
+    /// How many checkpoints the timeline has.
+    pub checkpoint_count: usize,
+}
+
+impl StatusSnapshot {
+    /// The snapshot of `shipment` as it is.
+    pub fn of(shipment: &Shipment) -> Self {
+        StatusSnapshot {
+            version: shipment.version,
+            tag: shipment.tag,
+            subtag: shipment.subtag,
+            active: shipment.active,
+            checkpoint_count: shipment.checkpoints.len(),
+        }
+    }
+}
+
+/// One committed change, as DynamoDB Streams gives NEW_AND_OLD_IMAGES.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeEvent {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The shipment.
+    pub shipment_id: ShipmentId,
+    /// What happened.
+    pub kind: ChangeKind,
+    /// When it was committed.
+    pub at: DateTime<Utc>,
+    /// Before: `None` for `Created`.
+    pub old: Option<StatusSnapshot>,
+    /// After: `None` for `Deleted`.
+    pub new: Option<StatusSnapshot>,
+}
+
+impl ChangeEvent {
+    /// Whether the shipment's status or sub-status moved: every creation and deletion, and
+    /// updates that changed `tag` or `subtag` (not those that only added detail).
+    pub fn changes_status(&self) -> bool {
+        match (&self.old, &self.new) {
+            (Some(old), Some(new)) => (old.tag, old.subtag) != (new.tag, new.subtag),
+            _ => true,
+        }
+    }
+}
+
+/// A change at its position in a [`ChangeFeed`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedEntry {
+    /// Position in the feed, strictly increasing in commit order.
+    pub seq: u64,
+    /// The change.
+    pub change: ChangeEvent,
+}
+
+/// The ordered feed of committed shipment changes of the embedded store. (On AWS the table's
+/// stream carries the same [`ChangeEvent`]s, with the stream's own positions.)
+#[async_trait]
+pub trait ChangeFeed: Send + Sync {
+    /// Up to `limit` changes with `seq > after`, in commit order. Reading does not consume:
+    /// consumers keep their own position.
+    async fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<FeedEntry>, StoreError>;
+}

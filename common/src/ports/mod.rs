@@ -1,0 +1,28 @@
+//! Ports: the traits the use cases need from the outside world, with their contracts, one
+//! file per capability.
+//!
+//! Every store implementation must pass [`crate::testkit`]'s contract suite. Every method that
+//! touches merchant data takes the tenant, so no call can reach another tenant's records; the
+//! only cross-tenant reads are [`ShipmentStore::find_legs`] and [`ShipmentStore::due_for_poll`],
+//! which return ids for the carrier pipeline and never data.
+//!
+//! Capabilities to come get a file of their own beside these: `Mailer` and `SmsSender`
+//! (notifications), the notification, exception and returns stores.
+
+mod clock;
+mod connections;
+mod feed;
+mod http;
+mod queue;
+mod shipments;
+mod store;
+mod tenants;
+
+pub use clock::{Clock, SystemClock};
+pub use connections::{ConnectionStore, StoredConnection};
+pub use feed::{ChangeEvent, ChangeFeed, ChangeKind, FeedEntry, StatusSnapshot};
+pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse};
+pub use queue::{DeadLetter, QueueName, Received, WorkQueue};
+pub use shipments::{Cursor, ListPage, ListQuery, ShipmentStore};
+pub use store::{BoxError, StoreError};
+pub use tenants::{ApiKeyRecord, Tenant, TenantStore};

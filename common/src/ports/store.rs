@@ -1,0 +1,23 @@
+//! What every store port reports when it fails.
+
+use crate::domain::ShipmentId;
+
+/// An adapter's underlying error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a store can report. Only the variants callers act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record does not exist (for this tenant).
+    #[error("not found")]
+    NotFound,
+    /// The record changed since it was read: re-read and retry.
+    #[error("version conflict")]
+    Conflict,
+    /// A shipment with the same courier and tracking number already exists for the tenant.
+    #[error("duplicate shipment {0}")]
+    Duplicate(ShipmentId),
+    /// The store failed; the operation may or may not have happened only if documented.
+    #[error("store unavailable")]
+    Unavailable(#[source] BoxError),
+}
