@@ -1,15 +1,14 @@
 //! The Lambda handlers, as functions of a [`Runtime`] and an event, so that tests call them
 //! with the sample events under `events/`.
 
-use crate::dynamodb::{Item, change_from_stream_record};
+use crate::dynamodb::{StreamImages, change_from_stream_record};
 use crate::sqs::received_from_record;
-use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
+use aws_lambda_events::dynamodb::Event as StreamEvent;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use chrono::{DateTime, Utc};
-use porchlight::app::{AppError, MessageOutcome, PollReport, handle_carrier_message, poll_due};
+use porchlight::app::{self, AppError, MessageOutcome, PollReport, handle_carrier_message, poll_due};
 use porchlight::ports::QueueName;
-use porchlight::ports::{ChangeEvent, StoreError, WorkQueue};
 
 use crate::Runtime;
 
@@ -49,55 +48,29 @@ pub async fn update_trackings(runtime: &Runtime, event: SqsEvent) -> SqsBatchRes
     response
 }
 
-/// `status-fanout`: reads the table's stream and puts every shipment status change, as a JSON
-/// [`ChangeEvent`], on the `status-changes` queue. Records of other items, updates that did
-/// not move the status and TTL deletions are skipped. If the queue refuses, the batch is reported failed
-/// from its first record, and Lambda delivers it again (consumers are idempotent).
+/// `status-fanout`: reads the table's stream and hands its shipment changes to
+/// [`app::fanout::publish_status_changes`], which queues the status changes on
+/// `status-changes`. If the queue refuses, the batch is reported failed from its first record,
+/// and Lambda delivers it again (consumers are idempotent).
 pub async fn fan_out_status(runtime: &Runtime, event: StreamEvent) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
-    let first = event.records.first().and_then(|r| r.change.sequence_number.clone());
-    match status_changes(&event.records).and_then(|changes| bodies(&changes)) {
-        Ok(bodies) if bodies.is_empty() => {}
-        Ok(bodies) => {
-            if let Err(error) = runtime.queues.send_batch(QueueName::StatusChanges, &bodies).await {
-                tracing::error!(error = %error, "status changes not queued");
-                let mut failure = DynamoDbBatchItemFailure::default();
-                failure.item_identifier = first;
-                response.batch_item_failures.push(failure);
-            }
-        }
+    let records: Vec<StreamImages> = event.records.iter().map(StreamImages::from_lambda).collect();
+    let changes = match records.iter().map(change_from_stream_record).collect::<Result<Vec<_>, _>>() {
+        Ok(changes) => changes.into_iter().flatten(),
         Err(error) => {
             // A record this code cannot read will not read better later: log it and move on,
             // rather than block the shard.
             tracing::error!(error = %error, "stream batch unreadable");
+            return response;
         }
+    };
+    if let Err(error) = app::fanout::publish_status_changes(&runtime.deps, changes).await {
+        tracing::error!(error = %error, "status changes not queued");
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = records.first().map(|r| r.sequence_number.clone());
+        response.batch_item_failures.push(failure);
     }
     response
-}
-
-/// The status changes among `records`, in order.
-fn status_changes(records: &[EventRecord]) -> Result<Vec<ChangeEvent>, StoreError> {
-    let image = |item: &serde_dynamo::Item| (!item.is_empty()).then(|| Item::from(item.clone()));
-    let mut changes = Vec::new();
-    for record in records {
-        // The table's TTL removing a finished shipment after its retention is housekeeping,
-        // not a change to tell anyone about.
-        if record.user_identity.as_ref().is_some_and(|who| who.principal_id == "dynamodb.amazonaws.com") {
-            continue;
-        }
-        let (old, new) = (image(&record.change.old_image), image(&record.change.new_image));
-        let at = record.change.approximate_creation_date_time;
-        if let Some(change) = change_from_stream_record(&record.event_name, at, old.as_ref(), new.as_ref())?
-            && change.changes_status()
-        {
-            changes.push(change);
-        }
-    }
-    Ok(changes)
-}
-
-fn bodies(changes: &[ChangeEvent]) -> Result<Vec<Vec<u8>>, StoreError> {
-    changes.iter().map(|c| serde_json::to_vec(c).map_err(|e| StoreError::Unavailable(Box::new(e)))).collect()
 }
 
 /// `carrier-poller` (an EventBridge schedule): polls the shipments due in the period that

@@ -139,7 +139,7 @@ async fn status_fanout_queues_status_changes_and_skips_the_rest() {
     assert!(response.batch_item_failures.is_empty());
     let queued =
         runtime.queues.receive(QueueName::StatusChanges, 10, chrono::Duration::seconds(30)).await.expect("received");
-    assert_eq!(queued.len(), 1, "the leg item and the update without a status move are skipped");
+    assert_eq!(queued.len(), 1, "the leg item, the update without a status move and the TTL removal are skipped");
     let change: porchlight::ports::ChangeEvent = serde_json::from_slice(&queued[0].body).expect("a change event");
     assert_eq!(change.kind, porchlight::ports::ChangeKind::Updated);
     assert_eq!(change.shipment_id.as_str(), "0123456789abcdef0123456789abcdef");

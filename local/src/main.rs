@@ -266,7 +266,7 @@ async fn main() -> anyhow::Result<()> {
             if args.demo {
                 set_up_demo(&deps, args.listen).await?;
             }
-            serve(configure(deps, &args)?, args).await
+            serve(configure(deps, &args)?, Arc::new(recovery), args).await
         }
         Command::Demo => set_up_demo(&deps, "127.0.0.1:8080".parse()?).await,
         Command::Tenants(command) => tenants(&deps, command).await,
@@ -413,12 +413,12 @@ fn configure(mut deps: Deps, args: &ServeArgs) -> anyhow::Result<Deps> {
     Ok(deps)
 }
 
-async fn serve(deps: Deps, args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(deps: Deps, feed: Arc<dyn porchlight::ports::ChangeFeed>, args: ServeArgs) -> anyhow::Result<()> {
     let listen = args.listen;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, "serving the merchant api");
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let workers = workers::spawn(deps.clone(), std::time::Duration::from_secs(args.poll_every.max(1)), stopped);
+    let workers = workers::spawn(deps.clone(), feed, std::time::Duration::from_secs(args.poll_every.max(1)), stopped);
     let served = axum::serve(listener, porchlight::api::router(deps)).with_graceful_shutdown(shutdown_signal()).await;
     let _ = stop.send(true);
     workers.await;

@@ -251,7 +251,16 @@ fn serve_polls_the_sandbox_from_info_received_to_delivered_and_takes_signed_webh
     let _server = start_server(
         &db,
         port,
-        &["--poll-every", "1", "--poll-interval", "testing-courier=1", "--webhook-secret", "testing-courier=s3cret"],
+        &[
+            "--poll-every",
+            "1",
+            "--poll-interval",
+            "testing-courier=1",
+            "--webhook-secret",
+            "testing-courier=s3cret",
+            "--admin-token",
+            "op-token",
+        ],
     );
     let (status, body) =
         http(port, "POST", "/tracking/2026-07/trackings", &key, r#"{"tracking_number":"TC-DELIVERED-6SEC-E2E"}"#);
@@ -290,6 +299,34 @@ fn serve_polls_the_sandbox_from_info_received_to_delivered_and_takes_signed_webh
         assert!(Instant::now() < deadline, "the pushed delivery never landed");
         std::thread::sleep(Duration::from_millis(100));
     }
+
+    // Every status reached went out on `status-changes`: the first parcel's creation and each
+    // move it was seen making, the second's creation and its delivery.
+    let least = seen.len() + 2;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = admin_get(port, "op-token", "/admin/stats");
+        let depth = stats["data"]["status_changes_depth"].as_u64().expect("a depth");
+        if depth >= least as u64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "status changes not fanned out: {depth} of at least {least}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `GET path` of the admin API with the operator's token; the JSON body.
+fn admin_get(port: u16, token: &str, path: &str) -> serde_json::Value {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connects");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-porchlight-admin-token: {token}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).expect("sent");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    serde_json::from_str(&body).unwrap_or_else(|_| panic!("json from {path}: {response}"))
 }
 
 #[test]

@@ -127,8 +127,13 @@ pub fn stream_event(records: &[porchlight_aws::dynamodb::StreamImages]) -> aws_l
             if let Some(old) = image(&r.old) {
                 change["OldImage"] = old;
             }
-            serde_json::json!({"eventID": r.sequence_number, "eventName": r.operation, "eventSource": "aws:dynamodb",
-                   "awsRegion": "us-east-1", "dynamodb": change})
+            let mut record = serde_json::json!({"eventID": r.sequence_number, "eventName": r.operation,
+                "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "dynamodb": change});
+            if r.by_ttl {
+                record["userIdentity"] =
+                    serde_json::json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"});
+            }
+            record
         })
         .collect();
     serde_json::from_value(serde_json::json!({ "Records": records })).expect("a stream event")

@@ -12,21 +12,18 @@ use super::shipments::read_shipment;
 use super::{DynamoStore, Item, corrupt, unavailable};
 
 /// The change a record of the table's stream (NEW_AND_OLD_IMAGES) describes: `None` for items
-/// that are not shipments (legs, tenants, keys, connections). `operation` is the record's
-/// `INSERT`, `MODIFY` or `REMOVE`; `at` its approximate creation time.
-pub fn change_from_stream_record(
-    operation: &str,
-    at: DateTime<Utc>,
-    old: Option<&Item>,
-    new: Option<&Item>,
-) -> Result<Option<ChangeEvent>, StoreError> {
+/// that are not shipments (legs, tenants, keys, connections). A removal by the table's TTL is
+/// [`ChangeKind::Expired`].
+pub fn change_from_stream_record(record: &StreamImages) -> Result<Option<ChangeEvent>, StoreError> {
+    let (old, new) = (record.old.as_ref(), record.new.as_ref());
     let Some(image) = new.or(old) else { return Ok(None) };
     if !text(image, "SK")?.starts_with("S#") {
         return Ok(None);
     }
-    let kind = match operation {
+    let kind = match record.operation.as_str() {
         "INSERT" => ChangeKind::Created,
         "MODIFY" => ChangeKind::Updated,
+        "REMOVE" if record.by_ttl => ChangeKind::Expired,
         "REMOVE" => ChangeKind::Deleted,
         _ => return Err(corrupt("stream operation")),
     };
@@ -37,7 +34,7 @@ pub fn change_from_stream_record(
         tenant_id: shipment.tenant_id,
         shipment_id: shipment.id,
         kind,
-        at,
+        at: record.at,
         old: snapshot(old)?,
         new: snapshot(new)?,
     }))
@@ -52,10 +49,30 @@ pub struct StreamImages {
     pub sequence_number: String,
     /// When the change was made (approximately, to the second).
     pub at: DateTime<Utc>,
+    /// Whether the table's TTL made it (a `REMOVE` whose user identity is DynamoDB itself).
+    pub by_ttl: bool,
     /// The item before.
     pub old: Option<Item>,
     /// The item after.
     pub new: Option<Item>,
+}
+
+/// The principal a TTL deletion's stream record names.
+const TTL_PRINCIPAL: &str = "dynamodb.amazonaws.com";
+
+impl StreamImages {
+    /// A record as Lambda's DynamoDB event source delivers it.
+    pub fn from_lambda(record: &aws_lambda_events::dynamodb::EventRecord) -> StreamImages {
+        let image = |item: &serde_dynamo::Item| (!item.is_empty()).then(|| Item::from(item.clone()));
+        StreamImages {
+            operation: record.event_name.clone(),
+            sequence_number: record.change.sequence_number.clone().unwrap_or_default(),
+            at: record.change.approximate_creation_date_time,
+            by_ttl: record.user_identity.as_ref().is_some_and(|who| who.principal_id == TTL_PRINCIPAL),
+            old: image(&record.change.old_image),
+            new: image(&record.change.new_image),
+        }
+    }
 }
 
 impl DynamoStore {
@@ -63,9 +80,7 @@ impl DynamoStore {
     pub async fn stream_changes(&self) -> Result<Vec<ChangeEvent>, StoreError> {
         let mut changes = Vec::new();
         for record in self.stream_records().await? {
-            let change =
-                change_from_stream_record(&record.operation, record.at, record.old.as_ref(), record.new.as_ref())?;
-            changes.extend(change);
+            changes.extend(change_from_stream_record(&record)?);
         }
         Ok(changes)
     }
@@ -100,6 +115,8 @@ impl DynamoStore {
                 }
                 for record in page_records {
                     let operation = record.event_name.as_ref().map(|o| o.as_str().to_owned()).unwrap_or_default();
+                    let by_ttl =
+                        record.user_identity.as_ref().and_then(|who| who.principal_id()) == Some(TTL_PRINCIPAL);
                     let Some(data) = record.dynamodb else { continue };
                     let at = data
                         .approximate_creation_date_time
@@ -109,6 +126,7 @@ impl DynamoStore {
                         operation,
                         sequence_number: data.sequence_number.unwrap_or_default(),
                         at,
+                        by_ttl,
                         old: data.old_image.map(from_stream_item),
                         new: data.new_image.map(from_stream_item),
                     });

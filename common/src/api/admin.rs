@@ -80,11 +80,13 @@ pub(super) async fn replay_quarantined(State(deps): State<Deps>, Path(id): Path<
 
 pub(super) async fn stats(State(deps): State<Deps>) -> Result<Response, ApiError> {
     let depth = deps.queue.depth(QueueName::CarrierUpdates).await.map_err(AppError::from)?;
+    let status_changes = deps.queue.depth(QueueName::StatusChanges).await.map_err(AppError::from)?;
     let stats = &deps.stats;
     Ok(envelope(
         StatusCode::OK,
         serde_json::json!({
             "carrier_updates_depth": depth,
+            "status_changes_depth": status_changes,
             "webhooks_accepted": stats.webhooks_accepted.load(Ordering::Relaxed),
             "webhooks_unauthenticated": stats.webhooks_unauthenticated.load(Ordering::Relaxed),
             "quarantined": stats.quarantined.load(Ordering::Relaxed),

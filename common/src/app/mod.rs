@@ -3,6 +3,7 @@
 
 mod batching;
 pub mod connections;
+pub mod fanout;
 pub mod pipeline;
 mod tenants;
 mod trackings;

@@ -17,6 +17,9 @@ pub enum ChangeKind {
     Updated,
     /// A shipment was deleted.
     Deleted,
+    /// A finished shipment was removed by retention (DynamoDB's TTL on AWS, the retention
+    /// purge of `serve`): housekeeping, not news.
+    Expired,
 }
 
 /// The parts of a shipment that downstream consumers compare (status fan-out).
@@ -60,19 +63,8 @@ pub struct ChangeEvent {
     pub at: DateTime<Utc>,
     /// Before: `None` for `Created`.
     pub old: Option<StatusSnapshot>,
-    /// After: `None` for `Deleted`.
+    /// After: `None` for `Deleted` and `Expired`.
     pub new: Option<StatusSnapshot>,
-}
-
-impl ChangeEvent {
-    /// Whether the shipment's status or sub-status moved: every creation and deletion, and
-    /// updates that changed `tag` or `subtag` (not those that only added detail).
-    pub fn changes_status(&self) -> bool {
-        match (&self.old, &self.new) {
-            (Some(old), Some(new)) => (old.tag, old.subtag) != (new.tag, new.subtag),
-            _ => true,
-        }
-    }
 }
 
 /// A change at its position in a [`ChangeFeed`].
@@ -91,4 +83,9 @@ pub trait ChangeFeed: Send + Sync {
     /// Up to `limit` changes with `seq > after`, in commit order. Reading does not consume:
     /// consumers keep their own position.
     async fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<FeedEntry>, StoreError>;
+    /// Where `consumer` stopped: the last `seq` it saved, 0 if it never saved one.
+    async fn position(&self, consumer: &str) -> Result<u64, StoreError>;
+    /// Records durably that `consumer` has handled every change up to `seq`. Positions only
+    /// move forward: saving one behind the stored position changes nothing.
+    async fn save_position(&self, consumer: &str, seq: u64) -> Result<(), StoreError>;
 }

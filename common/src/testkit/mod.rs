@@ -318,6 +318,19 @@ pub async fn contract_change_feed_records_every_write_in_order(store: &dyn Backe
     assert_eq!(again[0], entries[0]);
 }
 
+/// A consumer's position starts at 0, is kept as saved, never moves back, and is its own.
+pub async fn contract_feed_positions_are_kept_and_only_move_forward(store: &dyn Backend) {
+    let consumer = format!("test-{}", TenantId::random());
+    assert_eq!(store.position(&consumer).await.expect("position"), 0);
+    store.save_position(&consumer, 7).await.expect("saved");
+    assert_eq!(store.position(&consumer).await.expect("position"), 7);
+    store.save_position(&consumer, 3).await.expect("saved");
+    assert_eq!(store.position(&consumer).await.expect("position"), 7, "never backwards");
+    store.save_position(&consumer, 9).await.expect("saved");
+    assert_eq!(store.position(&consumer).await.expect("position"), 9);
+    assert_eq!(store.position(&format!("{consumer}-other")).await.expect("position"), 0);
+}
+
 /// Creates a tenant with one shipment, moves it to InTransit, deletes it; returns the tenant.
 /// Its changes, however a store publishes them, must pass [`assert_created_updated_deleted`].
 pub async fn create_update_delete(store: &dyn ShipmentBackend) -> TenantId {
@@ -378,7 +391,10 @@ pub async fn contract_api_keys_resolve_until_revoked(store: &dyn TenantStore) {
 macro_rules! store_contract_tests {
     ($make:expr) => {
         $crate::shipment_contract_tests!($make);
-        $crate::store_contract_tests!(@each $make; contract_change_feed_records_every_write_in_order,);
+        $crate::store_contract_tests!(@each $make;
+            contract_change_feed_records_every_write_in_order,
+            contract_feed_positions_are_kept_and_only_move_forward,
+        );
     };
     (@each $make:expr; $($scenario:ident,)*) => {
         $(

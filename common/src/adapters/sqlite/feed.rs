@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{SqliteStore, from_micros, micros, unavailable};
 use crate::domain::{ShipmentId, TenantId};
@@ -24,6 +24,7 @@ pub(super) fn record_change(
         ChangeKind::Created => "created",
         ChangeKind::Updated => "updated",
         ChangeKind::Deleted => "deleted",
+        ChangeKind::Expired => "expired",
     };
     tx.execute(
         "INSERT INTO changes (tenant_id, shipment_id, kind, at, old, new) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -66,6 +67,7 @@ impl ChangeFeed for SqliteStore {
                     kind: match kind.as_str() {
                         "created" => ChangeKind::Created,
                         "updated" => ChangeKind::Updated,
+                        "expired" => ChangeKind::Expired,
                         _ => ChangeKind::Deleted,
                     },
                     at: from_micros(at),
@@ -75,6 +77,32 @@ impl ChangeFeed for SqliteStore {
                 Ok(FeedEntry { seq: seq as u64, change })
             })
             .collect()
+        })
+        .await
+    }
+
+    async fn position(&self, consumer: &str) -> Result<u64, StoreError> {
+        let consumer = consumer.to_owned();
+        self.read(move |connection| {
+            let seq: Option<i64> = connection
+                .query_row("SELECT seq FROM feed_positions WHERE consumer = ?1", params![consumer], |row| row.get(0))
+                .optional()
+                .map_err(unavailable)?;
+            Ok(seq.map_or(0, |seq| seq as u64))
+        })
+        .await
+    }
+
+    async fn save_position(&self, consumer: &str, seq: u64) -> Result<(), StoreError> {
+        let consumer = consumer.to_owned();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO feed_positions (consumer, seq) VALUES (?1, ?2)
+                 ON CONFLICT (consumer) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                params![consumer, seq as i64],
+            )
+            .map_err(unavailable)?;
+            Ok(())
         })
         .await
     }

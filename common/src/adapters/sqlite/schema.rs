@@ -97,6 +97,15 @@ CREATE INDEX courier_connections_by_slug ON courier_connections (tenant_id, cour
 ALTER TABLE shipments ADD COLUMN poll_cadence INTEGER;
 ALTER TABLE shipments ADD COLUMN poll_phase INTEGER;
 "#,
+    // Change feed consumers' positions. The status fan-out of a database made before it
+    // starts at the feed's end: the changes of the past were never news to anyone.
+    r#"
+CREATE TABLE feed_positions (
+    consumer TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
+INSERT INTO feed_positions (consumer, seq) SELECT 'status-fanout', COALESCE(MAX(seq), 0) FROM changes;
+"#,
 ];
 
 pub(super) fn migrate(connection: &Connection) -> Result<(), StoreError> {
