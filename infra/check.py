@@ -24,6 +24,17 @@ from samtranslator.translator.transform import transform
 HERE = os.path.dirname(os.path.abspath(__file__))
 FUNCTIONS = ["ApiFunction", "WebhookIntakeFunction", "TrackingUpdaterFunction", "StatusFanoutFunction", "CarrierPollerFunction"]
 PARAMETERS = {"Stage": "check", "SecretKey": "0" * 64}
+READ_WRITE = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
+# The DynamoDB actions each function's code calls (aws/src/dynamodb/): exactly these, no more.
+DYNAMODB_ACTIONS = {
+    "ApiFunction": READ_WRITE | {"dynamodb:ConditionCheckItem"},
+    "WebhookIntakeFunction": set(),
+    "TrackingUpdaterFunction": READ_WRITE,
+    "StatusFanoutFunction": set(),
+    "CarrierPollerFunction": READ_WRITE,
+}
+# AWS managed policies SAM attaches for logs and event sources; nothing broader.
+MANAGED = {"AWSLambdaBasicExecutionRole", "AWSLambdaSQSQueueExecutionRole", "AWSLambdaDynamoDBExecutionRole"}
 
 
 class NoManagedPolicies:
@@ -68,6 +79,30 @@ def check(template):
     return [f"cfn-lint {m.rule.id}: {m.message} ({'/'.join(map(str, m.path))})" for m in lint_errors(cloudformation)]
 
 
+def privilege_errors(template):
+    """Where a function's role grants DynamoDB actions other than those its code calls, or a
+    managed policy beyond the event sources'; empty when each has exactly what it uses."""
+    try:
+        cloudformation = to_cloudformation(template)
+    except InvalidDocumentException as error:
+        return [f"sam transform: {cause.message}" for cause in error.causes]
+    errors = []
+    for function, expected in DYNAMODB_ACTIONS.items():
+        role = cloudformation["Resources"][f"{function}Role"]["Properties"]
+        granted = set()
+        for policy in role.get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"]
+                granted |= {a for a in ([actions] if isinstance(actions, str) else actions) if a.startswith("dynamodb:")}
+        if granted != expected:
+            errors.append(f"{function} grants {sorted(granted - expected)} and lacks {sorted(expected - granted)}")
+        for arn in role.get("ManagedPolicyArns", []):
+            name = json.dumps(arn).rsplit("/", 1)[-1].strip('"}]')
+            if name not in MANAGED:
+                errors.append(f"{function} has the managed policy {name}")
+    return errors
+
+
 def fail(message):
     print(f"error: {message}", file=sys.stderr)
     sys.exit(1)
@@ -91,6 +126,15 @@ def main():
     if not check(broken):
         fail("an invalid architecture (arm65) passed the check")
     print("template: broken Serverless properties are caught")
+
+    errors = privilege_errors(template)
+    if errors:
+        fail("a function may do more than its code does:\n  " + "\n  ".join(errors))
+    broad = copy.deepcopy(template)
+    broad["Resources"]["TrackingUpdaterFunction"]["Properties"]["Policies"].append({"DynamoDBCrudPolicy": {"TableName": {"Ref": "Table"}}})
+    if not privilege_errors(broad):
+        fail("DynamoDBCrudPolicy (Scan, DeleteItem and more for every function) passed the least-privilege check")
+    print("template: each function may call exactly the DynamoDB actions its code uses")
 
     deploy_and_inspect(template)
 
@@ -147,7 +191,7 @@ def deploy_and_inspect(template):
         redrive = json.loads(attributes.get("RedrivePolicy", "{}"))
         dlq = sqs.get_queue_url(QueueName=f"porchlight-check-{queue}-dlq")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        expect(redrive.get("deadLetterTargetArn") == dlq_arn and int(redrive.get("maxReceiveCount", 0)) == 10, f"{queue} redrive {redrive}")
+        expect(redrive.get("deadLetterTargetArn") == dlq_arn and int(redrive.get("maxReceiveCount", 0)) == 8, f"{queue} redrive {redrive}")
     print(f"template: deployed into the emulator as {stack}; table and queues as designed")
 
 

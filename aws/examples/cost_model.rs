@@ -91,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
     let proxy = start_proxy(&emulator, meter.clone()).await?;
 
     let mut settings = support::settings();
-    settings.push(("POLL_EVERY_MINUTES".into(), STEP_MINUTES.to_string()));
+    settings.push(("PORCHLIGHT_POLL_EVERY".into(), (STEP_MINUTES * 60).to_string()));
     let config = support::config(&settings)?;
     let sdk = aws_config::from_env().endpoint_url(&proxy).load().await;
     let mut runtime = Runtime::with_sdk(&config, &sdk);

@@ -12,11 +12,10 @@ use std::sync::Arc;
 use crate::dynamodb::DynamoStore;
 use crate::sqs::SqsQueues;
 use porchlight::adapters::http_client::ReqwestClient;
-use porchlight::app::{CarrierLimiters, Deps};
+use porchlight::app::{CarrierLimiters, Deps, Ports};
 use porchlight::ports::SystemClock;
-use sha2::{Digest, Sha256};
 
-pub use config::{Config, ConfigError};
+pub use config::Config;
 
 /// What every handler works with; built once per cold start.
 #[derive(Clone)]
@@ -44,19 +43,23 @@ impl Runtime {
     /// As [`Runtime::connect`], with the AWS SDK configuration given (a benchmark points it
     /// at its own endpoint).
     pub fn with_sdk(config: &Config, sdk: &aws_config::SdkConfig) -> Runtime {
+        let settings = &config.settings;
         let mut store = DynamoStore::new(sdk, &config.table_name);
-        if let Some(retention) = config.retention {
+        if let Some(retention) = settings.retention {
             store = store.with_retention(retention);
         }
         let queues = Arc::new(SqsQueues::new(sdk, &config.queue_prefix));
-        let mut deps = Deps::from_stores(store, queues.clone(), Arc::new(SystemClock));
-        deps.secrets = Arc::new(config.secret_box.clone());
-        deps.webhook_secrets = Arc::new(config.webhook_secrets.clone());
-        deps.carrier_credentials = Arc::new(config.carrier_accounts.clone());
-        deps.admin_token_sha256 = config.admin_token.as_deref().map(|token| Sha256::digest(token.as_bytes()).into());
-        deps.http = Arc::new(ReqwestClient::new(config.carrier_timeout));
+        let ports = Ports {
+            tenants: Arc::new(store.clone()),
+            shipments: Arc::new(store.clone()),
+            connections: Arc::new(store),
+            queue: queues.clone(),
+            clock: Arc::new(SystemClock),
+            http: Arc::new(ReqwestClient::new(settings.carrier_timeout)),
+        };
+        let deps = Deps::new(ports, config.secret_box.clone(), settings);
         let limiters = Arc::new(CarrierLimiters::default());
-        Runtime { deps, queues, limiters, poll_batch: config.poll_batch, poll_every: config.poll_every }
+        Runtime { deps, queues, limiters, poll_batch: settings.poll_batch, poll_every: settings.poll_every }
     }
 }
 

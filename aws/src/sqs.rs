@@ -22,9 +22,10 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{
     MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
 };
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 
-use porchlight::carriers::{base64_decode, base64_encode};
 use porchlight::ports::{DeadLetter, QueueName, Received, StoreError, WorkQueue};
 
 const ID: &str = "porchlight-id";
@@ -33,9 +34,9 @@ const REASON: &str = "porchlight-reason";
 const DEAD_AT: &str = "porchlight-dead-at";
 const RECEIVE_COUNT: &str = "porchlight-receive-count";
 
-/// Receives before a message goes to the DLQ by SQS's own redrive (the pipeline dead-letters
-/// sooner, with a reason).
-pub const MAX_RECEIVES: u32 = 10;
+/// Receives before a message goes to the DLQ by SQS's own redrive: the same limit at which the
+/// pipeline dead-letters a message itself, with the reason (`infra/template.yaml` says the same).
+pub const MAX_RECEIVES: u32 = porchlight::app::MAX_RECEIVES;
 
 /// Rounds of peeking at a dead-letter queue when listing it.
 const PEEK_ROUNDS: usize = 10;
@@ -219,12 +220,12 @@ pub fn received_from_record(
         .and_then(|v| v.parse().ok())
         .and_then(DateTime::from_timestamp_micros)
         .ok_or_else(|| failure("sqs record without porchlight-enqueued-at"))?;
-    let body = base64_decode(body).ok_or_else(|| failure("sqs record body is not base64"))?;
+    let body = BASE64.decode(body).ok().ok_or_else(|| failure("sqs record body is not base64"))?;
     Ok(Received { id, body, receive_count, enqueued_at })
 }
 
 fn entry(index: usize, body: &[u8], attributes: &[(&str, String)]) -> Result<SendMessageBatchRequestEntry, StoreError> {
-    let mut entry = SendMessageBatchRequestEntry::builder().id(index.to_string()).message_body(base64_encode(body));
+    let mut entry = SendMessageBatchRequestEntry::builder().id(index.to_string()).message_body(BASE64.encode(body));
     for (name, value) in attributes {
         let data_type = if *name == REASON { "String" } else { "Number" };
         let value =
@@ -250,7 +251,7 @@ fn message_id(message: &aws_sdk_sqs::types::Message) -> Result<u64, StoreError> 
 }
 
 fn body(message: &aws_sdk_sqs::types::Message) -> Result<Vec<u8>, StoreError> {
-    message.body.as_deref().and_then(base64_decode).ok_or_else(|| failure("sqs message body is not base64"))
+    message.body.as_deref().and_then(|b| BASE64.decode(b).ok()).ok_or_else(|| failure("sqs message body is not base64"))
 }
 
 fn receipt(message: &aws_sdk_sqs::types::Message) -> Result<String, StoreError> {

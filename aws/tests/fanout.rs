@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use porchlight::adapters::sqlite::SqliteStore;
-use porchlight::app::{self, Deps};
+use porchlight::app;
 use porchlight::domain::{
     CheckpointInput, CheckpointSource, EventTime, Shipment, ShipmentDetails, Slug, Subtag, TenantId, TrackingNumber,
 };
@@ -66,7 +66,7 @@ async fn the_same_changes_give_the_same_status_messages_on_both_runtimes() {
 
     // serve: the SQLite change feed, followed by the fan-out worker's rounds.
     let sqlite = SqliteStore::in_memory().expect("store");
-    let local = Deps::from_store(sqlite.clone(), Arc::new(SystemClock));
+    let local = porchlight::testkit::deps(sqlite.clone(), Arc::new(SystemClock));
     live(&sqlite, &tenant, &shipment).await;
     let report = app::fanout::fan_out_feed(&local, &sqlite, 100).await.expect("fanned out");
     assert_eq!((report.read, report.published), (5, 4));

@@ -308,7 +308,7 @@ mod tests {
 
     #[tokio::test]
     async fn demo_data_covers_every_status_a_newcomer_should_see_and_loads_once() {
-        let deps = Deps::from_store(SqliteStore::in_memory().expect("store"), Arc::new(SystemClock));
+        let deps = crate::testkit::deps(SqliteStore::in_memory().expect("store"), Arc::new(SystemClock));
         let (tenant, _) = crate::app::create_tenant(&deps, TENANT_NAME).await.expect("tenant");
         assert_eq!(load(&deps, &tenant.id).await.expect("loaded"), SAMPLES.len() + LIVE.len());
         assert_eq!(load(&deps, &tenant.id).await.expect("reloaded"), 0);

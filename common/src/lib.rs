@@ -13,5 +13,6 @@ pub mod couriers;
 pub mod demo;
 pub mod domain;
 pub mod ports;
+pub mod settings;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

@@ -1,40 +1,53 @@
-//! The background work of `porchlight serve`: what Lambda triggers do on AWS, as tokio tasks.
+//! The background work of `porchlight serve`: what Lambda triggers and DynamoDB do on AWS, as
+//! tokio tasks.
 //!
-//! - the `carrier-updates` consumer, draining the queue as messages arrive;
-//! - the poller, asking carriers about shipments that are due, every `poll_every`;
-//! - the status fan-out, following the store's change feed onto `status-changes` (what
-//!   `status-fanout` does with the table's stream on AWS), its position kept in the store.
+//! - the `carrier-updates` consumer, draining the queue as messages arrive (`tracking-updater`);
+//! - the poller, asking carriers about shipments that are due, every `poll_every`
+//!   (`carrier-poller` on its schedule);
+//! - the status fan-out, following the store's change feed onto `status-changes`
+//!   (`status-fanout` on the table's stream), its position kept in the store;
+//! - with a retention, the purge of finished shipments past it (the table's TTL).
 //!
 //! All stop when the `stopped` signal turns true, finishing the round in hand.
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use porchlight::adapters::sqlite::SqliteStore;
 use porchlight::app::{self, CarrierLimiters, Deps};
-use porchlight::ports::ChangeFeed;
+use porchlight::settings::Settings;
 use tokio::sync::watch;
 
 /// Messages taken off the queue per round.
 const CONSUME_BATCH: usize = 100;
-/// Shipments polled per round (a run goes through every shipment due, round after round).
-const POLL_BATCH: usize = 500;
 /// Changes read from the feed per fan-out round.
 const FANOUT_BATCH: usize = 500;
+/// Shipments removed per purge transaction.
+const PURGE_BATCH: usize = 500;
+/// How often the retention purge runs.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+/// How long a worker with nothing to do waits before looking again.
+const IDLE: Duration = Duration::from_millis(100);
 
 /// Starts the workers; the returned future ends when all have stopped.
 pub fn spawn(
     deps: Deps,
-    feed: Arc<dyn ChangeFeed>,
-    poll_every: Duration,
+    store: SqliteStore,
+    settings: &Settings,
     stopped: watch::Receiver<bool>,
 ) -> impl Future<Output = ()> {
-    let consumer = tokio::spawn(consume(deps.clone(), stopped.clone()));
-    let fanout = tokio::spawn(fan_out(deps.clone(), feed, stopped.clone()));
-    let poller = tokio::spawn(poll(deps, poll_every, stopped));
+    let poll_every = settings.poll_every.to_std().unwrap_or(Duration::from_secs(60));
+    let mut tasks = vec![
+        tokio::spawn(consume(deps.clone(), stopped.clone())),
+        tokio::spawn(fan_out(deps.clone(), store.clone(), stopped.clone())),
+        tokio::spawn(poll(deps.clone(), poll_every, settings.poll_batch, stopped.clone())),
+    ];
+    if let Some(retention) = settings.retention {
+        tasks.push(tokio::spawn(purge(deps, store, retention, stopped)));
+    }
     async move {
-        let _ = consumer.await;
-        let _ = fanout.await;
-        let _ = poller.await;
+        for task in tasks {
+            let _ = task.await;
+        }
     }
 }
 
@@ -64,16 +77,16 @@ async fn consume(deps: Deps, mut stopped: watch::Receiver<bool>) {
             Ok(_) => {}
             Err(error) => tracing::error!(error = %error, "carrier update consumer failed"),
         }
-        if idle(&mut stopped, Duration::from_millis(100)).await {
+        if idle(&mut stopped, IDLE).await {
             break;
         }
     }
     tracing::info!("carrier update consumer stopped");
 }
 
-async fn fan_out(deps: Deps, feed: Arc<dyn ChangeFeed>, mut stopped: watch::Receiver<bool>) {
+async fn fan_out(deps: Deps, feed: SqliteStore, mut stopped: watch::Receiver<bool>) {
     loop {
-        match app::fanout::fan_out_feed(&deps, feed.as_ref(), FANOUT_BATCH).await {
+        match app::fanout::fan_out_feed(&deps, &feed, FANOUT_BATCH).await {
             Ok(report) if report.read > 0 => {
                 tracing::debug!(read = report.read, published = report.published, "status changes fanned out");
                 if *stopped.borrow() {
@@ -84,20 +97,20 @@ async fn fan_out(deps: Deps, feed: Arc<dyn ChangeFeed>, mut stopped: watch::Rece
             Ok(_) => {}
             Err(error) => tracing::error!(error = %error, "status fan-out failed"),
         }
-        if idle(&mut stopped, Duration::from_millis(100)).await {
+        if idle(&mut stopped, IDLE).await {
             break;
         }
     }
     tracing::info!("status fan-out stopped");
 }
 
-async fn poll(deps: Deps, every: Duration, mut stopped: watch::Receiver<bool>) {
+async fn poll(deps: Deps, every: Duration, batch: usize, mut stopped: watch::Receiver<bool>) {
     let limiters = CarrierLimiters::default();
     // Each run covers the time since the last one that succeeded; the first, one period.
     let mut covered = deps.clock.now() - chrono::Duration::from_std(every).unwrap_or_default();
     loop {
         let started = deps.clock.now();
-        match app::poll_due(&deps, &limiters, covered, POLL_BATCH).await {
+        match app::poll_due(&deps, &limiters, covered, batch).await {
             Ok(report) => {
                 covered = started;
                 if report.shipments > 0 {
@@ -116,4 +129,24 @@ async fn poll(deps: Deps, every: Duration, mut stopped: watch::Receiver<bool>) {
         }
     }
     tracing::info!("poller stopped");
+}
+
+async fn purge(deps: Deps, store: SqliteStore, retention: chrono::Duration, mut stopped: watch::Receiver<bool>) {
+    loop {
+        let before = deps.clock.now() - retention;
+        loop {
+            match store.purge_finished(before, PURGE_BATCH).await {
+                Ok(0) => break,
+                Ok(purged) => tracing::info!(purged, "finished shipments past the retention removed"),
+                Err(error) => {
+                    tracing::error!(error = %error, "retention purge failed");
+                    break;
+                }
+            }
+        }
+        if idle(&mut stopped, PURGE_EVERY).await {
+            break;
+        }
+    }
+    tracing::info!("retention purge stopped");
 }

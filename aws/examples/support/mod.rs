@@ -93,7 +93,7 @@ pub fn sqs_event(messages: &[porchlight::ports::Received]) -> aws_lambda_events:
         .map(|m| {
             serde_json::json!({
                 "messageId": format!("msg-{}", m.id),
-                "body": porchlight::carriers::base64_encode(&m.body),
+                "body": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &m.body),
                 "attributes": {"ApproximateReceiveCount": m.receive_count.to_string()},
                 "messageAttributes": {
                     "porchlight-id": {"stringValue": m.id.to_string(), "dataType": "Number"},

@@ -13,8 +13,7 @@ pub(super) fn tenant_pk(tenant: &TenantId) -> String {
 }
 
 pub(super) fn digest_pk(digest: &[u8; 32]) -> String {
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("KEY#{hex}")
+    format!("KEY#{}", hex::encode(digest))
 }
 
 pub(super) fn s(value: impl Into<String>) -> AttributeValue {

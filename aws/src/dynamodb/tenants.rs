@@ -39,7 +39,7 @@ impl TenantStore for DynamoStore {
     }
 
     async fn add_api_key(&self, record: &ApiKeyRecord, digest: &[u8; 32]) -> Result<(), StoreError> {
-        let hex_digest = digest.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let hex_digest = hex::encode(digest);
         let tenant_exists = aws_sdk_dynamodb::types::ConditionCheck::builder()
             .table_name(&self.table)
             .key("PK", s(tenant_pk(&record.tenant_id)))

@@ -12,20 +12,19 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use super::{ApiError, envelope};
-use crate::app::{self, AppError, Deps};
+use crate::app::{self, AppError, Deps, operator};
 use crate::domain::TenantId;
-use crate::ports::{QueueName, StoreError};
+use crate::ports::QueueName;
+use crate::settings::AdminToken;
 
 pub(super) async fn authenticate(State(deps): State<Deps>, request: Request, next: Next) -> Response {
-    let Some(expected) = deps.admin_token_sha256 else { return ApiError::no_route().into_response() };
+    let Some(expected) = deps.admin_token else { return ApiError::no_route().into_response() };
     let given = request.headers().get("x-porchlight-admin-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let digest: [u8; 32] = Sha256::digest(given.as_bytes()).into();
-    // Digests of equal length; compare without early exit.
-    let same = digest.iter().zip(expected.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-    if given.is_empty() || !same {
+    let digest = AdminToken::of(given);
+    if given.is_empty() || !bool::from(digest.0.ct_eq(&expected.0)) {
         return AppError::Unauthorized.into_response();
     }
     next.run(request).await
@@ -33,60 +32,69 @@ pub(super) async fn authenticate(State(deps): State<Deps>, request: Request, nex
 
 #[derive(Deserialize, Default)]
 pub(super) struct Page {
+    queue: Option<String>,
     after: Option<u64>,
     limit: Option<usize>,
 }
 
+/// The `queue` parameter: a queue's name, `carrier-updates` when absent.
+fn queue(name: Option<&str>) -> Result<QueueName, ApiError> {
+    match name {
+        None | Some("") => Ok(QueueName::CarrierUpdates),
+        Some(name) => QueueName::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = QueueName::ALL.iter().map(|q| q.as_str()).collect();
+            ApiError::bad_request(4008, format!("queue must be one of {}", known.join(", ")))
+        }),
+    }
+}
+
+/// `GET /admin/quarantine?queue=...`: a queue's dead letters with the reason, oldest first.
 pub(super) async fn list_quarantine(
     State(deps): State<Deps>,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(page) = page.map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))?;
-    let limit = page.limit.unwrap_or(50).clamp(1, 500);
-    let letters = deps
-        .queue
-        .dead_letters(QueueName::CarrierUpdates, page.after.unwrap_or(0), limit)
-        .await
-        .map_err(AppError::from)?;
+    let queue = queue(page.queue.as_deref())?;
+    let letters = operator::dead_letters(&deps, queue, page.after.unwrap_or(0), page.limit.unwrap_or(50)).await?;
     let messages: Vec<_> = letters
         .iter()
         .map(|letter| {
-            let message: serde_json::Value = serde_json::from_slice(&letter.body)
-                .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&letter.body).into_owned()));
             serde_json::json!({
                 "id": letter.id.to_string(),
                 "reason": letter.reason,
                 "receive_count": letter.receive_count,
                 "enqueued_at": super::wire::timestamp(letter.enqueued_at),
                 "quarantined_at": super::wire::timestamp(letter.dead_at),
-                "message": message,
+                "message": operator::body_as_json(&letter.body),
             })
         })
         .collect();
-    Ok(envelope(
-        StatusCode::OK,
-        serde_json::json!({ "queue": QueueName::CarrierUpdates.as_str(), "messages": messages }),
-    ))
+    Ok(envelope(StatusCode::OK, serde_json::json!({ "queue": queue.as_str(), "messages": messages })))
 }
 
-pub(super) async fn replay_quarantined(State(deps): State<Deps>, Path(id): Path<String>) -> Result<Response, ApiError> {
+/// `POST /admin/quarantine/{id}/replay?queue=...`: a dead letter back on its queue.
+pub(super) async fn replay_quarantined(
+    State(deps): State<Deps>,
+    Path(id): Path<String>,
+    page: Result<Query<Page>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(page) = page.map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))?;
+    let queue = queue(page.queue.as_deref())?;
     let id: u64 = id.parse().map_err(|_| ApiError::bad_request(4008, "id must be a message id"))?;
-    match deps.queue.redrive(QueueName::CarrierUpdates, id).await {
-        Ok(()) => Ok(envelope(StatusCode::OK, serde_json::json!({ "id": id.to_string(), "replayed": true }))),
-        Err(StoreError::NotFound) => Err(AppError::NotFound.into()),
-        Err(other) => Err(AppError::Store(other).into()),
-    }
+    operator::replay(&deps, queue, id).await?;
+    Ok(envelope(StatusCode::OK, serde_json::json!({ "id": id.to_string(), "replayed": true })))
 }
 
+/// `GET /admin/stats`: queue depths and the pipeline's counters since start.
 pub(super) async fn stats(State(deps): State<Deps>) -> Result<Response, ApiError> {
-    let depth = deps.queue.depth(QueueName::CarrierUpdates).await.map_err(AppError::from)?;
-    let status_changes = deps.queue.depth(QueueName::StatusChanges).await.map_err(AppError::from)?;
+    let depths = operator::queue_depths(&deps).await?;
+    let depth = |queue: QueueName| depths.iter().find(|(q, _)| *q == queue).map_or(0, |(_, depth)| *depth);
     let stats = &deps.stats;
     Ok(envelope(
         StatusCode::OK,
         serde_json::json!({
-            "carrier_updates_depth": depth,
-            "status_changes_depth": status_changes,
+            "carrier_updates_depth": depth(QueueName::CarrierUpdates),
+            "status_changes_depth": depth(QueueName::StatusChanges),
             "webhooks_accepted": stats.webhooks_accepted.load(Ordering::Relaxed),
             "webhooks_unauthenticated": stats.webhooks_unauthenticated.load(Ordering::Relaxed),
             "quarantined": stats.quarantined.load(Ordering::Relaxed),
@@ -129,7 +137,7 @@ pub(super) async fn create_tenant(
 
 /// `GET /admin/tenants`: every merchant, oldest first.
 pub(super) async fn list_tenants(State(deps): State<Deps>) -> Result<Response, ApiError> {
-    let tenants = deps.tenants.list_tenants().await.map_err(AppError::from)?;
+    let tenants = operator::list_tenants(&deps).await?;
     let tenants: Vec<_> = tenants.iter().map(tenant_json).collect();
     Ok(envelope(StatusCode::OK, serde_json::json!({ "tenants": tenants })))
 }
@@ -142,11 +150,7 @@ pub(super) async fn create_api_key(State(deps): State<Deps>, Path(id): Path<Stri
 
 /// `GET /admin/tenants/{id}/api-keys`: a merchant's key ids and dates (never the keys).
 pub(super) async fn list_api_keys(State(deps): State<Deps>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let tenant = tenant_id(&id)?;
-    if deps.tenants.get_tenant(&tenant).await.map_err(AppError::from)?.is_none() {
-        return Err(AppError::NotFound.into());
-    }
-    let keys = deps.tenants.list_api_keys(&tenant).await.map_err(AppError::from)?;
+    let keys = operator::list_api_keys(&deps, &tenant_id(&id)?).await?;
     let keys: Vec<_> = keys
         .iter()
         .map(|k| {

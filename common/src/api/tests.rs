@@ -24,7 +24,7 @@ struct Harness {
 impl Harness {
     async fn new() -> Self {
         let clock = Arc::new(ManualClock::at(Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).single().expect("date")));
-        let deps = Deps::from_store(SqliteStore::in_memory().expect("store"), clock.clone());
+        let deps = crate::testkit::deps(SqliteStore::in_memory().expect("store"), clock.clone());
         let (_, key) = app::create_tenant(&deps, "Acme").await.expect("tenant");
         Harness { router: router(deps.clone()), deps, clock, key: key.secret }
     }
@@ -589,7 +589,7 @@ fn with_pipeline(h: &mut Harness) {
     let mut deps = h.deps.clone();
     deps.webhook_secrets =
         Arc::new(crate::carriers::WebhookSecrets([("testing-courier".to_owned(), "hook-secret".to_owned())].into()));
-    deps.admin_token_sha256 = Some(<sha2::Sha256 as sha2::Digest>::digest(b"admin-token").into());
+    deps.admin_token = Some(crate::settings::AdminToken::of("admin-token"));
     h.deps = deps.clone();
     h.router = router(deps);
 }

@@ -34,29 +34,20 @@ impl SecretBox {
 
     /// A box with a key written as 64 hexadecimal characters.
     pub fn from_hex(hex: &str) -> Result<Self, DomainError> {
-        let hex = hex.trim();
-        let invalid = || DomainError::invalid("secret_key", "must be 64 hexadecimal characters (32 bytes)");
-        if hex.len() != 64 {
-            return Err(invalid());
-        }
         let mut key = [0u8; 32];
-        for (i, byte) in key.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| invalid())?;
-        }
+        hex::decode_to_slice(hex.trim(), &mut key)
+            .map_err(|_| DomainError::invalid("secret_key", "must be 64 hexadecimal characters (32 bytes)"))?;
         Ok(SecretBox::new(key))
     }
 
-    /// A fresh random key as 64 hexadecimal characters.
+    /// A fresh key from the OS random generator, as 64 hexadecimal characters.
     pub fn generate_hex() -> String {
-        let a = uuid::Uuid::new_v4();
-        let b = uuid::Uuid::new_v4();
-        format!("{}{}", a.simple(), b.simple())
+        hex::encode(random_bytes::<32>())
     }
 
     /// `nonce || ciphertext` of `plaintext`, under a fresh random nonce.
     pub fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
-        let random = uuid::Uuid::new_v4();
-        let nonce_bytes: [u8; 12] = random.as_bytes()[..12].try_into().expect("12 of 16 bytes");
+        let nonce_bytes = random_bytes::<12>();
         let nonce = Nonce::from(nonce_bytes);
         let ciphertext = self.cipher.encrypt(&nonce, plaintext).expect("encryption of a small buffer cannot fail");
         [&nonce_bytes[..], &ciphertext].concat()
@@ -72,6 +63,14 @@ impl SecretBox {
         let nonce: [u8; 12] = nonce.try_into().map_err(|_| fail())?;
         self.cipher.decrypt(&Nonce::from(nonce), ciphertext).map_err(|_| fail())
     }
+}
+
+/// `N` bytes from the OS random generator. A machine without one cannot keep secrets, so its
+/// absence is a fault, not an error to handle.
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the operating system's random generator is available");
+    bytes
 }
 
 /// A courier connection with its credentials open.

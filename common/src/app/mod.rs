@@ -4,20 +4,20 @@
 mod batching;
 pub mod connections;
 pub mod fanout;
+pub mod operator;
 pub mod pipeline;
 mod tenants;
 mod trackings;
 
-use crate::ports::{HttpClient, HttpError, HttpRequest, HttpResponse};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 pub use batching::BatchingQueue;
 pub use connections::{SecretBox, operator_accounts};
 pub use pipeline::{
     CarrierLimiters, CarrierMessage, IntakeError, MAX_RECEIVES, MessageOutcome, PipelineStats, PollReport,
-    ProcessReport, accept_webhook, apply_tracking_update, handle_carrier_message, poll_due, process_carrier_updates,
+    ProcessReport, accept_webhook, apply_tracking_update, carriers_tracked_live, handle_carrier_message, poll_due,
+    process_carrier_updates,
 };
 pub use tenants::{ApiKey, authenticate, create_api_key, create_tenant, revoke_api_key};
 pub use trackings::{
@@ -27,7 +27,8 @@ pub use trackings::{
 
 use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets};
 use crate::domain::{DomainError, PollPolicy, ShipmentId};
-use crate::ports::{Clock, ConnectionStore, ShipmentStore, StoreError, TenantStore, WorkQueue};
+use crate::ports::{Clock, ConnectionStore, HttpClient, ShipmentStore, StoreError, TenantStore, WorkQueue};
+use crate::settings::{AdminToken, Settings};
 
 /// The ports and settings a use case may use. Cloning is cheap.
 #[derive(Clone)]
@@ -56,54 +57,64 @@ pub struct Deps {
     pub poll_policy: Arc<PollPolicy>,
     /// Pipeline counters.
     pub stats: Arc<PipelineStats>,
-    /// SHA-256 of the operator's admin token; `None` disables the admin API.
-    pub admin_token_sha256: Option<[u8; 32]>,
+    /// The operator's admin token; `None` disables the admin API.
+    pub admin_token: Option<AdminToken>,
 }
 
-impl Deps {
-    /// Deps backed by one store that implements every store port, with the standard carriers,
-    /// no network client (polls of HTTP carriers fail until one is set), no webhook secrets, the
-    /// default poll policy and a random secret key (set a persistent one to keep sealed
-    /// credentials readable across restarts).
-    pub fn from_store<S>(store: S, clock: Arc<dyn Clock>) -> Self
-    where
-        S: TenantStore + ShipmentStore + WorkQueue + ConnectionStore + Clone + 'static,
-    {
-        let queue = Arc::new(store.clone());
-        Deps::from_stores(store, queue, clock)
-    }
+/// Every port a runtime provides, each required.
+pub struct Ports {
+    /// Tenants and API keys.
+    pub tenants: Arc<dyn TenantStore>,
+    /// Shipments.
+    pub shipments: Arc<dyn ShipmentStore>,
+    /// Merchants' courier connections.
+    pub connections: Arc<dyn ConnectionStore>,
+    /// Work queues.
+    pub queue: Arc<dyn WorkQueue>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// How carriers are called.
+    pub http: Arc<dyn HttpClient>,
+}
 
-    /// As [`Deps::from_store`], with the queue apart from the store (DynamoDB and SQS).
-    pub fn from_stores<S>(store: S, queue: Arc<dyn WorkQueue>, clock: Arc<dyn Clock>) -> Self
+impl Ports {
+    /// The store ports of one store that implements them all (SQLite), with `queue`, `clock`
+    /// and `http`.
+    pub fn of_store<S>(store: S, queue: Arc<dyn WorkQueue>, clock: Arc<dyn Clock>, http: Arc<dyn HttpClient>) -> Self
     where
         S: TenantStore + ShipmentStore + ConnectionStore + Clone + 'static,
     {
-        Deps {
+        Ports {
             tenants: Arc::new(store.clone()),
             shipments: Arc::new(store.clone()),
             connections: Arc::new(store),
-            secrets: Arc::new(SecretBox::from_hex(&SecretBox::generate_hex()).expect("a generated key is valid")),
             queue,
             clock,
-            carriers: Arc::new(CarrierRegistry::standard()),
-            http: Arc::new(NoNetwork),
-            webhook_secrets: Arc::new(WebhookSecrets::default()),
-            carrier_credentials: Arc::new(BTreeMap::new()),
-            poll_policy: Arc::new(PollPolicy::default()),
-            stats: Arc::new(PipelineStats::default()),
-            admin_token_sha256: None,
+            http,
         }
     }
 }
 
-/// An HTTP client for deployments without network access: every request fails.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoNetwork;
-
-#[async_trait]
-impl HttpClient for NoNetwork {
-    async fn send(&self, _request: HttpRequest) -> Result<HttpResponse, HttpError> {
-        Err(HttpError::Connection("no http client is configured".into()))
+impl Deps {
+    /// Wires the use cases: `ports`, the key sealing stored credentials, and the settings that
+    /// shape behaviour (webhook secrets, operator accounts, poll policy, admin token), with the
+    /// standard carriers.
+    pub fn new(ports: Ports, secrets: SecretBox, settings: &Settings) -> Self {
+        Deps {
+            tenants: ports.tenants,
+            shipments: ports.shipments,
+            queue: ports.queue,
+            connections: ports.connections,
+            secrets: Arc::new(secrets),
+            clock: ports.clock,
+            carriers: Arc::new(CarrierRegistry::standard()),
+            http: ports.http,
+            webhook_secrets: Arc::new(settings.webhook_secrets.clone()),
+            carrier_credentials: Arc::new(settings.carrier_accounts.clone()),
+            poll_policy: Arc::new(settings.poll_policy.clone()),
+            stats: Arc::new(PipelineStats::default()),
+            admin_token: settings.admin_token,
+        }
     }
 }
 

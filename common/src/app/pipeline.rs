@@ -320,6 +320,26 @@ impl Limiter {
     }
 }
 
+/// The carriers this deployment follows on its own, with no merchant connection: those it
+/// can poll (no credentials needed, or the operator's account covers them) and those whose
+/// webhooks it can verify (a secret is set), each by slug. Merchants' own connections add to
+/// the first.
+pub fn carriers_tracked_live(deps: &Deps) -> (Vec<&'static str>, Vec<&'static str>) {
+    let adapters = || deps.carriers.slugs().filter_map(|slug| deps.carriers.get(slug));
+    let polled = adapters()
+        .filter(|adapter| {
+            let operator = deps.carrier_credentials.get(adapter.slug()).cloned().unwrap_or_default();
+            operator.cover(adapter.credential_fields())
+        })
+        .map(|adapter| adapter.slug())
+        .collect();
+    let pushed = adapters()
+        .filter(|adapter| adapter.webhook_auth().is_some() && deps.webhook_secrets.0.contains_key(adapter.slug()))
+        .map(|adapter| adapter.slug())
+        .collect();
+    (polled, pushed)
+}
+
 /// What one poll round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PollReport {
@@ -424,6 +444,15 @@ async fn poll_round(
             }
             continue;
         };
+        if !credentials.cover(adapter.credential_fields()) {
+            // No account to ask with (neither the merchant's nor the operator's): such
+            // shipments follow by webhook only. Their poll goes on the cadence as if the
+            // carrier had answered nothing new, so they are looked at again then, quietly.
+            for leg in legs {
+                outcomes.entry(leg.owner).or_insert(PollOutcome::Answered);
+            }
+            continue;
+        }
         let limiter = limiters.limiter(adapter.as_ref()).await;
         for chunk in chunked(legs, adapter.max_batch().max(1)) {
             let (deps, adapter, limiter, credentials) =

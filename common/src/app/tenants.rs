@@ -4,6 +4,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
+use super::connections::random_bytes;
 use super::{AppError, Deps};
 use crate::domain::{DomainError, TenantId};
 use crate::ports::{ApiKeyRecord, StoreError, Tenant};
@@ -42,10 +43,10 @@ pub async fn create_tenant(deps: &Deps, name: &str) -> Result<(Tenant, ApiKey), 
 
 /// Makes another API key for an existing tenant. `NotFound` if there is no such tenant.
 pub async fn create_api_key(deps: &Deps, tenant: &TenantId) -> Result<ApiKey, AppError> {
-    let random = |n: usize| -> String { (0..n).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect::<String>() };
-    let secret = format!("plk_{}", &random(2)[..48]);
+    // 192 random bits from the OS generator, 48 hex characters.
+    let secret = format!("plk_{}", hex::encode(random_bytes::<24>()));
     let record = ApiKeyRecord {
-        key_id: format!("key_{}", &random(1)[..12]),
+        key_id: format!("key_{}", hex::encode(random_bytes::<6>())),
         tenant_id: tenant.clone(),
         created_at: deps.clock.now(),
         revoked_at: None,

@@ -25,10 +25,15 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use base64::Engine;
+use base64::alphabet;
+use base64::engine::general_purpose::STANDARD as BASE64_STANDARD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 use crate::domain::{CheckpointInput, Leg, Slug, TrackingNumber};
 use crate::ports::HttpClient;
@@ -99,6 +104,11 @@ pub struct CredentialField {
 pub struct Credentials(pub BTreeMap<String, String>);
 
 impl Credentials {
+    /// Whether every field of `fields` has a value: what a poll with these credentials needs.
+    pub fn cover(&self, fields: &[CredentialField]) -> bool {
+        fields.iter().all(|field| self.require(field.key).is_ok())
+    }
+
     /// The value of `key`, or `MissingCredential`.
     pub fn require(&self, key: &'static str) -> Result<&str, CarrierError> {
         self.0.get(key).map(String::as_str).filter(|v| !v.is_empty()).ok_or(CarrierError::MissingCredential(key))
@@ -138,8 +148,8 @@ impl WebhookAuth {
             WebhookAuth::HmacSha256Base64 { header: name } | WebhookAuth::HmacSha256Hex { header: name } => {
                 let Some(given) = header(name) else { return false };
                 let given = match self {
-                    WebhookAuth::HmacSha256Base64 { .. } => base64_decode(given.trim()),
-                    _ => hex_decode(given.trim()),
+                    WebhookAuth::HmacSha256Base64 { .. } => BASE64_ANY_PADDING.decode(given.trim()).ok(),
+                    _ => hex::decode(given.trim()).ok(),
                 };
                 let Some(given) = given else { return false };
                 let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()) else { return false };
@@ -148,7 +158,7 @@ impl WebhookAuth {
             }
             WebhookAuth::SharedToken { header: name } => {
                 let Some(given) = header(name) else { return false };
-                constant_time_eq(given.trim().as_bytes(), secret.as_bytes())
+                bool::from(given.trim().as_bytes().ct_eq(secret.as_bytes()))
             }
         }
     }
@@ -158,57 +168,15 @@ impl WebhookAuth {
 pub fn sign_base64(secret: &str, body: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("hmac takes any key length");
     mac.update(body);
-    base64_encode(&mac.finalize().into_bytes())
+    BASE64_STANDARD.encode(mac.finalize().into_bytes())
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding.
-pub fn base64_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = (u32::from(chunk[0]) << 16)
-            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*chunk.get(2).unwrap_or(&0));
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(BASE64[(n >> shift) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// Decodes standard base64 (padding optional); `None` for anything else.
-pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut buffer = 0u32;
-    let mut bits = 0;
-    for byte in text.bytes() {
-        let value = BASE64.iter().position(|&c| c == byte)? as u32;
-        buffer = (buffer << 6) | value;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-        }
-    }
-    Some(out)
-}
-
-fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
-}
+/// Standard base64 that takes signatures with or without their `=` padding, as carriers send
+/// both.
+const BASE64_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 /// How fast Porchlight may call a carrier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -314,13 +282,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_round_trips() {
-        for bytes in [&b""[..], b"f", b"fo", b"foo", b"foob", b"fooba", b"foobar"] {
-            let encoded = base64_encode(bytes);
-            assert_eq!(base64_decode(&encoded).as_deref(), Some(bytes));
-        }
-        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
-        assert_eq!(base64_decode("not base64!"), None);
+    fn signatures_verify_with_or_without_padding_and_in_hex() {
+        let body = b"{}";
+        let signature = sign_base64("s3cret", body);
+        assert!(signature.ends_with('='), "a 32-byte MAC pads: {signature}");
+        let header = |sig: String| move |name: &str| (name == "x-signature").then(|| sig.clone());
+        let base64 = WebhookAuth::HmacSha256Base64 { header: "x-signature" };
+        assert!(base64.verify("s3cret", header(signature.trim_end_matches('=').to_owned()), body));
+        assert!(!base64.verify("s3cret", header("not base64!".into()), body));
+        let mac = BASE64_STANDARD.decode(&signature).expect("base64");
+        let hex = WebhookAuth::HmacSha256Hex { header: "x-signature" };
+        assert!(hex.verify("s3cret", header(hex::encode(&mac)), body));
+        assert!(hex.verify("s3cret", header(hex::encode_upper(&mac)), body));
+        assert!(!hex.verify("s3cret", header(hex::encode(&mac[1..])), body));
     }
 
     #[test]

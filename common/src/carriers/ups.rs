@@ -6,6 +6,9 @@
 //! `OAuthClientCredentials.yaml` of github.com/UPS-API/api-documentation); the fixtures beside
 //! this file are in those shapes.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64_STANDARD;
+
 use crate::ports::{HttpClient, HttpRequest};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -15,7 +18,7 @@ use super::http::tracking_body;
 use super::oauth::TokenCache;
 use super::{
     CarrierAdapter, CarrierError, CredentialField, Credentials, PollTarget, RateLimit, Text, TrackingUpdate,
-    WebhookAuth, base64_encode, carrier_time, from_json,
+    WebhookAuth, carrier_time, from_json,
 };
 use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, Slug, Subtag, TrackingNumber};
 
@@ -49,7 +52,7 @@ impl UpsCarrier {
         let client_id = credentials.require("client_id")?;
         let client_secret = credentials.require("client_secret")?;
         let request = || {
-            let basic = base64_encode(format!("{client_id}:{client_secret}").as_bytes());
+            let basic = BASE64_STANDARD.encode(format!("{client_id}:{client_secret}"));
             HttpRequest::post(
                 format!("{}/security/v1/oauth/token", self.base_url),
                 b"grant_type=client_credentials".to_vec(),

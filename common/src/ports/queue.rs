@@ -21,6 +21,11 @@ impl QueueName {
     /// Every queue.
     pub const ALL: [QueueName; 2] = [QueueName::CarrierUpdates, QueueName::StatusChanges];
 
+    /// The queue named `name` ([`QueueName::as_str`]'s spelling).
+    pub fn parse(name: &str) -> Option<QueueName> {
+        QueueName::ALL.into_iter().find(|queue| queue.as_str() == name)
+    }
+
     /// The queue's name, as stored and as the SQS queue is named.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -8,14 +8,16 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
+use crate::app::{Deps, Ports, SecretBox};
 use crate::domain::{
     CheckpointInput, CheckpointSource, CountryCode, EventTime, Leg, LegSource, Shipment, ShipmentDetails, ShipmentId,
     Slug, Subtag, Tag, TenantId, TrackingNumber,
 };
 use crate::ports::{
-    ApiKeyRecord, ChangeEvent, ChangeFeed, ChangeKind, Clock, ListQuery, QueueName, ShipmentStore, StoreError, Tenant,
-    TenantStore, WorkQueue,
+    ApiKeyRecord, ChangeEvent, ChangeFeed, ChangeKind, Clock, ConnectionStore, HttpClient, HttpError, HttpRequest,
+    HttpResponse, ListQuery, QueueName, ShipmentStore, StoreError, Tenant, TenantStore, WorkQueue,
 };
+use crate::settings::Settings;
 
 /// A clock that stands still until moved.
 #[derive(Debug)]
@@ -37,6 +39,31 @@ impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// An HTTP client for tests that must not reach a network: every request fails.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoNetwork;
+
+#[async_trait::async_trait]
+impl HttpClient for NoNetwork {
+    async fn send(&self, _request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        Err(HttpError::Connection("no network in tests".into()))
+    }
+}
+
+/// The key tests seal credentials with.
+pub const TEST_SECRET_KEY: [u8; 32] = [7; 32];
+
+/// Use cases over `store` (every store port, the queue too) and `clock`, with no network, the
+/// test key and default settings: what a test changes, it sets on the result.
+pub fn deps<S>(store: S, clock: std::sync::Arc<dyn Clock>) -> Deps
+where
+    S: TenantStore + ShipmentStore + WorkQueue + ConnectionStore + Clone + 'static,
+{
+    let queue = std::sync::Arc::new(store.clone());
+    let ports = Ports::of_store(store, queue, clock, std::sync::Arc::new(NoNetwork));
+    Deps::new(ports, SecretBox::new(TEST_SECRET_KEY), &Settings::default())
 }
 
 /// All three store ports, as one backend provides them.

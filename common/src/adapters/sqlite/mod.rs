@@ -37,6 +37,19 @@ pub struct SqliteStore {
     inner: Arc<Inner>,
 }
 
+/// Creates an empty file at `path`, mode 0600, unless one exists.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(unavailable(error)),
+    }
+}
+
 fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Unavailable(Box::new(error))
 }
@@ -55,8 +68,11 @@ fn from_micros(value: i64) -> DateTime<Utc> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file at `path` and migrates it.
+    /// Opens (creating if needed) the database file at `path` and migrates it. A new file is
+    /// readable by its owner only (it holds shoppers' data); SQLite gives its WAL and shared
+    /// memory files the same mode.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        create_private(path)?;
         let writer = Connection::open(path).map_err(unavailable)?;
         writer
             .execute_batch(
@@ -145,6 +161,26 @@ mod tests {
             std::fs::create_dir_all(&dir).expect("temp dir");
             SqliteStore::open(&dir.join("store.db")).expect("file store")
         });
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_database_and_its_wal_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("porchlight-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("store.db");
+        let store = SqliteStore::open(&path).expect("open");
+        let tenant = crate::ports::Tenant {
+            id: crate::domain::TenantId::random(),
+            name: "Shop".into(),
+            created_at: chrono::Utc::now(),
+        };
+        crate::ports::TenantStore::create_tenant(&store, &tenant).await.expect("created");
+        for file in ["store.db", "store.db-wal", "store.db-shm"] {
+            let mode = std::fs::metadata(dir.join(file)).expect(file).permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{file}");
+        }
     }
 
     #[test]

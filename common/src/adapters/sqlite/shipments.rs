@@ -251,6 +251,37 @@ impl ShipmentStore for SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Deletes up to `limit` finished (inactive) shipments last changed before `before`, each
+    /// recorded as an `Expired` change: the embedded store's retention (DynamoDB's TTL does the
+    /// same on AWS). Returns how many went.
+    pub async fn purge_finished(&self, before: DateTime<Utc>, limit: usize) -> Result<usize, StoreError> {
+        self.write(move |tx| {
+            let mut statement = tx
+                .prepare_cached(
+                    "DELETE FROM shipments WHERE rowid IN (
+                         SELECT rowid FROM shipments WHERE active = 0 AND updated_at < ?1 LIMIT ?2)
+                     RETURNING body, version",
+                )
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map(params![micros(before), limit as i64], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                })
+                .map_err(unavailable)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(unavailable)?;
+            for (body, version) in &rows {
+                let shipment = parse_body(body, *version)?;
+                let old = StatusSnapshot::of(&shipment);
+                record_change(tx, &shipment.tenant_id, &shipment.id, ChangeKind::Expired, Some(&old), None)?;
+            }
+            Ok(rows.len())
+        })
+        .await
+    }
+}
+
 fn ids_from_rows(
     rows: impl Iterator<Item = rusqlite::Result<(String, String)>>,
 ) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
@@ -357,4 +388,69 @@ fn list_page(connection: &Connection, tenant: &TenantId, query: &ListQuery) -> R
         None
     };
     Ok(ListPage { shipments, total: total as u64, next_cursor })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::domain::{CheckpointInput, CheckpointSource, EventTime, ShipmentDetails, Subtag};
+    use crate::ports::{ChangeFeed, Tenant, TenantStore};
+
+    #[tokio::test]
+    async fn retention_purges_finished_shipments_only_and_records_their_expiry() {
+        let store = SqliteStore::in_memory().expect("store");
+        let now = Utc::now();
+        let tenant = Tenant { id: TenantId::random(), name: "Shop".into(), created_at: now };
+        store.create_tenant(&tenant).await.expect("tenant");
+        let slug = Slug::parse("ups").expect("slug");
+        let new = |number: &str, days_ago: i64| {
+            let number = TrackingNumber::parse(number).expect("number");
+            Shipment::new(
+                tenant.id.clone(),
+                slug.clone(),
+                number,
+                ShipmentDetails::default(),
+                now - Duration::days(days_ago),
+            )
+        };
+        let mut delivered = new("1Z999AA10123456784", 100);
+        let at = delivered.created_at;
+        let event = CheckpointInput::new(
+            slug.clone(),
+            delivered.tracking_number.clone(),
+            EventTime::from_utc(at),
+            Subtag::parse("Delivered_001").expect("subtag"),
+            "Delivered",
+            CheckpointSource::Carrier,
+        );
+        delivered.merge([event], at);
+        delivered.updated_at = at;
+        assert!(!delivered.active);
+        let active = new("1Z999AA10123456793", 100);
+        let recent = {
+            let mut recent = delivered.clone();
+            recent.id = ShipmentId::random();
+            recent.tracking_number = TrackingNumber::parse("1Z999AA10123456800").expect("number");
+            recent.updated_at = now;
+            recent
+        };
+        for shipment in [&delivered, &active, &recent] {
+            store.insert(shipment).await.expect("inserted");
+        }
+        let start = store.changes_after(0, 100).await.expect("feed").last().map_or(0, |e| e.seq);
+
+        assert_eq!(store.purge_finished(now - Duration::days(90), 100).await.expect("purged"), 1);
+        assert!(store.get(&tenant.id, &delivered.id).await.expect("read").is_none());
+        assert!(store.get(&tenant.id, &active.id).await.expect("read").is_some(), "active: kept");
+        assert!(store.get(&tenant.id, &recent.id).await.expect("read").is_some(), "within retention: kept");
+        let changes = store.changes_after(start, 100).await.expect("feed");
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            (changes[0].change.kind, changes[0].change.shipment_id.clone()),
+            (ChangeKind::Expired, delivered.id)
+        );
+        assert_eq!(store.purge_finished(now - Duration::days(90), 100).await.expect("purged"), 0);
+    }
 }

@@ -47,7 +47,7 @@ fn temp_db() -> std::path::PathBuf {
 
 fn deps_on(store: SqliteStore) -> Deps {
     let clock = Arc::new(ManualClock::at(Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).single().expect("date")));
-    Deps::from_store(store, clock)
+    crate::testkit::deps(store, clock)
 }
 
 async fn track(deps: &Deps, tenant: &TenantId, number: &str) -> Shipment {

@@ -26,7 +26,7 @@ struct Harness {
 
 async fn harness() -> Harness {
     let clock = Arc::new(ManualClock::at(Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).single().expect("date")));
-    let mut deps = Deps::from_store(SqliteStore::in_memory().expect("store"), clock.clone());
+    let mut deps = crate::testkit::deps(SqliteStore::in_memory().expect("store"), clock.clone());
     deps.webhook_secrets = Arc::new(WebhookSecrets([("testing-courier".to_owned(), SECRET.to_owned())].into()));
     let (tenant, _) = app::create_tenant(&deps, "Acme").await.expect("tenant");
     Harness { deps, clock, tenant: tenant.id }

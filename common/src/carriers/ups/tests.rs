@@ -39,7 +39,10 @@ struct Calls {
 async fn ups_mock(calls: Arc<Calls>) -> String {
     async fn token(State(calls): State<Arc<Calls>>, headers: HeaderMap) -> impl IntoResponse {
         calls.tokens.fetch_add(1, Ordering::SeqCst);
-        let expected = format!("Basic {}", base64_encode(b"test-client:test-secret"));
+        let expected = format!(
+            "Basic {}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"test-client:test-secret")
+        );
         if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
             return (
                 StatusCode::UNAUTHORIZED,

@@ -1,0 +1,6 @@
+//! The command line's verbs, one file each.
+
+pub mod couriers;
+pub mod quarantine;
+pub mod serve;
+pub mod tenants;

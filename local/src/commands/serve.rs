@@ -1,0 +1,134 @@
+//! `porchlight serve`: the merchant API, the admin API and carriers' webhooks on one listener,
+//! with the workers that Lambda triggers run on AWS.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use porchlight::adapters::sqlite::SqliteStore;
+use porchlight::app::{self, BatchingQueue, Deps};
+use porchlight::settings::{Settings, var};
+
+/// `serve`'s flags. Those that are shared settings read the same variables as on Lambda
+/// (`porchlight::settings::var`); a flag wins over its variable.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PORCHLIGHT_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Also set up the demo shop and print its API key before serving.
+    #[arg(long)]
+    pub demo: bool,
+    /// A carrier's webhook secret, `SLUG=SECRET`; repeat for several carriers. The environment
+    /// variable takes them comma-separated.
+    #[arg(long = "webhook-secret", env = "PORCHLIGHT_WEBHOOK_SECRETS", hide_env_values = true, value_delimiter = ',')]
+    webhook_secrets: Vec<String>,
+    /// The operator's token for the admin API (merchants, quarantine, counters); the admin API
+    /// is off without one.
+    #[arg(long, env = "PORCHLIGHT_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// The operator's carrier accounts, JSON `{"<slug>": {"<field>": "<value>"}}`: polls use
+    /// one for a carrier when the merchant has no connection of their own.
+    #[arg(long, env = "PORCHLIGHT_CARRIER_ACCOUNTS", hide_env_values = true)]
+    carrier_accounts: Option<String>,
+    /// Seconds between poll runs [default: 60].
+    #[arg(long, env = "PORCHLIGHT_POLL_EVERY")]
+    poll_every: Option<String>,
+    /// Shipments one round of a poll run takes at most [default: 500].
+    #[arg(long, env = "PORCHLIGHT_POLL_BATCH")]
+    poll_batch: Option<String>,
+    /// Poll interval override, in seconds, for every status that is polled: `SLUG=SECONDS` for
+    /// a carrier, `TENANT_ID:SLUG=SECONDS` for one tenant's shipments with it,
+    /// `TENANT_ID:*=SECONDS` for all of a tenant's. Repeatable; comma-separated in the
+    /// environment.
+    #[arg(long = "poll-interval", env = "PORCHLIGHT_POLL_INTERVALS", value_delimiter = ',')]
+    poll_intervals: Vec<String>,
+    /// Seconds before a carrier request is abandoned [default: 20].
+    #[arg(long, env = "PORCHLIGHT_CARRIER_TIMEOUT")]
+    carrier_timeout: Option<String>,
+    /// Days a finished shipment is kept after its last change; unset keeps everything.
+    #[arg(long, env = "PORCHLIGHT_RETENTION_DAYS")]
+    retention_days: Option<String>,
+}
+
+impl ServeArgs {
+    /// The value given for shared setting `name`, by flag or environment.
+    pub fn setting(&self, name: &str) -> Option<String> {
+        let list = |values: &[String]| (!values.is_empty()).then(|| values.join(","));
+        match name {
+            var::WEBHOOK_SECRETS => list(&self.webhook_secrets),
+            var::ADMIN_TOKEN => self.admin_token.clone(),
+            var::CARRIER_ACCOUNTS => self.carrier_accounts.clone(),
+            var::POLL_EVERY => self.poll_every.clone(),
+            var::POLL_BATCH => self.poll_batch.clone(),
+            var::POLL_INTERVALS => list(&self.poll_intervals),
+            var::CARRIER_TIMEOUT => self.carrier_timeout.clone(),
+            var::RETENTION_DAYS => self.retention_days.clone(),
+            _ => None,
+        }
+    }
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes the requests and worker rounds in hand.
+pub async fn run(db: &Path, store: SqliteStore, settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
+    let released = store.release_all_leases().await.context("recovering the queue")?;
+    if released > 0 {
+        tracing::info!(released, "queue messages leased by a previous process released");
+    }
+    let mut deps = crate::wire(db, store.clone(), &settings)?;
+    if args.demo {
+        crate::demo::set_up(&deps, args.listen).await?;
+    }
+    // Webhook intake shares transactions: concurrent requests commit together.
+    deps.queue = BatchingQueue::spawn(Arc::clone(&deps.queue), 256);
+    let (polled, pushed) = app::carriers_tracked_live(&deps);
+    tracing::info!(
+        polled = %polled.join(","),
+        webhooks = %pushed.join(","),
+        "carriers tracked live; others only through merchants' courier connections"
+    );
+    serve(deps, store, &settings, args.listen).await
+}
+
+async fn serve(deps: Deps, store: SqliteStore, settings: &Settings, listen: SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    tracing::info!(address = %listener.local_addr()?, "serving the merchant api");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers = crate::workers::spawn(deps.clone(), store, settings, stopped);
+    let served = axum::serve(listener, porchlight::api::router(deps)).with_graceful_shutdown(shutdown_signal()).await;
+    let _ = stop.send(true);
+    workers.await;
+    served.context("serving")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "cannot listen for sigterm");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,25 @@
+//! The demo shop: a tenant with sample shipments (`porchlight::demo`) and a key to try them.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use porchlight::app::{self, Deps, operator};
+
+/// Creates the demo tenant (or a fresh key for it), loads the samples it lacks and prints the
+/// key alone on the last line.
+pub async fn set_up(deps: &Deps, listen: SocketAddr) -> anyhow::Result<()> {
+    let existing = operator::list_tenants(deps).await.context("listing tenants")?;
+    let (tenant, key) = match existing.into_iter().find(|t| t.name == porchlight::demo::TENANT_NAME) {
+        Some(tenant) => {
+            let key = app::create_api_key(deps, &tenant.id).await.context("making a demo key")?;
+            (tenant, key)
+        }
+        None => app::create_tenant(deps, porchlight::demo::TENANT_NAME).await.context("creating the demo tenant")?,
+    };
+    let added = porchlight::demo::load(deps, &tenant.id).await.context("loading demo shipments")?;
+    println!("demo tenant: {} ({})", tenant.name, tenant.id);
+    println!("demo shipments added: {added}");
+    println!("try: curl -H 'as-api-key: {}' http://{listen}/tracking/2026-07/trackings", key.secret);
+    println!("{}", key.secret);
+    Ok(())
+}
