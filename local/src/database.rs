@@ -44,6 +44,9 @@ fn beside(path: &Path, suffix: &str) -> PathBuf {
 /// another server holds it.
 pub fn lock_for_serving(db: &Path) -> anyhow::Result<File> {
     let path = beside(db, ".lock");
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating folder {}", parent.display()))?;
+    }
     let file = File::options()
         .create(true)
         .truncate(false)

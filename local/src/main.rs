@@ -93,7 +93,8 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Couriers(command) => commands::couriers::run(command),
         Command::Serve(args) => {
-            let settings = Settings::from_vars(|name| args.setting(name).or_else(|| given(name)))?;
+            let settings = Settings::from_vars(|name| args.setting(name).or_else(|| given(name)))
+                .map_err(commands::serve::name_the_flag)?;
             let _lock = database::lock_for_serving(&cli.db)?;
             let store = database::open(&cli.db, Open::OrCreate)?;
             commands::serve::run(&cli.db, store, settings, args).await
@@ -121,7 +122,7 @@ fn connect(
     mode: Open,
     var: impl Fn(&str) -> Option<String>,
 ) -> anyhow::Result<(Deps, porchlight::adapters::sqlite::SqliteStore)> {
-    let settings = Settings::from_vars(var)?;
+    let settings = Settings::from_vars(var).map_err(commands::serve::name_the_flag)?;
     let store = database::open(db, mode)?;
     Ok((wire(db, store.clone(), &settings)?, store))
 }

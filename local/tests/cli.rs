@@ -470,3 +470,43 @@ fn every_acknowledged_webhook_survives_a_kill_during_load() {
         std::thread::sleep(Duration::from_millis(250));
     }
 }
+
+#[test]
+fn what_a_newcomer_trips_over_is_refused_with_a_message() {
+    let db = temp_db();
+    // A lookup in the wrong place says so and leaves no empty database behind.
+    let lookup = porchlight(&db, &["tenants", "list"]);
+    assert!(!lookup.status.success());
+    assert!(String::from_utf8_lossy(&lookup.stderr).contains("no database at"), "{lookup:?}");
+    assert!(!db.exists(), "a lookup created {}", db.display());
+
+    // A misspelt slug in a poll override is refused, naming the flag and the slug.
+    let misspelt = porchlight(&db, &["serve", "--listen", "127.0.0.1:0", "--poll-interval", "testing_courier=10"]);
+    assert!(!misspelt.status.success());
+    let message = String::from_utf8_lossy(&misspelt.stderr);
+    assert!(
+        message.contains("--poll-interval") && message.contains("\"testing_courier\" is not a courier slug"),
+        "{message}"
+    );
+
+    // A second server on the same database is refused while the first runs.
+    let port = free_port();
+    let _server = start_server(&db, port, &[]);
+    let second = porchlight(&db, &["serve", "--listen", &format!("127.0.0.1:{}", free_port())]);
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("in use by another `porchlight serve`"), "{second:?}");
+
+    // Logs to a pipe carry no colour codes.
+    assert!(!String::from_utf8_lossy(&lookup.stderr).contains('\u{1b}'), "{lookup:?}");
+
+    // Help shows which variables exist, never a secret's value.
+    let help = Command::new(env!("CARGO_BIN_EXE_porchlight"))
+        .args(["serve", "--help"])
+        .env("PORCHLIGHT_WEBHOOK_SECRETS", "testing-courier=very-secret-value")
+        .env("PORCHLIGHT_ADMIN_TOKEN", "admin-secret-value")
+        .output()
+        .expect("runs");
+    let help = stdout(&help);
+    assert!(help.contains("PORCHLIGHT_WEBHOOK_SECRETS"), "{help}");
+    assert!(!help.contains("very-secret-value") && !help.contains("admin-secret-value"), "{help}");
+}

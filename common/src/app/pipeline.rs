@@ -327,6 +327,7 @@ impl Limiter {
 pub fn carriers_tracked_live(deps: &Deps) -> (Vec<&'static str>, Vec<&'static str>) {
     let adapters = || deps.carriers.slugs().filter_map(|slug| deps.carriers.get(slug));
     let polled = adapters()
+        .filter(|adapter| adapter.polls())
         .filter(|adapter| {
             let operator = deps.carrier_credentials.get(adapter.slug()).cloned().unwrap_or_default();
             operator.cover(adapter.credential_fields())

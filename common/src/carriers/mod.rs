@@ -201,6 +201,10 @@ pub trait CarrierAdapter: Send + Sync {
     fn parse_webhook(&self, body: &[u8]) -> Result<Vec<TrackingUpdate>, CarrierError>;
     /// Numbers one poll request may carry.
     fn max_batch(&self) -> usize;
+    /// Whether the carrier has a tracking API to poll; push-only carriers say no.
+    fn polls(&self) -> bool {
+        true
+    }
     /// The carrier's published rate limit.
     fn rate_limit(&self) -> RateLimit;
     /// Polls `targets` (at most [`CarrierAdapter::max_batch`]) with `credentials`. Numbers the

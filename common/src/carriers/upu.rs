@@ -143,6 +143,10 @@ impl CarrierAdapter for UpuCarrier {
         100
     }
 
+    fn polls(&self) -> bool {
+        false
+    }
+
     fn rate_limit(&self) -> RateLimit {
         RateLimit { per_second: 100, concurrency: 4 }
     }

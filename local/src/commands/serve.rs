@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use porchlight::adapters::sqlite::SqliteStore;
 use porchlight::app::{self, BatchingQueue, Deps};
-use porchlight::settings::{Settings, var};
+use porchlight::settings::{Settings, SettingsError, var};
 
 /// `serve`'s flags. Those that are shared settings read the same variables as on Lambda
 /// (`porchlight::settings::var`); a flag wins over its variable.
@@ -69,6 +69,25 @@ impl ServeArgs {
             _ => None,
         }
     }
+}
+
+/// `error` with the flag that sets its variable named too: a person at a terminal typed that.
+pub fn name_the_flag(error: SettingsError) -> anyhow::Error {
+    let flag = match &error {
+        SettingsError::Missing(name) | SettingsError::Invalid { name, .. } => match *name {
+            var::SECRET_KEY => "--secret-key",
+            var::WEBHOOK_SECRETS => "--webhook-secret",
+            var::ADMIN_TOKEN => "--admin-token",
+            var::CARRIER_ACCOUNTS => "--carrier-accounts",
+            var::POLL_EVERY => "--poll-every",
+            var::POLL_BATCH => "--poll-batch",
+            var::POLL_INTERVALS => "--poll-interval",
+            var::CARRIER_TIMEOUT => "--carrier-timeout",
+            var::RETENTION_DAYS => "--retention-days",
+            _ => return error.into(),
+        },
+    };
+    anyhow::anyhow!("{flag}: {error}")
 }
 
 /// Serves until SIGINT or SIGTERM, then finishes the requests and worker rounds in hand.
