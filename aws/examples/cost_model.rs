@@ -122,7 +122,7 @@ async fn main() -> anyhow::Result<()> {
                 json!({"tracking_number": format!("TC-DELIVERED-{}-P{i:06}", 3 + i % 10), "order_number": format!("#{i}")})
                     .to_string()
                     .into();
-            let router = porchlight::api::merchant_router(runtime.deps.clone());
+            let router = porchlight_aws::api_router(runtime.deps.clone());
             let (status, body) = meter.invoke("api", support::call(router, &create)).await;
             ensure!(status == 201 || status == 200, "creating a tracking answered {status}: {body}");
             meter.add(|u| u.api_requests += 1);

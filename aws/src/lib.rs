@@ -63,6 +63,17 @@ impl Runtime {
     }
 }
 
+/// What the `api` function serves: the merchant API and the operator's.
+pub fn api_router(deps: Deps) -> axum::Router {
+    porchlight::api::app([porchlight::api::merchant_router(deps.clone()), porchlight::api::admin_router(deps)])
+}
+
+/// What the `webhook-intake` function serves: carriers' webhooks, with the same answers as in
+/// `porchlight serve`.
+pub fn webhook_intake_router(deps: Deps) -> axum::Router {
+    porchlight::api::app([porchlight::api::webhook_router(deps)])
+}
+
 /// A Lambda event function's whole `main`: JSON logs, the configuration read once, the
 /// connections made once, then `handler` for every event until the runtime stops. A bad
 /// setting fails the cold start with a message naming it.

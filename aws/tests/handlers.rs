@@ -59,7 +59,7 @@ async fn tracking_updater_reports_unreadable_records_for_another_delivery() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_intake_queues_signed_pushes_and_refuses_others() {
     let runtime = runtime().await;
-    let router = || porchlight::api::webhook_router(runtime.deps.clone());
+    let router = || porchlight_aws::webhook_intake_router(runtime.deps.clone());
     let event = sample("webhook-intake.json");
     let (status, body) = support::call(router(), &event).await;
     assert_eq!(status, 200, "{body}");
@@ -92,7 +92,7 @@ async fn api_serves_the_merchant_api_from_dynamodb() {
     };
     app::create_tracking(&runtime.deps, &tenant, new).await.expect("created");
 
-    let router = || porchlight::api::merchant_router(runtime.deps.clone());
+    let router = || porchlight_aws::api_router(runtime.deps.clone());
     let (status, body) = support::call(router(), &event).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["trackings"][0]["tracking_number"], "TC-DELIVERED-5-EVENT1");
@@ -104,7 +104,7 @@ async fn api_serves_the_merchant_api_from_dynamodb() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_makes_merchants_and_keys_for_the_operator() {
     let runtime = runtime().await;
-    let router = || porchlight::api::merchant_router(runtime.deps.clone());
+    let router = || porchlight_aws::api_router(runtime.deps.clone());
     let mut create = sample("api.json");
     create["routeKey"] = "ANY /admin/{proxy+}".into();
     create["rawPath"] = "/admin/tenants".into();

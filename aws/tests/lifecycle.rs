@@ -34,13 +34,13 @@ async fn a_shipment_lives_through_every_handler() {
     create["routeKey"] = "POST /tracking/{proxy+}".into();
     create["requestContext"]["http"]["method"] = "POST".into();
     create["body"] = json!({"tracking_number": "TC-DELIVERED-5-EVENT1", "order_number": "#1001"}).to_string().into();
-    let (status, created) = support::call(porchlight::api::merchant_router(runtime.deps.clone()), &create).await;
+    let (status, created) = support::call(porchlight_aws::api_router(runtime.deps.clone()), &create).await;
     assert!((200..300).contains(&status), "{status}: {created}");
     let id = created["data"]["id"].as_str().expect("an id").to_owned();
 
     // webhook-intake: the carrier pushes a scan.
     let (status, body) = support::call(
-        porchlight::api::webhook_router(runtime.deps.clone()),
+        porchlight_aws::webhook_intake_router(runtime.deps.clone()),
         &support::sample("webhook-intake.json").expect("sample"),
     )
     .await;
@@ -63,7 +63,7 @@ async fn a_shipment_lives_through_every_handler() {
     let mut read = support::sample("api.json").expect("sample");
     read["rawPath"] = format!("/tracking/2026-07/trackings/{id}").into();
     read["requestContext"]["http"]["path"] = read["rawPath"].clone();
-    let (status, shown) = support::call(porchlight::api::merchant_router(runtime.deps.clone()), &read).await;
+    let (status, shown) = support::call(porchlight_aws::api_router(runtime.deps.clone()), &read).await;
     assert_eq!(status, 200, "{shown}");
     assert_eq!(shown["data"]["tag"], "InTransit");
     assert_eq!(shown["data"]["checkpoints"].as_array().map(Vec::len), Some(1));

@@ -5,12 +5,14 @@
 
 use std::sync::atomic::Ordering;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
-use axum::middleware::Next;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
@@ -20,7 +22,20 @@ use crate::domain::TenantId;
 use crate::ports::QueueName;
 use crate::settings::AdminToken;
 
-pub(super) async fn authenticate(State(deps): State<Deps>, request: Request, next: Next) -> Response {
+/// The operator's API under `/admin`; every path answers 404 when no admin token is set.
+pub fn admin_router(deps: Deps) -> Router {
+    let admin = Router::new()
+        .route("/tenants", get(list_tenants).post(create_tenant))
+        .route("/tenants/{id}/api-keys", get(list_api_keys).post(create_api_key))
+        .route("/tenants/{id}/api-keys/{key_id}", delete(revoke_api_key))
+        .route("/quarantine", get(list_quarantine))
+        .route("/quarantine/{id}/replay", post(replay_quarantined))
+        .route("/stats", get(stats))
+        .route_layer(middleware::from_fn_with_state(deps.clone(), authenticate));
+    Router::new().nest("/admin", admin).with_state(deps)
+}
+
+async fn authenticate(State(deps): State<Deps>, request: Request, next: Next) -> Response {
     let Some(expected) = deps.admin_token else { return ApiError::no_route().into_response() };
     let given = request.headers().get("x-porchlight-admin-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let digest = AdminToken::of(given);
@@ -31,7 +46,7 @@ pub(super) async fn authenticate(State(deps): State<Deps>, request: Request, nex
 }
 
 #[derive(Deserialize, Default)]
-pub(super) struct Page {
+struct Page {
     queue: Option<String>,
     after: Option<u64>,
     limit: Option<usize>,
@@ -49,7 +64,7 @@ fn queue(name: Option<&str>) -> Result<QueueName, ApiError> {
 }
 
 /// `GET /admin/quarantine?queue=...`: a queue's dead letters with the reason, oldest first.
-pub(super) async fn list_quarantine(
+async fn list_quarantine(
     State(deps): State<Deps>,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -73,7 +88,7 @@ pub(super) async fn list_quarantine(
 }
 
 /// `POST /admin/quarantine/{id}/replay?queue=...`: a dead letter back on its queue.
-pub(super) async fn replay_quarantined(
+async fn replay_quarantined(
     State(deps): State<Deps>,
     Path(id): Path<String>,
     page: Result<Query<Page>, QueryRejection>,
@@ -86,7 +101,7 @@ pub(super) async fn replay_quarantined(
 }
 
 /// `GET /admin/stats`: queue depths and the pipeline's counters since start.
-pub(super) async fn stats(State(deps): State<Deps>) -> Result<Response, ApiError> {
+async fn stats(State(deps): State<Deps>) -> Result<Response, ApiError> {
     let depths = operator::queue_depths(&deps).await?;
     let depth = |queue: QueueName| depths.iter().find(|(q, _)| *q == queue).map_or(0, |(_, depth)| *depth);
     let stats = &deps.stats;
@@ -103,7 +118,7 @@ pub(super) async fn stats(State(deps): State<Deps>) -> Result<Response, ApiError
 }
 
 #[derive(Deserialize)]
-pub(super) struct NewTenant {
+struct NewTenant {
     name: String,
 }
 
@@ -125,10 +140,7 @@ fn tenant_id(id: &str) -> Result<TenantId, ApiError> {
 }
 
 /// `POST /admin/tenants {"name": ...}`: a merchant and its first API key.
-pub(super) async fn create_tenant(
-    State(deps): State<Deps>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
+async fn create_tenant(State(deps): State<Deps>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     let new: NewTenant = super::parse_body(body)?;
     let (tenant, key) = app::create_tenant(&deps, &new.name).await?;
     let body = serde_json::json!({ "tenant": tenant_json(&tenant), "api_key": new_key_json(&key) });
@@ -136,20 +148,20 @@ pub(super) async fn create_tenant(
 }
 
 /// `GET /admin/tenants`: every merchant, oldest first.
-pub(super) async fn list_tenants(State(deps): State<Deps>) -> Result<Response, ApiError> {
+async fn list_tenants(State(deps): State<Deps>) -> Result<Response, ApiError> {
     let tenants = operator::list_tenants(&deps).await?;
     let tenants: Vec<_> = tenants.iter().map(tenant_json).collect();
     Ok(envelope(StatusCode::OK, serde_json::json!({ "tenants": tenants })))
 }
 
 /// `POST /admin/tenants/{id}/api-keys`: another key for a merchant.
-pub(super) async fn create_api_key(State(deps): State<Deps>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn create_api_key(State(deps): State<Deps>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let key = app::create_api_key(&deps, &tenant_id(&id)?).await?;
     Ok(envelope(StatusCode::CREATED, serde_json::json!({ "api_key": new_key_json(&key) })))
 }
 
 /// `GET /admin/tenants/{id}/api-keys`: a merchant's key ids and dates (never the keys).
-pub(super) async fn list_api_keys(State(deps): State<Deps>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn list_api_keys(State(deps): State<Deps>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let keys = operator::list_api_keys(&deps, &tenant_id(&id)?).await?;
     let keys: Vec<_> = keys
         .iter()
@@ -165,7 +177,7 @@ pub(super) async fn list_api_keys(State(deps): State<Deps>, Path(id): Path<Strin
 }
 
 /// `DELETE /admin/tenants/{id}/api-keys/{key_id}`: revokes a key at once.
-pub(super) async fn revoke_api_key(
+async fn revoke_api_key(
     State(deps): State<Deps>,
     Path((id, key_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {

@@ -11,7 +11,9 @@ use tower::ServiceExt;
 
 use super::*;
 use crate::adapters::sqlite::SqliteStore;
-use crate::domain::{CheckpointInput, CheckpointSource, Subtag, TrackingNumber};
+use crate::app::{self, Deps};
+use crate::couriers::COURIERS;
+use crate::domain::{CheckpointInput, CheckpointSource, EventTime, Slug, Subtag, TrackingNumber};
 use crate::testkit::ManualClock;
 
 struct Harness {
@@ -800,4 +802,26 @@ async fn courier_connections_are_validated_sealed_masked_and_per_tenant() {
     let (status, _) = h.call(Method::DELETE, &path, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(h.call(Method::GET, &path, None).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn every_answer_forbids_sniffing_and_caching() {
+    let h = Harness::new().await;
+    let cases = [
+        (Some(h.key.as_str()), "/tracking/2026-07/trackings", StatusCode::OK),
+        (None, "/tracking/2026-07/trackings", StatusCode::UNAUTHORIZED),
+        (Some(h.key.as_str()), "/no/such/path", StatusCode::NOT_FOUND),
+        (None, "/openapi.json", StatusCode::OK),
+    ];
+    for (key, path, expected) in cases {
+        let mut request = Request::builder().uri(path);
+        if let Some(key) = key {
+            request = request.header("as-api-key", key);
+        }
+        let response = h.router.clone().oneshot(request.body(Body::empty()).expect("request")).await.expect("response");
+        assert_eq!(response.status(), expected, "{path}");
+        let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"), "{path}");
+        assert_eq!(header("cache-control").as_deref(), Some("no-store"), "{path}");
+    }
 }

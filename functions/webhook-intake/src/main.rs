@@ -10,5 +10,5 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env()?;
     let runtime = Runtime::connect(&config).await;
-    lambda_http::run(porchlight::api::webhook_router(runtime.deps)).await
+    lambda_http::run(porchlight_aws::webhook_intake_router(runtime.deps)).await
 }

@@ -11,8 +11,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::wire::timestamp;
-use super::{ApiError, envelope, parse_body};
+use crate::api::wire::timestamp;
+use crate::api::{ApiError, envelope, parse_body};
 use crate::app::connections::{self, Connection};
 use crate::app::{AppError, Deps};
 use crate::domain::{DomainError, Slug, TenantId};

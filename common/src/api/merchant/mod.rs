@@ -1,0 +1,52 @@
+//! The merchant API: AfterShip's Tracking API 2026-07 under [`PREFIX`], authenticated by the
+//! `as-api-key` header, with the OpenAPI document and the health check.
+
+mod connections;
+mod couriers;
+mod trackings;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use super::{ApiError, openapi};
+use crate::app::{self, Deps};
+
+/// The API version prefix this router serves.
+pub const PREFIX: &str = "/tracking/2026-07";
+
+/// The merchant API, the OpenAPI document and the health check.
+pub fn merchant_router(deps: Deps) -> Router {
+    let authenticated = Router::new()
+        .route("/trackings", get(trackings::list).post(trackings::create))
+        .route("/trackings/{id}", get(trackings::get).put(trackings::update).delete(trackings::delete))
+        .route("/trackings/{id}/retrack", post(trackings::retrack))
+        .route("/trackings/{id}/mark-as-completed", post(trackings::mark_completed))
+        .route("/couriers", get(couriers::list))
+        .route("/couriers/all", get(couriers::list_all))
+        .route("/couriers/detect", post(couriers::detect))
+        .route("/courier-connections", get(connections::list).post(connections::create))
+        .route(
+            "/courier-connections/{id}",
+            get(connections::get).patch(connections::update).delete(connections::delete),
+        )
+        .route_layer(middleware::from_fn_with_state(deps.clone(), authenticate));
+    Router::new()
+        .nest(PREFIX, authenticated)
+        .route("/openapi.json", get(openapi::document))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(deps)
+}
+
+async fn authenticate(State(deps): State<Deps>, mut request: Request, next: Next) -> Response {
+    let key = request.headers().get("as-api-key").and_then(|v| v.to_str().ok());
+    match app::authenticate(&deps, key).await {
+        Ok(tenant) => {
+            request.extensions_mut().insert(tenant);
+            next.run(request).await
+        }
+        Err(error) => ApiError::from(error).into_response(),
+    }
+}
