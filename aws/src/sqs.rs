@@ -87,7 +87,7 @@ impl SqsQueues {
                 .await
                 .map_err(unavailable)?
                 .queue_url
-                .ok_or_else(|| failure("created queue without a url"))?;
+                .ok_or_else(|| refused("created queue without a url"))?;
             let attributes = self
                 .client
                 .get_queue_attributes()
@@ -99,7 +99,7 @@ impl SqsQueues {
             let arn = attributes
                 .attributes
                 .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-                .ok_or_else(|| failure("queue without an arn"))?;
+                .ok_or_else(|| refused("queue without an arn"))?;
             let redrive = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": MAX_RECEIVES}).to_string();
             self.client
                 .create_queue()
@@ -122,7 +122,7 @@ impl SqsQueues {
             return Ok(url.clone());
         }
         let answer = self.client.get_queue_url().queue_name(&name).send().await.map_err(unavailable)?;
-        let url = answer.queue_url.ok_or_else(|| failure("queue without a url"))?;
+        let url = answer.queue_url.ok_or_else(|| refused("queue without a url"))?;
         self.urls.lock().expect("urls lock").insert(name, url.clone());
         Ok(url)
     }
@@ -169,7 +169,7 @@ impl SqsQueues {
                 .await
                 .map_err(unavailable)?;
             if let Some(failed) = answer.failed.first() {
-                return Err(failure(&format!("sqs refused a message: {}", failed.code)));
+                return Err(refused(&format!("sqs refused a message: {}", failed.code)));
             }
         }
         Ok(())
@@ -268,8 +268,14 @@ fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> StoreEr
     StoreError::Unavailable(Box::new(error))
 }
 
-fn failure(message: &str) -> StoreError {
+/// SQS answered, but not as it should: the call may succeed if retried.
+fn refused(message: &str) -> StoreError {
     StoreError::Unavailable(message.to_owned().into())
+}
+
+/// A message this adapter did not send as it is (attributes or body missing): never readable.
+fn failure(message: &str) -> StoreError {
+    StoreError::Corrupt(message.to_owned())
 }
 
 #[async_trait]

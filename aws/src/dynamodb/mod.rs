@@ -226,7 +226,7 @@ fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> StoreEr
 
 /// A stored item that does not read back: the table holds something this code did not write.
 fn corrupt(what: &str) -> StoreError {
-    StoreError::Unavailable(format!("dynamodb item without a valid {what}").into())
+    StoreError::Corrupt(format!("dynamodb item without a valid {what}"))
 }
 
 /// A single-item write's result, with DynamoDB refusing it because its condition failed

@@ -86,7 +86,7 @@ pub(super) fn read_shipment(item: &Item) -> Result<Shipment, StoreError> {
         Some(AttributeValue::S(text)) => text.clone().into_bytes(),
         _ => return Err(corrupt("body")),
     };
-    let mut shipment: Shipment = serde_json::from_slice(&body).map_err(unavailable)?;
+    let mut shipment: Shipment = serde_json::from_slice(&body).map_err(|_| corrupt("body"))?;
     shipment.version = item
         .get("version")
         .and_then(|v| v.as_n().ok())

@@ -113,6 +113,7 @@ async fn stats(State(deps): State<Deps>) -> Result<Response, ApiError> {
             "webhooks_accepted": stats.webhooks_accepted.load(Ordering::Relaxed),
             "webhooks_unauthenticated": stats.webhooks_unauthenticated.load(Ordering::Relaxed),
             "quarantined": stats.quarantined.load(Ordering::Relaxed),
+            "unreadable_shipments": stats.unreadable_shipments.load(Ordering::Relaxed),
         }),
     ))
 }

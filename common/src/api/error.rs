@@ -61,6 +61,11 @@ impl ApiError {
         self.code
     }
 
+    /// The message, for tests and logs.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     fn meta_type(&self) -> &'static str {
         match self.status.as_u16() {
             401 => "Unauthorized",
@@ -96,8 +101,16 @@ impl From<AppError> for ApiError {
             AppError::RetrackNotAllowed => (StatusCode::BAD_REQUEST, 4013),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, 401),
             AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, 503),
-            AppError::Store(source) => {
-                tracing::error!(error = %source, cause = ?std::error::Error::source(source), "store failure");
+            AppError::Unavailable(source) => {
+                tracing::error!(error = %source, "dependency unavailable");
+                (StatusCode::SERVICE_UNAVAILABLE, 503)
+            }
+            AppError::Corrupt(what) => {
+                tracing::error!(error = %what, "stored data unreadable");
+                (StatusCode::INTERNAL_SERVER_ERROR, 500)
+            }
+            AppError::Internal(what) => {
+                tracing::error!(error = %what, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, 500)
             }
         };

@@ -9,6 +9,7 @@
 //! `app::` use case and map the result into the `{meta, data}` envelope.
 
 mod admin;
+mod body;
 mod error;
 pub mod merchant;
 mod openapi;
@@ -16,15 +17,13 @@ mod webhooks;
 pub mod wire;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 pub use admin::admin_router;
+pub(crate) use body::parse_body;
 pub use error::ApiError;
 pub use merchant::{PREFIX, merchant_router};
 pub use webhooks::webhook_router;
@@ -78,34 +77,7 @@ pub(crate) fn envelope(status: StatusCode, data: impl Serialize) -> Response {
         }
         Err(error) => {
             tracing::error!(error = %error, "response serialization failed");
-            ApiError::from(AppError::Busy).into_response()
-        }
-    }
-}
-
-/// Parses a JSON body, naming the offending field on a type error.
-pub(crate) fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(ApiError::too_large()),
-        Err(rejection) => {
-            return Err(ApiError::bad_request(4001, format!("request body could not be read: {rejection}")));
-        }
-    };
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request(4001, "request body must be a JSON object"));
-    }
-    let mut deserializer = serde_json::Deserializer::from_slice(&body);
-    match serde_path_to_error::deserialize(&mut deserializer) {
-        Ok(value) => Ok(value),
-        Err(error) => {
-            let path = error.path().to_string();
-            let inner = error.into_inner();
-            if inner.is_syntax() || inner.is_eof() || path == "." {
-                Err(ApiError::bad_request(4001, format!("invalid JSON: {inner}")))
-            } else {
-                Err(ApiError::bad_request(4008, format!("{path} is invalid: {inner}")))
-            }
+            ApiError::from(AppError::Internal(format!("response serialization failed: {error}"))).into_response()
         }
     }
 }

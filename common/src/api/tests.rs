@@ -825,3 +825,29 @@ async fn every_answer_forbids_sniffing_and_caching() {
         assert_eq!(header("cache-control").as_deref(), Some("no-store"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn bodies_that_could_be_stored_but_not_read_back_are_refused() {
+    let h = Harness::new().await;
+    let nested = |levels: usize| {
+        let mut value = json!(1);
+        for _ in 0..levels {
+            value = json!({ "a": value });
+        }
+        value
+    };
+    let create = |fields: Value| json!({"tracking_number": "1Z999AA10123456784", "custom_fields": fields});
+    let (status, body) = h.call(Method::POST, "/tracking/2026-07/trackings", Some(create(nested(126)))).await;
+    assert_eq!((status, body["meta"]["code"].as_u64()), (StatusCode::BAD_REQUEST, Some(4001)), "{body}");
+    let (status, body) = h.call(Method::POST, "/tracking/2026-07/trackings", Some(create(nested(9)))).await;
+    assert_eq!((status, body["meta"]["code"].as_u64()), (StatusCode::BAD_REQUEST, Some(4008)), "{body}");
+    assert!(body["meta"]["message"].as_str().is_some_and(|m| m.starts_with("custom_fields")), "{body}");
+    let long_name = "n".repeat(900_000 / 2);
+    let customers = json!({"tracking_number": "1Z999AA10123456784", "customers": [{"name": long_name}]});
+    let (status, body) = h.call(Method::POST, "/tracking/2026-07/trackings", Some(customers)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let message = body["meta"]["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("customers[0].name") && message.len() < 200, "{message}");
+    let (status, _) = h.call(Method::POST, "/tracking/2026-07/trackings", Some(create(nested(7)))).await;
+    assert_eq!(status, StatusCode::CREATED, "within the limits");
+}

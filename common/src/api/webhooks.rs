@@ -37,6 +37,6 @@ async fn carrier_webhook(
         Ok(id) => Ok(envelope(StatusCode::OK, serde_json::json!({ "id": id.to_string() }))),
         Err(app::IntakeError::UnknownCarrier(_)) => Err(ApiError::no_route()),
         Err(app::IntakeError::Unauthorized) => Err(AppError::Unauthorized.into()),
-        Err(app::IntakeError::Queue(error)) => Err(AppError::Store(error).into()),
+        Err(app::IntakeError::Queue(error)) => Err(AppError::from(error).into()),
     }
 }

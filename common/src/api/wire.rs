@@ -19,8 +19,6 @@ const MAX_TEXT: usize = 2048;
 const MAX_TAGS: usize = 50;
 /// Most customers on one tracking.
 const MAX_CUSTOMERS: usize = 10;
-/// Largest `custom_fields` object, serialized.
-const MAX_CUSTOM_FIELDS_BYTES: usize = 16 * 1024;
 
 /// Present-and-null (`Some(None)`) versus absent (`None`), so that an update can clear a field.
 fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
@@ -122,12 +120,6 @@ fn date(field: &str, value: &str) -> Result<String, DomainError> {
 impl TrackingWrite {
     fn apply_structured(&self, details: &mut ShipmentDetails) -> Result<(), AppError> {
         if let Some(fields) = &self.custom_fields {
-            if let Some(map) = fields {
-                let size = serde_json::to_vec(map).map(|v| v.len()).unwrap_or(usize::MAX);
-                if size > MAX_CUSTOM_FIELDS_BYTES {
-                    return Err(DomainError::invalid("custom_fields", "must be at most 16 KiB").into());
-                }
-            }
             details.custom_fields = fields.clone();
         }
         if let Some(delivery_type) = self.delivery_type {

@@ -55,7 +55,7 @@ impl SecretBox {
 
     /// Opens what [`SecretBox::seal`] made with the same key; an error for anything else.
     pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, AppError> {
-        let fail = || AppError::Store(StoreError::Unavailable("sealed credentials do not open with this key".into()));
+        let fail = || AppError::Corrupt("sealed credentials do not open with this key".into());
         if sealed.len() < 12 {
             return Err(fail());
         }
@@ -170,8 +170,8 @@ pub fn operator_accounts(carriers: &CarrierRegistry, json: &str) -> Result<BTree
 
 fn open_connection(deps: &Deps, stored: StoredConnection) -> Result<Connection, AppError> {
     let plain = deps.secrets.open(&stored.sealed_credentials)?;
-    let credentials: BTreeMap<String, String> =
-        serde_json::from_slice(&plain).map_err(|e| AppError::Store(StoreError::Unavailable(Box::new(e))))?;
+    let credentials: BTreeMap<String, String> = serde_json::from_slice(&plain)
+        .map_err(|e| AppError::Corrupt(format!("opened credentials are not a map: {e}")))?;
     Ok(Connection {
         id: stored.id,
         courier_slug: stored.courier_slug,
@@ -227,7 +227,7 @@ pub async fn update_connection(
     stored.updated_at = deps.clock.now();
     deps.connections.update_connection(&stored).await.map_err(|e| match e {
         StoreError::NotFound => AppError::ConnectionNotFound,
-        other => AppError::Store(other),
+        other => AppError::from(other),
     })?;
     Ok(Connection { credentials, ..open_connection(deps, stored)? })
 }
@@ -236,7 +236,7 @@ pub async fn update_connection(
 pub async fn delete_connection(deps: &Deps, tenant: &TenantId, id: &str) -> Result<Connection, AppError> {
     let stored = deps.connections.delete_connection(tenant, id).await.map_err(|e| match e {
         StoreError::NotFound => AppError::ConnectionNotFound,
-        other => AppError::Store(other),
+        other => AppError::from(other),
     })?;
     open_connection(deps, stored)
 }

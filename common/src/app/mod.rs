@@ -27,7 +27,7 @@ pub use trackings::{
 
 use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets};
 use crate::domain::{DomainError, PollPolicy, ShipmentId};
-use crate::ports::{Clock, ConnectionStore, HttpClient, ShipmentStore, StoreError, TenantStore, WorkQueue};
+use crate::ports::{BoxError, Clock, ConnectionStore, HttpClient, ShipmentStore, StoreError, TenantStore, WorkQueue};
 use crate::settings::{AdminToken, Settings};
 
 /// The ports and settings a use case may use. Cloning is cheap.
@@ -151,9 +151,23 @@ pub enum AppError {
     /// Concurrent writers kept winning; the caller may retry.
     #[error("the tracking is being changed concurrently; retry")]
     Busy,
-    /// The store failed.
-    #[error("store failure")]
-    Store(#[source] StoreError),
+    /// A store, queue or other dependency is unavailable: retry later.
+    #[error("temporarily unavailable; retry")]
+    Unavailable(#[source] BoxError),
+    /// Stored data does not read back: retrying will not help; an operator must look.
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    /// A fault in this code (a value that does not serialize, a task that panicked).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// Whether the same call may succeed later: the store or queue was unavailable, or
+    /// concurrent writers kept winning. Everything else fails the same way every time.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, AppError::Unavailable(_) | AppError::Busy)
+    }
 }
 
 impl From<StoreError> for AppError {
@@ -161,7 +175,9 @@ impl From<StoreError> for AppError {
         match error {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Duplicate(id) => AppError::Duplicate(id),
-            other => AppError::Store(other),
+            StoreError::Conflict => AppError::Busy,
+            StoreError::Unavailable(source) => AppError::Unavailable(source),
+            StoreError::Corrupt(what) => AppError::Corrupt(what),
         }
     }
 }

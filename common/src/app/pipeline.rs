@@ -65,6 +65,15 @@ pub struct PipelineStats {
     pub webhooks_unauthenticated: AtomicU64,
     /// Messages set aside in quarantine.
     pub quarantined: AtomicU64,
+    /// Times a shipment that does not read back was skipped (by a carrier update or a poll),
+    /// so that it stops no other shipment; each is logged with its ids.
+    pub unreadable_shipments: AtomicU64,
+}
+
+/// Logs and counts a shipment that does not read back, which the pipeline then skips.
+fn skip_unreadable(deps: &Deps, tenant: &TenantId, id: &ShipmentId, what: &str) {
+    let total = deps.stats.unreadable_shipments.fetch_add(1, Ordering::Relaxed) + 1;
+    tracing::error!(tenant_id = %tenant, shipment_id = %id, error = what, total, "unreadable shipment skipped");
 }
 
 /// Why a webhook was refused.
@@ -223,7 +232,7 @@ async fn handle_message(deps: &Deps, body: &[u8]) -> Result<usize, Failure> {
         match apply_tracking_update(deps, update).await {
             Ok(0) => unmatched += 1,
             Ok(_) => {}
-            Err(error @ (AppError::Store(_) | AppError::Busy)) => return Err(Failure::Retry(error)),
+            Err(error) if error.is_retryable() => return Err(Failure::Retry(error)),
             Err(other) => return Err(Failure::Quarantine(other.to_string())),
         }
     }
@@ -250,6 +259,8 @@ pub async fn apply_tracking_update(deps: &Deps, update: &TrackingUpdate) -> Resu
             }
             // Deleted between lookup and write.
             Err(AppError::NotFound) => {}
+            // One merchant's unreadable shipment must not keep the update from the others.
+            Err(AppError::Corrupt(what)) => skip_unreadable(deps, &tenant, &id, &what),
             Err(other) => return Err(other),
         }
     }
@@ -394,7 +405,16 @@ async fn poll_round(
     for (tenant, id) in due {
         // Eventually consistent is enough: what the poll records is written under the
         // shipment's version, after a consistent read.
-        let Some(shipment) = deps.shipments.get_eventually(tenant, id).await? else { continue };
+        let shipment = match deps.shipments.get_eventually(tenant, id).await {
+            Ok(Some(shipment)) => shipment,
+            Ok(None) => continue,
+            // One unreadable shipment must not stop the round for every merchant.
+            Err(StoreError::Corrupt(what)) => {
+                skip_unreadable(deps, tenant, id, &what);
+                continue;
+            }
+            Err(other) => return Err(other.into()),
+        };
         shipments += 1;
         known.insert((tenant.clone(), id.clone()), shipment.clone());
         for (slug, number) in legs_to_poll(&shipment) {
@@ -467,7 +487,7 @@ async fn poll_round(
         }
     }
     while let Some(joined) = requests.join_next().await {
-        let (slug, chunk, answer) = joined.map_err(|e| AppError::Store(StoreError::Unavailable(Box::new(e))))?;
+        let (slug, chunk, answer) = joined.map_err(|e| AppError::Internal(format!("a poll request failed: {e}")))?;
         report.requests += 1;
         let outcome = match answer {
             Ok(updates) => {
@@ -527,6 +547,7 @@ async fn poll_round(
         .await;
         match result {
             Ok(_) | Err(AppError::NotFound) => {}
+            Err(AppError::Corrupt(what)) => skip_unreadable(deps, &tenant, &id, &what),
             Err(other) => return Err(other),
         }
     }

@@ -69,6 +69,6 @@ pub async fn authenticate(deps: &Deps, secret: Option<&str>) -> Result<TenantId,
         Ok(Some(tenant)) => Ok(tenant),
         Ok(None) => Err(AppError::Unauthorized),
         Err(StoreError::NotFound) => Err(AppError::Unauthorized),
-        Err(other) => Err(AppError::Store(other)),
+        Err(other) => Err(AppError::from(other)),
     }
 }

@@ -31,10 +31,7 @@ pub(crate) fn known_courier(slug: &Slug) -> Result<(), AppError> {
 }
 
 fn validate_details(details: &ShipmentDetails) -> Result<(), AppError> {
-    for (index, customer) in details.customers.iter().enumerate() {
-        customer.validate(index)?;
-    }
-    Ok(())
+    Ok(details.validate()?)
 }
 
 /// Creates a tracking. `Duplicate` if the tenant already tracks the courier and number.

@@ -48,9 +48,31 @@ impl fmt::Debug for Customer {
     }
 }
 
+/// Longest customer name and id.
+const MAX_CUSTOMER_TEXT: usize = 256;
+/// Most customers on one shipment.
+pub const MAX_CUSTOMERS: usize = 10;
+/// Largest `custom_fields` object, serialized.
+pub const MAX_CUSTOM_FIELDS_BYTES: usize = 16 * 1024;
+/// Deepest nesting of `custom_fields`.
+pub const MAX_CUSTOM_FIELDS_DEPTH: usize = 8;
+
 impl Customer {
-    /// Checks the email's and phone number's shape.
+    /// Checks every field's length and the email's and phone number's shape. Messages name the
+    /// field, never its value (it is a shopper's).
     pub fn validate(&self, index: usize) -> Result<(), DomainError> {
+        let limits = [
+            ("role", &self.role, 64),
+            ("name", &self.name, MAX_CUSTOMER_TEXT),
+            ("language", &self.language, 35),
+            ("id", &self.id, MAX_CUSTOMER_TEXT),
+        ];
+        for (field, value, longest) in limits {
+            if value.as_ref().is_some_and(|v| v.chars().count() > longest) {
+                let reason = format!("must be at most {longest} characters");
+                return Err(DomainError::invalid(format!("customers[{index}].{field}"), reason));
+            }
+        }
         if let Some(email) = &self.email {
             let valid = email.len() <= 254
                 && email.split_once('@').is_some_and(|(local, domain)| {
@@ -148,6 +170,15 @@ impl CompletionReason {
     }
 }
 
+/// How deep arrays and objects nest in `value` (a scalar is 0).
+fn json_depth(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
+        serde_json::Value::Object(fields) => 1 + fields.values().map(json_depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// What the merchant says about a shipment: everything AfterShip lets a merchant set on a tracking
 /// besides the courier and number. Field names are AfterShip's.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -186,6 +217,32 @@ pub struct ShipmentDetails {
     pub customers: Vec<Customer>,
     pub shipment_direction: ShipmentDirection,
     pub order_promised_delivery_date: Option<PromisedDeliveryDate>,
+}
+
+impl ShipmentDetails {
+    /// The invariants every way in (API, imports, connectors, portals) must keep: at most
+    /// [`MAX_CUSTOMERS`] valid customers, `custom_fields` at most [`MAX_CUSTOM_FIELDS_BYTES`]
+    /// serialized and nested at most [`MAX_CUSTOM_FIELDS_DEPTH`] deep (so that what is stored
+    /// always reads back).
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if self.customers.len() > MAX_CUSTOMERS {
+            return Err(DomainError::invalid("customers", format!("must be at most {MAX_CUSTOMERS} customers")));
+        }
+        for (index, customer) in self.customers.iter().enumerate() {
+            customer.validate(index)?;
+        }
+        if let Some(fields) = &self.custom_fields {
+            let size = serde_json::to_vec(fields).map_or(usize::MAX, |v| v.len());
+            if size > MAX_CUSTOM_FIELDS_BYTES {
+                return Err(DomainError::invalid("custom_fields", "must be at most 16 KiB"));
+            }
+            if fields.values().map(json_depth).max().unwrap_or(0) + 1 > MAX_CUSTOM_FIELDS_DEPTH {
+                let reason = format!("must nest at most {MAX_CUSTOM_FIELDS_DEPTH} levels deep");
+                return Err(DomainError::invalid("custom_fields", reason));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The delivery date promised to the shopper at checkout, in the recipient's time zone.

@@ -17,7 +17,12 @@ pub enum StoreError {
     /// A shipment with the same courier and tracking number already exists for the tenant.
     #[error("duplicate shipment {0}")]
     Duplicate(ShipmentId),
-    /// The store failed; the operation may or may not have happened only if documented.
+    /// The store could not be reached or failed; the operation may succeed if retried. Whether
+    /// it happened is unknown unless the method documents otherwise.
     #[error("store unavailable")]
     Unavailable(#[source] BoxError),
+    /// A stored record does not read back as what this code writes (or nests deeper than it
+    /// reads): retrying will not help. Names what is wrong, never the record's content.
+    #[error("stored record unreadable: {0}")]
+    Corrupt(String),
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, from_micros, is_unique_violation, micros, unavailable};
+use super::{SqliteStore, corrupt, from_micros, is_unique_violation, micros, unavailable};
 use crate::domain::{Slug, TenantId};
 use crate::ports::{ConnectionStore, StoreError, StoredConnection};
 
@@ -14,9 +14,9 @@ fn connection_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Str
 fn connection_from_parts(parts: (String, String, String, Vec<u8>, i64, i64)) -> Result<StoredConnection, StoreError> {
     let (tenant, id, slug, sealed_credentials, created_at, updated_at) = parts;
     Ok(StoredConnection {
-        tenant_id: TenantId::parse(&tenant).map_err(unavailable)?,
+        tenant_id: TenantId::parse(&tenant).map_err(|_| corrupt("tenant_id"))?,
         id,
-        courier_slug: Slug::parse(&slug).map_err(unavailable)?,
+        courier_slug: Slug::parse(&slug).map_err(|_| corrupt("courier_slug"))?,
         sealed_credentials,
         created_at: from_micros(created_at),
         updated_at: from_micros(updated_at),

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::{SqliteStore, from_micros, micros, unavailable};
+use super::{SqliteStore, corrupt, from_micros, micros, unavailable};
 use crate::domain::{ShipmentId, TenantId};
 use crate::ports::{ChangeEvent, ChangeFeed, ChangeKind, FeedEntry, StatusSnapshot, StoreError};
 
@@ -59,11 +59,11 @@ impl ChangeFeed for SqliteStore {
             rows.map(|row| {
                 let (seq, tenant, shipment, kind, at, old, new) = row.map_err(unavailable)?;
                 let snapshot = |json: Option<String>| -> Result<Option<StatusSnapshot>, StoreError> {
-                    json.map(|j| serde_json::from_str(&j).map_err(unavailable)).transpose()
+                    json.map(|j| serde_json::from_str(&j).map_err(|_| corrupt("status snapshot"))).transpose()
                 };
                 let change = ChangeEvent {
-                    tenant_id: TenantId::parse(&tenant).map_err(unavailable)?,
-                    shipment_id: ShipmentId::parse(&shipment).map_err(unavailable)?,
+                    tenant_id: TenantId::parse(&tenant).map_err(|_| corrupt("tenant_id"))?,
+                    shipment_id: ShipmentId::parse(&shipment).map_err(|_| corrupt("shipment_id"))?,
                     kind: match kind.as_str() {
                         "created" => ChangeKind::Created,
                         "updated" => ChangeKind::Updated,

@@ -54,6 +54,11 @@ fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> StoreEr
     StoreError::Unavailable(Box::new(error))
 }
 
+/// A row that does not read back as this code writes it: `what` names the column.
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("sqlite row with an unreadable {what}"))
+}
+
 fn is_unique_violation(error: &rusqlite::Error, columns: &str) -> bool {
     matches!(error, rusqlite::Error::SqliteFailure(e, Some(message))
         if e.code == ErrorCode::ConstraintViolation && message.contains(columns))

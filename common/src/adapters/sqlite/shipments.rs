@@ -7,7 +7,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::feed::record_change;
-use super::{SqliteStore, is_unique_violation, micros, unavailable};
+use super::{SqliteStore, corrupt, is_unique_violation, micros, unavailable};
 use crate::domain::{Shipment, ShipmentId, Slug, TenantId, TrackingNumber};
 use crate::ports::{ChangeKind, Cursor, ListPage, ListQuery, ShipmentStore, StatusSnapshot, StoreError};
 
@@ -54,7 +54,7 @@ const UPSERT_COLUMNS: &str = "tenant_id, id, version, slug, number_compact, last
      poll_phase, body";
 
 fn parse_body(body: &str, version: i64) -> Result<Shipment, StoreError> {
-    let mut shipment: Shipment = serde_json::from_str(body).map_err(unavailable)?;
+    let mut shipment: Shipment = serde_json::from_str(body).map_err(|_| corrupt("shipment body"))?;
     shipment.version = version as u64;
     Ok(shipment)
 }
@@ -93,8 +93,8 @@ fn old_snapshot(tx: &Connection, tenant: &TenantId, id: &ShipmentId) -> Result<O
     .map(|(version, tag, subtag, active, count)| {
         Ok(StatusSnapshot {
             version: version as u64,
-            tag: crate::domain::Tag::parse(&tag).map_err(unavailable)?,
-            subtag: crate::domain::Subtag::parse(&subtag).map_err(unavailable)?,
+            tag: crate::domain::Tag::parse(&tag).map_err(|_| corrupt("tag"))?,
+            subtag: crate::domain::Subtag::parse(&subtag).map_err(|_| corrupt("subtag"))?,
             active,
             checkpoint_count: count as usize,
         })
@@ -252,6 +252,22 @@ impl ShipmentStore for SqliteStore {
 }
 
 impl SqliteStore {
+    /// Overwrites a shipment's stored body with text that does not parse: for tests of what
+    /// happens when stored data cannot be read back.
+    #[cfg(any(test, feature = "testkit"))]
+    pub async fn garble_for_tests(&self, tenant: &TenantId, id: &ShipmentId) -> Result<(), StoreError> {
+        let (tenant, id) = (tenant.clone(), id.clone());
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE shipments SET body = '{\"not\": \"a shipment\"' WHERE tenant_id = ?1 AND id = ?2",
+                params![tenant.as_str(), id.as_str()],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Deletes up to `limit` finished (inactive) shipments last changed before `before`, each
     /// recorded as an `Expired` change: the embedded store's retention (DynamoDB's TTL does the
     /// same on AWS). Returns how many went.
@@ -287,7 +303,10 @@ fn ids_from_rows(
 ) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
     rows.map(|row| {
         let (tenant, id) = row.map_err(unavailable)?;
-        Ok((TenantId::parse(&tenant).map_err(unavailable)?, ShipmentId::parse(&id).map_err(unavailable)?))
+        Ok((
+            TenantId::parse(&tenant).map_err(|_| corrupt("tenant_id"))?,
+            ShipmentId::parse(&id).map_err(|_| corrupt("id"))?,
+        ))
     })
     .collect()
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, from_micros, is_unique_violation, micros, unavailable};
+use super::{SqliteStore, corrupt, from_micros, is_unique_violation, micros, unavailable};
 use crate::domain::TenantId;
 use crate::ports::{ApiKeyRecord, StoreError, Tenant, TenantStore};
 
@@ -46,7 +46,11 @@ impl TenantStore for SqliteStore {
                 .map_err(unavailable)?;
             rows.map(|row| {
                 let (id, name, created_at) = row.map_err(unavailable)?;
-                Ok(Tenant { id: TenantId::parse(&id).map_err(unavailable)?, name, created_at: from_micros(created_at) })
+                Ok(Tenant {
+                    id: TenantId::parse(&id).map_err(|_| corrupt("id"))?,
+                    name,
+                    created_at: from_micros(created_at),
+                })
             })
             .collect()
         })
@@ -88,7 +92,7 @@ impl TenantStore for SqliteStore {
                 .map_err(unavailable)?;
             let tenant: Option<String> =
                 statement.query_row(params![&digest[..]], |row| row.get(0)).optional().map_err(unavailable)?;
-            tenant.map(|t| TenantId::parse(&t).map_err(unavailable)).transpose()
+            tenant.map(|t| TenantId::parse(&t).map_err(|_| corrupt("tenant_id"))).transpose()
         })
         .await
     }

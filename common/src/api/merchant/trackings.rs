@@ -24,7 +24,7 @@ fn shipment_id(raw: &str) -> Result<ShipmentId, ApiError> {
 
 /// Keeps only the requested top-level fields (AfterShip's `fields` parameter), always with `id`.
 fn select_fields(view: &TrackingView<'_>, fields: Option<&str>) -> Result<serde_json::Value, ApiError> {
-    let mut value = serde_json::to_value(view).map_err(|_| ApiError::from(AppError::Busy))?;
+    let mut value = serde_json::to_value(view).map_err(|e| ApiError::from(AppError::Internal(e.to_string())))?;
     if let (Some(fields), Some(object)) = (fields.filter(|f| !f.trim().is_empty()), value.as_object_mut()) {
         let wanted: Vec<&str> = fields.split(',').map(str::trim).collect();
         object.retain(|key, _| key == "id" || wanted.contains(&key.as_str()));

@@ -487,3 +487,37 @@ async fn every_adapters_fixtures_flow_through_poll_or_webhook_into_a_timeline() 
     let expected: Vec<_> = expected.iter().map(|&(slug, n, tag, subtag)| (slug.to_owned(), n, tag, subtag)).collect();
     assert_eq!(seen, expected);
 }
+
+#[tokio::test]
+async fn one_unreadable_shipment_stops_neither_other_merchants_updates_nor_the_poll_round() {
+    let store = SqliteStore::in_memory().expect("store");
+    let clock = Arc::new(ManualClock::at(Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).single().expect("date")));
+    let mut deps = crate::testkit::deps(store.clone(), clock.clone());
+    deps.webhook_secrets = Arc::new(WebhookSecrets([("testing-courier".to_owned(), SECRET.to_owned())].into()));
+    let harness = |name: &'static str| {
+        let deps = deps.clone();
+        let clock = clock.clone();
+        async move {
+            let (tenant, _) = app::create_tenant(&deps, name).await.expect("tenant");
+            Harness { deps, clock, tenant: tenant.id }
+        }
+    };
+    let (a, b) = (harness("A").await, harness("B").await);
+    let broken = a.track("TC-DELIVERED-5-SHARED").await;
+    let fine = b.track("TC-DELIVERED-5-SHARED").await;
+    store.garble_for_tests(&a.tenant, &broken.id).await.expect("garbled");
+
+    let body = push_body("TC-DELIVERED-5-SHARED", "PUP", "2026-05-01T09:00:00Z");
+    b.push(&body, Some(sign_base64(SECRET, &body))).await.expect("accepted");
+    let report = process_carrier_updates(&deps, 10).await.expect("processed");
+    assert_eq!(report, ProcessReport { handled: 1, ..ProcessReport::default() }, "neither retried nor quarantined");
+    assert_eq!(b.read(&fine).await.checkpoints.len(), 1, "the other merchant's shipment got the update");
+    assert_eq!(deps.stats.unreadable_shipments.load(Ordering::Relaxed), 1);
+
+    // Both are due for their first poll: the round polls the readable one and goes on.
+    let after = clock.now() - Duration::minutes(1);
+    let polled = poll_due(&deps, &CarrierLimiters::default(), after, 100).await.expect("the round completes");
+    assert_eq!(polled.shipments, 1);
+    assert_eq!(deps.stats.unreadable_shipments.load(Ordering::Relaxed), 2);
+    assert!(b.read(&fine).await.poll_cadence.is_some(), "the readable one was polled and put on its cadence");
+}
