@@ -4,48 +4,53 @@
 use crate::dynamodb::{StreamImages, change_from_stream_record};
 use crate::sqs::received_from_record;
 use aws_lambda_events::dynamodb::Event as StreamEvent;
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use chrono::{DateTime, Utc};
-use porchlight::app::{self, AppError, MessageOutcome, PollReport, handle_carrier_message, poll_due};
+use porchlight::app::{self, MessageOutcome, PollReport, handle_carrier_message, poll_due};
 use porchlight::ports::QueueName;
 
-use crate::Runtime;
+use crate::{FunctionError, Runtime};
 
-/// `tracking-updater`: merges each `carrier-updates` record into shipments. Records that
-/// will never succeed are copied to the DLQ with the reason and reported done; records that
-/// may succeed later (or cannot be read) are reported as failures, so SQS delivers them again
-/// and, after the queue's receive limit, moves them to the DLQ itself.
+/// `tracking-updater`: merges each `carrier-updates` record into shipments, the records of a
+/// batch concurrently (each merge is idempotent and versioned, so their order does not
+/// matter). Records that will never succeed are copied to the DLQ with the reason and reported
+/// done; records that may succeed later (or cannot be read) are reported as failures, so SQS
+/// delivers them again and, after the queue's receive limit, moves them to the DLQ itself.
 pub async fn update_trackings(runtime: &Runtime, event: SqsEvent) -> SqsBatchResponse {
+    let outcomes = futures_util::future::join_all(event.records.into_iter().map(|record| update_one(runtime, record)));
     let mut response = SqsBatchResponse::default();
-    for record in event.records {
-        let record_id = record.message_id.clone().unwrap_or_default();
-        let receive_count = record.attributes.get("ApproximateReceiveCount").and_then(|v| v.parse().ok()).unwrap_or(1);
-        let attribute = |name: &str| record.message_attributes.get(name).and_then(|a| a.string_value.clone());
-        let retry = match received_from_record(record.body.as_deref().unwrap_or_default(), attribute, receive_count) {
-            Err(error) => {
-                tracing::error!(record_id = %record_id, error = %error, "sqs record unreadable");
-                true
-            }
-            Ok(message) => match handle_carrier_message(&runtime.deps, &message).await {
-                MessageOutcome::Handled { .. } => false,
-                MessageOutcome::Retry { .. } => true,
-                MessageOutcome::Quarantine(reason) => {
-                    let kept = runtime.queues.quarantine(QueueName::CarrierUpdates, &message, &reason).await;
-                    if let Err(error) = &kept {
-                        tracing::error!(message_id = message.id, error = %error, "quarantine failed");
-                    }
-                    kept.is_err()
-                }
-            },
-        };
-        if retry {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = record_id;
-            response.batch_item_failures.push(failure);
-        }
+    for failed in outcomes.await.into_iter().flatten() {
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = failed;
+        response.batch_item_failures.push(failure);
     }
     response
+}
+
+/// Handles one record; `Some(its id)` when SQS should deliver it again.
+async fn update_one(runtime: &Runtime, record: SqsMessage) -> Option<String> {
+    let record_id = record.message_id.clone().unwrap_or_default();
+    let receive_count = record.attributes.get("ApproximateReceiveCount").and_then(|v| v.parse().ok()).unwrap_or(1);
+    let attribute = |name: &str| record.message_attributes.get(name).and_then(|a| a.string_value.clone());
+    let retry = match received_from_record(record.body.as_deref().unwrap_or_default(), attribute, receive_count) {
+        Err(error) => {
+            tracing::error!(record_id = %record_id, error = %error, "sqs record unreadable");
+            true
+        }
+        Ok(message) => match handle_carrier_message(&runtime.deps, &message).await {
+            MessageOutcome::Handled { .. } => false,
+            MessageOutcome::Retry { .. } => true,
+            MessageOutcome::Quarantine(reason) => {
+                let kept = runtime.queues.quarantine(QueueName::CarrierUpdates, &message, &reason).await;
+                if let Err(error) = &kept {
+                    tracing::error!(message_id = message.id, error = %error, "quarantine failed");
+                }
+                kept.is_err()
+            }
+        },
+    };
+    retry.then_some(record_id)
 }
 
 /// `status-fanout`: reads the table's stream and hands its shipment changes to
@@ -77,7 +82,7 @@ pub async fn fan_out_status(runtime: &Runtime, event: StreamEvent) -> DynamoDbEv
 /// ends at the run's `scheduled` time (the event's `time`, so a retried event covers the same
 /// period), up to now, within each carrier's pace, and queues what carriers answer on
 /// `carrier-updates`.
-pub async fn poll_carriers(runtime: &Runtime, scheduled: DateTime<Utc>) -> Result<PollReport, AppError> {
+pub async fn poll_carriers(runtime: &Runtime, scheduled: DateTime<Utc>) -> Result<PollReport, FunctionError> {
     let after = scheduled - runtime.poll_every;
     let report = poll_due(&runtime.deps, &runtime.limiters, after, runtime.poll_batch).await?;
     tracing::info!(

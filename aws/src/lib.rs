@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::dynamodb::DynamoStore;
 use crate::sqs::SqsQueues;
 use porchlight::adapters::http_client::ReqwestClient;
-use porchlight::app::{CarrierLimiters, Deps, Ports};
+use porchlight::app::{AppError, CarrierLimiters, Deps, Ports};
 use porchlight::ports::SystemClock;
 
 pub use config::Config;
@@ -74,6 +74,20 @@ pub fn webhook_intake_router(deps: Deps) -> axum::Router {
     porchlight::api::app([porchlight::api::webhook_router(deps)])
 }
 
+/// A use case's failure as Lambda reports it: `error_type` tells whether the same event may
+/// succeed when retried (`Retryable`: a dependency was unavailable) or never will
+/// (`NonRetryable`), so alarms and retries can tell them apart.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct FunctionError(#[from] pub AppError);
+
+impl From<FunctionError> for lambda_runtime::Diagnostic {
+    fn from(error: FunctionError) -> Self {
+        let error_type = if error.0.is_retryable() { "Retryable" } else { "NonRetryable" };
+        lambda_runtime::Diagnostic { error_type: error_type.to_owned(), error_message: error.0.to_string() }
+    }
+}
+
 /// A Lambda event function's whole `main`: JSON logs, the configuration read once, the
 /// connections made once, then `handler` for every event until the runtime stops. A bad
 /// setting fails the cold start with a message naming it.
@@ -82,7 +96,7 @@ where
     E: for<'de> serde::Deserialize<'de> + Send + 'static,
     R: serde::Serialize + Send + 'static,
     F: Fn(Arc<Runtime>, E) -> Fut,
-    Fut: std::future::Future<Output = Result<R, lambda_runtime::Error>> + Send,
+    Fut: std::future::Future<Output = Result<R, FunctionError>> + Send,
 {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
@@ -92,4 +106,22 @@ where
         handler(runtime.clone(), event.payload)
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lambda_hears_whether_a_failure_is_worth_retrying() {
+        let diagnostic = |error: AppError| lambda_runtime::Diagnostic::from(FunctionError(error));
+        let unavailable = diagnostic(AppError::Unavailable("queue down".into()));
+        assert_eq!(
+            (unavailable.error_type.as_str(), unavailable.error_message.as_str()),
+            ("Retryable", "temporarily unavailable; retry")
+        );
+        assert_eq!(diagnostic(AppError::Busy).error_type, "Retryable");
+        assert_eq!(diagnostic(AppError::Corrupt("body".into())).error_type, "NonRetryable");
+        assert_eq!(diagnostic(AppError::NotFound).error_type, "NonRetryable");
+    }
 }

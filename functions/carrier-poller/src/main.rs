@@ -6,7 +6,7 @@ use porchlight_aws::{handlers, run_events};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     run_events(|runtime, event: EventBridgeEvent<serde_json::Value>| async move {
-        Ok(handlers::poll_carriers(&runtime, event.time.unwrap_or_else(chrono::Utc::now)).await?)
+        handlers::poll_carriers(&runtime, event.time.unwrap_or_else(chrono::Utc::now)).await
     })
     .await
 }
