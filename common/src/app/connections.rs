@@ -65,6 +65,17 @@ impl SecretBox {
     }
 }
 
+/// A secret as answers show it: its last 4 characters only when they are at most a quarter of
+/// it (16 characters or more), enough to tell two apart; otherwise nothing of it.
+fn mask(secret: &str) -> String {
+    let length = secret.chars().count();
+    if length < 16 {
+        return "****".to_owned();
+    }
+    let tail: String = secret.chars().skip(length - 4).collect();
+    format!("****{tail}")
+}
+
 /// `N` bytes from the OS random generator. A machine without one cannot keep secrets, so its
 /// absence is a fault, not an error to handle.
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
@@ -102,8 +113,7 @@ impl Connection {
             .iter()
             .map(|(key, value)| {
                 let shown = if secret_keys.contains(&key.as_str()) || secret_keys.is_empty() {
-                    let tail: String = value.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-                    if value.chars().count() > 8 { format!("****{tail}") } else { "****".to_owned() }
+                    mask(value)
                 } else {
                     value.clone()
                 };
@@ -283,6 +293,14 @@ pub async fn credentials_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masks_show_at_most_a_quarter_of_a_secret() {
+        assert_eq!(super::mask("123456789"), "****");
+        assert_eq!(super::mask("123456789012345"), "****");
+        assert_eq!(super::mask("1234567890123456"), "****3456");
+        assert_eq!(super::mask("ключ-ключ-ключ-ключ"), "****ключ");
+    }
 
     #[test]
     fn operator_accounts_are_checked_like_connections_and_never_echo_values() {

@@ -3,7 +3,8 @@
 
 use crate::couriers;
 use crate::domain::{
-    CompletionReason, EventTime, Leg, Shipment, ShipmentDetails, ShipmentId, Slug, TenantId, TrackingNumber,
+    CompletionReason, DomainError, EventTime, Leg, Shipment, ShipmentDetails, ShipmentId, Slug, TenantId,
+    TrackingNumber,
 };
 use crate::ports::{ListPage, ListQuery, StoreError};
 
@@ -28,6 +29,15 @@ pub struct NewTracking {
 /// Checks that Porchlight knows `slug`.
 pub(crate) fn known_courier(slug: &Slug) -> Result<(), AppError> {
     couriers::find(slug.as_str()).map(|_| ()).ok_or_else(|| AppError::UnknownCourier(slug.to_string()))
+}
+
+/// `Invalid` (naming the field) when `number` fits none of `slug`'s known formats.
+fn fits(slug: &Slug, number: &TrackingNumber) -> Result<(), AppError> {
+    if couriers::fits(slug.as_str(), number.as_str()) {
+        return Ok(());
+    }
+    let name = couriers::find(slug.as_str()).map_or(slug.as_str(), |courier| courier.name);
+    Err(DomainError::invalid("tracking_number", format!("must be a {name} tracking number")).into())
 }
 
 fn validate_details(details: &ShipmentDetails) -> Result<(), AppError> {
@@ -57,6 +67,10 @@ pub async fn create_tracking(deps: &Deps, tenant: &TenantId, new: NewTracking) -
         known_courier(&leg.slug)?;
     }
     validate_details(&new.details)?;
+    fits(&slug, &new.tracking_number)?;
+    if let Some(leg) = &new.last_mile {
+        fits(&leg.slug, &leg.tracking_number)?;
+    }
     let mut shipment = Shipment::new(tenant.clone(), slug, new.tracking_number, new.details, deps.clock.now());
     shipment.last_mile = new.last_mile;
     deps.poll_policy.schedule(&mut shipment);

@@ -197,7 +197,7 @@ impl CarrierAdapter for DhlCarrier {
             let url = format!(
                 "{}/track/shipments?trackingNumber={}&language=en",
                 self.base_url,
-                target.tracking_number.compact()
+                super::url_escaped(target.tracking_number.compact())
             );
             let response = http
                 .send(HttpRequest::get(url).header("DHL-API-Key", key).header("Accept", "application/json"))

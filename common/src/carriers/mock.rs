@@ -32,6 +32,10 @@ pub async fn failing_carrier() -> String {
 
     async fn answer(uri: Uri, body: Bytes) -> axum::response::Response {
         let seen = format!("{uri} {}", String::from_utf8_lossy(&body));
+        // A number that reached the URL unescaped: its `/` made a path segment, its `?` a query.
+        if uri.path().contains("/INJECTED") || uri.query().is_some_and(|q| q.contains("INJECTED=")) {
+            return (StatusCode::IM_A_TEAPOT, "a tracking number broke out of its place in the url").into_response();
+        }
         if uri.path().contains("token") {
             return (StatusCode::OK, r#"{"access_token":"t","token_type":"Bearer","expires_in":3600}"#).into_response();
         }
@@ -72,6 +76,7 @@ pub async fn check_standard_failures(adapter: &dyn super::CarrierAdapter, creden
     };
     assert_eq!(poll("FAIL401X").await, Err(CarrierError::Unauthorized), "401");
     assert_eq!(poll("NOTKNOWN1").await, Ok(vec![]), "404 is not an error");
+    assert_eq!(poll("ESC/INJECTED?INJECTED=1&X=#").await, Ok(vec![]), "a number is escaped in the url");
     assert_eq!(poll("FAIL429X").await, Err(CarrierError::RateLimited { retry_after_seconds: Some(60) }), "429");
     assert!(matches!(poll("FAIL503X").await, Err(CarrierError::Unavailable(_))), "5xx");
     assert!(

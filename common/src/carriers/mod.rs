@@ -178,6 +178,12 @@ const BASE64_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
+/// `text` escaped for a URL path segment or query value: every byte but ASCII letters and
+/// digits percent-encoded, so a tracking number can never add a segment or a parameter.
+pub fn url_escaped(text: &str) -> percent_encoding::PercentEncode<'_> {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC)
+}
+
 /// How fast Porchlight may call a carrier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {

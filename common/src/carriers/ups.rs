@@ -349,7 +349,7 @@ impl CarrierAdapter for UpsCarrier {
             let url = format!(
                 "{}/api/track/v1/details/{}?locale=en_US&returnSignature=false&returnMilestones=false&returnPOD=false",
                 self.base_url,
-                target.tracking_number.compact()
+                super::url_escaped(target.tracking_number.compact())
             );
             let request = HttpRequest::get(url)
                 .header("Authorization", format!("Bearer {token}"))

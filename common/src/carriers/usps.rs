@@ -186,8 +186,11 @@ impl CarrierAdapter for UspsCarrier {
         let token = self.tokens.get(http, client_id, token_request, now, "usps").await?;
         let mut updates = Vec::new();
         for target in targets {
-            let url =
-                format!("{}/tracking/v3/tracking/{}?expand=DETAIL", self.base_url, target.tracking_number.compact());
+            let url = format!(
+                "{}/tracking/v3/tracking/{}?expand=DETAIL",
+                self.base_url,
+                super::url_escaped(target.tracking_number.compact())
+            );
             let response = http.send(HttpRequest::get(url).header("Authorization", format!("Bearer {token}"))).await?;
             self.tokens.forget_if_refused(&response).await;
             if let Some(body) = tracking_body(&response, "usps tracking")? {

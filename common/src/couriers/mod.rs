@@ -148,6 +148,17 @@ pub fn find(slug: &str) -> Option<&'static Courier> {
     COURIERS.binary_search_by(|courier| courier.slug.cmp(slug)).ok().map(|i| &COURIERS[i])
 }
 
+/// Couriers whose every number format detection knows: a number given with one of these slugs
+/// must fit one of its formats (these are also the carriers whose APIs Porchlight calls with
+/// the number). Other couriers' numbers are taken as given.
+const KNOWN_FORMATS: [&str; 5] = ["dhl", "fedex", "testing-courier", "ups", "usps"];
+
+/// Whether `number` can be a `slug` number: it fits one of the courier's formats (a wrong check
+/// digit aside: that may be the carrier's own mistake), or Porchlight does not know them all.
+pub fn fits(slug: &str, number: &str) -> bool {
+    !KNOWN_FORMATS.contains(&slug) || detect(number).iter().any(|detection| detection.courier.slug == slug)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +168,15 @@ mod tests {
         assert!(COURIERS.windows(2).all(|pair| pair[0].slug < pair[1].slug));
         assert_eq!(find("ups").map(|c| c.name), Some("UPS"));
         assert_eq!(find("nope"), None);
+    }
+
+    #[test]
+    fn numbers_given_with_a_slug_must_fit_its_formats_when_all_are_known() {
+        assert!(fits("ups", "1Z999AA10123456784"));
+        assert!(fits("ups", "1Z999AA10123456785"), "a wrong check digit is the carrier's to judge");
+        assert!(!fits("ups", "RR123456785CN"));
+        assert!(!fits("usps", "ESC/INJECTED?INJECTED=1"));
+        assert!(fits("testing-courier", "TC-DELIVERED-5-DEMO1"));
+        assert!(fits("yunexpress", "anything at all"), "formats not all known: taken as given");
     }
 }

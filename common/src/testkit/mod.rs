@@ -234,6 +234,9 @@ pub async fn contract_list_filters_and_paginates(store: &dyn ShipmentBackend) {
     let by_number =
         list(ListQuery { tracking_numbers: vec!["num0001".into(), "NUM0002".into()], ..ListQuery::default() }).await;
     assert_eq!(by_number.0, 2);
+    let only_invalid =
+        list(ListQuery { tracking_numbers: vec!["!!".into(), " ".into()], ..ListQuery::default() }).await;
+    assert_eq!(only_invalid, (0, vec![]), "asking for numbers that are none matches nothing");
     let window = list(ListQuery {
         created_at_min: Some(base_time() + Duration::minutes(2)),
         created_at_max: Some(base_time() + Duration::minutes(4)),

@@ -326,15 +326,16 @@ fn list_filters(tenant: &TenantId, query: &ListQuery) -> (String, Vec<Value>) {
     any_of("origin", query.origins.iter().map(|c| c.as_str().to_owned()).collect());
     any_of("destination", query.destinations.iter().map(|c| c.as_str().to_owned()).collect());
     any_of("courier_destination", query.courier_destinations.iter().map(|c| c.as_str().to_owned()).collect());
-    any_of(
-        "number_compact",
-        query
-            .tracking_numbers
-            .iter()
-            .filter_map(|n| TrackingNumber::parse(n).ok())
-            .map(|n| n.compact().to_owned())
-            .collect(),
-    );
+    let numbers: Vec<String> = query
+        .tracking_numbers
+        .iter()
+        .filter_map(|n| TrackingNumber::parse(n).ok())
+        .map(|n| n.compact().to_owned())
+        .collect();
+    // Numbers asked for, none of them a tracking number: nothing matches (no compact number
+    // is empty).
+    let numbers = if numbers.is_empty() && !query.tracking_numbers.is_empty() { vec![String::new()] } else { numbers };
+    any_of("number_compact", numbers);
     any_of("order_id", query.order_id.iter().cloned().collect());
     any_of("order_number", query.order_number.iter().cloned().collect());
     if !query.shipment_tags.is_empty() {
