@@ -22,6 +22,9 @@ use crate::ports::{QueueName, StoreError};
 
 /// How long a consumer may hold a message before another may take it.
 const LEASE_SECONDS: i64 = 60;
+/// Most events one carrier message (a push or a poll answer) may carry; a larger one is
+/// quarantined rather than merged (a parcel's whole journey is tens of events).
+pub const MAX_EVENTS_PER_MESSAGE: usize = 1000;
 /// Deliveries of a message that keeps failing for a retryable reason before it is set aside.
 pub const MAX_RECEIVES: u32 = 8;
 
@@ -227,6 +230,12 @@ async fn handle_message(deps: &Deps, body: &[u8]) -> Result<usize, Failure> {
             adapter.parse_webhook(body.as_bytes()).map_err(|e| Failure::Quarantine(e.to_string()))?
         }
     };
+    let events: usize = updates.iter().map(|update| update.events.len()).sum();
+    if events > MAX_EVENTS_PER_MESSAGE {
+        return Err(Failure::Quarantine(format!(
+            "a carrier message of {events} events; at most {MAX_EVENTS_PER_MESSAGE} are taken"
+        )));
+    }
     let mut unmatched = 0;
     for update in &updates {
         match apply_tracking_update(deps, update).await {

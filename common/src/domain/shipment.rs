@@ -48,6 +48,9 @@ impl fmt::Debug for Customer {
     }
 }
 
+/// Most checkpoints a shipment keeps: the newest ones.
+pub const MAX_CHECKPOINTS: usize = 500;
+
 /// Longest customer name and id.
 const MAX_CUSTOMER_TEXT: usize = 256;
 /// Most customers on one shipment.
@@ -431,6 +434,10 @@ impl Shipment {
         }
         if added > 0 {
             self.checkpoints.sort_by(Checkpoint::timeline_order);
+            // A bounded timeline keeps every shipment within what its store can hold; the
+            // oldest events go first, the ones that decide the status stay.
+            let excess = self.checkpoints.len().saturating_sub(MAX_CHECKPOINTS);
+            self.checkpoints.drain(..excess);
         }
         self.derive(now);
         MergeOutcome { added, ignored, status_changed: before != (self.tag, self.subtag) }

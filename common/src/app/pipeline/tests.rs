@@ -521,3 +521,26 @@ async fn one_unreadable_shipment_stops_neither_other_merchants_updates_nor_the_p
     assert_eq!(deps.stats.unreadable_shipments.load(Ordering::Relaxed), 2);
     assert!(b.read(&fine).await.poll_cadence.is_some(), "the readable one was polled and put on its cadence");
 }
+
+#[tokio::test]
+async fn a_push_with_more_events_than_a_journey_has_is_quarantined_whole() {
+    let h = harness().await;
+    let shipment = h.track("TC-DELIVERED-5-FLOOD").await;
+    let events: Vec<SandboxEvent> = (0..MAX_EVENTS_PER_MESSAGE + 1)
+        .map(|i| SandboxEvent {
+            occurred_at: format!("2026-05-01T{:02}:{:02}:00Z", (i / 60) % 24, i % 60),
+            code: "PUP".into(),
+            description: format!("scan {i}"),
+            city: None,
+            country: None,
+        })
+        .collect();
+    let push = SandboxPush { tracking_number: "TC-DELIVERED-5-FLOOD".into(), events, last_mile: None };
+    let body = serde_json::to_vec(&push).expect("serializes");
+    h.push(&body, Some(sign_base64(SECRET, &body))).await.expect("accepted: checked behind the queue");
+    let report = process_carrier_updates(&h.deps, 10).await.expect("processed");
+    assert_eq!(report.quarantined, 1);
+    assert!(h.read(&shipment).await.checkpoints.is_empty());
+    let dead = h.deps.queue.dead_letters(QueueName::CarrierUpdates, 0, 10).await.expect("listed");
+    assert!(dead[0].reason.contains("at most 1000"), "{}", dead[0].reason);
+}

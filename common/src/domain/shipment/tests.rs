@@ -303,3 +303,22 @@ proptest! {
         prop_assert!(!was_delivered || s.tag == Tag::Delivered);
     }
 }
+
+#[test]
+fn a_timeline_keeps_its_newest_checkpoints_up_to_the_limit() {
+    let mut s = shipment();
+    let start = at(1, 0);
+    let many: Vec<CheckpointInput> = (0..MAX_CHECKPOINTS + 50)
+        .map(|i| {
+            let mut input = event("InTransit_001", 1, 0);
+            input.checkpoint_time = EventTime::from_utc(start + chrono::Duration::minutes(i as i64));
+            input.message = format!("scan {i}");
+            input
+        })
+        .collect();
+    s.merge(many, at(20, 0));
+    assert_eq!(s.checkpoints.len(), MAX_CHECKPOINTS);
+    assert_eq!(s.checkpoints[0].message, "scan 50", "the oldest went");
+    s.merge([event("Delivered_001", 19, 0)], at(20, 0));
+    assert_eq!((s.checkpoints.len(), s.tag), (MAX_CHECKPOINTS, Tag::Delivered), "the newest decides");
+}
