@@ -7,6 +7,7 @@
 mod commands;
 mod database;
 mod demo;
+mod listener;
 mod workers;
 
 use std::io::IsTerminal;

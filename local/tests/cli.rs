@@ -510,3 +510,53 @@ fn what_a_newcomer_trips_over_is_refused_with_a_message() {
     assert!(help.contains("PORCHLIGHT_WEBHOOK_SECRETS"), "{help}");
     assert!(!help.contains("very-secret-value") && !help.contains("admin-secret-value"), "{help}");
 }
+
+/// What a raw client gets: the status of the first response line, or 0 when the server closed
+/// the connection without answering.
+fn status_of(stream: &mut TcpStream) -> u16 {
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    String::from_utf8_lossy(&response).split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn slow_or_idle_clients_cannot_hold_the_server() {
+    let db = temp_db();
+    let key = last_line(&porchlight(&db, &["tenants", "create", "Shop"]));
+    let port = free_port();
+    let _server = start_server(&db, port, &[]);
+    let connect = || {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connects");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        stream
+    };
+    let started = Instant::now();
+
+    // A declared body over the limit is refused before any of it is sent.
+    let mut huge = connect();
+    huge.write_all(b"POST /tracking/2026-07/trackings HTTP/1.1\r\nHost: x\r\nContent-Length: 10485760\r\n\r\n")
+        .expect("sent");
+    assert_eq!(status_of(&mut huge), 413);
+
+    // Headers that never end, and a body that never comes, are cut off.
+    let mut half_headers = connect();
+    half_headers.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").expect("sent");
+    let mut slow_body = connect();
+    let request = format!(
+        "POST /tracking/2026-07/trackings HTTP/1.1\r\nHost: x\r\nas-api-key: {key}\r\nContent-Length: 100\r\n\r\n{{"
+    );
+    slow_body.write_all(request.as_bytes()).expect("sent");
+    // 1,100 connections that send nothing at all.
+    let idle: Vec<TcpStream> = (0..1100)
+        .filter_map(|_| TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok())
+        .collect();
+    assert!(idle.len() > 1024, "only {} idle connections opened", idle.len());
+
+    // A real client is still answered.
+    let (status, _) = http(port, "GET", "/tracking/2026-07/trackings", &key, "");
+    assert_eq!(status, 200);
+    assert_eq!(status_of(&mut half_headers), 0, "closed without an answer");
+    assert_eq!(status_of(&mut slow_body), 408);
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+    drop(idle);
+}

@@ -56,6 +56,16 @@ impl ApiError {
         }
     }
 
+    /// A 408 for a body that did not arrive in time.
+    pub fn body_timeout() -> Self {
+        ApiError {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: 408,
+            message: "the request body did not arrive in time".into(),
+            data: json!({}),
+        }
+    }
+
     /// The meta code, for tests and logs.
     pub fn code(&self) -> u32 {
         self.code
@@ -71,6 +81,7 @@ impl ApiError {
             401 => "Unauthorized",
             403 => "Forbidden",
             404 => "NotFound",
+            408 => "RequestTimeout",
             429 => "TooManyRequests",
             500.. => "InternalError",
             _ => "BadRequest",

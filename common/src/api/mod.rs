@@ -32,6 +32,8 @@ use crate::app::{AppError, Deps};
 
 /// Largest request body accepted.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// How long a request's body may take to arrive, once its headers have.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Every surface one process serves: what `porchlight serve` runs.
 pub fn router(deps: Deps) -> Router {
@@ -48,7 +50,37 @@ pub fn app(surfaces: impl IntoIterator<Item = Router>) -> Router {
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(bounded_body))
         .layer(axum::middleware::map_response(secure_headers))
+}
+
+/// Reads the whole body before the handler runs, within [`BODY_TIMEOUT`] and
+/// [`MAX_BODY_BYTES`]: a declared length over the limit is refused (413) before a byte is read,
+/// a body that trickles or never comes ends in a 408, so no client holds a request open.
+async fn bounded_body(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return ApiError::too_large().into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(error)) if is_length_limit(&error) => return ApiError::too_large().into_response(),
+        Ok(Err(_)) => return ApiError::bad_request(400, "the request body could not be read").into_response(),
+        Err(_) => return ApiError::body_timeout().into_response(),
+    };
+    next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = source {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 async fn secure_headers(mut response: Response) -> Response {

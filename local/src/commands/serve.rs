@@ -116,10 +116,9 @@ async fn serve(deps: Deps, store: SqliteStore, settings: &Settings, listen: Sock
     tracing::info!(address = %listener.local_addr()?, "serving the merchant api");
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let workers = crate::workers::spawn(deps.clone(), store, settings, stopped);
-    let served = axum::serve(listener, porchlight::api::router(deps)).with_graceful_shutdown(shutdown_signal()).await;
+    crate::listener::serve(listener, porchlight::api::router(deps), shutdown_signal()).await;
     let _ = stop.send(true);
     workers.await;
-    served.context("serving")?;
     tracing::info!("stopped");
     Ok(())
 }
