@@ -16,7 +16,7 @@ end
 function request()
   counter = counter + 1
   local body = string.format(
-    '{"tracking_number":"%s%d-%d","slug":"ups","title":"Load test parcel","order_number":"#%d",'
+    '{"tracking_number":"%s%d-%d","slug":"yunexpress","title":"Load test parcel","order_number":"#%d",'
       .. '"destination_country_region":"USA","shipment_tags":["load"]}',
     prefix, thread_id, counter, counter)
   return wrk.format("POST", "/tracking/2026-07/trackings",

@@ -532,6 +532,11 @@ async fn the_openapi_document_describes_every_route() {
         ("/admin/quarantine", "get"),
         ("/admin/quarantine/{id}/replay", "post"),
         ("/admin/stats", "get"),
+        ("/admin/tenants", "get"),
+        ("/admin/tenants", "post"),
+        ("/admin/tenants/{id}/api-keys", "get"),
+        ("/admin/tenants/{id}/api-keys", "post"),
+        ("/admin/tenants/{id}/api-keys/{key_id}", "delete"),
     ];
     let paths = document["paths"].as_object().expect("paths");
     let documented: usize =
