@@ -2,7 +2,8 @@
 # Runs every test Porchlight has, from a fresh clone or a warm machine:
 #   formatting and lints, the Rust test suites (unit, property, store contract, API, CLI),
 #   the AWS adapters against the moto emulator (PyPI moto[server], on 127.0.0.1),
-#   then AfterShip's official Node SDK against a live `porchlight serve` on 127.0.0.1.
+#   then AfterShip's official Node SDK against a live `porchlight serve` on 127.0.0.1, and the
+#   README's examples against `porchlight serve --demo`.
 # Installs what it needs (npm packages, a Python venv with moto) idempotently; fails, never
 # skips, when something is missing.
 set -euo pipefail
@@ -75,5 +76,8 @@ source scripts/serve-for-tests.sh "SDK test shop"
 if grep -q 'ann@example.com' "$work/server.log"; then
   echo "error: a shopper's email reached the server log" >&2; exit 1
 fi
+
+step "README examples against porchlight serve --demo"
+bin="$bin" bash scripts/readme-examples.sh
 
 step "all tests passed"

@@ -23,7 +23,7 @@ test("create, read, update, list, complete and delete a tracking", async () => {
     order_number: "#2001",
     destination_country_region: "USA",
     customers: [{ role: "buyer", name: "Ann", email: "ann@example.com" }],
-    last_mile: { tracking_number: `9400${unique}`.slice(0, 22), slug: "usps" },
+    last_mile: { tracking_number: `9400${unique}000000`.slice(0, 22), slug: "usps" },
   });
   assert.equal(created.data.tracking_number, number);
   assert.equal(created.data.tag, "Pending");
@@ -66,10 +66,14 @@ test("the courier is detected when the slug is omitted", async () => {
 
 test("errors arrive as the SDK's AftershipError with AfterShip's codes", async () => {
   const number = `DUP${unique}`;
-  await client.tracking.createTracking({ tracking_number: number, slug: "dhl" });
-  await assert.rejects(client.tracking.createTracking({ tracking_number: number, slug: "dhl" }), (error) => {
+  await client.tracking.createTracking({ tracking_number: number, slug: "yanwen" });
+  await assert.rejects(client.tracking.createTracking({ tracking_number: number, slug: "yanwen" }), (error) => {
     assert.equal(error.meta_code, 4003);
     assert.equal(error.code, "TRACKING_ALREADY_EXIST");
+    return true;
+  });
+  await assert.rejects(client.tracking.createTracking({ tracking_number: "RR123456785CN", slug: "ups" }), (error) => {
+    assert.equal(error.meta_code, 4005, "a number that is not the courier's");
     return true;
   });
   await assert.rejects(client.tracking.createTracking({ slug: "dhl" }), (error) => {
@@ -91,7 +95,7 @@ test("errors arrive as the SDK's AftershipError with AfterShip's codes", async (
 test("pages follow next_cursor to the end", async () => {
   const prefix = `PG${unique}`;
   for (let i = 0; i < 5; i++) {
-    await client.tracking.createTracking({ tracking_number: `${prefix}${i}`, slug: "fedex", shipment_tags: ["paging"] });
+    await client.tracking.createTracking({ tracking_number: `${prefix}${i}`, slug: "yunexpress", shipment_tags: ["paging"] });
   }
   const seen = [];
   let cursor;
