@@ -4,8 +4,8 @@
 //!
 //! Each surface is a [`Router`] without a fallback; a runtime merges the surfaces it serves and
 //! hands them to [`app`], which adds what every answer shares (the 404/405 envelopes, the body
-//! limit, security headers). `porchlight serve` runs [`router`] (every surface) under
-//! `axum::serve`; the Lambda functions run theirs under `lambda_http`. Handlers parse, call one
+//! limit, security headers). `porchlight serve` runs [`router`] (every surface) on its own
+//! listener; the Lambda functions run theirs through the Lambda runtime. Handlers parse, call one
 //! `app::` use case and map the result into the `{meta, data}` envelope.
 
 mod admin;
