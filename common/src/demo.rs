@@ -6,12 +6,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::app::{AppError, Deps};
+use crate::app::{AppError, Deps, NewTracking, import_tracking};
 use crate::domain::{
-    CheckpointInput, CheckpointSource, CountryCode, Customer, EventTime, Leg, LegSource, Shipment, ShipmentDetails,
-    Slug, Subtag, TenantId, TrackingNumber,
+    CheckpointInput, CheckpointSource, CountryCode, Customer, EventTime, Leg, LegSource, ShipmentDetails, Slug, Subtag,
+    TenantId, TrackingNumber,
 };
-use crate::ports::StoreError;
 
 /// The name the demo tenant is created with.
 pub const TENANT_NAME: &str = "Porchlight Demo Shop";
@@ -237,20 +236,14 @@ pub async fn load(deps: &Deps, tenant: &TenantId) -> Result<usize, AppError> {
             shipment_tags: vec!["demo".into()],
             ..ShipmentDetails::default()
         };
-        let mut shipment = Shipment::new(
-            tenant.clone(),
-            Slug::parse(sample.slug)?,
-            TrackingNumber::parse(sample.number)?,
-            details,
-            created,
-        );
-        if let Some((slug, number)) = sample.last_mile {
-            shipment.last_mile = Some(Leg {
+        let last_mile = match sample.last_mile {
+            Some((slug, number)) => Some(Leg {
                 slug: Slug::parse(slug)?,
                 tracking_number: TrackingNumber::parse(number)?,
                 source: LegSource::System,
-            });
-        }
+            }),
+            None => None,
+        };
         let mut events = Vec::with_capacity(sample.steps.len());
         for step in sample.steps {
             // Events after the handover belong to the last-mile leg.
@@ -258,12 +251,16 @@ pub async fn load(deps: &Deps, tenant: &TenantId) -> Result<usize, AppError> {
             let (slug, number) = on_last_mile.unwrap_or((sample.slug, sample.number));
             events.push(event(slug, number, created, step)?);
         }
-        shipment.merge(events, now);
-        shipment.updated_at = shipment.checkpoints.last().map_or(created, |c| c.checkpoint_time.instant().min(now));
-        match deps.shipments.insert(&shipment).await {
+        let new = NewTracking {
+            slug: Some(Slug::parse(sample.slug)?),
+            tracking_number: TrackingNumber::parse(sample.number)?,
+            details,
+            last_mile,
+        };
+        match import_tracking(deps, tenant, new, created, events).await {
             Ok(_) => added += 1,
-            Err(StoreError::Duplicate(_)) => {}
-            Err(other) => return Err(other.into()),
+            Err(AppError::Duplicate(_)) => {}
+            Err(other) => return Err(other),
         }
     }
     for (number, days_ago, order, title, buyer) in LIVE {
@@ -282,13 +279,18 @@ pub async fn load(deps: &Deps, tenant: &TenantId) -> Result<usize, AppError> {
             shipment_tags: vec!["demo".into(), "sandbox".into()],
             ..ShipmentDetails::default()
         };
-        let slug = Slug::parse(crate::carriers::sandbox::SLUG)?;
-        let shipment = Shipment::new(tenant.clone(), slug, TrackingNumber::parse(number)?, details, created);
-        match deps.shipments.insert(&shipment).await {
-            Ok(_) => added += 1,
-            Err(StoreError::Duplicate(_)) => continue,
-            Err(other) => return Err(other.into()),
-        }
+        let new = NewTracking {
+            slug: Some(Slug::parse(crate::carriers::sandbox::SLUG)?),
+            tracking_number: TrackingNumber::parse(number)?,
+            details,
+            last_mile: None,
+        };
+        let shipment = match import_tracking(deps, tenant, new, created, Vec::new()).await {
+            Ok(shipment) => shipment,
+            Err(AppError::Duplicate(_)) => continue,
+            Err(other) => return Err(other),
+        };
+        added += 1;
         // What the sandbox would have reported so far; the poller carries on from here.
         if let Some(update) = crate::carriers::sandbox::journey(&shipment.tracking_number, created, now) {
             crate::app::apply_tracking_update(deps, &update).await?;

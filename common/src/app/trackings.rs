@@ -3,8 +3,8 @@
 
 use crate::couriers;
 use crate::domain::{
-    CompletionReason, DomainError, EventTime, Leg, Shipment, ShipmentDetails, ShipmentId, Slug, TenantId,
-    TrackingNumber,
+    CheckpointInput, CompletionReason, DomainError, EventTime, Leg, Shipment, ShipmentDetails, ShipmentId, Slug,
+    TenantId, TrackingNumber,
 };
 use crate::ports::{ListPage, ListQuery, StoreError};
 
@@ -47,6 +47,20 @@ fn validate_details(details: &ShipmentDetails) -> Result<(), AppError> {
 /// Creates a tracking. `Duplicate` if the tenant already tracks the courier and number.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
 pub async fn create_tracking(deps: &Deps, tenant: &TenantId, new: NewTracking) -> Result<Shipment, AppError> {
+    import_tracking(deps, tenant, new, deps.clock.now(), Vec::new()).await
+}
+
+/// Creates a tracking that began at `created_at` with `events` already known: what history
+/// imports and the demo shop do. The same checks as [`create_tracking`]; the events are merged
+/// before it is stored, and it is polled as any new tracking is. `Duplicate` if the tenant
+/// already tracks the courier and number.
+pub async fn import_tracking(
+    deps: &Deps,
+    tenant: &TenantId,
+    new: NewTracking,
+    created_at: chrono::DateTime<chrono::Utc>,
+    events: Vec<CheckpointInput>,
+) -> Result<Shipment, AppError> {
     let slug = match new.slug {
         Some(slug) => {
             known_courier(&slug)?;
@@ -71,8 +85,14 @@ pub async fn create_tracking(deps: &Deps, tenant: &TenantId, new: NewTracking) -
     if let Some(leg) = &new.last_mile {
         fits(&leg.slug, &leg.tracking_number)?;
     }
-    let mut shipment = Shipment::new(tenant.clone(), slug, new.tracking_number, new.details, deps.clock.now());
+    let now = deps.clock.now();
+    let mut shipment = Shipment::new(tenant.clone(), slug, new.tracking_number, new.details, created_at.min(now));
     shipment.last_mile = new.last_mile;
+    if !events.is_empty() {
+        shipment.merge(events, now);
+        let last_event = shipment.checkpoints.last().map(|c| c.checkpoint_time.instant());
+        shipment.updated_at = last_event.map_or(shipment.created_at, |at| at.clamp(shipment.created_at, now));
+    }
     deps.poll_policy.schedule(&mut shipment);
     shipment.version = deps.shipments.insert(&shipment).await?;
     tracing::info!(shipment_id = %shipment.id, slug = %shipment.slug, "tracking created");
