@@ -7,3 +7,5 @@ pub mod sqlite;
 
 #[cfg(feature = "http")]
 pub mod http_client;
+
+pub mod stored_format;

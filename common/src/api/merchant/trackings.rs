@@ -100,7 +100,7 @@ pub(super) async fn mark_completed(
 ) -> Result<Response, ApiError> {
     let id = shipment_id(&id)?;
     let request: MarkCompletedRequest = parse_body(body)?;
-    let reason = request.reason.ok_or(AppError::Required("reason"))?;
+    let reason = request.reason.ok_or(AppError::Required("reason"))?.into();
     let at = request
         .event_datetime
         .as_deref()

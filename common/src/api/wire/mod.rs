@@ -7,10 +7,14 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+mod values;
+
+pub use values::{CompletionReasonWire, CustomerView, DeliveryTypeWire, DirectionWire, PromisedDeliveryDateWire};
+
 use crate::app::{AppError, NewTracking};
 use crate::domain::{
-    Checkpoint, CompletionReason, CountryCode, Customer, DeliveryType, DomainError, EventTime, Leg, LegSource,
-    PromisedDeliveryDate, Shipment, ShipmentDetails, ShipmentDirection, Slug, TrackingNumber,
+    Checkpoint, CountryCode, Customer, DeliveryType, DomainError, EventTime, Leg, LegSource, PromisedDeliveryDate,
+    Shipment, ShipmentDetails, Slug, TrackingNumber,
 };
 
 /// Longest free-text field accepted.
@@ -64,12 +68,12 @@ macro_rules! tracking_write {
             #[serde(default, deserialize_with = "nullable")]
             pub custom_fields: Option<Option<Map<String, Value>>>,
             #[serde(default, deserialize_with = "nullable")]
-            pub delivery_type: Option<Option<DeliveryType>>,
+            pub delivery_type: Option<Option<DeliveryTypeWire>>,
             pub shipment_tags: Option<Vec<String>>,
             pub customers: Option<Vec<CustomerInput>>,
-            pub shipment_direction: Option<ShipmentDirection>,
+            pub shipment_direction: Option<DirectionWire>,
             #[serde(default, deserialize_with = "nullable")]
-            pub order_promised_delivery_date: Option<Option<PromisedDeliveryDate>>,
+            pub order_promised_delivery_date: Option<Option<PromisedDeliveryDateWire>>,
             pub last_mile: Option<LastMileInput>,
         }
 
@@ -123,7 +127,7 @@ impl TrackingWrite {
             details.custom_fields = fields.clone();
         }
         if let Some(delivery_type) = self.delivery_type {
-            details.delivery_type = delivery_type;
+            details.delivery_type = delivery_type.map(DeliveryType::from);
         }
         if let Some(tags) = &self.shipment_tags {
             if tags.len() > MAX_TAGS || tags.iter().any(|t| t.is_empty() || t.chars().count() > 100) {
@@ -152,7 +156,7 @@ impl TrackingWrite {
                 .collect();
         }
         if let Some(direction) = self.shipment_direction {
-            details.shipment_direction = direction;
+            details.shipment_direction = direction.into();
         }
         if let Some(promised) = &self.order_promised_delivery_date {
             if let Some(promised) = promised {
@@ -167,7 +171,7 @@ impl TrackingWrite {
                     }
                 }
             }
-            details.order_promised_delivery_date = promised.clone();
+            details.order_promised_delivery_date = promised.clone().map(PromisedDeliveryDate::from);
         }
         Ok(())
     }
@@ -208,7 +212,7 @@ impl TrackingWrite {
 #[derive(Debug, Clone, Deserialize)]
 pub struct MarkCompletedRequest {
     /// `DELIVERED`, `LOST` or `RETURNED_TO_SENDER`.
-    pub reason: Option<CompletionReason>,
+    pub reason: Option<CompletionReasonWire>,
     /// When it happened; now when absent.
     pub event_datetime: Option<String>,
 }
@@ -336,8 +340,8 @@ pub struct TrackingView<'a> {
     subscribed_smses: [(); 0],
     subscribed_emails: [(); 0],
     return_to_sender: bool,
-    order_promised_delivery_date: Option<&'a PromisedDeliveryDate>,
-    delivery_type: Option<DeliveryType>,
+    order_promised_delivery_date: Option<PromisedDeliveryDateWire>,
+    delivery_type: Option<DeliveryTypeWire>,
     pickup_location: Option<&'a str>,
     pickup_note: Option<&'a str>,
     courier_tracking_link: Option<()>,
@@ -366,10 +370,10 @@ pub struct TrackingView<'a> {
     aftership_tracking_order_url: Option<()>,
     first_mile: Option<LegView<'a>>,
     last_mile: Option<LegView<'a>>,
-    customers: &'a [Customer],
+    customers: Vec<CustomerView<'a>>,
     proof_of_delivery: Option<()>,
     multi_piece_info: Option<()>,
-    shipment_direction: ShipmentDirection,
+    shipment_direction: DirectionWire,
     return_shipment: Option<()>,
     forward_shipment: Option<()>,
 }
@@ -433,8 +437,8 @@ impl<'a> From<&'a Shipment> for TrackingView<'a> {
             subscribed_smses: [],
             subscribed_emails: [],
             return_to_sender: s.return_to_sender,
-            order_promised_delivery_date: d.order_promised_delivery_date.as_ref(),
-            delivery_type: d.delivery_type,
+            order_promised_delivery_date: d.order_promised_delivery_date.as_ref().map(PromisedDeliveryDateWire::from),
+            delivery_type: d.delivery_type.map(DeliveryTypeWire::from),
             pickup_location: d.pickup_location.as_deref(),
             pickup_note: d.pickup_note.as_deref(),
             courier_tracking_link: None,
@@ -463,10 +467,10 @@ impl<'a> From<&'a Shipment> for TrackingView<'a> {
             aftership_tracking_order_url: None,
             first_mile,
             last_mile,
-            customers: &d.customers,
+            customers: d.customers.iter().map(CustomerView::from).collect(),
             proof_of_delivery: None,
             multi_piece_info: None,
-            shipment_direction: d.shipment_direction,
+            shipment_direction: d.shipment_direction.into(),
             return_shipment: None,
             forward_shipment: None,
         }
