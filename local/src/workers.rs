@@ -60,48 +60,43 @@ async fn idle(stopped: &mut watch::Receiver<bool>, wait: Duration) -> bool {
     *stopped.borrow()
 }
 
-async fn consume(deps: Deps, mut stopped: watch::Receiver<bool>) {
+/// Runs `round` until told to stop: at once again while it finds work (`Ok(true)`), after
+/// [`IDLE`] when it finds none or fails (the failure logged as `worker` failing).
+async fn drain<F, Fut>(worker: &'static str, mut round: F, mut stopped: watch::Receiver<bool>)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<bool, app::AppError>>,
+{
     loop {
-        match app::process_carrier_updates(&deps, CONSUME_BATCH).await {
-            Ok(report) if report.handled + report.quarantined + report.retried > 0 => {
-                tracing::debug!(
-                    handled = report.handled,
-                    quarantined = report.quarantined,
-                    "carrier updates processed"
-                );
-                if *stopped.borrow() {
-                    break;
-                }
-                continue;
-            }
-            Ok(_) => {}
-            Err(error) => tracing::error!(error = %error, "carrier update consumer failed"),
+        match round().await {
+            Ok(true) if !*stopped.borrow() => continue,
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(error) => tracing::error!(worker, error = %error, "worker round failed"),
         }
         if idle(&mut stopped, IDLE).await {
             break;
         }
     }
-    tracing::info!("carrier update consumer stopped");
+    tracing::info!(worker, "worker stopped");
 }
 
-async fn fan_out(deps: Deps, feed: SqliteStore, mut stopped: watch::Receiver<bool>) {
-    loop {
-        match app::fanout::fan_out_feed(&deps, &feed, FANOUT_BATCH).await {
-            Ok(report) if report.read > 0 => {
-                tracing::debug!(read = report.read, published = report.published, "status changes fanned out");
-                if *stopped.borrow() {
-                    break;
-                }
-                continue;
-            }
-            Ok(_) => {}
-            Err(error) => tracing::error!(error = %error, "status fan-out failed"),
-        }
-        if idle(&mut stopped, IDLE).await {
-            break;
-        }
-    }
-    tracing::info!("status fan-out stopped");
+async fn consume(deps: Deps, stopped: watch::Receiver<bool>) {
+    let round = || async {
+        let report = app::process_carrier_updates(&deps, CONSUME_BATCH).await?;
+        tracing::debug!(handled = report.handled, quarantined = report.quarantined, "carrier updates processed");
+        Ok(report.handled + report.quarantined + report.retried > 0)
+    };
+    drain("carrier-updates consumer", round, stopped).await;
+}
+
+async fn fan_out(deps: Deps, feed: SqliteStore, stopped: watch::Receiver<bool>) {
+    let round = || async {
+        let report = app::fanout::fan_out_feed(&deps, &feed, FANOUT_BATCH).await?;
+        tracing::debug!(read = report.read, published = report.published, "status changes fanned out");
+        Ok(report.read > 0)
+    };
+    drain("status fan-out", round, stopped).await;
 }
 
 async fn poll(deps: Deps, every: Duration, batch: usize, mut stopped: watch::Receiver<bool>) {
