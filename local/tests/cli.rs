@@ -420,21 +420,27 @@ fn every_acknowledged_webhook_survives_a_kill_during_load() {
     let key = last_line(&porchlight(&db, &["tenants", "create", "Durable shop"]));
     let port = free_port();
     let mut server = start_server(&db, port, &["--webhook-secret", "testing-courier=s3cret"]);
-    let (status, created) =
-        http(port, "POST", "/tracking/2026-07/trackings", &key, r#"{"tracking_number":"TC-CUSTOMS-30-KILL"}"#);
-    assert_eq!(status, 201);
-    let id = serde_json::from_str::<serde_json::Value>(&created).expect("json")["data"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    // A parcel per sender, each kept under the timeline's limit of checkpoints.
+    let ids: Vec<String> = (0..8u32)
+        .map(|thread| {
+            let body = format!(r#"{{"tracking_number":"TC-CUSTOMS-30-KILL{thread}"}}"#);
+            let (status, created) = http(port, "POST", "/tracking/2026-07/trackings", &key, &body);
+            assert_eq!(status, 201, "{created}");
+            serde_json::from_str::<serde_json::Value>(&created).expect("json")["data"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        })
+        .collect();
 
     let senders: Vec<_> = (0..8u32)
         .map(|thread| {
             std::thread::spawn(move || {
                 let mut acknowledged = Vec::new();
-                for i in 0..100_000u32 {
+                let number = format!("TC-CUSTOMS-30-KILL{thread}");
+                for i in 0..450u32 {
                     let label = format!("scan {thread}-{i}");
-                    match push_event(port, "s3cret", "TC-CUSTOMS-30-KILL", &label, thread * 10_000 + i) {
+                    match push_event(port, "s3cret", &number, &label, i) {
                         Some(true) => acknowledged.push(label),
                         Some(false) => {}
                         None => break, // the server is gone
@@ -447,26 +453,31 @@ fn every_acknowledged_webhook_survives_a_kill_during_load() {
     std::thread::sleep(Duration::from_millis(400));
     server.0.kill().expect("killed"); // SIGKILL: no graceful shutdown
     let _ = server.0.wait();
-    let acknowledged: Vec<String> = senders.into_iter().flat_map(|s| s.join().expect("sender")).collect();
-    assert!(acknowledged.len() > 100, "the load ran: {} acknowledged", acknowledged.len());
+    let acknowledged: Vec<Vec<String>> = senders.into_iter().map(|s| s.join().expect("sender")).collect();
+    let total: usize = acknowledged.iter().map(Vec::len).sum();
+    assert!(total > 100, "the load ran: {total} acknowledged");
 
     let port = free_port();
     let _server = start_server(&db, port, &["--webhook-secret", "testing-courier=s3cret"]);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let (_, body) = http(port, "GET", &format!("/tracking/2026-07/trackings/{id}?fields=checkpoints"), &key, "");
-        let tracking: serde_json::Value = serde_json::from_str(&body).expect("json");
-        let stored: std::collections::HashSet<String> = tracking["data"]["checkpoints"]
-            .as_array()
-            .expect("checkpoints")
-            .iter()
-            .filter_map(|c| c["message"].as_str().map(str::to_owned))
-            .collect();
-        let missing = acknowledged.iter().filter(|label| !stored.contains(*label)).count();
+        let mut missing = 0;
+        for (id, labels) in ids.iter().zip(&acknowledged) {
+            let (_, body) =
+                http(port, "GET", &format!("/tracking/2026-07/trackings/{id}?fields=checkpoints"), &key, "");
+            let tracking: serde_json::Value = serde_json::from_str(&body).expect("json");
+            let stored: std::collections::HashSet<String> = tracking["data"]["checkpoints"]
+                .as_array()
+                .expect("checkpoints")
+                .iter()
+                .filter_map(|c| c["message"].as_str().map(str::to_owned))
+                .collect();
+            missing += labels.iter().filter(|label| !stored.contains(*label)).count();
+        }
         if missing == 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "{missing} of {} acknowledged webhooks were lost", acknowledged.len());
+        assert!(Instant::now() < deadline, "{missing} of {total} acknowledged webhooks were lost");
         std::thread::sleep(Duration::from_millis(250));
     }
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, corrupt, from_micros, micros, unavailable};
 use crate::domain::{ShipmentId, TenantId};
@@ -13,7 +13,7 @@ fn snapshot_json(snapshot: Option<&StatusSnapshot>) -> Result<Option<String>, St
 }
 
 pub(super) fn record_change(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     tenant: &TenantId,
     id: &ShipmentId,
     kind: ChangeKind,

@@ -1,7 +1,8 @@
 //! The embedded store: one SQLite file in WAL mode, migrated at open, one file per port.
 //!
-//! One writer connection serializes writes (SQLite allows one writer at a time anyway); a small
-//! pool of read-only connections serves reads concurrently. Calls run on tokio's blocking pool.
+//! One writer connection, owned by a thread that commits the writes waiting for it together
+//! (`writer.rs`: group commit, each write in its own savepoint); a small pool of read-only
+//! connections serves reads concurrently on tokio's blocking pool.
 //! The `changes` table is the change feed: rows are appended in the transaction that changes a
 //! shipment, so the feed's order is commit order. The schema and its migrations are in
 //! `schema.rs`; only this module knows SQL and row shapes.
@@ -12,20 +13,21 @@ mod queue;
 mod schema;
 mod shipments;
 mod tenants;
+mod writer;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::ports::StoreError;
 
 const READERS: usize = 4;
 
 struct Inner {
-    writer: Mutex<Connection>,
+    writer: writer::Writer,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
 }
@@ -96,7 +98,7 @@ impl SqliteStore {
             reader.execute_batch("PRAGMA busy_timeout = 5000;").map_err(unavailable)?;
             readers.push(Mutex::new(reader));
         }
-        Ok(Self::from_connections(writer, readers))
+        Self::from_connections(writer, readers)
     }
 
     /// A private in-memory database, for tests: one connection does everything.
@@ -104,41 +106,36 @@ impl SqliteStore {
         let writer = Connection::open_in_memory().map_err(unavailable)?;
         writer.execute_batch("PRAGMA foreign_keys = ON;").map_err(unavailable)?;
         schema::migrate(&writer)?;
-        Ok(Self::from_connections(writer, Vec::new()))
+        Self::from_connections(writer, Vec::new())
     }
 
-    fn from_connections(writer: Connection, readers: Vec<Mutex<Connection>>) -> Self {
-        SqliteStore { inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) }) }
+    fn from_connections(writer: Connection, readers: Vec<Mutex<Connection>>) -> Result<Self, StoreError> {
+        let writer = writer::Writer::start(writer)?;
+        Ok(SqliteStore { inner: Arc::new(Inner { writer, readers, next_reader: AtomicUsize::new(0) }) })
     }
 
+    /// Runs `work` as part of the next group-committed transaction; its result once that has
+    /// committed. A `work` that fails changes nothing.
     async fn write<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let mut connection = inner.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let transaction = connection.transaction().map_err(unavailable)?;
-            let value = work(&transaction)?;
-            transaction.commit().map_err(unavailable)?;
-            Ok(value)
-        })
-        .await
-        .map_err(unavailable)?
+        self.inner.writer.write(work).await
     }
 
+    /// Runs `work` on a read-only connection of the pool (an in-memory store, which has none,
+    /// reads through its writer).
     async fn read<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        if self.inner.readers.is_empty() {
+            return self.write(work).await;
+        }
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
             let pool = &inner.readers;
-            let connection = if pool.is_empty() {
-                &inner.writer
-            } else {
-                &pool[inner.next_reader.fetch_add(1, Ordering::Relaxed) % pool.len()]
-            };
+            let connection = &pool[inner.next_reader.fetch_add(1, Ordering::Relaxed) % pool.len()];
             let connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             work(&connection)
         })
