@@ -95,7 +95,7 @@ pub async fn import_tracking(
     }
     deps.poll_policy.schedule(&mut shipment);
     shipment.version = deps.shipments.insert(&shipment).await?;
-    tracing::info!(shipment_id = %shipment.id, slug = %shipment.slug, "tracking created");
+    tracing::debug!(shipment_id = %shipment.id, slug = %shipment.slug, "tracking created");
     Ok(shipment)
 }
 

@@ -51,7 +51,7 @@ impl ConnectionStore for SqliteStore {
 
     async fn get_connection(&self, tenant: &TenantId, id: &str) -> Result<Option<StoredConnection>, StoreError> {
         let (tenant, id) = (tenant.clone(), id.to_owned());
-        self.read(move |connection| {
+        self.read_by_key(move |connection| {
             connection
                 .query_row(
                     &format!("SELECT {CONNECTION_COLUMNS} FROM courier_connections WHERE tenant_id = ?1 AND id = ?2"),

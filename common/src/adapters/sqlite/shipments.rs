@@ -128,7 +128,7 @@ impl ShipmentStore for SqliteStore {
 
     async fn get(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Option<Shipment>, StoreError> {
         let (tenant, id) = (tenant.clone(), id.clone());
-        self.read(move |connection| {
+        self.read_by_key(move |connection| {
             let mut statement = connection
                 .prepare_cached("SELECT body, version FROM shipments WHERE tenant_id = ?1 AND id = ?2")
                 .map_err(unavailable)?;

@@ -25,7 +25,7 @@ impl TenantStore for SqliteStore {
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         let id = id.clone();
-        self.read(move |connection| {
+        self.read_by_key(move |connection| {
             connection
                 .query_row("SELECT name, created_at FROM tenants WHERE id = ?1", params![id.as_str()], |row| {
                     Ok(Tenant { id: id.clone(), name: row.get(0)?, created_at: from_micros(row.get(1)?) })
@@ -86,7 +86,7 @@ impl TenantStore for SqliteStore {
 
     async fn tenant_for_key(&self, digest: &[u8; 32]) -> Result<Option<TenantId>, StoreError> {
         let digest = *digest;
-        self.read(move |connection| {
+        self.read_by_key(move |connection| {
             let mut statement = connection
                 .prepare_cached("SELECT tenant_id FROM api_keys WHERE digest = ?1 AND revoked_at IS NULL")
                 .map_err(unavailable)?;
