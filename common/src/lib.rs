@@ -13,6 +13,7 @@ pub mod couriers;
 pub mod demo;
 pub mod domain;
 pub mod ports;
+pub mod secrets;
 pub mod settings;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

@@ -11,10 +11,10 @@ use std::fmt;
 use chrono::Duration;
 use sha2::{Digest, Sha256};
 
-use crate::app::{SecretBox, operator_accounts};
-use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets};
+use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets, operator_accounts};
 use crate::couriers;
 use crate::domain::{PollPolicy, Tag, TenantId};
+use crate::secrets::SecretBox;
 
 /// Every setting's variable, as the environment and `infra/template.yaml` name it.
 pub mod var {

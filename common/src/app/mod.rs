@@ -12,8 +12,8 @@ mod trackings;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use crate::secrets::SecretBox;
 pub use batching::BatchingQueue;
-pub use connections::{SecretBox, operator_accounts};
 pub use pipeline::{
     CarrierLimiters, CarrierMessage, IntakeError, MAX_RECEIVES, MessageOutcome, PipelineStats, PollReport,
     ProcessReport, accept_webhook, apply_tracking_update, carriers_tracked_live, handle_carrier_message, poll_due,
@@ -167,6 +167,15 @@ impl AppError {
     /// concurrent writers kept winning. Everything else fails the same way every time.
     pub fn is_retryable(&self) -> bool {
         matches!(self, AppError::Unavailable(_) | AppError::Busy)
+    }
+}
+
+impl From<crate::carriers::CredentialsError> for AppError {
+    fn from(error: crate::carriers::CredentialsError) -> Self {
+        match error {
+            crate::carriers::CredentialsError::UnknownCourier(slug) => AppError::UnknownCourier(slug),
+            crate::carriers::CredentialsError::Invalid(invalid) => AppError::Invalid(invalid),
+        }
     }
 }
 

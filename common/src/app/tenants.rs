@@ -4,10 +4,10 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use super::connections::random_bytes;
 use super::{AppError, Deps};
 use crate::domain::{DomainError, TenantId};
 use crate::ports::{ApiKeyRecord, StoreError, Tenant};
+use crate::secrets::random_bytes;
 
 /// A freshly made API key. The secret exists only here: the store keeps its digest. `Debug`
 /// hides the secret.

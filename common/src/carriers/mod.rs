@@ -6,6 +6,7 @@
 //! sub-status (keeping the raw code and message), and declares the credentials it needs. The
 //! pipeline (`app::pipeline`) moves updates through the queue into shipments.
 
+pub mod accounts;
 pub mod dhl;
 pub mod fedex;
 pub mod http;
@@ -37,6 +38,8 @@ use subtle::ConstantTimeEq;
 
 use crate::domain::{CheckpointInput, Leg, Slug, TrackingNumber};
 use crate::ports::HttpClient;
+
+pub use accounts::{CredentialsError, check_credentials, operator_accounts};
 
 /// What a carrier said about one of its numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
