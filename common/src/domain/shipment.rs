@@ -53,6 +53,10 @@ pub const MAX_CHECKPOINTS: usize = 500;
 
 /// Longest customer name and id.
 const MAX_CUSTOMER_TEXT: usize = 256;
+/// Longest free-text field of a shipment's details.
+pub const MAX_TEXT: usize = 2048;
+/// Most tags on one shipment.
+pub const MAX_TAGS: usize = 50;
 /// Most customers on one shipment.
 pub const MAX_CUSTOMERS: usize = 10;
 /// Largest `custom_fields` object, serialized.
@@ -223,11 +227,46 @@ pub struct ShipmentDetails {
 }
 
 impl ShipmentDetails {
-    /// The invariants every way in (API, imports, connectors, portals) must keep: at most
+    /// The invariants every way in (API, imports, connectors, portals) must keep: free text at
+    /// most [`MAX_TEXT`] characters, at most [`MAX_TAGS`] tags of 1 to 100 characters, at most
     /// [`MAX_CUSTOMERS`] valid customers, `custom_fields` at most [`MAX_CUSTOM_FIELDS_BYTES`]
     /// serialized and nested at most [`MAX_CUSTOM_FIELDS_DEPTH`] deep (so that what is stored
     /// always reads back).
     pub fn validate(&self) -> Result<(), DomainError> {
+        let texts = [
+            ("title", &self.title),
+            ("order_id", &self.order_id),
+            ("order_id_path", &self.order_id_path),
+            ("order_number", &self.order_number),
+            ("language", &self.language),
+            ("note", &self.note),
+            ("pickup_location", &self.pickup_location),
+            ("pickup_note", &self.pickup_note),
+            ("tracking_account_number", &self.tracking_account_number),
+            ("tracking_key", &self.tracking_key),
+            ("origin_state", &self.origin_state),
+            ("origin_city", &self.origin_city),
+            ("origin_postal_code", &self.origin_postal_code),
+            ("origin_raw_location", &self.origin_raw_location),
+            ("destination_state", &self.destination_state),
+            ("destination_city", &self.destination_city),
+            ("destination_postal_code", &self.destination_postal_code),
+            ("destination_raw_location", &self.destination_raw_location),
+            ("shipment_type", &self.shipment_type),
+            ("courier_connection_id", &self.courier_connection_id),
+            ("location_id", &self.location_id),
+            ("shipping_method", &self.shipping_method),
+        ];
+        for (field, value) in texts {
+            if value.as_ref().is_some_and(|v| v.chars().count() > MAX_TEXT) {
+                return Err(DomainError::invalid(field, format!("must be at most {MAX_TEXT} characters")));
+            }
+        }
+        if self.shipment_tags.len() > MAX_TAGS
+            || self.shipment_tags.iter().any(|t| t.is_empty() || t.chars().count() > 100)
+        {
+            return Err(DomainError::invalid("shipment_tags", "must be at most 50 tags of 1 to 100 characters"));
+        }
         if self.customers.len() > MAX_CUSTOMERS {
             return Err(DomainError::invalid("customers", format!("must be at most {MAX_CUSTOMERS} customers")));
         }

@@ -17,13 +17,6 @@ use crate::domain::{
     Shipment, ShipmentDetails, Slug, TrackingNumber,
 };
 
-/// Longest free-text field accepted.
-const MAX_TEXT: usize = 2048;
-/// Most shipment tags on one tracking.
-const MAX_TAGS: usize = 50;
-/// Most customers on one tracking.
-const MAX_CUSTOMERS: usize = 10;
-
 /// Present-and-null (`Some(None)`) versus absent (`None`), so that an update can clear a field.
 fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
@@ -104,10 +97,8 @@ tracking_write! {
     date: [order_date, tracking_ship_date]
 }
 
-fn text(field: &str, value: &str) -> Result<String, DomainError> {
-    if value.chars().count() > MAX_TEXT {
-        return Err(DomainError::invalid(field, format!("must be at most {MAX_TEXT} characters")));
-    }
+/// Free text as given; its length is the domain's to judge (`ShipmentDetails::validate`).
+fn text(_field: &str, value: &str) -> Result<String, DomainError> {
     Ok(value.to_owned())
 }
 
@@ -130,19 +121,11 @@ impl TrackingWrite {
             details.delivery_type = delivery_type.map(DeliveryType::from);
         }
         if let Some(tags) = &self.shipment_tags {
-            if tags.len() > MAX_TAGS || tags.iter().any(|t| t.is_empty() || t.chars().count() > 100) {
-                return Err(
-                    DomainError::invalid("shipment_tags", "must be at most 50 tags of 1 to 100 characters").into()
-                );
-            }
             let mut tags = tags.clone();
             tags.dedup();
             details.shipment_tags = tags;
         }
         if let Some(customers) = &self.customers {
-            if customers.len() > MAX_CUSTOMERS {
-                return Err(DomainError::invalid("customers", "must be at most 10 customers").into());
-            }
             details.customers = customers
                 .iter()
                 .map(|c| Customer {
