@@ -70,7 +70,11 @@ async fn list_quarantine(
 ) -> Result<Response, ApiError> {
     let Query(page) = page.map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))?;
     let queue = queue(page.queue.as_deref())?;
-    let letters = operator::dead_letters(&deps, queue, page.after.unwrap_or(0), page.limit.unwrap_or(50)).await?;
+    let limit = page.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request(4008, "limit must be a whole number from 1 to 500"));
+    }
+    let letters = operator::dead_letters(&deps, queue, page.after.unwrap_or(0), limit).await?;
     let messages: Vec<_> = letters
         .iter()
         .map(|letter| {

@@ -27,7 +27,7 @@ fn couriers_body(couriers: Vec<&couriers::Courier>) -> serde_json::Value {
 pub(super) async fn list(params: Result<Query<CourierParams>, QueryRejection>) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))?;
     if let Some(active) = params.active.as_deref()
-        && !matches!(active, "true" | "false")
+        && !matches!(active, "" | "true" | "false")
     {
         return Err(AppError::from(DomainError::invalid("active", "must be true or false")).into());
     }

@@ -141,6 +141,7 @@ fn comma_list<T>(raw: &Option<String>, parse: impl Fn(&str) -> Result<T, DomainE
 
 fn instant(field: &str, raw: &Option<String>) -> Result<Option<DateTime<Utc>>, DomainError> {
     raw.as_deref()
+        .filter(|r| !r.is_empty())
         .map(|r| {
             EventTime::parse(r)
                 .map(|t| t.instant())
