@@ -5,16 +5,24 @@ use std::sync::atomic::AtomicUsize;
 use async_trait::async_trait;
 use chrono::TimeZone;
 
+use super::consumer::*;
+use super::intake::*;
+use super::poller::*;
 use super::*;
 use crate::adapters::sqlite::SqliteStore;
 use crate::app::{self, NewTracking};
 use crate::carriers::sandbox::{SandboxEvent, SandboxPush};
+use crate::carriers::{CarrierAdapter, CarrierError, PollTarget};
 use crate::carriers::{
     CarrierRegistry, CredentialField, Credentials, RateLimit, WebhookAuth, WebhookSecrets, sign_base64,
 };
+use crate::domain::{Shipment, Slug, TenantId};
 use crate::domain::{ShipmentDetails, Tag, TrackingNumber};
 use crate::ports::Clock;
+use crate::ports::QueueName;
 use crate::testkit::ManualClock;
+use chrono::{DateTime, Duration, Utc};
+use std::sync::atomic::Ordering;
 
 const SECRET: &str = "sandbox-secret";
 

@@ -1,298 +1,25 @@
-//! The carrier pipeline: webhook intake, the `carrier-updates` consumer, and the poller.
-//!
-//! Intake authenticates and enqueues the raw payload (nothing is parsed on the hot path). The
-//! consumer parses, merges into every shipment with that leg, and sets unparseable payloads
-//! aside in quarantine with the reason, so one bad message never blocks the queue. The poller
-//! asks carriers about shipments that are due, within each carrier's rate limit, and enqueues
-//! what they answer.
+//! The poller: shipments due, grouped per carrier and account into the batches each carrier
+//! takes, within its rate limit; answers with news queued, a poll's outcome written only when
+//! it changes the shipment.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::sync::{Mutex, Semaphore};
-use tracing::Instrument;
 
-use super::{AppError, Deps, update_tracking};
+use super::consumer::merge_update;
+use super::{CarrierMessage, skip_unreadable};
+use crate::app::{AppError, Deps, update_tracking};
 use crate::carriers::{CarrierAdapter, CarrierError, Credentials, PollTarget, TrackingUpdate};
 use crate::domain::{PollOutcome, Shipment, ShipmentId, Slug, TenantId};
 use crate::ports::{QueueName, StoreError};
 
-/// How long a consumer may hold a message before another may take it.
-const LEASE_SECONDS: i64 = 60;
-/// Most events one carrier message (a push or a poll answer) may carry; a larger one is
-/// quarantined rather than merged (a parcel's whole journey is tens of events).
-pub const MAX_EVENTS_PER_MESSAGE: usize = 1000;
-/// Deliveries of a message that keeps failing for a retryable reason before it is set aside.
-pub const MAX_RECEIVES: u32 = 8;
-
-/// A message on the `carrier-updates` queue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum CarrierMessage {
-    /// A raw webhook body, as the carrier sent it.
-    Webhook {
-        /// The carrier.
-        slug: String,
-        /// When Porchlight accepted it.
-        received_at: DateTime<Utc>,
-        /// The body (invalid UTF-8 replaced; such a body is quarantined).
-        body: String,
-        /// Whether the body was valid UTF-8.
-        #[serde(default = "yes")]
-        utf8: bool,
-    },
-    /// Updates a poll parsed already.
-    Updates {
-        /// The carrier.
-        slug: String,
-        /// When the carrier answered.
-        received_at: DateTime<Utc>,
-        /// What it said.
-        updates: Vec<TrackingUpdate>,
-    },
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// Counters an operator watches.
-#[derive(Debug, Default)]
-pub struct PipelineStats {
-    /// Webhooks accepted.
-    pub webhooks_accepted: AtomicU64,
-    /// Webhooks refused for a missing or wrong signature.
-    pub webhooks_unauthenticated: AtomicU64,
-    /// Messages set aside in quarantine.
-    pub quarantined: AtomicU64,
-    /// Times a shipment that does not read back was skipped (by a carrier update or a poll),
-    /// so that it stops no other shipment; each is logged with its ids.
-    pub unreadable_shipments: AtomicU64,
-}
-
-/// Logs and counts a shipment that does not read back, which the pipeline then skips.
-fn skip_unreadable(deps: &Deps, tenant: &TenantId, id: &ShipmentId, what: &str) {
-    let total = deps.stats.unreadable_shipments.fetch_add(1, Ordering::Relaxed) + 1;
-    tracing::error!(tenant_id = %tenant, shipment_id = %id, error = what, total, "unreadable shipment skipped");
-}
-
-/// Why a webhook was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum IntakeError {
-    /// No adapter takes pushes for this slug.
-    #[error("carrier {0:?} does not push webhooks to porchlight")]
-    UnknownCarrier(String),
-    /// The signature is missing or wrong, or no secret is configured to check it against.
-    #[error("unauthenticated webhook")]
-    Unauthorized,
-    /// The queue could not store it; the carrier should retry.
-    #[error("queue unavailable")]
-    Queue(#[source] StoreError),
-}
-
-/// Authenticates a carrier's push and stores it durably on the `carrier-updates` queue.
-/// Returns the message id once it is stored; parsing happens behind the queue.
-pub async fn accept_webhook(
-    deps: &Deps,
-    slug: &str,
-    header: impl Fn(&str) -> Option<String>,
-    body: &[u8],
-) -> Result<u64, IntakeError> {
-    let auth = deps
-        .carriers
-        .get(slug)
-        .and_then(|adapter| adapter.webhook_auth())
-        .ok_or_else(|| IntakeError::UnknownCarrier(slug.to_owned()))?;
-    let verified = deps.webhook_secrets.0.get(slug).is_some_and(|secret| auth.verify(secret, header, body));
-    if !verified {
-        let refused = deps.stats.webhooks_unauthenticated.fetch_add(1, Ordering::Relaxed) + 1;
-        tracing::warn!(slug, refused_total = refused, "unauthenticated carrier webhook refused");
-        return Err(IntakeError::Unauthorized);
-    }
-    let (body, utf8) = match std::str::from_utf8(body) {
-        Ok(text) => (text.to_owned(), true),
-        Err(_) => (String::from_utf8_lossy(body).into_owned(), false),
-    };
-    let message = CarrierMessage::Webhook { slug: slug.to_owned(), received_at: deps.clock.now(), body, utf8 };
-    let encoded = serde_json::to_vec(&message).expect("carrier messages serialize");
-    let ids = deps.queue.send_batch(QueueName::CarrierUpdates, &[encoded]).await.map_err(IntakeError::Queue)?;
-    deps.stats.webhooks_accepted.fetch_add(1, Ordering::Relaxed);
-    Ok(ids[0])
-}
-
-/// What one round of the consumer did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ProcessReport {
-    /// Messages handled and acknowledged.
-    pub handled: usize,
-    /// Of those, updates about numbers no shipment has.
-    pub unmatched: usize,
-    /// Messages set aside in quarantine.
-    pub quarantined: usize,
-    /// Messages put back for a later retry.
-    pub retried: usize,
-}
-
-/// What became of one delivered carrier message.
-#[derive(Debug)]
-pub enum MessageOutcome {
-    /// Merged (or about numbers nobody tracks): acknowledge it.
-    Handled {
-        /// How many of its updates reached no shipment.
-        unmatched: usize,
-    },
-    /// Will never succeed: set it aside with the reason.
-    Quarantine(String),
-    /// May succeed later: deliver it again after `delay`.
-    Retry {
-        /// Why it failed this time.
-        error: AppError,
-        /// When to try again.
-        delay: Duration,
-    },
-}
-
-/// Handles one delivered `carrier-updates` message: parses it and merges its updates. A
-/// message that keeps failing is quarantined after [`MAX_RECEIVES`] deliveries. Idempotent.
-/// The caller acknowledges, quarantines or releases it as the outcome says (the embedded
-/// consumer through the [`crate::ports::WorkQueue`], Lambda through its batch response).
-pub async fn handle_carrier_message(deps: &Deps, message: &crate::ports::Received) -> MessageOutcome {
-    let span = tracing::info_span!("carrier_message", message_id = message.id);
-    match handle_message(deps, &message.body).instrument(span).await {
-        Ok(unmatched) => MessageOutcome::Handled { unmatched },
-        Err(Failure::Quarantine(reason)) => {
-            tracing::warn!(message_id = message.id, reason = %reason, "carrier message quarantined");
-            deps.stats.quarantined.fetch_add(1, Ordering::Relaxed);
-            MessageOutcome::Quarantine(reason)
-        }
-        Err(Failure::Retry(error)) if message.receive_count >= MAX_RECEIVES => {
-            tracing::error!(message_id = message.id, error = %error, "carrier message failed repeatedly");
-            deps.stats.quarantined.fetch_add(1, Ordering::Relaxed);
-            MessageOutcome::Quarantine(format!("gave up after {} attempts: {error}", message.receive_count))
-        }
-        Err(Failure::Retry(error)) => {
-            tracing::warn!(message_id = message.id, error = %error, "carrier message will be retried");
-            MessageOutcome::Retry { error, delay: Duration::seconds(2i64.pow(message.receive_count.min(8))) }
-        }
-    }
-}
-
-enum Failure {
-    /// Will never succeed: set aside with the reason.
-    Quarantine(String),
-    /// May succeed later.
-    Retry(AppError),
-}
-
-/// Takes up to `max` messages off `carrier-updates`, merges them into shipments, and
-/// acknowledges, retries or quarantines each. Idempotent: a message handled twice merges the
-/// same checkpoints again, which changes nothing.
-pub async fn process_carrier_updates(deps: &Deps, max: usize) -> Result<ProcessReport, AppError> {
-    let queue = QueueName::CarrierUpdates;
-    let messages = deps.queue.receive(queue, max, Duration::seconds(LEASE_SECONDS)).await?;
-    let mut report = ProcessReport::default();
-    for message in messages {
-        match handle_carrier_message(deps, &message).await {
-            MessageOutcome::Handled { unmatched } => {
-                deps.queue.ack(queue, message.id).await?;
-                report.handled += 1;
-                report.unmatched += unmatched;
-            }
-            MessageOutcome::Quarantine(reason) => {
-                deps.queue.dead_letter(queue, message.id, &reason).await?;
-                report.quarantined += 1;
-            }
-            MessageOutcome::Retry { delay, .. } => {
-                deps.queue.release(queue, message.id, delay).await?;
-                report.retried += 1;
-            }
-        }
-    }
-    Ok(report)
-}
-
-async fn handle_message(deps: &Deps, body: &[u8]) -> Result<usize, Failure> {
-    let message: CarrierMessage =
-        serde_json::from_slice(body).map_err(|e| Failure::Quarantine(format!("not a carrier message: {e}")))?;
-    let updates = match message {
-        CarrierMessage::Updates { updates, .. } => updates,
-        CarrierMessage::Webhook { utf8: false, .. } => {
-            return Err(Failure::Quarantine("webhook body is not UTF-8".into()));
-        }
-        CarrierMessage::Webhook { slug, body, .. } => {
-            let adapter = deps
-                .carriers
-                .get(&slug)
-                .ok_or_else(|| Failure::Quarantine(format!("no adapter for carrier {slug:?}")))?;
-            adapter.parse_webhook(body.as_bytes()).map_err(|e| Failure::Quarantine(e.to_string()))?
-        }
-    };
-    let events: usize = updates.iter().map(|update| update.events.len()).sum();
-    if events > MAX_EVENTS_PER_MESSAGE {
-        return Err(Failure::Quarantine(format!(
-            "a carrier message of {events} events; at most {MAX_EVENTS_PER_MESSAGE} are taken"
-        )));
-    }
-    let mut unmatched = 0;
-    for update in &updates {
-        match apply_tracking_update(deps, update).await {
-            Ok(0) => unmatched += 1,
-            Ok(_) => {}
-            Err(error) if error.is_retryable() => return Err(Failure::Retry(error)),
-            Err(other) => return Err(Failure::Quarantine(other.to_string())),
-        }
-    }
-    Ok(unmatched)
-}
-
-/// Merges a carrier's update into every shipment, of any tenant, with that leg; a reported
-/// handover becomes the shipment's last-mile leg (polled at once). Returns how many shipments
-/// it reached. Idempotent.
-pub async fn apply_tracking_update(deps: &Deps, update: &TrackingUpdate) -> Result<usize, AppError> {
-    let legs = deps.shipments.find_legs(&update.slug, &update.tracking_number).await?;
-    let mut reached = 0;
-    for (tenant, id) in legs {
-        let now = deps.clock.now();
-        let result = update_tracking(deps, &tenant, &id, |shipment| {
-            merge_update(shipment, update, now);
-            Ok(())
-        })
-        .await;
-        match result {
-            Ok(shipment) => {
-                tracing::info!(tenant_id = %tenant, shipment_id = %id, tag = %shipment.tag, "carrier update merged");
-                reached += 1;
-            }
-            // Deleted between lookup and write.
-            Err(AppError::NotFound) => {}
-            // One merchant's unreadable shipment must not keep the update from the others.
-            Err(AppError::Corrupt(what)) => skip_unreadable(deps, &tenant, &id, &what),
-            Err(other) => return Err(other),
-        }
-    }
-    Ok(reached)
-}
-
-/// Merges `update` into `shipment`: its events, and a reported handover as the last-mile leg
-/// (polled at once).
-fn merge_update(shipment: &mut Shipment, update: &TrackingUpdate, now: DateTime<Utc>) {
-    if let Some(leg) = &update.handover
-        && shipment.last_mile.is_none()
-        && !shipment.has_leg(&leg.slug, &leg.tracking_number)
-    {
-        shipment.last_mile = Some(leg.clone());
-        shipment.next_poll_at = Some(now);
-    }
-    shipment.merge(update.events.iter().cloned(), now);
-}
-
 /// Whether `change` would change `shipment` as of `now` (a poll answer that repeats what is
 /// known is not worth queueing; a quiet poll is not worth writing).
 fn would_change(deps: &Deps, shipment: &Shipment, now: DateTime<Utc>, change: impl FnOnce(&mut Shipment)) -> bool {
-    let applied = super::trackings::apply_change(deps, shipment, now, |s| {
+    let applied = crate::app::trackings::apply_change(deps, shipment, now, |s| {
         change(s);
         Ok(())
     });
@@ -432,7 +159,8 @@ async fn poll_round(
             let found = match connections.get(&lookup) {
                 Some(found) => found.clone(),
                 None => {
-                    let found = super::connections::credentials_for(deps, tenant, &slug, connection.as_deref()).await?;
+                    let found =
+                        crate::app::connections::credentials_for(deps, tenant, &slug, connection.as_deref()).await?;
                     connections.insert(lookup, found.clone());
                     found
                 }
@@ -587,6 +315,3 @@ fn chunked<T>(items: Vec<T>, size: usize) -> Vec<Vec<T>> {
     }
     chunks
 }
-
-#[cfg(test)]
-mod tests;
