@@ -122,6 +122,10 @@ pub async fn update_tracking(
         let (mut shipment, worth_writing) = apply_change(deps, &stored, now, |shipment| {
             change(shipment)?;
             known_courier(&shipment.slug)?;
+            if shipment.slug != stored.slug {
+                // A corrected courier must be one the number can belong to.
+                fits(&shipment.slug, &shipment.tracking_number)?;
+            }
             validate_details(&shipment.details)
         })?;
         if !worth_writing {

@@ -288,6 +288,8 @@ async fn update_changes_given_fields_and_null_clears() {
     assert_eq!(data["updated_at"], "2026-06-01T09:05:00+00:00");
     let (status, body) = h.call(Method::PUT, &path, Some(json!({"slug": "nope-courier"}))).await;
     assert_eq!((status, meta_code(&body)), (StatusCode::BAD_REQUEST, 4010));
+    let (status, body) = h.call(Method::PUT, &path, Some(json!({"slug": "ups"}))).await;
+    assert_eq!((status, meta_code(&body)), (StatusCode::BAD_REQUEST, 4005), "a FedEx number is no UPS number");
     let (status, body) =
         h.call(Method::PUT, &format!("{TRACKINGS}/{}", "0".repeat(32)), Some(json!({"title": "x"}))).await;
     assert_eq!((status, meta_code(&body)), (StatusCode::NOT_FOUND, 4004));
