@@ -101,16 +101,16 @@ async fn main() -> anyhow::Result<()> {
             commands::serve::run(&cli.db, store, settings, args).await
         }
         Command::Demo => {
-            let (deps, _) = connect(&cli.db, Open::OrCreate, given)?;
+            let deps = connect(&cli.db, Open::OrCreate, given)?;
             demo::set_up(&deps, "127.0.0.1:8080".parse()?).await
         }
         Command::Tenants(command) => {
             let mode = if command.creates() { Open::OrCreate } else { Open::Existing };
-            let (deps, _) = connect(&cli.db, mode, given)?;
+            let deps = connect(&cli.db, mode, given)?;
             commands::tenants::run(&deps, command).await
         }
         Command::Quarantine(command) => {
-            let (deps, _) = connect(&cli.db, Open::Existing, given)?;
+            let deps = connect(&cli.db, Open::Existing, given)?;
             commands::quarantine::run(&deps, command).await
         }
     }
@@ -118,14 +118,9 @@ async fn main() -> anyhow::Result<()> {
 
 /// The use cases on the database at `db`, with the settings `var` gives (the operator verbs
 /// need only the secret key of them).
-fn connect(
-    db: &std::path::Path,
-    mode: Open,
-    var: impl Fn(&str) -> Option<String>,
-) -> anyhow::Result<(Deps, porchlight::adapters::sqlite::SqliteStore)> {
+fn connect(db: &std::path::Path, mode: Open, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Deps> {
     let settings = Settings::from_vars(var).map_err(commands::serve::name_the_flag)?;
-    let store = database::open(db, mode)?;
-    Ok((wire(db, store.clone(), &settings)?, store))
+    wire(db, database::open(db, mode)?, &settings)
 }
 
 /// Wires the use cases on `store`: its queue, the system clock, real carrier HTTP.

@@ -84,8 +84,11 @@ where
 async fn consume(deps: Deps, stopped: watch::Receiver<bool>) {
     let round = || async {
         let report = app::process_carrier_updates(&deps, CONSUME_BATCH).await?;
-        tracing::debug!(handled = report.handled, quarantined = report.quarantined, "carrier updates processed");
-        Ok(report.handled + report.quarantined + report.retried > 0)
+        let busy = report.handled + report.quarantined + report.retried > 0;
+        if busy {
+            tracing::debug!(handled = report.handled, quarantined = report.quarantined, "carrier updates processed");
+        }
+        Ok(busy)
     };
     drain("carrier-updates consumer", round, stopped).await;
 }
@@ -93,7 +96,9 @@ async fn consume(deps: Deps, stopped: watch::Receiver<bool>) {
 async fn fan_out(deps: Deps, feed: SqliteStore, stopped: watch::Receiver<bool>) {
     let round = || async {
         let report = app::fanout::fan_out_feed(&deps, &feed, FANOUT_BATCH).await?;
-        tracing::debug!(read = report.read, published = report.published, "status changes fanned out");
+        if report.read > 0 {
+            tracing::debug!(read = report.read, published = report.published, "status changes fanned out");
+        }
         Ok(report.read > 0)
     };
     drain("status fan-out", round, stopped).await;

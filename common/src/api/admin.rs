@@ -56,10 +56,7 @@ struct Page {
 fn queue(name: Option<&str>) -> Result<QueueName, ApiError> {
     match name {
         None | Some("") => Ok(QueueName::CarrierUpdates),
-        Some(name) => QueueName::parse(name).ok_or_else(|| {
-            let known: Vec<&str> = QueueName::ALL.iter().map(|q| q.as_str()).collect();
-            ApiError::bad_request(4008, format!("queue must be one of {}", known.join(", ")))
-        }),
+        Some(name) => name.parse().map_err(|reason: String| ApiError::bad_request(4008, reason)),
     }
 }
 

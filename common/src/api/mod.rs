@@ -17,7 +17,6 @@ mod webhooks;
 pub mod wire;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -49,7 +48,6 @@ pub fn app(surfaces: impl IntoIterator<Item = Router>) -> Router {
         .fold(Router::new(), Router::merge)
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(bounded_body))
         .layer(axum::middleware::map_response(secure_headers))
 }

@@ -21,17 +21,24 @@ impl QueueName {
     /// Every queue.
     pub const ALL: [QueueName; 2] = [QueueName::CarrierUpdates, QueueName::StatusChanges];
 
-    /// The queue named `name` ([`QueueName::as_str`]'s spelling).
-    pub fn parse(name: &str) -> Option<QueueName> {
-        QueueName::ALL.into_iter().find(|queue| queue.as_str() == name)
-    }
-
     /// The queue's name, as stored and as the SQS queue is named.
     pub fn as_str(self) -> &'static str {
         match self {
             QueueName::CarrierUpdates => "carrier-updates",
             QueueName::StatusChanges => "status-changes",
         }
+    }
+}
+
+impl std::str::FromStr for QueueName {
+    type Err = String;
+
+    /// The queue named `name` ([`QueueName::as_str`]'s spelling); the error lists the queues.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        QueueName::ALL.into_iter().find(|queue| queue.as_str() == name).ok_or_else(|| {
+            let known: Vec<&str> = QueueName::ALL.iter().map(|q| q.as_str()).collect();
+            format!("queue must be one of {}", known.join(", "))
+        })
     }
 }
 

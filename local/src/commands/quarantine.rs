@@ -12,7 +12,7 @@ pub enum QuarantineCommand {
     /// List quarantined messages with the reason, oldest first.
     List {
         /// The queue: carrier-updates or status-changes.
-        #[arg(long, default_value = "carrier-updates", value_parser = parse_queue)]
+        #[arg(long, default_value = "carrier-updates")]
         queue: QueueName,
         /// Print one JSON object a line instead of a table.
         #[arg(long)]
@@ -23,19 +23,12 @@ pub enum QuarantineCommand {
         /// Message ids, as listed.
         ids: Vec<u64>,
         /// The queue: carrier-updates or status-changes.
-        #[arg(long, default_value = "carrier-updates", value_parser = parse_queue)]
+        #[arg(long, default_value = "carrier-updates")]
         queue: QueueName,
         /// Replay every quarantined message of the queue.
         #[arg(long, conflicts_with = "ids")]
         all: bool,
     },
-}
-
-fn parse_queue(name: &str) -> Result<QueueName, String> {
-    QueueName::parse(name).ok_or_else(|| {
-        let known: Vec<&str> = QueueName::ALL.iter().map(|q| q.as_str()).collect();
-        format!("no queue {name:?}; the queues are {}", known.join(", "))
-    })
 }
 
 pub async fn run(deps: &Deps, command: QuarantineCommand) -> anyhow::Result<()> {

@@ -131,18 +131,10 @@ impl SqliteStore {
         &self,
         work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let mut work = Some(work);
-        {
-            if let Some(connection) = self.inner.readers.iter().find_map(|reader| reader.try_lock().ok())
-                && let Some(work) = work.take()
-            {
-                return work(&connection);
-            }
+        if let Some(connection) = self.inner.readers.iter().find_map(|reader| reader.try_lock().ok()) {
+            return work(&connection);
         }
-        match work {
-            Some(work) => self.read(work).await,
-            None => Err(StoreError::Unavailable("a read ran twice".into())),
-        }
+        self.read(work).await
     }
 
     /// Runs `work` on a read-only connection of the pool (an in-memory store, which has none,

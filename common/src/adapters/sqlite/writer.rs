@@ -19,7 +19,7 @@ const BATCH: usize = 64;
 
 /// What the writer thread runs: a write against the transaction's connection, answering
 /// whether to keep it and how to tell its caller once the transaction is decided.
-type Job = Box<dyn FnOnce(&Connection) -> (bool, Box<dyn FnOnce(Result<(), String>) + Send>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Finisher) + Send>;
 
 /// The handle to the writer thread; the thread ends when the last handle is dropped.
 pub(super) struct Writer {
@@ -54,7 +54,7 @@ impl Writer {
                 };
                 let _ = done.send(answer);
             });
-            (keep, finish as Box<dyn FnOnce(Result<(), String>) + Send>)
+            (keep, finish as Finisher)
         });
         self.jobs.send(job).map_err(|_| StoreError::Unavailable("the sqlite writer has stopped".into()))?;
         result.await.map_err(|_| StoreError::Unavailable("the sqlite writer dropped a write".into()))?
@@ -72,39 +72,32 @@ fn run(mut connection: Connection, queue: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let finishers = match run_batch(&mut connection, jobs) {
-            Ok((finishers, committed)) => finishers.into_iter().map(|f| (f, committed.clone())).collect::<Vec<_>>(),
-            Err((finishers, reason)) => finishers.into_iter().map(|f| (f, Err(reason.clone()))).collect(),
-        };
-        for (finish, committed) in finishers {
-            finish(committed);
+        let (finishers, committed) = run_batch(&mut connection, jobs);
+        for finish in finishers {
+            finish(committed.clone());
         }
     }
 }
 
 type Finisher = Box<dyn FnOnce(Result<(), String>) + Send>;
 
-/// Runs `jobs` in one transaction, each in its own savepoint; the finishers, and whether the
-/// transaction committed.
-#[allow(clippy::type_complexity)]
-fn run_batch(
-    connection: &mut Connection,
-    jobs: Vec<Job>,
-) -> Result<(Vec<Finisher>, Result<(), String>), (Vec<Finisher>, String)> {
-    let mut finishers = Vec::with_capacity(jobs.len());
+/// Runs `jobs` in one transaction, each in its own savepoint; the finishers of those that ran,
+/// and whether the transaction committed. A job that cannot run is dropped, which its caller
+/// hears as the writer failing.
+fn run_batch(connection: &mut Connection, jobs: Vec<Job>) -> (Vec<Finisher>, Result<(), String>) {
     let mut transaction = match connection.transaction() {
         Ok(transaction) => transaction,
         Err(error) => {
-            // Nothing ran: run each job on a connection it may not use, so that it answers.
-            let reason = format!("sqlite transaction did not begin: {error}");
-            return Err((jobs.into_iter().map(|_| failed(&reason)).collect(), reason));
+            tracing::error!(error = %error, "sqlite transaction did not begin");
+            return (Vec::new(), Err(format!("sqlite transaction did not begin: {error}")));
         }
     };
+    let mut finishers = Vec::with_capacity(jobs.len());
     for job in jobs {
         let mut savepoint = match transaction.savepoint() {
             Ok(savepoint) => savepoint,
             Err(error) => {
-                finishers.push(failed(&format!("sqlite savepoint: {error}")));
+                tracing::error!(error = %error, "sqlite savepoint not opened");
                 continue;
             }
         };
@@ -116,12 +109,5 @@ fn run_batch(
         finishers.push(finish);
     }
     let committed = transaction.commit().map_err(|error| format!("sqlite commit failed: {error}"));
-    Ok((finishers, committed))
-}
-
-/// A finisher for a job that never ran: it is dropped unanswered, which its caller reads as
-/// the writer failing.
-fn failed(reason: &str) -> Finisher {
-    tracing::error!(reason, "sqlite write not run");
-    Box::new(|_| {})
+    (finishers, committed)
 }

@@ -74,7 +74,7 @@ macro_rules! tracking_write {
             /// Applies every field present to `details`, checking each.
             pub fn apply(&self, details: &mut ShipmentDetails) -> Result<(), AppError> {
                 $(if let Some(value) = &self.$text {
-                    details.$text = value.as_deref().map(|v| text(stringify!($text), v)).transpose()?;
+                    details.$text = value.clone();
                 })*
                 $(if let Some(value) = &self.$country {
                     details.$country = value.as_deref().map(|v| CountryCode::parse_field(stringify!($country), v)).transpose()?;
@@ -95,11 +95,6 @@ tracking_write! {
         courier_connection_id, location_id, shipping_method],
     country: [origin_country_region, destination_country_region],
     date: [order_date, tracking_ship_date]
-}
-
-/// Free text as given; its length is the domain's to judge (`ShipmentDetails::validate`).
-fn text(_field: &str, value: &str) -> Result<String, DomainError> {
-    Ok(value.to_owned())
 }
 
 fn date(field: &str, value: &str) -> Result<String, DomainError> {
