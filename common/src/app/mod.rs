@@ -27,7 +27,9 @@ pub use trackings::{
 
 use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets};
 use crate::domain::{DomainError, PollPolicy, ShipmentId};
-use crate::ports::{BoxError, Clock, ConnectionStore, HttpClient, ShipmentStore, StoreError, TenantStore, WorkQueue};
+use crate::ports::{
+    BoxError, Clock, ConnectionStore, HttpClient, PageStore, ShipmentStore, StoreError, TenantStore, WorkQueue,
+};
 use crate::settings::{AdminToken, Settings};
 
 /// The ports and settings a use case may use. Cloning is cheap.
@@ -41,6 +43,8 @@ pub struct Deps {
     pub queue: Arc<dyn WorkQueue>,
     /// Merchants' courier connections (sealed credentials).
     pub connections: Arc<dyn ConnectionStore>,
+    /// Tracking page settings.
+    pub pages: Arc<dyn PageStore>,
     /// Seals and opens stored secrets.
     pub secrets: Arc<SecretBox>,
     /// The time.
@@ -69,6 +73,8 @@ pub struct Ports {
     pub shipments: Arc<dyn ShipmentStore>,
     /// Merchants' courier connections.
     pub connections: Arc<dyn ConnectionStore>,
+    /// Tracking page settings.
+    pub pages: Arc<dyn PageStore>,
     /// Work queues.
     pub queue: Arc<dyn WorkQueue>,
     /// The time.
@@ -82,12 +88,13 @@ impl Ports {
     /// and `http`.
     pub fn of_store<S>(store: S, queue: Arc<dyn WorkQueue>, clock: Arc<dyn Clock>, http: Arc<dyn HttpClient>) -> Self
     where
-        S: TenantStore + ShipmentStore + ConnectionStore + Clone + 'static,
+        S: TenantStore + ShipmentStore + ConnectionStore + PageStore + Clone + 'static,
     {
         Ports {
             tenants: Arc::new(store.clone()),
             shipments: Arc::new(store.clone()),
-            connections: Arc::new(store),
+            connections: Arc::new(store.clone()),
+            pages: Arc::new(store),
             queue,
             clock,
             http,
@@ -105,6 +112,7 @@ impl Deps {
             shipments: ports.shipments,
             queue: ports.queue,
             connections: ports.connections,
+            pages: ports.pages,
             secrets: Arc::new(secrets),
             clock: ports.clock,
             carriers: Arc::new(CarrierRegistry::standard()),

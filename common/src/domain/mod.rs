@@ -6,6 +6,8 @@
 mod checkpoint;
 mod country;
 mod ids;
+mod language;
+mod page;
 mod poll;
 mod shipment;
 mod status;
@@ -13,6 +15,8 @@ mod status;
 pub use checkpoint::{Checkpoint, CheckpointHash, CheckpointInput, CheckpointSource, EventTime};
 pub use country::{CountryCode, is_alpha2};
 pub use ids::{ShipmentId, Slug, TenantId, TrackingNumber};
+pub use language::Language;
+pub use page::{Banner, Money, NavLink, Recommendation, TrackingPage, https_url, nullable, slug_from_name, validate_slug};
 pub use poll::{PollOutcome, PollPolicy, seconds_between, ticks_between};
 pub use shipment::{
     CompletionReason, Customer, DeliveryType, EXPIRY_DAYS, Leg, LegSource, MergeOutcome, PromisedDeliveryDate,
@@ -36,3 +40,17 @@ impl DomainError {
         DomainError { field: field.into(), reason: reason.into() }
     }
 }
+
+/// Whether `text` is shaped like an email address (one `@`, a dotted domain, no spaces).
+pub fn is_email(text: &str) -> bool {
+    text.len() <= 254
+        && !text.chars().any(char::is_whitespace)
+        && text.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+}
+

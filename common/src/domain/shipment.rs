@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Checkpoint, CheckpointInput, CheckpointSource, CountryCode, DomainError, EventTime, ShipmentId, Slug, Subtag, Tag,
-    TenantId, TrackingNumber,
+    TenantId, TrackingNumber, is_email,
 };
 
 /// Days without any information after which a shipment is `Expired`.
@@ -81,11 +81,7 @@ impl Customer {
             }
         }
         if let Some(email) = &self.email {
-            let valid = email.len() <= 254
-                && email.split_once('@').is_some_and(|(local, domain)| {
-                    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-                })
-                && !email.chars().any(char::is_whitespace);
+            let valid = is_email(email);
             if !valid {
                 return Err(DomainError::invalid(format!("customers[{index}].email"), "is not an email address"));
             }

@@ -4,7 +4,8 @@
 //! Every store implementation must pass [`crate::testkit`]'s contract suite. Every method that
 //! touches merchant data takes the tenant, so no call can reach another tenant's records; the
 //! only cross-tenant reads are [`ShipmentStore::find_legs`] and [`ShipmentStore::due_for_poll`],
-//! which return ids for the carrier pipeline and never data.
+//! which return ids for the carrier pipeline and never data, and [`PageStore::page_tenant`],
+//! which routes a shopper's page to its merchant.
 //!
 //! Capabilities to come get a file of their own beside these: `Mailer` and `SmsSender`
 //! (notifications), the notification, exception and returns stores.
@@ -13,6 +14,7 @@ mod clock;
 mod connections;
 mod feed;
 mod http;
+mod pages;
 mod queue;
 mod shipments;
 mod store;
@@ -22,7 +24,8 @@ pub use clock::{Clock, SystemClock};
 pub use connections::{ConnectionStore, StoredConnection};
 pub use feed::{ChangeEvent, ChangeFeed, ChangeKind, FeedEntry, StatusSnapshot};
 pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse};
+pub use pages::{PageStore, PageWrite};
 pub use queue::{DeadLetter, QueueName, Received, WorkQueue};
-pub use shipments::{Cursor, ListPage, ListQuery, ShipmentStore};
+pub use shipments::{Cursor, ListPage, ListQuery, MAX_LOOKUP, ShipmentStore};
 pub use store::{BoxError, StoreError};
 pub use tenants::{ApiKeyRecord, Tenant, TenantStore};

@@ -122,6 +122,9 @@ pub struct ListPage {
     pub next_cursor: Option<Cursor>,
 }
 
+/// Most shipments a lookup by number or order number returns.
+pub const MAX_LOOKUP: usize = 50;
+
 /// Shipments, keyed by tenant.
 #[async_trait]
 pub trait ShipmentStore: Send + Sync {
@@ -147,6 +150,13 @@ pub trait ShipmentStore: Send + Sync {
     async fn delete(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment, StoreError>;
     /// One page of the tenant's shipments matching `query`, newest first.
     async fn list(&self, tenant: &TenantId, query: &ListQuery) -> Result<ListPage, StoreError>;
+    /// The tenant's shipments with a leg, first or last mile, numbered `number` by any courier
+    /// (compared in compact form): at most [`MAX_LOOKUP`], newest first. For shoppers who
+    /// know only their number.
+    async fn find_by_number(&self, tenant: &TenantId, number: &TrackingNumber) -> Result<Vec<Shipment>, StoreError>;
+    /// The tenant's shipments of order number `order_number` (exact): at most [`MAX_LOOKUP`],
+    /// newest first. A split order has several.
+    async fn find_by_order_number(&self, tenant: &TenantId, order_number: &str) -> Result<Vec<Shipment>, StoreError>;
     /// Every shipment, of any tenant, with a leg (`slug`, `tracking_number`), first or last mile,
     /// compared in compact form. For routing carrier events; returns ids only.
     async fn find_legs(

@@ -4,6 +4,8 @@
 //! tests call every one of them on fresh stores (see `adapters::sqlite`'s tests for the pattern).
 //! Scenarios use random tenants, so they may share one store.
 
+mod pages;
+
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -15,9 +17,11 @@ use crate::domain::{
 };
 use crate::ports::{
     ApiKeyRecord, ChangeEvent, ChangeFeed, ChangeKind, Clock, ConnectionStore, HttpClient, HttpError, HttpRequest,
-    HttpResponse, ListQuery, QueueName, ShipmentStore, StoreError, Tenant, TenantStore, WorkQueue,
+    HttpResponse, ListQuery, PageStore, QueueName, ShipmentStore, StoreError, Tenant, TenantStore, WorkQueue,
 };
 use crate::settings::Settings;
+
+pub use pages::{contract_lookups_by_number_and_order, page_contract_slugs_are_unique_and_move};
 
 /// A clock that stands still until moved.
 #[derive(Debug)]
@@ -59,7 +63,7 @@ pub const TEST_SECRET_KEY: [u8; 32] = [7; 32];
 /// test key and default settings: what a test changes, it sets on the result.
 pub fn deps<S>(store: S, clock: std::sync::Arc<dyn Clock>) -> Deps
 where
-    S: TenantStore + ShipmentStore + WorkQueue + ConnectionStore + Clone + 'static,
+    S: TenantStore + ShipmentStore + WorkQueue + ConnectionStore + PageStore + Clone + 'static,
 {
     let queue = std::sync::Arc::new(store.clone());
     let ports = Ports::of_store(store, queue, clock, std::sync::Arc::new(NoNetwork));
@@ -451,6 +455,7 @@ macro_rules! shipment_contract_tests {
             contract_find_legs_spans_tenants_and_legs,
             contract_due_for_poll_lists_only_due_active_shipments,
             contract_api_keys_resolve_until_revoked,
+            contract_lookups_by_number_and_order,
         );
     };
 }

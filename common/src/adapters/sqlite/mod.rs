@@ -9,6 +9,7 @@
 
 mod connections;
 mod feed;
+mod pages;
 mod queue;
 mod schema;
 mod shipments;
@@ -167,6 +168,7 @@ mod tests {
         crate::store_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::queue_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::connection_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
+        crate::page_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
     }
 
     /// The file-backed store, with its pool of read connections over WAL.

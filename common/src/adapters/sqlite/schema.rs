@@ -106,6 +106,19 @@ CREATE TABLE feed_positions (
 );
 INSERT INTO feed_positions (consumer, seq) SELECT 'status-fanout', COALESCE(MAX(seq), 0) FROM changes;
 "#,
+    // Tracking pages: one per tenant, slugs unique across tenants; shoppers' lookups by
+    // number (either leg, any courier) and by order number.
+    r#"
+CREATE TABLE tracking_pages (
+    tenant_id TEXT PRIMARY KEY,
+    slug TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL
+);
+CREATE INDEX shipments_by_tenant_number ON shipments (tenant_id, number_compact);
+CREATE INDEX shipments_by_tenant_last_mile ON shipments (tenant_id, last_mile_compact)
+    WHERE last_mile_compact IS NOT NULL;
+CREATE INDEX shipments_by_order_number ON shipments (tenant_id, order_number) WHERE order_number IS NOT NULL;
+"#,
 ];
 
 pub(super) fn migrate(connection: &Connection) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use super::feed::record_change;
 use super::{SqliteStore, corrupt, is_unique_violation, micros, unavailable};
 use crate::domain::{Shipment, ShipmentId, Slug, TenantId, TrackingNumber};
-use crate::ports::{ChangeKind, Cursor, ListPage, ListQuery, ShipmentStore, StatusSnapshot, StoreError};
+use crate::ports::{ChangeKind, Cursor, ListPage, ListQuery, MAX_LOOKUP, ShipmentStore, StatusSnapshot, StoreError};
 
 /// The row's columns for `shipment` stored at `version`, in the order of [`UPSERT_COLUMNS`].
 fn shipment_values(shipment: &Shipment, version: u64) -> Result<Vec<Value>, StoreError> {
@@ -199,6 +199,28 @@ impl ShipmentStore for SqliteStore {
         self.read(move |connection| list_page(connection, &tenant, &query)).await
     }
 
+    async fn find_by_number(&self, tenant: &TenantId, number: &TrackingNumber) -> Result<Vec<Shipment>, StoreError> {
+        let (tenant, compact) = (tenant.as_str().to_owned(), number.compact().to_owned());
+        self.read_by_key(move |connection| {
+            shipments_where(
+                connection,
+                "tenant_id = ?1 AND number_compact = ?2
+                 UNION ALL SELECT body, version, created_at, id FROM shipments
+                 WHERE tenant_id = ?1 AND last_mile_compact = ?2 AND number_compact <> ?2",
+                params![tenant, compact],
+            )
+        })
+        .await
+    }
+
+    async fn find_by_order_number(&self, tenant: &TenantId, order_number: &str) -> Result<Vec<Shipment>, StoreError> {
+        let (tenant, order_number) = (tenant.as_str().to_owned(), order_number.to_owned());
+        self.read_by_key(move |connection| {
+            shipments_where(connection, "tenant_id = ?1 AND order_number = ?2", params![tenant, order_number])
+        })
+        .await
+    }
+
     async fn find_legs(
         &self,
         slug: &Slug,
@@ -370,6 +392,29 @@ fn list_filters(tenant: &TenantId, query: &ListQuery) -> (String, Vec<Value>) {
         values.push(Value::Integer(i64::from(days)));
     }
     (clauses.join(" AND "), values)
+}
+
+/// At most [`MAX_LOOKUP`] shipments matching `filter` (which may add a `UNION ALL` of the same
+/// four columns), newest first.
+fn shipments_where(
+    connection: &Connection,
+    filter: &str,
+    values: impl rusqlite::Params,
+) -> Result<Vec<Shipment>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT body, version, created_at, id FROM shipments WHERE {filter}
+             ORDER BY 3 DESC, 4 DESC LIMIT {MAX_LOOKUP}"
+        ))
+        .map_err(unavailable)?;
+    let rows = statement
+        .query_map(values, |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+        .map_err(unavailable)?;
+    rows.map(|row| {
+        let (body, version) = row.map_err(unavailable)?;
+        parse_body(&body, version)
+    })
+    .collect()
 }
 
 fn list_page(connection: &Connection, tenant: &TenantId, query: &ListQuery) -> Result<ListPage, StoreError> {
