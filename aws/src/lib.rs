@@ -49,14 +49,8 @@ impl Runtime {
             store = store.with_retention(retention);
         }
         let queues = Arc::new(SqsQueues::new(sdk, &config.queue_prefix));
-        let ports = Ports {
-            tenants: Arc::new(store.clone()),
-            shipments: Arc::new(store.clone()),
-            connections: Arc::new(store),
-            queue: queues.clone(),
-            clock: Arc::new(SystemClock),
-            http: Arc::new(ReqwestClient::new(settings.carrier_timeout)),
-        };
+        let http = Arc::new(ReqwestClient::new(settings.carrier_timeout));
+        let ports = Ports::of_store(store, queues.clone(), Arc::new(SystemClock), http);
         let deps = Deps::new(ports, config.secret_box.clone(), settings);
         let limiters = Arc::new(CarrierLimiters::default());
         Runtime { deps, queues, limiters, poll_batch: settings.poll_batch, poll_every: settings.poll_every }

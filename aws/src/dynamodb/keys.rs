@@ -82,3 +82,34 @@ pub(super) fn last_mile_sk(shipment: &Shipment) -> Option<String> {
 pub(super) fn leg_index(slug: &Slug, number: &TrackingNumber) -> String {
     format!("LEG#{slug}#{}", number.compact())
 }
+
+/// GSI3's sort key for a shipment's lookup entries: newest first when read backwards.
+pub(super) fn lookup_position(shipment: &Shipment) -> String {
+    format!("{:020}#{}", shipment.created_at.timestamp_micros().max(0), shipment.id)
+}
+
+/// The shipment id of a GSI3 sort key made by [`lookup_position`].
+pub(super) fn lookup_position_id(position: &str) -> Result<ShipmentId, StoreError> {
+    let id = position.split_once('#').map(|(_, id)| id).ok_or_else(|| corrupt("GSI3SK"))?;
+    ShipmentId::parse(id).map_err(|_| corrupt("GSI3SK"))
+}
+
+/// GSI3's partition of the tenant's legs numbered `number` (any courier).
+pub(super) fn number_lookup(tenant: &TenantId, number: &TrackingNumber) -> String {
+    format!("T#{tenant}#N#{}", number.compact())
+}
+
+/// GSI3's partition of the tenant's shipments of order `order_number` (hashed: an order
+/// number may be longer than a key may be).
+pub(super) fn order_lookup(tenant: &TenantId, order_number: &str) -> String {
+    use sha2::Digest;
+    format!("T#{tenant}#O#{}", hex::encode(sha2::Sha256::digest(order_number.as_bytes())))
+}
+
+/// The tracking page settings' item: in the tenant's partition.
+pub(super) const PAGE_SK: &str = "PAGE";
+
+/// The item that holds a page slug for its tenant, and so keeps slugs unique.
+pub(super) fn page_slug_pk(slug: &str) -> String {
+    format!("PAGESLUG#{slug}")
+}

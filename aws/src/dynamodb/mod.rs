@@ -14,6 +14,14 @@
 //! | shipment | `T#<tenant>` | `S#<id>` | GSI2 (sparse, active only): with an explicit poll time `POLL#<shard>` / `<next poll µs>#<tenant>#<id>`, on a cadence `EVERY#<seconds>#<phase / 600>` / `<phase>#<tenant>#<id>` |
 //! | first leg (unique per tenant) | `T#<tenant>` | `NUM#<slug>#<compact number>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
 //! | last-mile leg | `T#<tenant>` | `LM#<slug>#<compact>#<id>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
+//! | tracking page settings | `T#<tenant>` | `PAGE` | |
+//! | page slug (unique) | `PAGESLUG#<slug>` | `PAGESLUG` | |
+//!
+//! GSI3 (keys only) answers shoppers' lookups within a tenant: each leg item carries
+//! `T#<tenant>#N#<compact number>`, a shipment item with an order number
+//! `T#<tenant>#O#<sha-256 of the order number>`, both sorted by `<created µs>#<id>`. A table
+//! filled before GSI3 existed needs its shipments written again (their legs re-created) to be
+//! found by shoppers.
 //!
 //! A shipment and its leg items change in one transaction (a conditional put when the legs
 //! stay as they are); the shipment item's `version` condition gives optimistic concurrency.
@@ -34,6 +42,7 @@
 
 mod connections;
 mod keys;
+mod pages;
 mod shipments;
 mod stream;
 mod tenants;
@@ -88,7 +97,7 @@ impl DynamoStore {
         Some((shipment.updated_at + retention).timestamp())
     }
 
-    /// Creates the table as the SAM template declares it (keys, GSI1, GSI2, stream, on-demand
+    /// Creates the table as the SAM template declares it (keys, GSI1 to GSI3, stream, on-demand
     /// billing): for emulators and tests; deployments get it from the template.
     pub async fn create_table(&self) -> Result<(), StoreError> {
         let string = |name: &str| {
@@ -115,6 +124,13 @@ impl DynamoStore {
             .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
             .build()
             .map_err(unavailable)?;
+        let gsi3 = GlobalSecondaryIndex::builder()
+            .index_name("GSI3")
+            .key_schema(key("GSI3PK", KeyType::Hash)?)
+            .key_schema(key("GSI3SK", KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+            .build()
+            .map_err(unavailable)?;
         self.client
             .create_table()
             .table_name(&self.table)
@@ -124,10 +140,13 @@ impl DynamoStore {
             .attribute_definitions(string("GSI1SK")?)
             .attribute_definitions(string("GSI2PK")?)
             .attribute_definitions(string("GSI2SK")?)
+            .attribute_definitions(string("GSI3PK")?)
+            .attribute_definitions(string("GSI3SK")?)
             .key_schema(key("PK", KeyType::Hash)?)
             .key_schema(key("SK", KeyType::Range)?)
             .global_secondary_indexes(gsi1)
             .global_secondary_indexes(gsi2)
+            .global_secondary_indexes(gsi3)
             .billing_mode(BillingMode::PayPerRequest)
             .stream_specification(
                 StreamSpecification::builder()

@@ -7,11 +7,11 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use porchlight::domain::{Shipment, ShipmentId, Slug, TenantId, TrackingNumber};
-use porchlight::ports::{Cursor, ListPage, ListQuery, ShipmentStore, StoreError};
+use porchlight::ports::{Cursor, ListPage, ListQuery, MAX_LOOKUP, ShipmentStore, StoreError};
 
 use super::keys::{
-    POLL_SHARDS, cadence_partition, cadence_position, first_leg_sk, last_mile_sk, leg_index, poll_position_ids, s,
-    shipment_sk, tenant_id, tenant_pk, text,
+    POLL_SHARDS, cadence_partition, cadence_position, first_leg_sk, last_mile_sk, leg_index, lookup_position,
+    lookup_position_id, number_lookup, order_lookup, poll_position_ids, s, shipment_sk, tenant_id, tenant_pk, text,
 };
 use super::{DynamoStore, Item, cancellation_codes, corrupt, refused_as, unavailable};
 
@@ -48,6 +48,10 @@ fn shipment_item(shipment: &Shipment, version: u64, expires_at: Option<i64>) -> 
         item.insert("GSI2PK".to_owned(), s(partition));
         item.insert("GSI2SK".to_owned(), s(position));
     }
+    if let Some(order_number) = &shipment.details.order_number {
+        item.insert("GSI3PK".to_owned(), s(order_lookup(&shipment.tenant_id, order_number)));
+        item.insert("GSI3SK".to_owned(), s(lookup_position(shipment)));
+    }
     if let Some(at) = expires_at {
         item.insert("expires_at".to_owned(), AttributeValue::N(at.to_string()));
     }
@@ -61,6 +65,8 @@ fn leg_item(shipment: &Shipment, sk: String, slug: &Slug, number: &TrackingNumbe
         ("SK".to_owned(), s(sk)),
         ("GSI1PK".to_owned(), s(leg_index(slug, number))),
         ("GSI1SK".to_owned(), s(format!("{}#{}", shipment.tenant_id, shipment.id))),
+        ("GSI3PK".to_owned(), s(number_lookup(&shipment.tenant_id, number))),
+        ("GSI3SK".to_owned(), s(lookup_position(shipment))),
         ("tenant_id".to_owned(), s(shipment.tenant_id.as_str())),
         ("shipment_id".to_owned(), s(shipment.id.as_str())),
     ]);
@@ -185,6 +191,62 @@ impl DynamoStore {
             }
         }
         Ok((writes, claim))
+    }
+
+    /// The tenant's shipments with an entry in GSI3 partition `partition`, newest first, at
+    /// most [`MAX_LOOKUP`]: the index holds keys only, the shipments are read in one batch
+    /// (eventually consistent, as the index is).
+    async fn lookup(&self, tenant: &TenantId, partition: String) -> Result<Vec<Shipment>, StoreError> {
+        let answer = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI3")
+            .key_condition_expression("GSI3PK = :partition")
+            .expression_attribute_values(":partition", s(partition))
+            .scan_index_forward(false)
+            .limit(MAX_LOOKUP as i32)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let mut ids = Vec::new();
+        for item in answer.items.unwrap_or_default() {
+            let id = lookup_position_id(text(&item, "GSI3SK")?)?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pk = tenant_pk(tenant);
+        let keys = ids
+            .iter()
+            .map(|id| HashMap::from([("PK".to_owned(), s(&pk)), ("SK".to_owned(), s(shipment_sk(id)))]))
+            .collect();
+        let mut request = aws_sdk_dynamodb::types::KeysAndAttributes::builder().set_keys(Some(keys)).build().map_err(unavailable)?;
+        let mut shipments = Vec::with_capacity(ids.len());
+        loop {
+            let answer = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in answer.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+                shipments.push(read_shipment(&item)?);
+            }
+            match answer.unprocessed_keys.and_then(|mut keys| keys.remove(&self.table)) {
+                Some(rest) if !rest.keys.is_empty() => request = rest,
+                _ => break,
+            }
+        }
+        // Lookup entries are written with their shipment; one whose shipment is gone (a
+        // delete the index has not caught up with) is skipped.
+        shipments.retain(|shipment| &shipment.tenant_id == tenant);
+        shipments.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        Ok(shipments)
     }
 
     /// The id of the tenant's shipment holding `shipment`'s first leg.
@@ -318,6 +380,17 @@ impl ShipmentStore for DynamoStore {
             None
         };
         Ok(ListPage { shipments, total, next_cursor })
+    }
+
+    async fn find_by_number(&self, tenant: &TenantId, number: &TrackingNumber) -> Result<Vec<Shipment>, StoreError> {
+        self.lookup(tenant, number_lookup(tenant, number)).await
+    }
+
+    async fn find_by_order_number(&self, tenant: &TenantId, order_number: &str) -> Result<Vec<Shipment>, StoreError> {
+        let mut found = self.lookup(tenant, order_lookup(tenant, order_number)).await?;
+        // The index may lag an order number's change; the shipment itself decides.
+        found.retain(|shipment| shipment.details.order_number.as_deref() == Some(order_number));
+        Ok(found)
     }
 
     async fn find_legs(
