@@ -36,6 +36,10 @@ pub mod var {
     pub const POLL_INTERVALS: &str = "PORCHLIGHT_POLL_INTERVALS";
     /// Days a finished shipment is kept after its last change; unset keeps everything.
     pub const RETENTION_DAYS: &str = "PORCHLIGHT_RETENTION_DAYS";
+    /// The address shoppers reach the tracking pages at (`https://track.example.com`).
+    pub const PUBLIC_URL: &str = "PORCHLIGHT_PUBLIC_URL";
+    /// Tracking page lookups one client address may make per minute.
+    pub const PAGE_LOOKUPS_PER_MINUTE: &str = "PORCHLIGHT_PAGE_LOOKUPS_PER_MINUTE";
 }
 
 /// Default seconds before a carrier request is abandoned.
@@ -44,6 +48,9 @@ pub const DEFAULT_CARRIER_TIMEOUT_SECONDS: u64 = 20;
 pub const DEFAULT_POLL_EVERY_SECONDS: u64 = 60;
 /// Default shipments per poll round.
 pub const DEFAULT_POLL_BATCH: u64 = 500;
+/// Default tracking page lookups per client address and minute: a shopper trying a few
+/// spellings, a household behind one address, never a crawl of order numbers.
+pub const DEFAULT_PAGE_LOOKUPS_PER_MINUTE: u64 = 30;
 
 /// A setting that is missing or unreadable.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +110,11 @@ pub struct Settings {
     pub poll_policy: PollPolicy,
     /// `PORCHLIGHT_RETENTION_DAYS`: how long a finished shipment is kept after its last change.
     pub retention: Option<Duration>,
+    /// `PORCHLIGHT_PUBLIC_URL`: the origin (scheme, host, optional port and path prefix, no
+    /// trailing slash) tracking page links are built from; without it trackings carry none.
+    pub public_url: Option<String>,
+    /// `PORCHLIGHT_PAGE_LOOKUPS_PER_MINUTE` (default 30): per client address.
+    pub page_lookups_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -117,6 +129,8 @@ impl Default for Settings {
             poll_batch: DEFAULT_POLL_BATCH as usize,
             poll_policy: PollPolicy::default(),
             retention: None,
+            public_url: None,
+            page_lookups_per_minute: DEFAULT_PAGE_LOOKUPS_PER_MINUTE as u32,
         }
     }
 }
@@ -182,8 +196,28 @@ impl Settings {
                 None => None,
                 Some(_) => Some(Duration::days(i64::try_from(number(var::RETENTION_DAYS, 1)?).unwrap_or(i64::MAX))),
             },
+            public_url: var(var::PUBLIC_URL).map(|url| public_url(&url)).transpose()?,
+            page_lookups_per_minute: u32::try_from(number(
+                var::PAGE_LOOKUPS_PER_MINUTE,
+                DEFAULT_PAGE_LOOKUPS_PER_MINUTE,
+            )?)
+            .unwrap_or(u32::MAX),
         })
     }
+}
+
+/// An `http(s)` origin with an optional path prefix, without query, fragment or trailing
+/// slash.
+fn public_url(raw: &str) -> Result<String, SettingsError> {
+    let wrong = |reason: &str| invalid(var::PUBLIC_URL, reason);
+    let parsed = url::Url::parse(raw.trim()).map_err(|_| wrong("is not a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(wrong("must be an http or https URL"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() {
+        return Err(wrong("must not carry a query, fragment or user name"));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }
 
 /// Applies one `SCOPE=SECONDS` override (see [`Settings::poll_policy`]) to `policy`.

@@ -3,6 +3,7 @@
 
 mod batching;
 pub mod connections;
+pub mod pages;
 pub mod fanout;
 pub mod operator;
 pub mod pipeline;
@@ -63,6 +64,10 @@ pub struct Deps {
     pub stats: Arc<PipelineStats>,
     /// The operator's admin token; `None` disables the admin API.
     pub admin_token: Option<AdminToken>,
+    /// Tracking page settings recently read.
+    pub page_cache: Arc<pages::PageCache>,
+    /// Where shoppers reach the tracking pages (no trailing slash), for links in answers.
+    pub public_url: Option<Arc<str>>,
 }
 
 /// Every port a runtime provides, each required.
@@ -122,6 +127,8 @@ impl Deps {
             poll_policy: Arc::new(settings.poll_policy.clone()),
             stats: Arc::new(PipelineStats::default()),
             admin_token: settings.admin_token,
+            page_cache: Arc::default(),
+            public_url: settings.public_url.as_deref().map(Arc::from),
         }
     }
 }

@@ -36,6 +36,7 @@ pub async fn create_tenant(deps: &Deps, name: &str) -> Result<(Tenant, ApiKey), 
     }
     let tenant = Tenant { id: TenantId::random(), name: name.to_owned(), created_at: deps.clock.now() };
     deps.tenants.create_tenant(&tenant).await?;
+    super::pages::create_default_page(deps, &tenant.id).await?;
     let key = create_api_key(deps, &tenant.id).await?;
     tracing::info!(tenant_id = %tenant.id, key_id = %key.key_id, "tenant created");
     Ok((tenant, key))

@@ -1,0 +1,238 @@
+//! The tracking page's use cases: a merchant's settings, and the shopper's lookups.
+//!
+//! Every merchant has a page: its settings are made (with a slug from its name) when the
+//! merchant is created, or when first needed for a merchant made before pages existed.
+//! Settings are cached per process for [`CACHE_TTL`]: a shopper's page and every tracking
+//! answer's links read them, and a change made elsewhere shows within that time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use super::{AppError, Deps};
+use crate::domain::{
+    Banner, DomainError, Language, NavLink, Recommendation, Shipment, TenantId, TrackingNumber, TrackingPage, nullable,
+    slug_from_name, validate_slug,
+};
+use crate::ports::PageWrite;
+use crate::secrets::random_bytes;
+
+/// How long a process trusts the settings it read.
+pub const CACHE_TTL: Duration = Duration::from_secs(30);
+/// Entries a cache keeps before it starts over.
+const CACHE_CAPACITY: usize = 10_000;
+
+/// Settings by tenant and tenants by slug, as recently read.
+#[derive(Default)]
+pub struct PageCache {
+    by_tenant: Mutex<HashMap<TenantId, (Instant, Arc<TrackingPage>)>>,
+    by_slug: Mutex<HashMap<String, (Instant, Option<TenantId>)>>,
+}
+
+fn fresh<K: std::hash::Hash + Eq, V: Clone>(map: &Mutex<HashMap<K, (Instant, V)>>, key: &K) -> Option<V> {
+    let map = map.lock().unwrap_or_else(|p| p.into_inner());
+    map.get(key).filter(|(at, _)| at.elapsed() < CACHE_TTL).map(|(_, value)| value.clone())
+}
+
+fn remember<K: std::hash::Hash + Eq, V>(map: &Mutex<HashMap<K, (Instant, V)>>, key: K, value: V) {
+    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+    if map.len() >= CACHE_CAPACITY {
+        map.clear();
+    }
+    map.insert(key, (Instant::now(), value));
+}
+
+/// The tenant's page settings, made with defaults if it has none yet.
+pub async fn page_settings(deps: &Deps, tenant: &TenantId) -> Result<Arc<TrackingPage>, AppError> {
+    if let Some(page) = fresh(&deps.page_cache.by_tenant, tenant) {
+        return Ok(page);
+    }
+    let page = match deps.pages.get_page(tenant).await? {
+        Some(page) => page,
+        None => create_default_page(deps, tenant).await?,
+    };
+    let page = Arc::new(page);
+    remember(&deps.page_cache.by_tenant, tenant.clone(), Arc::clone(&page));
+    Ok(page)
+}
+
+/// Stores default settings for a tenant that has none, with a free slug made from its name
+/// (`acme`, then `acme-2` to `acme-9`, then `acme-<random>`). `NotFound` if there is no such
+/// tenant.
+pub(super) async fn create_default_page(deps: &Deps, tenant: &TenantId) -> Result<TrackingPage, AppError> {
+    let record = deps.tenants.get_tenant(tenant).await?.ok_or(AppError::NotFound)?;
+    let base = slug_from_name(&record.name);
+    let candidates = std::iter::once(base.clone())
+        .chain((2..10).map(|n| format!("{base}-{n}")))
+        .chain(std::iter::repeat_with(|| format!("{base}-{}", hex::encode(random_bytes::<3>()))).take(5));
+    for slug in candidates {
+        if validate_slug(&slug).is_err() {
+            continue;
+        }
+        let page = TrackingPage::default_for(&record.name, slug);
+        if deps.pages.put_page(tenant, &page).await? == PageWrite::Stored {
+            tracing::info!(tenant_id = %tenant, slug = %page.slug, "tracking page created");
+            return Ok(page);
+        }
+    }
+    Err(AppError::Internal("no free tracking page slug found".into()))
+}
+
+/// A partial change of the settings: absent fields keep their value, `null` clears an
+/// optional one. Field names are the API's.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // each field is the settings' field of the same name
+pub struct PageUpdate {
+    pub slug: Option<String>,
+    pub brand_name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub logo_url: Option<Option<String>>,
+    pub primary_color: Option<String>,
+    pub accent_color: Option<String>,
+    pub default_language: Option<Language>,
+    pub languages: Option<Vec<Language>>,
+    pub links: Option<Vec<NavLink>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub support_email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub support_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub banner: Option<Option<Banner>>,
+    pub recommendations: Option<Vec<Recommendation>>,
+    pub hide_carrier: Option<bool>,
+    pub returns_enabled: Option<bool>,
+}
+
+impl PageUpdate {
+    fn apply(self, page: &mut TrackingPage) {
+        macro_rules! set {
+            ($($field:ident),*) => { $(if let Some(value) = self.$field { page.$field = value; })* };
+        }
+        set!(
+            slug,
+            brand_name,
+            logo_url,
+            primary_color,
+            accent_color,
+            default_language,
+            links,
+            support_email,
+            support_url,
+            banner,
+            recommendations,
+            hide_carrier,
+            returns_enabled
+        );
+        if let Some(mut languages) = self.languages {
+            languages.dedup();
+            page.languages = languages;
+        }
+        page.primary_color.make_ascii_lowercase();
+        page.accent_color.make_ascii_lowercase();
+    }
+}
+
+/// Changes the tenant's settings. `Invalid` naming the field that breaks a rule (`slug` when
+/// another merchant has it); nothing is stored then.
+pub async fn update_page_settings(
+    deps: &Deps,
+    tenant: &TenantId,
+    update: PageUpdate,
+) -> Result<Arc<TrackingPage>, AppError> {
+    let mut page = (*page_settings(deps, tenant).await?).clone();
+    let old_slug = page.slug.clone();
+    update.apply(&mut page);
+    page.validate()?;
+    if deps.pages.put_page(tenant, &page).await? == PageWrite::SlugTaken {
+        return Err(DomainError::invalid("slug", "is taken by another merchant").into());
+    }
+    tracing::info!(tenant_id = %tenant, slug = %page.slug, "tracking page settings changed");
+    let page = Arc::new(page);
+    remember(&deps.page_cache.by_tenant, tenant.clone(), Arc::clone(&page));
+    remember(&deps.page_cache.by_slug, old_slug, None);
+    remember(&deps.page_cache.by_slug, page.slug.clone(), Some(tenant.clone()));
+    Ok(page)
+}
+
+/// The merchant whose page is `slug`, with its settings; `None` for no such page.
+pub async fn resolve_page(deps: &Deps, slug: &str) -> Result<Option<(TenantId, Arc<TrackingPage>)>, AppError> {
+    if validate_slug(slug).is_err() {
+        return Ok(None);
+    }
+    let tenant = match fresh(&deps.page_cache.by_slug, &slug.to_owned()) {
+        Some(tenant) => tenant,
+        None => {
+            let tenant = deps.pages.page_tenant(slug).await?;
+            remember(&deps.page_cache.by_slug, slug.to_owned(), tenant.clone());
+            tenant
+        }
+    };
+    let Some(tenant) = tenant else { return Ok(None) };
+    let page = page_settings(deps, &tenant).await?;
+    // A slug moved away within the cache's lifetime no longer routes here.
+    Ok((page.slug == slug).then_some((tenant, page)))
+}
+
+/// What a shopper proves an order is theirs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderProof {
+    /// An email address on the order (any customer's), compared case-insensitively.
+    Email(String),
+    /// The destination postal code, compared without spaces, dashes or case.
+    PostalCode(String),
+}
+
+impl OrderProof {
+    fn matches(&self, shipment: &Shipment) -> bool {
+        match self {
+            OrderProof::Email(email) => {
+                let email = email.trim();
+                !email.is_empty()
+                    && shipment.details.customers.iter().any(|c| c.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)))
+            }
+            OrderProof::PostalCode(code) => {
+                let code = normalized_postal_code(code);
+                !code.is_empty()
+                    && shipment.details.destination_postal_code.as_deref().is_some_and(|p| normalized_postal_code(p) == code)
+            }
+        }
+    }
+}
+
+fn normalized_postal_code(code: &str) -> String {
+    code.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
+}
+
+/// The parcels of order `order_number` that `proof` opens, newest first. Empty when the order
+/// does not exist or the proof does not match: the two are not told apart.
+pub async fn lookup_order(
+    deps: &Deps,
+    tenant: &TenantId,
+    order_number: &str,
+    proof: &OrderProof,
+) -> Result<Vec<Shipment>, AppError> {
+    let order_number = order_number.trim();
+    if order_number.is_empty() || order_number.chars().count() > 200 {
+        return Ok(Vec::new());
+    }
+    let mut found = deps.shipments.find_by_order_number(tenant, order_number).await?;
+    if found.is_empty() && !order_number.starts_with('#') {
+        // Shoppers type "1001" for "#1001".
+        found = deps.shipments.find_by_order_number(tenant, &format!("#{order_number}")).await?;
+    }
+    found.retain(|shipment| proof.matches(shipment));
+    Ok(found)
+}
+
+/// The tenant's parcels with a leg numbered `number`, newest first; empty for a number that
+/// is not a tracking number.
+pub async fn lookup_number(deps: &Deps, tenant: &TenantId, number: &str) -> Result<Vec<Shipment>, AppError> {
+    let Ok(number) = TrackingNumber::parse(number) else { return Ok(Vec::new()) };
+    Ok(deps.shipments.find_by_number(tenant, &number).await?)
+}
+
+#[cfg(test)]
+mod tests;
