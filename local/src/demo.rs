@@ -19,6 +19,9 @@ pub async fn set_up(deps: &Deps, listen: SocketAddr) -> anyhow::Result<()> {
     let added = porchlight::demo::load(deps, &tenant.id).await.context("loading demo shipments")?;
     println!("demo tenant: {} ({})", tenant.name, tenant.id);
     println!("demo shipments added: {added}");
+    let page = app::pages::page_settings(deps, &tenant.id).await.context("reading the demo tracking page")?;
+    let public_url = deps.public_url.as_deref().map_or_else(|| format!("http://{listen}"), str::to_owned);
+    println!("demo tracking page: {public_url}/t/{}", page.slug);
     println!("try: curl -H 'as-api-key: {}' http://{listen}/tracking/2026-07/trackings", key.secret);
     println!("{}", key.secret);
     Ok(())

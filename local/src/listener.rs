@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -35,7 +36,7 @@ pub async fn serve(listener: TcpListener, app: axum::Router, shutdown: impl Futu
         };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors and the like: wait a moment rather than spin.
                     tracing::warn!(error = %error, "accept failed");
@@ -45,7 +46,13 @@ pub async fn serve(listener: TcpListener, app: axum::Router, shutdown: impl Futu
             },
             () = &mut shutdown => break,
         };
-        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let (stream, peer) = stream;
+        // The peer's address, for what is limited per client (tracking page lookups).
+        let app = tower::util::MapRequest::new(app.clone(), move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            request
+        });
+        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;

@@ -1,6 +1,6 @@
 //! The HTTP API, one router per audience: merchants (AfterShip's Tracking API 2026-07 and the
-//! `/porchlight/v1/` extensions), the operator (`/admin`), carriers (`/webhooks/carriers`).
-//! The shopper's tracking page and returns portal will be more.
+//! `/porchlight/v1/` extensions), the operator (`/admin`), carriers (`/webhooks/carriers`);
+//! the shopper's tracking page (`crate::web`) is served beside them.
 //!
 //! Each surface is a [`Router`] without a fallback; a runtime merges the surfaces it serves and
 //! hands them to [`app`], which adds what every answer shares (the 404/405 envelopes, the body
@@ -36,7 +36,12 @@ const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Every surface one process serves: what `porchlight serve` runs.
 pub fn router(deps: Deps) -> Router {
-    app([merchant_router(deps.clone()), admin_router(deps.clone()), webhook_router(deps)])
+    app([
+        merchant_router(deps.clone()),
+        admin_router(deps.clone()),
+        webhook_router(deps.clone()),
+        crate::web::page_router(deps),
+    ])
 }
 
 /// `surfaces` merged, with what every answer shares: AfterShip's envelope for unknown paths

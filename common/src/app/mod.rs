@@ -68,6 +68,8 @@ pub struct Deps {
     pub page_cache: Arc<pages::PageCache>,
     /// Where shoppers reach the tracking pages (no trailing slash), for links in answers.
     pub public_url: Option<Arc<str>>,
+    /// Tracking page lookups per client address and minute.
+    pub page_lookups_per_minute: u32,
 }
 
 /// Every port a runtime provides, each required.
@@ -129,6 +131,7 @@ impl Deps {
             admin_token: settings.admin_token,
             page_cache: Arc::default(),
             public_url: settings.public_url.as_deref().map(Arc::from),
+            page_lookups_per_minute: settings.page_lookups_per_minute,
         }
     }
 }

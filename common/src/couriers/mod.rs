@@ -1,10 +1,12 @@
 //! The courier catalog (AfterShip's slugs) and detection of the courier from a tracking number.
 
 mod detect;
+mod links;
 
 use serde::Serialize;
 
 pub use detect::{Checksum, Detection, detect, postal_slugs};
+pub use links::tracking_link;
 
 /// One courier Porchlight knows, described as AfterShip's `Courier` model does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -145,6 +145,24 @@ impl Shipment {
         u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]) % cadence.max(1)
     }
 
+    /// When the carrier will next be asked about this shipment, as of `now`: its explicit time
+    /// (or `now`, if that has passed), else its cadence's next second; `None` once tracking
+    /// has stopped or when it is not polled (updates then come by webhook only).
+    pub fn next_poll(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match (self.active, self.next_poll_at, self.poll_cadence) {
+            (false, _, _) => None,
+            (true, Some(at), _) => Some(at.max(now)),
+            (true, None, Some(cadence)) => {
+                let cadence = i64::from(cadence.max(1));
+                let phase = i64::from(self.poll_phase(cadence as u32));
+                let t = now.timestamp();
+                let wait = (phase - t).rem_euclid(cadence);
+                DateTime::from_timestamp(t + wait, 0)
+            }
+            (true, None, None) => None,
+        }
+    }
+
     /// Whether a poll run covering (`after`, `until`] polls this shipment: its explicit time
     /// has come, or, on its cadence, one of its seconds falls in that window.
     pub fn due_between(&self, after: DateTime<Utc>, until: DateTime<Utc>) -> bool {

@@ -51,6 +51,13 @@ pub struct ServeArgs {
     /// Days a finished shipment is kept after its last change; unset keeps everything.
     #[arg(long, env = "PORCHLIGHT_RETENTION_DAYS")]
     retention_days: Option<String>,
+    /// Where shoppers reach the tracking pages, for the links in tracking answers
+    /// [default: http://<listen address>].
+    #[arg(long, env = "PORCHLIGHT_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Tracking page lookups one client address may make per minute [default: 30].
+    #[arg(long, env = "PORCHLIGHT_PAGE_LOOKUPS_PER_MINUTE")]
+    page_lookups_per_minute: Option<String>,
 }
 
 impl ServeArgs {
@@ -66,6 +73,8 @@ impl ServeArgs {
             var::POLL_INTERVALS => list(&self.poll_intervals),
             var::CARRIER_TIMEOUT => self.carrier_timeout.clone(),
             var::RETENTION_DAYS => self.retention_days.clone(),
+            var::PUBLIC_URL => self.public_url.clone(),
+            var::PAGE_LOOKUPS_PER_MINUTE => self.page_lookups_per_minute.clone(),
             _ => None,
         }
     }
@@ -84,6 +93,8 @@ pub fn name_the_flag(error: SettingsError) -> anyhow::Error {
             var::POLL_INTERVALS => "--poll-interval",
             var::CARRIER_TIMEOUT => "--carrier-timeout",
             var::RETENTION_DAYS => "--retention-days",
+            var::PUBLIC_URL => "--public-url",
+            var::PAGE_LOOKUPS_PER_MINUTE => "--page-lookups-per-minute",
             _ => return error.into(),
         },
     };
@@ -97,6 +108,9 @@ pub async fn run(db: &Path, store: SqliteStore, settings: Settings, args: ServeA
         tracing::info!(released, "queue messages leased by a previous process released");
     }
     let mut deps = crate::wire(db, store.clone(), &settings)?;
+    if deps.public_url.is_none() {
+        deps.public_url = Some(Arc::from(default_public_url(args.listen)));
+    }
     if args.demo {
         crate::demo::set_up(&deps, args.listen).await?;
     }
@@ -111,9 +125,18 @@ pub async fn run(db: &Path, store: SqliteStore, settings: Settings, args: ServeA
     serve(deps, store, &settings, args.listen).await
 }
 
+/// `http://<listen address>`, with `localhost` for an address that listens everywhere.
+fn default_public_url(listen: SocketAddr) -> String {
+    if listen.ip().is_unspecified() {
+        format!("http://localhost:{}", listen.port())
+    } else {
+        format!("http://{listen}")
+    }
+}
+
 async fn serve(deps: Deps, store: SqliteStore, settings: &Settings, listen: SocketAddr) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
-    tracing::info!(address = %listener.local_addr()?, "serving the merchant api");
+    tracing::info!(address = %listener.local_addr()?, "serving the merchant api and the tracking pages");
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let workers = crate::workers::spawn(deps.clone(), store, settings, stopped);
     crate::listener::serve(listener, porchlight::api::router(deps), shutdown_signal()).await;
