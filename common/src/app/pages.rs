@@ -58,6 +58,14 @@ pub async fn page_settings(deps: &Deps, tenant: &TenantId) -> Result<Arc<Trackin
     Ok(page)
 }
 
+/// The address of the tenant's tracking page (`<public url>/t/<slug>`), when the public URL
+/// is known.
+pub async fn page_address(deps: &Deps, tenant: &TenantId) -> Result<Option<String>, AppError> {
+    let Some(base) = deps.public_url.as_deref() else { return Ok(None) };
+    let page = page_settings(deps, tenant).await?;
+    Ok(Some(format!("{base}/t/{}", page.slug)))
+}
+
 /// Stores default settings for a tenant that has none, with a free slug made from its name
 /// (`acme`, then `acme-2` to `acme-9`, then `acme-<random>`). `NotFound` if there is no such
 /// tenant.
@@ -104,6 +112,10 @@ pub struct PageUpdate {
     pub recommendations: Option<Vec<Recommendation>>,
     pub hide_carrier: Option<bool>,
     pub returns_enabled: Option<bool>,
+    /// The page's address, as `GET` answers it: read-only, accepted and ignored so that an
+    /// answer can be sent back changed.
+    #[serde(default, rename = "url")]
+    pub _url: Option<serde::de::IgnoredAny>,
 }
 
 impl PageUpdate {

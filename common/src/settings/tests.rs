@@ -27,7 +27,7 @@ fn unset_settings_take_the_documented_defaults() {
 fn settings_are_read_with_their_units() {
     let settings = Settings::from_vars(vars(&[
         (var::SECRET_KEY, KEY),
-        (var::WEBHOOK_SECRETS, "UPS=one, fedex=two"),
+        (var::WEBHOOK_SECRETS, "UPS=wh-one, fedex=two"),
         (var::ADMIN_TOKEN, "op"),
         (var::CARRIER_TIMEOUT, "5"),
         (var::POLL_EVERY, "300"),
@@ -37,7 +37,7 @@ fn settings_are_read_with_their_units() {
     ]))
     .expect("valid");
     assert!(settings.secret_key.is_some());
-    assert_eq!(settings.webhook_secrets.0.get("ups").map(String::as_str), Some("one"));
+    assert_eq!(settings.webhook_secrets.0.get("ups").map(String::as_str), Some("wh-one"));
     assert_eq!(settings.webhook_secrets.0.get("fedex").map(String::as_str), Some("two"));
     assert_eq!(settings.admin_token, Some(AdminToken::of("op")));
     assert_eq!(settings.carrier_timeout, std::time::Duration::from_secs(5));
@@ -45,7 +45,7 @@ fn settings_are_read_with_their_units() {
     assert_eq!(settings.poll_batch, 50);
     assert_eq!(settings.retention, Some(Duration::days(90)));
     assert_eq!(settings.carrier_accounts["fedex"].0["client_id"], "id");
-    assert!(!format!("{settings:?}").contains("s3cret-value") && !format!("{settings:?}").contains("one"));
+    assert!(!format!("{settings:?}").contains("s3cret-value") && !format!("{settings:?}").contains("wh-one"));
 }
 
 #[test]

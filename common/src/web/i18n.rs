@@ -257,12 +257,11 @@ mod tests {
             let mut found = Vec::new();
             keys(&value, "", &mut found);
             assert_eq!(found, english, "{language} has the same keys as English");
-            let catalog = Catalog::of(language);
             for info in SUBTAGS {
-                assert_ne!(catalog.subtag(info.code), info.code, "{language} {}", info.code);
+                assert!(value["subtag"][info.code].is_string(), "{language} {}", info.code);
             }
             for tag in Tag::ALL {
-                assert_ne!(catalog.status(tag), tag.as_str(), "{language} {tag}");
+                assert!(value["status"][tag.as_str()].is_string(), "{language} {tag}");
             }
             for key in ["minutes_ago", "hours_ago", "days_ago", "in_minutes", "in_hours", "in_days", "parcels"] {
                 assert!(value["ui"][key]["other"].is_string(), "{language} {key}");

@@ -1,8 +1,10 @@
-//! The merchant API: AfterShip's Tracking API 2026-07 under [`PREFIX`], authenticated by the
-//! `as-api-key` header, with the OpenAPI document and the health check.
+//! The merchant API: AfterShip's Tracking API 2026-07 under [`PREFIX`] and Porchlight's
+//! extensions under [`EXTENSIONS`], both authenticated by the `as-api-key` header, with the
+//! OpenAPI document and the health check.
 
 mod connections;
 mod couriers;
+mod pages;
 mod trackings;
 
 use axum::Router;
@@ -16,6 +18,8 @@ use crate::app::{self, Deps};
 
 /// The API version prefix this router serves.
 pub const PREFIX: &str = "/tracking/2026-07";
+/// The prefix of Porchlight's own extensions, with the same key and envelope.
+pub const EXTENSIONS: &str = "/porchlight/v1";
 
 /// The merchant API, the OpenAPI document and the health check.
 pub fn merchant_router(deps: Deps) -> Router {
@@ -33,8 +37,12 @@ pub fn merchant_router(deps: Deps) -> Router {
             get(connections::get).patch(connections::update).delete(connections::delete),
         )
         .route_layer(middleware::from_fn_with_state(deps.clone(), authenticate));
+    let extensions = Router::new()
+        .route("/tracking-page", get(pages::get).put(pages::update))
+        .route_layer(middleware::from_fn_with_state(deps.clone(), authenticate));
     Router::new()
         .nest(PREFIX, authenticated)
+        .nest(EXTENSIONS, extensions)
         .route("/openapi.json", get(openapi::document))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(deps)

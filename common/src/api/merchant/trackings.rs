@@ -44,7 +44,8 @@ pub(super) async fn create(
 ) -> Result<Response, ApiError> {
     let request: TrackingWrite = parse_body(body)?;
     let shipment = app::create_tracking(&deps, &tenant, request.into_new_tracking()?).await?;
-    Ok(envelope(StatusCode::CREATED, TrackingView::from(&shipment)))
+    let page = app::pages::page_address(&deps, &tenant).await?;
+    Ok(envelope(StatusCode::CREATED, TrackingView::from(&shipment).with_page(page.as_deref())))
 }
 
 pub(super) async fn get(
@@ -55,7 +56,8 @@ pub(super) async fn get(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))?;
     let shipment = app::get_tracking(&deps, &tenant, &shipment_id(&id)?).await?;
-    let view = TrackingView::from(&shipment);
+    let page = app::pages::page_address(&deps, &tenant).await?;
+    let view = TrackingView::from(&shipment).with_page(page.as_deref());
     match query.fields {
         None => Ok(envelope(StatusCode::OK, view)),
         Some(fields) => Ok(envelope(StatusCode::OK, select_fields(&view, Some(&fields))?)),
@@ -71,7 +73,8 @@ pub(super) async fn update(
     let id = shipment_id(&id)?;
     let request: TrackingWrite = parse_body(body)?;
     let shipment = app::update_tracking(&deps, &tenant, &id, |shipment| request.apply_update(shipment)).await?;
-    Ok(envelope(StatusCode::OK, TrackingView::from(&shipment)))
+    let page = app::pages::page_address(&deps, &tenant).await?;
+    Ok(envelope(StatusCode::OK, TrackingView::from(&shipment).with_page(page.as_deref())))
 }
 
 pub(super) async fn delete(
@@ -80,7 +83,8 @@ pub(super) async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let shipment = app::delete_tracking(&deps, &tenant, &shipment_id(&id)?).await?;
-    Ok(envelope(StatusCode::OK, TrackingView::from(&shipment)))
+    let page = app::pages::page_address(&deps, &tenant).await?;
+    Ok(envelope(StatusCode::OK, TrackingView::from(&shipment).with_page(page.as_deref())))
 }
 
 pub(super) async fn retrack(
@@ -89,7 +93,8 @@ pub(super) async fn retrack(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let shipment = app::retrack(&deps, &tenant, &shipment_id(&id)?).await?;
-    Ok(envelope(StatusCode::OK, TrackingView::from(&shipment)))
+    let page = app::pages::page_address(&deps, &tenant).await?;
+    Ok(envelope(StatusCode::OK, TrackingView::from(&shipment).with_page(page.as_deref())))
 }
 
 pub(super) async fn mark_completed(
@@ -108,7 +113,8 @@ pub(super) async fn mark_completed(
         .transpose()
         .map_err(AppError::from)?;
     let shipment = app::mark_completed(&deps, &tenant, &id, reason, at).await?;
-    Ok(envelope(StatusCode::OK, TrackingView::from(&shipment)))
+    let page = app::pages::page_address(&deps, &tenant).await?;
+    Ok(envelope(StatusCode::OK, TrackingView::from(&shipment).with_page(page.as_deref())))
 }
 
 /// The query of `GET /trackings`, all text, parsed field by field for precise errors.
@@ -216,11 +222,12 @@ pub(super) async fn list(
     let Query(params) = params.map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))?;
     let fields = params.fields.clone();
     let query = params.into_query().map_err(AppError::from)?;
+    let address = app::pages::page_address(&deps, &tenant).await?;
     let page = app::list_trackings(&deps, &tenant, &query).await?;
     let trackings = page
         .shipments
         .iter()
-        .map(|s| select_fields(&TrackingView::from(s), fields.as_deref()))
+        .map(|s| select_fields(&TrackingView::from(s).with_page(address.as_deref()), fields.as_deref()))
         .collect::<Result<Vec<_>, _>>()?;
     let data = serde_json::json!({
         "pagination": {

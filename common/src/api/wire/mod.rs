@@ -263,7 +263,7 @@ pub struct LegView<'a> {
     tracking_number: &'a str,
     slug: &'a str,
     transit_time: Option<u32>,
-    courier_tracking_link: Option<()>,
+    courier_tracking_link: Option<String>,
     courier_redirect_link: Option<()>,
     #[serde(skip_serializing_if = "Option::is_none")]
     source: Option<LegSource>,
@@ -322,7 +322,7 @@ pub struct TrackingView<'a> {
     delivery_type: Option<DeliveryTypeWire>,
     pickup_location: Option<&'a str>,
     pickup_note: Option<&'a str>,
-    courier_tracking_link: Option<()>,
+    courier_tracking_link: Option<String>,
     first_attempted_at: Option<&'a str>,
     courier_redirect_link: Option<()>,
     tracking_account_number: Option<&'a str>,
@@ -344,8 +344,8 @@ pub struct TrackingView<'a> {
     failed_delivery_attempts: u32,
     signature_requirement: &'static str,
     delivery_location_type: Option<()>,
-    aftership_tracking_url: Option<()>,
-    aftership_tracking_order_url: Option<()>,
+    aftership_tracking_url: Option<String>,
+    aftership_tracking_order_url: Option<String>,
     first_mile: Option<LegView<'a>>,
     last_mile: Option<LegView<'a>>,
     customers: Vec<CustomerView<'a>>,
@@ -356,6 +356,20 @@ pub struct TrackingView<'a> {
     forward_shipment: Option<()>,
 }
 
+impl TrackingView<'_> {
+    /// Fills the shopper's links from the merchant's page address (`<public url>/t/<slug>`):
+    /// the number's page, and the order lookup with the order number filled in.
+    pub fn with_page(mut self, page: Option<&str>) -> Self {
+        let escaped = |text: &str| percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string();
+        if let Some(page) = page {
+            self.aftership_tracking_url = Some(format!("{page}/{}", escaped(self.tracking_number)));
+            self.aftership_tracking_order_url =
+                self.order_number.map(|order| format!("{page}?order_number={}", escaped(order)));
+        }
+        self
+    }
+}
+
 impl<'a> From<&'a Shipment> for TrackingView<'a> {
     fn from(s: &'a Shipment) -> Self {
         let d = &s.details;
@@ -364,7 +378,7 @@ impl<'a> From<&'a Shipment> for TrackingView<'a> {
             tracking_number: number.as_str(),
             slug: slug.as_str(),
             transit_time: s.leg_transit_time(slug, number),
-            courier_tracking_link: None,
+            courier_tracking_link: crate::couriers::tracking_link(slug.as_str(), number),
             courier_redirect_link: None,
             source,
         };
@@ -419,7 +433,7 @@ impl<'a> From<&'a Shipment> for TrackingView<'a> {
             delivery_type: d.delivery_type.map(DeliveryTypeWire::from),
             pickup_location: d.pickup_location.as_deref(),
             pickup_note: d.pickup_note.as_deref(),
-            courier_tracking_link: None,
+            courier_tracking_link: crate::couriers::tracking_link(s.slug.as_str(), &s.tracking_number),
             first_attempted_at: s.first_attempted_at.as_ref().map(EventTime::as_str),
             courier_redirect_link: None,
             tracking_account_number: d.tracking_account_number.as_deref(),
