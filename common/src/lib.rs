@@ -15,6 +15,6 @@ pub mod domain;
 pub mod ports;
 pub mod secrets;
 pub mod settings;
-pub mod web;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
+pub mod web;

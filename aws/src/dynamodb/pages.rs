@@ -45,9 +45,7 @@ impl DynamoStore {
             .item("slug", s(&page.slug))
             .item("body", s(body));
         let settings = match old {
-            Some(old) => settings
-                .condition_expression("slug = :old")
-                .expression_attribute_values(":old", s(&old.slug)),
+            Some(old) => settings.condition_expression("slug = :old").expression_attribute_values(":old", s(&old.slug)),
             None => settings.condition_expression("attribute_not_exists(PK)"),
         };
         let mut writes = vec![
@@ -98,7 +96,8 @@ impl PageStore for DynamoStore {
     }
 
     async fn page_tenant(&self, slug: &str) -> Result<Option<TenantId>, StoreError> {
-        let item: Option<HashMap<String, AttributeValue>> = self.get_item(page_slug_pk(slug), "PAGESLUG", false).await?;
+        let item: Option<HashMap<String, AttributeValue>> =
+            self.get_item(page_slug_pk(slug), "PAGESLUG", false).await?;
         item.map(|item| tenant_id(&item)).transpose()
     }
 }

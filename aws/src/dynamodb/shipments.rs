@@ -224,16 +224,12 @@ impl DynamoStore {
             .iter()
             .map(|id| HashMap::from([("PK".to_owned(), s(&pk)), ("SK".to_owned(), s(shipment_sk(id)))]))
             .collect();
-        let mut request = aws_sdk_dynamodb::types::KeysAndAttributes::builder().set_keys(Some(keys)).build().map_err(unavailable)?;
+        let mut request =
+            aws_sdk_dynamodb::types::KeysAndAttributes::builder().set_keys(Some(keys)).build().map_err(unavailable)?;
         let mut shipments = Vec::with_capacity(ids.len());
         loop {
-            let answer = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(unavailable)?;
+            let answer =
+                self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(unavailable)?;
             for item in answer.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
                 shipments.push(read_shipment(&item)?);
             }

@@ -3,9 +3,9 @@
 
 mod batching;
 pub mod connections;
-pub mod pages;
 pub mod fanout;
 pub mod operator;
+pub mod pages;
 pub mod pipeline;
 mod tenants;
 mod trackings;

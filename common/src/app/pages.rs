@@ -203,12 +203,20 @@ impl OrderProof {
             OrderProof::Email(email) => {
                 let email = email.trim();
                 !email.is_empty()
-                    && shipment.details.customers.iter().any(|c| c.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)))
+                    && shipment
+                        .details
+                        .customers
+                        .iter()
+                        .any(|c| c.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)))
             }
             OrderProof::PostalCode(code) => {
                 let code = normalized_postal_code(code);
                 !code.is_empty()
-                    && shipment.details.destination_postal_code.as_deref().is_some_and(|p| normalized_postal_code(p) == code)
+                    && shipment
+                        .details
+                        .destination_postal_code
+                        .as_deref()
+                        .is_some_and(|p| normalized_postal_code(p) == code)
             }
         }
     }

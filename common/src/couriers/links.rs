@@ -44,7 +44,10 @@ mod tests {
         assert!(LINKS.windows(2).all(|pair| pair[0].0 < pair[1].0), "sorted");
         assert!(LINKS.iter().all(|(slug, url)| super::super::find(slug).is_some() && url.starts_with("https://")));
         let number = TrackingNumber::parse("1Z999AA10123456784").expect("number");
-        assert_eq!(tracking_link("ups", &number).as_deref(), Some("https://www.ups.com/track?tracknum=1Z999AA10123456784"));
+        assert_eq!(
+            tracking_link("ups", &number).as_deref(),
+            Some("https://www.ups.com/track?tracknum=1Z999AA10123456784")
+        );
         assert_eq!(tracking_link("testing-courier", &number), None);
     }
 }

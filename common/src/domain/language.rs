@@ -26,7 +26,8 @@ pub enum Language {
 
 impl Language {
     /// Every language, English first.
-    pub const ALL: [Language; 6] = [Language::En, Language::ZhCn, Language::Es, Language::De, Language::Fr, Language::Ja];
+    pub const ALL: [Language; 6] =
+        [Language::En, Language::ZhCn, Language::Es, Language::De, Language::Fr, Language::Ja];
 
     /// The BCP 47 tag, as `<html lang>` and the API write it.
     pub fn code(self) -> &'static str {
@@ -54,9 +55,10 @@ impl Language {
 
     /// The exact tag (case-insensitive), as the API takes it.
     pub fn parse(raw: &str) -> Result<Language, DomainError> {
-        Language::ALL.into_iter().find(|l| l.code().eq_ignore_ascii_case(raw)).ok_or_else(|| {
-            DomainError::invalid("language", format!("{raw:?} is not one of en, zh-CN, es, de, fr, ja"))
-        })
+        Language::ALL
+            .into_iter()
+            .find(|l| l.code().eq_ignore_ascii_case(raw))
+            .ok_or_else(|| DomainError::invalid("language", format!("{raw:?} is not one of en, zh-CN, es, de, fr, ja")))
     }
 
     /// The language a BCP 47 tag asks for, loosely: its primary subtag decides (`de-AT` is

@@ -16,7 +16,9 @@ pub use checkpoint::{Checkpoint, CheckpointHash, CheckpointInput, CheckpointSour
 pub use country::{CountryCode, is_alpha2};
 pub use ids::{ShipmentId, Slug, TenantId, TrackingNumber};
 pub use language::Language;
-pub use page::{Banner, Money, NavLink, Recommendation, TrackingPage, https_url, nullable, slug_from_name, validate_slug};
+pub use page::{
+    Banner, Money, NavLink, Recommendation, TrackingPage, https_url, nullable, slug_from_name, validate_slug,
+};
 pub use poll::{PollOutcome, PollPolicy, seconds_between, ticks_between};
 pub use shipment::{
     CompletionReason, Customer, DeliveryType, EXPIRY_DAYS, Leg, LegSource, MergeOutcome, PromisedDeliveryDate,
@@ -53,4 +55,3 @@ pub fn is_email(text: &str) -> bool {
                 && !domain.ends_with('.')
         })
 }
-

@@ -210,7 +210,11 @@ pub fn slug_from_name(name: &str) -> String {
     }
     slug.truncate(48);
     let slug = slug.trim_matches('-');
-    if slug.len() < *SLUG_LENGTH.start() { format!("{slug}-shop").trim_start_matches('-').to_owned() } else { slug.to_owned() }
+    if slug.len() < *SLUG_LENGTH.start() {
+        format!("{slug}-shop").trim_start_matches('-').to_owned()
+    } else {
+        slug.to_owned()
+    }
 }
 
 fn label(field: &str, text: &str, longest: usize) -> Result<(), DomainError> {

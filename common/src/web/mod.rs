@@ -106,8 +106,11 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Client {
             (None, Some(ConnectInfo(address))) => address.ip(),
             (None, None) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         };
-        let accept_language =
-            parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(500).collect());
+        let accept_language = parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(500).collect());
         Ok(Client { ip, accept_language, remembered: cookie(&parts.headers, LANGUAGE_COOKIE) })
     }
 }
@@ -139,7 +142,13 @@ enum Caching {
 
 /// The page as a response, with its security headers, caching, and the language cookie when
 /// the shopper picked a language offered.
-fn respond(status: StatusCode, rendered: Rendered, visit: Option<&Visit>, language: Language, caching: Caching) -> Response {
+fn respond(
+    status: StatusCode,
+    rendered: Rendered,
+    visit: Option<&Visit>,
+    language: Language,
+    caching: Caching,
+) -> Response {
     let mut response = (status, rendered.html).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
@@ -227,7 +236,13 @@ struct FormQuery {
 }
 
 /// The lookup form, with the query's fields kept for the language picker.
-fn lookup_page(visit: &Visit, status: StatusCode, failed: Option<&str>, order_number: &str, tracking_number: &str) -> Response {
+fn lookup_page(
+    visit: &Visit,
+    status: StatusCode,
+    failed: Option<&str>,
+    order_number: &str,
+    tracking_number: &str,
+) -> Response {
     let catalog = visit.catalog(None);
     let keep: Vec<(String, String)> = [("order_number", order_number), ("tracking_number", tracking_number)]
         .into_iter()
@@ -371,7 +386,10 @@ fn parcels_page(
         .enumerate()
         .map(|(i, shipment)| {
             let heading = (order_number.is_some()).then(|| {
-                catalog.ui_with("parcel_of", &[("index", &catalog.number(i as u64 + 1)), ("count", &catalog.number(count as u64))])
+                catalog.ui_with(
+                    "parcel_of",
+                    &[("index", &catalog.number(i as u64 + 1)), ("count", &catalog.number(count as u64))],
+                )
             });
             parcel(shipment, &visit.page, catalog, now, heading, order_number.is_some())
         })

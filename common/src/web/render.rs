@@ -86,7 +86,8 @@ pub fn render(
 /// for links and focus on white, darkened until it reaches 4.5:1 there.
 fn theme(page: &TrackingPage) -> String {
     let primary = rgb(&page.primary_color);
-    let on_primary = if contrast(primary, [255, 255, 255]) >= contrast(primary, [0, 0, 0]) { "#ffffff" } else { "#000000" };
+    let on_primary =
+        if contrast(primary, [255, 255, 255]) >= contrast(primary, [0, 0, 0]) { "#ffffff" } else { "#000000" };
     let mut accent = rgb(&page.accent_color);
     while contrast(accent, [255, 255, 255]) < 4.5 {
         accent = accent.map(|c| (f64::from(c) * 0.9) as u8);
@@ -143,8 +144,9 @@ mod tests {
         let page = TrackingPage::default_for("Acme", "acme".into());
         let catalog = Catalog::of(crate::domain::Language::En);
         let shell = Shell::new(&page, catalog, "Track".into(), Vec::new());
-        let rendered = render("message.html", &shell, &page, catalog, minijinja::context! { heading => "h", body => "b" })
-            .expect("rendered");
+        let rendered =
+            render("message.html", &shell, &page, catalog, minijinja::context! { heading => "h", body => "b" })
+                .expect("rendered");
         assert!(rendered.html.contains(&format!("<style>{CSS}</style>")));
         assert!(rendered.csp.contains(&csp_source(CSS)) && rendered.csp.contains(&csp_source(&theme(&page))));
         assert!(!rendered.csp.contains("unsafe") && !rendered.csp.contains("script-src"));

@@ -291,7 +291,10 @@ pub fn parcel(
         })
         .collect();
     let last_mile_start = shipment.last_mile.as_ref().and_then(|leg| {
-        shipment.checkpoints.iter().position(|c| c.slug == leg.slug && c.tracking_number.compact() == leg.tracking_number.compact())
+        shipment
+            .checkpoints
+            .iter()
+            .position(|c| c.slug == leg.slug && c.tracking_number.compact() == leg.tracking_number.compact())
     });
     let two_legs = shipment.last_mile.is_some();
     let events = shipment
@@ -365,7 +368,11 @@ fn estimated_delivery(shipment: &Shipment, catalog: &Catalog) -> Option<String> 
     let date = |text: &Option<String>| {
         text.as_deref().and_then(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()).map(|d| catalog.date(d))
     };
-    match (date(&promised.promised_delivery_date), date(&promised.promised_delivery_date_min), date(&promised.promised_delivery_date_max)) {
+    match (
+        date(&promised.promised_delivery_date),
+        date(&promised.promised_delivery_date_min),
+        date(&promised.promised_delivery_date_max),
+    ) {
         (Some(exact), _, _) => Some(exact),
         (None, Some(min), Some(max)) if min != max => Some(format!("{min} – {max}")),
         (None, Some(one), _) | (None, None, Some(one)) => Some(one),

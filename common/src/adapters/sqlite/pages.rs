@@ -15,7 +15,9 @@ impl PageStore for SqliteStore {
             .read_by_key(move |connection| {
                 connection
                     .prepare_cached("SELECT body FROM tracking_pages WHERE tenant_id = ?1")
-                    .and_then(|mut statement| statement.query_row(params![tenant.as_str()], |row| row.get(0)).optional())
+                    .and_then(|mut statement| {
+                        statement.query_row(params![tenant.as_str()], |row| row.get(0)).optional()
+                    })
                     .map_err(unavailable)
             })
             .await?;

@@ -27,7 +27,10 @@ fn view(deps: &Deps, page: &TrackingPage) -> Response {
     envelope(StatusCode::OK, PageView { settings: page, url })
 }
 
-pub(super) async fn get(State(deps): State<Deps>, Extension(tenant): Extension<TenantId>) -> Result<Response, ApiError> {
+pub(super) async fn get(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+) -> Result<Response, ApiError> {
     let page = pages::page_settings(&deps, &tenant).await?;
     Ok(view(&deps, &page))
 }
