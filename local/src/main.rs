@@ -58,7 +58,7 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the merchant API (AfterShip Tracking API 2026-07) until interrupted.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create the demo shop with sample shipments and print its API key.
     Demo,
     /// Manage tenants (merchants) and their API keys.
@@ -98,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(commands::serve::name_the_flag)?;
             let _lock = database::lock_for_serving(&cli.db)?;
             let store = database::open(&cli.db, Open::OrCreate)?;
-            commands::serve::run(&cli.db, store, settings, args).await
+            commands::serve::run(&cli.db, store, settings, *args).await
         }
         Command::Demo => {
             let deps = connect(&cli.db, Open::OrCreate, given)?;

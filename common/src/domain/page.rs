@@ -147,10 +147,10 @@ impl TrackingPage {
             label(&format!("links[{i}].label"), &link.label, MAX_LABEL)?;
             https_url(&format!("links[{i}].url"), &link.url)?;
         }
-        if let Some(email) = &self.support_email {
-            if !is_email(email) {
-                return Err(DomainError::invalid("support_email", "is not an email address"));
-            }
+        if let Some(email) = &self.support_email
+            && !is_email(email)
+        {
+            return Err(DomainError::invalid("support_email", "is not an email address"));
         }
         optional_url("support_url", &self.support_url)?;
         if let Some(banner) = &self.banner {
@@ -259,7 +259,7 @@ fn money(field: &str, price: &Money) -> Result<(), DomainError> {
         && digits(whole)
         && fraction.len() <= 3
         && digits(fraction)
-        && (fraction.is_empty() == !price.amount.contains('.'));
+        && (fraction.is_empty() != price.amount.contains('.'));
     if !amount_ok {
         return Err(DomainError::invalid(format!("{field}.amount"), "must be a decimal such as \"20.00\""));
     }
@@ -305,7 +305,8 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_each_broken_field_is_named() {
         assert_eq!(page().validate(), Ok(()));
-        let cases: Vec<(&str, Box<dyn Fn(&mut TrackingPage)>)> = vec![
+        type Breaks = Box<dyn Fn(&mut TrackingPage)>;
+        let cases: Vec<(&str, Breaks)> = vec![
             ("slug", Box::new(|p| p.slug = "Acme".into())),
             ("slug", Box::new(|p| p.slug = "admin".into())),
             ("slug", Box::new(|p| p.slug = "-acme".into())),

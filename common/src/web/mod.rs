@@ -180,17 +180,25 @@ fn respond(
     response
 }
 
-fn render_or_fail(
+/// Renders `template` and answers it as [`respond`] does; a 500 if rendering fails.
+#[allow(clippy::too_many_arguments)] // one call per page kind, every argument named at the call
+fn reply(
+    status: StatusCode,
     template: &str,
     shell: &Shell,
     page: &TrackingPage,
     catalog: &Catalog,
     content: impl serde::Serialize,
-) -> Result<Rendered, Response> {
-    render(template, shell, page, catalog, content).map_err(|error| {
-        tracing::error!(error = %error, template, "page rendering failed");
-        (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be rendered").into_response()
-    })
+    visit: Option<&Visit>,
+    caching: Caching,
+) -> Response {
+    match render(template, shell, page, catalog, content) {
+        Ok(rendered) => respond(status, rendered, visit, catalog.language, caching),
+        Err(error) => {
+            tracing::error!(error = %error, template, "page rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be rendered").into_response()
+        }
+    }
 }
 
 /// A store failure: 503 (or 500) in plain text, nothing about the shopper's query.
@@ -209,10 +217,7 @@ fn no_page(accept_language: Option<&str>) -> Response {
     shell.home = "/".into();
     shell.languages.clear();
     let content = minijinja::context! { heading => catalog.ui("no_page_heading"), body => catalog.ui("no_page_body") };
-    match render_or_fail("message.html", &shell, &neutral, catalog, content) {
-        Ok(rendered) => respond(StatusCode::NOT_FOUND, rendered, None, catalog.language, Caching::Public(60)),
-        Err(response) => response,
-    }
+    reply(StatusCode::NOT_FOUND, "message.html", &shell, &neutral, catalog, content, None, Caching::Public(60))
 }
 
 /// A 429 page with `Retry-After`, before any lookup is made.
@@ -220,10 +225,9 @@ fn too_many(visit: &Visit, retry_after: u64) -> Response {
     let catalog = visit.catalog(None);
     let shell = Shell::new(&visit.page, catalog, catalog.ui("too_many_heading").to_owned(), Vec::new());
     let content = minijinja::context! { heading => catalog.ui("too_many_heading"), body => catalog.ui("too_many_body"), back => true };
-    let mut response = match render_or_fail("message.html", &shell, &visit.page, catalog, content) {
-        Ok(rendered) => respond(StatusCode::TOO_MANY_REQUESTS, rendered, Some(visit), catalog.language, Caching::Never),
-        Err(response) => response,
-    };
+    let status = StatusCode::TOO_MANY_REQUESTS;
+    let mut response =
+        reply(status, "message.html", &shell, &visit.page, catalog, content, Some(visit), Caching::Never);
     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
     response
 }
@@ -256,10 +260,7 @@ fn lookup_page(
         tracking_number => tracking_number,
     };
     let caching = if failed.is_some() { Caching::Never } else { Caching::Public(300) };
-    match render_or_fail("lookup.html", &shell, &visit.page, catalog, content) {
-        Ok(rendered) => respond(status, rendered, Some(visit), catalog.language, caching),
-        Err(response) => response,
-    }
+    reply(status, "lookup.html", &shell, &visit.page, catalog, content, Some(visit), caching)
 }
 
 async fn lookup_form(
@@ -406,10 +407,7 @@ fn parcels_page(
     let content =
         Content { order: order_view, parcels: views, returns: visit.page.returns_enabled && order_number.is_some() };
     let caching = if order_number.is_some() { Caching::Never } else { Caching::Public(60) };
-    match render_or_fail("parcels.html", &shell, &visit.page, catalog, content) {
-        Ok(rendered) => respond(StatusCode::OK, rendered, Some(visit), catalog.language, caching),
-        Err(response) => response,
-    }
+    reply(StatusCode::OK, "parcels.html", &shell, &visit.page, catalog, content, Some(visit), caching)
 }
 
 #[cfg(test)]
