@@ -2,10 +2,11 @@
 # Runs every test Porchlight has, from a fresh clone or a warm machine:
 #   formatting and lints, the Rust test suites (unit, property, store contract, API, CLI),
 #   the AWS adapters against the moto emulator (PyPI moto[server], on 127.0.0.1),
-#   then AfterShip's official Node SDK against a live `porchlight serve` on 127.0.0.1, and the
-#   README's examples against `porchlight serve --demo`.
-# Installs what it needs (npm packages, a Python venv with moto) idempotently; fails, never
-# skips, when something is missing.
+#   then AfterShip's official Node SDK against a live `porchlight serve` on 127.0.0.1, the
+#   README's examples against `porchlight serve --demo`, and the tracking page in Debian's
+#   headless Chromium with axe-core (screenshots in ./screenshots).
+# Installs what it needs (npm packages, a Python venv with moto, Debian's chromium)
+# idempotently; fails, never skips, when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,5 +80,8 @@ fi
 
 step "README examples against porchlight serve --demo"
 bin="$bin" bash scripts/readme-examples.sh
+
+step "The tracking page in headless Chromium (360 and 1280 px, JavaScript on and off, six languages, axe-core)"
+bin="$bin" bash scripts/browser-tests.sh
 
 step "all tests passed"

@@ -97,6 +97,24 @@ const SAMPLES: &[Sample] = &[
         ],
     },
     Sample {
+        slug: "ups",
+        number: "1Z12345E0205271688",
+        last_mile: None,
+        created_days_ago: 3,
+        order: "#1003",
+        title: "Merino running socks",
+        from: "USA",
+        to: "USA",
+        buyer: "Jordan Reyes",
+        steps: &[
+            (1, "InfoReceived_001", "Shipper created a label", "Louisville, KY", "USA"),
+            (12, "InTransit_002", "Origin Scan", "Louisville, KY", "USA"),
+            (40, "InTransit_003", "Arrival Scan", "Madison, WI", "USA"),
+            (62, "OutForDelivery_001", "Out For Delivery Today", "Madison, WI", "USA"),
+            (66, "Delivered_001", "Delivered, front door", "Madison, WI", "USA"),
+        ],
+    },
+    Sample {
         slug: "fedex",
         number: "449044304137821",
         last_mile: None,
@@ -188,12 +206,28 @@ const SAMPLES: &[Sample] = &[
     },
 ];
 
+/// A country's usual UTC offset in hours, so that demo events carry local times as carriers
+/// write them (a demo's approximation: one zone per country, no daylight saving).
+fn utc_offset_hours(country: &str) -> i32 {
+    match country {
+        "CHN" | "HKG" => 8,
+        "AUS" => 10,
+        "DEU" | "FRA" | "ESP" => 1,
+        "GBR" => 0,
+        "CAN" => -5,
+        "USA" => -6,
+        _ => 0,
+    }
+}
+
 fn event(slug: &str, number: &str, created: DateTime<Utc>, step: &Step) -> Result<CheckpointInput, AppError> {
     let (hours, code, message, city, country) = *step;
+    let offset = chrono::FixedOffset::east_opt(utc_offset_hours(country) * 3600).expect("offsets are within a day");
+    let local = (created + Duration::hours(hours)).with_timezone(&offset);
     let mut input = CheckpointInput::new(
         Slug::parse(slug)?,
         TrackingNumber::parse(number)?,
-        EventTime::from_utc(created + Duration::hours(hours)),
+        EventTime::parse(&local.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))?,
         Subtag::parse(code)?,
         message,
         CheckpointSource::Carrier,
@@ -205,6 +239,70 @@ fn event(slug: &str, number: &str, created: DateTime<Utc>, step: &Step) -> Resul
     Ok(input)
 }
 
+/// Where demo parcels to a country go: city, state, postal code.
+fn destination(country: &str) -> (&'static str, Option<&'static str>, &'static str) {
+    match country {
+        "USA" => ("Boulder", Some("CO"), "80302"),
+        "GBR" => ("London", None, "SW1A 1AA"),
+        "CAN" => ("Ottawa", Some("ON"), "K1P 1J1"),
+        "DEU" => ("Berlin", None, "10115"),
+        "AUS" => ("Sydney", Some("NSW"), "2000"),
+        "ESP" => ("Madrid", None, "28013"),
+        "FRA" => ("Paris", None, "75001"),
+        _ => ("Springfield", None, "00000"),
+    }
+}
+
+/// Details every demo parcel shares: its order, the buyer (an `example.com` address), where
+/// it goes.
+fn sample_details(order: &str, title: &str, from: &str, to: &str, buyer: &str) -> Result<ShipmentDetails, AppError> {
+    let (city, state, postal_code) = destination(to);
+    Ok(ShipmentDetails {
+        title: Some(title.to_owned()),
+        order_number: Some(order.to_owned()),
+        order_id: Some(format!("demo-{}", order.trim_start_matches('#'))),
+        origin_country_region: Some(CountryCode::parse(from)?),
+        destination_country_region: Some(CountryCode::parse(to)?),
+        destination_city: Some(city.to_owned()),
+        destination_state: state.map(str::to_owned),
+        destination_postal_code: Some(postal_code.to_owned()),
+        customers: vec![Customer {
+            role: Some("buyer".into()),
+            name: Some(buyer.to_owned()),
+            email: Some(format!("{}@example.com", buyer.to_lowercase().replace(' ', "."))),
+            ..Customer::default()
+        }],
+        shipment_tags: vec!["demo".into()],
+        ..ShipmentDetails::default()
+    })
+}
+
+/// The demo shop's tracking page: navigation, help, a banner, products and returns, all on
+/// `example.com` (no images: the demo runs offline).
+async fn brand(deps: &Deps, tenant: &TenantId) -> Result<(), AppError> {
+    let update: crate::app::pages::PageUpdate = serde_json::from_value(serde_json::json!({
+        "brand_name": TENANT_NAME,
+        "primary_color": "#0f3d3e",
+        "accent_color": "#b45309",
+        "links": [
+            {"label": "Shop", "url": "https://shop.example.com"},
+            {"label": "Shipping & returns", "url": "https://shop.example.com/policies"}
+        ],
+        "support_email": "help@example.com",
+        "support_url": "https://shop.example.com/help",
+        "banner": {"text": "Free returns within 30 days of delivery.", "url": "https://shop.example.com/policies"},
+        "recommendations": [
+            {"title": "Ceramic travel mug", "price": {"amount": "24.00", "currency": "USD"}, "url": "https://shop.example.com/mug"},
+            {"title": "Single-origin beans, 250 g", "price": {"amount": "16.50", "currency": "USD"}, "url": "https://shop.example.com/beans"},
+            {"title": "Linen tea towel", "price": {"amount": "12.00", "currency": "USD"}, "url": "https://shop.example.com/towel"}
+        ],
+        "returns_enabled": true
+    }))
+    .map_err(|e| AppError::Internal(format!("demo page settings: {e}")))?;
+    crate::app::pages::update_page_settings(deps, tenant, update).await?;
+    Ok(())
+}
+
 /// Live sandbox journeys (see `carriers::sandbox`): they keep moving while `porchlight serve`
 /// polls them. (number, days ago, order, title, buyer)
 const LIVE: &[(&str, i64, &str, &str, &str)] = &[
@@ -214,28 +312,15 @@ const LIVE: &[(&str, i64, &str, &str, &str)] = &[
     ("TC-ATTEMPT-3-DEMO4", 3, "#1013", "Wool beanie", "Ola Nordmann"),
 ];
 
-/// Loads the samples into `tenant`; samples it already has are skipped. Returns how many were
-/// added.
+/// Brands the tenant's tracking page and loads the samples into `tenant`; samples it already
+/// has are skipped. Returns how many were added.
 pub async fn load(deps: &Deps, tenant: &TenantId) -> Result<usize, AppError> {
+    brand(deps, tenant).await?;
     let now = deps.clock.now();
     let mut added = 0;
     for sample in SAMPLES {
         let created = now - Duration::days(sample.created_days_ago);
-        let details = ShipmentDetails {
-            title: Some(sample.title.to_owned()),
-            order_number: Some(sample.order.to_owned()),
-            order_id: Some(format!("demo-{}", sample.order.trim_start_matches('#'))),
-            origin_country_region: Some(CountryCode::parse(sample.from)?),
-            destination_country_region: Some(CountryCode::parse(sample.to)?),
-            customers: vec![Customer {
-                role: Some("buyer".into()),
-                name: Some(sample.buyer.to_owned()),
-                email: Some(format!("{}@example.com", sample.buyer.to_lowercase().replace(' ', "."))),
-                ..Customer::default()
-            }],
-            shipment_tags: vec!["demo".into()],
-            ..ShipmentDetails::default()
-        };
+        let details = sample_details(sample.order, sample.title, sample.from, sample.to, sample.buyer)?;
         let last_mile = match sample.last_mile {
             Some((slug, number)) => Some(Leg {
                 slug: Slug::parse(slug)?,
@@ -265,20 +350,8 @@ pub async fn load(deps: &Deps, tenant: &TenantId) -> Result<usize, AppError> {
     }
     for (number, days_ago, order, title, buyer) in LIVE {
         let created = now - Duration::days(*days_ago);
-        let details = ShipmentDetails {
-            title: Some((*title).to_owned()),
-            order_number: Some((*order).to_owned()),
-            order_id: Some(format!("demo-{}", order.trim_start_matches('#'))),
-            origin_country_region: Some(CountryCode::parse("CHN")?),
-            destination_country_region: Some(CountryCode::parse("USA")?),
-            customers: vec![Customer {
-                role: Some("buyer".into()),
-                name: Some((*buyer).to_owned()),
-                ..Customer::default()
-            }],
-            shipment_tags: vec!["demo".into(), "sandbox".into()],
-            ..ShipmentDetails::default()
-        };
+        let mut details = sample_details(order, title, "CHN", "USA", buyer)?;
+        details.shipment_tags.push("sandbox".into());
         let new = NewTracking {
             slug: Some(Slug::parse(crate::carriers::sandbox::SLUG)?),
             tracking_number: TrackingNumber::parse(number)?,
