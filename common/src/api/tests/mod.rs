@@ -539,6 +539,12 @@ async fn the_openapi_document_describes_every_route() {
         ("/admin/tenants/{id}/api-keys", "get"),
         ("/admin/tenants/{id}/api-keys", "post"),
         ("/admin/tenants/{id}/api-keys/{key_id}", "delete"),
+        ("/porchlight/v1/tracking-page", "get"),
+        ("/porchlight/v1/tracking-page", "put"),
+        ("/t/{slug}", "get"),
+        ("/t/{slug}/orders", "get"),
+        ("/t/{slug}/track", "get"),
+        ("/t/{slug}/{tracking_number}", "get"),
     ];
     let paths = document["paths"].as_object().expect("paths");
     let documented: usize =
