@@ -70,6 +70,9 @@ enum Command {
     /// Messages set aside because they could not be processed (dead letters), per queue.
     #[command(subcommand)]
     Quarantine(QuarantineCommand),
+    /// A merchant's branded tracking page: show or change its settings.
+    #[command(subcommand)]
+    TrackingPage(commands::tracking_page::TrackingPageCommand),
 }
 
 fn init_logging(format: LogFormat) {
@@ -112,6 +115,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Quarantine(command) => {
             let deps = connect(&cli.db, Open::Existing, given)?;
             commands::quarantine::run(&deps, command).await
+        }
+        Command::TrackingPage(command) => {
+            // The page's address in what is printed comes from the public URL serve is given.
+            let public_url = |name: &str| (name == var::PUBLIC_URL).then(|| std::env::var(name).ok()).flatten();
+            let deps = connect(&cli.db, Open::Existing, |name| given(name).or_else(|| public_url(name)))?;
+            commands::tracking_page::run(&deps, command).await
         }
     }
 }

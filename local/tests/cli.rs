@@ -571,3 +571,36 @@ fn slow_or_idle_clients_cannot_hold_the_server() {
     assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
     drop(idle);
 }
+
+#[test]
+fn tracking_page_settings_are_shown_and_changed_by_cli_and_served() {
+    let db = temp_db();
+    let created = porchlight(&db, &["tenants", "create", "Acme Outfitters", "--json"]);
+    let tenant: serde_json::Value = serde_json::from_str(stdout(&created).trim()).expect("json");
+    let tenant = tenant["tenant_id"].as_str().expect("id").to_owned();
+    let shown = porchlight(&db, &["tracking-page", "show", &tenant]);
+    assert!(shown.status.success(), "{shown:?}");
+    let settings: serde_json::Value = serde_json::from_str(&stdout(&shown)).expect("json");
+    assert_eq!(settings["slug"], "acme-outfitters", "a slug from the merchant's name");
+
+    let file = db.with_file_name("page.json");
+    std::fs::write(
+        &file,
+        r#"{"slug": "acme", "brand_name": "Acme", "languages": ["de", "en"], "default_language": "de"}"#,
+    )
+    .expect("written");
+    let set = porchlight(&db, &["tracking-page", "set", &tenant, file.to_str().expect("path")]);
+    assert!(set.status.success(), "{set:?}");
+    std::fs::write(&file, r#"{"primary_color": "blue"}"#).expect("written");
+    let refused = porchlight(&db, &["tracking-page", "set", &tenant, file.to_str().expect("path")]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("primary_color is invalid"), "{refused:?}");
+
+    let port = free_port();
+    let _server = start_server(&db, port, &[]);
+    let (status, page) = http(port, "GET", "/t/acme", "", "");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<html lang=\"de\">") && page.contains("Bestellung verfolgen"), "the CLI's settings serve");
+    let (status, _) = http(port, "GET", "/t/acme-outfitters", "", "");
+    assert_eq!(status, 404, "the old slug is free");
+}

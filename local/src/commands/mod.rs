@@ -4,3 +4,4 @@ pub mod couriers;
 pub mod quarantine;
 pub mod serve;
 pub mod tenants;
+pub mod tracking_page;

@@ -51,7 +51,7 @@ impl TenantsCommand {
     }
 }
 
-fn tenant_id(raw: &str) -> anyhow::Result<TenantId> {
+pub fn tenant_id(raw: &str) -> anyhow::Result<TenantId> {
     TenantId::parse(raw).with_context(|| format!("{raw:?} is not a tenant id (see `porchlight tenants list`)"))
 }
 
