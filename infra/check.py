@@ -22,7 +22,10 @@ from samtranslator.public.exceptions import InvalidDocumentException
 from samtranslator.translator.transform import transform
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FUNCTIONS = ["ApiFunction", "WebhookIntakeFunction", "TrackingUpdaterFunction", "StatusFanoutFunction", "CarrierPollerFunction"]
+FUNCTIONS = [
+    "ApiFunction", "WebhookIntakeFunction", "TrackingUpdaterFunction", "StatusFanoutFunction", "CarrierPollerFunction",
+    "TrackingPageFunction",
+]
 PARAMETERS = {"Stage": "check", "SecretKey": "0" * 64}
 READ_WRITE = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
 # The DynamoDB actions each function's code calls (aws/src/dynamodb/): exactly these, no more.
@@ -32,6 +35,8 @@ DYNAMODB_ACTIONS = {
     "TrackingUpdaterFunction": READ_WRITE,
     "StatusFanoutFunction": set(),
     "CarrierPollerFunction": READ_WRITE,
+    # Shoppers' pages only read: settings and slugs by key, lookups through GSI3.
+    "TrackingPageFunction": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"},
 }
 # AWS managed policies SAM attaches for logs and event sources; nothing broader.
 MANAGED = {"AWSLambdaBasicExecutionRole", "AWSLambdaSQSQueueExecutionRole", "AWSLambdaDynamoDBExecutionRole"}
@@ -154,6 +159,17 @@ def deploy_and_inspect(template):
 
     cfn = boto3.client("cloudformation")
     stack = f"porchlight-check-{uuid.uuid4().hex[:8]}"
+    # moto's CloudFormation does not implement CloudFront (it skips the resources and then
+    # fails on outputs naming them): the stack goes in without them, and the distribution is
+    # made afterwards from the template's own DistributionConfig through moto's CloudFront API.
+    cloudfront_resources = {
+        name: cloudformation["Resources"].pop(name)
+        for name, resource in list(cloudformation["Resources"].items())
+        if resource["Type"].startswith("AWS::CloudFront::")
+    }
+    page_api_definition = cloudformation["Resources"]["PageHttpApi"]["Properties"]
+    expect("HttpApi" in cloudformation["Resources"], "the merchant API has an API of its own")
+    cloudformation = without_cloudfront(cloudformation, "pending-distribution.cloudfront.net")
     cfn.create_stack(
         StackName=stack,
         TemplateBody=json.dumps(cloudformation),
@@ -169,7 +185,10 @@ def deploy_and_inspect(template):
     keys = {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]}
     expect(keys == {"PK": "HASH", "SK": "RANGE"}, f"table keys {keys}")
     indexes = {i["IndexName"]: {k["AttributeName"]: k["KeyType"] for k in i["KeySchema"]} for i in table["GlobalSecondaryIndexes"]}
-    expect(indexes == {"GSI1": {"GSI1PK": "HASH", "GSI1SK": "RANGE"}, "GSI2": {"GSI2PK": "HASH", "GSI2SK": "RANGE"}}, f"indexes {indexes}")
+    expect(
+        indexes == {f"GSI{n}": {f"GSI{n}PK": "HASH", f"GSI{n}SK": "RANGE"} for n in (1, 2, 3)},
+        f"indexes {indexes}",
+    )
     stream = table.get("StreamSpecification", {})
     expect(stream.get("StreamEnabled") and stream.get("StreamViewType") == "NEW_AND_OLD_IMAGES", f"stream {stream}")
     ttl = dynamodb.describe_time_to_live(TableName="porchlight-check")["TimeToLiveDescription"]
@@ -193,6 +212,124 @@ def deploy_and_inspect(template):
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         expect(redrive.get("deadLetterTargetArn") == dlq_arn and int(redrive.get("maxReceiveCount", 0)) == 8, f"{queue} redrive {redrive}")
     print(f"template: deployed into the emulator as {stack}; table and queues as designed")
+
+    lambdas = boto3.client("lambda")
+    page_function = lambdas.get_function(FunctionName="porchlight-check-tracking-page")["Configuration"]
+    page_env = page_function["Environment"]["Variables"]
+    expect(str(page_env.get("PORCHLIGHT_PAGE_LOOKUPS_PER_MINUTE")) == "30", f"tracking-page env {sorted(page_env)}")
+    expect(not page_env.get("PORCHLIGHT_SECRET_KEY"), "the public-facing tracking-page function holds no secret key")
+    # Nor does it implement HTTP APIs: their routes are checked in the transformed template,
+    # and the page API is made through moto's API Gateway API for the distribution to face.
+    pages = page_api_definition["Body"]
+    routes = {(path, method) for path, item in pages["paths"].items() for method in item}
+    expect(routes == {("/t/{proxy+}", "get")}, f"page API routes {routes}")
+    integration = json.dumps(pages["paths"]["/t/{proxy+}"]["get"]["x-amazon-apigateway-integration"])
+    expect("TrackingPageFunction" in integration, "the page API invokes the tracking-page function")
+    page_api = boto3.client("apigatewayv2").create_api(Name=f"{stack}-pages", ProtocolType="HTTP")["ApiId"]
+
+    config = distribution_config(cloudfront_resources["PageDistribution"]["Properties"]["DistributionConfig"], stack, page_api)
+    cloudfront = boto3.client("cloudfront")
+    distribution = cloudfront.create_distribution(DistributionConfig=config)["Distribution"]
+    deployed = cloudfront.get_distribution_config(Id=distribution["Id"])["DistributionConfig"]
+    origin = deployed["Origins"]["Items"][0]
+    expect(origin["DomainName"] == f"{page_api}.execute-api.us-east-1.amazonaws.com", f"distribution origin {origin['DomainName']}")
+    expect(origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only", "the origin is reached over https only")
+    default = deployed["DefaultCacheBehavior"]
+    expect(default["ViewerProtocolPolicy"] == "redirect-to-https", "viewers are sent to https")
+    expect(sorted(default["AllowedMethods"]["Items"]) == ["GET", "HEAD"], f"methods {default['AllowedMethods']}")
+    orders = [b for b in deployed["CacheBehaviors"]["Items"] if b["PathPattern"] == "/t/*/orders"]
+    expect(orders and orders[0]["CachePolicyId"] == CACHING_DISABLED, "order pages (personal data) are never cached")
+    policies = cloudfront_resources
+    cache_key = policies["PageCachePolicy"]["Properties"]["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"]
+    expect(cache_key["CookiesConfig"]["Cookies"] == ["pl_lang"] and cache_key["HeadersConfig"]["Headers"] == ["Accept-Language"], f"cache key {cache_key}")
+    forwarded = policies["PageOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]["HeadersConfig"]["Headers"]
+    expect("CloudFront-Viewer-Address" in forwarded, "the viewer's address reaches the function (lookup limits)")
+    print(
+        f"template: tracking-page function deployed; its API and the CloudFront distribution {distribution['DomainName']} "
+        "made from the template's definitions through moto's APIs (its CloudFormation implements neither)"
+    )
+
+
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+
+
+def without_cloudfront(value, domain):
+    """`value` with every GetAtt of a CloudFront resource's domain replaced by `domain`, and
+    every Fn::If on HasPageDomain taken as false (the check deploys without a custom domain)."""
+    if isinstance(value, dict):
+        if value.get("Fn::GetAtt", [None])[0] == "PageDistribution":
+            return domain
+        if "Fn::Sub" in value and isinstance(value["Fn::Sub"], str) and "${PageDistribution.DomainName}" in value["Fn::Sub"]:
+            return {"Fn::Sub": value["Fn::Sub"].replace("${PageDistribution.DomainName}", domain)}
+        if "Fn::If" in value and value["Fn::If"][0] == "HasPageDomain":
+            return without_cloudfront(value["Fn::If"][2], domain)
+        return {k: without_cloudfront(v, domain) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_cloudfront(v, domain) for v in value]
+    return value
+
+
+def distribution_config(config, stack, page_api):
+    """The template's DistributionConfig (CloudFormation's shape, intrinsics resolved for a
+    deployment without a custom domain) in the CloudFront API's shape."""
+    def resolve(value):
+        if isinstance(value, dict):
+            if "Fn::Sub" in value:
+                text = value["Fn::Sub"]
+                for name, replacement in {"Stage": "check", "PageHttpApi": page_api, "AWS::Region": "us-east-1", "AWS::URLSuffix": "amazonaws.com"}.items():
+                    text = text.replace("${" + name + "}", replacement)
+                return text
+            if "Fn::If" in value:
+                return resolve(value["Fn::If"][2])
+            if "Ref" in value:
+                return None if value["Ref"] == "AWS::NoValue" else f"{value['Ref']}-id"
+            return {k: v for k, v in ((k, resolve(v)) for k, v in value.items()) if v is not None}
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        return value
+
+    def listed(items):
+        return {"Quantity": len(items), "Items": items}
+
+    def behavior(b):
+        out = {
+            "TargetOriginId": b["TargetOriginId"],
+            "ViewerProtocolPolicy": b["ViewerProtocolPolicy"],
+            "AllowedMethods": {**listed(b["AllowedMethods"]), "CachedMethods": listed(b["CachedMethods"])},
+            "Compress": b["Compress"],
+            "CachePolicyId": b["CachePolicyId"],
+            "OriginRequestPolicyId": b["OriginRequestPolicyId"],
+        }
+        if "PathPattern" in b:
+            out["PathPattern"] = b["PathPattern"]
+        return out
+
+    c = resolve(config)
+    origins = [
+        {
+            "Id": o["Id"],
+            "DomainName": o["DomainName"],
+            "CustomOriginConfig": {
+                "HTTPPort": 80,
+                "HTTPSPort": 443,
+                "OriginProtocolPolicy": o["CustomOriginConfig"]["OriginProtocolPolicy"],
+                "OriginSslProtocols": listed(o["CustomOriginConfig"]["OriginSSLProtocols"]),
+            },
+        }
+        for o in c["Origins"]
+    ]
+    return {
+        "CallerReference": stack,
+        "Comment": c["Comment"],
+        "Enabled": c["Enabled"],
+        "HttpVersion": c["HttpVersion"],
+        "PriceClass": c["PriceClass"],
+        "Aliases": listed(c.get("Aliases", [])),
+        "ViewerCertificate": c["ViewerCertificate"],
+        "Origins": listed(origins),
+        "DefaultCacheBehavior": behavior(c["DefaultCacheBehavior"]),
+        "CacheBehaviors": listed([behavior(b) for b in c["CacheBehaviors"]]),
+    }
 
 
 def expect(condition, what):

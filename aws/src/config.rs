@@ -31,6 +31,15 @@ impl Config {
     pub fn from_env() -> Result<Config, SettingsError> {
         Config::from_vars(|name| std::env::var(name).ok())
     }
+
+    /// As [`Config::from_vars`] for a function that seals and opens nothing (the shoppers'
+    /// pages): it is not given the secret key, and gets a random one it never uses, so that a
+    /// public-facing function holds nothing that opens merchants' credentials.
+    pub fn without_secret_key(var: impl Fn(&str) -> Option<String>) -> Result<Config, SettingsError> {
+        let random = porchlight::secrets::random_bytes::<32>();
+        let key = hex::encode(random);
+        Config::from_vars(|name| if name == var::SECRET_KEY { Some(key.clone()) } else { var(name) })
+    }
 }
 
 #[cfg(test)]
@@ -60,6 +69,14 @@ mod tests {
         assert_eq!(missing.to_string(), "TABLE_NAME is not set");
         let keyless = Config::from_vars(vars(&[("TABLE_NAME", "t")])).expect_err("refused");
         assert_eq!(keyless.to_string(), "PORCHLIGHT_SECRET_KEY is not set");
+        let pages = Config::without_secret_key(vars(&[("TABLE_NAME", "t")])).expect("no key needed");
+        let other = Config::without_secret_key(vars(&[("TABLE_NAME", "t"), (var::SECRET_KEY, KEY)])).expect("valid");
+        let given = Config::from_vars(vars(&[("TABLE_NAME", "t"), (var::SECRET_KEY, KEY)])).expect("valid");
+        let sealed = given.secret_box.seal(b"credentials");
+        assert!(
+            pages.secret_box.open(&sealed).is_err() && other.secret_box.open(&sealed).is_err(),
+            "never the real key"
+        );
         let zero = Config::from_vars(vars(&[("TABLE_NAME", "t"), (var::SECRET_KEY, KEY), (var::POLL_BATCH, "0")]))
             .expect_err("refused");
         assert_eq!(zero.to_string(), "PORCHLIGHT_POLL_BATCH is invalid: must be a whole number above 0");

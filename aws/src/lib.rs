@@ -62,6 +62,35 @@ pub fn api_router(deps: Deps) -> axum::Router {
     porchlight::api::app([porchlight::api::merchant_router(deps.clone()), porchlight::api::admin_router(deps)])
 }
 
+/// What the `tracking-page` function serves: the shopper's pages, with each request's client
+/// address taken from CloudFront's `CloudFront-Viewer-Address` (the distribution forwards it)
+/// or, reached directly, from API Gateway's request context.
+pub fn tracking_page_router(deps: Deps) -> axum::Router {
+    porchlight::api::app([porchlight::web::page_router(deps)]).layer(axum::middleware::map_request(with_client_ip))
+}
+
+async fn with_client_ip(mut request: axum::extract::Request) -> axum::extract::Request {
+    if let Some(ip) = client_ip(&request) {
+        request.extensions_mut().insert(porchlight::web::ClientIp(ip));
+    }
+    request
+}
+
+/// The viewer's address: CloudFront's header (`198.51.100.7:46532`, an IPv6 address with its
+/// port after the last colon), else API Gateway's `sourceIp`.
+fn client_ip(request: &axum::extract::Request) -> Option<std::net::IpAddr> {
+    let viewer = request
+        .headers()
+        .get("cloudfront-viewer-address")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit_once(':'))
+        .and_then(|(ip, _port)| ip.trim_matches(['[', ']']).parse().ok());
+    viewer.or_else(|| match request.extensions().get::<lambda_http::request::RequestContext>()? {
+        lambda_http::request::RequestContext::ApiGatewayV2(context) => context.http.source_ip.as_deref()?.parse().ok(),
+        _ => None,
+    })
+}
+
 /// What the `webhook-intake` function serves: carriers' webhooks, with the same answers as in
 /// `porchlight serve`.
 pub fn webhook_intake_router(deps: Deps) -> axum::Router {

@@ -170,3 +170,49 @@ async fn carrier_poller_polls_due_shipments_and_queues_the_answers() {
     let again = handlers::poll_carriers(&runtime, chrono::Utc::now()).await.expect("polled");
     assert_eq!(again.shipments, 0, "nothing is due until then");
 }
+
+/// The status and body text of `router` on `event`.
+async fn call_text(router: axum::Router, event: &serde_json::Value) -> (u16, String) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = lambda_http::request::from_str(&event.to_string()).expect("an API Gateway v2 event");
+    let response = router.oneshot(request).await.expect("infallible");
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracking_page_serves_shoppers_from_dynamodb_and_limits_each_viewer() {
+    let mut runtime = runtime().await;
+    runtime.deps.page_lookups_per_minute = 2;
+    let tenant = support::add_merchant(&runtime, &sample("api.json")).await.expect("merchant");
+    let new = NewTracking {
+        slug: Some(porchlight::domain::Slug::parse("ups").expect("slug")),
+        tracking_number: TrackingNumber::parse("1Z999AA10123456784").expect("number"),
+        details: ShipmentDetails { order_number: Some("#1001".into()), ..ShipmentDetails::default() },
+        last_mile: None,
+    };
+    app::create_tracking(&runtime.deps, &tenant, new).await.expect("created");
+    let page = app::pages::page_settings(&runtime.deps, &tenant).await.expect("page");
+    assert_eq!(page.slug, "benchmark-shop", "the page the sample event asks for");
+
+    let router = porchlight_aws::tracking_page_router(runtime.deps.clone());
+    let event = sample("tracking-page.json");
+    let (status, html) = call_text(router.clone(), &event).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<html lang=\"de\">") && html.contains("Warten auf den Versanddienstleister"), "{html}");
+    assert!(!html.contains("#1001"), "no order details on a lookup by number");
+    assert_eq!(call_text(router.clone(), &event).await.0, 200);
+    assert_eq!(call_text(router.clone(), &event).await.0, 429, "the viewer's third lookup in a minute");
+    let mut other_viewer = event.clone();
+    other_viewer["headers"]["cloudfront-viewer-address"] = "[2001:db8::7]:443".into();
+    assert_eq!(call_text(router.clone(), &other_viewer).await.0, 200, "limits are per viewer, not per edge");
+    let mut direct = event.clone();
+    direct["headers"].as_object_mut().expect("headers").remove("cloudfront-viewer-address");
+    assert_eq!(call_text(router.clone(), &direct).await.0, 200, "without CloudFront: API Gateway's source address");
+    let mut unknown = event;
+    unknown["rawPath"] = "/t/no-such-shop/1Z999AA10123456784".into();
+    unknown["requestContext"]["http"]["path"] = "/t/no-such-shop/1Z999AA10123456784".into();
+    assert_eq!(call_text(router, &unknown).await.0, 404);
+}
