@@ -47,3 +47,28 @@ export SIGNATURE=$(python3 -c 'import base64,hashlib,hmac,os; print(base64.b64en
 echo "== POST /webhooks/carriers/testing-courier: ${duration}s, ${connections} connections, 1 wrk thread"
 wrk -t1 -c"$connections" -d"${duration}s" --latency -s benches/load/webhook.lua "http://127.0.0.1:$port" \
   | grep -E 'Requests/sec|Latency|50%|90%|99%|requests in|Non-2xx|Socket errors'
+
+# The shopper's tracking page, on the demo shop's parcels (up to 10 checkpoints over two legs),
+# served by a second `serve --demo` whose lookup limit is lifted: every request comes from
+# 127.0.0.1.
+page_work=$(mktemp -d)
+page_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$bin" --db "$page_work/demo.db" serve --demo --listen "127.0.0.1:$page_port" --page-lookups-per-minute 1000000000 \
+  >"$page_work/stdout" 2>"$page_work/stderr" &
+page_pid=$!
+trap 'kill "$page_pid" 2>/dev/null || true; wait "$page_pid" 2>/dev/null || true; rm -rf "$page_work"; cleanup' EXIT
+for _ in $(seq 1 100); do grep -q '^plk_' "$page_work/stdout" 2>/dev/null && break; sleep 0.1; done
+export DEMO_KEY=$(grep '^plk_' "$page_work/stdout" | tail -n 1)
+python3 - "$page_port" "$page_work/paths.txt" <<'PY'
+import json, os, sys, urllib.parse, urllib.request
+port, out = sys.argv[1], sys.argv[2]
+request = urllib.request.Request(f"http://127.0.0.1:{port}/tracking/2026-07/trackings?limit=200",
+                                 headers={"as-api-key": os.environ["DEMO_KEY"]})
+trackings = json.load(urllib.request.urlopen(request))["data"]["trackings"]
+paths = [urllib.parse.urlparse(t["aftership_tracking_url"]).path for t in trackings]
+open(out, "w").write("\n".join(paths) + "\n")
+print(f"== {len(paths)} demo parcels' pages")
+PY
+echo "== GET /t/{slug}/{tracking_number}: ${duration}s, ${connections} connections, 1 wrk thread"
+PATHS_FILE="$page_work/paths.txt" wrk -t1 -c"$connections" -d"${duration}s" --latency -s benches/load/get_page.lua \
+  "http://127.0.0.1:$page_port" | grep -E 'Requests/sec|Latency|50%|90%|99%|requests in|Non-2xx|Socket errors'

@@ -28,7 +28,7 @@ use serde::Deserialize;
 pub use i18n::Catalog;
 pub use limiter::Limiter;
 pub use render::{Rendered, contrast, render};
-pub use view::{Shell, choose_language, order, parcel};
+pub use view::{OrderView, ParcelView, Shell, choose_language, order, parcel};
 
 use crate::app::pages::{self, OrderProof};
 use crate::app::{AppError, Deps};
