@@ -22,16 +22,22 @@ struct Meta {
     money: String,
 }
 
-/// One language's text.
-pub struct Catalog {
-    /// The language.
-    pub language: Language,
+/// A catalog file's sections.
+#[derive(Deserialize)]
+struct Sections {
     meta: Meta,
     ui: serde_json::Map<String, Value>,
     steps: serde_json::Map<String, Value>,
     status: serde_json::Map<String, Value>,
     advice: serde_json::Map<String, Value>,
     subtag: serde_json::Map<String, Value>,
+}
+
+/// One language's text.
+pub struct Catalog {
+    /// The language.
+    pub language: Language,
+    sections: Sections,
     /// The `ui` section for templates (`msg.track_heading`).
     pub messages: minijinja::Value,
 }
@@ -48,27 +54,9 @@ fn source(language: Language) -> &'static str {
 }
 
 fn parse(language: Language) -> Catalog {
-    #[derive(Deserialize)]
-    struct File {
-        meta: Meta,
-        ui: serde_json::Map<String, Value>,
-        steps: serde_json::Map<String, Value>,
-        status: serde_json::Map<String, Value>,
-        advice: serde_json::Map<String, Value>,
-        subtag: serde_json::Map<String, Value>,
-    }
-    let file: File = serde_json::from_str(source(language)).expect("catalogs are checked by tests");
-    let messages = minijinja::Value::from(minijinja::value::Serde(&file.ui));
-    Catalog {
-        language,
-        meta: file.meta,
-        ui: file.ui,
-        steps: file.steps,
-        status: file.status,
-        advice: file.advice,
-        subtag: file.subtag,
-        messages,
-    }
+    let sections: Sections = serde_json::from_str(source(language)).expect("catalogs are checked by tests");
+    let messages = minijinja::Value::from(minijinja::value::Serde(&sections.ui));
+    Catalog { language, sections, messages }
 }
 
 fn text<'a>(section: &'a serde_json::Map<String, Value>, key: &'a str) -> &'a str {
@@ -94,7 +82,7 @@ impl Catalog {
 
     /// A `ui` text.
     pub fn ui<'a>(&'a self, key: &'a str) -> &'a str {
-        text(&self.ui, key)
+        text(&self.sections.ui, key)
     }
 
     /// A `ui` text with its `{name}` placeholders filled.
@@ -105,7 +93,7 @@ impl Catalog {
     /// A counted `ui` text (`{"one": ..., "other": ...}`) for `n`, in the language's plural
     /// form.
     pub fn count(&self, key: &str, n: u64) -> String {
-        let forms = self.ui.get(key);
+        let forms = self.sections.ui.get(key);
         let form = |category: &str| forms.and_then(|f| f.get(category)).and_then(Value::as_str);
         let template = form(self.plural_category(n)).or_else(|| form("other")).unwrap_or(key);
         fill(template, &[("n", &self.number(n))])
@@ -123,32 +111,32 @@ impl Catalog {
 
     /// A progress step's name (`ordered`, `shipped`, ...).
     pub fn step<'a>(&'a self, key: &'a str) -> &'a str {
-        text(&self.steps, key)
+        text(&self.sections.steps, key)
     }
 
     /// The headline for a status.
     pub fn status(&self, tag: Tag) -> &str {
-        text(&self.status, tag.as_str())
+        text(&self.sections.status, tag.as_str())
     }
 
     /// What the shopper can do in a status, where there is something.
     pub fn advice(&self, tag: Tag) -> Option<&str> {
-        self.advice.get(tag.as_str()).and_then(Value::as_str)
+        self.sections.advice.get(tag.as_str()).and_then(Value::as_str)
     }
 
     /// A sub-status in plain words.
     pub fn subtag<'a>(&'a self, code: &'a str) -> &'a str {
-        text(&self.subtag, code)
+        text(&self.sections.subtag, code)
     }
 
     fn month(&self, month: u32) -> &str {
-        self.meta.months.get(month.saturating_sub(1) as usize).map_or("", String::as_str)
+        self.sections.meta.months.get(month.saturating_sub(1) as usize).map_or("", String::as_str)
     }
 
     /// A calendar date.
     pub fn date(&self, date: NaiveDate) -> String {
         let (year, day) = (date.year().to_string(), date.day().to_string());
-        fill(&self.meta.date, &[("year", &year), ("month", self.month(date.month())), ("day", &day)])
+        fill(&self.sections.meta.date, &[("year", &year), ("month", self.month(date.month())), ("day", &day)])
     }
 
     /// A wall-clock date and time (24-hour clock).
@@ -156,7 +144,7 @@ impl Catalog {
         let (year, day) = (at.year().to_string(), at.day().to_string());
         let (hour, minute) = (format!("{:02}", at.hour()), format!("{:02}", at.minute()));
         fill(
-            &self.meta.date_time,
+            &self.sections.meta.date_time,
             &[("year", &year), ("month", self.month(at.month())), ("day", &day), ("hour", &hour), ("minute", &minute)],
         )
     }
@@ -177,7 +165,7 @@ impl Catalog {
 
     /// A whole number with the language's digit grouping.
     pub fn number(&self, n: u64) -> String {
-        group_digits(&n.to_string(), &self.meta.group)
+        group_digits(&n.to_string(), &self.sections.meta.group)
     }
 
     /// An amount of money: grouped digits, the language's decimal mark, the currency's symbol
@@ -188,14 +176,14 @@ impl Catalog {
             "" => "0",
             digits => digits,
         };
-        let mut amount = group_digits(whole, &self.meta.group);
+        let mut amount = group_digits(whole, &self.sections.meta.group);
         let digits = match money.currency.as_str() {
             "JPY" | "KRW" | "VND" | "CLP" | "ISK" => 0,
             _ => 2,
         };
         if digits > 0 {
             let fraction: String = fraction.chars().chain(std::iter::repeat('0')).take(digits).collect();
-            amount.push_str(&self.meta.decimal);
+            amount.push_str(&self.sections.meta.decimal);
             amount.push_str(&fraction);
         }
         let symbol = match money.currency.as_str() {
@@ -206,7 +194,7 @@ impl Catalog {
             "CNY" if self.language == Language::ZhCn => "¥",
             other => other,
         };
-        let mut written = fill(&self.meta.money, &[("symbol", symbol), ("amount", &amount)]);
+        let mut written = fill(&self.sections.meta.money, &[("symbol", symbol), ("amount", &amount)]);
         if symbol.len() == 3 && symbol.chars().all(|c| c.is_ascii_uppercase()) && !written.contains(' ') {
             // A code beside the digits reads as one word: "USD20.00".
             written = fill("{symbol}\u{a0}{amount}", &[("symbol", symbol), ("amount", &amount)]);

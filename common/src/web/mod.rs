@@ -115,20 +115,36 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Client {
     }
 }
 
-/// Resolves the page of `slug` for `client`; a 404 page when there is no such page.
-async fn visit(web: &Web, slug: &str, lang: Option<&str>, client: Client) -> Result<Visit, Response> {
+/// Whether a request looks parcels up (and counts against the client's limit).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// The form, a redirect: not counted.
+    Browse,
+    /// An order or number lookup: counted.
+    Lookup,
+}
+
+/// Resolves the page of `slug` for `client`, counting a lookup against its limit: a 404 page
+/// when there is no such page, a 429 page past the limit.
+async fn visit(web: &Web, slug: &str, lang: Option<&str>, client: Client, purpose: Purpose) -> Result<Visit, Response> {
     let resolved = pages::resolve_page(&web.deps, slug).await.map_err(|e| failure(&e))?;
     let Some((tenant, page)) = resolved else {
         return Err(no_page(client.accept_language.as_deref()));
     };
-    Ok(Visit {
+    let visit = Visit {
         tenant,
         page,
         query_language: lang.map(str::to_owned),
         remembered: client.remembered,
         accept_language: client.accept_language,
         client: client.ip,
-    })
+    };
+    if purpose == Purpose::Lookup
+        && let Err(wait) = web.limiter.check(visit.client)
+    {
+        return Err(too_many(&visit, wait));
+    }
+    Ok(visit)
 }
 
 /// How long a page may be kept by caches.
@@ -270,7 +286,7 @@ async fn lookup_form(
     client: Client,
 ) -> Response {
     let query = query.map(|Query(query)| query).unwrap_or_default();
-    let visit = match visit(&web, &slug, query.lang.as_deref(), client).await {
+    let visit = match visit(&web, &slug, query.lang.as_deref(), client, Purpose::Browse).await {
         Ok(visit) => visit,
         Err(response) => return response,
     };
@@ -309,13 +325,10 @@ async fn order_page(
     client: Client,
 ) -> Response {
     let query = query.map(|Query(query)| query).unwrap_or_default();
-    let visit = match visit(&web, &slug, query.lang.as_deref(), client).await {
+    let visit = match visit(&web, &slug, query.lang.as_deref(), client, Purpose::Lookup).await {
         Ok(visit) => visit,
         Err(response) => return response,
     };
-    if let Err(wait) = web.limiter.check(visit.client) {
-        return too_many(&visit, wait);
-    }
     let order_number = query.order_number.as_deref().unwrap_or_default().trim().chars().take(200).collect::<String>();
     let email = query.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
     let postal = query.postal_code.as_deref().map(str::trim).filter(|p| !p.is_empty());
@@ -353,13 +366,10 @@ async fn number_page(
     client: Client,
 ) -> Response {
     let query = query.map(|Query(query)| query).unwrap_or_default();
-    let visit = match visit(&web, &slug, query.lang.as_deref(), client).await {
+    let visit = match visit(&web, &slug, query.lang.as_deref(), client, Purpose::Lookup).await {
         Ok(visit) => visit,
         Err(response) => return response,
     };
-    if let Err(wait) = web.limiter.check(visit.client) {
-        return too_many(&visit, wait);
-    }
     let parcels = match pages::lookup_number(&web.deps, &visit.tenant, &number).await {
         Ok(parcels) => parcels,
         Err(error) => return failure(&error),
