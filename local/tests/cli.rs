@@ -154,7 +154,8 @@ fn serve_demo_prints_a_working_key_and_loads_samples_once() {
     let db = temp_db();
     let first = porchlight(&db, &["demo"]);
     assert!(first.status.success(), "{first:?}");
-    assert!(stdout(&first).contains("demo shipments added: 13"));
+    assert!(stdout(&first).contains("demo shipments added: 14"), "{}", stdout(&first));
+    assert!(stdout(&first).contains("demo tracking page: http://127.0.0.1:8080/t/porchlight-demo-shop"));
     let again = porchlight(&db, &["demo"]);
     assert!(stdout(&again).contains("demo shipments added: 0"));
     let key = last_line(&again);
@@ -163,8 +164,12 @@ fn serve_demo_prints_a_working_key_and_loads_samples_once() {
     let (status, body) = http(port, "GET", "/tracking/2026-07/trackings?tag=Delivered", &key, "");
     assert_eq!(status, 200, "{body}");
     let page: serde_json::Value = serde_json::from_str(&body).expect("json");
-    assert_eq!(page["data"]["pagination"]["total"], 1);
-    assert_eq!(page["data"]["trackings"][0]["last_mile"]["slug"], "usps");
+    assert_eq!(page["data"]["pagination"]["total"], 2);
+    let trackings = page["data"]["trackings"].as_array().expect("trackings");
+    assert!(trackings.iter().any(|t| t["last_mile"]["slug"] == "usps"), "the two-leg journey is delivered");
+    let (status, html) = http(port, "GET", "/t/porchlight-demo-shop/YT2530512345678901", "", "");
+    assert_eq!(status, 200, "the demo's page serves");
+    assert!(html.contains("Handed over to USPS"));
 }
 
 #[cfg(unix)]

@@ -255,6 +255,7 @@ async fn settings_change_the_page_and_are_validated() {
     for carrier in ["YunExpress", "Royal Mail", "royalmail.com"] {
         assert!(!masked.html.contains(carrier), "{carrier} masked");
     }
+    assert!(!masked.html.contains("Handed over to"), "no handover between masked carriers");
     assert!(masked.html.contains("--on-primary:#000000"), "dark text on a light brand colour");
     assert!(masked.html.contains("€12.50") && masked.html.contains("acme.example&#x2f;mug"));
     let order = page.get(&format!("/t/{SLUG}/orders?order_number=1001&email=ann%40example.com"), &[]).await;

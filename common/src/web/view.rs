@@ -296,13 +296,18 @@ pub fn parcel(
             .iter()
             .position(|c| c.slug == leg.slug && c.tracking_number.compact() == leg.tracking_number.compact())
     });
-    let two_legs = shipment.last_mile.is_some();
+    // Under carrier masking one merchant name stands for both carriers: no per-event carrier,
+    // no handover between them.
+    let two_legs = shipment.last_mile.is_some() && !page.hide_carrier;
     let events = shipment
         .checkpoints
         .iter()
         .enumerate()
         .rev()
-        .map(|(i, c)| event(c, shipment, page, catalog, two_legs, (Some(i) == last_mile_start).then_some(())))
+        .map(|(i, c)| {
+            let handover = (two_legs && Some(i) == last_mile_start).then_some(());
+            event(c, shipment, page, catalog, two_legs, handover)
+        })
         .collect();
     let latest = shipment.checkpoints.last();
     ParcelView {
