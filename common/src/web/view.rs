@@ -272,12 +272,10 @@ pub fn parcel(
         .enumerate()
         .map(|(i, key)| StepView {
             label: catalog.step(key).to_owned(),
-            state: if i < reached || (i == reached && delivered) {
-                "done"
-            } else if i == reached {
-                "current"
-            } else {
-                "todo"
+            state: match i.cmp(&reached) {
+                std::cmp::Ordering::Less => "done",
+                std::cmp::Ordering::Equal => "current",
+                std::cmp::Ordering::Greater => "todo",
             },
         })
         .collect();
