@@ -174,16 +174,18 @@ fn respond(
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
+    let picked =
+        visit.is_some_and(|v| v.query_language.as_deref().and_then(|l| Language::parse(l).ok()) == Some(language));
     let cache = match caching {
         Caching::Never => "no-store".to_owned(),
+        // An answer that sets the shopper's cookie is theirs alone.
+        Caching::Public(seconds) if picked => format!("private, max-age={seconds}"),
         Caching::Public(seconds) => format!("public, max-age={seconds}"),
     };
     if let Ok(cache) = HeaderValue::from_str(&cache) {
         headers.insert(header::CACHE_CONTROL, cache);
     }
-    if let Some(visit) = visit
-        && visit.query_language.as_deref().and_then(|l| Language::parse(l).ok()) == Some(language)
-    {
+    if let Some(visit) = visit.filter(|_| picked) {
         let cookie = format!(
             "{LANGUAGE_COOKIE}={}; Path=/t/{}; Max-Age=31536000; SameSite=Lax; HttpOnly",
             language.code(),

@@ -217,6 +217,8 @@ async fn the_language_follows_aftership_order_of_preference() {
     assert!(picked.html.contains("<html lang=\"de\">") && picked.html.contains("Zugestellt"));
     let cookie = picked.headers[header::SET_COOKIE].to_str().expect("cookie");
     assert!(cookie.starts_with("pl_lang=de; Path=/t/acme;") && cookie.contains("HttpOnly"));
+    assert_eq!(picked.headers[header::CACHE_CONTROL], "private, max-age=60", "a cookie-setting answer is not shared");
+    assert_eq!(french.headers[header::CACHE_CONTROL], "public, max-age=60");
     let remembered = page.get(&number, &[("accept-language", "fr"), ("cookie", "pl_lang=de")]).await;
     assert!(remembered.html.contains("<html lang=\"de\">"), "the pick beats the browser");
     let tracking_language = page.get(&format!("/t/{SLUG}/1Z999AA10123456791"), &[("accept-language", "fr")]).await;
