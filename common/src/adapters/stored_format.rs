@@ -1,9 +1,13 @@
 //! The stored form of a shipment, locked: both stores keep a shipment's body as this JSON
 //! (SQLite in `shipments.body`, DynamoDB deflated in the item's `body`). The golden file
-//! `testdata/stored-shipment-v1.json` is what every field looks like stored; the tests below
+//! `testdata/stored-shipment-v2.json` is what every field looks like stored; the tests below
 //! fail when a change to the domain's types (a rename, a new field, another spelling of a
 //! value) would change what is stored, so that such a change is made on purpose, with a
 //! migration of what is stored already, and never silently.
+//!
+//! Versions: v1 (until issue 10) had no `subscriptions`; v2 adds them, absent when empty, so a
+//! v1 body reads as a shipment without subscriptions (a test keeps that true) and needs no
+//! migration.
 
 #[cfg(test)]
 mod tests {
@@ -11,11 +15,12 @@ mod tests {
 
     use crate::domain::{
         CheckpointInput, CheckpointSource, CountryCode, Customer, DeliveryType, EventTime, Leg, LegSource,
-        PromisedDeliveryDate, Shipment, ShipmentDetails, ShipmentDirection, ShipmentId, Slug, Subtag, TenantId,
-        TrackingNumber,
+        PromisedDeliveryDate, Shipment, ShipmentDetails, ShipmentDirection, ShipmentId, Slug, Subscriptions, Subtag,
+        TenantId, TrackingNumber,
     };
 
-    const GOLDEN: &str = include_str!("testdata/stored-shipment-v1.json");
+    const GOLDEN: &str = include_str!("testdata/stored-shipment-v2.json");
+    const GOLDEN_V1: &str = include_str!("testdata/stored-shipment-v1.json");
 
     fn at(day: u32, hour: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 3, day, hour, 0, 0).single().expect("a date")
@@ -104,6 +109,11 @@ mod tests {
         shipment.merge([picked_up, delivered], at(10, 0));
         shipment.updated_at = at(10, 0);
         shipment.version = 3;
+        shipment.subscriptions = Subscriptions {
+            emails: vec!["bo@example.com".into()],
+            smses: vec!["+442079460958".into()],
+            unsubscribed: vec!["ann@example.com".into()],
+        };
         shipment
     }
 
@@ -111,7 +121,7 @@ mod tests {
     fn a_shipment_is_stored_exactly_as_the_golden_file_says() {
         let stored = serde_json::to_value(everything()).expect("serializes");
         if std::env::var_os("PORCHLIGHT_WRITE_GOLDEN").is_some() {
-            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/adapters/testdata/stored-shipment-v1.json");
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/adapters/testdata/stored-shipment-v2.json");
             std::fs::write(path, serde_json::to_string_pretty(&stored).expect("json") + "\n").expect("written");
         }
         let golden: serde_json::Value = serde_json::from_str(GOLDEN).expect("the golden file is JSON");
@@ -122,5 +132,15 @@ mod tests {
     fn the_golden_file_reads_back_as_the_same_shipment() {
         let read: Shipment = serde_json::from_str(GOLDEN).expect("the stored form reads back");
         assert_eq!(read, everything());
+    }
+
+    #[test]
+    fn a_v1_body_reads_as_the_same_shipment_without_subscriptions() {
+        let read: Shipment = serde_json::from_str(GOLDEN_V1).expect("a v1 body reads back");
+        assert_eq!(read, Shipment { subscriptions: Subscriptions::default(), ..everything() });
+        let mut rewritten = serde_json::to_value(&read).expect("serializes");
+        let v1: serde_json::Value = serde_json::from_str(GOLDEN_V1).expect("json");
+        assert_eq!(rewritten.as_object_mut().map(|o| o.remove("subscriptions")), Some(None), "none written when empty");
+        assert_eq!(rewritten, v1, "a shipment without subscriptions is stored as in v1");
     }
 }

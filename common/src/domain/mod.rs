@@ -9,6 +9,7 @@ mod ids;
 mod language;
 mod page;
 mod poll;
+mod recipients;
 mod shipment;
 mod status;
 
@@ -20,6 +21,7 @@ pub use page::{
     Banner, Money, NavLink, Recommendation, TrackingPage, https_url, nullable, slug_from_name, validate_slug,
 };
 pub use poll::{PollOutcome, PollPolicy, seconds_between, ticks_between};
+pub use recipients::{Contact, MAX_SUBSCRIPTIONS, Subscriptions, e164, language_tag};
 pub use shipment::{
     CompletionReason, Customer, DeliveryType, EXPIRY_DAYS, Leg, LegSource, MergeOutcome, PromisedDeliveryDate,
     Shipment, ShipmentDetails, ShipmentDirection,

@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Checkpoint, CheckpointInput, CheckpointSource, CountryCode, DomainError, EventTime, ShipmentId, Slug, Subtag, Tag,
-    TenantId, TrackingNumber, is_email,
+    Checkpoint, CheckpointInput, CheckpointSource, CountryCode, DomainError, EventTime, ShipmentId, Slug,
+    Subscriptions, Subtag, Tag, TenantId, TrackingNumber, is_email,
 };
 
 /// Days without any information after which a shipment is `Expired`.
@@ -376,6 +376,9 @@ pub struct Shipment {
     pub first_attempted_at: Option<EventTime>,
     /// Derived: the destination country the carrier reports, from its latest located event.
     pub courier_destination_country_region: Option<CountryCode>,
+    /// The shopper's own subscriptions and unsubscriptions (absent when none were made).
+    #[serde(default, skip_serializing_if = "Subscriptions::is_empty")]
+    pub subscriptions: Subscriptions,
 }
 
 impl Shipment {
@@ -430,6 +433,7 @@ impl Shipment {
             return_to_sender: false,
             first_attempted_at: None,
             courier_destination_country_region: None,
+            subscriptions: Subscriptions::default(),
         };
         shipment.derive(now);
         shipment

@@ -571,17 +571,12 @@ fn schema_allows_null_only(field: &str) -> bool {
         "shipment_package_count"
             | "shipment_weight"
             | "shipment_dimensions"
-            | "subscribed_smses"
-            | "subscribed_emails"
-            | "courier_tracking_link"
             | "courier_redirect_link"
             | "on_time_status"
             | "on_time_difference"
             | "order_tags"
             | "carbon_emissions"
             | "delivery_location_type"
-            | "aftership_tracking_url"
-            | "aftership_tracking_order_url"
             | "proof_of_delivery"
             | "multi_piece_info"
             | "return_shipment"
@@ -651,3 +646,31 @@ async fn bodies_that_could_be_stored_but_not_read_back_are_refused() {
 }
 
 mod operator;
+
+#[tokio::test]
+async fn recipients_are_kept_as_messages_need_them_and_listed_as_subscribed() {
+    let h = Harness::new().await;
+    let created = h
+        .create(json!({
+            "tracking_number": "1Z999AA10123456784", "slug": "ups", "language": "de",
+            "customers": [
+                {"role": "buyer", "email": " Ann@Example.com ", "phone_number": "+1 (555) 010-9999", "language": "en-GB"},
+                {"role": "receiver", "email": "ann@example.com"}
+            ]
+        }))
+        .await;
+    assert_eq!(created["customers"][0]["phone_number"], "+15550109999", "stored in E.164");
+    assert_eq!(created["subscribed_emails"], json!(["Ann@Example.com"]), "once each, case aside");
+    assert_eq!(created["subscribed_smses"], json!(["+15550109999"]));
+    for (body, field) in [
+        (json!({"customers": [{"phone_number": "555 010 9999"}]}), "customers[0].phone_number"),
+        (json!({"customers": [{"email": "a@example.com"}, {"language": "english"}]}), "customers[1].language"),
+        (json!({"language": "en_US"}), "language"),
+        (json!({"customers": [{"email": "not an email"}]}), "customers[0].email"),
+    ] {
+        let path = format!("{TRACKINGS}/{}", created["id"].as_str().expect("id"));
+        let (status, answer) = h.call(Method::PUT, &path, Some(body)).await;
+        assert_eq!((status, meta_code(&answer)), (StatusCode::BAD_REQUEST, 4008), "{answer}");
+        assert!(answer["meta"]["message"].as_str().unwrap_or_default().starts_with(field), "{answer} names {field}");
+    }
+}

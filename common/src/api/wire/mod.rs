@@ -14,7 +14,7 @@ pub use values::{CompletionReasonWire, CustomerView, DeliveryTypeWire, Direction
 use crate::app::{AppError, NewTracking};
 use crate::domain::{
     Checkpoint, CountryCode, Customer, DeliveryType, DomainError, EventTime, Leg, LegSource, PromisedDeliveryDate,
-    Shipment, ShipmentDetails, Slug, TrackingNumber,
+    Shipment, ShipmentDetails, Slug, TrackingNumber, e164, language_tag,
 };
 
 /// Present-and-null (`Some(None)`) versus absent (`None`), so that an update can clear a field.
@@ -121,17 +121,33 @@ impl TrackingWrite {
             details.shipment_tags = tags;
         }
         if let Some(customers) = &self.customers {
+            // New contacts are kept as messages need them: numbers in E.164, languages as tags.
             details.customers = customers
                 .iter()
-                .map(|c| Customer {
-                    role: c.role.clone(),
-                    name: c.name.clone(),
-                    phone_number: c.phone_number.clone(),
-                    email: c.email.clone(),
-                    language: c.language.clone(),
-                    id: c.id.clone(),
+                .enumerate()
+                .map(|(i, c)| {
+                    let phone_number = c
+                        .phone_number
+                        .as_deref()
+                        .filter(|p| !p.trim().is_empty())
+                        .map(|p| e164(&format!("customers[{i}].phone_number"), p))
+                        .transpose()?;
+                    if let Some(language) = c.language.as_deref() {
+                        language_tag(&format!("customers[{i}].language"), language)?;
+                    }
+                    Ok(Customer {
+                        role: c.role.clone(),
+                        name: c.name.clone(),
+                        phone_number,
+                        email: c.email.as_ref().map(|e| e.trim().to_owned()),
+                        language: c.language.clone(),
+                        id: c.id.clone(),
+                    })
                 })
-                .collect();
+                .collect::<Result<_, DomainError>>()?;
+        }
+        if let Some(Some(language)) = &self.language {
+            language_tag("language", language)?;
         }
         if let Some(direction) = self.shipment_direction {
             details.shipment_direction = direction.into();
@@ -315,8 +331,8 @@ pub struct TrackingView<'a> {
     language: Option<&'a str>,
     unique_token: &'a str,
     checkpoints: Vec<CheckpointView<'a>>,
-    subscribed_smses: [(); 0],
-    subscribed_emails: [(); 0],
+    subscribed_smses: Vec<String>,
+    subscribed_emails: Vec<String>,
     return_to_sender: bool,
     order_promised_delivery_date: Option<PromisedDeliveryDateWire>,
     delivery_type: Option<DeliveryTypeWire>,
@@ -427,8 +443,8 @@ impl<'a> From<&'a Shipment> for TrackingView<'a> {
             language: d.language.as_deref(),
             unique_token: s.id.as_str(),
             checkpoints: s.checkpoints.iter().map(CheckpointView::from).collect(),
-            subscribed_smses: [],
-            subscribed_emails: [],
+            subscribed_smses: s.subscribed_smses(),
+            subscribed_emails: s.subscribed_emails(),
             return_to_sender: s.return_to_sender,
             order_promised_delivery_date: d.order_promised_delivery_date.as_ref().map(PromisedDeliveryDateWire::from),
             delivery_type: d.delivery_type.map(DeliveryTypeWire::from),
