@@ -7,6 +7,7 @@ mod checkpoint;
 mod country;
 mod ids;
 mod language;
+mod notification;
 mod page;
 mod poll;
 mod recipients;
@@ -17,6 +18,7 @@ pub use checkpoint::{Checkpoint, CheckpointHash, CheckpointInput, CheckpointSour
 pub use country::{CountryCode, is_alpha2};
 pub use ids::{ShipmentId, Slug, TenantId, TrackingNumber};
 pub use language::Language;
+pub use notification::{Channel, MAX_RULES, NotificationRule, NotificationRules, QuietHours, Scope, Trigger};
 pub use page::{
     Banner, Money, NavLink, Recommendation, TrackingPage, https_url, nullable, slug_from_name, validate_slug,
 };
