@@ -16,6 +16,7 @@
 //! | last-mile leg | `T#<tenant>` | `LM#<slug>#<compact>#<id>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
 //! | tracking page settings | `T#<tenant>` | `PAGE` | |
 //! | page slug (unique) | `PAGESLUG#<slug>` | `PAGESLUG` | |
+//! | settings document (notification rules, ...) | `T#<tenant>` | `SET#<kind>` | |
 //!
 //! GSI3 (keys only) answers shoppers' lookups within a tenant: each leg item carries
 //! `T#<tenant>#N#<compact number>`, a shipment item with an order number
@@ -43,6 +44,7 @@
 mod connections;
 mod keys;
 mod pages;
+mod settings;
 mod shipments;
 mod stream;
 mod tenants;

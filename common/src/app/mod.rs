@@ -29,7 +29,8 @@ pub use trackings::{
 use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets};
 use crate::domain::{DomainError, PollPolicy, ShipmentId};
 use crate::ports::{
-    BoxError, Clock, ConnectionStore, HttpClient, PageStore, ShipmentStore, StoreError, TenantStore, WorkQueue,
+    BoxError, Clock, ConnectionStore, HttpClient, PageStore, SettingsStore, ShipmentStore, StoreError, TenantStore,
+    WorkQueue,
 };
 use crate::settings::{AdminToken, Settings};
 
@@ -46,6 +47,8 @@ pub struct Deps {
     pub connections: Arc<dyn ConnectionStore>,
     /// Tracking page settings.
     pub pages: Arc<dyn PageStore>,
+    /// Settings documents (notification rules, ...).
+    pub settings: Arc<dyn SettingsStore>,
     /// Seals and opens stored secrets.
     pub secrets: Arc<SecretBox>,
     /// The time.
@@ -82,6 +85,8 @@ pub struct Ports {
     pub connections: Arc<dyn ConnectionStore>,
     /// Tracking page settings.
     pub pages: Arc<dyn PageStore>,
+    /// Settings documents.
+    pub settings: Arc<dyn SettingsStore>,
     /// Work queues.
     pub queue: Arc<dyn WorkQueue>,
     /// The time.
@@ -95,13 +100,14 @@ impl Ports {
     /// and `http`.
     pub fn of_store<S>(store: S, queue: Arc<dyn WorkQueue>, clock: Arc<dyn Clock>, http: Arc<dyn HttpClient>) -> Self
     where
-        S: TenantStore + ShipmentStore + ConnectionStore + PageStore + Clone + 'static,
+        S: TenantStore + ShipmentStore + ConnectionStore + PageStore + SettingsStore + Clone + 'static,
     {
         Ports {
             tenants: Arc::new(store.clone()),
             shipments: Arc::new(store.clone()),
             connections: Arc::new(store.clone()),
-            pages: Arc::new(store),
+            pages: Arc::new(store.clone()),
+            settings: Arc::new(store),
             queue,
             clock,
             http,
@@ -120,6 +126,7 @@ impl Deps {
             queue: ports.queue,
             connections: ports.connections,
             pages: ports.pages,
+            settings: ports.settings,
             secrets: Arc::new(secrets),
             clock: ports.clock,
             carriers: Arc::new(CarrierRegistry::standard()),

@@ -4,7 +4,7 @@
 //! tests call every one of them on fresh stores (see `adapters::sqlite`'s tests for the pattern).
 //! Scenarios use random tenants, so they may share one store.
 
-mod pages;
+mod settings;
 
 use std::sync::Mutex;
 
@@ -21,7 +21,10 @@ use crate::ports::{
 };
 use crate::settings::Settings;
 
-pub use pages::{contract_lookups_by_number_and_order, page_contract_slugs_are_unique_and_move};
+pub use settings::{
+    contract_lookups_by_number_and_order, page_contract_slugs_are_unique_and_move,
+    settings_contract_versions_and_isolation,
+};
 
 /// A clock that stands still until moved.
 #[derive(Debug)]
@@ -63,7 +66,14 @@ pub const TEST_SECRET_KEY: [u8; 32] = [7; 32];
 /// test key and default settings: what a test changes, it sets on the result.
 pub fn deps<S>(store: S, clock: std::sync::Arc<dyn Clock>) -> Deps
 where
-    S: TenantStore + ShipmentStore + WorkQueue + ConnectionStore + PageStore + Clone + 'static,
+    S: TenantStore
+        + ShipmentStore
+        + WorkQueue
+        + ConnectionStore
+        + PageStore
+        + crate::ports::SettingsStore
+        + Clone
+        + 'static,
 {
     let queue = std::sync::Arc::new(store.clone());
     let ports = Ports::of_store(store, queue, clock, std::sync::Arc::new(NoNetwork));

@@ -12,6 +12,7 @@ mod feed;
 mod pages;
 mod queue;
 mod schema;
+mod settings;
 mod shipments;
 mod tenants;
 mod writer;
@@ -169,6 +170,7 @@ mod tests {
         crate::queue_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::connection_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::page_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
+        crate::settings_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
     }
 
     /// The file-backed store, with its pool of read connections over WAL.

@@ -119,6 +119,16 @@ CREATE INDEX shipments_by_tenant_last_mile ON shipments (tenant_id, last_mile_co
     WHERE last_mile_compact IS NOT NULL;
 CREATE INDEX shipments_by_order_number ON shipments (tenant_id, order_number) WHERE order_number IS NOT NULL;
 "#,
+    // Merchants' settings documents (notification rules, ...), versioned.
+    r#"
+CREATE TABLE tenant_settings (
+    tenant_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, kind)
+);
+"#,
 ];
 
 pub(super) fn migrate(connection: &Connection) -> Result<(), StoreError> {

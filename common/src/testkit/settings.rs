@@ -1,4 +1,5 @@
-//! The contract of the tracking page's stores: page settings and the shopper's lookups.
+//! The contracts of merchants' settings stores: tracking page settings, the shopper's lookups,
+//! settings documents.
 
 use super::{ShipmentBackend, insert, new_tenant, shipment};
 use crate::domain::{Leg, LegSource, Slug, TenantId, TrackingNumber, TrackingPage};
@@ -78,5 +79,32 @@ pub async fn contract_lookups_by_number_and_order(store: &dyn ShipmentBackend) {
 macro_rules! page_contract_tests {
     ($make:expr) => {
         $crate::store_contract_tests!(@each $make; page_contract_slugs_are_unique_and_move,);
+    };
+}
+
+/// Settings documents round-trip per tenant and kind, under optimistic versions.
+pub async fn settings_contract_versions_and_isolation(store: &dyn crate::ports::SettingsStore) {
+    use crate::ports::{SettingsKind, StoreError};
+    let (a, b) = (TenantId::random(), TenantId::random());
+    let kind = SettingsKind::NotificationRules;
+    assert_eq!(store.get_settings(&a, kind).await.expect("read"), None);
+    let first = serde_json::json!({"rules": [1]});
+    assert_eq!(store.put_settings(&a, kind, &first, 0).await.expect("written"), 1);
+    assert!(matches!(store.put_settings(&a, kind, &first, 0).await, Err(StoreError::Conflict)), "created once");
+    let read = store.get_settings(&a, kind).await.expect("read").expect("there");
+    assert_eq!((read.value, read.version), (first.clone(), 1));
+    let second = serde_json::json!({"rules": [1, 2]});
+    assert_eq!(store.put_settings(&a, kind, &second, 1).await.expect("written"), 2);
+    assert!(matches!(store.put_settings(&a, kind, &first, 1).await, Err(StoreError::Conflict)), "a stale write");
+    assert_eq!(store.get_settings(&a, kind).await.expect("read").map(|v| v.value), Some(second));
+    assert_eq!(store.get_settings(&b, kind).await.expect("read"), None, "another tenant sees nothing");
+    assert!(matches!(store.put_settings(&b, kind, &first, 3).await, Err(StoreError::Conflict)), "no such version");
+}
+
+/// Generates the settings store contract test for a store built by `$make`.
+#[macro_export]
+macro_rules! settings_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@each $make; settings_contract_versions_and_isolation,);
     };
 }
