@@ -108,7 +108,7 @@ impl From<AppError> for ApiError {
             AppError::CourierNotDetected => (StatusCode::BAD_REQUEST, 4012),
             AppError::Duplicate(_) => (StatusCode::BAD_REQUEST, 4003),
             AppError::NotFound => (StatusCode::NOT_FOUND, 4004),
-            AppError::ConnectionNotFound => (StatusCode::NOT_FOUND, 404),
+            AppError::ConnectionNotFound | AppError::Missing(_) => (StatusCode::NOT_FOUND, 404),
             AppError::RetrackNotAllowed => (StatusCode::BAD_REQUEST, 4013),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, 401),
             AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, 503),

@@ -4,6 +4,7 @@
 mod batching;
 pub mod connections;
 pub mod fanout;
+pub mod notification_rules;
 pub mod operator;
 pub mod pages;
 pub mod pipeline;
@@ -173,6 +174,9 @@ pub enum AppError {
     /// No such courier connection for this tenant.
     #[error("courier connection does not exist")]
     ConnectionNotFound,
+    /// No such record (named) for this tenant.
+    #[error("{0} does not exist")]
+    Missing(&'static str),
     /// Concurrent writers kept winning; the caller may retry.
     #[error("the tracking is being changed concurrently; retry")]
     Busy,

@@ -4,6 +4,7 @@
 
 mod connections;
 mod couriers;
+mod notification_rules;
 mod pages;
 mod trackings;
 
@@ -39,6 +40,11 @@ pub fn merchant_router(deps: Deps) -> Router {
         .route_layer(middleware::from_fn_with_state(deps.clone(), authenticate));
     let extensions = Router::new()
         .route("/tracking-page", get(pages::get).put(pages::update))
+        .route("/notification-rules", get(notification_rules::list).post(notification_rules::create))
+        .route(
+            "/notification-rules/{id}",
+            get(notification_rules::get).put(notification_rules::update).delete(notification_rules::delete),
+        )
         .route_layer(middleware::from_fn_with_state(deps.clone(), authenticate));
     Router::new()
         .nest(PREFIX, authenticated)

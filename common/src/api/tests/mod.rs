@@ -541,6 +541,11 @@ async fn the_openapi_document_describes_every_route() {
         ("/admin/tenants/{id}/api-keys/{key_id}", "delete"),
         ("/porchlight/v1/tracking-page", "get"),
         ("/porchlight/v1/tracking-page", "put"),
+        ("/porchlight/v1/notification-rules", "get"),
+        ("/porchlight/v1/notification-rules", "post"),
+        ("/porchlight/v1/notification-rules/{id}", "get"),
+        ("/porchlight/v1/notification-rules/{id}", "put"),
+        ("/porchlight/v1/notification-rules/{id}", "delete"),
         ("/t/{slug}", "get"),
         ("/t/{slug}/orders", "get"),
         ("/t/{slug}/track", "get"),
@@ -673,4 +678,42 @@ async fn recipients_are_kept_as_messages_need_them_and_listed_as_subscribed() {
         assert_eq!((status, meta_code(&answer)), (StatusCode::BAD_REQUEST, 4008), "{answer}");
         assert!(answer["meta"]["message"].as_str().unwrap_or_default().starts_with(field), "{answer} names {field}");
     }
+}
+
+#[tokio::test]
+async fn notification_rules_are_managed_through_the_extension_api() {
+    let h = Harness::new().await;
+    const RULES: &str = "/porchlight/v1/notification-rules";
+    let (status, listed) = h.call(Method::GET, RULES, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed["data"]["rules"].as_array().map(Vec::len), Some(5), "the defaults");
+    let (status, created) = h
+        .call(
+            Method::POST,
+            RULES,
+            Some(json!({"trigger": "available_for_pickup", "channels": ["sms"], "delay_minutes": 30})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["data"]["id"].as_str().expect("id").to_owned();
+    let (status, changed) =
+        h.call(Method::PUT, &format!("{RULES}/{id}"), Some(json!({"enabled": false, "id": "ignored"}))).await;
+    assert_eq!((status, &changed["data"]["enabled"]), (StatusCode::OK, &json!(false)), "{changed}");
+    for (body, field) in [
+        (json!({"trigger": "teleported"}), "trigger"),
+        (json!({"quiet_hours": {"start": "9pm", "end": "07:00"}}), "quiet_hours.start"),
+        (json!({"channels": ["pigeon"]}), "channels"),
+        (json!({"colour": "red"}), "colour"),
+    ] {
+        let (status, answer) = h.call(Method::PUT, &format!("{RULES}/{id}"), Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert!(answer["meta"]["message"].as_str().unwrap_or_default().contains(field), "{answer} names {field}");
+    }
+    let (status, _) = h.call_as(Some(&h.other_key().await), Method::GET, &format!("{RULES}/{id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another merchant's rule does not exist for them");
+    let (status, deleted) = h.call(Method::DELETE, &format!("{RULES}/{id}"), None).await;
+    assert_eq!((status, &deleted["data"]["trigger"]), (StatusCode::OK, &json!("available_for_pickup")));
+    let (status, missing) = h.call(Method::GET, &format!("{RULES}/{id}"), None).await;
+    assert_eq!((status, meta_code(&missing)), (StatusCode::NOT_FOUND, 404));
+    assert_eq!(missing["meta"]["message"], "notification rule does not exist");
 }
