@@ -73,6 +73,9 @@ enum Command {
     /// A merchant's branded tracking page: show or change its settings.
     #[command(subcommand)]
     TrackingPage(commands::tracking_page::TrackingPageCommand),
+    /// A merchant's notification rules: list, add, change, delete.
+    #[command(subcommand)]
+    NotificationRules(commands::notification_rules::NotificationRulesCommand),
 }
 
 fn init_logging(format: LogFormat) {
@@ -121,6 +124,10 @@ async fn main() -> anyhow::Result<()> {
             let public_url = |name: &str| (name == var::PUBLIC_URL).then(|| std::env::var(name).ok()).flatten();
             let deps = connect(&cli.db, Open::Existing, |name| given(name).or_else(|| public_url(name)))?;
             commands::tracking_page::run(&deps, command).await
+        }
+        Command::NotificationRules(command) => {
+            let deps = connect(&cli.db, Open::Existing, given)?;
+            commands::notification_rules::run(&deps, command).await
         }
     }
 }

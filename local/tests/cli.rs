@@ -609,3 +609,32 @@ fn tracking_page_settings_are_shown_and_changed_by_cli_and_served() {
     let (status, _) = http(port, "GET", "/t/acme-outfitters", "", "");
     assert_eq!(status, 404, "the old slug is free");
 }
+
+#[test]
+fn notification_rules_are_listed_added_changed_and_deleted_by_cli() {
+    let db = temp_db();
+    let created = porchlight(&db, &["tenants", "create", "Acme", "--json"]);
+    let tenant: serde_json::Value = serde_json::from_str(stdout(&created).trim()).expect("json");
+    let tenant = tenant["tenant_id"].as_str().expect("id").to_owned();
+    let listed: serde_json::Value =
+        serde_json::from_str(&stdout(&porchlight(&db, &["notification-rules", "list", &tenant]))).expect("json");
+    assert_eq!(listed["rules"].as_array().map(Vec::len), Some(5), "the defaults");
+
+    let file = db.with_file_name("rule.json");
+    std::fs::write(&file, r#"{"trigger": "no_update", "no_update_days": 5, "channels": ["email", "sms"]}"#)
+        .expect("written");
+    let added = porchlight(&db, &["notification-rules", "add", &tenant, file.to_str().expect("path")]);
+    assert!(added.status.success(), "{added:?}");
+    let rule: serde_json::Value = serde_json::from_str(&stdout(&added)).expect("json");
+    let id = rule["id"].as_str().expect("id").to_owned();
+    std::fs::write(&file, r#"{"delay_minutes": "soon"}"#).expect("written");
+    let refused = porchlight(&db, &["notification-rules", "set", &tenant, &id, file.to_str().expect("path")]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("delay_minutes"), "{refused:?}");
+    std::fs::write(&file, r#"{"channels": []}"#).expect("written");
+    let refused = porchlight(&db, &["notification-rules", "set", &tenant, &id, file.to_str().expect("path")]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("channels is invalid"), "{refused:?}");
+    assert!(porchlight(&db, &["notification-rules", "delete", &tenant, &id]).status.success());
+    let gone = porchlight(&db, &["notification-rules", "delete", &tenant, &id]);
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("no such notification rule"), "{gone:?}");
+}

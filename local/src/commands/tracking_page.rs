@@ -1,7 +1,6 @@
 //! `porchlight tracking-page`: a merchant's tracking page settings, as
 //! `/porchlight/v1/tracking-page` reads and changes them.
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -48,17 +47,7 @@ pub async fn run(deps: &Deps, command: TrackingPageCommand) -> anyhow::Result<()
         }
         TrackingPageCommand::Set { tenant_id: raw, file } => {
             let tenant = tenant_id(&raw)?;
-            let mut text = String::new();
-            if file.as_os_str() == "-" {
-                std::io::stdin().read_to_string(&mut text).context("reading standard input")?;
-            } else {
-                text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            }
-            let mut json = serde_json::Deserializer::from_str(&text);
-            let update: PageUpdate = serde_path_to_error::deserialize(&mut json).map_err(|error| {
-                let path = error.path().to_string();
-                anyhow::anyhow!("{}: {path}: {}", file.display(), error.into_inner())
-            })?;
+            let update: PageUpdate = super::read_json(&file)?;
             match pages::update_page_settings(deps, &tenant, update).await {
                 Ok(page) => print(deps, &page),
                 Err(AppError::NotFound) => bail!("no tenant {tenant}"),
