@@ -51,6 +51,13 @@ fn http(port: u16, method: &str, path: &str, key: &str, body: &str) -> (u16, Str
     (status, body)
 }
 
+/// Creates a tenant named `name`; its id.
+fn new_tenant(db: &PathBuf, name: &str) -> String {
+    let created = porchlight(db, &["tenants", "create", name, "--json"]);
+    let tenant: serde_json::Value = serde_json::from_str(stdout(&created).trim()).expect("json");
+    tenant["tenant_id"].as_str().expect("id").to_owned()
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
@@ -580,9 +587,7 @@ fn slow_or_idle_clients_cannot_hold_the_server() {
 #[test]
 fn tracking_page_settings_are_shown_and_changed_by_cli_and_served() {
     let db = temp_db();
-    let created = porchlight(&db, &["tenants", "create", "Acme Outfitters", "--json"]);
-    let tenant: serde_json::Value = serde_json::from_str(stdout(&created).trim()).expect("json");
-    let tenant = tenant["tenant_id"].as_str().expect("id").to_owned();
+    let tenant = new_tenant(&db, "Acme Outfitters");
     let shown = porchlight(&db, &["tracking-page", "show", &tenant]);
     assert!(shown.status.success(), "{shown:?}");
     let settings: serde_json::Value = serde_json::from_str(&stdout(&shown)).expect("json");
@@ -613,9 +618,7 @@ fn tracking_page_settings_are_shown_and_changed_by_cli_and_served() {
 #[test]
 fn notification_rules_are_listed_added_changed_and_deleted_by_cli() {
     let db = temp_db();
-    let created = porchlight(&db, &["tenants", "create", "Acme", "--json"]);
-    let tenant: serde_json::Value = serde_json::from_str(stdout(&created).trim()).expect("json");
-    let tenant = tenant["tenant_id"].as_str().expect("id").to_owned();
+    let tenant = new_tenant(&db, "Acme");
     let listed: serde_json::Value =
         serde_json::from_str(&stdout(&porchlight(&db, &["notification-rules", "list", &tenant]))).expect("json");
     assert_eq!(listed["rules"].as_array().map(Vec::len), Some(5), "the defaults");
