@@ -12,6 +12,7 @@ pub mod carriers;
 pub mod couriers;
 pub mod demo;
 pub mod domain;
+pub mod notify;
 pub mod ports;
 pub mod secrets;
 pub mod settings;

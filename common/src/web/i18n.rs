@@ -31,6 +31,7 @@ struct Sections {
     status: serde_json::Map<String, Value>,
     advice: serde_json::Map<String, Value>,
     subtag: serde_json::Map<String, Value>,
+    notify: serde_json::Map<String, Value>,
 }
 
 /// One language's text.
@@ -122,6 +123,16 @@ impl Catalog {
     /// What the shopper can do in a status, where there is something.
     pub fn advice(&self, tag: Tag) -> Option<&str> {
         self.sections.advice.get(tag.as_str()).and_then(Value::as_str)
+    }
+
+    /// A notification text (`track_button`, `unsubscribe`, ...).
+    pub fn notify<'a>(&'a self, key: &'a str) -> &'a str {
+        text(&self.sections.notify, key)
+    }
+
+    /// A trigger's notification text: `subject`, `headline`, `body` or `sms`.
+    pub fn notify_trigger(&self, trigger: crate::domain::Trigger, field: &str) -> &str {
+        self.sections.notify["triggers"][trigger.as_str()][field].as_str().unwrap_or_default()
     }
 
     /// A sub-status in plain words.
@@ -250,6 +261,14 @@ mod tests {
             }
             for tag in Tag::ALL {
                 assert!(value["status"][tag.as_str()].is_string(), "{language} {tag}");
+            }
+            for trigger in crate::domain::Trigger::ALL {
+                for field in ["subject", "headline", "body", "sms"] {
+                    assert!(
+                        !Catalog::of(language).notify_trigger(trigger, field).is_empty(),
+                        "{language} {trigger:?} {field}"
+                    );
+                }
             }
             for key in ["minutes_ago", "hours_ago", "days_ago", "in_minutes", "in_hours", "in_days", "parcels"] {
                 assert!(value["ui"][key]["other"].is_string(), "{language} {key}");

@@ -25,9 +25,9 @@ use axum::routing::get;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
-pub use i18n::Catalog;
+pub use i18n::{Catalog, fill};
 pub use limiter::Limiter;
-pub use render::{Rendered, contrast, render};
+pub use render::{Palette, Rendered, contrast, render, render_document};
 pub use view::{OrderView, ParcelView, Shell, choose_language, order, parcel};
 
 use crate::app::pages::{self, OrderProof};

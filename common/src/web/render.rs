@@ -19,6 +19,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("lookup.html", include_str!("templates/lookup.html")),
     ("message.html", include_str!("templates/message.html")),
     ("parcels.html", include_str!("templates/parcels.html")),
+    ("email.html", include_str!("templates/email.html")),
+    ("email.txt", include_str!("templates/email.txt")),
 ];
 
 /// The style sheet every page inlines.
@@ -81,21 +83,46 @@ pub fn render(
     Ok(Rendered { html, csp })
 }
 
-/// The merchant's colours as CSS variables: the primary colour as it is, with black or white
-/// text on it (whichever contrasts more: at least 4.58:1 for any colour); the accent, used
-/// for links and focus on white, darkened until it reaches 4.5:1 there.
-fn theme(page: &TrackingPage) -> String {
-    let primary = rgb(&page.primary_color);
-    let on_primary =
-        if contrast(primary, [255, 255, 255]) >= contrast(primary, [0, 0, 0]) { "#ffffff" } else { "#000000" };
-    let mut accent = rgb(&page.accent_color);
-    while contrast(accent, [255, 255, 255]) < 4.5 {
-        accent = accent.map(|c| (f64::from(c) * 0.9) as u8);
+/// A merchant's colours made readable: the primary colour as it is, with black or white text
+/// on it (whichever contrasts more: at least 4.58:1 for any colour); the accent, used for
+/// links and focus on white, darkened until it reaches 4.5:1 there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Palette {
+    /// `#rrggbb`, as the merchant chose it.
+    pub primary: String,
+    /// `#ffffff` or `#000000`.
+    pub on_primary: &'static str,
+    /// `#rrggbb`, readable on white.
+    pub accent: String,
+}
+
+impl Palette {
+    /// The palette of `page`.
+    pub fn of(page: &TrackingPage) -> Palette {
+        let primary = rgb(&page.primary_color);
+        let white_wins = contrast(primary, [255, 255, 255]) >= contrast(primary, [0, 0, 0]);
+        let mut accent = rgb(&page.accent_color);
+        while contrast(accent, [255, 255, 255]) < 4.5 {
+            accent = accent.map(|c| (f64::from(c) * 0.9) as u8);
+        }
+        Palette {
+            primary: page.primary_color.clone(),
+            on_primary: if white_wins { "#ffffff" } else { "#000000" },
+            accent: format!("#{:02x}{:02x}{:02x}", accent[0], accent[1], accent[2]),
+        }
     }
-    format!(
-        ":root{{--primary:{};--on-primary:{on_primary};--accent:#{:02x}{:02x}{:02x}}}",
-        page.primary_color, accent[0], accent[1], accent[2]
-    )
+}
+
+/// The merchant's palette as CSS variables.
+fn theme(page: &TrackingPage) -> String {
+    let palette = Palette::of(page);
+    format!(":root{{--primary:{};--on-primary:{};--accent:{}}}", palette.primary, palette.on_primary, palette.accent)
+}
+
+/// Renders one of the documents beside the pages (`email.html`, `email.txt`) with `context`;
+/// `.html` templates escape HTML, `.txt` ones write text as it is.
+pub fn render_document(template: &str, context: Value) -> Result<String, minijinja::Error> {
+    engine().env.get_template(template)?.render(context)
 }
 
 /// `#rrggbb` as bytes (validated settings only reach here; anything else reads as black).

@@ -1,0 +1,111 @@
+//! Notifications to shoppers: the messages a trigger sends, written in the recipient's
+//! language and branded with the merchant's page settings.
+//!
+//! This is the composing half of notifications (issue 10): rules live in
+//! `app::notification_rules`; sending, the idempotency ledger, merchant templates and delivery
+//! adapters come next.
+
+mod sms;
+
+use chrono::{DateTime, Utc};
+use minijinja::context;
+
+pub use sms::{SmsEncoding, SmsSegments, fit_gsm7, sms_segments};
+
+use crate::couriers;
+use crate::domain::{Language, Shipment, TrackingPage, Trigger};
+use crate::web::{Catalog, Palette, render_document};
+
+/// What a message needs besides the shipment: where its links go and to whom it is.
+#[derive(Debug, Clone)]
+pub struct Envelope<'a> {
+    /// The shipment's tracking page (`aftership_tracking_url`).
+    pub tracking_url: &'a str,
+    /// The signed one-click unsubscribe link, when the channel has one.
+    pub unsubscribe_url: Option<&'a str>,
+    /// The recipient's name, for the greeting.
+    pub recipient_name: Option<&'a str>,
+}
+
+/// One message in one language, for every channel: email subject, HTML and text, and SMS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The language it is written in (`Content-Language`).
+    pub language: Language,
+    /// The email's subject.
+    pub subject: String,
+    /// The email's HTML part.
+    pub html: String,
+    /// The email's plain-text part.
+    pub text: String,
+    /// The SMS.
+    pub sms: String,
+    /// How the SMS is sent and in how many segments.
+    pub sms_segments: SmsSegments,
+}
+
+/// The language a recipient reads: theirs when the merchant offers it, else the tracking's,
+/// else the merchant's default.
+pub fn message_language(page: &TrackingPage, recipient: Option<&str>, shipment: &Shipment) -> Language {
+    let offered = |tag: Option<&str>| tag.and_then(Language::matching).filter(|l| page.languages.contains(l));
+    offered(recipient).or_else(|| offered(shipment.details.language.as_deref())).unwrap_or(page.default_language)
+}
+
+/// Writes the message `trigger` sends about `shipment` in `language`, as of `now`.
+pub fn compose(
+    trigger: Trigger,
+    shipment: &Shipment,
+    page: &TrackingPage,
+    envelope: &Envelope<'_>,
+    language: Language,
+    now: DateTime<Utc>,
+) -> Result<Message, minijinja::Error> {
+    let catalog = Catalog::of(language);
+    let order = shipment.details.order_number.as_deref().unwrap_or(shipment.tracking_number.as_str());
+    let fill = |text: &str| {
+        crate::web::fill(text, &[("order", order), ("brand", &page.brand_name), ("url", envelope.tracking_url)])
+    };
+    let subject = fill(catalog.notify_trigger(trigger, "subject"));
+    let greeting = match envelope.recipient_name.filter(|n| !n.trim().is_empty()) {
+        Some(name) => crate::web::fill(catalog.notify("greeting"), &[("name", name)]),
+        None => catalog.notify("greeting_anonymous").to_owned(),
+    };
+    let carrier = (!page.hide_carrier)
+        .then(|| couriers::find(shipment.slug.as_str()).map_or(shipment.slug.as_str(), |c| c.name).to_owned());
+    let latest = shipment.checkpoints.last().map(|c| {
+        let when = catalog.relative(c.checkpoint_time.instant().min(now), now);
+        format!("{} ({when})", catalog.subtag(c.subtag.code()))
+    });
+    let palette = Palette::of(page);
+    let context = context! {
+        lang => language.code(),
+        subject => &subject,
+        brand => &page.brand_name,
+        logo_url => &page.logo_url,
+        primary => &palette.primary,
+        on_primary => palette.on_primary,
+        greeting => greeting,
+        headline => catalog.notify_trigger(trigger, "headline"),
+        body => catalog.notify_trigger(trigger, "body"),
+        order_label => crate::web::fill(catalog.notify("order_label"), &[("order", order)]),
+        title => &shipment.details.title,
+        carrier_label => catalog.notify("carrier"),
+        carrier => carrier,
+        tracking_number => shipment.tracking_number.as_str(),
+        latest_label => catalog.notify("latest_update"),
+        latest => latest,
+        track_button => catalog.notify("track_button"),
+        tracking_url => envelope.tracking_url,
+        why => crate::web::fill(catalog.notify("why"), &[("brand", &page.brand_name)]),
+        unsubscribe => catalog.notify("unsubscribe"),
+        unsubscribe_url => envelope.unsubscribe_url,
+    };
+    let html = render_document("email.html", context.clone())?;
+    let text = render_document("email.txt", context)?;
+    let sms = fit_gsm7(&fill(catalog.notify_trigger(trigger, "sms")));
+    let sms_segments = sms_segments(&sms);
+    Ok(Message { language, subject, html, text, sms, sms_segments })
+}
+
+#[cfg(test)]
+mod tests;
