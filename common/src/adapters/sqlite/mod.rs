@@ -9,6 +9,7 @@
 
 mod connections;
 mod feed;
+mod messages;
 mod pages;
 mod queue;
 mod schema;
@@ -171,6 +172,7 @@ mod tests {
         crate::connection_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::page_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::settings_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
+        crate::ledger_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
     }
 
     /// The file-backed store, with its pool of read connections over WAL.

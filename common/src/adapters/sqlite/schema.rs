@@ -129,6 +129,28 @@ CREATE TABLE tenant_settings (
     PRIMARY KEY (tenant_id, kind)
 );
 "#,
+    // The message ledger: one row per notification, planned until sent, failed or suppressed.
+    r#"
+CREATE TABLE messages (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    shipment_id TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    language TEXT NOT NULL,
+    planned_at INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    lease_until INTEGER,
+    attempts INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    finished_at INTEGER,
+    detail TEXT,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX messages_due ON messages (due_at) WHERE state = 'planned';
+CREATE INDEX messages_by_shipment ON messages (tenant_id, shipment_id, planned_at);
+"#,
 ];
 
 pub(super) fn migrate(connection: &Connection) -> Result<(), StoreError> {

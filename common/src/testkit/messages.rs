@@ -1,0 +1,91 @@
+//! The contract of the message ledger.
+
+use chrono::Duration;
+
+use super::base_time;
+use crate::domain::{Channel, Language, ShipmentId, TenantId, Trigger};
+use crate::ports::{LedgerEntry, MessageLedger, MessageState, StoreError};
+
+fn planned(
+    tenant: &TenantId,
+    shipment: &ShipmentId,
+    trigger: Trigger,
+    recipient: &str,
+    due_minutes: i64,
+) -> LedgerEntry {
+    LedgerEntry::planned(
+        tenant.clone(),
+        shipment.clone(),
+        trigger,
+        Channel::Email,
+        recipient.to_owned(),
+        Language::En,
+        base_time(),
+        base_time() + Duration::minutes(due_minutes),
+    )
+}
+
+/// Planning is once per identity; due messages are leased once per lease, earliest first;
+/// an ending is final; everything stays within its tenant.
+pub async fn ledger_contract_plans_once_leases_and_finishes(ledger: &dyn MessageLedger) {
+    let (tenant, other) = (TenantId::random(), TenantId::random());
+    let shipment = ShipmentId::random();
+    let now = base_time() + Duration::minutes(10);
+    let soon = planned(&tenant, &shipment, Trigger::InTransit, "ann@example.com", 5);
+    let sooner = planned(&tenant, &shipment, Trigger::InTransit, "bo@example.com", 1);
+    let later = planned(&tenant, &shipment, Trigger::Delivered, "ann@example.com", 60);
+    assert_ne!(soon.id, later.id, "another trigger is another message");
+    for entry in [&soon, &sooner, &later] {
+        assert!(ledger.plan(entry).await.expect("planned"));
+    }
+    assert!(!ledger.plan(&soon).await.expect("answered"), "the same message is planned once");
+    assert_eq!(ledger.shipment_messages(&tenant, &shipment).await.expect("read").len(), 3);
+    assert!(ledger.shipment_messages(&other, &shipment).await.expect("read").is_empty(), "per tenant");
+
+    let leased = ledger.lease_due(now, Duration::minutes(5), 10).await.expect("leased");
+    let mine: Vec<&LedgerEntry> = leased.iter().filter(|e| e.tenant_id == tenant).collect();
+    assert_eq!(mine.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), [sooner.id.as_str(), soon.id.as_str()]);
+    assert!(mine.iter().all(|e| e.attempts == 1 && e.recipient.ends_with("@example.com")));
+    let again = ledger.lease_due(now, Duration::minutes(5), 10).await.expect("leased");
+    assert!(again.iter().all(|e| e.tenant_id != tenant), "nothing leased twice while its lease runs");
+    let expired = ledger.lease_due(now + Duration::minutes(6), Duration::minutes(5), 10).await.expect("leased");
+    let retried: Vec<&LedgerEntry> = expired.iter().filter(|e| e.tenant_id == tenant).collect();
+    assert_eq!(retried.len(), 2, "a lease that ran out is taken again");
+    assert!(retried.iter().all(|e| e.attempts == 2));
+
+    let at = now + Duration::minutes(7);
+    ledger.finish(&tenant, &shipment, &soon.id, MessageState::Sent, Some("provider-1"), at).await.expect("finished");
+    ledger.finish(&tenant, &shipment, &soon.id, MessageState::Failed, Some("late"), at).await.expect("answered");
+    ledger
+        .reschedule(&tenant, &shipment, &sooner.id, now + Duration::hours(8), Some("quiet hours"))
+        .await
+        .expect("moved");
+    assert!(matches!(
+        ledger.finish(&other, &shipment, &later.id, MessageState::Sent, None, at).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        matches!(ledger.reschedule(&tenant, &shipment, &soon.id, at, None).await, Err(StoreError::NotFound)),
+        "ended"
+    );
+    let read = ledger.shipment_messages(&tenant, &shipment).await.expect("read");
+    let soon_read = read.iter().find(|e| e.id == soon.id).expect("there");
+    assert_eq!(
+        (soon_read.state, soon_read.detail.as_deref(), soon_read.finished_at),
+        (MessageState::Sent, Some("provider-1"), Some(at))
+    );
+    let sooner_read = read.iter().find(|e| e.id == sooner.id).expect("there");
+    assert_eq!((sooner_read.state, sooner_read.due_at), (MessageState::Planned, now + Duration::hours(8)));
+    let mine_now = ledger.lease_due(now + Duration::minutes(30), Duration::minutes(5), 10).await.expect("leased");
+    assert!(mine_now.iter().all(|e| e.tenant_id != tenant), "the rescheduled one is not due, the later one neither");
+    let printed = format!("{soon_read:?}");
+    assert!(!printed.contains("example.com"), "{printed}");
+}
+
+/// Generates the ledger contract test for a store built by `$make`.
+#[macro_export]
+macro_rules! ledger_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@each $make; ledger_contract_plans_once_leases_and_finishes,);
+    };
+}
