@@ -17,6 +17,7 @@
 //! | tracking page settings | `T#<tenant>` | `PAGE` | |
 //! | page slug (unique) | `PAGESLUG#<slug>` | `PAGESLUG` | |
 //! | settings document (notification rules, ...) | `T#<tenant>` | `SET#<kind>` | |
+//! | message (the ledger) | `T#<tenant>` | `MSG#<shipment>#<message id>` | GSI2 while planned: `DUE#<id's first hex digit>` / `<due µs>#<tenant>#<shipment>#<id>` |
 //!
 //! GSI3 (keys only) answers shoppers' lookups within a tenant: each leg item carries
 //! `T#<tenant>#N#<compact number>`, a shipment item with an order number
@@ -43,6 +44,7 @@
 
 mod connections;
 mod keys;
+mod messages;
 mod pages;
 mod settings;
 mod shipments;

@@ -446,7 +446,12 @@ impl ShipmentStore for DynamoStore {
 impl DynamoStore {
     /// Every GSI2 entry of `partition` whose sort key is at most `high` (and at least `low`),
     /// page by page.
-    async fn query_gsi2(&self, partition: String, low: Option<&str>, high: &str) -> Result<Vec<Item>, StoreError> {
+    pub(super) async fn query_gsi2(
+        &self,
+        partition: String,
+        low: Option<&str>,
+        high: &str,
+    ) -> Result<Vec<Item>, StoreError> {
         let condition = match low {
             Some(_) => "GSI2PK = :partition AND GSI2SK BETWEEN :low AND :high",
             None => "GSI2PK = :partition AND GSI2SK <= :high",
