@@ -5,6 +5,7 @@ mod batching;
 pub mod connections;
 pub mod fanout;
 pub mod notification_rules;
+pub mod notifications;
 pub mod operator;
 pub mod pages;
 pub mod pipeline;

@@ -1,0 +1,159 @@
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::*;
+use crate::adapters::sqlite::SqliteStore;
+use crate::app::notification_rules::{RuleWrite, create_rule};
+use crate::app::{NewTracking, create_tenant, create_tracking};
+use crate::domain::{Customer, Language, ShipmentDetails, ShipmentId, Slug, Tag, TenantId, TrackingNumber};
+use crate::ports::{MessageState, StatusSnapshot};
+
+struct World {
+    deps: Deps,
+    store: SqliteStore,
+    tenant: TenantId,
+}
+
+async fn world() -> World {
+    let store = SqliteStore::in_memory().expect("store");
+    let deps = crate::testkit::deps(store.clone(), Arc::new(crate::ports::SystemClock));
+    let tenant = create_tenant(&deps, "Acme").await.expect("tenant").0.id;
+    World { deps, store, tenant }
+}
+
+async fn shipment(w: &World, number: &str, tags: &[&str]) -> ShipmentId {
+    let details = ShipmentDetails {
+        shipment_tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+        customers: vec![Customer {
+            email: Some("Ann@Example.com".into()),
+            phone_number: Some("+4915112345678".into()),
+            language: Some("de".into()),
+            ..Customer::default()
+        }],
+        ..ShipmentDetails::default()
+    };
+    let slug = if number.starts_with("TC-") { crate::carriers::sandbox::SLUG } else { "ups" };
+    let new = NewTracking {
+        slug: Some(Slug::parse(slug).expect("slug")),
+        tracking_number: TrackingNumber::parse(number).expect("number"),
+        details,
+        last_mile: None,
+    };
+    create_tracking(&w.deps, &w.tenant, new).await.expect("created").id
+}
+
+fn change(tenant: &TenantId, shipment: &ShipmentId, kind: ChangeKind, from: Option<Tag>, to: Tag) -> ChangeEvent {
+    let snapshot =
+        |tag: Tag| StatusSnapshot { version: 1, tag, subtag: tag.default_subtag(), active: true, checkpoint_count: 1 };
+    ChangeEvent {
+        tenant_id: tenant.clone(),
+        shipment_id: shipment.clone(),
+        kind,
+        at: Utc::now(),
+        old: from.map(snapshot),
+        new: Some(snapshot(to)),
+    }
+}
+
+#[tokio::test]
+async fn a_status_reached_plans_each_message_once_in_the_recipients_language() {
+    let w = world().await;
+    let id = shipment(&w, "1Z999AA10123456784", &["vip"]).await;
+    let write: RuleWrite =
+        serde_json::from_value(serde_json::json!({"trigger": "in_transit", "channels": ["sms"], "delay_minutes": 90,
+            "scope": {"shipment_tags": ["vip"]}}))
+        .expect("rule");
+    create_rule(&w.deps, &w.tenant, write).await.expect("rule");
+
+    let moved = change(&w.tenant, &id, ChangeKind::Updated, Some(Tag::Pending), Tag::InTransit);
+    let report = plan_notifications(&w.deps, &w.store, &moved).await.expect("planned");
+    assert_eq!(report, PlanReport { planned: 2, already_planned: 0 }, "the default email and the vip SMS");
+    let again = plan_notifications(&w.deps, &w.store, &moved).await.expect("planned");
+    assert_eq!(again, PlanReport { planned: 0, already_planned: 2 }, "a duplicate change plans nothing");
+    let messages = w.store.shipment_messages(&w.tenant, &id).await.expect("read");
+    let email = messages.iter().find(|m| m.channel == Channel::Email).expect("email");
+    let sms = messages.iter().find(|m| m.channel == Channel::Sms).expect("sms");
+    assert_eq!(
+        (email.recipient.as_str(), email.language, email.state),
+        ("ann@example.com", Language::De, MessageState::Planned)
+    );
+    assert_eq!(sms.recipient, "+4915112345678");
+    assert_eq!(sms.due_at - sms.planned_at, Duration::minutes(90), "after the rule's delay");
+    assert_eq!(email.due_at, email.planned_at, "the default rule sends at once");
+
+    for quiet in [
+        change(&w.tenant, &id, ChangeKind::Created, None, Tag::Delivered),
+        change(&w.tenant, &id, ChangeKind::Updated, Some(Tag::InTransit), Tag::InTransit),
+        change(&w.tenant, &id, ChangeKind::Updated, Some(Tag::InTransit), Tag::Pending),
+    ] {
+        assert_eq!(plan_notifications(&w.deps, &w.store, &quiet).await.expect("planned"), PlanReport::default());
+    }
+    let other = shipment(&w, "1Z12345E0205271688", &[]).await;
+    let plain = change(&w.tenant, &other, ChangeKind::Updated, Some(Tag::Pending), Tag::InTransit);
+    assert_eq!(
+        plan_notifications(&w.deps, &w.store, &plain).await.expect("planned").planned,
+        1,
+        "out of the SMS's scope"
+    );
+}
+
+/// A small deterministic generator, so the run is the same every time.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 33) as usize) % n
+    }
+}
+
+#[tokio::test]
+async fn duplicated_and_reordered_changes_plan_exactly_the_messages_due() {
+    let w = world().await;
+    let journey = [
+        Tag::Pending,
+        Tag::InfoReceived,
+        Tag::InTransit,
+        Tag::OutForDelivery,
+        Tag::AttemptFail,
+        Tag::OutForDelivery,
+        Tag::Delivered,
+    ];
+    let mut shipments = Vec::new();
+    for i in 0..200 {
+        shipments.push(shipment(&w, &format!("TC-DELIVERED-5-SIM{i:04}"), &[]).await);
+    }
+    let mut changes = Vec::new();
+    let mut random = Lcg(42);
+    for id in &shipments {
+        for pair in journey.windows(2) {
+            for _ in 0..=random.below(3) {
+                changes.push(change(&w.tenant, id, ChangeKind::Updated, Some(pair[0]), pair[1]));
+            }
+        }
+    }
+    for i in (1..changes.len()).rev() {
+        changes.swap(i, random.below(i + 1));
+    }
+    for change in &changes {
+        plan_notifications(&w.deps, &w.store, change).await.expect("planned");
+    }
+    // The defaults email in transit, out for delivery, delivered, failed attempt (out for
+    // delivery reached twice is one message): four per shipment, none twice.
+    let mut seen = BTreeSet::new();
+    for id in &shipments {
+        let messages = w.store.shipment_messages(&w.tenant, id).await.expect("read");
+        let triggers: BTreeSet<Trigger> = messages.iter().map(|m| m.trigger).collect();
+        assert_eq!(
+            triggers,
+            [Trigger::InTransit, Trigger::OutForDelivery, Trigger::FailedAttempt, Trigger::Delivered]
+                .into_iter()
+                .collect()
+        );
+        assert_eq!(messages.len(), 4);
+        seen.extend(messages.into_iter().map(|m| m.id));
+    }
+    assert_eq!(seen.len(), 800, "no message shared or doubled");
+}
