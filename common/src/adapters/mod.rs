@@ -8,4 +8,5 @@ pub mod sqlite;
 #[cfg(feature = "http")]
 pub mod http_client;
 
+pub mod outbox;
 pub mod stored_format;
