@@ -2,16 +2,24 @@
 //! ledger, each at most once per shipment, trigger, channel and recipient.
 //!
 //! Planning is idempotent, so the `status-changes` queue's at-least-once delivery (and its
-//! duplicates and reordering) plans every message once. Sending what is planned and due is
-//! the dispatcher's work (next in issue 10); quiet hours are kept with each rule but not yet
-//! applied to due times.
+//! duplicates and reordering) plans every message once. [`dispatch_due`] then sends what is
+//! due: it leases messages from the ledger, writes each from the shipment as it is then, hands
+//! it to a [`Messenger`] (which sends idempotently by the message id) and records the outcome.
+//! Quiet hours are kept with each rule but not yet applied to due times.
 
 use chrono::Duration;
 
 use super::{AppError, Deps};
-use crate::domain::{Channel, Shipment, Trigger};
-use crate::notify::message_language;
-use crate::ports::{ChangeEvent, ChangeKind, LedgerEntry, MessageLedger};
+use crate::domain::{Channel, Contact, Shipment, Trigger};
+use crate::notify::{Envelope, compose, message_language};
+use crate::ports::{
+    ChangeEvent, ChangeKind, LedgerEntry, MessageLedger, MessageState, Messenger, Outgoing, QueueName, SendError,
+};
+
+/// How long a dispatcher holds a message it leased before another may take it.
+const LEASE: Duration = Duration::minutes(5);
+/// Leases a message may take before it is given up on.
+const MAX_ATTEMPTS: u32 = 8;
 
 /// What planning one status change did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -78,6 +86,151 @@ pub async fn plan_notifications(
         tracing::info!(tenant_id = %shipment.tenant_id, shipment_id = %shipment.id, trigger = trigger.as_str(), planned = report.planned, "notifications planned");
     }
     Ok(report)
+}
+
+/// What one dispatch round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DispatchReport {
+    /// Messages handed to their channel.
+    pub sent: usize,
+    /// Not sent on purpose (unsubscribed since planned, shipment deleted).
+    pub suppressed: usize,
+    /// Given up on.
+    pub failed: usize,
+    /// Put back to be tried again.
+    pub retried: usize,
+}
+
+/// Sends up to `max` due messages through `messenger`, each recorded with its outcome.
+pub async fn dispatch_due(
+    deps: &Deps,
+    ledger: &dyn MessageLedger,
+    messenger: &dyn Messenger,
+    max: usize,
+) -> Result<DispatchReport, AppError> {
+    let now = deps.clock.now();
+    let mut report = DispatchReport::default();
+    for entry in ledger.lease_due(now, LEASE, max).await? {
+        let (tenant, shipment_id, id) = (&entry.tenant_id, &entry.shipment_id, entry.id.as_str());
+        let outcome = match outgoing(deps, &entry).await? {
+            Err(reason) => Err(SendError::Permanent(reason)),
+            Ok(None) => {
+                ledger
+                    .finish(tenant, shipment_id, id, MessageState::Suppressed, Some("no longer subscribed"), now)
+                    .await?;
+                report.suppressed += 1;
+                continue;
+            }
+            Ok(Some(message)) => messenger.send(&message).await,
+        };
+        match outcome {
+            Ok(provider_id) => {
+                ledger
+                    .finish(tenant, shipment_id, id, MessageState::Sent, provider_id.as_deref(), deps.clock.now())
+                    .await?;
+                report.sent += 1;
+            }
+            Err(SendError::Transient(reason)) if entry.attempts < MAX_ATTEMPTS => {
+                // Back off: a minute, doubling with each attempt.
+                let wait = Duration::minutes(1i64 << entry.attempts.min(10));
+                ledger.reschedule(tenant, shipment_id, id, now + wait, Some(&reason)).await?;
+                report.retried += 1;
+            }
+            Err(error) => {
+                tracing::warn!(tenant_id = %tenant, message_id = id, error = %error, "notification failed");
+                ledger.finish(tenant, shipment_id, id, MessageState::Failed, Some(&error.to_string()), now).await?;
+                report.failed += 1;
+            }
+        }
+    }
+    if report != DispatchReport::default() {
+        tracing::info!(
+            sent = report.sent,
+            suppressed = report.suppressed,
+            failed = report.failed,
+            retried = report.retried,
+            "notifications dispatched"
+        );
+    }
+    Ok(report)
+}
+
+/// The message `entry` stands for, written from the shipment as it is now: `Ok(None)` when it
+/// should no longer go (the shipment is gone, the recipient unsubscribed), `Err` with a reason
+/// when it cannot be written.
+async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Result<Option<Outgoing>, String>, AppError> {
+    let Some(shipment) = deps.shipments.get(&entry.tenant_id, &entry.shipment_id).await? else { return Ok(Ok(None)) };
+    let reachable = match entry.channel {
+        Channel::Email => shipment.subscribed_emails().iter().any(|e| e.eq_ignore_ascii_case(&entry.recipient)),
+        Channel::Sms => shipment.subscribed_smses().contains(&entry.recipient),
+    };
+    if !reachable {
+        return Ok(Ok(None));
+    }
+    let page = super::pages::page_settings(deps, &entry.tenant_id).await?;
+    let Some(address) = super::pages::page_address(deps, &entry.tenant_id).await? else {
+        return Ok(Err("no public URL to link the tracking page from".into()));
+    };
+    let escaped =
+        percent_encoding::utf8_percent_encode(shipment.tracking_number.as_str(), percent_encoding::NON_ALPHANUMERIC);
+    let tracking_url = format!("{address}/{escaped}");
+    let name = shipment
+        .details
+        .customers
+        .iter()
+        .find(|c| match entry.channel {
+            Channel::Email => c.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&entry.recipient)),
+            Channel::Sms => {
+                c.phone_number.as_deref().and_then(|p| Contact::sms(p).ok())
+                    == Some(Contact::Sms(entry.recipient.clone()))
+            }
+        })
+        .and_then(|c| c.name.clone());
+    // One-click unsubscribe links come with the signed links of the next step of issue 10.
+    let envelope = Envelope { tracking_url: &tracking_url, unsubscribe_url: None, recipient_name: name.as_deref() };
+    let message = match compose(entry.trigger, &shipment, &page, &envelope, entry.language, deps.clock.now()) {
+        Ok(message) => message,
+        Err(error) => return Ok(Err(format!("the message could not be written: {error}"))),
+    };
+    Ok(Ok(Some(Outgoing {
+        id: entry.id.clone(),
+        channel: entry.channel,
+        to: entry.recipient.clone(),
+        from_name: page.brand_name.clone(),
+        language: message.language,
+        subject: message.subject,
+        html: message.html,
+        text: message.text,
+        sms: message.sms,
+        unsubscribe_url: None,
+    })))
+}
+
+/// One round of the notifier: up to `max` status changes off the queue planned (each
+/// acknowledged once planned), then up to `max` due messages sent. Whether it found work.
+pub async fn notify_round(
+    deps: &Deps,
+    ledger: &dyn MessageLedger,
+    messenger: &dyn Messenger,
+    max: usize,
+) -> Result<bool, AppError> {
+    let received = deps.queue.receive(QueueName::StatusChanges, max, LEASE).await?;
+    let mut busy = !received.is_empty();
+    for message in received {
+        match serde_json::from_slice::<ChangeEvent>(&message.body) {
+            Ok(change) => {
+                plan_notifications(deps, ledger, &change).await?;
+                deps.queue.ack(QueueName::StatusChanges, message.id).await?;
+            }
+            Err(error) => {
+                let reason = format!("not a status change: {error}");
+                deps.queue.dead_letter(QueueName::StatusChanges, message.id, &reason).await?;
+            }
+        }
+    }
+    let dispatched = dispatch_due(deps, ledger, messenger, max).await?;
+    busy |= dispatched != DispatchReport::default();
+    Ok(busy)
 }
 
 /// The contacts `channel` reaches for `shipment`, in the ledger's form (emails lower-cased,

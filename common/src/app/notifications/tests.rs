@@ -7,6 +7,7 @@ use super::*;
 use crate::adapters::sqlite::SqliteStore;
 use crate::app::notification_rules::{RuleWrite, create_rule};
 use crate::app::{NewTracking, create_tenant, create_tracking};
+use crate::domain::Contact;
 use crate::domain::{Customer, Language, ShipmentDetails, ShipmentId, Slug, Tag, TenantId, TrackingNumber};
 use crate::ports::{MessageState, StatusSnapshot};
 
@@ -156,4 +157,82 @@ async fn duplicated_and_reordered_changes_plan_exactly_the_messages_due() {
         seen.extend(messages.into_iter().map(|m| m.id));
     }
     assert_eq!(seen.len(), 800, "no message shared or doubled");
+}
+
+/// Fails the first `failures` sends of each message, as a channel that was down.
+struct Flaky {
+    outbox: crate::adapters::outbox::OutboxMessenger,
+    failures: u32,
+    seen: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+}
+
+#[async_trait::async_trait]
+impl Messenger for Flaky {
+    async fn send(&self, message: &Outgoing) -> Result<Option<String>, SendError> {
+        let tries = {
+            let mut seen = self.seen.lock().expect("lock");
+            let tries = seen.entry(message.id.clone()).or_default();
+            *tries += 1;
+            *tries
+        };
+        // Written, then "crashed" before answering: a retry must not write it twice.
+        let sent = self.outbox.send(message).await?;
+        if tries <= self.failures { Err(SendError::Transient("channel down".into())) } else { Ok(sent) }
+    }
+}
+
+#[tokio::test]
+async fn due_messages_are_sent_once_retried_when_the_channel_fails_and_dropped_when_unsubscribed() {
+    let clock = Arc::new(crate::testkit::ManualClock::at(Utc::now()));
+    let store = SqliteStore::in_memory().expect("store");
+    let mut deps = crate::testkit::deps(store.clone(), clock.clone());
+    deps.public_url = Some(Arc::from("https://track.example"));
+    let tenant = create_tenant(&deps, "Acme").await.expect("tenant").0.id;
+    let w = World { deps: deps.clone(), store: store.clone(), tenant: tenant.clone() };
+    let id = shipment(&w, "1Z999AA10123456784", &[]).await;
+    let dir = std::env::temp_dir().join(format!("porchlight-dispatch-{}", uuid::Uuid::new_v4().simple()));
+    let outbox = crate::adapters::outbox::OutboxMessenger::new(&dir, "notifications@acme.example").expect("outbox");
+    let flaky = Flaky { outbox, failures: 1, seen: Default::default() };
+
+    for (from, to) in [(Tag::Pending, Tag::InTransit), (Tag::InTransit, Tag::OutForDelivery)] {
+        plan_notifications(&deps, &store, &change(&tenant, &id, ChangeKind::Updated, Some(from), to))
+            .await
+            .expect("planned");
+    }
+    let first = dispatch_due(&deps, &store, &flaky, 10).await.expect("dispatched");
+    assert_eq!(first, DispatchReport { retried: 2, ..DispatchReport::default() }, "the channel failed once each");
+    assert_eq!(
+        dispatch_due(&deps, &store, &flaky, 10).await.expect("dispatched"),
+        DispatchReport::default(),
+        "backing off"
+    );
+    clock.advance(Duration::minutes(3));
+    let second = dispatch_due(&deps, &store, &flaky, 10).await.expect("dispatched");
+    assert_eq!(second.sent, 2);
+    let files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("outbox")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files.iter().filter(|f| f.ends_with(".eml")).count(), 2, "one file each, though sent twice: {files:?}");
+    let eml =
+        std::fs::read_to_string(dir.join(files.iter().find(|f| f.ends_with(".eml")).expect("an email"))).expect("read");
+    assert!(eml.contains("Content-Language: de") && eml.contains("track.example/t/acme/1Z999AA10123456784"), "{eml}");
+
+    // Unsubscribed between planning and sending: not sent.
+    plan_notifications(
+        &deps,
+        &store,
+        &change(&tenant, &id, ChangeKind::Updated, Some(Tag::OutForDelivery), Tag::Delivered),
+    )
+    .await
+    .expect("planned");
+    let mut current = deps.shipments.get(&tenant, &id).await.expect("read").expect("there");
+    current.unsubscribe(&Contact::email("ann@example.com").expect("email"));
+    deps.shipments.update(&current).await.expect("updated");
+    let third = dispatch_due(&deps, &store, &flaky, 10).await.expect("dispatched");
+    assert_eq!(third, DispatchReport { suppressed: 1, ..DispatchReport::default() });
+    let states: Vec<MessageState> =
+        store.shipment_messages(&tenant, &id).await.expect("read").iter().map(|m| m.state).collect();
+    assert_eq!(states, [MessageState::Sent, MessageState::Sent, MessageState::Suppressed]);
+    std::fs::remove_dir_all(&dir).expect("cleaned");
 }
