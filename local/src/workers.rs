@@ -6,14 +6,18 @@
 //!   (`carrier-poller` on its schedule);
 //! - the status fan-out, following the store's change feed onto `status-changes`
 //!   (`status-fanout` on the table's stream), its position kept in the store;
+//! - the notifier, planning the messages of each status change and sending those due to the
+//!   outbox (`notifier` on AWS, to come);
 //! - with a retention, the purge of finished shipments past it (the table's TTL).
 //!
 //! All stop when the `stopped` signal turns true, finishing the round in hand.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use porchlight::adapters::sqlite::SqliteStore;
 use porchlight::app::{self, CarrierLimiters, Deps};
+use porchlight::ports::Messenger;
 use porchlight::settings::Settings;
 use tokio::sync::watch;
 
@@ -21,6 +25,8 @@ use tokio::sync::watch;
 const CONSUME_BATCH: usize = 100;
 /// Changes read from the feed per fan-out round.
 const FANOUT_BATCH: usize = 500;
+/// Status changes planned, and due messages sent, per notifier round.
+const NOTIFY_BATCH: usize = 100;
 /// Shipments removed per purge transaction.
 const PURGE_BATCH: usize = 500;
 /// How often the retention purge runs.
@@ -33,12 +39,14 @@ pub fn spawn(
     deps: Deps,
     store: SqliteStore,
     settings: &Settings,
+    messenger: Arc<dyn Messenger>,
     stopped: watch::Receiver<bool>,
 ) -> impl Future<Output = ()> {
     let poll_every = settings.poll_every.to_std().unwrap_or(Duration::from_secs(60));
     let mut tasks = vec![
         tokio::spawn(consume(deps.clone(), stopped.clone())),
         tokio::spawn(fan_out(deps.clone(), store.clone(), stopped.clone())),
+        tokio::spawn(notify(deps.clone(), store.clone(), messenger, stopped.clone())),
         tokio::spawn(poll(deps.clone(), poll_every, settings.poll_batch, stopped.clone())),
     ];
     if let Some(retention) = settings.retention {
@@ -102,6 +110,11 @@ async fn fan_out(deps: Deps, feed: SqliteStore, stopped: watch::Receiver<bool>) 
         Ok(report.read > 0)
     };
     drain("status fan-out", round, stopped).await;
+}
+
+async fn notify(deps: Deps, ledger: SqliteStore, messenger: Arc<dyn Messenger>, stopped: watch::Receiver<bool>) {
+    let round = || app::notifications::notify_round(&deps, &ledger, messenger.as_ref(), NOTIFY_BATCH);
+    drain("notifier", round, stopped).await;
 }
 
 async fn poll(deps: Deps, every: Duration, batch: usize, mut stopped: watch::Receiver<bool>) {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
+use porchlight::adapters::outbox::OutboxMessenger;
 use porchlight::adapters::sqlite::SqliteStore;
 use porchlight::app::{self, BatchingQueue, Deps};
 use porchlight::settings::{Settings, SettingsError, var};
@@ -58,6 +59,13 @@ pub struct ServeArgs {
     /// Tracking page lookups one client address may make per minute [default: 30].
     #[arg(long, env = "PORCHLIGHT_PAGE_LOOKUPS_PER_MINUTE")]
     page_lookups_per_minute: Option<String>,
+    /// Where notifications are written, one `.eml` file per email and one `.sms.json` per
+    /// SMS [default: `outbox/` beside the database].
+    #[arg(long, env = "PORCHLIGHT_OUTBOX")]
+    pub outbox: Option<std::path::PathBuf>,
+    /// The address notifications are sent from, under each merchant's name.
+    #[arg(long, env = "PORCHLIGHT_MAIL_FROM", default_value = "notifications@localhost")]
+    pub mail_from: String,
 }
 
 impl ServeArgs {
@@ -122,7 +130,11 @@ pub async fn run(db: &Path, store: SqliteStore, settings: Settings, args: ServeA
         webhooks = %pushed.join(","),
         "carriers tracked live; others only through merchants' courier connections"
     );
-    serve(deps, store, &settings, args.listen).await
+    let outbox_dir = args.outbox.clone().unwrap_or_else(|| db.with_file_name("outbox"));
+    let outbox = OutboxMessenger::new(&outbox_dir, &args.mail_from)
+        .with_context(|| format!("making the outbox {}", outbox_dir.display()))?;
+    tracing::info!(outbox = %outbox_dir.display(), "notifications go to the outbox");
+    serve(deps, store, &settings, args.listen, outbox).await
 }
 
 /// `http://<listen address>`, with `localhost` for an address that listens everywhere.
@@ -134,11 +146,17 @@ fn default_public_url(listen: SocketAddr) -> String {
     }
 }
 
-async fn serve(deps: Deps, store: SqliteStore, settings: &Settings, listen: SocketAddr) -> anyhow::Result<()> {
+async fn serve(
+    deps: Deps,
+    store: SqliteStore,
+    settings: &Settings,
+    listen: SocketAddr,
+    outbox: OutboxMessenger,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, "serving the merchant api and the tracking pages");
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let workers = crate::workers::spawn(deps.clone(), store, settings, stopped);
+    let workers = crate::workers::spawn(deps.clone(), store, settings, Arc::new(outbox), stopped);
     crate::listener::serve(listener, porchlight::api::router(deps), shutdown_signal()).await;
     let _ = stop.send(true);
     workers.await;
