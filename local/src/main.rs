@@ -76,6 +76,9 @@ enum Command {
     /// A merchant's notification rules: list, add, change, delete.
     #[command(subcommand)]
     NotificationRules(commands::notification_rules::NotificationRulesCommand),
+    /// What shoppers are told: preview a trigger's message.
+    #[command(subcommand)]
+    Notifications(commands::notifications::NotificationsCommand),
 }
 
 fn init_logging(format: LogFormat) {
@@ -128,6 +131,10 @@ async fn main() -> anyhow::Result<()> {
         Command::NotificationRules(command) => {
             let deps = connect(&cli.db, Open::Existing, given)?;
             commands::notification_rules::run(&deps, command).await
+        }
+        Command::Notifications(command) => {
+            let deps = connect(&cli.db, Open::Existing, given)?;
+            commands::notifications::run(&deps, command).await
         }
     }
 }

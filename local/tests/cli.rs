@@ -658,4 +658,14 @@ fn notification_rules_are_listed_added_changed_and_deleted_by_cli() {
     assert!(porchlight(&db, &["notification-rules", "delete", &tenant, &id]).status.success());
     let gone = porchlight(&db, &["notification-rules", "delete", &tenant, &id]);
     assert!(String::from_utf8_lossy(&gone.stderr).contains("no such notification rule"), "{gone:?}");
+
+    let preview =
+        porchlight(&db, &["notifications", "preview", &tenant, "--trigger", "out_for_delivery", "--language", "es"]);
+    assert!(preview.status.success(), "{preview:?}");
+    let text = stdout(&preview);
+    assert!(text.starts_with("Subject: Tu pedido #1001 llega hoy") && text.contains("SMS (Gsm7"), "{text}");
+    let html = stdout(&porchlight(&db, &["notifications", "preview", &tenant, "--trigger", "delivered", "--html"]));
+    assert!(html.starts_with("<!doctype html>") && html.contains("<html lang=\"en\">"), "{html}");
+    let wrong = porchlight(&db, &["notifications", "preview", &tenant, "--trigger", "teleported"]);
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("--trigger must be one of"), "{wrong:?}");
 }

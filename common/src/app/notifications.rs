@@ -233,6 +233,71 @@ pub async fn notify_round(
     Ok(busy)
 }
 
+/// What a preview is asked for: a trigger, a language, and a real shipment (by id) or the
+/// sample.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    /// The trigger whose message to write.
+    pub trigger: Trigger,
+    /// Its language; absent, the merchant's default.
+    #[serde(default)]
+    pub language: Option<crate::domain::Language>,
+    /// A tracking of the merchant's (`id` as the tracking API answers it); absent, a sample.
+    #[serde(default)]
+    pub tracking_id: Option<String>,
+}
+
+/// The message `request.trigger` would send, written as the dispatcher writes it, for one of
+/// the merchant's shipments or a sample parcel. `NotFound` for a tracking it does not have.
+pub async fn preview(
+    deps: &Deps,
+    tenant: &crate::domain::TenantId,
+    request: &PreviewRequest,
+) -> Result<crate::notify::Message, AppError> {
+    let page = super::pages::page_settings(deps, tenant).await?;
+    let shipment = match &request.tracking_id {
+        Some(id) => {
+            let id = crate::domain::ShipmentId::parse(id)?;
+            deps.shipments.get(tenant, &id).await?.ok_or(AppError::NotFound)?
+        }
+        None => sample_shipment(tenant, deps.clock.now())?,
+    };
+    let address = super::pages::page_address(deps, tenant).await?.unwrap_or_else(|| format!("/t/{}", page.slug));
+    let tracking_url = format!("{address}/{}", shipment.tracking_number.as_str());
+    let name = shipment.details.customers.first().and_then(|c| c.name.clone());
+    let envelope = Envelope { tracking_url: &tracking_url, unsubscribe_url: None, recipient_name: name.as_deref() };
+    let language = request.language.unwrap_or(page.default_language);
+    compose(request.trigger, &shipment, &page, &envelope, language, deps.clock.now())
+        .map_err(|e| AppError::Internal(format!("the preview could not be written: {e}")))
+}
+
+/// A parcel to preview messages with: an order of a sample shopper, picked up a day ago.
+fn sample_shipment(tenant: &crate::domain::TenantId, now: chrono::DateTime<chrono::Utc>) -> Result<Shipment, AppError> {
+    use crate::domain::{
+        CheckpointInput, CheckpointSource, Customer, EventTime, ShipmentDetails, Slug, Subtag, TrackingNumber,
+    };
+    let slug = Slug::parse("ups")?;
+    let number = TrackingNumber::parse("1Z999AA10123456784")?;
+    let details = ShipmentDetails {
+        title: Some("Sample order".into()),
+        order_number: Some("#1001".into()),
+        customers: vec![Customer { name: Some("Alex".into()), ..Customer::default() }],
+        ..ShipmentDetails::default()
+    };
+    let mut shipment = Shipment::new(tenant.clone(), slug.clone(), number.clone(), details, now - Duration::days(2));
+    let event = CheckpointInput::new(
+        slug,
+        number,
+        EventTime::from_utc(now - Duration::days(1)),
+        Subtag::parse("InTransit_002")?,
+        "Picked up",
+        CheckpointSource::Carrier,
+    );
+    shipment.merge([event], now);
+    Ok(shipment)
+}
+
 /// The contacts `channel` reaches for `shipment`, in the ledger's form (emails lower-cased,
 /// numbers in E.164), each with the language its customer asked for, if any.
 fn recipients(shipment: &Shipment, channel: Channel) -> Vec<(String, Option<String>)> {

@@ -2,7 +2,8 @@
 //! GSM 7-bit default alphabet and its extension table; UCS-2 for anything else).
 
 /// The alphabet a text is sent in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SmsEncoding {
     /// GSM 7-bit: 160 septets alone, 153 a segment when concatenated.
     Gsm7,
@@ -11,7 +12,7 @@ pub enum SmsEncoding {
 }
 
 /// A text's encoding, its length in the encoding's units, and its segments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct SmsSegments {
     /// The alphabet.
     pub encoding: SmsEncoding,

@@ -2,6 +2,7 @@
 
 pub mod couriers;
 pub mod notification_rules;
+pub mod notifications;
 pub mod quarantine;
 pub mod serve;
 pub mod tenants;

@@ -41,6 +41,7 @@ pub fn merchant_router(deps: Deps) -> Router {
     let extensions = Router::new()
         .route("/tracking-page", get(pages::get).put(pages::update))
         .route("/notification-rules", get(notification_rules::list).post(notification_rules::create))
+        .route("/notification-rules/preview", post(notification_rules::preview))
         .route(
             "/notification-rules/{id}",
             get(notification_rules::get).put(notification_rules::update).delete(notification_rules::delete),

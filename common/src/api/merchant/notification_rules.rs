@@ -11,6 +11,7 @@ use axum::response::Response;
 use crate::api::{ApiError, envelope, parse_body};
 use crate::app::Deps;
 use crate::app::notification_rules::{self, RuleWrite};
+use crate::app::notifications::PreviewRequest;
 use crate::domain::TenantId;
 
 pub(super) async fn list(
@@ -29,6 +30,27 @@ pub(super) async fn create(
     let write: RuleWrite = parse_body(body)?;
     let rule = notification_rules::create_rule(&deps, &tenant, write).await?;
     Ok(envelope(StatusCode::CREATED, rule))
+}
+
+pub(super) async fn preview(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request: PreviewRequest = parse_body(body)?;
+    let message = crate::app::notifications::preview(&deps, &tenant, &request).await?;
+    Ok(envelope(
+        StatusCode::OK,
+        serde_json::json!({
+            "trigger": request.trigger,
+            "language": message.language,
+            "subject": message.subject,
+            "html": message.html,
+            "text": message.text,
+            "sms": message.sms,
+            "sms_segments": message.sms_segments,
+        }),
+    ))
 }
 
 pub(super) async fn get(

@@ -546,6 +546,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/porchlight/v1/notification-rules/{id}", "get"),
         ("/porchlight/v1/notification-rules/{id}", "put"),
         ("/porchlight/v1/notification-rules/{id}", "delete"),
+        ("/porchlight/v1/notification-rules/preview", "post"),
         ("/t/{slug}", "get"),
         ("/t/{slug}/orders", "get"),
         ("/t/{slug}/track", "get"),
@@ -716,4 +717,33 @@ async fn notification_rules_are_managed_through_the_extension_api() {
     let (status, missing) = h.call(Method::GET, &format!("{RULES}/{id}"), None).await;
     assert_eq!((status, meta_code(&missing)), (StatusCode::NOT_FOUND, 404));
     assert_eq!(missing["meta"]["message"], "notification rule does not exist");
+
+    let (status, preview) = h
+        .call(Method::POST, &format!("{RULES}/preview"), Some(json!({"trigger": "delivered", "language": "fr"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["data"]["language"], "fr");
+    assert!(
+        preview["data"]["subject"].as_str().is_some_and(|s| s.contains("#1001") && s.contains("livrée")),
+        "{preview}"
+    );
+    assert_eq!(preview["data"]["sms_segments"]["encoding"], "gsm7");
+    let tracking =
+        h.create(json!({"tracking_number": "1Z999AA10123456784", "slug": "ups", "order_number": "#77"})).await;
+    let (_, real) = h
+        .call(
+            Method::POST,
+            &format!("{RULES}/preview"),
+            Some(json!({"trigger": "in_transit", "tracking_id": tracking["id"]})),
+        )
+        .await;
+    assert!(real["data"]["subject"].as_str().is_some_and(|s| s.contains("#77")), "{real}");
+    let (status, _) = h
+        .call(
+            Method::POST,
+            &format!("{RULES}/preview"),
+            Some(json!({"trigger": "in_transit", "tracking_id": "0".repeat(32)})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
