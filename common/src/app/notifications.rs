@@ -171,9 +171,7 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Result<Option<Outg
     let Some(address) = super::pages::page_address(deps, &entry.tenant_id).await? else {
         return Ok(Err("no public URL to link the tracking page from".into()));
     };
-    let escaped =
-        percent_encoding::utf8_percent_encode(shipment.tracking_number.as_str(), percent_encoding::NON_ALPHANUMERIC);
-    let tracking_url = format!("{address}/{escaped}");
+    let tracking_url = format!("{address}/{}", crate::web::url_component(shipment.tracking_number.as_str()));
     let name = shipment
         .details
         .customers
@@ -264,7 +262,7 @@ pub async fn preview(
         None => sample_shipment(tenant, deps.clock.now())?,
     };
     let address = super::pages::page_address(deps, tenant).await?.unwrap_or_else(|| format!("/t/{}", page.slug));
-    let tracking_url = format!("{address}/{}", shipment.tracking_number.as_str());
+    let tracking_url = format!("{address}/{}", crate::web::url_component(shipment.tracking_number.as_str()));
     let name = shipment.details.customers.first().and_then(|c| c.name.clone());
     let envelope = Envelope { tracking_url: &tracking_url, unsubscribe_url: None, recipient_name: name.as_deref() };
     let language = request.language.unwrap_or(page.default_language);

@@ -22,7 +22,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
 pub use i18n::{Catalog, fill};
@@ -33,6 +33,15 @@ pub use view::{OrderView, ParcelView, Shell, choose_language, order, parcel};
 use crate::app::pages::{self, OrderProof};
 use crate::app::{AppError, Deps};
 use crate::domain::{Language, Shipment, TenantId, TrackingPage};
+
+/// What a URL path segment or query value keeps as it is: RFC 3986's unreserved characters.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// `text` percent-encoded for a URL path segment or query value (letters, digits and `-._~`
+/// kept), as the pages' and messages' links write tracking and order numbers.
+pub fn url_component(text: &str) -> String {
+    utf8_percent_encode(text, UNRESERVED).to_string()
+}
 
 /// The cookie that remembers a shopper's language pick, per page.
 const LANGUAGE_COOKIE: &str = "pl_lang";
@@ -301,10 +310,9 @@ async fn lookup_form(
 async fn track_form(Path(slug): Path<String>, query: Result<Query<FormQuery>, QueryRejection>) -> Response {
     let query = query.map(|Query(query)| query).unwrap_or_default();
     let number = query.tracking_number.as_deref().unwrap_or_default().trim();
-    let escaped = |text: &str| utf8_percent_encode(text, NON_ALPHANUMERIC).to_string();
-    let mut target = format!("/t/{}", escaped(&slug));
+    let mut target = format!("/t/{}", url_component(&slug));
     if !number.is_empty() {
-        target = format!("{target}/{}", escaped(&number.chars().take(100).collect::<String>()));
+        target = format!("{target}/{}", url_component(&number.chars().take(100).collect::<String>()));
     }
     if let Some(lang) = query.lang.as_deref().and_then(|l| Language::parse(l).ok()) {
         target = format!("{target}?lang={}", lang.code());

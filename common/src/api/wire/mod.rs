@@ -376,8 +376,7 @@ impl TrackingView<'_> {
     /// Fills the shopper's links from the merchant's page address (`<public url>/t/<slug>`):
     /// the number's page, and the order lookup with the order number filled in.
     pub fn with_page(mut self, page: Option<&str>) -> Self {
-        let escaped =
-            |text: &str| percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string();
+        let escaped = crate::web::url_component;
         if let Some(page) = page {
             self.aftership_tracking_url = Some(format!("{page}/{}", escaped(self.tracking_number)));
             self.aftership_tracking_order_url =
