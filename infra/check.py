@@ -24,7 +24,7 @@ from samtranslator.translator.transform import transform
 HERE = os.path.dirname(os.path.abspath(__file__))
 FUNCTIONS = [
     "ApiFunction", "WebhookIntakeFunction", "TrackingUpdaterFunction", "StatusFanoutFunction", "CarrierPollerFunction",
-    "TrackingPageFunction",
+    "TrackingPageFunction", "NotifierFunction",
 ]
 PARAMETERS = {"Stage": "check", "SecretKey": "0" * 64}
 READ_WRITE = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
@@ -37,6 +37,9 @@ DYNAMODB_ACTIONS = {
     "CarrierPollerFunction": READ_WRITE,
     # Shoppers' pages only read: settings and slugs by key, lookups through GSI3.
     "TrackingPageFunction": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"},
+    # Shipments, rules and pages read; the message ledger planned (conditional put) and leased
+    # and ended (conditional updates); due messages from GSI2.
+    "NotifierFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
 }
 # AWS managed policies SAM attaches for logs and event sources; nothing broader.
 MANAGED = {"AWSLambdaBasicExecutionRole", "AWSLambdaSQSQueueExecutionRole", "AWSLambdaDynamoDBExecutionRole"}

@@ -15,6 +15,8 @@ pub struct Config {
     pub secret_box: SecretBox,
     /// Every other setting, as [`Settings::from_vars`] reads them.
     pub settings: Settings,
+    /// `PORCHLIGHT_MAIL_FROM`: the SES identity notifications come from.
+    pub mail_from: String,
 }
 
 impl Config {
@@ -24,7 +26,15 @@ impl Config {
         let table_name = required("TABLE_NAME")?;
         let settings = Settings::from_vars(&var)?;
         let secret_box = settings.secret_key.clone().ok_or(SettingsError::Missing(var::SECRET_KEY))?;
-        Ok(Config { table_name, queue_prefix: var("QUEUE_PREFIX").unwrap_or_default(), secret_box, settings })
+        let mail_from =
+            var("PORCHLIGHT_MAIL_FROM").filter(|v| !v.is_empty()).unwrap_or_else(|| "notifications@localhost".into());
+        Ok(Config {
+            table_name,
+            queue_prefix: var("QUEUE_PREFIX").unwrap_or_default(),
+            secret_box,
+            settings,
+            mail_from,
+        })
     }
 
     /// Reads the configuration from the process environment.

@@ -93,3 +93,56 @@ pub async fn poll_carriers(runtime: &Runtime, scheduled: DateTime<Utc>) -> Resul
     );
     Ok(report)
 }
+
+/// What the `notifier` function is given: a batch of `status-changes` records, or its
+/// schedule's tick (which sends what became due meanwhile: delays and retries outlast SQS's
+/// 15-minute limit, so they wait in the ledger, not in a sleeping Lambda).
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+pub enum NotifierEvent {
+    /// Status changes to plan notifications for.
+    Changes(SqsEvent),
+    /// The schedule.
+    Tick(serde_json::Value),
+}
+
+/// Messages a `notifier` invocation sends at most.
+const DISPATCH_BATCH: usize = 100;
+
+/// `notifier`: plans the notifications of each status change (records that fail are reported
+/// for another delivery), then sends the messages that are due.
+pub async fn notify(runtime: &Runtime, event: NotifierEvent) -> Result<SqsBatchResponse, FunctionError> {
+    let mut response = SqsBatchResponse::default();
+    if let NotifierEvent::Changes(changes) = event {
+        for record in changes.records {
+            let record_id = record.message_id.clone().unwrap_or_default();
+            let attribute = |name: &str| record.message_attributes.get(name).and_then(|a| a.string_value.clone());
+            let planned = match received_from_record(record.body.as_deref().unwrap_or_default(), attribute, 1) {
+                Err(error) => Err(error.to_string()),
+                Ok(message) => match serde_json::from_slice(&message.body) {
+                    Err(error) => Err(format!("not a status change: {error}")),
+                    Ok(change) => {
+                        app::notifications::plan_notifications(&runtime.deps, runtime.ledger.as_ref(), &change)
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| e.to_string())
+                    }
+                },
+            };
+            if let Err(error) = planned {
+                tracing::error!(record_id = %record_id, error = %error, "status change not planned");
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = record_id;
+                response.batch_item_failures.push(failure);
+            }
+        }
+    }
+    app::notifications::dispatch_due(
+        &runtime.deps,
+        runtime.ledger.as_ref(),
+        runtime.messenger.as_ref(),
+        DISPATCH_BATCH,
+    )
+    .await?;
+    Ok(response)
+}

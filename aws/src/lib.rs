@@ -5,6 +5,7 @@
 pub mod config;
 pub mod dynamodb;
 pub mod handlers;
+pub mod messengers;
 pub mod sqs;
 
 use std::sync::Arc;
@@ -30,6 +31,10 @@ pub struct Runtime {
     pub poll_batch: usize,
     /// How often the poll schedule runs.
     pub poll_every: chrono::Duration,
+    /// The message ledger (on the table).
+    pub ledger: Arc<DynamoStore>,
+    /// Email and SMS senders.
+    pub messenger: Arc<messengers::AwsMessenger>,
 }
 
 impl Runtime {
@@ -50,10 +55,20 @@ impl Runtime {
         }
         let queues = Arc::new(SqsQueues::new(sdk, &config.queue_prefix));
         let http = Arc::new(ReqwestClient::new(settings.carrier_timeout));
+        let ledger = Arc::new(store.clone());
         let ports = Ports::of_store(store, queues.clone(), Arc::new(SystemClock), http);
         let deps = Deps::new(ports, config.secret_box.clone(), settings);
         let limiters = Arc::new(CarrierLimiters::default());
-        Runtime { deps, queues, limiters, poll_batch: settings.poll_batch, poll_every: settings.poll_every }
+        let messenger = Arc::new(messengers::AwsMessenger::new(sdk, &config.mail_from));
+        Runtime {
+            deps,
+            queues,
+            limiters,
+            poll_batch: settings.poll_batch,
+            poll_every: settings.poll_every,
+            ledger,
+            messenger,
+        }
     }
 }
 

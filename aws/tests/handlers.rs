@@ -216,3 +216,82 @@ async fn tracking_page_serves_shoppers_from_dynamodb_and_limits_each_viewer() {
     unknown["requestContext"]["http"]["path"] = "/t/no-such-shop/1Z999AA10123456784".into();
     assert_eq!(call_text(router, &unknown).await.0, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifier_plans_a_status_change_once_and_sends_email_through_ses_and_sms_through_sns() {
+    use porchlight::app::notification_rules::{RuleWrite, create_rule};
+    use porchlight::ports::{ChangeEvent, ChangeKind, MessageLedger, MessageState, Received, StatusSnapshot};
+
+    let runtime = runtime().await;
+    let config = support::config(&support::settings()).expect("config");
+    let sdk = aws_config::load_from_env().await;
+    aws_sdk_sesv2::Client::new(&sdk)
+        .create_email_identity()
+        .email_identity(&config.mail_from)
+        .send()
+        .await
+        .expect("the sender verified in the emulator");
+    let tenant = support::add_merchant(&runtime, &sample("api.json")).await.expect("merchant");
+    let details = ShipmentDetails {
+        order_number: Some("#2001".into()),
+        customers: vec![porchlight::domain::Customer {
+            email: Some("ann@example.com".into()),
+            phone_number: Some("+4915112345678".into()),
+            language: Some("fr".into()),
+            ..porchlight::domain::Customer::default()
+        }],
+        ..ShipmentDetails::default()
+    };
+    let new = NewTracking {
+        slug: Some(porchlight::domain::Slug::parse("ups").expect("slug")),
+        tracking_number: TrackingNumber::parse("1Z999AA10123456784").expect("number"),
+        details,
+        last_mile: None,
+    };
+    let shipment = app::create_tracking(&runtime.deps, &tenant, new).await.expect("created");
+    let sms: RuleWrite =
+        serde_json::from_value(serde_json::json!({"trigger": "in_transit", "channels": ["sms"]})).expect("rule");
+    create_rule(&runtime.deps, &tenant, sms).await.expect("rule");
+
+    let snapshot =
+        |tag: Tag| StatusSnapshot { version: 1, tag, subtag: tag.default_subtag(), active: true, checkpoint_count: 1 };
+    let change = ChangeEvent {
+        tenant_id: tenant.clone(),
+        shipment_id: shipment.id.clone(),
+        kind: ChangeKind::Updated,
+        at: chrono::Utc::now(),
+        old: Some(snapshot(Tag::Pending)),
+        new: Some(snapshot(Tag::InTransit)),
+    };
+    let received = |id: u64| Received {
+        id,
+        body: serde_json::to_vec(&change).expect("json"),
+        receive_count: 1,
+        enqueued_at: chrono::Utc::now(),
+    };
+    // The same change delivered twice, as SQS may: planned and sent once.
+    let event = support::sqs_event(&[received(1), received(2)]);
+    let answer = handlers::notify(&runtime, handlers::NotifierEvent::Changes(event)).await.expect("handled");
+    assert!(answer.batch_item_failures.is_empty());
+    let messages = runtime.ledger.shipment_messages(&tenant, &shipment.id).await.expect("read");
+    assert_eq!(messages.len(), 2, "the default email and the SMS rule: {messages:?}");
+    assert!(messages.iter().all(|m| m.state == MessageState::Sent && m.detail.is_some()), "{messages:?}");
+    let tick: handlers::NotifierEvent =
+        serde_json::from_value(serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event"}))
+            .expect("tick");
+    handlers::notify(&runtime, tick).await.expect("nothing left to send");
+
+    // moto's model dump can fail while other tests change the emulator: read it until it answers.
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("the emulator");
+    let mut data = String::new();
+    for _ in 0..20 {
+        let answer = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.expect("moto");
+        if answer.status().is_success() {
+            data = answer.text().await.expect("text");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(data.contains("ann@example.com"), "SES holds the email");
+    assert!(data.contains("Content-Language: fr"), "in the shopper's language");
+}

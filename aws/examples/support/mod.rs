@@ -34,6 +34,7 @@ pub fn settings() -> Vec<(String, String)> {
         ("PORCHLIGHT_SECRET_KEY", SECRET_KEY.to_owned()),
         ("PORCHLIGHT_WEBHOOK_SECRETS", "testing-courier=sample-webhook-secret".to_owned()),
         ("PORCHLIGHT_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
+        ("PORCHLIGHT_PUBLIC_URL", "https://track.example".to_owned()),
         ("RUST_LOG", "info".to_owned()),
     ]
     .into_iter()
