@@ -25,13 +25,6 @@ fn due_position(entry_due: DateTime<Utc>, tenant: &TenantId, shipment: &Shipment
     format!("{:020}#{tenant}#{shipment}#{id}", entry_due.timestamp_micros().max(0))
 }
 
-fn channel_text(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Email => "email",
-        Channel::Sms => "sms",
-    }
-}
-
 fn message_item(e: &LedgerEntry) -> Item {
     let mut item = HashMap::from([
         ("PK".to_owned(), s(tenant_pk(&e.tenant_id))),
@@ -40,7 +33,7 @@ fn message_item(e: &LedgerEntry) -> Item {
         ("shipment_id".to_owned(), s(e.shipment_id.as_str())),
         ("id".to_owned(), s(&e.id)),
         ("trigger".to_owned(), s(e.trigger.as_str())),
-        ("channel".to_owned(), s(channel_text(e.channel))),
+        ("channel".to_owned(), s(e.channel.as_str())),
         ("recipient".to_owned(), s(&e.recipient)),
         ("language".to_owned(), s(e.language.code())),
         ("planned_at".to_owned(), time_value(e.planned_at)),
@@ -57,16 +50,12 @@ fn message_item(e: &LedgerEntry) -> Item {
 
 fn read_entry(item: &Item) -> Result<LedgerEntry, StoreError> {
     let trigger = text(item, "trigger")?;
-    let channel = match text(item, "channel")? {
-        "email" => Channel::Email,
-        "sms" => Channel::Sms,
-        _ => return Err(corrupt("channel")),
-    };
+    let channel = Channel::parse(text(item, "channel")?).ok_or_else(|| corrupt("channel"))?;
     Ok(LedgerEntry {
         id: text(item, "id")?.to_owned(),
         tenant_id: tenant_id(item)?,
         shipment_id: ShipmentId::parse(text(item, "shipment_id")?).map_err(|_| corrupt("shipment_id"))?,
-        trigger: Trigger::ALL.into_iter().find(|t| t.as_str() == trigger).ok_or_else(|| corrupt("trigger"))?,
+        trigger: Trigger::parse(trigger).ok_or_else(|| corrupt("trigger"))?,
         channel,
         recipient: text(item, "recipient")?.to_owned(),
         language: Language::parse(text(item, "language")?).map_err(|_| corrupt("language"))?,

@@ -160,11 +160,11 @@ pub async fn dispatch_due(
 /// when it cannot be written.
 async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Result<Option<Outgoing>, String>, AppError> {
     let Some(shipment) = deps.shipments.get(&entry.tenant_id, &entry.shipment_id).await? else { return Ok(Ok(None)) };
-    let reachable = match entry.channel {
-        Channel::Email => shipment.subscribed_emails().iter().any(|e| e.eq_ignore_ascii_case(&entry.recipient)),
-        Channel::Sms => shipment.subscribed_smses().contains(&entry.recipient),
+    let contact = match entry.channel {
+        Channel::Email => Contact::Email(entry.recipient.clone()),
+        Channel::Sms => Contact::Sms(entry.recipient.clone()),
     };
-    if !reachable {
+    if !shipment.reaches(&contact) {
         return Ok(Ok(None));
     }
     let page = super::pages::page_settings(deps, &entry.tenant_id).await?;
@@ -172,18 +172,7 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Result<Option<Outg
         return Ok(Err("no public URL to link the tracking page from".into()));
     };
     let tracking_url = format!("{address}/{}", crate::web::url_component(shipment.tracking_number.as_str()));
-    let name = shipment
-        .details
-        .customers
-        .iter()
-        .find(|c| match entry.channel {
-            Channel::Email => c.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&entry.recipient)),
-            Channel::Sms => {
-                c.phone_number.as_deref().and_then(|p| Contact::sms(p).ok())
-                    == Some(Contact::Sms(entry.recipient.clone()))
-            }
-        })
-        .and_then(|c| c.name.clone());
+    let name = shipment.customer_reached_by(&contact).and_then(|c| c.name.clone());
     // One-click unsubscribe links come with the signed links of the next step of issue 10.
     let envelope = Envelope { tracking_url: &tracking_url, unsubscribe_url: None, recipient_name: name.as_deref() };
     let message = match compose(entry.trigger, &shipment, &page, &envelope, entry.language, deps.clock.now()) {
@@ -299,30 +288,18 @@ fn sample_shipment(tenant: &crate::domain::TenantId, now: chrono::DateTime<chron
 /// The contacts `channel` reaches for `shipment`, in the ledger's form (emails lower-cased,
 /// numbers in E.164), each with the language its customer asked for, if any.
 fn recipients(shipment: &Shipment, channel: Channel) -> Vec<(String, Option<String>)> {
-    let language_of = |matches: &dyn Fn(&crate::domain::Customer) -> bool| {
-        shipment.details.customers.iter().find(|c| matches(c)).and_then(|c| c.language.clone())
+    let (contacts, contact): (Vec<String>, fn(String) -> Contact) = match channel {
+        Channel::Email => (shipment.subscribed_emails(), Contact::Email),
+        Channel::Sms => (shipment.subscribed_smses(), Contact::Sms),
     };
-    match channel {
-        Channel::Email => shipment
-            .subscribed_emails()
-            .into_iter()
-            .map(|email| {
-                let language = language_of(&|c| c.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&email)));
-                (email.to_lowercase(), language)
-            })
-            .collect(),
-        Channel::Sms => shipment
-            .subscribed_smses()
-            .into_iter()
-            .map(|number| {
-                let language = language_of(&|c| {
-                    c.phone_number.as_deref().and_then(|p| crate::domain::e164("", p).ok()).as_deref()
-                        == Some(number.as_str())
-                });
-                (number, language)
-            })
-            .collect(),
-    }
+    contacts
+        .into_iter()
+        .map(|address| {
+            let language = shipment.customer_reached_by(&contact(address.clone())).and_then(|c| c.language.clone());
+            let key = if channel == Channel::Email { address.to_lowercase() } else { address };
+            (key, language)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -73,6 +73,11 @@ impl Trigger {
             Trigger::NoUpdate => "no_update",
         }
     }
+
+    /// Reads [`Trigger::as_str`]'s spelling.
+    pub fn parse(text: &str) -> Option<Trigger> {
+        Trigger::ALL.into_iter().find(|t| t.as_str() == text)
+    }
 }
 
 /// How a message reaches a shopper.
@@ -83,6 +88,21 @@ pub enum Channel {
     Email,
     /// SMS.
     Sms,
+}
+
+impl Channel {
+    /// The wire and stored spelling: `email`, `sms`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+
+    /// Reads [`Channel::as_str`]'s spelling.
+    pub fn parse(text: &str) -> Option<Channel> {
+        [Channel::Email, Channel::Sms].into_iter().find(|c| c.as_str() == text)
+    }
 }
 
 /// Hours in which no message is sent (it waits for their end), in the recipient's time zone.

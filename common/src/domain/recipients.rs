@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{DomainError, Shipment, is_email};
+use super::{Customer, DomainError, Shipment, is_email};
 
 /// Most contacts a shopper may subscribe to one shipment, per channel.
 pub const MAX_SUBSCRIPTIONS: usize = 10;
@@ -140,24 +140,27 @@ impl Shipment {
         out
     }
 
+    /// The customer whose email (case aside) or phone number (in E.164) is `contact`.
+    pub fn customer_reached_by(&self, contact: &Contact) -> Option<&Customer> {
+        self.details.customers.iter().find(|c| match contact {
+            Contact::Email(email) => c.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)),
+            Contact::Sms(number) => c.phone_number.as_deref().and_then(|p| e164("", p).ok()).as_ref() == Some(number),
+        })
+    }
+
     /// Subscribes `contact` (undoing an earlier unsubscribe). `false` if it already heard about
     /// the shipment; `Invalid` past [`MAX_SUBSCRIPTIONS`].
     pub fn subscribe(&mut self, contact: &Contact) -> Result<bool, DomainError> {
         let key = contact.key();
         let was_unsubscribed = self.subscriptions.unsubscribed.contains(&key);
         self.subscriptions.unsubscribed.retain(|k| *k != key);
+        let a_customer = self.customer_reached_by(contact).is_some();
         let (list, current, field) = match contact {
             Contact::Email(email) => (&mut self.subscriptions.emails, email, "email"),
             Contact::Sms(number) => (&mut self.subscriptions.smses, number, "phone_number"),
         };
-        let known = list.iter().any(|c| c.eq_ignore_ascii_case(current))
-            || self.details.customers.iter().any(|c| match contact {
-                Contact::Email(email) => c.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)),
-                Contact::Sms(number) => {
-                    c.phone_number.as_deref().and_then(|p| e164("", p).ok()).as_ref() == Some(number)
-                }
-            });
-        if known {
+        let subscribed = list.iter().any(|c| c.eq_ignore_ascii_case(current));
+        if subscribed || a_customer {
             return Ok(was_unsubscribed);
         }
         if list.len() >= MAX_SUBSCRIPTIONS {
@@ -169,15 +172,21 @@ impl Shipment {
 
     /// Stops messages to `contact` for this shipment. `false` if it heard nothing already.
     pub fn unsubscribe(&mut self, contact: &Contact) -> bool {
-        let key = contact.key();
-        let heard = match contact {
-            Contact::Email(_) => self.subscribed_emails().iter().any(|e| e.to_lowercase() == key),
-            Contact::Sms(_) => self.subscribed_smses().contains(&key),
-        };
+        let heard = self.reaches(contact);
         if heard {
-            self.subscriptions.unsubscribed.push(key);
+            self.subscriptions.unsubscribed.push(contact.key());
         }
         heard
+    }
+
+    /// Whether messages about this shipment go to `contact` (see [`Shipment::subscribed_emails`]
+    /// and [`Shipment::subscribed_smses`]).
+    pub fn reaches(&self, contact: &Contact) -> bool {
+        let key = contact.key();
+        match contact {
+            Contact::Email(_) => self.subscribed_emails().iter().any(|e| e.to_lowercase() == key),
+            Contact::Sms(_) => self.subscribed_smses().contains(&key),
+        }
     }
 }
 

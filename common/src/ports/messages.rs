@@ -109,11 +109,8 @@ impl LedgerEntry {
         channel: Channel,
         recipient: &str,
     ) -> String {
-        let channel = match channel {
-            Channel::Email => "email",
-            Channel::Sms => "sms",
-        };
-        let identity = [tenant.as_str(), shipment.as_str(), trigger.as_str(), channel, recipient].join("\u{1f}");
+        let identity =
+            [tenant.as_str(), shipment.as_str(), trigger.as_str(), channel.as_str(), recipient].join("\u{1f}");
         hex::encode(&Sha256::digest(identity.as_bytes())[..16])
     }
 

@@ -28,6 +28,8 @@ const CSS: &str = include_str!("templates/page.css");
 
 struct Templates {
     env: Environment<'static>,
+    /// The style sheet, made a template value once (cloning it shares it).
+    css: Value,
     css_source: String,
 }
 
@@ -38,7 +40,7 @@ fn engine() -> &'static Templates {
         for (name, source) in TEMPLATES {
             env.add_template(name, source).expect("templates are checked by tests");
         }
-        Templates { env, css_source: csp_source(CSS) }
+        Templates { env, css: Value::from_safe_string(CSS.to_owned()), css_source: csp_source(CSS) }
     })
 }
 
@@ -69,7 +71,7 @@ pub fn render(
     let context = minijinja::context! {
         shell => Value::from(minijinja::value::Serde(shell)),
         msg => catalog.messages.clone(),
-        css => Value::from_safe_string(CSS.to_owned()),
+        css => engine.css.clone(),
         theme => Value::from_safe_string(theme.clone()),
         ..Value::from(minijinja::value::Serde(&content))
     };

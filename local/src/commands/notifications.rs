@@ -37,7 +37,7 @@ pub async fn run(deps: &Deps, command: NotificationsCommand) -> anyhow::Result<(
     if deps.tenants.get_tenant(&tenant).await.context("reading the tenant")?.is_none() {
         bail!("no tenant {tenant}");
     }
-    let Some(trigger) = Trigger::ALL.into_iter().find(|t| t.as_str() == trigger) else {
+    let Some(trigger) = Trigger::parse(&trigger) else {
         let known: Vec<&str> = Trigger::ALL.iter().map(|t| t.as_str()).collect();
         bail!("--trigger must be one of {}", known.join(", "));
     };

@@ -11,13 +11,6 @@ use crate::ports::{LedgerEntry, MessageLedger, MessageState, StoreError};
 const COLUMNS: &str = "tenant_id, id, shipment_id, trigger, channel, recipient, language, planned_at, due_at, \
                        attempts, state, finished_at, detail";
 
-fn channel_text(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Email => "email",
-        Channel::Sms => "sms",
-    }
-}
-
 /// A row of [`COLUMNS`] as an entry.
 fn entry(row: &Row<'_>) -> rusqlite::Result<Result<LedgerEntry, StoreError>> {
     let texts: [String; 8] =
@@ -26,12 +19,8 @@ fn entry(row: &Row<'_>) -> rusqlite::Result<Result<LedgerEntry, StoreError>> {
     let (finished_at, detail): (Option<i64>, Option<String>) = (row.get(11)?, row.get(12)?);
     let [tenant, id, shipment, trigger, channel, recipient, language, state] = texts;
     Ok((|| {
-        let trigger = Trigger::ALL.into_iter().find(|t| t.as_str() == trigger).ok_or_else(|| corrupt("trigger"))?;
-        let channel = match channel.as_str() {
-            "email" => Channel::Email,
-            "sms" => Channel::Sms,
-            _ => return Err(corrupt("channel")),
-        };
+        let trigger = Trigger::parse(&trigger).ok_or_else(|| corrupt("trigger"))?;
+        let channel = Channel::parse(&channel).ok_or_else(|| corrupt("channel"))?;
         Ok(LedgerEntry {
             id,
             tenant_id: TenantId::parse(&tenant).map_err(|_| corrupt("tenant_id"))?,
@@ -72,7 +61,7 @@ impl MessageLedger for SqliteStore {
                         e.id,
                         e.shipment_id.as_str(),
                         e.trigger.as_str(),
-                        channel_text(e.channel),
+                        e.channel.as_str(),
                         e.recipient,
                         e.language.code(),
                         micros(e.planned_at),

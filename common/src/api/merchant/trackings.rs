@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::api::wire::{MarkCompletedRequest, TrackingView, TrackingWrite};
 use crate::api::{ApiError, envelope, parse_body};
 use crate::app::{self, AppError, Deps};
-use crate::domain::{CountryCode, DomainError, EventTime, ShipmentId, Slug, Tag, TenantId};
+use crate::domain::{CountryCode, DomainError, EventTime, Shipment, ShipmentId, Slug, Tag, TenantId};
 use crate::ports::{Cursor, ListQuery};
 
 /// Default and largest page sizes of `GET /trackings`.
@@ -32,6 +32,12 @@ fn select_fields(view: &TrackingView<'_>, fields: Option<&str>) -> Result<serde_
     Ok(value)
 }
 
+/// `shipment` as the API answers it, linked to the merchant's tracking page.
+async fn answer(deps: &Deps, tenant: &TenantId, status: StatusCode, shipment: &Shipment) -> Result<Response, ApiError> {
+    let page = app::pages::page_address(deps, tenant).await?;
+    Ok(envelope(status, TrackingView::from(shipment).with_page(page.as_deref())))
+}
+
 #[derive(serde::Deserialize, Default)]
 pub(super) struct FieldsQuery {
     fields: Option<String>,
@@ -44,8 +50,7 @@ pub(super) async fn create(
 ) -> Result<Response, ApiError> {
     let request: TrackingWrite = parse_body(body)?;
     let shipment = app::create_tracking(&deps, &tenant, request.into_new_tracking()?).await?;
-    let page = app::pages::page_address(&deps, &tenant).await?;
-    Ok(envelope(StatusCode::CREATED, TrackingView::from(&shipment).with_page(page.as_deref())))
+    answer(&deps, &tenant, StatusCode::CREATED, &shipment).await
 }
 
 pub(super) async fn get(
@@ -73,8 +78,7 @@ pub(super) async fn update(
     let id = shipment_id(&id)?;
     let request: TrackingWrite = parse_body(body)?;
     let shipment = app::update_tracking(&deps, &tenant, &id, |shipment| request.apply_update(shipment)).await?;
-    let page = app::pages::page_address(&deps, &tenant).await?;
-    Ok(envelope(StatusCode::OK, TrackingView::from(&shipment).with_page(page.as_deref())))
+    answer(&deps, &tenant, StatusCode::OK, &shipment).await
 }
 
 pub(super) async fn delete(
@@ -83,8 +87,7 @@ pub(super) async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let shipment = app::delete_tracking(&deps, &tenant, &shipment_id(&id)?).await?;
-    let page = app::pages::page_address(&deps, &tenant).await?;
-    Ok(envelope(StatusCode::OK, TrackingView::from(&shipment).with_page(page.as_deref())))
+    answer(&deps, &tenant, StatusCode::OK, &shipment).await
 }
 
 pub(super) async fn retrack(
@@ -93,8 +96,7 @@ pub(super) async fn retrack(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let shipment = app::retrack(&deps, &tenant, &shipment_id(&id)?).await?;
-    let page = app::pages::page_address(&deps, &tenant).await?;
-    Ok(envelope(StatusCode::OK, TrackingView::from(&shipment).with_page(page.as_deref())))
+    answer(&deps, &tenant, StatusCode::OK, &shipment).await
 }
 
 pub(super) async fn mark_completed(
@@ -113,8 +115,7 @@ pub(super) async fn mark_completed(
         .transpose()
         .map_err(AppError::from)?;
     let shipment = app::mark_completed(&deps, &tenant, &id, reason, at).await?;
-    let page = app::pages::page_address(&deps, &tenant).await?;
-    Ok(envelope(StatusCode::OK, TrackingView::from(&shipment).with_page(page.as_deref())))
+    answer(&deps, &tenant, StatusCode::OK, &shipment).await
 }
 
 /// The query of `GET /trackings`, all text, parsed field by field for precise errors.
