@@ -3,6 +3,8 @@
 //! Pure code: no I/O, no clocks (callers pass `now`), no storage or wire formats beyond the serde
 //! derives used to persist values.
 
+use serde::{Deserialize, Deserializer};
+
 mod checkpoint;
 mod country;
 mod ids;
@@ -19,9 +21,7 @@ pub use country::{CountryCode, is_alpha2};
 pub use ids::{ShipmentId, Slug, TenantId, TrackingNumber};
 pub use language::Language;
 pub use notification::{Channel, MAX_RULES, NotificationRule, NotificationRules, QuietHours, Scope, Trigger};
-pub use page::{
-    Banner, Money, NavLink, Recommendation, TrackingPage, https_url, nullable, slug_from_name, validate_slug,
-};
+pub use page::{Banner, Money, NavLink, Recommendation, TrackingPage, https_url, slug_from_name, validate_slug};
 pub use poll::{PollOutcome, PollPolicy, seconds_between, ticks_between};
 pub use recipients::{Contact, MAX_SUBSCRIPTIONS, Subscriptions, e164, language_tag};
 pub use shipment::{
@@ -58,4 +58,14 @@ pub fn is_email(text: &str) -> bool {
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
         })
+}
+
+/// For `Option<Option<T>>` fields of a partial update: absent is `None` (keep), `null` is
+/// `Some(None)` (clear), a value is `Some(Some(value))`. Use with `#[serde(default)]`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }

@@ -1,6 +1,6 @@
 //! A merchant's branded tracking page: its URL name, brand, colours, languages and content.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use super::{DomainError, Language, is_email};
 
@@ -267,16 +267,6 @@ fn money(field: &str, price: &Money) -> Result<(), DomainError> {
         return Err(DomainError::invalid(format!("{field}.currency"), "must be an ISO 4217 code such as USD"));
     }
     Ok(())
-}
-
-/// For `Option<Option<T>>` fields of a partial update: absent is `None` (keep), `null` is
-/// `Some(None)` (clear), a value is `Some(Some(value))`. Use with `#[serde(default)]`.
-pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! Unknown request fields are ignored; wrong types are rejected naming the field.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 mod values;
@@ -14,17 +14,8 @@ pub use values::{CompletionReasonWire, CustomerView, DeliveryTypeWire, Direction
 use crate::app::{AppError, NewTracking};
 use crate::domain::{
     Checkpoint, CountryCode, Customer, DeliveryType, DomainError, EventTime, Leg, LegSource, PromisedDeliveryDate,
-    Shipment, ShipmentDetails, Slug, TrackingNumber, e164, language_tag,
+    Shipment, ShipmentDetails, Slug, TrackingNumber, e164, language_tag, nullable,
 };
-
-/// Present-and-null (`Some(None)`) versus absent (`None`), so that an update can clear a field.
-fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
 
 /// A customer as sent in a request.
 #[derive(Debug, Clone, Default, Deserialize)]
