@@ -15,6 +15,7 @@ mod poll;
 mod recipients;
 mod shipment;
 mod status;
+mod webhook;
 
 pub use checkpoint::{Checkpoint, CheckpointHash, CheckpointInput, CheckpointSource, EventTime};
 pub use country::{CountryCode, is_alpha2};
@@ -29,6 +30,10 @@ pub use shipment::{
     Shipment, ShipmentDetails, ShipmentDirection,
 };
 pub use status::{SUBTAGS, Subtag, SubtagInfo, Tag};
+pub use webhook::{
+    ALLOWED_PORTS, MAX_ATTEMPTS as MAX_WEBHOOK_ATTEMPTS, MAX_ENDPOINTS, SIGNATURE_HEADER, TargetPolicy, VERSION_HEADER,
+    WebhookEvent, is_forbidden_address, retry_delay, sign_webhook, validate_target, with_jitter,
+};
 
 /// A value that does not satisfy the domain's rules.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
