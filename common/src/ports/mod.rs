@@ -22,6 +22,7 @@ mod settings;
 mod shipments;
 mod store;
 mod tenants;
+mod webhooks;
 
 pub use clock::{Clock, SystemClock};
 pub use connections::{ConnectionStore, StoredConnection};
@@ -35,3 +36,6 @@ pub use settings::{SettingsKind, SettingsStore, Versioned};
 pub use shipments::{Cursor, ListPage, ListQuery, MAX_LOOKUP, ShipmentStore};
 pub use store::{BoxError, StoreError};
 pub use tenants::{ApiKeyRecord, Tenant, TenantStore};
+pub use webhooks::{
+    AfterAttempt, Attempt, Delivery, DeliveryState, MAX_REPLAY_EVENTS, WebhookEventRecord, WebhookStore,
+};

@@ -11,6 +11,8 @@ use crate::domain::TenantId;
 pub enum SettingsKind {
     /// `NotificationRules`.
     NotificationRules,
+    /// A merchant's webhook endpoints (their secrets sealed).
+    WebhookEndpoints,
 }
 
 impl SettingsKind {
@@ -18,6 +20,7 @@ impl SettingsKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SettingsKind::NotificationRules => "notification-rules",
+            SettingsKind::WebhookEndpoints => "webhook-endpoints",
         }
     }
 }

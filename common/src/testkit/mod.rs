@@ -6,6 +6,7 @@
 
 mod messages;
 mod settings;
+mod webhooks;
 
 use std::sync::Mutex;
 
@@ -27,6 +28,7 @@ pub use settings::{
     contract_lookups_by_number_and_order, page_contract_slugs_are_unique_and_move,
     settings_contract_versions_and_isolation,
 };
+pub use webhooks::webhook_contract_keeps_events_and_deliveries;
 
 /// A clock that stands still until moved.
 #[derive(Debug)]

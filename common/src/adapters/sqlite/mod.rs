@@ -16,6 +16,7 @@ mod schema;
 mod settings;
 mod shipments;
 mod tenants;
+mod webhooks;
 mod writer;
 
 use std::path::Path;
@@ -173,6 +174,7 @@ mod tests {
         crate::page_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::settings_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::ledger_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
+        crate::webhook_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
     }
 
     /// The file-backed store, with its pool of read connections over WAL.

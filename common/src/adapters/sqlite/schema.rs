@@ -151,6 +151,36 @@ CREATE TABLE messages (
 CREATE INDEX messages_due ON messages (due_at) WHERE state = 'planned';
 CREATE INDEX messages_by_shipment ON messages (tenant_id, shipment_id, planned_at);
 "#,
+    // Merchants' webhooks: every event with its exact body (for replays), and one delivery per
+    // endpoint and event with its attempts.
+    r#"
+CREATE TABLE webhook_events (
+    tenant_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    shipment_id TEXT NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (tenant_id, event_id)
+);
+CREATE INDEX webhook_events_by_time ON webhook_events (tenant_id, at, event_id);
+CREATE TABLE webhook_deliveries (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    lease_until INTEGER,
+    state TEXT NOT NULL,
+    attempts TEXT NOT NULL,
+    replayed_after INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (due_at) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (tenant_id, endpoint_id, created_at);
+"#,
 ];
 
 pub(super) fn migrate(connection: &Connection) -> Result<(), StoreError> {
