@@ -56,7 +56,9 @@ impl Runtime {
         let queues = Arc::new(SqsQueues::new(sdk, &config.queue_prefix));
         let http = Arc::new(ReqwestClient::new(settings.carrier_timeout));
         let ledger = Arc::new(store.clone());
-        let ports = Ports::of_store(store, queues.clone(), Arc::new(SystemClock), http);
+        let webhook_http =
+            Arc::new(ReqwestClient::for_webhooks(porchlight::app::webhooks::TIMEOUT, settings.webhook_targets));
+        let ports = Ports::of_store(store, queues.clone(), Arc::new(SystemClock), http, webhook_http);
         let deps = Deps::new(ports, config.secret_box.clone(), settings);
         let limiters = Arc::new(CarrierLimiters::default());
         let messenger = Arc::new(messengers::AwsMessenger::new(sdk, &config.mail_from));

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets, operator_accounts};
 use crate::couriers;
-use crate::domain::{PollPolicy, Tag, TenantId};
+use crate::domain::{PollPolicy, Tag, TargetPolicy, TenantId};
 use crate::secrets::SecretBox;
 
 /// Every setting's variable, as the environment and `infra/template.yaml` name it.
@@ -40,6 +40,9 @@ pub mod var {
     pub const PUBLIC_URL: &str = "PORCHLIGHT_PUBLIC_URL";
     /// Tracking page lookups one client address may make per minute.
     pub const PAGE_LOOKUPS_PER_MINUTE: &str = "PORCHLIGHT_PAGE_LOOKUPS_PER_MINUTE";
+    /// `true` lets merchants' webhooks target http, any port and private addresses
+    /// (development only).
+    pub const ALLOW_PRIVATE_WEBHOOKS: &str = "PORCHLIGHT_ALLOW_PRIVATE_WEBHOOKS";
 }
 
 /// Default seconds before a carrier request is abandoned.
@@ -115,6 +118,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// `PORCHLIGHT_PAGE_LOOKUPS_PER_MINUTE` (default 30): per client address.
     pub page_lookups_per_minute: u32,
+    /// `PORCHLIGHT_ALLOW_PRIVATE_WEBHOOKS` (`true`/`false`, default false): which webhook
+    /// targets merchants may register and Porchlight connects to.
+    pub webhook_targets: TargetPolicy,
 }
 
 impl Default for Settings {
@@ -131,6 +137,7 @@ impl Default for Settings {
             retention: None,
             public_url: None,
             page_lookups_per_minute: DEFAULT_PAGE_LOOKUPS_PER_MINUTE as u32,
+            webhook_targets: TargetPolicy::PublicOnly,
         }
     }
 }
@@ -202,6 +209,11 @@ impl Settings {
                 DEFAULT_PAGE_LOOKUPS_PER_MINUTE,
             )?)
             .unwrap_or(u32::MAX),
+            webhook_targets: match var(var::ALLOW_PRIVATE_WEBHOOKS).as_deref().map(str::trim) {
+                None | Some("false") => TargetPolicy::PublicOnly,
+                Some("true") => TargetPolicy::AllowPrivate,
+                Some(_) => return Err(invalid(var::ALLOW_PRIVATE_WEBHOOKS, "must be true or false")),
+            },
         })
     }
 }

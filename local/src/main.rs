@@ -17,7 +17,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use porchlight::adapters::http_client::ReqwestClient;
-use porchlight::app::{Deps, Ports};
+use porchlight::app::{self, Deps, Ports};
 use porchlight::ports::SystemClock;
 use porchlight::settings::{Settings, var};
 
@@ -155,5 +155,6 @@ fn wire(
     let secrets = database::secret_box(db, settings.secret_key.clone()).context("the secret key")?;
     let queue = Arc::new(store.clone());
     let http = Arc::new(ReqwestClient::new(settings.carrier_timeout));
-    Ok(Deps::new(Ports::of_store(store, queue, Arc::new(SystemClock), http), secrets, settings))
+    let webhook_http = Arc::new(ReqwestClient::for_webhooks(app::webhooks::TIMEOUT, settings.webhook_targets));
+    Ok(Deps::new(Ports::of_store(store, queue, Arc::new(SystemClock), http, webhook_http), secrets, settings))
 }

@@ -6,8 +6,10 @@
 //!   (`carrier-poller` on its schedule);
 //! - the status fan-out, following the store's change feed onto `status-changes`
 //!   (`status-fanout` on the table's stream), its position kept in the store;
-//! - the notifier, planning the messages of each status change and sending those due to the
-//!   outbox (`notifier` on AWS, to come);
+//! - the notifier, planning the messages and merchants' webhook deliveries of each status
+//!   change and sending the messages due to the outbox (`notifier` on AWS);
+//! - the webhook dispatcher, sending due deliveries concurrently, each endpoint apart
+//!   (`webhook-dispatcher` on AWS);
 //! - with a retention, the purge of finished shipments past it (the table's TTL).
 //!
 //! All stop when the `stopped` signal turns true, finishing the round in hand.
@@ -47,6 +49,7 @@ pub fn spawn(
         tokio::spawn(consume(deps.clone(), stopped.clone())),
         tokio::spawn(fan_out(deps.clone(), store.clone(), stopped.clone())),
         tokio::spawn(notify(deps.clone(), store.clone(), messenger, stopped.clone())),
+        tokio::spawn(send_webhooks(deps.clone(), stopped.clone())),
         tokio::spawn(poll(deps.clone(), poll_every, settings.poll_batch, stopped.clone())),
     ];
     if let Some(retention) = settings.retention {
@@ -115,6 +118,22 @@ async fn fan_out(deps: Deps, feed: SqliteStore, stopped: watch::Receiver<bool>) 
 async fn notify(deps: Deps, ledger: SqliteStore, messenger: Arc<dyn Messenger>, stopped: watch::Receiver<bool>) {
     let round = || app::notifications::notify_round(&deps, &ledger, messenger.as_ref(), NOTIFY_BATCH);
     drain("notifier", round, stopped).await;
+}
+
+async fn send_webhooks(deps: Deps, mut stopped: watch::Receiver<bool>) {
+    let dispatcher = app::webhooks::dispatch::Dispatcher::new(deps);
+    loop {
+        match dispatcher.start_due().await {
+            Ok(started) if started > 0 && !*stopped.borrow() => continue,
+            Ok(_) => {}
+            Err(error) => tracing::error!(error = %error, "webhook dispatch round failed"),
+        }
+        if idle(&mut stopped, IDLE).await {
+            break;
+        }
+    }
+    dispatcher.wait_idle().await;
+    tracing::info!("webhook dispatcher stopped");
 }
 
 async fn poll(deps: Deps, every: Duration, batch: usize, mut stopped: watch::Receiver<bool>) {

@@ -17,6 +17,8 @@
 //! | tracking page settings | `T#<tenant>` | `PAGE` | |
 //! | page slug (unique) | `PAGESLUG#<slug>` | `PAGESLUG` | |
 //! | settings document (notification rules, ...) | `T#<tenant>` | `SET#<kind>` | |
+//! | webhook event | `T#<tenant>` | `WEV#<event id>` | GSI3 `T#<tenant>#WEV` / `<at µs>#<event id>` |
+//! | webhook delivery | `T#<tenant>` | `WDL#<id>` | GSI3 `T#<tenant>#WDL#<endpoint>` / `<created µs>#<id>`; GSI2 while pending: `WDUE#<id's first hex digit>` / `<due µs>#<tenant>#<id>` |
 //! | message (the ledger) | `T#<tenant>` | `MSG#<shipment>#<message id>` | GSI2 while planned: `DUE#<id's first hex digit>` / `<due µs>#<tenant>#<shipment>#<id>` |
 //!
 //! GSI3 (keys only) answers shoppers' lookups within a tenant: each leg item carries
@@ -50,6 +52,7 @@ mod settings;
 mod shipments;
 mod stream;
 mod tenants;
+mod webhooks;
 
 use std::collections::HashMap;
 

@@ -11,6 +11,7 @@ pub mod pages;
 pub mod pipeline;
 mod tenants;
 mod trackings;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,10 +30,10 @@ pub use trackings::{
 };
 
 use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets};
-use crate::domain::{DomainError, PollPolicy, ShipmentId};
+use crate::domain::{DomainError, PollPolicy, ShipmentId, TargetPolicy};
 use crate::ports::{
     BoxError, Clock, ConnectionStore, HttpClient, PageStore, SettingsStore, ShipmentStore, StoreError, TenantStore,
-    WorkQueue,
+    WebhookStore, WorkQueue,
 };
 use crate::settings::{AdminToken, Settings};
 
@@ -59,6 +60,12 @@ pub struct Deps {
     pub carriers: Arc<CarrierRegistry>,
     /// How carriers are called.
     pub http: Arc<dyn HttpClient>,
+    /// Merchants' webhook events and deliveries.
+    pub webhooks: Arc<dyn WebhookStore>,
+    /// How merchants' webhooks are sent (see [`Ports::webhook_http`]).
+    pub webhook_http: Arc<dyn HttpClient>,
+    /// Which webhook targets merchants may register.
+    pub webhook_targets: TargetPolicy,
     /// Secrets that carriers sign their webhooks with, by slug.
     pub webhook_secrets: Arc<WebhookSecrets>,
     /// The operator's own carrier accounts, by slug, for polling.
@@ -95,24 +102,37 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     /// How carriers are called.
     pub http: Arc<dyn HttpClient>,
+    /// Merchants' webhook events and deliveries.
+    pub webhooks: Arc<dyn WebhookStore>,
+    /// How merchants' webhooks are sent: no redirects followed, and (unless the operator
+    /// allows private targets) no connection to a forbidden address after DNS resolution.
+    pub webhook_http: Arc<dyn HttpClient>,
 }
 
 impl Ports {
-    /// The store ports of one store that implements them all (SQLite), with `queue`, `clock`
-    /// and `http`.
-    pub fn of_store<S>(store: S, queue: Arc<dyn WorkQueue>, clock: Arc<dyn Clock>, http: Arc<dyn HttpClient>) -> Self
+    /// The store ports of one store that implements them all (SQLite), with `queue`, `clock`,
+    /// the carriers' `http` and `webhook_http`.
+    pub fn of_store<S>(
+        store: S,
+        queue: Arc<dyn WorkQueue>,
+        clock: Arc<dyn Clock>,
+        http: Arc<dyn HttpClient>,
+        webhook_http: Arc<dyn HttpClient>,
+    ) -> Self
     where
-        S: TenantStore + ShipmentStore + ConnectionStore + PageStore + SettingsStore + Clone + 'static,
+        S: TenantStore + ShipmentStore + ConnectionStore + PageStore + SettingsStore + WebhookStore + Clone + 'static,
     {
         Ports {
             tenants: Arc::new(store.clone()),
             shipments: Arc::new(store.clone()),
             connections: Arc::new(store.clone()),
             pages: Arc::new(store.clone()),
-            settings: Arc::new(store),
+            settings: Arc::new(store.clone()),
+            webhooks: Arc::new(store),
             queue,
             clock,
             http,
+            webhook_http,
         }
     }
 }
@@ -133,6 +153,9 @@ impl Deps {
             clock: ports.clock,
             carriers: Arc::new(CarrierRegistry::standard()),
             http: ports.http,
+            webhooks: ports.webhooks,
+            webhook_http: ports.webhook_http,
+            webhook_targets: settings.webhook_targets,
             webhook_secrets: Arc::new(settings.webhook_secrets.clone()),
             carrier_credentials: Arc::new(settings.carrier_accounts.clone()),
             poll_policy: Arc::new(settings.poll_policy.clone()),

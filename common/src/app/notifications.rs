@@ -193,8 +193,10 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Result<Option<Outg
     })))
 }
 
-/// One round of the notifier: up to `max` status changes off the queue planned (each
-/// acknowledged once planned), then up to `max` due messages sent. Whether it found work.
+/// One round of the notifier: up to `max` status changes off the queue planned (their
+/// messages, and their merchants' webhook deliveries, which a [`super::webhooks::dispatch`]
+/// dispatcher sends; each change acknowledged once planned), then up to `max` due messages
+/// sent. Whether it found work.
 pub async fn notify_round(
     deps: &Deps,
     ledger: &dyn MessageLedger,
@@ -207,6 +209,7 @@ pub async fn notify_round(
         match serde_json::from_slice::<ChangeEvent>(&message.body) {
             Ok(change) => {
                 plan_notifications(deps, ledger, &change).await?;
+                super::webhooks::plan_webhooks(deps, &change).await?;
                 deps.queue.ack(QueueName::StatusChanges, message.id).await?;
             }
             Err(error) => {

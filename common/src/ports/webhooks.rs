@@ -176,6 +176,10 @@ pub trait WebhookStore: Send + Sync {
         attempt: &Attempt,
         next: AfterAttempt,
     ) -> Result<(), StoreError>;
+    /// Moves a pending delivery's next attempt to `due_at` without counting one (its endpoint
+    /// is resting after failures, or busy), its lease released. `NotFound` if the tenant has no
+    /// such pending delivery.
+    async fn postpone_delivery(&self, tenant: &TenantId, id: &str, due_at: DateTime<Utc>) -> Result<(), StoreError>;
     /// Puts a dead delivery back, due at `at`, its retries counted afresh. `NotFound` if the
     /// tenant has no such dead delivery.
     async fn replay_dead(&self, tenant: &TenantId, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;

@@ -76,11 +76,12 @@ where
         + ConnectionStore
         + PageStore
         + crate::ports::SettingsStore
+        + crate::ports::WebhookStore
         + Clone
         + 'static,
 {
     let queue = std::sync::Arc::new(store.clone());
-    let ports = Ports::of_store(store, queue, clock, std::sync::Arc::new(NoNetwork));
+    let ports = Ports::of_store(store, queue, clock, std::sync::Arc::new(NoNetwork), std::sync::Arc::new(NoNetwork));
     Deps::new(ports, SecretBox::new(TEST_SECRET_KEY), &Settings::default())
 }
 

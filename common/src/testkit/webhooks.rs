@@ -93,6 +93,13 @@ pub async fn webhook_contract_keeps_events_and_deliveries(store: &dyn WebhookSto
     assert!(store.delivery(&other, &second.id).await.expect("read").is_none(), "per tenant");
     let retried = store.lease_due_deliveries(retry_at, lease, 10).await.expect("leased");
     assert!(retried.iter().any(|d| d.id == second.id), "a retry is leased when due, its lease released");
+    let rested = retry_at + Duration::minutes(30);
+    store.postpone_delivery(&tenant, &second.id, rested).await.expect("postponed");
+    let read = store.delivery(&tenant, &second.id).await.expect("read").expect("there");
+    assert_eq!((read.due_at, read.attempts.len()), (rested, 1), "postponing counts no attempt");
+    assert!(store.lease_due_deliveries(rested, lease, 10).await.expect("leased").iter().any(|d| d.id == second.id));
+    assert!(matches!(store.postpone_delivery(&tenant, &first.id, rested).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.postpone_delivery(&other, &second.id, rested).await, Err(StoreError::NotFound)));
 
     let log = store.endpoint_deliveries(&tenant, "ep_a", None, None, 10).await.expect("log");
     assert_eq!(

@@ -213,6 +213,21 @@ impl WebhookStore for SqliteStore {
         .await
     }
 
+    async fn postpone_delivery(&self, tenant: &TenantId, id: &str, due_at: DateTime<Utc>) -> Result<(), StoreError> {
+        let (tenant, id) = (tenant.clone(), id.to_owned());
+        self.write(move |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE webhook_deliveries SET due_at = ?3, lease_until = NULL
+                     WHERE tenant_id = ?1 AND id = ?2 AND state = 'pending'",
+                    params![tenant.as_str(), id, micros(due_at)],
+                )
+                .map_err(unavailable)?;
+            if changed == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+        })
+        .await
+    }
+
     async fn replay_dead(&self, tenant: &TenantId, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.clone(), id.to_owned());
         self.write(move |tx| {

@@ -475,3 +475,32 @@ impl<'a> From<&'a Shipment> for TrackingView<'a> {
         }
     }
 }
+
+/// The body of a merchant's webhook, AfterShip's: `ts` (Unix seconds), `event`, `event_id`,
+/// `is_tracking_first_tag` and `msg`, the tracking exactly as `GET /trackings/{id}` answers it
+/// (links to the page at `page`).
+pub fn webhook_body(
+    shipment: &Shipment,
+    page: Option<&str>,
+    event: crate::domain::WebhookEvent,
+    event_id: &str,
+    at: DateTime<Utc>,
+    first_tag: bool,
+) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        ts: i64,
+        event: &'static str,
+        event_id: &'a str,
+        is_tracking_first_tag: bool,
+        msg: TrackingView<'a>,
+    }
+    let body = Body {
+        ts: at.timestamp(),
+        event: event.as_str(),
+        event_id,
+        is_tracking_first_tag: first_tag,
+        msg: TrackingView::from(shipment).with_page(page),
+    };
+    serde_json::to_vec(&body).expect("tracking views serialize")
+}

@@ -1,0 +1,347 @@
+//! Merchants' webhooks: endpoints (at most ten, their signing secrets sealed in one settings
+//! document), events planned from status changes, test events, replays and the delivery log.
+//! [`dispatch`] sends what is due.
+//!
+//! An event is planned once per status change: its id is derived from the change (shipment
+//! and version), so the `status-changes` queue's duplicates and redeliveries plan nothing
+//! twice, and its body is written once and kept, so every endpoint and every replay gets the
+//! same bytes. Tenants that never registered an endpoint keep no events.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{AppError, Deps};
+use crate::domain::{DomainError, MAX_ENDPOINTS, TenantId, WebhookEvent, validate_target};
+use crate::ports::{
+    ChangeEvent, ChangeKind, Delivery, DeliveryState, MAX_REPLAY_EVENTS, SettingsKind, StoreError, WebhookEventRecord,
+};
+use crate::secrets::random_bytes;
+
+pub mod dispatch;
+
+/// How long one delivery attempt may take, connection included.
+pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How often an endpoint change is tried again when another writer changed them meanwhile.
+const ATTEMPTS: usize = 5;
+
+/// An endpoint as stored: the secret sealed under the deployment's key, base64.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredEndpoint {
+    id: String,
+    url: String,
+    events: Vec<WebhookEvent>,
+    sealed_secret: String,
+    created_at: DateTime<Utc>,
+}
+
+/// The tenant's endpoints document. Kept (maybe empty) once a first endpoint was registered:
+/// its presence is what makes a tenant's events worth keeping.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct StoredEndpoints {
+    endpoints: Vec<StoredEndpoint>,
+}
+
+/// An endpoint as merchants see it: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `wh_` and 16 hex digits.
+    pub id: String,
+    /// Where events are posted.
+    pub url: String,
+    /// The events it takes.
+    pub events: Vec<WebhookEvent>,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An endpoint with its secret opened, for signing. `Debug` hides the secret.
+#[derive(Clone)]
+pub struct SigningEndpoint {
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// The signing secret.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for SigningEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningEndpoint").field("id", &self.endpoint.id).finish_non_exhaustive()
+    }
+}
+
+impl StoredEndpoint {
+    fn view(&self) -> Endpoint {
+        Endpoint {
+            id: self.id.clone(),
+            url: self.url.clone(),
+            events: self.events.clone(),
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// A registration: `url` and the `events` it takes (absent: `tracking_update`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointWrite {
+    /// Where events are posted.
+    pub url: Option<String>,
+    /// The events it takes.
+    pub events: Option<Vec<WebhookEvent>>,
+}
+
+async fn stored(deps: &Deps, tenant: &TenantId) -> Result<(Option<StoredEndpoints>, u64), AppError> {
+    match deps.settings.get_settings(tenant, SettingsKind::WebhookEndpoints).await? {
+        Some(doc) => {
+            let endpoints = serde_json::from_value(doc.value)
+                .map_err(|_| AppError::Corrupt("webhook endpoints document".into()))?;
+            Ok((Some(endpoints), doc.version))
+        }
+        None => Ok((None, 0)),
+    }
+}
+
+/// Applies `change` to the tenant's endpoints and stores them, re-reading and re-applying when
+/// another writer won; the change's result.
+async fn change_endpoints<T>(
+    deps: &Deps,
+    tenant: &TenantId,
+    change: impl Fn(&mut StoredEndpoints) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    for _ in 0..ATTEMPTS {
+        let (endpoints, version) = stored(deps, tenant).await?;
+        let mut endpoints = endpoints.unwrap_or_default();
+        let outcome = change(&mut endpoints)?;
+        let value = serde_json::to_value(&endpoints).map_err(|e| AppError::Internal(e.to_string()))?;
+        match deps.settings.put_settings(tenant, SettingsKind::WebhookEndpoints, &value, version).await {
+            Ok(_) => return Ok(outcome),
+            Err(StoreError::Conflict) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(AppError::Busy)
+}
+
+/// A new signing secret: 32 random bytes, hex.
+fn new_secret() -> String {
+    hex::encode(random_bytes::<32>())
+}
+
+fn seal(deps: &Deps, secret: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(deps.secrets.seal(secret.as_bytes()))
+}
+
+fn open(deps: &Deps, endpoint: &StoredEndpoint) -> Result<String, AppError> {
+    use base64::Engine;
+    let corrupt = || AppError::Corrupt(format!("webhook endpoint {} secret", endpoint.id));
+    let sealed = base64::engine::general_purpose::STANDARD.decode(&endpoint.sealed_secret).map_err(|_| corrupt())?;
+    let plain = deps.secrets.open(&sealed).map_err(|_| corrupt())?;
+    String::from_utf8(plain).map_err(|_| corrupt())
+}
+
+/// Registers an endpoint: its target checked (see [`validate_target`]), its events deduplicated.
+/// Answers it with its signing secret, which is shown this once.
+pub async fn create_endpoint(
+    deps: &Deps,
+    tenant: &TenantId,
+    write: EndpointWrite,
+) -> Result<(Endpoint, String), AppError> {
+    let url = write.url.ok_or(AppError::Required("url"))?;
+    validate_target(&url, deps.webhook_targets)?;
+    let mut events = write.events.unwrap_or_else(|| vec![WebhookEvent::TrackingUpdate]);
+    events.sort();
+    events.dedup();
+    if events.is_empty() {
+        return Err(DomainError::invalid("events", "must name at least one event").into());
+    }
+    let secret = new_secret();
+    let endpoint = StoredEndpoint {
+        id: format!("wh_{}", hex::encode(random_bytes::<8>())),
+        url,
+        events,
+        sealed_secret: seal(deps, &secret),
+        created_at: deps.clock.now(),
+    };
+    change_endpoints(deps, tenant, |stored| {
+        if stored.endpoints.len() >= MAX_ENDPOINTS {
+            return Err(DomainError::invalid(
+                "url",
+                format!("a merchant may register at most {MAX_ENDPOINTS} endpoints"),
+            )
+            .into());
+        }
+        if stored.endpoints.iter().any(|e| e.url == endpoint.url) {
+            return Err(DomainError::invalid("url", "is registered already").into());
+        }
+        stored.endpoints.push(endpoint.clone());
+        Ok(())
+    })
+    .await?;
+    tracing::info!(tenant_id = %tenant, endpoint_id = endpoint.id, "webhook endpoint registered");
+    Ok((endpoint.view(), secret))
+}
+
+/// The tenant's endpoints, oldest first.
+pub async fn list_endpoints(deps: &Deps, tenant: &TenantId) -> Result<Vec<Endpoint>, AppError> {
+    let (stored, _) = stored(deps, tenant).await?;
+    Ok(stored.unwrap_or_default().endpoints.iter().map(StoredEndpoint::view).collect())
+}
+
+/// The tenant's endpoints with their secrets opened, for the dispatcher.
+pub async fn signing_endpoints(deps: &Deps, tenant: &TenantId) -> Result<Vec<SigningEndpoint>, AppError> {
+    let (stored, _) = stored(deps, tenant).await?;
+    stored
+        .unwrap_or_default()
+        .endpoints
+        .iter()
+        .map(|e| Ok(SigningEndpoint { endpoint: e.view(), secret: open(deps, e)? }))
+        .collect()
+}
+
+const NO_ENDPOINT: AppError = AppError::Missing("webhook endpoint");
+
+/// Removes an endpoint. Its pending deliveries become dead letters when next due.
+pub async fn delete_endpoint(deps: &Deps, tenant: &TenantId, id: &str) -> Result<(), AppError> {
+    change_endpoints(deps, tenant, |stored| {
+        let before = stored.endpoints.len();
+        stored.endpoints.retain(|e| e.id != id);
+        if stored.endpoints.len() == before { Err(NO_ENDPOINT) } else { Ok(()) }
+    })
+    .await?;
+    tracing::info!(tenant_id = %tenant, endpoint_id = id, "webhook endpoint deleted");
+    Ok(())
+}
+
+/// Gives an endpoint a new signing secret, answered this once; deliveries are signed with it
+/// from the dispatcher's next look at the endpoints (within seconds).
+pub async fn rotate_secret(deps: &Deps, tenant: &TenantId, id: &str) -> Result<(Endpoint, String), AppError> {
+    let secret = new_secret();
+    let sealed = seal(deps, &secret);
+    let endpoint = change_endpoints(deps, tenant, |stored| {
+        let endpoint = stored.endpoints.iter_mut().find(|e| e.id == id).ok_or(NO_ENDPOINT)?;
+        endpoint.sealed_secret = sealed.clone();
+        Ok(endpoint.view())
+    })
+    .await?;
+    tracing::info!(tenant_id = %tenant, endpoint_id = id, "webhook secret rotated");
+    Ok((endpoint, secret))
+}
+
+/// The tenant's endpoint `id`, with its secret.
+pub async fn signing_endpoint(deps: &Deps, tenant: &TenantId, id: &str) -> Result<SigningEndpoint, AppError> {
+    signing_endpoints(deps, tenant).await?.into_iter().find(|e| e.endpoint.id == id).ok_or(NO_ENDPOINT)
+}
+
+/// An event id in UUID v4 form derived from what identifies the event, so the same event
+/// always gets the same id.
+fn event_uuid(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(parts.join("\u{1f}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+/// Records the `tracking_update` event a status change makes, and plans its delivery to every
+/// endpoint that takes it; how many deliveries were planned now. Only updates that moved the
+/// status or sub-status are events (creations, deletions and expiries are not); a tenant
+/// without endpoints keeps nothing.
+pub async fn plan_webhooks(deps: &Deps, change: &ChangeEvent) -> Result<usize, AppError> {
+    if change.kind != ChangeKind::Updated || !super::fanout::is_status_change(change) {
+        return Ok(0);
+    }
+    let (Some(old), Some(new)) = (&change.old, &change.new) else { return Ok(0) };
+    let tenant = &change.tenant_id;
+    let (Some(stored), _) = stored(deps, tenant).await? else { return Ok(0) };
+    let Some(shipment) = deps.shipments.get(tenant, &change.shipment_id).await? else { return Ok(0) };
+    let event = WebhookEvent::TrackingUpdate;
+    let event_id =
+        event_uuid(&[tenant.as_str(), change.shipment_id.as_str(), event.as_str(), &new.version.to_string()]);
+    let record = match deps.webhooks.event(tenant, &event_id).await? {
+        Some(kept) => kept,
+        None => {
+            let page = super::pages::page_address(deps, tenant).await?;
+            let first_tag = old.tag != new.tag;
+            let body =
+                crate::api::wire::webhook_body(&shipment, page.as_deref(), event, &event_id, change.at, first_tag);
+            let record = WebhookEventRecord {
+                tenant_id: tenant.clone(),
+                event_id,
+                event,
+                at: change.at,
+                shipment_id: change.shipment_id.clone(),
+                body,
+            };
+            deps.webhooks.record_event(&record).await?;
+            record
+        }
+    };
+    let now = deps.clock.now();
+    let mut planned = 0;
+    for endpoint in stored.endpoints.iter().filter(|e| e.events.contains(&event)) {
+        if deps.webhooks.plan_delivery(&Delivery::new(&record, &endpoint.id, "", now)).await? {
+            planned += 1;
+        }
+    }
+    Ok(planned)
+}
+
+/// Plans, for `endpoint`, another delivery of every event of the tenant's between `from`
+/// (inclusive) and `to` that it takes: an endpoint that was down, or deleted and registered
+/// again, catches up. How many were planned; at most [`MAX_REPLAY_EVENTS`] events per replay.
+pub async fn replay_range(
+    deps: &Deps,
+    tenant: &TenantId,
+    endpoint: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    if from >= to {
+        return Err(DomainError::invalid("from", "must be before to").into());
+    }
+    let endpoint = signing_endpoint(deps, tenant, endpoint).await?.endpoint;
+    let events = deps.webhooks.events_between(tenant, from, to, MAX_REPLAY_EVENTS + 1).await?;
+    if events.len() > MAX_REPLAY_EVENTS {
+        return Err(DomainError::invalid(
+            "to",
+            format!("the range holds more than {MAX_REPLAY_EVENTS} events; replay a shorter one"),
+        )
+        .into());
+    }
+    let replay = format!("replay-{}", uuid::Uuid::new_v4());
+    let now = deps.clock.now();
+    let mut planned = 0;
+    for event in events.iter().filter(|e| endpoint.events.contains(&e.event)) {
+        if deps.webhooks.plan_delivery(&Delivery::new(event, &endpoint.id, &replay, now)).await? {
+            planned += 1;
+        }
+    }
+    tracing::info!(tenant_id = %tenant, endpoint_id = endpoint.id, planned, "webhook events replayed");
+    Ok(planned)
+}
+
+/// Sends a dead delivery again, its retries counted afresh.
+pub async fn replay_dead(deps: &Deps, tenant: &TenantId, delivery: &str) -> Result<Delivery, AppError> {
+    match deps.webhooks.replay_dead(tenant, delivery, deps.clock.now()).await {
+        Ok(()) => deps.webhooks.delivery(tenant, delivery).await?.ok_or(AppError::Missing("dead delivery")),
+        Err(StoreError::NotFound) => Err(AppError::Missing("dead delivery")),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// An endpoint's deliveries, newest first (see [`crate::ports::WebhookStore::endpoint_deliveries`]).
+pub async fn endpoint_deliveries(
+    deps: &Deps,
+    tenant: &TenantId,
+    endpoint: &str,
+    state: Option<DeliveryState>,
+    before: Option<DateTime<Utc>>,
+    limit: usize,
+) -> Result<Vec<Delivery>, AppError> {
+    signing_endpoint(deps, tenant, endpoint).await?;
+    Ok(deps.webhooks.endpoint_deliveries(tenant, endpoint, state, before, limit).await?)
+}
+
+#[cfg(test)]
+mod tests;
