@@ -263,7 +263,10 @@ pub async fn preview(
 }
 
 /// A parcel to preview messages with: an order of a sample shopper, picked up a day ago.
-fn sample_shipment(tenant: &crate::domain::TenantId, now: chrono::DateTime<chrono::Utc>) -> Result<Shipment, AppError> {
+pub(crate) fn sample_shipment(
+    tenant: &crate::domain::TenantId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Shipment, AppError> {
     use crate::domain::{
         CheckpointInput, CheckpointSource, Customer, EventTime, ShipmentDetails, Slug, Subtag, TrackingNumber,
     };

@@ -343,5 +343,20 @@ pub async fn endpoint_deliveries(
     Ok(deps.webhooks.endpoint_deliveries(tenant, endpoint, state, before, limit).await?)
 }
 
+/// Posts a test event to an endpoint now, signed as any other (a `tracking_update` of a sample
+/// parcel, with a fresh `event_id`); the attempt's outcome. Not kept or retried.
+pub async fn send_test(deps: &Deps, tenant: &TenantId, endpoint: &str) -> Result<crate::ports::Attempt, AppError> {
+    let endpoint = signing_endpoint(deps, tenant, endpoint).await?;
+    let now = deps.clock.now();
+    let sample = super::notifications::sample_shipment(tenant, now)?;
+    let page = super::pages::page_address(deps, tenant).await?;
+    let event_id = uuid::Uuid::new_v4().to_string();
+    let body =
+        crate::api::wire::webhook_body(&sample, page.as_deref(), WebhookEvent::TrackingUpdate, &event_id, now, true);
+    let attempt = dispatch::post(deps, &endpoint, body, now).await;
+    tracing::info!(tenant_id = %tenant, endpoint_id = endpoint.endpoint.id, status = attempt.status, "webhook test sent");
+    Ok(attempt)
+}
+
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ mod couriers;
 mod notification_rules;
 mod pages;
 mod trackings;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -46,6 +47,13 @@ pub fn merchant_router(deps: Deps) -> Router {
             "/notification-rules/{id}",
             get(notification_rules::get).put(notification_rules::update).delete(notification_rules::delete),
         )
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", get(webhooks::get).delete(webhooks::delete))
+        .route("/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
+        .route("/webhooks/{id}/test", post(webhooks::test))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/webhooks/{id}/deliveries/{delivery_id}/replay", post(webhooks::replay_delivery))
+        .route("/webhooks/{id}/replay", post(webhooks::replay))
         .route_layer(middleware::from_fn_with_state(deps.clone(), authenticate));
     Router::new()
         .nest(PREFIX, authenticated)

@@ -146,7 +146,7 @@ fn comma_list<T>(raw: &Option<String>, parse: impl Fn(&str) -> Result<T, DomainE
     raw.iter().flat_map(|r| r.split(',')).map(str::trim).filter(|s| !s.is_empty()).map(parse).collect()
 }
 
-fn instant(field: &str, raw: &Option<String>) -> Result<Option<DateTime<Utc>>, DomainError> {
+pub(super) fn instant(field: &str, raw: &Option<String>) -> Result<Option<DateTime<Utc>>, DomainError> {
     raw.as_deref()
         .filter(|r| !r.is_empty())
         .map(|r| {

@@ -547,6 +547,15 @@ async fn the_openapi_document_describes_every_route() {
         ("/porchlight/v1/notification-rules/{id}", "put"),
         ("/porchlight/v1/notification-rules/{id}", "delete"),
         ("/porchlight/v1/notification-rules/preview", "post"),
+        ("/porchlight/v1/webhooks", "get"),
+        ("/porchlight/v1/webhooks", "post"),
+        ("/porchlight/v1/webhooks/{id}", "get"),
+        ("/porchlight/v1/webhooks/{id}", "delete"),
+        ("/porchlight/v1/webhooks/{id}/rotate-secret", "post"),
+        ("/porchlight/v1/webhooks/{id}/test", "post"),
+        ("/porchlight/v1/webhooks/{id}/deliveries", "get"),
+        ("/porchlight/v1/webhooks/{id}/deliveries/{delivery_id}/replay", "post"),
+        ("/porchlight/v1/webhooks/{id}/replay", "post"),
         ("/t/{slug}", "get"),
         ("/t/{slug}/orders", "get"),
         ("/t/{slug}/track", "get"),
@@ -652,6 +661,7 @@ async fn bodies_that_could_be_stored_but_not_read_back_are_refused() {
 }
 
 mod operator;
+mod webhooks;
 
 #[tokio::test]
 async fn recipients_are_kept_as_messages_need_them_and_listed_as_subscribed() {

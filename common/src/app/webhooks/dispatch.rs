@@ -240,17 +240,7 @@ impl Dispatcher {
                 error: Some("the event is no longer kept".into()),
             });
         };
-        let request = HttpRequest::post(endpoint.endpoint.url.clone(), event.body.clone())
-            .header("content-type", "application/json")
-            .header(SIGNATURE_HEADER, sign_webhook(&endpoint.secret, &event.body))
-            .header(VERSION_HEADER.0, VERSION_HEADER.1);
-        let started = Instant::now();
-        let answer = self.deps.webhook_http.send(request).await;
-        let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
-        Ok(match answer {
-            Ok(response) => Attempt { at: now, status: Some(response.status), latency_ms, error: None },
-            Err(error) => Attempt { at: now, status: None, latency_ms, error: Some(error.to_string()) },
-        })
+        Ok(post(&self.deps, endpoint, event.body, now).await)
     }
 
     /// Joins the endpoint's line (the places to wait for), or answers until when its delivery
@@ -286,6 +276,22 @@ impl Dispatcher {
                 }
             }
         }
+    }
+}
+
+/// Posts `body` to `endpoint`, signed; the attempt, started `now`.
+pub(super) async fn post(deps: &Deps, endpoint: &SigningEndpoint, body: Vec<u8>, now: DateTime<Utc>) -> Attempt {
+    let signature = sign_webhook(&endpoint.secret, &body);
+    let request = HttpRequest::post(endpoint.endpoint.url.clone(), body)
+        .header("content-type", "application/json")
+        .header(SIGNATURE_HEADER, signature)
+        .header(VERSION_HEADER.0, VERSION_HEADER.1);
+    let started = Instant::now();
+    let answer = deps.webhook_http.send(request).await;
+    let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+    match answer {
+        Ok(response) => Attempt { at: now, status: Some(response.status), latency_ms, error: None },
+        Err(error) => Attempt { at: now, status: None, latency_ms, error: Some(error.to_string()) },
     }
 }
 
