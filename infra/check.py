@@ -24,13 +24,14 @@ from samtranslator.translator.transform import transform
 HERE = os.path.dirname(os.path.abspath(__file__))
 FUNCTIONS = [
     "ApiFunction", "WebhookIntakeFunction", "TrackingUpdaterFunction", "StatusFanoutFunction", "CarrierPollerFunction",
-    "TrackingPageFunction", "NotifierFunction",
+    "TrackingPageFunction", "NotifierFunction", "WebhookDispatcherFunction",
 ]
 PARAMETERS = {"Stage": "check", "SecretKey": "0" * 64}
 READ_WRITE = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
 # The DynamoDB actions each function's code calls (aws/src/dynamodb/): exactly these, no more.
 DYNAMODB_ACTIONS = {
-    "ApiFunction": READ_WRITE | {"dynamodb:ConditionCheckItem"},
+    # Webhook events and delivery logs are read back in batches.
+    "ApiFunction": READ_WRITE | {"dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem"},
     "WebhookIntakeFunction": set(),
     "TrackingUpdaterFunction": READ_WRITE,
     "StatusFanoutFunction": set(),
@@ -38,8 +39,11 @@ DYNAMODB_ACTIONS = {
     # Shoppers' pages only read: settings and slugs by key, lookups through GSI3.
     "TrackingPageFunction": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"},
     # Shipments, rules and pages read; the message ledger planned (conditional put) and leased
-    # and ended (conditional updates); due messages from GSI2.
+    # and ended (conditional updates); due messages from GSI2; webhook events and deliveries
+    # planned (conditional puts).
     "NotifierFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
+    # Endpoints and events read; deliveries leased and their attempts recorded; due ones from GSI2.
+    "WebhookDispatcherFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"},
 }
 # AWS managed policies SAM attaches for logs and event sources; nothing broader.
 MANAGED = {"AWSLambdaBasicExecutionRole", "AWSLambdaSQSQueueExecutionRole", "AWSLambdaDynamoDBExecutionRole"}

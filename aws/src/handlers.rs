@@ -109,8 +109,8 @@ pub enum NotifierEvent {
 /// Messages a `notifier` invocation sends at most.
 const DISPATCH_BATCH: usize = 100;
 
-/// `notifier`: plans the notifications of each status change (records that fail are reported
-/// for another delivery), then sends the messages that are due.
+/// `notifier`: plans the notifications and merchants' webhook deliveries of each status change
+/// (records that fail are reported for another delivery), then sends the messages that are due.
 pub async fn notify(runtime: &Runtime, event: NotifierEvent) -> Result<SqsBatchResponse, FunctionError> {
     let mut response = SqsBatchResponse::default();
     if let NotifierEvent::Changes(changes) = event {
@@ -121,12 +121,9 @@ pub async fn notify(runtime: &Runtime, event: NotifierEvent) -> Result<SqsBatchR
                 Err(error) => Err(error.to_string()),
                 Ok(message) => match serde_json::from_slice(&message.body) {
                     Err(error) => Err(format!("not a status change: {error}")),
-                    Ok(change) => {
-                        app::notifications::plan_notifications(&runtime.deps, runtime.ledger.as_ref(), &change)
-                            .await
-                            .map(|_| ())
-                            .map_err(|e| e.to_string())
-                    }
+                    Ok(change) => app::notifications::plan_change(&runtime.deps, runtime.ledger.as_ref(), &change)
+                        .await
+                        .map_err(|e| e.to_string()),
                 },
             };
             if let Err(error) = planned {
@@ -145,4 +142,21 @@ pub async fn notify(runtime: &Runtime, event: NotifierEvent) -> Result<SqsBatchR
     )
     .await?;
     Ok(response)
+}
+
+/// How long a `webhook-dispatcher` invocation starts deliveries (its timeout is 60 s; the
+/// attempts it started may take [`app::webhooks::TIMEOUT`] more).
+const DISPATCH_BUDGET: std::time::Duration = std::time::Duration::from_secs(40);
+
+/// `webhook-dispatcher`: invoked when deliveries are planned (the table's stream, filtered to
+/// new delivery items) and every minute (retries, postponements, replays); whatever the event,
+/// it sends every delivery that is due, concurrently, until none is or its budget is spent.
+/// The deliveries live in the table, so an invocation that fails loses nothing: the next one
+/// finds them due.
+pub async fn dispatch_webhooks(runtime: &Runtime, _event: serde_json::Value) -> Result<(), FunctionError> {
+    let started = runtime.webhook_dispatcher.run_for(DISPATCH_BUDGET).await?;
+    if started > 0 {
+        tracing::info!(started, "webhook deliveries attempted");
+    }
+    Ok(())
 }

@@ -35,6 +35,8 @@ pub struct Runtime {
     pub ledger: Arc<DynamoStore>,
     /// Email and SMS senders.
     pub messenger: Arc<messengers::AwsMessenger>,
+    /// Merchants' webhook sender, its endpoints' health kept across warm invocations.
+    pub webhook_dispatcher: Arc<porchlight::app::webhooks::dispatch::Dispatcher>,
 }
 
 impl Runtime {
@@ -62,7 +64,9 @@ impl Runtime {
         let deps = Deps::new(ports, config.secret_box.clone(), settings);
         let limiters = Arc::new(CarrierLimiters::default());
         let messenger = Arc::new(messengers::AwsMessenger::new(sdk, &config.mail_from));
+        let webhook_dispatcher = porchlight::app::webhooks::dispatch::Dispatcher::new(deps.clone());
         Runtime {
+            webhook_dispatcher,
             deps,
             queues,
             limiters,

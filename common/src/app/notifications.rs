@@ -193,6 +193,14 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Result<Option<Outg
     })))
 }
 
+/// Plans everything a status change calls for: its notifications (in `ledger`) and its
+/// merchant's webhook deliveries. Idempotent, so a change delivered again plans nothing twice.
+pub async fn plan_change(deps: &Deps, ledger: &dyn MessageLedger, change: &ChangeEvent) -> Result<(), AppError> {
+    plan_notifications(deps, ledger, change).await?;
+    super::webhooks::plan_webhooks(deps, change).await?;
+    Ok(())
+}
+
 /// One round of the notifier: up to `max` status changes off the queue planned (their
 /// messages, and their merchants' webhook deliveries, which a [`super::webhooks::dispatch`]
 /// dispatcher sends; each change acknowledged once planned), then up to `max` due messages
@@ -208,8 +216,7 @@ pub async fn notify_round(
     for message in received {
         match serde_json::from_slice::<ChangeEvent>(&message.body) {
             Ok(change) => {
-                plan_notifications(deps, ledger, &change).await?;
-                super::webhooks::plan_webhooks(deps, &change).await?;
+                plan_change(deps, ledger, &change).await?;
                 deps.queue.ack(QueueName::StatusChanges, message.id).await?;
             }
             Err(error) => {

@@ -63,6 +63,10 @@ pub struct ServeArgs {
     /// SMS [default: `outbox/` beside the database].
     #[arg(long, env = "PORCHLIGHT_OUTBOX")]
     pub outbox: Option<std::path::PathBuf>,
+    /// Lets merchants' webhooks target http, any port and loopback or private addresses
+    /// (development and tests only: it makes Porchlight a way into the network it runs in).
+    #[arg(long, env = "PORCHLIGHT_ALLOW_PRIVATE_WEBHOOKS")]
+    pub allow_private_webhooks: bool,
     /// The address notifications are sent from, under each merchant's name.
     #[arg(long, env = "PORCHLIGHT_MAIL_FROM", default_value = "notifications@localhost")]
     pub mail_from: String,
@@ -83,6 +87,7 @@ impl ServeArgs {
             var::RETENTION_DAYS => self.retention_days.clone(),
             var::PUBLIC_URL => self.public_url.clone(),
             var::PAGE_LOOKUPS_PER_MINUTE => self.page_lookups_per_minute.clone(),
+            var::ALLOW_PRIVATE_WEBHOOKS => self.allow_private_webhooks.then(|| "true".to_owned()),
             _ => None,
         }
     }
@@ -103,6 +108,7 @@ pub fn name_the_flag(error: SettingsError) -> anyhow::Error {
             var::RETENTION_DAYS => "--retention-days",
             var::PUBLIC_URL => "--public-url",
             var::PAGE_LOOKUPS_PER_MINUTE => "--page-lookups-per-minute",
+            var::ALLOW_PRIVATE_WEBHOOKS => "--allow-private-webhooks",
             _ => return error.into(),
         },
     };
