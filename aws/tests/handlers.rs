@@ -295,3 +295,79 @@ async fn notifier_plans_a_status_change_once_and_sends_email_through_ses_and_sms
     assert!(data.contains("ann@example.com"), "SES holds the email");
     assert!(data.contains("Content-Language: fr"), "in the shopper's language");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_change_reaches_a_merchant_webhook_once_signed_through_the_notifier_and_dispatcher() {
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Bytes;
+    use axum::http::HeaderMap;
+    use porchlight::app::webhooks::{self, EndpointWrite};
+    use porchlight::domain::{TargetPolicy, sign_webhook};
+    use porchlight::ports::{ChangeEvent, ChangeKind, DeliveryState, Received, StatusSnapshot};
+
+    let mut runtime = runtime().await;
+    runtime.deps.webhook_targets = TargetPolicy::AllowPrivate;
+    runtime.deps.webhook_http = Arc::new(porchlight::adapters::http_client::ReqwestClient::for_webhooks(
+        std::time::Duration::from_secs(5),
+        TargetPolicy::AllowPrivate,
+    ));
+    runtime.webhook_dispatcher = webhooks::dispatch::Dispatcher::new(runtime.deps.clone());
+    let seen: Arc<Mutex<Vec<(HeaderMap, Bytes)>>> = Arc::default();
+    let kept = seen.clone();
+    let receiver = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
+        let kept = kept.clone();
+        async move {
+            kept.lock().expect("lock").push((headers, body));
+            axum::http::StatusCode::OK
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
+    let url = format!("http://{}/hooks", listener.local_addr().expect("bound"));
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+
+    let tenant = support::add_merchant(&runtime, &sample("api.json")).await.expect("merchant");
+    let write = EndpointWrite { url: Some(url), events: None };
+    let (endpoint, secret) = webhooks::create_endpoint(&runtime.deps, &tenant, write).await.expect("registered");
+    let new = NewTracking {
+        slug: Some(porchlight::domain::Slug::parse("ups").expect("slug")),
+        tracking_number: TrackingNumber::parse("1Z999AA10123456784").expect("number"),
+        details: ShipmentDetails::default(),
+        last_mile: None,
+    };
+    let shipment = app::create_tracking(&runtime.deps, &tenant, new).await.expect("created");
+    let snapshot =
+        |tag: Tag| StatusSnapshot { version: 2, tag, subtag: tag.default_subtag(), active: true, checkpoint_count: 1 };
+    let change = ChangeEvent {
+        tenant_id: tenant.clone(),
+        shipment_id: shipment.id.clone(),
+        kind: ChangeKind::Updated,
+        at: chrono::Utc::now(),
+        old: Some(snapshot(Tag::Pending)),
+        new: Some(snapshot(Tag::InTransit)),
+    };
+    let received = |id: u64| Received {
+        id,
+        body: serde_json::to_vec(&change).expect("json"),
+        receive_count: 1,
+        enqueued_at: chrono::Utc::now(),
+    };
+    let event = support::sqs_event(&[received(1), received(2)]);
+    let answer = handlers::notify(&runtime, handlers::NotifierEvent::Changes(event)).await.expect("handled");
+    assert!(answer.batch_item_failures.is_empty());
+
+    handlers::dispatch_webhooks(&runtime, sample("webhook-dispatcher.json")).await.expect("dispatched");
+    let seen = seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 1, "a change delivered twice is posted once");
+    let (headers, body) = &seen[0];
+    let signature = headers.get("aftership-hmac-sha256").and_then(|v| v.to_str().ok()).expect("signed");
+    assert_eq!(signature, sign_webhook(&secret, body));
+    let json: serde_json::Value = serde_json::from_slice(body).expect("json");
+    assert_eq!(
+        (json["event"].as_str(), json["msg"]["id"].as_str()),
+        (Some("tracking_update"), Some(shipment.id.as_str()))
+    );
+    let log = webhooks::endpoint_deliveries(&runtime.deps, &tenant, &endpoint.id, None, None, 10).await.expect("log");
+    assert_eq!(log.len(), 1);
+    assert_eq!((log[0].state, log[0].attempts[0].status), (DeliveryState::Delivered, Some(200)));
+}
