@@ -272,8 +272,16 @@ fn serve_polls_the_sandbox_from_info_received_to_delivered_and_takes_signed_webh
             "testing-courier=s3cret",
             "--admin-token",
             "op-token",
+            "--allow-private-webhooks",
         ],
     );
+    let (receiver, posts) = webhook_receiver();
+    let (status, body) = http(port, "POST", "/porchlight/v1/webhooks", &key, &format!(r#"{{"url":"{receiver}"}}"#));
+    assert_eq!(status, 201, "{body}");
+    let secret = serde_json::from_str::<serde_json::Value>(&body).expect("json")["data"]["secret"]
+        .as_str()
+        .expect("the secret, shown once")
+        .to_owned();
     let (status, body) = http(
         port,
         "POST",
@@ -343,6 +351,81 @@ fn serve_polls_the_sandbox_from_info_received_to_delivered_and_takes_signed_webh
     assert!(subjects.iter().all(|s| s.contains("TC-DELIVERED-6SEC-E2E")), "{subjects:?}");
     let stats = admin_get(port, "op-token", "/admin/stats");
     assert!(stats["data"]["status_changes_depth"].is_u64(), "the status-changes queue is reported");
+
+    // The merchant's endpoint heard of each status change once, signed with its secret, up to
+    // the delivery.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let bodies = loop {
+        let bodies: Vec<serde_json::Value> = posts
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(signature, body)| {
+                assert_eq!(signature, &porchlight::domain::sign_webhook(&secret, body.as_bytes()), "verifies");
+                serde_json::from_str(body).expect("json")
+            })
+            .filter(|b: &serde_json::Value| b["msg"]["id"] == id.as_str())
+            .collect();
+        if bodies.iter().any(|b| b["msg"]["tag"] == "Delivered") {
+            break bodies;
+        }
+        assert!(Instant::now() < deadline, "no signed webhook told of the delivery: {bodies:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut event_ids: Vec<&str> = bodies.iter().map(|b| b["event_id"].as_str().expect("event id")).collect();
+    event_ids.sort_unstable();
+    event_ids.dedup();
+    assert_eq!(event_ids.len(), bodies.len(), "each event once: {bodies:?}");
+    assert!(bodies.len() >= 3 && bodies.iter().all(|b| b["event"] == "tracking_update"), "{bodies:?}");
+}
+
+/// A merchant's endpoint on loopback: each POST's `aftership-hmac-sha256` and body, answered 200.
+fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let url = format!("http://{}/aftership", listener.local_addr().expect("bound"));
+    let posts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = posts.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().filter_map(Result::ok) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 8192];
+            let (head, length) = loop {
+                let Ok(read) = stream.read(&mut buffer) else { break (String::new(), 0) };
+                if read == 0 {
+                    break (String::new(), 0);
+                }
+                request.extend_from_slice(&buffer[..read]);
+                if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&request[..end]).to_string();
+                    request.drain(..end + 4);
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
+                        })
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    break (head, length);
+                }
+            };
+            while request.len() < length {
+                let Ok(read) = stream.read(&mut buffer) else { break };
+                if read == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buffer[..read]);
+            }
+            let signature = head
+                .lines()
+                .find_map(|l| l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case("aftership-hmac-sha256")))
+                .map(|(_, v)| v.trim().to_owned())
+                .unwrap_or_default();
+            kept.lock().expect("lock").push((signature, String::from_utf8_lossy(&request).to_string()));
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, posts)
 }
 
 /// `GET path` of the admin API with the operator's token; the JSON body.
