@@ -23,7 +23,11 @@ use crate::ports::{AfterAttempt, Attempt, Delivery, HttpRequest};
 /// Deliveries being sent at once, all endpoints together.
 pub const MAX_IN_FLIGHT: usize = 256;
 /// Deliveries being sent at once to one endpoint.
-pub const PER_ENDPOINT: usize = 16;
+pub const PER_ENDPOINT: usize = 32;
+/// Deliveries that may wait in a healthy endpoint's line (one whose last attempt did not
+/// fail); a failing endpoint's line holds [`PER_ENDPOINT`]. Either way half the room or more
+/// stays for the other endpoints.
+const HEALTHY_LINE: usize = MAX_IN_FLIGHT / 2 - PER_ENDPOINT;
 /// Failures in a row after which an endpoint rests.
 pub const TRIP_AFTER: u32 = 5;
 /// How long a leased delivery is held: longer than an attempt can take.
@@ -54,11 +58,19 @@ struct Health {
     waiting: usize,
     failures: u32,
     rest_until: Option<DateTime<Utc>>,
+    /// When an attempt last finished (or, before any did, the first was let in).
+    progress_at: Option<DateTime<Utc>>,
 }
 
 impl Default for Health {
     fn default() -> Self {
-        Health { places: Arc::new(Semaphore::new(PER_ENDPOINT)), waiting: 0, failures: 0, rest_until: None }
+        Health {
+            places: Arc::new(Semaphore::new(PER_ENDPOINT)),
+            waiting: 0,
+            failures: 0,
+            rest_until: None,
+            progress_at: None,
+        }
     }
 }
 
@@ -200,11 +212,11 @@ impl Dispatcher {
                 (attempt, delivered)
             }
             Err(error) => {
-                self.release(&key, false, now);
+                self.release(&key, false);
                 return Err(error);
             }
         };
-        self.release(&key, delivered, now);
+        self.release(&key, delivered);
         let next = if delivered {
             AfterAttempt::Delivered
         } else {
@@ -244,24 +256,31 @@ impl Dispatcher {
     }
 
     /// Joins the endpoint's line (the places to wait for), or answers until when its delivery
-    /// must wait in the store: the endpoint rests, or [`PER_ENDPOINT`] already wait in line.
+    /// must wait in the store: the endpoint rests, or its line is full.
     fn admit(&self, key: &EndpointKey, now: DateTime<Utc>) -> Result<Arc<Semaphore>, DateTime<Utc>> {
         let mut health = self.health.lock().expect("not poisoned");
         let state = health.entry(key.clone()).or_default();
         if let Some(until) = state.rest_until.filter(|until| *until > now) {
             return Err(until + Duration::milliseconds((unit_random() * 1000.0) as i64));
         }
-        if state.waiting >= PER_ENDPOINT {
-            return Err(now + Duration::seconds(1));
+        let line = if state.failures == 0 { HEALTHY_LINE } else { PER_ENDPOINT };
+        if state.waiting >= line {
+            // Back soon to an endpoint that keeps up, later to one that has answered nothing
+            // for a while.
+            let stalled = now - state.progress_at.unwrap_or(now);
+            return Err(now + stalled.clamp(Duration::milliseconds(20), Duration::seconds(5)));
         }
+        state.progress_at.get_or_insert(now);
         state.waiting += 1;
         Ok(state.places.clone())
     }
 
     /// Gives the place back, counting the attempt's outcome.
-    fn release(&self, key: &EndpointKey, delivered: bool, now: DateTime<Utc>) {
+    fn release(&self, key: &EndpointKey, delivered: bool) {
+        let now = self.deps.clock.now();
         let mut health = self.health.lock().expect("not poisoned");
         let state = health.entry(key.clone()).or_default();
+        state.progress_at = Some(now);
         if delivered {
             state.failures = 0;
             state.rest_until = None;
