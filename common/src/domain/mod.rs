@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer};
 
 mod checkpoint;
 mod country;
+mod exception;
 mod ids;
 mod language;
 mod notification;
@@ -19,6 +20,9 @@ mod webhook;
 
 pub use checkpoint::{Checkpoint, CheckpointHash, CheckpointInput, CheckpointSource, EventTime};
 pub use country::{CountryCode, is_alpha2};
+pub use exception::{
+    Actions, CaseState, Condition, ExceptionRule, ExceptionRules, MAX_EXCEPTION_RULES, MAX_NOTES, Note, Severity, facts_of,
+};
 pub use ids::{ShipmentId, Slug, TenantId, TrackingNumber};
 pub use language::Language;
 pub use notification::{Channel, MAX_RULES, NotificationRule, NotificationRules, QuietHours, Scope, Trigger};
