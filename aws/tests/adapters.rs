@@ -21,6 +21,7 @@ porchlight::page_contract_tests!(store().await);
 porchlight::settings_contract_tests!(store().await);
 porchlight::ledger_contract_tests!(store().await);
 porchlight::webhook_contract_tests!(store().await);
+porchlight::exception_contract_tests!(store().await);
 
 /// The table's stream carries the same changes, in order, as the SQLite change feed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,6 +19,7 @@
 //! | settings document (notification rules, ...) | `T#<tenant>` | `SET#<kind>` | |
 //! | webhook event | `T#<tenant>` | `WEV#<event id>` | GSI3 `T#<tenant>#WEV` / `<at µs>#<event id>` |
 //! | webhook delivery | `T#<tenant>` | `WDL#<id>` | GSI3 `T#<tenant>#WDL#<endpoint>` / `<created µs>#<id>`; GSI2 while pending: `WDUE#<id's first hex digit>` / `<due µs>#<tenant>#<id>` |
+//! | exception case | `T#<tenant>` | `EXC#<case id>` | |
 //! | message (the ledger) | `T#<tenant>` | `MSG#<shipment>#<message id>` | GSI2 while planned: `DUE#<id's first hex digit>` / `<due µs>#<tenant>#<shipment>#<id>` |
 //!
 //! GSI3 (keys only) answers shoppers' lookups within a tenant: each leg item carries
@@ -45,6 +46,7 @@
 //! (`AWS_ENDPOINT_URL` reaches an emulator); this module has no local branches.
 
 mod connections;
+mod exceptions;
 mod keys;
 mod messages;
 mod pages;

@@ -77,8 +77,8 @@ impl Condition {
             }
             Condition::PastDue { days } => {
                 let promised = shipment.details.order_promised_delivery_date.as_ref();
-                let latest = promised
-                    .and_then(|p| p.promised_delivery_date_max.as_ref().or(p.promised_delivery_date.as_ref()));
+                let latest =
+                    promised.and_then(|p| p.promised_delivery_date_max.as_ref().or(p.promised_delivery_date.as_ref()));
                 let Some(date) = latest.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()) else {
                     return false;
                 };
@@ -311,7 +311,8 @@ mod tests {
     };
 
     fn shipment(codes: &[&str], at: DateTime<Utc>) -> Shipment {
-        let (slug, number) = (Slug::parse("ups").expect("slug"), TrackingNumber::parse("1Z999AA10123456784").expect("n"));
+        let (slug, number) =
+            (Slug::parse("ups").expect("slug"), TrackingNumber::parse("1Z999AA10123456784").expect("n"));
         let mut s = Shipment::new(TenantId::random(), slug.clone(), number.clone(), ShipmentDetails::default(), at);
         let events = codes.iter().enumerate().map(|(i, code)| {
             CheckpointInput::new(
@@ -332,7 +333,9 @@ mod tests {
         let now = Utc::now();
         let rules = ExceptionRules::defaults();
         rules.validate().expect("valid defaults");
-        let fired = |s: &Shipment, at| rules.rules.iter().filter(|r| r.matches(s, at)).map(|r| r.id.as_str()).collect::<Vec<_>>();
+        let fired = |s: &Shipment, at| {
+            rules.rules.iter().filter(|r| r.matches(s, at)).map(|r| r.id.as_str()).collect::<Vec<_>>()
+        };
         assert_eq!(fired(&shipment(&["InTransit_002", "AttemptFail_002"], now), now), ["er_failed_attempt"]);
         assert_eq!(fired(&shipment(&["InTransit_002", "Exception_013"], now), now), ["er_carrier_exception"]);
         let quiet = shipment(&["InTransit_002"], now - Duration::days(9));
@@ -371,7 +374,8 @@ mod tests {
         assert_eq!(rule.validate().expect_err("blank").field, "name");
         let parsed: Result<Condition, _> = serde_json::from_str(r#"{"type": "no_update", "days": 3, "colour": 1}"#);
         assert!(parsed.is_err(), "unknown fields are refused");
-        let parsed: Condition = serde_json::from_str(r#"{"type": "subtag_in", "subtags": ["Exception_004"]}"#).expect("ok");
+        let parsed: Condition =
+            serde_json::from_str(r#"{"type": "subtag_in", "subtags": ["Exception_004"]}"#).expect("ok");
         assert_eq!(parsed, Condition::SubtagIn { subtags: vec![Subtag::parse("Exception_004").expect("code")] });
     }
 

@@ -21,7 +21,8 @@ mod webhook;
 pub use checkpoint::{Checkpoint, CheckpointHash, CheckpointInput, CheckpointSource, EventTime};
 pub use country::{CountryCode, is_alpha2};
 pub use exception::{
-    Actions, CaseState, Condition, ExceptionRule, ExceptionRules, MAX_EXCEPTION_RULES, MAX_NOTES, Note, Severity, facts_of,
+    Actions, CaseState, Condition, ExceptionRule, ExceptionRules, MAX_EXCEPTION_RULES, MAX_NOTES, Note, Severity,
+    facts_of,
 };
 pub use ids::{ShipmentId, Slug, TenantId, TrackingNumber};
 pub use language::Language;

@@ -12,6 +12,7 @@
 
 mod clock;
 mod connections;
+mod exceptions;
 mod feed;
 mod http;
 mod messages;
@@ -26,6 +27,7 @@ mod webhooks;
 
 pub use clock::{Clock, SystemClock};
 pub use connections::{ConnectionStore, StoredConnection};
+pub use exceptions::{CaseFilter, ExceptionCase, ExceptionStore};
 pub use feed::{ChangeEvent, ChangeFeed, ChangeKind, FeedEntry, StatusSnapshot};
 pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse};
 pub use messages::{LedgerEntry, MessageLedger, MessageState};

@@ -4,6 +4,7 @@
 //! tests call every one of them on fresh stores (see `adapters::sqlite`'s tests for the pattern).
 //! Scenarios use random tenants, so they may share one store.
 
+mod exceptions;
 mod messages;
 mod settings;
 mod webhooks;
@@ -23,6 +24,7 @@ use crate::ports::{
 };
 use crate::settings::Settings;
 
+pub use exceptions::exception_contract_versions_filters_and_isolation;
 pub use messages::ledger_contract_plans_once_leases_and_finishes;
 pub use settings::{
     contract_lookups_by_number_and_order, page_contract_slugs_are_unique_and_move,

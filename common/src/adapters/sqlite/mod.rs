@@ -8,6 +8,7 @@
 //! `schema.rs`; only this module knows SQL and row shapes.
 
 mod connections;
+mod exceptions;
 mod feed;
 mod messages;
 mod pages;
@@ -175,6 +176,7 @@ mod tests {
         crate::settings_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::ledger_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::webhook_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
+        crate::exception_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
     }
 
     /// The file-backed store, with its pool of read connections over WAL.
