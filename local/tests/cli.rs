@@ -379,8 +379,11 @@ fn serve_polls_the_sandbox_from_info_received_to_delivered_and_takes_signed_webh
     assert!(bodies.len() >= 3 && bodies.iter().all(|b| b["event"] == "tracking_update"), "{bodies:?}");
 }
 
-/// A merchant's endpoint on loopback: each POST's `aftership-hmac-sha256` and body, answered 200.
-fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>) {
+/// What a receiver was sent: each POST's `aftership-hmac-sha256` and body.
+type Posts = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// A merchant's endpoint on loopback, answering 200 to every POST.
+fn webhook_receiver() -> (String, Posts) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
     let url = format!("http://{}/aftership", listener.local_addr().expect("bound"));
     let posts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));

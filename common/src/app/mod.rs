@@ -3,6 +3,8 @@
 
 mod batching;
 pub mod connections;
+mod documents;
+pub mod exceptions;
 pub mod fanout;
 pub mod notification_rules;
 pub mod notifications;
@@ -32,8 +34,8 @@ pub use trackings::{
 use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets};
 use crate::domain::{DomainError, PollPolicy, ShipmentId, TargetPolicy};
 use crate::ports::{
-    BoxError, Clock, ConnectionStore, HttpClient, PageStore, SettingsStore, ShipmentStore, StoreError, TenantStore,
-    WebhookStore, WorkQueue,
+    BoxError, Clock, ConnectionStore, ExceptionStore, HttpClient, PageStore, SettingsStore, ShipmentStore, StoreError,
+    TenantStore, WebhookStore, WorkQueue,
 };
 use crate::settings::{AdminToken, Settings};
 
@@ -62,6 +64,8 @@ pub struct Deps {
     pub http: Arc<dyn HttpClient>,
     /// Merchants' webhook events and deliveries.
     pub webhooks: Arc<dyn WebhookStore>,
+    /// Exception cases.
+    pub exceptions: Arc<dyn ExceptionStore>,
     /// How merchants' webhooks are sent (see [`Ports::webhook_http`]).
     pub webhook_http: Arc<dyn HttpClient>,
     /// Which webhook targets merchants may register.
@@ -104,6 +108,8 @@ pub struct Ports {
     pub http: Arc<dyn HttpClient>,
     /// Merchants' webhook events and deliveries.
     pub webhooks: Arc<dyn WebhookStore>,
+    /// Exception cases.
+    pub exceptions: Arc<dyn ExceptionStore>,
     /// How merchants' webhooks are sent: no redirects followed, and (unless the operator
     /// allows private targets) no connection to a forbidden address after DNS resolution.
     pub webhook_http: Arc<dyn HttpClient>,
@@ -120,7 +126,15 @@ impl Ports {
         webhook_http: Arc<dyn HttpClient>,
     ) -> Self
     where
-        S: TenantStore + ShipmentStore + ConnectionStore + PageStore + SettingsStore + WebhookStore + Clone + 'static,
+        S: TenantStore
+            + ShipmentStore
+            + ConnectionStore
+            + PageStore
+            + SettingsStore
+            + WebhookStore
+            + ExceptionStore
+            + Clone
+            + 'static,
     {
         Ports {
             tenants: Arc::new(store.clone()),
@@ -128,7 +142,8 @@ impl Ports {
             connections: Arc::new(store.clone()),
             pages: Arc::new(store.clone()),
             settings: Arc::new(store.clone()),
-            webhooks: Arc::new(store),
+            webhooks: Arc::new(store.clone()),
+            exceptions: Arc::new(store),
             queue,
             clock,
             http,
@@ -154,6 +169,7 @@ impl Deps {
             carriers: Arc::new(CarrierRegistry::standard()),
             http: ports.http,
             webhooks: ports.webhooks,
+            exceptions: ports.exceptions,
             webhook_http: ports.webhook_http,
             webhook_targets: settings.webhook_targets,
             webhook_secrets: Arc::new(settings.webhook_secrets.clone()),

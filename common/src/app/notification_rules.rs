@@ -7,46 +7,31 @@ use super::{AppError, Deps};
 use crate::domain::{
     Channel, Language, NotificationRule, NotificationRules, QuietHours, Scope, TenantId, Trigger, nullable,
 };
-use crate::ports::{SettingsKind, StoreError};
+use crate::ports::SettingsKind;
 use crate::secrets::random_bytes;
-
-/// How often a change is tried again when another writer changed the rules meanwhile.
-const ATTEMPTS: usize = 5;
 
 /// The tenant's rules and the version they were read at (0 for the defaults, never stored).
 pub async fn notification_rules(deps: &Deps, tenant: &TenantId) -> Result<(NotificationRules, u64), AppError> {
-    match deps.settings.get_settings(tenant, SettingsKind::NotificationRules).await? {
-        Some(stored) => {
-            let rules = serde_json::from_value(stored.value)
-                .map_err(|_| AppError::Corrupt("notification rules document".into()))?;
-            Ok((rules, stored.version))
-        }
-        None => Ok((NotificationRules::defaults(), 0)),
-    }
+    let (rules, version) = super::documents::read(deps, tenant, SettingsKind::NotificationRules).await?;
+    Ok((rules.unwrap_or_else(NotificationRules::defaults), version))
 }
 
-/// Applies `change` to the tenant's rules and stores them if they are still valid, re-reading
-/// and re-applying when another writer won; the change's result.
+/// Applies `change` to the tenant's rules and stores them if they are still valid; the
+/// change's result.
 async fn change_rules<T>(
     deps: &Deps,
     tenant: &TenantId,
     change: impl Fn(&mut NotificationRules) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    for _ in 0..ATTEMPTS {
-        let (mut rules, version) = notification_rules(deps, tenant).await?;
-        let outcome = change(&mut rules)?;
-        rules.validate()?;
-        let value = serde_json::to_value(&rules).map_err(|e| AppError::Internal(e.to_string()))?;
-        match deps.settings.put_settings(tenant, SettingsKind::NotificationRules, &value, version).await {
-            Ok(_) => {
-                tracing::info!(tenant_id = %tenant, rules = rules.rules.len(), "notification rules changed");
-                return Ok(outcome);
-            }
-            Err(StoreError::Conflict) => continue,
-            Err(other) => return Err(other.into()),
-        }
-    }
-    Err(AppError::Busy)
+    let outcome =
+        super::documents::change(deps, tenant, SettingsKind::NotificationRules, NotificationRules::defaults, |rules| {
+            let outcome = change(rules)?;
+            rules.validate()?;
+            Ok(outcome)
+        })
+        .await?;
+    tracing::info!(tenant_id = %tenant, "notification rules changed");
+    Ok(outcome)
 }
 
 /// A rule as the API writes it: on create every field but `trigger` may be absent (email, at

@@ -53,37 +53,57 @@ pub async fn plan_notifications(
         return Ok(PlanReport::default());
     };
     let (rules, _) = super::notification_rules::notification_rules(deps, &change.tenant_id).await?;
-    let page = super::pages::page_settings(deps, &change.tenant_id).await?;
-    let now = deps.clock.now();
     let mut report = PlanReport::default();
     for rule in rules.matching(trigger, &shipment) {
-        for channel in &rule.channels {
-            for (recipient, language_tag) in recipients(&shipment, *channel) {
-                let mut language = message_language(&page, language_tag.as_deref(), &shipment);
-                if !rule.languages.is_empty() && !rule.languages.contains(&language) {
-                    language = rule.languages[0];
-                }
-                let due = now + Duration::minutes(i64::from(rule.delay_minutes));
-                let entry = LedgerEntry::planned(
-                    shipment.tenant_id.clone(),
-                    shipment.id.clone(),
-                    trigger,
-                    *channel,
-                    recipient,
-                    language,
-                    now,
-                    due,
-                );
-                if ledger.plan(&entry).await? {
-                    report.planned += 1;
-                } else {
-                    report.already_planned += 1;
-                }
-            }
-        }
+        let planned =
+            plan_messages(deps, ledger, &shipment, trigger, &rule.channels, &rule.languages, rule.delay_minutes)
+                .await?;
+        report.planned += planned.planned;
+        report.already_planned += planned.already_planned;
     }
     if report.planned > 0 {
         tracing::info!(tenant_id = %shipment.tenant_id, shipment_id = %shipment.id, trigger = trigger.as_str(), planned = report.planned, "notifications planned");
+    }
+    Ok(report)
+}
+
+/// Records the `trigger` messages of `shipment` for every contact `channels` reach, each in
+/// its language (limited to `languages` when not empty), due after `delay_minutes`.
+pub(super) async fn plan_messages(
+    deps: &Deps,
+    ledger: &dyn MessageLedger,
+    shipment: &Shipment,
+    trigger: Trigger,
+    channels: &[Channel],
+    languages: &[crate::domain::Language],
+    delay_minutes: u32,
+) -> Result<PlanReport, AppError> {
+    let page = super::pages::page_settings(deps, &shipment.tenant_id).await?;
+    let now = deps.clock.now();
+    let mut report = PlanReport::default();
+    for channel in channels {
+        for (recipient, language_tag) in recipients(shipment, *channel) {
+            let mut language = message_language(&page, language_tag.as_deref(), shipment);
+            if !languages.is_empty() && !languages.contains(&language) {
+                language = languages[0];
+            }
+            let due = now + Duration::minutes(i64::from(delay_minutes));
+            let entry = LedgerEntry::planned(
+                shipment.tenant_id.clone(),
+                shipment.id.clone(),
+                trigger,
+                *channel,
+                recipient,
+                language,
+                now,
+                due,
+            );
+            if ledger.plan(&entry).await? {
+                report.planned += 1;
+            } else {
+                report.already_planned += 1;
+            }
+        }
     }
     Ok(report)
 }
@@ -193,11 +213,13 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Result<Option<Outg
     })))
 }
 
-/// Plans everything a status change calls for: its notifications (in `ledger`) and its
-/// merchant's webhook deliveries. Idempotent, so a change delivered again plans nothing twice.
+/// Plans everything a status change calls for: its notifications (in `ledger`), its
+/// merchant's webhook deliveries, and the exception cases its rules open. Idempotent, so a
+/// change delivered again plans nothing twice.
 pub async fn plan_change(deps: &Deps, ledger: &dyn MessageLedger, change: &ChangeEvent) -> Result<(), AppError> {
     plan_notifications(deps, ledger, change).await?;
     super::webhooks::plan_webhooks(deps, change).await?;
+    super::exceptions::evaluate_change(deps, ledger, change).await?;
     Ok(())
 }
 

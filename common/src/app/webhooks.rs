@@ -21,8 +21,6 @@ pub mod dispatch;
 
 /// How long one delivery attempt may take, connection included.
 pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-/// How often an endpoint change is tried again when another writer changed them meanwhile.
-const ATTEMPTS: usize = 5;
 
 /// An endpoint as stored: the secret sealed under the deployment's key, base64.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,35 +89,16 @@ pub struct EndpointWrite {
 }
 
 async fn stored(deps: &Deps, tenant: &TenantId) -> Result<(Option<StoredEndpoints>, u64), AppError> {
-    match deps.settings.get_settings(tenant, SettingsKind::WebhookEndpoints).await? {
-        Some(doc) => {
-            let endpoints = serde_json::from_value(doc.value)
-                .map_err(|_| AppError::Corrupt("webhook endpoints document".into()))?;
-            Ok((Some(endpoints), doc.version))
-        }
-        None => Ok((None, 0)),
-    }
+    super::documents::read(deps, tenant, SettingsKind::WebhookEndpoints).await
 }
 
-/// Applies `change` to the tenant's endpoints and stores them, re-reading and re-applying when
-/// another writer won; the change's result.
+/// Applies `change` to the tenant's endpoints and stores them; the change's result.
 async fn change_endpoints<T>(
     deps: &Deps,
     tenant: &TenantId,
     change: impl Fn(&mut StoredEndpoints) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    for _ in 0..ATTEMPTS {
-        let (endpoints, version) = stored(deps, tenant).await?;
-        let mut endpoints = endpoints.unwrap_or_default();
-        let outcome = change(&mut endpoints)?;
-        let value = serde_json::to_value(&endpoints).map_err(|e| AppError::Internal(e.to_string()))?;
-        match deps.settings.put_settings(tenant, SettingsKind::WebhookEndpoints, &value, version).await {
-            Ok(_) => return Ok(outcome),
-            Err(StoreError::Conflict) => continue,
-            Err(other) => return Err(other.into()),
-        }
-    }
-    Err(AppError::Busy)
+    super::documents::change(deps, tenant, SettingsKind::WebhookEndpoints, StoredEndpoints::default, change).await
 }
 
 /// A new signing secret: 32 random bytes, hex.

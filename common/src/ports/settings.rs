@@ -13,6 +13,8 @@ pub enum SettingsKind {
     NotificationRules,
     /// A merchant's webhook endpoints (their secrets sealed).
     WebhookEndpoints,
+    /// `ExceptionRules`.
+    ExceptionRules,
 }
 
 impl SettingsKind {
@@ -21,6 +23,7 @@ impl SettingsKind {
         match self {
             SettingsKind::NotificationRules => "notification-rules",
             SettingsKind::WebhookEndpoints => "webhook-endpoints",
+            SettingsKind::ExceptionRules => "exception-rules",
         }
     }
 }

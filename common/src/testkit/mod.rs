@@ -79,6 +79,7 @@ where
         + PageStore
         + crate::ports::SettingsStore
         + crate::ports::WebhookStore
+        + crate::ports::ExceptionStore
         + Clone
         + 'static,
 {

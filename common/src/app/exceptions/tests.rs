@@ -1,0 +1,181 @@
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use super::*;
+use crate::adapters::sqlite::SqliteStore;
+use crate::app::{NewTracking, create_tenant, create_tracking};
+use crate::domain::{
+    CheckpointInput, CheckpointSource, Customer, EventTime, ShipmentDetails, ShipmentId, Slug, Subtag, TrackingNumber,
+};
+use crate::ports::{Clock, StatusSnapshot};
+use crate::testkit::ManualClock;
+
+struct World {
+    deps: Deps,
+    store: SqliteStore,
+    clock: Arc<ManualClock>,
+    tenant: TenantId,
+}
+
+async fn world() -> World {
+    let store = SqliteStore::in_memory().expect("store");
+    let clock = Arc::new(ManualClock::at(chrono::Utc::now()));
+    let deps = crate::testkit::deps(store.clone(), clock.clone());
+    let tenant = create_tenant(&deps, "Acme").await.expect("tenant").0.id;
+    World { deps, store, clock, tenant }
+}
+
+async fn shipment(w: &World, number: &str) -> ShipmentId {
+    let details = ShipmentDetails {
+        customers: vec![Customer { email: Some("ann@example.com".into()), ..Customer::default() }],
+        ..ShipmentDetails::default()
+    };
+    let new = NewTracking {
+        slug: Some(Slug::parse("ups").expect("slug")),
+        tracking_number: TrackingNumber::parse(number).expect("number"),
+        details,
+        last_mile: None,
+    };
+    create_tracking(&w.deps, &w.tenant, new).await.expect("created").id
+}
+
+/// Adds a carrier event with `code` to the shipment and answers the change it made.
+async fn event(w: &World, id: &ShipmentId, code: &str) -> ChangeEvent {
+    let mut s = w.deps.shipments.get(&w.tenant, id).await.expect("read").expect("there");
+    let old = StatusSnapshot::of(&s);
+    let at = w.clock.now();
+    let input = CheckpointInput::new(
+        s.slug.clone(),
+        s.tracking_number.clone(),
+        EventTime::from_utc(at - Duration::minutes(5)),
+        Subtag::parse(code).expect("code"),
+        format!("carrier says {code}"),
+        CheckpointSource::Carrier,
+    );
+    s.merge([input], at);
+    w.deps.shipments.update(&s).await.expect("updated");
+    let s = w.deps.shipments.get(&w.tenant, id).await.expect("read").expect("there");
+    ChangeEvent {
+        tenant_id: w.tenant.clone(),
+        shipment_id: id.clone(),
+        kind: ChangeKind::Updated,
+        at,
+        old: Some(old),
+        new: Some(StatusSnapshot::of(&s)),
+    }
+}
+
+fn open_only() -> CaseFilter {
+    CaseFilter { state: Some(CaseState::Open), ..CaseFilter::default() }
+}
+
+#[tokio::test]
+async fn a_failed_attempt_opens_one_case_that_reopens_only_on_new_facts() {
+    let w = world().await;
+    let id = shipment(&w, "1Z999AA10123456784").await;
+    event(&w, &id, "InTransit_002").await;
+    let failed = event(&w, &id, "AttemptFail_002").await;
+    let report = evaluate_change(&w.deps, &w.store, &failed).await.expect("evaluated");
+    assert_eq!(report, EvaluationReport { opened: 1, reopened: 0 });
+    assert_eq!(evaluate_change(&w.deps, &w.store, &failed).await.expect("again"), EvaluationReport::default());
+    let cases = list_cases(&w.deps, &w.tenant, &open_only(), 10).await.expect("listed");
+    assert_eq!(cases.len(), 1);
+    let case = &cases[0];
+    assert_eq!(
+        (case.rule_id.as_str(), case.severity, case.shipment_id.clone()),
+        ("er_failed_attempt", Severity::Medium, id.clone())
+    );
+
+    let write = CaseWrite {
+        assignee: Some(Some("kim".into())),
+        note: Some("called the depot".into()),
+        author: Some("Kim".into()),
+        state: Some(CaseState::Resolved),
+    };
+    let resolved = change_case(&w.deps, &w.tenant, &case.id, &write).await.expect("resolved");
+    assert_eq!(
+        (resolved.state, resolved.assignee.as_deref(), resolved.notes.len()),
+        (CaseState::Resolved, Some("kim"), 1)
+    );
+    assert_eq!(evaluate_change(&w.deps, &w.store, &failed).await.expect("same facts"), EvaluationReport::default());
+    assert!(list_cases(&w.deps, &w.tenant, &open_only(), 10).await.expect("listed").is_empty(), "stays resolved");
+
+    w.clock.advance(Duration::hours(20));
+    let second = event(&w, &id, "AttemptFail_003").await;
+    let report = evaluate_change(&w.deps, &w.store, &second).await.expect("evaluated");
+    assert_eq!(report, EvaluationReport { opened: 0, reopened: 1 }, "a second failed attempt is news");
+    let reopened = get_case(&w.deps, &w.tenant, &case.id).await.expect("read");
+    assert_eq!((reopened.state, reopened.reopened, reopened.notes.len()), (CaseState::Open, 1, 1));
+
+    let other = create_tenant(&w.deps, "Other").await.expect("tenant").0.id;
+    assert!(matches!(get_case(&w.deps, &other, &case.id).await, Err(AppError::Missing(_))), "per merchant");
+    assert!(matches!(change_case(&w.deps, &other, &case.id, &write).await, Err(AppError::Missing(_))));
+    let blank = CaseWrite { note: Some("  ".into()), ..CaseWrite::default() };
+    assert!(
+        matches!(change_case(&w.deps, &w.tenant, &case.id, &blank).await, Err(AppError::Invalid(ref e)) if e.field == "note")
+    );
+}
+
+#[tokio::test]
+async fn a_rule_tags_the_shipment_and_writes_to_the_shopper_within_its_scope() {
+    let w = world().await;
+    let write: ExceptionRuleWrite = serde_json::from_value(serde_json::json!({
+        "name": "Customs", "condition": {"type": "customs_hold"}, "severity": "high",
+        "reason": "held in customs", "scope": {"slugs": ["ups"]},
+        "actions": {"add_tag": "customs", "notify_shopper": true}
+    }))
+    .expect("rule");
+    let rule = create_rule(&w.deps, &w.tenant, write).await.expect("created");
+    assert!(rule.id.starts_with("er_"));
+    let id = shipment(&w, "1Z999AA10123456784").await;
+    let held = event(&w, &id, "Exception_019").await;
+    let report = evaluate_change(&w.deps, &w.store, &held).await.expect("evaluated");
+    assert_eq!(report.opened, 2, "the carrier exception default and the customs rule");
+    let tagged = w.deps.shipments.get(&w.tenant, &id).await.expect("read").expect("there");
+    assert_eq!(tagged.details.shipment_tags, ["customs"]);
+    let messages = w.store.shipment_messages(&w.tenant, &id).await.expect("ledger");
+    assert!(
+        messages.iter().any(|m| m.trigger == Trigger::Exception && m.recipient == "ann@example.com"),
+        "{messages:?}"
+    );
+    let high = CaseFilter { severity: Some(Severity::High), rule_id: Some(rule.id.clone()), ..CaseFilter::default() };
+    assert_eq!(list_cases(&w.deps, &w.tenant, &high, 10).await.expect("listed").len(), 1);
+
+    let out_of_scope: ExceptionRuleWrite =
+        serde_json::from_value(serde_json::json!({"scope": {"slugs": ["fedex"]}})).expect("write");
+    update_rule(&w.deps, &w.tenant, &rule.id, out_of_scope).await.expect("changed");
+    let other = shipment(&w, "1Z999AA10123456785").await;
+    let held = event(&w, &other, "Exception_019").await;
+    assert_eq!(evaluate_change(&w.deps, &w.store, &held).await.expect("evaluated").opened, 1, "only the default");
+
+    let bad: ExceptionRuleWrite =
+        serde_json::from_value(serde_json::json!({"condition": {"type": "failed_attempts", "at_least": 0}}))
+            .expect("w");
+    let refused = update_rule(&w.deps, &w.tenant, &rule.id, bad).await;
+    assert!(matches!(refused, Err(AppError::Invalid(ref e)) if e.field == "condition.at_least"), "{refused:?}");
+    assert!(matches!(
+        create_rule(&w.deps, &w.tenant, ExceptionRuleWrite::default()).await,
+        Err(AppError::Required("name"))
+    ));
+    delete_rule(&w.deps, &w.tenant, &rule.id).await.expect("deleted");
+    assert!(matches!(get_rule(&w.deps, &w.tenant, &rule.id).await, Err(AppError::Missing(_))));
+}
+
+#[tokio::test]
+async fn the_scan_finds_parcels_without_news_for_a_week_in_transit() {
+    let w = world().await;
+    let quiet = shipment(&w, "1Z999AA10123456784").await;
+    event(&w, &quiet, "InTransit_002").await;
+    let delivered = shipment(&w, "1Z999AA10123456785").await;
+    event(&w, &delivered, "Delivered_001").await;
+    assert_eq!(scan(&w.deps, &w.store).await.expect("scanned").cases, EvaluationReport::default(), "too early");
+    w.clock.advance(Duration::days(8));
+    let report = scan(&w.deps, &w.store).await.expect("scanned");
+    assert_eq!(report.cases.opened, 1);
+    let cases = list_cases(&w.deps, &w.tenant, &CaseFilter::default(), 10).await.expect("listed");
+    assert_eq!((cases.len(), cases[0].rule_id.as_str(), &cases[0].shipment_id), (1, "er_no_update_7_days", &quiet));
+    assert_eq!(scan(&w.deps, &w.store).await.expect("again").cases, EvaluationReport::default(), "once");
+    let older = CaseFilter { opened_before: Some(w.clock.now() - Duration::hours(1)), ..CaseFilter::default() };
+    assert!(list_cases(&w.deps, &w.tenant, &older, 10).await.expect("listed").is_empty(), "opened just now");
+}
