@@ -4,6 +4,7 @@
 
 mod connections;
 mod couriers;
+mod exceptions;
 mod notification_rules;
 mod pages;
 mod trackings;
@@ -47,6 +48,13 @@ pub fn merchant_router(deps: Deps) -> Router {
             "/notification-rules/{id}",
             get(notification_rules::get).put(notification_rules::update).delete(notification_rules::delete),
         )
+        .route("/exception-rules", get(exceptions::list_rules).post(exceptions::create_rule))
+        .route(
+            "/exception-rules/{id}",
+            get(exceptions::get_rule).put(exceptions::update_rule).delete(exceptions::delete_rule),
+        )
+        .route("/exceptions", get(exceptions::list_cases))
+        .route("/exceptions/{id}", get(exceptions::get_case).patch(exceptions::change_case))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/webhooks/{id}", get(webhooks::get).delete(webhooks::delete))
         .route("/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))

@@ -547,6 +547,14 @@ async fn the_openapi_document_describes_every_route() {
         ("/porchlight/v1/notification-rules/{id}", "put"),
         ("/porchlight/v1/notification-rules/{id}", "delete"),
         ("/porchlight/v1/notification-rules/preview", "post"),
+        ("/porchlight/v1/exception-rules", "get"),
+        ("/porchlight/v1/exception-rules", "post"),
+        ("/porchlight/v1/exception-rules/{id}", "get"),
+        ("/porchlight/v1/exception-rules/{id}", "put"),
+        ("/porchlight/v1/exception-rules/{id}", "delete"),
+        ("/porchlight/v1/exceptions", "get"),
+        ("/porchlight/v1/exceptions/{id}", "get"),
+        ("/porchlight/v1/exceptions/{id}", "patch"),
         ("/porchlight/v1/webhooks", "get"),
         ("/porchlight/v1/webhooks", "post"),
         ("/porchlight/v1/webhooks/{id}", "get"),
@@ -660,6 +668,7 @@ async fn bodies_that_could_be_stored_but_not_read_back_are_refused() {
     assert_eq!(status, StatusCode::CREATED, "within the limits");
 }
 
+mod exceptions;
 mod operator;
 mod webhooks;
 
