@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FUNCTIONS = [
     "ApiFunction", "WebhookIntakeFunction", "TrackingUpdaterFunction", "StatusFanoutFunction", "CarrierPollerFunction",
     "TrackingPageFunction", "NotifierFunction", "WebhookDispatcherFunction",
+    "ExceptionDetectorFunction",
 ]
 PARAMETERS = {"Stage": "check", "SecretKey": "0" * 64}
 READ_WRITE = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
@@ -44,6 +45,9 @@ DYNAMODB_ACTIONS = {
     "NotifierFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
     # Endpoints and events read; deliveries leased and their attempts recorded; due ones from GSI2.
     "WebhookDispatcherFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"},
+    # Tenants, rules, shipments and cases read; cases and tagged shipments written
+    # (conditional puts); the shopper's message planned.
+    "ExceptionDetectorFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
 }
 # AWS managed policies SAM attaches for logs and event sources; nothing broader.
 MANAGED = {"AWSLambdaBasicExecutionRole", "AWSLambdaSQSQueueExecutionRole", "AWSLambdaDynamoDBExecutionRole"}

@@ -160,3 +160,16 @@ pub async fn dispatch_webhooks(runtime: &Runtime, _event: serde_json::Value) -> 
     }
     Ok(())
 }
+
+/// `exception-detector`: on its schedule, evaluates every merchant's time-based exception
+/// rules (no update for N days, past the promised date) against their active shipments.
+pub async fn detect_exceptions(runtime: &Runtime, _event: serde_json::Value) -> Result<(), FunctionError> {
+    let report = app::exceptions::scan(&runtime.deps, runtime.ledger.as_ref()).await?;
+    tracing::info!(
+        shipments = report.shipments,
+        opened = report.cases.opened,
+        reopened = report.cases.reopened,
+        "exception scan"
+    );
+    Ok(())
+}

@@ -371,3 +371,53 @@ async fn a_status_change_reaches_a_merchant_webhook_once_signed_through_the_noti
     assert_eq!(log.len(), 1);
     assert_eq!((log[0].state, log[0].attempts[0].status), (DeliveryState::Delivered, Some(200)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_delivery_opens_an_exception_case_through_the_notifier_and_the_detector_scans() {
+    use porchlight::domain::{CaseState, CheckpointInput, CheckpointSource, EventTime, Subtag};
+    use porchlight::ports::{CaseFilter, ChangeEvent, ChangeKind, Received, StatusSnapshot};
+
+    let runtime = runtime().await;
+    let tenant = support::add_merchant(&runtime, &sample("api.json")).await.expect("merchant");
+    let new = NewTracking {
+        slug: Some(porchlight::domain::Slug::parse("ups").expect("slug")),
+        tracking_number: TrackingNumber::parse("1Z999AA10123456784").expect("number"),
+        details: ShipmentDetails::default(),
+        last_mile: None,
+    };
+    let mut shipment = app::create_tracking(&runtime.deps, &tenant, new).await.expect("created");
+    let old = StatusSnapshot::of(&shipment);
+    let at = chrono::Utc::now();
+    let failed = CheckpointInput::new(
+        shipment.slug.clone(),
+        shipment.tracking_number.clone(),
+        EventTime::from_utc(at),
+        Subtag::parse("AttemptFail_002").expect("code"),
+        "Addressee not available",
+        CheckpointSource::Carrier,
+    );
+    shipment.merge([failed], at);
+    runtime.deps.shipments.update(&shipment).await.expect("updated");
+    let shipment = runtime.deps.shipments.get(&tenant, &shipment.id).await.expect("read").expect("there");
+    let change = ChangeEvent {
+        tenant_id: tenant.clone(),
+        shipment_id: shipment.id.clone(),
+        kind: ChangeKind::Updated,
+        at,
+        old: Some(old),
+        new: Some(StatusSnapshot::of(&shipment)),
+    };
+    let received =
+        Received { id: 1, body: serde_json::to_vec(&change).expect("json"), receive_count: 1, enqueued_at: at };
+    let event = support::sqs_event(&[received.clone(), Received { id: 2, ..received }]);
+    let answer = handlers::notify(&runtime, handlers::NotifierEvent::Changes(event)).await.expect("handled");
+    assert!(answer.batch_item_failures.is_empty());
+    let open = CaseFilter { state: Some(CaseState::Open), ..CaseFilter::default() };
+    let cases = app::exceptions::list_cases(&runtime.deps, &tenant, &open, 10).await.expect("queue");
+    assert_eq!(cases.len(), 1, "one case for a change delivered twice: {cases:?}");
+    assert_eq!((cases[0].rule_id.as_str(), cases[0].shipment_id.clone()), ("er_failed_attempt", shipment.id.clone()));
+
+    handlers::detect_exceptions(&runtime, sample("exception-detector.json")).await.expect("scanned");
+    let after = app::exceptions::list_cases(&runtime.deps, &tenant, &CaseFilter::default(), 10).await.expect("queue");
+    assert_eq!(after.len(), 1, "nothing is a week old yet");
+}

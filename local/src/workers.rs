@@ -10,6 +10,8 @@
 //!   change and sending the messages due to the outbox (`notifier` on AWS);
 //! - the webhook dispatcher, sending due deliveries concurrently, each endpoint apart
 //!   (`webhook-dispatcher` on AWS);
+//! - the exception scan, every 15 minutes, for the time-based exception rules
+//!   (`exception-detector` on its schedule);
 //! - with a retention, the purge of finished shipments past it (the table's TTL).
 //!
 //! All stop when the `stopped` signal turns true, finishing the round in hand.
@@ -31,6 +33,8 @@ const FANOUT_BATCH: usize = 500;
 const NOTIFY_BATCH: usize = 100;
 /// Shipments removed per purge transaction.
 const PURGE_BATCH: usize = 500;
+/// How often the exception scan runs (`exception-detector`'s schedule on AWS).
+const EXCEPTION_SCAN_EVERY: Duration = Duration::from_secs(15 * 60);
 /// How often the retention purge runs.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// How long a worker with nothing to do waits before looking again.
@@ -50,6 +54,7 @@ pub fn spawn(
         tokio::spawn(fan_out(deps.clone(), store.clone(), stopped.clone())),
         tokio::spawn(notify(deps.clone(), store.clone(), messenger, stopped.clone())),
         tokio::spawn(send_webhooks(deps.clone(), stopped.clone())),
+        tokio::spawn(scan_exceptions(deps.clone(), store.clone(), stopped.clone())),
         tokio::spawn(poll(deps.clone(), poll_every, settings.poll_batch, stopped.clone())),
     ];
     if let Some(retention) = settings.retention {
@@ -134,6 +139,18 @@ async fn send_webhooks(deps: Deps, mut stopped: watch::Receiver<bool>) {
     }
     dispatcher.wait_idle().await;
     tracing::info!("webhook dispatcher stopped");
+}
+
+async fn scan_exceptions(deps: Deps, ledger: SqliteStore, mut stopped: watch::Receiver<bool>) {
+    loop {
+        if let Err(error) = app::exceptions::scan(&deps, &ledger).await {
+            tracing::error!(error = %error, "exception scan failed");
+        }
+        if idle(&mut stopped, EXCEPTION_SCAN_EVERY).await {
+            break;
+        }
+    }
+    tracing::info!("exception scan stopped");
 }
 
 async fn poll(deps: Deps, every: Duration, batch: usize, mut stopped: watch::Receiver<bool>) {

@@ -292,6 +292,11 @@ fn serve_polls_the_sandbox_from_info_received_to_delivered_and_takes_signed_webh
     assert_eq!(status, 201, "{body}");
     let id =
         serde_json::from_str::<serde_json::Value>(&body).expect("json")["data"]["id"].as_str().expect("id").to_owned();
+    let (status, body) =
+        http(port, "POST", "/tracking/2026-07/trackings", &key, r#"{"tracking_number":"TC-ATTEMPT-6SEC-E2E"}"#);
+    assert_eq!(status, 201, "{body}");
+    let attempted =
+        serde_json::from_str::<serde_json::Value>(&body).expect("json")["data"]["id"].as_str().expect("id").to_owned();
     let mut seen = vec![tag_of(port, &key, &id)];
     let deadline = Instant::now() + Duration::from_secs(30);
     while seen.last().map(String::as_str) != Some("Delivered") {
@@ -377,6 +382,27 @@ fn serve_polls_the_sandbox_from_info_received_to_delivered_and_takes_signed_webh
     event_ids.dedup();
     assert_eq!(event_ids.len(), bodies.len(), "each event once: {bodies:?}");
     assert!(bodies.len() >= 3 && bodies.iter().all(|b| b["event"] == "tracking_update"), "{bodies:?}");
+
+    // The parcel whose first delivery attempt failed is in the exception queue, once.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = http(port, "GET", "/porchlight/v1/exceptions?state=open", &key, "");
+        assert_eq!(status, 200, "{body}");
+        let queue: serde_json::Value = serde_json::from_str(&body).expect("json");
+        let cases: Vec<&serde_json::Value> = queue["data"]["exceptions"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .filter(|c| c["tracking_id"] == attempted.as_str())
+            .collect();
+        if !cases.is_empty() {
+            assert_eq!(cases.len(), 1, "{cases:?}");
+            assert_eq!(cases[0]["rule_id"], "er_failed_attempt");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no exception for the failed attempt: {queue}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// What a receiver was sent: each POST's `aftership-hmac-sha256` and body.
