@@ -338,4 +338,6 @@ fn recipients(shipment: &Shipment, channel: Channel) -> Vec<(String, Option<Stri
 }
 
 #[cfg(test)]
+mod simulation;
+#[cfg(test)]
 mod tests;
