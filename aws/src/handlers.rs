@@ -161,15 +161,17 @@ pub async fn dispatch_webhooks(runtime: &Runtime, _event: serde_json::Value) -> 
     Ok(())
 }
 
-/// `exception-detector`: on its schedule, evaluates every merchant's time-based exception
-/// rules (no update for N days, past the promised date) against their active shipments.
+/// `exception-detector`: on its schedule, scans every merchant's active shipments for what only
+/// time brings: time-based exception rules, `no_update` messages, `tracking_pending_time`
+/// webhooks.
 pub async fn detect_exceptions(runtime: &Runtime, _event: serde_json::Value) -> Result<(), FunctionError> {
-    let report = app::exceptions::scan(&runtime.deps, runtime.ledger.as_ref()).await?;
+    let report = app::scan::scan_active(&runtime.deps, runtime.ledger.as_ref()).await?;
     tracing::info!(
         shipments = report.shipments,
         opened = report.cases.opened,
-        reopened = report.cases.reopened,
-        "exception scan"
+        messages = report.messages,
+        webhooks = report.webhooks,
+        "scan of active shipments"
     );
     Ok(())
 }

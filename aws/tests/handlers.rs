@@ -327,7 +327,7 @@ async fn a_status_change_reaches_a_merchant_webhook_once_signed_through_the_noti
     tokio::spawn(async move { axum::serve(listener, receiver).await });
 
     let tenant = support::add_merchant(&runtime, &sample("api.json")).await.expect("merchant");
-    let write = EndpointWrite { url: Some(url), events: None };
+    let write = EndpointWrite { url: Some(url), events: None, pending_hours: None };
     let (endpoint, secret) = webhooks::create_endpoint(&runtime.deps, &tenant, write).await.expect("registered");
     let new = NewTracking {
         slug: Some(porchlight::domain::Slug::parse("ups").expect("slug")),

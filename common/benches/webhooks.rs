@@ -65,7 +65,7 @@ async fn world(urls: &[String]) -> Deps {
     let deps = Deps::new(ports, SecretBox::new([9; 32]), &settings);
     let tenant = create_tenant(&deps, "Bench shop").await.expect("tenant").0.id;
     for url in urls {
-        create_endpoint(&deps, &tenant, EndpointWrite { url: Some(url.clone()), events: None })
+        create_endpoint(&deps, &tenant, EndpointWrite { url: Some(url.clone()), events: None, pending_hours: None })
             .await
             .expect("endpoint");
     }

@@ -10,8 +10,9 @@
 //!   change and sending the messages due to the outbox (`notifier` on AWS);
 //! - the webhook dispatcher, sending due deliveries concurrently, each endpoint apart
 //!   (`webhook-dispatcher` on AWS);
-//! - the exception scan, every 15 minutes, for the time-based exception rules
-//!   (`exception-detector` on its schedule);
+//! - the scan of active shipments, every 15 minutes, for what only time brings (exception rules
+//!   on silence or lateness, `no_update` messages, `tracking_pending_time` webhooks;
+//!   `exception-detector` on its schedule);
 //! - with a retention, the purge of finished shipments past it (the table's TTL).
 //!
 //! All stop when the `stopped` signal turns true, finishing the round in hand.
@@ -143,7 +144,7 @@ async fn send_webhooks(deps: Deps, mut stopped: watch::Receiver<bool>) {
 
 async fn scan_exceptions(deps: Deps, ledger: SqliteStore, mut stopped: watch::Receiver<bool>) {
     loop {
-        if let Err(error) = app::exceptions::scan(&deps, &ledger).await {
+        if let Err(error) = app::scan::scan_active(&deps, &ledger).await {
             tracing::error!(error = %error, "exception scan failed");
         }
         if idle(&mut stopped, EXCEPTION_SCAN_EVERY).await {

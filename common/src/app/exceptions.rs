@@ -1,5 +1,6 @@
 //! Exception management: a merchant's rules (one versioned document, the defaults until
-//! changed), evaluated on each status change and by a scheduled scan for the time-based ones;
+//! changed), evaluated on each status change and by the scheduled scan ([`super::scan`]) for
+//! the time-based ones;
 //! the cases they open, one per shipment and rule, in a queue the team assigns, notes and
 //! resolves. A resolved case reopens only when the shipment's facts changed since.
 
@@ -11,15 +12,11 @@ use crate::domain::{
     Actions, CaseState, Channel, Condition, DomainError, ExceptionRule, ExceptionRules, MAX_NOTES, Note, Scope,
     Severity, Shipment, TenantId, Trigger, facts_of, nullable,
 };
-use crate::ports::{
-    CaseFilter, ChangeEvent, ChangeKind, Cursor, ExceptionCase, ListQuery, MessageLedger, SettingsKind, StoreError,
-};
+use crate::ports::{CaseFilter, ChangeEvent, ChangeKind, ExceptionCase, MessageLedger, SettingsKind, StoreError};
 use crate::secrets::random_bytes;
 
 /// How often a case or shipment change is tried again when another writer won.
 const ATTEMPTS: usize = 5;
-/// Shipments the scan reads per page.
-const SCAN_PAGE: usize = 200;
 
 /// The tenant's rules and the version they were read at (0 for the defaults, never stored).
 pub async fn exception_rules(deps: &Deps, tenant: &TenantId) -> Result<(ExceptionRules, u64), AppError> {
@@ -303,50 +300,6 @@ pub async fn evaluate_change(
         return Ok(EvaluationReport::default());
     };
     evaluate(deps, ledger, &shipment, false, change.kind == ChangeKind::Updated).await
-}
-
-/// What a scan did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ScanReport {
-    /// Active shipments looked at.
-    pub shipments: usize,
-    /// Cases opened or reopened.
-    pub cases: EvaluationReport,
-}
-
-/// The scheduled scan: every tenant with enabled time-based rules has its active shipments
-/// evaluated against them (no update for N days, past the promised date). Reads each tenant's
-/// shipments page by page.
-pub async fn scan(deps: &Deps, ledger: &dyn MessageLedger) -> Result<ScanReport, AppError> {
-    let mut report = ScanReport::default();
-    for tenant in deps.tenants.list_tenants().await? {
-        let (rules, _) = exception_rules(deps, &tenant.id).await?;
-        if !rules.rules.iter().any(|r| r.enabled && r.condition.is_time_based()) {
-            continue;
-        }
-        let mut cursor: Option<Cursor> = None;
-        loop {
-            let query = ListQuery { limit: SCAN_PAGE, cursor: cursor.take(), ..ListQuery::default() };
-            let page = deps.shipments.list(&tenant.id, &query).await?;
-            for shipment in page.shipments.iter().filter(|s| s.active) {
-                report.shipments += 1;
-                report.cases += evaluate(deps, ledger, shipment, true, true).await?;
-            }
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
-    }
-    if report.cases != EvaluationReport::default() {
-        tracing::info!(
-            shipments = report.shipments,
-            opened = report.cases.opened,
-            reopened = report.cases.reopened,
-            "exception scan done"
-        );
-    }
-    Ok(report)
 }
 
 /// The tenant's cases passing `filter`, newest first.

@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod operator;
 pub mod pages;
 pub mod pipeline;
+pub mod scan;
 mod tenants;
 mod trackings;
 pub mod webhooks;

@@ -67,6 +67,34 @@ pub async fn plan_notifications(
     Ok(report)
 }
 
+/// Records the `no_update` messages of an active `shipment` whose rules' `no_update_days` have
+/// passed since its last news (the scheduled scan calls it); each once per shipment.
+pub async fn plan_no_update(deps: &Deps, ledger: &dyn MessageLedger, shipment: &Shipment) -> Result<usize, AppError> {
+    if !shipment.active {
+        return Ok(0);
+    }
+    let (rules, _) = super::notification_rules::notification_rules(deps, &shipment.tenant_id).await?;
+    let quiet_for = deps.clock.now() - shipment.last_news_at();
+    let mut planned = 0;
+    for rule in rules.matching(Trigger::NoUpdate, shipment) {
+        let days = rule.no_update_days.unwrap_or(7);
+        if quiet_for >= Duration::days(i64::from(days)) {
+            let report = plan_messages(
+                deps,
+                ledger,
+                shipment,
+                Trigger::NoUpdate,
+                &rule.channels,
+                &rule.languages,
+                rule.delay_minutes,
+            )
+            .await?;
+            planned += report.planned;
+        }
+    }
+    Ok(planned)
+}
+
 /// Records the `trigger` messages of `shipment` for every contact `channels` reach, each in
 /// its language (limited to `languages` when not empty), due after `delay_minutes`.
 pub(super) async fn plan_messages(

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{AppError, Deps};
-use crate::domain::{DomainError, MAX_ENDPOINTS, TenantId, WebhookEvent, validate_target};
+use crate::domain::{DomainError, MAX_ENDPOINTS, Shipment, TenantId, WebhookEvent, validate_target};
 use crate::ports::{
     ChangeEvent, ChangeKind, Delivery, DeliveryState, MAX_REPLAY_EVENTS, SettingsKind, StoreError, WebhookEventRecord,
 };
@@ -30,7 +30,17 @@ struct StoredEndpoint {
     events: Vec<WebhookEvent>,
     sealed_secret: String,
     created_at: DateTime<Utc>,
+    #[serde(default = "default_pending_hours")]
+    pending_hours: u32,
 }
+
+fn default_pending_hours() -> u32 {
+    DEFAULT_PENDING_HOURS
+}
+
+/// Hours without news after which an endpoint taking `tracking_pending_time` hears of a
+/// tracking, unless it says otherwise.
+pub const DEFAULT_PENDING_HOURS: u32 = 72;
 
 /// The tenant's endpoints document. Kept (maybe empty) once a first endpoint was registered:
 /// its presence is what makes a tenant's events worth keeping.
@@ -50,6 +60,8 @@ pub struct Endpoint {
     pub events: Vec<WebhookEvent>,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
+    /// Hours without news before `tracking_pending_time` (1 to 720).
+    pub pending_hours: u32,
 }
 
 /// An endpoint with its secret opened, for signing. `Debug` hides the secret.
@@ -74,6 +86,7 @@ impl StoredEndpoint {
             url: self.url.clone(),
             events: self.events.clone(),
             created_at: self.created_at,
+            pending_hours: self.pending_hours,
         }
     }
 }
@@ -86,6 +99,8 @@ pub struct EndpointWrite {
     pub url: Option<String>,
     /// The events it takes.
     pub events: Option<Vec<WebhookEvent>>,
+    /// Hours without news before `tracking_pending_time` (default 72).
+    pub pending_hours: Option<u32>,
 }
 
 async fn stored(deps: &Deps, tenant: &TenantId) -> Result<(Option<StoredEndpoints>, u64), AppError> {
@@ -134,8 +149,13 @@ pub async fn create_endpoint(
     if events.is_empty() {
         return Err(DomainError::invalid("events", "must name at least one event").into());
     }
+    let pending_hours = write.pending_hours.unwrap_or(DEFAULT_PENDING_HOURS);
+    if !(1..=720).contains(&pending_hours) {
+        return Err(DomainError::invalid("pending_hours", "must be from 1 to 720").into());
+    }
     let secret = new_secret();
     let endpoint = StoredEndpoint {
+        pending_hours,
         id: format!("wh_{}", hex::encode(random_bytes::<8>())),
         url,
         events,
@@ -237,19 +257,57 @@ pub async fn plan_webhooks(deps: &Deps, change: &ChangeEvent) -> Result<usize, A
     let event = WebhookEvent::TrackingUpdate;
     let event_id =
         event_uuid(&[tenant.as_str(), change.shipment_id.as_str(), event.as_str(), &new.version.to_string()]);
+    let takers: Vec<&StoredEndpoint> = stored.endpoints.iter().filter(|e| e.events.contains(&event)).collect();
+    record_and_plan(deps, &shipment, event, event_id, change.at, old.tag != new.tag, &takers).await
+}
+
+/// Records the `tracking_pending_time` event of an active `shipment` for the endpoints whose
+/// `pending_hours` have passed since its last news, and plans their deliveries (the scheduled
+/// scan calls it). One event per quiet spell: new news starts another.
+pub async fn plan_pending_time(deps: &Deps, shipment: &Shipment) -> Result<usize, AppError> {
+    if !shipment.active {
+        return Ok(0);
+    }
+    let tenant = &shipment.tenant_id;
+    let (Some(stored), _) = stored(deps, tenant).await? else { return Ok(0) };
+    let event = WebhookEvent::TrackingPendingTime;
+    let quiet_for = deps.clock.now() - shipment.last_news_at();
+    let takers: Vec<&StoredEndpoint> = stored
+        .endpoints
+        .iter()
+        .filter(|e| e.events.contains(&event) && quiet_for >= chrono::Duration::hours(i64::from(e.pending_hours)))
+        .collect();
+    if takers.is_empty() {
+        return Ok(0);
+    }
+    let spell = shipment.last_news_at().timestamp_micros().to_string();
+    let event_id = event_uuid(&[tenant.as_str(), shipment.id.as_str(), event.as_str(), &spell]);
+    record_and_plan(deps, shipment, event, event_id, deps.clock.now(), false, &takers).await
+}
+
+/// Keeps the event (once; a kept one keeps its body) and plans its delivery to each of
+/// `endpoints`; how many were planned now.
+async fn record_and_plan(
+    deps: &Deps,
+    shipment: &Shipment,
+    event: WebhookEvent,
+    event_id: String,
+    at: DateTime<Utc>,
+    first_tag: bool,
+    endpoints: &[&StoredEndpoint],
+) -> Result<usize, AppError> {
+    let tenant = &shipment.tenant_id;
     let record = match deps.webhooks.event(tenant, &event_id).await? {
         Some(kept) => kept,
         None => {
             let page = super::pages::page_address(deps, tenant).await?;
-            let first_tag = old.tag != new.tag;
-            let body =
-                crate::api::wire::webhook_body(&shipment, page.as_deref(), event, &event_id, change.at, first_tag);
+            let body = crate::api::wire::webhook_body(shipment, page.as_deref(), event, &event_id, at, first_tag);
             let record = WebhookEventRecord {
                 tenant_id: tenant.clone(),
                 event_id,
                 event,
-                at: change.at,
-                shipment_id: change.shipment_id.clone(),
+                at,
+                shipment_id: shipment.id.clone(),
                 body,
             };
             deps.webhooks.record_event(&record).await?;
@@ -258,7 +316,7 @@ pub async fn plan_webhooks(deps: &Deps, change: &ChangeEvent) -> Result<usize, A
     };
     let now = deps.clock.now();
     let mut planned = 0;
-    for endpoint in stored.endpoints.iter().filter(|e| e.events.contains(&event)) {
+    for endpoint in endpoints {
         if deps.webhooks.plan_delivery(&Delivery::new(&record, &endpoint.id, "", now)).await? {
             planned += 1;
         }

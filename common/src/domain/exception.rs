@@ -70,10 +70,9 @@ impl Condition {
             Condition::SubtagIn { subtags } => subtags.contains(&shipment.subtag),
             Condition::FailedAttempts { at_least } => shipment.failed_delivery_attempts >= *at_least,
             Condition::NoUpdate { days, tags } => {
-                let last = shipment.checkpoints.iter().map(|c| c.created_at).max().unwrap_or(shipment.created_at);
                 shipment.active
                     && (tags.is_empty() || tags.contains(&shipment.tag))
-                    && now - last >= Duration::days(i64::from(*days))
+                    && now - shipment.last_news_at() >= Duration::days(i64::from(*days))
             }
             Condition::PastDue { days } => {
                 let promised = shipment.details.order_promised_delivery_date.as_ref();

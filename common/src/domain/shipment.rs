@@ -382,6 +382,11 @@ pub struct Shipment {
 }
 
 impl Shipment {
+    /// When the shipment last had news: its latest checkpoint's arrival, or its creation.
+    pub fn last_news_at(&self) -> DateTime<Utc> {
+        self.checkpoints.iter().map(|c| c.created_at).max().unwrap_or(self.created_at)
+    }
+
     /// Lower-case text that a listing's `keyword` searches: numbers, title, order ids,
     /// customer names, the last-mile number; parts separated by U+001F.
     pub fn search_text(&self) -> String {

@@ -30,6 +30,7 @@ fn endpoint_json(endpoint: &Endpoint, secret: Option<&str>) -> Value {
         "url": endpoint.url,
         "events": endpoint.events,
         "created_at": timestamp(endpoint.created_at),
+        "pending_hours": endpoint.pending_hours,
     });
     if let Some(secret) = secret {
         value["secret"] = json!(secret);

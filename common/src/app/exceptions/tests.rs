@@ -169,13 +169,21 @@ async fn the_scan_finds_parcels_without_news_for_a_week_in_transit() {
     event(&w, &quiet, "InTransit_002").await;
     let delivered = shipment(&w, "1Z999AA10123456785").await;
     event(&w, &delivered, "Delivered_001").await;
-    assert_eq!(scan(&w.deps, &w.store).await.expect("scanned").cases, EvaluationReport::default(), "too early");
+    assert_eq!(
+        crate::app::scan::scan_active(&w.deps, &w.store).await.expect("scanned").cases,
+        EvaluationReport::default(),
+        "too early"
+    );
     w.clock.advance(Duration::days(8));
-    let report = scan(&w.deps, &w.store).await.expect("scanned");
+    let report = crate::app::scan::scan_active(&w.deps, &w.store).await.expect("scanned");
     assert_eq!(report.cases.opened, 1);
     let cases = list_cases(&w.deps, &w.tenant, &CaseFilter::default(), 10).await.expect("listed");
     assert_eq!((cases.len(), cases[0].rule_id.as_str(), &cases[0].shipment_id), (1, "er_no_update_7_days", &quiet));
-    assert_eq!(scan(&w.deps, &w.store).await.expect("again").cases, EvaluationReport::default(), "once");
+    assert_eq!(
+        crate::app::scan::scan_active(&w.deps, &w.store).await.expect("again").cases,
+        EvaluationReport::default(),
+        "once"
+    );
     let older = CaseFilter { opened_before: Some(w.clock.now() - Duration::hours(1)), ..CaseFilter::default() };
     assert!(list_cases(&w.deps, &w.tenant, &older, 10).await.expect("listed").is_empty(), "opened just now");
 }

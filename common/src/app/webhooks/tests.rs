@@ -11,7 +11,7 @@ use crate::adapters::http_client::ReqwestClient;
 use crate::adapters::sqlite::SqliteStore;
 use crate::app::{NewTracking, create_tenant, create_tracking};
 use crate::domain::{ShipmentDetails, ShipmentId, Slug, Tag, TargetPolicy, TrackingNumber, sign_webhook};
-use crate::ports::{Clock, StatusSnapshot};
+use crate::ports::{Clock, MessageLedger, StatusSnapshot};
 use crate::testkit::ManualClock;
 
 /// What a loopback receiver was sent: headers and body of each POST.
@@ -48,7 +48,7 @@ async fn world(timeout: std::time::Duration) -> World {
 }
 
 async fn register(w: &World, url: &str) -> (Endpoint, String) {
-    let write = EndpointWrite { url: Some(url.to_owned()), events: None };
+    let write = EndpointWrite { url: Some(url.to_owned()), events: None, pending_hours: None };
     create_endpoint(&w.deps, &w.tenant, write).await.expect("registered")
 }
 
@@ -87,7 +87,7 @@ async fn endpoints_are_checked_limited_and_answer_their_secret_once() {
     let refused = create_endpoint(
         &w.deps,
         &w.tenant,
-        EndpointWrite { url: Some("https://169.254.169.254/latest".into()), events: None },
+        EndpointWrite { url: Some("https://169.254.169.254/latest".into()), events: None, pending_hours: None },
     )
     .await;
     assert!(matches!(refused, Err(AppError::Invalid(ref e)) if e.field == "url"), "{refused:?}");
@@ -97,7 +97,7 @@ async fn endpoints_are_checked_limited_and_answer_their_secret_once() {
     let twice = create_endpoint(
         &w.deps,
         &w.tenant,
-        EndpointWrite { url: Some("https://hooks.example.com/a".into()), events: None },
+        EndpointWrite { url: Some("https://hooks.example.com/a".into()), events: None, pending_hours: None },
     )
     .await;
     assert!(matches!(twice, Err(AppError::Invalid(ref e)) if e.reason.contains("registered already")));
@@ -107,7 +107,7 @@ async fn endpoints_are_checked_limited_and_answer_their_secret_once() {
     let eleventh = create_endpoint(
         &w.deps,
         &w.tenant,
-        EndpointWrite { url: Some("https://hooks.example.com/11".into()), events: None },
+        EndpointWrite { url: Some("https://hooks.example.com/11".into()), events: None, pending_hours: None },
     )
     .await;
     assert!(matches!(eleventh, Err(AppError::Invalid(ref e)) if e.reason.contains("at most 10")));
@@ -329,4 +329,68 @@ async fn redirects_are_not_followed() {
     let outcome = Dispatcher::new(w.deps.clone()).deliver(&leased[0]).await.expect("attempted");
     assert_eq!(outcome, Outcome::Retrying, "a 307 is no 2xx");
     assert!(seen.lock().expect("lock").is_empty(), "the redirect's target was never called");
+}
+
+#[tokio::test]
+async fn the_scan_sends_pending_time_once_per_quiet_spell_and_no_update_messages_once() {
+    use crate::app::notification_rules::{RuleWrite, create_rule};
+
+    let w = world(TIMEOUT).await;
+    let (url, seen) = receiver(StatusCode::OK).await;
+    let write = EndpointWrite {
+        url: Some(url),
+        events: Some(vec![WebhookEvent::TrackingPendingTime]),
+        pending_hours: Some(24),
+    };
+    let (endpoint, _) = create_endpoint(&w.deps, &w.tenant, write).await.expect("registered");
+    assert_eq!(endpoint.pending_hours, 24);
+    let bad = EndpointWrite { url: Some("http://127.0.0.1:1/x".into()), events: None, pending_hours: Some(0) };
+    assert!(matches!(create_endpoint(&w.deps, &w.tenant, bad).await, Err(AppError::Invalid(ref e)) if e.field == "pending_hours"));
+    let rule: RuleWrite = serde_json::from_value(serde_json::json!({"trigger": "no_update", "no_update_days": 3})).expect("rule");
+    create_rule(&w.deps, &w.tenant, rule).await.expect("rule");
+    let id = shipment(&w, "1Z999AA10123456784").await;
+    let details = ShipmentDetails {
+        customers: vec![crate::domain::Customer { email: Some("ann@example.com".into()), ..Default::default() }],
+        ..ShipmentDetails::default()
+    };
+    let new = NewTracking {
+        slug: Some(Slug::parse("ups").expect("slug")),
+        tracking_number: TrackingNumber::parse("1Z999AA10123456785").expect("number"),
+        details,
+        last_mile: None,
+    };
+    let written_to = create_tracking(&w.deps, &w.tenant, new).await.expect("created").id;
+    let store = SqliteStore::in_memory().expect("a ledger of its own");
+    let scan = || crate::app::scan::scan_active(&w.deps, &store);
+
+    assert_eq!(scan().await.expect("scanned").webhooks, 0, "not quiet long enough");
+    w.clock.advance(Duration::hours(25));
+    assert_eq!(scan().await.expect("scanned").webhooks, 2, "both parcels are quiet");
+    assert_eq!(scan().await.expect("again").webhooks, 0, "once per quiet spell");
+    let dispatcher = Dispatcher::new(w.deps.clone());
+    dispatch_all(&dispatcher).await;
+    let bodies: Vec<serde_json::Value> =
+        seen.lock().expect("lock").iter().map(|(_, b)| serde_json::from_slice(b).expect("json")).collect();
+    assert!(bodies.iter().all(|b| b["event"] == "tracking_pending_time"));
+    assert!(bodies.iter().any(|b| b["msg"]["id"] == id.as_str()));
+
+    w.clock.advance(Duration::hours(48));
+    let report = scan().await.expect("scanned");
+    assert_eq!((report.messages, report.webhooks), (1, 0), "three days quiet: one no_update email; the same spell");
+    assert_eq!(scan().await.expect("again").messages, 0, "once per shipment");
+    let messages = store.shipment_messages(&w.tenant, &written_to).await.expect("ledger");
+    assert_eq!(messages.iter().map(|m| m.trigger).collect::<Vec<_>>(), [crate::domain::Trigger::NoUpdate]);
+    let mut s = w.deps.shipments.get(&w.tenant, &id).await.expect("read").expect("there");
+    let input = crate::domain::CheckpointInput::new(
+        s.slug.clone(),
+        s.tracking_number.clone(),
+        crate::domain::EventTime::from_utc(w.clock.now()),
+        crate::domain::Subtag::parse("InTransit_002").expect("code"),
+        "Departed",
+        crate::domain::CheckpointSource::Carrier,
+    );
+    s.merge([input], w.clock.now());
+    w.deps.shipments.update(&s).await.expect("updated");
+    w.clock.advance(Duration::hours(25));
+    assert_eq!(scan().await.expect("scanned").webhooks, 1, "news started another spell for the first parcel");
 }
