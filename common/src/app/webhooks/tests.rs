@@ -345,8 +345,11 @@ async fn the_scan_sends_pending_time_once_per_quiet_spell_and_no_update_messages
     let (endpoint, _) = create_endpoint(&w.deps, &w.tenant, write).await.expect("registered");
     assert_eq!(endpoint.pending_hours, 24);
     let bad = EndpointWrite { url: Some("http://127.0.0.1:1/x".into()), events: None, pending_hours: Some(0) };
-    assert!(matches!(create_endpoint(&w.deps, &w.tenant, bad).await, Err(AppError::Invalid(ref e)) if e.field == "pending_hours"));
-    let rule: RuleWrite = serde_json::from_value(serde_json::json!({"trigger": "no_update", "no_update_days": 3})).expect("rule");
+    assert!(
+        matches!(create_endpoint(&w.deps, &w.tenant, bad).await, Err(AppError::Invalid(ref e)) if e.field == "pending_hours")
+    );
+    let rule: RuleWrite =
+        serde_json::from_value(serde_json::json!({"trigger": "no_update", "no_update_days": 3})).expect("rule");
     create_rule(&w.deps, &w.tenant, rule).await.expect("rule");
     let id = shipment(&w, "1Z999AA10123456784").await;
     let details = ShipmentDetails {
