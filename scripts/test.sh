@@ -34,6 +34,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test (unit, property, store contract, API, CLI; AWS adapters and handlers on moto)"
 (
   source scripts/moto.sh
+  # The SMTP messenger's test runs aiosmtpd (a real SMTP server) from the same venv.
+  export PORCHLIGHT_TEST_PYTHON="$venv/bin/python"
   cargo test --workspace --locked
   step "SAM template: transform, cfn-lint, broken properties caught, deploy into moto"
   "$venv/bin/python" infra/check.py 2>&1 | grep -v "unpublished metrics"

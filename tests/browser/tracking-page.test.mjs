@@ -179,3 +179,34 @@ test("carrier masking shows the shop's name and no carrier links", async () => {
     await api("PUT", "/porchlight/v1/tracking-page", { hide_carrier: false });
   }
 });
+
+test("a message's unsubscribe link asks first, then unsubscribes without JavaScript, and both pages pass axe", async () => {
+  const list = await api("GET", `/tracking/2026-07/trackings?tracking_numbers=${TWO_LEGS}`);
+  const tracking = list.data.trackings[0];
+  const preview = await fetch(`${base}/porchlight/v1/notification-rules/preview`, {
+    method: "POST",
+    headers: { "as-api-key": key, "content-type": "application/json" },
+    body: JSON.stringify({ trigger: "delivered", tracking_id: tracking.id }),
+  }).then((r) => r.json());
+  const link = preview.data.unsubscribe_url;
+  assert.ok(link && link.includes("/unsubscribe/"), JSON.stringify(preview));
+  const { context, page, response } = await open(link.replace(/^https?:\/\/[^/]+/, base), { width: 360, javaScript: false });
+  try {
+    assert.equal(response.status(), 200);
+    assert.ok((await page.textContent("h1")).includes(catalogs.en.ui.unsubscribe_heading));
+    await page.screenshot({ path: `${shots}/unsubscribe-360.png`, fullPage: true });
+    await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+    assert.ok((await page.textContent("h1")).includes(catalogs.en.ui.unsubscribed_heading));
+    await page.screenshot({ path: `${shots}/unsubscribed-360.png`, fullPage: true });
+  } finally {
+    await context.close();
+  }
+  const axed = await open(link.replace(/^https?:\/\/[^/]+/, base), { width: 360, bypassCSP: true });
+  try {
+    assert.deepEqual(await axe(axed.page), []);
+  } finally {
+    await axed.context.close();
+  }
+  const after = await api("GET", `/tracking/2026-07/trackings/${tracking.id}`);
+  assert.equal(after.data.subscribed_emails.length, tracking.subscribed_emails.length - 1, "one address fewer");
+});

@@ -9,4 +9,6 @@ pub mod sqlite;
 pub mod http_client;
 
 pub mod outbox;
+#[cfg(feature = "smtp")]
+pub mod smtp;
 pub mod stored_format;

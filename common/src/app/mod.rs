@@ -12,6 +12,7 @@ pub mod operator;
 pub mod pages;
 pub mod pipeline;
 pub mod scan;
+pub mod subscriptions;
 mod tenants;
 mod trackings;
 pub mod webhooks;

@@ -221,8 +221,13 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Result<Option<Outg
     };
     let tracking_url = format!("{address}/{}", crate::web::url_component(shipment.tracking_number.as_str()));
     let name = shipment.customer_reached_by(&contact).and_then(|c| c.name.clone());
-    // One-click unsubscribe links come with the signed links of the next step of issue 10.
-    let envelope = Envelope { tracking_url: &tracking_url, unsubscribe_url: None, recipient_name: name.as_deref() };
+    let token = super::subscriptions::unsubscribe_token(deps, &entry.tenant_id, &entry.shipment_id, &contact);
+    let unsubscribe_url = format!("{address}/unsubscribe/{token}");
+    let envelope = Envelope {
+        tracking_url: &tracking_url,
+        unsubscribe_url: Some(&unsubscribe_url),
+        recipient_name: name.as_deref(),
+    };
     let message = match compose(entry.trigger, &shipment, &page, &envelope, entry.language, deps.clock.now()) {
         Ok(message) => message,
         Err(error) => return Ok(Err(format!("the message could not be written: {error}"))),
@@ -237,7 +242,7 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Result<Option<Outg
         html: message.html,
         text: message.text,
         sms: message.sms,
-        unsubscribe_url: None,
+        unsubscribe_url: Some(unsubscribe_url),
     })))
 }
 
@@ -296,12 +301,14 @@ pub struct PreviewRequest {
 }
 
 /// The message `request.trigger` would send, written as the dispatcher writes it, for one of
-/// the merchant's shipments or a sample parcel. `NotFound` for a tracking it does not have.
+/// the merchant's shipments or a sample parcel, with the unsubscribe link its first email
+/// recipient would get (a real shipment with one only). `NotFound` for a tracking it does not
+/// have.
 pub async fn preview(
     deps: &Deps,
     tenant: &crate::domain::TenantId,
     request: &PreviewRequest,
-) -> Result<crate::notify::Message, AppError> {
+) -> Result<(crate::notify::Message, Option<String>), AppError> {
     let page = super::pages::page_settings(deps, tenant).await?;
     let shipment = match &request.tracking_id {
         Some(id) => {
@@ -313,10 +320,23 @@ pub async fn preview(
     let address = super::pages::page_address(deps, tenant).await?.unwrap_or_else(|| format!("/t/{}", page.slug));
     let tracking_url = format!("{address}/{}", crate::web::url_component(shipment.tracking_number.as_str()));
     let name = shipment.details.customers.first().and_then(|c| c.name.clone());
-    let envelope = Envelope { tracking_url: &tracking_url, unsubscribe_url: None, recipient_name: name.as_deref() };
+    let unsubscribe_url = match (&request.tracking_id, shipment.subscribed_emails().first()) {
+        (Some(_), Some(email)) => {
+            let token =
+                super::subscriptions::unsubscribe_token(deps, tenant, &shipment.id, &Contact::Email(email.clone()));
+            Some(format!("{address}/unsubscribe/{token}"))
+        }
+        _ => None,
+    };
+    let envelope = Envelope {
+        tracking_url: &tracking_url,
+        unsubscribe_url: unsubscribe_url.as_deref(),
+        recipient_name: name.as_deref(),
+    };
     let language = request.language.unwrap_or(page.default_language);
-    compose(request.trigger, &shipment, &page, &envelope, language, deps.clock.now())
-        .map_err(|e| AppError::Internal(format!("the preview could not be written: {e}")))
+    let message = compose(request.trigger, &shipment, &page, &envelope, language, deps.clock.now())
+        .map_err(|e| AppError::Internal(format!("the preview could not be written: {e}")))?;
+    Ok((message, unsubscribe_url))
 }
 
 /// A parcel to preview messages with: an order of a sample shopper, picked up a day ago.

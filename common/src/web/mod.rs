@@ -11,6 +11,7 @@
 mod i18n;
 mod limiter;
 mod render;
+mod unsubscribe;
 mod view;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -64,6 +65,7 @@ pub fn page_router(deps: Deps) -> Router {
         .route("/t/{slug}", get(lookup_form))
         .route("/t/{slug}/orders", get(order_page))
         .route("/t/{slug}/track", get(track_form))
+        .route("/t/{slug}/unsubscribe/{token}", get(unsubscribe::confirm).post(unsubscribe::unsubscribe))
         .route("/t/{slug}/{tracking_number}", get(number_page))
         .with_state(state)
 }

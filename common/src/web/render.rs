@@ -19,6 +19,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("lookup.html", include_str!("templates/lookup.html")),
     ("message.html", include_str!("templates/message.html")),
     ("parcels.html", include_str!("templates/parcels.html")),
+    ("unsubscribe.html", include_str!("templates/unsubscribe.html")),
     ("email.html", include_str!("templates/email.html")),
     ("email.txt", include_str!("templates/email.txt")),
 ];

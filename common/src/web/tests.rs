@@ -305,3 +305,49 @@ async fn unknown_pages_and_the_number_form_answer_sensibly() {
     assert_eq!(redirect.status, StatusCode::SEE_OTHER);
     assert_eq!(redirect.headers[header::LOCATION], "/t/acme/1Z999AA1%2F0123?lang=ja");
 }
+
+#[tokio::test]
+async fn the_unsubscribe_link_asks_on_get_and_unsubscribes_on_one_click_post() {
+    use crate::domain::Contact;
+
+    let page = Page::new(100).await;
+    let tenant = page.deps.tenants.list_tenants().await.expect("tenants").remove(0).id;
+    let number = TrackingNumber::parse("YT2530512345678901").expect("number");
+    let shipment = page.deps.shipments.find_by_number(&tenant, &number).await.expect("found").remove(0);
+    let ann = Contact::Email("ann@example.com".into());
+    assert!(shipment.reaches(&ann));
+    let token = app::subscriptions::unsubscribe_token(&page.deps, &tenant, &shipment.id, &ann);
+    assert!(!token.contains("ann") && !token.contains('@'), "the contact is sealed, not readable");
+    let path = format!("/t/{SLUG}/unsubscribe/{token}");
+
+    let asked = page.get(&format!("{path}?lang=de"), &[]).await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(asked.html.contains("Keine Updates mehr zu diesem Paket?"), "in the page's language");
+    assert!(asked.html.contains(r#"<form method="post""#));
+    assert_eq!(asked.headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()), Some("no-store"));
+    let still = page.deps.shipments.get(&tenant, &shipment.id).await.expect("read").expect("there");
+    assert!(still.reaches(&ann), "a GET (a link scanner) changes nothing");
+
+    let mut request = Request::builder()
+        .method("POST")
+        .uri(&path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("List-Unsubscribe=One-Click"))
+        .expect("request");
+    request.extensions_mut().insert(ClientIp("198.51.100.7".parse().expect("ip")));
+    let response = page.router.clone().oneshot(request).await.expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let html =
+        String::from_utf8(response.into_body().collect().await.expect("body").to_bytes().to_vec()).expect("utf-8");
+    assert!(html.contains("You are unsubscribed"), "{html}");
+    let after = page.deps.shipments.get(&tenant, &shipment.id).await.expect("read").expect("there");
+    assert!(!after.reaches(&ann) && !after.subscribed_emails().contains(&"ann@example.com".to_owned()));
+
+    let forged = page.get(&format!("/t/{SLUG}/unsubscribe/{}", &token[..token.len() - 4]), &[]).await;
+    assert_eq!(forged.status, StatusCode::NOT_FOUND);
+    assert!(forged.html.contains("This link does not work"));
+    let other = app::create_tenant(&page.deps, "Other shop").await.expect("tenant").0.id;
+    let theirs = app::subscriptions::unsubscribe_token(&page.deps, &other, &shipment.id, &ann);
+    let elsewhere = page.get(&format!("/t/{SLUG}/unsubscribe/{theirs}"), &[]).await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND, "another merchant's link on this page");
+}

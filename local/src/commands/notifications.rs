@@ -43,7 +43,7 @@ pub async fn run(deps: &Deps, command: NotificationsCommand) -> anyhow::Result<(
     };
     let language = language.map(|l| Language::parse(&l)).transpose().map_err(|e| anyhow::anyhow!("--{e}"))?;
     let request = PreviewRequest { trigger, language, tracking_id };
-    let message = match notifications::preview(deps, &tenant, &request).await {
+    let (message, _) = match notifications::preview(deps, &tenant, &request).await {
         Ok(message) => message,
         Err(AppError::NotFound) => bail!("tenant {tenant} has no such tracking"),
         Err(AppError::Invalid(invalid)) => bail!("--tracking-id: {invalid}"),

@@ -8,8 +8,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use porchlight::adapters::outbox::OutboxMessenger;
+use porchlight::adapters::smtp::SmtpMessenger;
 use porchlight::adapters::sqlite::SqliteStore;
 use porchlight::app::{self, BatchingQueue, Deps};
+use porchlight::ports::Messenger;
 use porchlight::settings::{Settings, SettingsError, var};
 
 /// `serve`'s flags. Those that are shared settings read the same variables as on Lambda
@@ -67,6 +69,10 @@ pub struct ServeArgs {
     /// (development and tests only: it makes Porchlight a way into the network it runs in).
     #[arg(long, env = "PORCHLIGHT_ALLOW_PRIVATE_WEBHOOKS")]
     pub allow_private_webhooks: bool,
+    /// Send emails through this SMTP server instead of the outbox:
+    /// `smtp://[user:password@]host[:port]` (plain SMTP; SMS still go to the outbox).
+    #[arg(long, env = "PORCHLIGHT_SMTP_URL")]
+    pub smtp_url: Option<String>,
     /// The address notifications are sent from, under each merchant's name.
     #[arg(long, env = "PORCHLIGHT_MAIL_FROM", default_value = "notifications@localhost")]
     pub mail_from: String,
@@ -139,8 +145,19 @@ pub async fn run(db: &Path, store: SqliteStore, settings: Settings, args: ServeA
     let outbox_dir = args.outbox.clone().unwrap_or_else(|| db.with_file_name("outbox"));
     let outbox = OutboxMessenger::new(&outbox_dir, &args.mail_from)
         .with_context(|| format!("making the outbox {}", outbox_dir.display()))?;
-    tracing::info!(outbox = %outbox_dir.display(), "notifications go to the outbox");
-    serve(deps, store, &settings, args.listen, outbox).await
+    let messenger: Arc<dyn Messenger> = match &args.smtp_url {
+        Some(url) => {
+            let smtp = SmtpMessenger::new(url, &args.mail_from, outbox)
+                .map_err(|e| anyhow::anyhow!("--smtp-url (PORCHLIGHT_SMTP_URL) {e}"))?;
+            tracing::info!(sms_outbox = %outbox_dir.display(), "emails go to the smtp server, sms to the outbox");
+            Arc::new(smtp)
+        }
+        None => {
+            tracing::info!(outbox = %outbox_dir.display(), "notifications go to the outbox");
+            Arc::new(outbox)
+        }
+    };
+    serve(deps, store, &settings, args.listen, messenger).await
 }
 
 /// `http://<listen address>`, with `localhost` for an address that listens everywhere.
@@ -157,12 +174,12 @@ async fn serve(
     store: SqliteStore,
     settings: &Settings,
     listen: SocketAddr,
-    outbox: OutboxMessenger,
+    messenger: Arc<dyn Messenger>,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, "serving the merchant api and the tracking pages");
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let workers = crate::workers::spawn(deps.clone(), store, settings, Arc::new(outbox), stopped);
+    let workers = crate::workers::spawn(deps.clone(), store, settings, messenger, stopped);
     crate::listener::serve(listener, porchlight::api::router(deps), shutdown_signal()).await;
     let _ = stop.send(true);
     workers.await;

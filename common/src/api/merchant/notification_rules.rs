@@ -38,7 +38,7 @@ pub(super) async fn preview(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let request: PreviewRequest = parse_body(body)?;
-    let message = crate::app::notifications::preview(&deps, &tenant, &request).await?;
+    let (message, unsubscribe_url) = crate::app::notifications::preview(&deps, &tenant, &request).await?;
     Ok(envelope(
         StatusCode::OK,
         serde_json::json!({
@@ -49,6 +49,7 @@ pub(super) async fn preview(
             "text": message.text,
             "sms": message.sms,
             "sms_segments": message.sms_segments,
+            "unsubscribe_url": unsubscribe_url,
         }),
     ))
 }

@@ -217,6 +217,11 @@ async fn due_messages_are_sent_once_retried_when_the_channel_fails_and_dropped_w
     let eml =
         std::fs::read_to_string(dir.join(files.iter().find(|f| f.ends_with(".eml")).expect("an email"))).expect("read");
     assert!(eml.contains("Content-Language: de") && eml.contains("track.example/t/acme/1Z999AA10123456784"), "{eml}");
+    assert!(eml.contains("List-Unsubscribe: <https://track.example/t/acme/unsubscribe/"), "{eml}");
+    assert!(eml.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "{eml}");
+    assert!(
+        !eml.split("List-Unsubscribe:").nth(1).is_some_and(|h| h.lines().next().is_some_and(|l| l.contains("ann@")))
+    );
 
     // Unsubscribed between planning and sending: not sent.
     plan_notifications(
