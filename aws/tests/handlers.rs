@@ -22,6 +22,36 @@ fn sample(name: &str) -> serde_json::Value {
     support::sample(name).expect("a sample event")
 }
 
+/// Hands the notifier one move from pending to in transit (at `version`), delivered twice as
+/// SQS may; every record must be handled.
+async fn notify_twice(
+    runtime: &Runtime,
+    tenant: &porchlight::domain::TenantId,
+    shipment: &porchlight::domain::ShipmentId,
+    version: u64,
+) {
+    use porchlight::ports::{ChangeEvent, ChangeKind, Received, StatusSnapshot};
+    let snapshot =
+        |tag: Tag| StatusSnapshot { version, tag, subtag: tag.default_subtag(), active: true, checkpoint_count: 1 };
+    let change = ChangeEvent {
+        tenant_id: tenant.clone(),
+        shipment_id: shipment.clone(),
+        kind: ChangeKind::Updated,
+        at: chrono::Utc::now(),
+        old: Some(snapshot(Tag::Pending)),
+        new: Some(snapshot(Tag::InTransit)),
+    };
+    let received = |id: u64| Received {
+        id,
+        body: serde_json::to_vec(&change).expect("json"),
+        receive_count: 1,
+        enqueued_at: chrono::Utc::now(),
+    };
+    let event = support::sqs_event(&[received(1), received(2)]);
+    let answer = handlers::notify(runtime, handlers::NotifierEvent::Changes(event)).await.expect("handled");
+    assert!(answer.batch_item_failures.is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tracking_updater_merges_updates_and_quarantines_what_cannot_be_parsed() {
     let runtime = runtime().await;
@@ -220,7 +250,7 @@ async fn tracking_page_serves_shoppers_from_dynamodb_and_limits_each_viewer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notifier_plans_a_status_change_once_and_sends_email_through_ses_and_sms_through_sns() {
     use porchlight::app::notification_rules::{RuleWrite, create_rule};
-    use porchlight::ports::{ChangeEvent, ChangeKind, MessageLedger, MessageState, Received, StatusSnapshot};
+    use porchlight::ports::{MessageLedger, MessageState};
 
     let runtime = runtime().await;
     let config = support::config(&support::settings()).expect("config");
@@ -253,26 +283,8 @@ async fn notifier_plans_a_status_change_once_and_sends_email_through_ses_and_sms
         serde_json::from_value(serde_json::json!({"trigger": "in_transit", "channels": ["sms"]})).expect("rule");
     create_rule(&runtime.deps, &tenant, sms).await.expect("rule");
 
-    let snapshot =
-        |tag: Tag| StatusSnapshot { version: 1, tag, subtag: tag.default_subtag(), active: true, checkpoint_count: 1 };
-    let change = ChangeEvent {
-        tenant_id: tenant.clone(),
-        shipment_id: shipment.id.clone(),
-        kind: ChangeKind::Updated,
-        at: chrono::Utc::now(),
-        old: Some(snapshot(Tag::Pending)),
-        new: Some(snapshot(Tag::InTransit)),
-    };
-    let received = |id: u64| Received {
-        id,
-        body: serde_json::to_vec(&change).expect("json"),
-        receive_count: 1,
-        enqueued_at: chrono::Utc::now(),
-    };
     // The same change delivered twice, as SQS may: planned and sent once.
-    let event = support::sqs_event(&[received(1), received(2)]);
-    let answer = handlers::notify(&runtime, handlers::NotifierEvent::Changes(event)).await.expect("handled");
-    assert!(answer.batch_item_failures.is_empty());
+    notify_twice(&runtime, &tenant, &shipment.id, 1).await;
     let messages = runtime.ledger.shipment_messages(&tenant, &shipment.id).await.expect("read");
     assert_eq!(messages.len(), 2, "the default email and the SMS rule: {messages:?}");
     assert!(messages.iter().all(|m| m.state == MessageState::Sent && m.detail.is_some()), "{messages:?}");
@@ -304,7 +316,7 @@ async fn a_status_change_reaches_a_merchant_webhook_once_signed_through_the_noti
     use axum::http::HeaderMap;
     use porchlight::app::webhooks::{self, EndpointWrite};
     use porchlight::domain::{TargetPolicy, sign_webhook};
-    use porchlight::ports::{ChangeEvent, ChangeKind, DeliveryState, Received, StatusSnapshot};
+    use porchlight::ports::DeliveryState;
 
     let mut runtime = runtime().await;
     runtime.deps.webhook_targets = TargetPolicy::AllowPrivate;
@@ -336,25 +348,7 @@ async fn a_status_change_reaches_a_merchant_webhook_once_signed_through_the_noti
         last_mile: None,
     };
     let shipment = app::create_tracking(&runtime.deps, &tenant, new).await.expect("created");
-    let snapshot =
-        |tag: Tag| StatusSnapshot { version: 2, tag, subtag: tag.default_subtag(), active: true, checkpoint_count: 1 };
-    let change = ChangeEvent {
-        tenant_id: tenant.clone(),
-        shipment_id: shipment.id.clone(),
-        kind: ChangeKind::Updated,
-        at: chrono::Utc::now(),
-        old: Some(snapshot(Tag::Pending)),
-        new: Some(snapshot(Tag::InTransit)),
-    };
-    let received = |id: u64| Received {
-        id,
-        body: serde_json::to_vec(&change).expect("json"),
-        receive_count: 1,
-        enqueued_at: chrono::Utc::now(),
-    };
-    let event = support::sqs_event(&[received(1), received(2)]);
-    let answer = handlers::notify(&runtime, handlers::NotifierEvent::Changes(event)).await.expect("handled");
-    assert!(answer.batch_item_failures.is_empty());
+    notify_twice(&runtime, &tenant, &shipment.id, 2).await;
 
     handlers::dispatch_webhooks(&runtime, sample("webhook-dispatcher.json")).await.expect("dispatched");
     let seen = seen.lock().expect("lock").clone();

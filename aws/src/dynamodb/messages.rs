@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use porchlight::domain::{Channel, Language, ShipmentId, TenantId, Trigger};
 use porchlight::ports::{LedgerEntry, MessageLedger, MessageState, StoreError};
 
-use super::keys::{POLL_SHARDS, required_time, s, tenant_id, tenant_pk, text, time, time_value};
+use super::keys::{required_time, s, tenant_id, tenant_pk, text, time, time_value};
 use super::{DynamoStore, Item, corrupt, refused_as};
 
 fn message_sk(shipment: &ShipmentId, id: &str) -> String {
@@ -108,14 +108,7 @@ impl MessageLedger for DynamoStore {
     }
 
     async fn lease_due(&self, now: DateTime<Utc>, lease: Duration, max: usize) -> Result<Vec<LedgerEntry>, StoreError> {
-        let high = format!("{:020}~", now.timestamp_micros().max(0));
-        let mut due = Vec::new();
-        for shard in POLL_SHARDS.chars() {
-            for item in self.query_gsi2(format!("DUE#{shard}"), None, &high).await? {
-                due.push(text(&item, "GSI2SK")?.to_owned());
-            }
-        }
-        due.sort();
+        let due = self.due_positions("DUE#", now).await?;
         let mut leased = Vec::new();
         for position in due {
             if leased.len() >= max {

@@ -444,6 +444,24 @@ impl ShipmentStore for DynamoStore {
 }
 
 impl DynamoStore {
+    /// The GSI2 sort keys due by `now` in the 16 partitions `<prefix><hex digit>` (the
+    /// message ledger's and webhook deliveries' due indexes), earliest first.
+    pub(super) async fn due_positions(
+        &self,
+        prefix: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        let high = format!("{:020}~", now.timestamp_micros().max(0));
+        let mut due = Vec::new();
+        for shard in super::keys::POLL_SHARDS.chars() {
+            for item in self.query_gsi2(format!("{prefix}{shard}"), None, &high).await? {
+                due.push(super::keys::text(&item, "GSI2SK")?.to_owned());
+            }
+        }
+        due.sort();
+        Ok(due)
+    }
+
     /// Every GSI2 entry of `partition` whose sort key is at most `high` (and at least `low`),
     /// page by page.
     pub(super) async fn query_gsi2(

@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 use porchlight::domain::{ShipmentId, TenantId, WebhookEvent};
 use porchlight::ports::{AfterAttempt, Attempt, Delivery, DeliveryState, StoreError, WebhookEventRecord, WebhookStore};
 
-use super::keys::{POLL_SHARDS, required_time, s, tenant_id, tenant_pk, text, time_value};
+use super::keys::{required_time, s, tenant_id, tenant_pk, text, time_value};
 use super::{DynamoStore, Item, corrupt, refused_as, unavailable};
 
 /// Days events and deliveries are kept.
@@ -281,14 +281,7 @@ impl WebhookStore for DynamoStore {
         lease: Duration,
         max: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let high = format!("{}~", micros_key(now));
-        let mut due = Vec::new();
-        for shard in POLL_SHARDS.chars() {
-            for item in self.query_gsi2(format!("WDUE#{shard}"), None, &high).await? {
-                due.push(text(&item, "GSI2SK")?.to_owned());
-            }
-        }
-        due.sort();
+        let due = self.due_positions("WDUE#", now).await?;
         let mut leased = Vec::new();
         for position in due {
             if leased.len() >= max {
