@@ -210,3 +210,28 @@ test("a message's unsubscribe link asks first, then unsubscribes without JavaScr
   const after = await api("GET", `/tracking/2026-07/trackings/${tracking.id}`);
   assert.equal(after.data.subscribed_emails.length, tracking.subscribed_emails.length - 1, "one address fewer");
 });
+
+test("a parcel on its way offers email updates; subscribing works without JavaScript and passes axe", async () => {
+  const list = await api("GET", "/tracking/2026-07/trackings?tag=InTransit&limit=1");
+  const tracking = list.data.trackings[0];
+  assert.ok(tracking, "the demo has a parcel in transit");
+  const url = `${base}/t/${slug}/${encodeURIComponent(tracking.tracking_number)}`;
+  const { context, page } = await open(url, { width: 360, javaScript: false });
+  try {
+    await page.fill("#subscribe-email", "new.shopper@example.com");
+    await page.screenshot({ path: `${shots}/subscribe-form-360.png`, fullPage: true });
+    await Promise.all([page.waitForNavigation(), page.click("section[aria-labelledby=subscribe] button")]);
+    assert.ok((await page.textContent("h1")).includes(catalogs.en.ui.subscribed_heading));
+    await page.screenshot({ path: `${shots}/subscribed-360.png`, fullPage: true });
+  } finally {
+    await context.close();
+  }
+  const axed = await open(url, { width: 360, bypassCSP: true });
+  try {
+    assert.deepEqual(await axe(axed.page), []);
+  } finally {
+    await axed.context.close();
+  }
+  const after = await api("GET", `/tracking/2026-07/trackings/${tracking.id}`);
+  assert.ok(after.data.subscribed_emails.includes("new.shopper@example.com"), JSON.stringify(after.data.subscribed_emails));
+});

@@ -256,3 +256,31 @@ pub async fn lookup_number(deps: &Deps, tenant: &TenantId, number: &str) -> Resu
 
 #[cfg(test)]
 mod tests;
+
+/// Subscribes `email` to every active shipment of the tenant's numbered `number` (the tracking
+/// page's form); how many. `Invalid` for an address that is not one, or a shipment that has
+/// as many subscriptions as it keeps.
+pub async fn subscribe_by_number(deps: &Deps, tenant: &TenantId, number: &str, email: &str) -> Result<usize, AppError> {
+    let contact = crate::domain::Contact::email(email.trim())?;
+    let mut subscribed = 0;
+    for found in lookup_number(deps, tenant, number).await?.into_iter().filter(|s| s.active) {
+        for _ in 0..5 {
+            let Some(mut shipment) = deps.shipments.get(tenant, &found.id).await? else { break };
+            if !shipment.subscribe(&contact)? {
+                subscribed += 1;
+                break;
+            }
+            shipment.updated_at = deps.clock.now();
+            match deps.shipments.update(&shipment).await {
+                Ok(_) => {
+                    subscribed += 1;
+                    tracing::info!(tenant_id = %tenant, shipment_id = %shipment.id, "shopper subscribed on the tracking page");
+                    break;
+                }
+                Err(crate::ports::StoreError::Conflict) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+    Ok(subscribed)
+}

@@ -67,6 +67,7 @@ pub fn page_router(deps: Deps) -> Router {
         .route("/t/{slug}/track", get(track_form))
         .route("/t/{slug}/unsubscribe/{token}", get(unsubscribe::confirm).post(unsubscribe::unsubscribe))
         .route("/t/{slug}/{tracking_number}", get(number_page))
+        .route("/t/{slug}/{tracking_number}/subscribe", axum::routing::post(subscribe))
         .with_state(state)
 }
 
@@ -393,6 +394,34 @@ async fn number_page(
     parcels_page(&web, &visit, &parcels, None, Vec::new())
 }
 
+/// A shopper asks for a parcel's emails from its page: every active shipment with that number
+/// gets the address (counted against the lookup limit, like a lookup). The page then says what
+/// will happen; every email it brings has the link to stop.
+async fn subscribe(
+    State(web): State<Web>,
+    Path((slug, number)): Path<(String, String)>,
+    client: Client,
+    form: axum::body::Bytes,
+) -> Response {
+    let visit = match visit(&web, &slug, None, client, Purpose::Lookup).await {
+        Ok(visit) => visit,
+        Err(response) => return response,
+    };
+    // The form's one field, `email`, URL-encoded.
+    let email =
+        url::form_urlencoded::parse(&form).find(|(k, _)| k == "email").map(|(_, v)| v.into_owned()).unwrap_or_default();
+    let (status, heading, body) = match pages::subscribe_by_number(&web.deps, &visit.tenant, &number, &email).await {
+        Ok(0) => (StatusCode::NOT_FOUND, "not_found_heading", "not_found_number"),
+        Ok(_) => (StatusCode::OK, "subscribed_heading", "subscribed_body"),
+        Err(AppError::Invalid(_)) => (StatusCode::BAD_REQUEST, "subscribe_heading", "subscribe_invalid"),
+        Err(error) => return failure(&error),
+    };
+    let catalog = visit.catalog(None);
+    let shell = Shell::new(&visit.page, catalog, catalog.ui(heading).to_owned(), Vec::new());
+    let content = minijinja::context! { heading => catalog.ui(heading), body => catalog.ui(body), back => true };
+    reply(status, "message.html", &shell, &visit.page, catalog, content, Some(&visit), Caching::Never)
+}
+
 /// Parcels found: an order's (with its details) or a number's (status and timeline only).
 fn parcels_page(
     web: &Web,
@@ -425,9 +454,22 @@ fn parcels_page(
         order: Option<view::OrderView>,
         parcels: Vec<view::ParcelView>,
         returns: bool,
+        /// Where the email subscription form posts (a number's page, while tracking goes on).
+        subscribe: Option<String>,
     }
-    let content =
-        Content { order: order_view, parcels: views, returns: visit.page.returns_enabled && order_number.is_some() };
+    let subscribe = (order_number.is_none() && parcels.iter().any(|s| s.active)).then(|| {
+        format!(
+            "/t/{}/{}/subscribe",
+            url_component(&visit.page.slug),
+            url_component(parcels[0].tracking_number.as_str())
+        )
+    });
+    let content = Content {
+        order: order_view,
+        parcels: views,
+        returns: visit.page.returns_enabled && order_number.is_some(),
+        subscribe,
+    };
     let caching = if order_number.is_some() { Caching::Never } else { Caching::Public(60) };
     reply(StatusCode::OK, "parcels.html", &shell, &visit.page, catalog, content, Some(visit), caching)
 }

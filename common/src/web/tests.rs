@@ -351,3 +351,47 @@ async fn the_unsubscribe_link_asks_on_get_and_unsubscribes_on_one_click_post() {
     let elsewhere = page.get(&format!("/t/{SLUG}/unsubscribe/{theirs}"), &[]).await;
     assert_eq!(elsewhere.status, StatusCode::NOT_FOUND, "another merchant's link on this page");
 }
+
+#[tokio::test]
+async fn shoppers_subscribe_to_an_active_parcel_from_its_page() {
+    let page = Page::new(100).await;
+    let tenant = page.deps.tenants.list_tenants().await.expect("tenants").remove(0).id;
+    let number = TrackingNumber::parse("1Z999AA10123456791").expect("number");
+    let shipment = page.deps.shipments.find_by_number(&tenant, &number).await.expect("found").remove(0);
+    assert!(shipment.active, "the seeded pending parcel is still tracked");
+    let shown = page.get(&format!("/t/{SLUG}/1Z999AA10123456791"), &[]).await;
+    // Autoescaped: `/` is written `&#x2f;`, which browsers read back.
+    assert!(
+        shown.html.contains(r#"action="&#x2f;t&#x2f;acme&#x2f;1Z999AA10123456791&#x2f;subscribe""#),
+        "{}",
+        shown.html
+    );
+    let delivered = page.get(&format!("/t/{SLUG}/YT2530512345678901"), &[]).await;
+    assert!(!delivered.html.contains("/subscribe"), "no form once tracking has ended");
+
+    let post = |body: &'static str| {
+        let mut request = Request::builder()
+            .method("POST")
+            .uri(format!("/t/{SLUG}/1Z999AA10123456791/subscribe"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        request.extensions_mut().insert(ClientIp("198.51.100.7".parse().expect("ip")));
+        page.router.clone().oneshot(request)
+    };
+    let response = post("email=Bo%40Example.com").await.expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let html =
+        String::from_utf8(response.into_body().collect().await.expect("body").to_bytes().to_vec()).expect("utf-8");
+    assert!(html.contains("You are subscribed"), "{html}");
+    let after = page.deps.shipments.get(&tenant, &shipment.id).await.expect("read").expect("there");
+    assert!(
+        after.subscribed_emails().iter().any(|e| e.eq_ignore_ascii_case("bo@example.com")),
+        "{:?}",
+        after.subscribed_emails()
+    );
+    let refused = post("email=not-an-address").await.expect("response");
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let missing = post("email=").await.expect("response");
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+}
