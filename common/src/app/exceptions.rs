@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::{AppError, Deps};
 use crate::domain::{
-    Actions, CaseState, Channel, Condition, DomainError, ExceptionRule, ExceptionRules, MAX_NOTES, Note, Scope,
-    Severity, Shipment, TenantId, Trigger, facts_of, nullable,
+    Actions, CaseState, Channel, Condition, DomainError, ExceptionRule, ExceptionRules, MAX_NOTES, Note,
+    NotificationRule, Scope, Severity, Shipment, TenantId, Trigger, facts_of, nullable,
 };
 use crate::ports::{CaseFilter, ChangeEvent, ChangeKind, ExceptionCase, MessageLedger, SettingsKind, StoreError};
 use crate::secrets::random_bytes;
@@ -196,8 +196,8 @@ pub async fn evaluate(
             add_tag(deps, shipment, tag).await?;
         }
         if rule.actions.notify_shopper && may_notify {
-            super::notifications::plan_messages(deps, ledger, shipment, Trigger::Exception, &[Channel::Email], &[], 0)
-                .await?;
+            let email = NotificationRule::new(format!("{}-shopper", rule.id), Trigger::Exception, vec![Channel::Email]);
+            super::notifications::plan_messages(deps, ledger, shipment, Trigger::Exception, &email).await?;
         }
     }
     Ok(report)

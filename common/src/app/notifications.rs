@@ -5,7 +5,6 @@
 //! duplicates and reordering) plans every message once. [`dispatch_due`] then sends what is
 //! due: it leases messages from the ledger, writes each from the shipment as it is then, hands
 //! it to a [`Messenger`] (which sends idempotently by the message id) and records the outcome.
-//! Quiet hours are kept with each rule but not yet applied to due times.
 
 use chrono::Duration;
 
@@ -55,9 +54,7 @@ pub async fn plan_notifications(
     let (rules, _) = super::notification_rules::notification_rules(deps, &change.tenant_id).await?;
     let mut report = PlanReport::default();
     for rule in rules.matching(trigger, &shipment) {
-        let planned =
-            plan_messages(deps, ledger, &shipment, trigger, &rule.channels, &rule.languages, rule.delay_minutes)
-                .await?;
+        let planned = plan_messages(deps, ledger, &shipment, trigger, rule).await?;
         report.planned += planned.planned;
         report.already_planned += planned.already_planned;
     }
@@ -79,43 +76,35 @@ pub async fn plan_no_update(deps: &Deps, ledger: &dyn MessageLedger, shipment: &
     for rule in rules.matching(Trigger::NoUpdate, shipment) {
         let days = rule.no_update_days.unwrap_or(7);
         if quiet_for >= Duration::days(i64::from(days)) {
-            let report = plan_messages(
-                deps,
-                ledger,
-                shipment,
-                Trigger::NoUpdate,
-                &rule.channels,
-                &rule.languages,
-                rule.delay_minutes,
-            )
-            .await?;
-            planned += report.planned;
+            planned += plan_messages(deps, ledger, shipment, Trigger::NoUpdate, rule).await?.planned;
         }
     }
     Ok(planned)
 }
 
-/// Records the `trigger` messages of `shipment` for every contact `channels` reach, each in
-/// its language (limited to `languages` when not empty), due after `delay_minutes`.
+/// Records the `trigger` messages `rule` sends for `shipment`, for every contact its channels
+/// reach, each in its language (limited to the rule's when it names some), due after its delay
+/// and, when that falls in its quiet hours, at their end in the recipient's time zone.
 pub(super) async fn plan_messages(
     deps: &Deps,
     ledger: &dyn MessageLedger,
     shipment: &Shipment,
     trigger: Trigger,
-    channels: &[Channel],
-    languages: &[crate::domain::Language],
-    delay_minutes: u32,
+    rule: &crate::domain::NotificationRule,
 ) -> Result<PlanReport, AppError> {
     let page = super::pages::page_settings(deps, &shipment.tenant_id).await?;
     let now = deps.clock.now();
+    let mut due = now + Duration::minutes(i64::from(rule.delay_minutes));
+    if let Some(quiet) = &rule.quiet_hours {
+        due = crate::domain::after_quiet_hours(quiet, crate::domain::recipient_zone(quiet, shipment), due);
+    }
     let mut report = PlanReport::default();
-    for channel in channels {
+    for channel in &rule.channels {
         for (recipient, language_tag) in recipients(shipment, *channel) {
             let mut language = message_language(&page, language_tag.as_deref(), shipment);
-            if !languages.is_empty() && !languages.contains(&language) {
-                language = languages[0];
+            if !rule.languages.is_empty() && !rule.languages.contains(&language) {
+                language = rule.languages[0];
             }
-            let due = now + Duration::minutes(i64::from(delay_minutes));
             let entry = LedgerEntry::planned(
                 shipment.tenant_id.clone(),
                 shipment.id.clone(),

@@ -13,6 +13,7 @@ mod language;
 mod notification;
 mod page;
 mod poll;
+mod quiet;
 mod recipients;
 mod shipment;
 mod status;
@@ -29,6 +30,7 @@ pub use language::Language;
 pub use notification::{Channel, MAX_RULES, NotificationRule, NotificationRules, QuietHours, Scope, Trigger};
 pub use page::{Banner, Money, NavLink, Recommendation, TrackingPage, https_url, slug_from_name, validate_slug};
 pub use poll::{PollOutcome, PollPolicy, seconds_between, ticks_between};
+pub use quiet::{after_quiet_hours, country_zone, is_time_zone, recipient_zone};
 pub use recipients::{Contact, MAX_SUBSCRIPTIONS, Subscriptions, e164, language_tag};
 pub use shipment::{
     CompletionReason, Customer, DeliveryType, EXPIRY_DAYS, Leg, LegSource, MergeOutcome, PromisedDeliveryDate,

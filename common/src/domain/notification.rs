@@ -240,15 +240,9 @@ fn clock_time(field: &str, text: &str) -> Result<(), DomainError> {
         .ok_or_else(|| DomainError::invalid(field, "must be a time written HH:MM, such as 21:30"))
 }
 
-/// The shape of an IANA zone name (`Europe/Berlin`, `America/Argentina/Buenos_Aires`, `UTC`).
+/// A zone of the IANA database (`Europe/Berlin`, `America/Argentina/Buenos_Aires`, `UTC`).
 fn time_zone_name(zone: &str) -> Result<(), DomainError> {
-    let ok = zone.len() <= 64
-        && (zone == "UTC"
-            || zone.split('/').count() >= 2
-                && zone.split('/').all(|part| {
-                    !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c))
-                }));
-    if ok {
+    if super::is_time_zone(zone) {
         Ok(())
     } else {
         Err(DomainError::invalid("quiet_hours.time_zone", "must be an IANA time zone such as Europe/Berlin"))

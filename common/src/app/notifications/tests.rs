@@ -241,3 +241,40 @@ async fn due_messages_are_sent_once_retried_when_the_channel_fails_and_dropped_w
     assert_eq!(states, [MessageState::Sent, MessageState::Sent, MessageState::Suppressed]);
     std::fs::remove_dir_all(&dir).expect("cleaned");
 }
+
+#[tokio::test]
+async fn quiet_hours_hold_a_message_until_morning_at_its_destination() {
+    use crate::domain::CountryCode;
+
+    let at = chrono::DateTime::parse_from_rfc3339("2026-06-10T20:30:00Z").expect("time").with_timezone(&Utc);
+    let clock = Arc::new(crate::testkit::ManualClock::at(at));
+    let store = SqliteStore::in_memory().expect("store");
+    let deps = crate::testkit::deps(store.clone(), clock);
+    let tenant = create_tenant(&deps, "Acme").await.expect("tenant").0.id;
+    let quiet: RuleWrite = serde_json::from_value(serde_json::json!({
+        "trigger": "in_transit", "quiet_hours": {"start": "21:00", "end": "08:00"},
+        "scope": {"destination_countries": ["DEU"]}
+    }))
+    .expect("rule");
+    create_rule(&deps, &tenant, quiet).await.expect("rule");
+    crate::app::notification_rules::delete_rule(&deps, &tenant, "nr_default_in_transit").await.expect("deleted");
+    let details = ShipmentDetails {
+        destination_country_region: Some(CountryCode::parse("DEU").expect("country")),
+        customers: vec![Customer { email: Some("ann@example.com".into()), ..Customer::default() }],
+        ..ShipmentDetails::default()
+    };
+    let new = NewTracking {
+        slug: Some(Slug::parse("ups").expect("slug")),
+        tracking_number: TrackingNumber::parse("1Z999AA10123456784").expect("number"),
+        details,
+        last_mile: None,
+    };
+    let id = create_tracking(&deps, &tenant, new).await.expect("created").id;
+    plan_notifications(&deps, &store, &change(&tenant, &id, ChangeKind::Updated, Some(Tag::Pending), Tag::InTransit))
+        .await
+        .expect("planned");
+    let messages = store.shipment_messages(&tenant, &id).await.expect("ledger");
+    assert_eq!(messages.len(), 1);
+    // 22:30 in Berlin (UTC+2 in June): held until 08:00 there.
+    assert_eq!(messages[0].due_at.to_rfc3339(), "2026-06-11T06:00:00+00:00");
+}
