@@ -59,7 +59,7 @@ fn messages(c: &mut Criterion) {
             let mut written = 0;
             for _rule in rules.matching(trigger, &shipment) {
                 let language = message_language(&page, Some("de"), &shipment);
-                let message = compose(trigger, &shipment, &page, &envelope, language, now).expect("composed");
+                let message = compose(trigger, &shipment, &page, &envelope, language, now, None).expect("composed");
                 written += message.html.len() + message.text.len() + message.sms.len();
             }
             written

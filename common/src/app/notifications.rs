@@ -10,7 +10,7 @@ use chrono::Duration;
 
 use super::{AppError, Deps};
 use crate::domain::{Channel, Contact, Shipment, Trigger};
-use crate::notify::{Envelope, compose, message_language};
+use crate::notify::{Envelope, MerchantTexts, MessageTexts, compose, message_language};
 use crate::ports::{
     ChangeEvent, ChangeKind, LedgerEntry, MessageLedger, MessageState, Messenger, Outgoing, QueueName, SendError,
 };
@@ -217,7 +217,9 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Result<Option<Outg
         unsubscribe_url: Some(&unsubscribe_url),
         recipient_name: name.as_deref(),
     };
-    let message = match compose(entry.trigger, &shipment, &page, &envelope, entry.language, deps.clock.now()) {
+    let own = merchant_texts(deps, &entry.tenant_id).await?;
+    let wording = own.find(entry.trigger, entry.language);
+    let message = match compose(entry.trigger, &shipment, &page, &envelope, entry.language, deps.clock.now(), wording) {
         Ok(message) => message,
         Err(error) => return Ok(Err(format!("the message could not be written: {error}"))),
     };
@@ -274,6 +276,65 @@ pub async fn notify_round(
     Ok(busy)
 }
 
+/// The merchant's own wordings of messages (none until it writes one).
+pub async fn merchant_texts(deps: &Deps, tenant: &crate::domain::TenantId) -> Result<MerchantTexts, AppError> {
+    let (texts, _) = super::documents::read(deps, tenant, crate::ports::SettingsKind::NotificationTexts).await?;
+    Ok(texts.unwrap_or_default())
+}
+
+/// Applies `change` to the merchant's wordings and stores them; the change's result.
+async fn change_texts<T>(
+    deps: &Deps,
+    tenant: &crate::domain::TenantId,
+    change: impl Fn(&mut MerchantTexts) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    super::documents::change(
+        deps,
+        tenant,
+        crate::ports::SettingsKind::NotificationTexts,
+        MerchantTexts::default,
+        change,
+    )
+    .await
+}
+
+/// Saves the merchant's wording of `texts.trigger` in `texts.language` (replacing any), once
+/// every field has been checked (see [`MessageTexts::validate`]).
+pub async fn save_texts(
+    deps: &Deps,
+    tenant: &crate::domain::TenantId,
+    texts: MessageTexts,
+) -> Result<MessageTexts, AppError> {
+    texts.validate()?;
+    change_texts(deps, tenant, |all| {
+        all.texts.retain(|t| !(t.trigger == texts.trigger && t.language == texts.language));
+        all.texts.push(texts.clone());
+        Ok(())
+    })
+    .await?;
+    tracing::info!(tenant_id = %tenant, trigger = texts.trigger.as_str(), language = texts.language.code(), "notification texts saved");
+    Ok(texts)
+}
+
+/// Removes the merchant's wording of `trigger` in `language`: the built-in texts apply again.
+/// `Missing` if it wrote none.
+pub async fn delete_texts(
+    deps: &Deps,
+    tenant: &crate::domain::TenantId,
+    trigger: Trigger,
+    language: crate::domain::Language,
+) -> Result<MessageTexts, AppError> {
+    change_texts(deps, tenant, |all| {
+        let i = all
+            .texts
+            .iter()
+            .position(|t| t.trigger == trigger && t.language == language)
+            .ok_or(AppError::Missing("notification texts"))?;
+        Ok(all.texts.remove(i))
+    })
+    .await
+}
+
 /// What a preview is asked for: a trigger, a language, and a real shipment (by id) or the
 /// sample.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -323,8 +384,17 @@ pub async fn preview(
         recipient_name: name.as_deref(),
     };
     let language = request.language.unwrap_or(page.default_language);
-    let message = compose(request.trigger, &shipment, &page, &envelope, language, deps.clock.now())
-        .map_err(|e| AppError::Internal(format!("the preview could not be written: {e}")))?;
+    let own = merchant_texts(deps, tenant).await?;
+    let message = compose(
+        request.trigger,
+        &shipment,
+        &page,
+        &envelope,
+        language,
+        deps.clock.now(),
+        own.find(request.trigger, language),
+    )
+    .map_err(|e| AppError::Internal(format!("the preview could not be written: {e}")))?;
     Ok((message, unsubscribe_url))
 }
 

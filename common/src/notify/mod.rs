@@ -6,11 +6,13 @@
 //! adapters come next.
 
 mod sms;
+mod texts;
 
 use chrono::{DateTime, Utc};
 use minijinja::context;
 
 pub use sms::{SmsEncoding, SmsSegments, fit_gsm7, sms_segments};
+pub use texts::{Facts, MAX_TEXT, MerchantTexts, MessageTexts, VARIABLES, render_text};
 
 use crate::couriers;
 use crate::domain::{Language, Shipment, TrackingPage, Trigger};
@@ -51,7 +53,8 @@ pub fn message_language(page: &TrackingPage, recipient: Option<&str>, shipment: 
     offered(recipient).or_else(|| offered(shipment.details.language.as_deref())).unwrap_or(page.default_language)
 }
 
-/// Writes the message `trigger` sends about `shipment` in `language`, as of `now`.
+/// Writes the message `trigger` sends about `shipment` in `language`, as of `now`, in the
+/// merchant's own wording (`own`) where it has one.
 pub fn compose(
     trigger: Trigger,
     shipment: &Shipment,
@@ -59,19 +62,42 @@ pub fn compose(
     envelope: &Envelope<'_>,
     language: Language,
     now: DateTime<Utc>,
+    own: Option<&MessageTexts>,
 ) -> Result<Message, minijinja::Error> {
     let catalog = Catalog::of(language);
     let order = shipment.details.order_number.as_deref().unwrap_or(shipment.tracking_number.as_str());
     let fill = |text: &str| {
         crate::web::fill(text, &[("order", order), ("brand", &page.brand_name), ("url", envelope.tracking_url)])
     };
-    let subject = fill(catalog.notify_trigger(trigger, "subject"));
+    let carrier = (!page.hide_carrier)
+        .then(|| couriers::find(shipment.slug.as_str()).map_or(shipment.slug.as_str(), |c| c.name).to_owned());
+    let facts = Facts {
+        brand: &page.brand_name,
+        name: envelope.recipient_name,
+        order,
+        title: shipment.details.title.as_deref(),
+        tracking_number: shipment.tracking_number.as_str(),
+        carrier: carrier.as_deref(),
+        tracking_url: envelope.tracking_url,
+    };
+    // The merchant's wording of `field`, else the built-in text, filled.
+    let text = |field: &str| -> String {
+        let template = own.and_then(|own| own.fields().find(|(name, _)| *name == field).map(|(_, t)| t));
+        match template.map(|t| render_text(t, &facts)) {
+            Some(Ok(text)) => text,
+            Some(Err(error)) => {
+                // Checked when saved; a failure here is a fault: the built-in text goes out.
+                tracing::warn!(field, error = %error, "merchant's notification text failed");
+                fill(catalog.notify_trigger(trigger, field))
+            }
+            None => fill(catalog.notify_trigger(trigger, field)),
+        }
+    };
+    let subject = text("subject");
     let greeting = match envelope.recipient_name.filter(|n| !n.trim().is_empty()) {
         Some(name) => crate::web::fill(catalog.notify("greeting"), &[("name", name)]),
         None => catalog.notify("greeting_anonymous").to_owned(),
     };
-    let carrier = (!page.hide_carrier)
-        .then(|| couriers::find(shipment.slug.as_str()).map_or(shipment.slug.as_str(), |c| c.name).to_owned());
     let latest = shipment.checkpoints.last().map(|c| {
         let when = catalog.relative(c.checkpoint_time.instant().min(now), now);
         format!("{} ({when})", catalog.subtag(c.subtag.code()))
@@ -85,12 +111,12 @@ pub fn compose(
         primary => &palette.primary,
         on_primary => palette.on_primary,
         greeting => greeting,
-        headline => catalog.notify_trigger(trigger, "headline"),
-        body => catalog.notify_trigger(trigger, "body"),
+        headline => text("headline"),
+        body => text("body"),
         order_label => crate::web::fill(catalog.notify("order_label"), &[("order", order)]),
         title => &shipment.details.title,
         carrier_label => catalog.notify("carrier"),
-        carrier => carrier,
+        carrier => &carrier,
         tracking_number => shipment.tracking_number.as_str(),
         latest_label => catalog.notify("latest_update"),
         latest => latest,
@@ -100,9 +126,9 @@ pub fn compose(
         unsubscribe => catalog.notify("unsubscribe"),
         unsubscribe_url => envelope.unsubscribe_url,
     };
+    let sms = fit_gsm7(&text("sms"));
     let html = render_document("email.html", context.clone())?;
     let text = render_document("email.txt", context)?;
-    let sms = fit_gsm7(&fill(catalog.notify_trigger(trigger, "sms")));
     let sms_segments = sms_segments(&sms);
     Ok(Message { language, subject, html, text, sms, sms_segments })
 }

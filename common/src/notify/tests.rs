@@ -47,7 +47,7 @@ fn every_trigger_writes_every_language_with_an_sms_of_at_most_two_segments() {
     let now = Utc.with_ymd_and_hms(2026, 6, 1, 15, 0, 0).single().expect("date");
     for language in Language::ALL {
         for trigger in Trigger::ALL {
-            let message = compose(trigger, &shipment(), &page(), &envelope(), language, now).expect("composed");
+            let message = compose(trigger, &shipment(), &page(), &envelope(), language, now, None).expect("composed");
             assert!(message.subject.contains("#100234"), "{language} {trigger:?}: {}", message.subject);
             assert!(message.html.contains(&format!("<html lang=\"{}\">", language.code())));
             assert!(message.html.contains("Acme &lt;Outfitters&gt; &amp; Co"), "merchant text escaped in HTML");
@@ -75,16 +75,16 @@ fn messages_speak_the_recipients_language_and_mask_the_carrier_when_asked() {
     assert_eq!(message_language(&page, Some("de"), &shipment()), Language::En, "only what the merchant offers");
 
     let german =
-        compose(Trigger::OutForDelivery, &shipment(), &page, &envelope(), Language::De, now).expect("composed");
+        compose(Trigger::OutForDelivery, &shipment(), &page, &envelope(), Language::De, now, None).expect("composed");
     assert!(german.subject.starts_with("Deine Bestellung #100234 kommt heute"), "{}", german.subject);
     assert!(german.text.starts_with("Hallo Ann,"), "{}", german.text);
     assert!(german.html.contains("In Zustellung (vor 2 Stunden)"), "the latest event, in words");
     assert!(german.html.contains("UPS"));
     page.hide_carrier = true;
     let masked =
-        compose(Trigger::OutForDelivery, &shipment(), &page, &envelope(), Language::En, now).expect("composed");
+        compose(Trigger::OutForDelivery, &shipment(), &page, &envelope(), Language::En, now, None).expect("composed");
     assert!(!masked.html.contains("UPS ·") && !masked.text.contains("Carrier:"), "{}", masked.text);
     let anonymous = Envelope { recipient_name: None, unsubscribe_url: None, ..envelope() };
-    let plain = compose(Trigger::Delivered, &shipment(), &page, &anonymous, Language::Ja, now).expect("composed");
+    let plain = compose(Trigger::Delivered, &shipment(), &page, &anonymous, Language::Ja, now, None).expect("composed");
     assert!(plain.text.starts_with("お客様") && !plain.html.contains("signed-token"));
 }

@@ -15,6 +15,8 @@ pub enum SettingsKind {
     WebhookEndpoints,
     /// `ExceptionRules`.
     ExceptionRules,
+    /// A merchant's own wordings of messages (`notify::MerchantTexts`).
+    NotificationTexts,
 }
 
 impl SettingsKind {
@@ -24,6 +26,7 @@ impl SettingsKind {
             SettingsKind::NotificationRules => "notification-rules",
             SettingsKind::WebhookEndpoints => "webhook-endpoints",
             SettingsKind::ExceptionRules => "exception-rules",
+            SettingsKind::NotificationTexts => "notification-texts",
         }
     }
 }

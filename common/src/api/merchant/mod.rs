@@ -48,6 +48,11 @@ pub fn merchant_router(deps: Deps) -> Router {
             "/notification-rules/{id}",
             get(notification_rules::get).put(notification_rules::update).delete(notification_rules::delete),
         )
+        .route("/notification-templates", get(notification_rules::list_texts))
+        .route(
+            "/notification-templates/{trigger}/{language}",
+            axum::routing::put(notification_rules::save_texts).delete(notification_rules::delete_texts),
+        )
         .route("/exception-rules", get(exceptions::list_rules).post(exceptions::create_rule))
         .route(
             "/exception-rules/{id}",

@@ -79,3 +79,59 @@ pub(super) async fn delete(
 ) -> Result<Response, ApiError> {
     Ok(envelope(StatusCode::OK, notification_rules::delete_rule(&deps, &tenant, &id).await?))
 }
+
+/// `PUT .../notification-templates/{trigger}/{language}`'s body: the fields to word.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TextsWrite {
+    subject: Option<String>,
+    headline: Option<String>,
+    body: Option<String>,
+    sms: Option<String>,
+}
+
+/// The trigger and language a templates path names; 400 naming the part that is not one.
+fn wording(trigger: &str, language: &str) -> Result<(crate::domain::Trigger, crate::domain::Language), ApiError> {
+    use crate::app::AppError;
+    use crate::domain::DomainError;
+    let trigger = crate::domain::Trigger::parse(trigger)
+        .ok_or_else(|| AppError::from(DomainError::invalid("trigger", "is not a notification trigger")))?;
+    let language = crate::domain::Language::parse(language).map_err(AppError::from)?;
+    Ok((trigger, language))
+}
+
+pub(super) async fn list_texts(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+) -> Result<Response, ApiError> {
+    let texts = crate::app::notifications::merchant_texts(&deps, &tenant).await?;
+    Ok(envelope(StatusCode::OK, serde_json::json!({ "templates": texts.texts, "variables": crate::notify::VARIABLES })))
+}
+
+pub(super) async fn save_texts(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    Path((trigger, language)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let (trigger, language) = wording(&trigger, &language)?;
+    let write: TextsWrite = parse_body(body)?;
+    let texts = crate::notify::MessageTexts {
+        trigger,
+        language,
+        subject: write.subject,
+        headline: write.headline,
+        body: write.body,
+        sms: write.sms,
+    };
+    Ok(envelope(StatusCode::OK, crate::app::notifications::save_texts(&deps, &tenant, texts).await?))
+}
+
+pub(super) async fn delete_texts(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    Path((trigger, language)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (trigger, language) = wording(&trigger, &language)?;
+    Ok(envelope(StatusCode::OK, crate::app::notifications::delete_texts(&deps, &tenant, trigger, language).await?))
+}

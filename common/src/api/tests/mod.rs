@@ -547,6 +547,9 @@ async fn the_openapi_document_describes_every_route() {
         ("/porchlight/v1/notification-rules/{id}", "put"),
         ("/porchlight/v1/notification-rules/{id}", "delete"),
         ("/porchlight/v1/notification-rules/preview", "post"),
+        ("/porchlight/v1/notification-templates", "get"),
+        ("/porchlight/v1/notification-templates/{trigger}/{language}", "put"),
+        ("/porchlight/v1/notification-templates/{trigger}/{language}", "delete"),
         ("/porchlight/v1/exception-rules", "get"),
         ("/porchlight/v1/exception-rules", "post"),
         ("/porchlight/v1/exception-rules/{id}", "get"),
@@ -670,6 +673,7 @@ async fn bodies_that_could_be_stored_but_not_read_back_are_refused() {
 
 mod exceptions;
 mod operator;
+mod texts;
 mod webhooks;
 
 #[tokio::test]
