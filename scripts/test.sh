@@ -21,6 +21,18 @@ fi
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# A shared target folder only grows (every change leaves new artifacts behind). When its disk
+# runs low, drop what cargo can always rebuild: the incremental caches, and the crate's own
+# artifacts not touched for two days.
+mkdir -p "$CARGO_TARGET_DIR"
+free_gb=$(df --output=avail -BG "$CARGO_TARGET_DIR" | tail -n 1 | tr -dc '0-9')
+if [ "${free_gb:-0}" -lt 20 ]; then
+  echo "only ${free_gb} GB free under $CARGO_TARGET_DIR: pruning build caches"
+  rm -rf "$CARGO_TARGET_DIR"/debug/incremental "$CARGO_TARGET_DIR"/*/debug/incremental
+  find "$CARGO_TARGET_DIR"/debug/deps -maxdepth 1 -type f -mtime +2 \
+    \( -name 'porchlight*' -o -name 'libporchlight*' \) -delete 2>/dev/null || true
+fi
+
 for tool in cargo node npm python3; do
   command -v "$tool" >/dev/null || { echo "error: $tool is required and not installed" >&2; exit 1; }
 done
