@@ -254,13 +254,7 @@ async fn notifier_plans_a_status_change_once_and_sends_email_through_ses_and_sms
 
     let runtime = runtime().await;
     let config = support::config(&support::settings()).expect("config");
-    let sdk = aws_config::load_from_env().await;
-    aws_sdk_sesv2::Client::new(&sdk)
-        .create_email_identity()
-        .email_identity(&config.mail_from)
-        .send()
-        .await
-        .expect("the sender verified in the emulator");
+    support::verify_sender(&config).await;
     let tenant = support::add_merchant(&runtime, &sample("api.json")).await.expect("merchant");
     let details = ShipmentDetails {
         order_number: Some("#2001".into()),
@@ -293,17 +287,7 @@ async fn notifier_plans_a_status_change_once_and_sends_email_through_ses_and_sms
             .expect("tick");
     handlers::notify(&runtime, tick).await.expect("nothing left to send");
 
-    // moto's model dump can fail while other tests change the emulator: read it until it answers.
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("the emulator");
-    let mut data = String::new();
-    for _ in 0..20 {
-        let answer = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.expect("moto");
-        if answer.status().is_success() {
-            data = answer.text().await.expect("text");
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let data = support::moto_data().await;
     assert!(data.contains("ann@example.com"), "SES holds the email");
     assert!(data.contains("Content-Language: fr"), "in the shopper's language");
 }

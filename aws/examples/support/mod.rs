@@ -139,3 +139,28 @@ pub fn stream_event(records: &[porchlight_aws::dynamodb::StreamImages]) -> aws_l
         .collect();
     serde_json::from_value(serde_json::json!({ "Records": records })).expect("a stream event")
 }
+
+/// moto's dump of what the emulator holds (emails SES took, SMS SNS published, ...). The dump
+/// can fail while other tests change the emulator: read until it answers.
+pub async fn moto_data() -> String {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL names the emulator");
+    for _ in 0..20 {
+        let answer = reqwest::get(format!("{endpoint}/moto-api/data.json")).await.expect("moto answers");
+        if answer.status().is_success() {
+            return answer.text().await.expect("text");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("moto's data dump never answered");
+}
+
+/// Verifies the configured sender (`MailFrom`) with the emulator's SES, as an operator does.
+pub async fn verify_sender(config: &Config) {
+    let sdk = aws_config::load_from_env().await;
+    aws_sdk_sesv2::Client::new(&sdk)
+        .create_email_identity()
+        .email_identity(&config.mail_from)
+        .send()
+        .await
+        .expect("the sender verified in the emulator");
+}
