@@ -270,20 +270,17 @@ async fn open_case(
 
 /// Adds `tag` to the shipment's `shipment_tags` unless it has it.
 async fn add_tag(deps: &Deps, shipment: &Shipment, tag: &str) -> Result<(), AppError> {
-    for _ in 0..ATTEMPTS {
-        let Some(mut current) = deps.shipments.get(&shipment.tenant_id, &shipment.id).await? else { return Ok(()) };
-        if current.details.shipment_tags.iter().any(|t| t == tag) {
-            return Ok(());
+    let tagged = super::update_tracking(deps, &shipment.tenant_id, &shipment.id, |current| {
+        if !current.details.shipment_tags.iter().any(|t| t == tag) {
+            current.details.shipment_tags.push(tag.to_owned());
         }
-        current.details.shipment_tags.push(tag.to_owned());
-        current.updated_at = deps.clock.now();
-        match deps.shipments.update(&current).await {
-            Ok(_) => return Ok(()),
-            Err(StoreError::Conflict) => continue,
-            Err(other) => return Err(other.into()),
-        }
+        Ok(())
+    })
+    .await;
+    match tagged {
+        Ok(_) | Err(AppError::NotFound) => Ok(()),
+        Err(other) => Err(other),
     }
-    Err(AppError::Busy)
 }
 
 /// Evaluates every rule against the shipment a change left (creations and updates; the

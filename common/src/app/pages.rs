@@ -264,22 +264,18 @@ pub async fn subscribe_by_number(deps: &Deps, tenant: &TenantId, number: &str, e
     let contact = crate::domain::Contact::email(email.trim())?;
     let mut subscribed = 0;
     for found in lookup_number(deps, tenant, number).await?.into_iter().filter(|s| s.active) {
-        for _ in 0..5 {
-            let Some(mut shipment) = deps.shipments.get(tenant, &found.id).await? else { break };
-            if !shipment.subscribe(&contact)? {
+        let changed = super::update_tracking(deps, tenant, &found.id, |shipment| {
+            shipment.subscribe(&contact)?;
+            Ok(())
+        })
+        .await;
+        match changed {
+            Ok(_) => {
                 subscribed += 1;
-                break;
+                tracing::info!(tenant_id = %tenant, shipment_id = %found.id, "shopper subscribed on the tracking page");
             }
-            shipment.updated_at = deps.clock.now();
-            match deps.shipments.update(&shipment).await {
-                Ok(_) => {
-                    subscribed += 1;
-                    tracing::info!(tenant_id = %tenant, shipment_id = %shipment.id, "shopper subscribed on the tracking page");
-                    break;
-                }
-                Err(crate::ports::StoreError::Conflict) => continue,
-                Err(other) => return Err(other.into()),
-            }
+            Err(AppError::NotFound) => {} // deleted since it was found
+            Err(other) => return Err(other),
         }
     }
     Ok(subscribed)

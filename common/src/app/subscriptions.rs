@@ -10,10 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{AppError, Deps};
 use crate::domain::{Channel, Contact, ShipmentId, TenantId};
-use crate::ports::StoreError;
-
-/// How often an unsubscription is tried again when another writer changed the shipment.
-const ATTEMPTS: usize = 5;
 
 /// What a token seals.
 #[derive(Serialize, Deserialize)]
@@ -59,20 +55,17 @@ pub async fn unsubscribe(deps: &Deps, tenant: &TenantId, token: &str) -> Result<
     if &token_tenant != tenant {
         return Err(AppError::Missing("unsubscribe link"));
     }
-    for _ in 0..ATTEMPTS {
-        let Some(mut shipment) = deps.shipments.get(tenant, &shipment_id).await? else { return Ok(()) };
-        if !shipment.unsubscribe(&contact) {
-            return Ok(());
+    let unsubscribed = super::update_tracking(deps, tenant, &shipment_id, |shipment| {
+        shipment.unsubscribe(&contact);
+        Ok(())
+    })
+    .await;
+    match unsubscribed {
+        Ok(_) => {
+            tracing::info!(tenant_id = %tenant, shipment_id = %shipment_id, "shopper unsubscribed");
+            Ok(())
         }
-        shipment.updated_at = deps.clock.now();
-        match deps.shipments.update(&shipment).await {
-            Ok(_) => {
-                tracing::info!(tenant_id = %tenant, shipment_id = %shipment_id, "shopper unsubscribed");
-                return Ok(());
-            }
-            Err(StoreError::Conflict) => continue,
-            Err(other) => return Err(other.into()),
-        }
+        Err(AppError::NotFound) => Ok(()),
+        Err(other) => Err(other),
     }
-    Err(AppError::Busy)
 }
