@@ -201,6 +201,12 @@ test("a message's unsubscribe link asks first, then unsubscribes without JavaScr
   } finally {
     await context.close();
   }
+  const wide = await open(link.replace(/^https?:\/\/[^/]+/, base), { width: 1280, javaScript: false });
+  try {
+    await wide.page.screenshot({ path: `${shots}/unsubscribe-1280.png`, fullPage: true });
+  } finally {
+    await wide.context.close();
+  }
   const axed = await open(link.replace(/^https?:\/\/[^/]+/, base), { width: 360, bypassCSP: true });
   try {
     assert.deepEqual(await axe(axed.page), []);
@@ -225,6 +231,12 @@ test("a parcel on its way offers email updates; subscribing works without JavaSc
     await page.screenshot({ path: `${shots}/subscribed-360.png`, fullPage: true });
   } finally {
     await context.close();
+  }
+  const wide = await open(url, { width: 1280, javaScript: false });
+  try {
+    await wide.page.locator("section[aria-labelledby=subscribe]").screenshot({ path: `${shots}/subscribe-form-1280.png` });
+  } finally {
+    await wide.context.close();
   }
   const axed = await open(url, { width: 360, bypassCSP: true });
   try {
