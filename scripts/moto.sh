@@ -13,9 +13,11 @@ if [ "$(cat "$venv/.porchlight-requirements" 2>/dev/null)" != "$wanted" ]; then
 fi
 moto_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 moto_log=$(mktemp)
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$moto_log" 2>&1 &
+# Where moto's request recorder writes (the lifecycle test reads the SMS SNS was asked for).
+moto_recording=$(mktemp)
+MOTO_RECORDER_FILEPATH="$moto_recording" "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$moto_log" 2>&1 &
 moto_pid=$!
-trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; rm -f "$moto_log"' EXIT
+trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; rm -f "$moto_log" "$moto_recording"' EXIT
 for _ in $(seq 1 100); do
   python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$moto_port/moto-api/', timeout=0.5)" 2>/dev/null && break
   kill -0 "$moto_pid" 2>/dev/null || { echo "error: moto_server did not start:" >&2; cat "$moto_log" >&2; exit 1; }

@@ -1,12 +1,15 @@
-//! One shipment's life through the real handler functions, against the moto emulator: created
-//! through the `api` function, a carrier push through `webhook-intake`, the queued message
-//! through `tracking-updater`, the table's stream records through `status-fanout`, the status
-//! changes through `notifier` (the shopper's email read back from SES) and `webhook-dispatcher`
-//! (the merchant's endpoint, on loopback, hears of the move once, signed).
+//! One sandbox shipment's whole journey through the real handler functions, against the moto
+//! emulator: created through the `api` function, each carrier push (in transit, a failed
+//! attempt, out for delivery, delivered) through `webhook-intake`, the queued message through
+//! `tracking-updater`, the table's stream records through `status-fanout`, the status changes
+//! through `notifier` (the shopper's emails read back from SES, the SMS from the requests SNS
+//! took, once per trigger, in the shopper's language; an exception case for the failed attempt)
+//! and `webhook-dispatcher` (the merchant's endpoint, on loopback, hears of each move once,
+//! signed).
 
 use porchlight::carriers::WebhookSecrets;
 use porchlight::domain::Tag;
-use porchlight::ports::{ChangeEvent, ChangeKind, QueueName, WorkQueue};
+use porchlight::ports::{ChangeEvent, ChangeKind, MessageLedger, QueueName, WorkQueue};
 use porchlight_aws::dynamodb::DynamoStore;
 use porchlight_aws::{Runtime, handlers};
 use serde_json::json;
@@ -58,37 +61,29 @@ async fn a_shipment_lives_through_every_handler() {
     let (_, secret) =
         porchlight::app::webhooks::create_endpoint(&runtime.deps, &tenant, write).await.expect("endpoint");
 
+    // SMS too, for every trigger of the journey, beside the default emails.
+    for trigger in ["in_transit", "failed_attempt", "out_for_delivery", "delivered"] {
+        let write = serde_json::from_value(json!({"trigger": trigger, "channels": ["sms"]})).expect("a rule");
+        porchlight::app::notification_rules::create_rule(&runtime.deps, &tenant, write).await.expect("rule");
+    }
+
     // api: create the tracking.
     create["routeKey"] = "POST /tracking/{proxy+}".into();
     create["requestContext"]["http"]["method"] = "POST".into();
     create["body"] = json!({"tracking_number": "TC-DELIVERED-5-EVENT1", "order_number": "#1001",
-        "customers": [{"email": "lee@example.com", "language": "ja"}]})
+        "customers": [{"email": "lee@example.com", "phone_number": PHONE, "language": "ja"}]})
     .to_string()
     .into();
     let (status, created) = support::call(porchlight_aws::api_router(runtime.deps.clone()), &create).await;
     assert!((200..300).contains(&status), "{status}: {created}");
     let id = created["data"]["id"].as_str().expect("an id").to_owned();
+    let shipment_id = porchlight::domain::ShipmentId::parse(&id).expect("id");
+    support::start_recording().await;
 
-    // webhook-intake: the carrier pushes a scan.
-    let (status, body) = support::call(
-        porchlight_aws::webhook_intake_router(runtime.deps.clone()),
-        &support::sample("webhook-intake.json").expect("sample"),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-
-    // tracking-updater: Lambda hands it the queued message.
-    let queued =
-        runtime.queues.receive(QueueName::CarrierUpdates, 10, chrono::Duration::seconds(30)).await.expect("received");
-    assert_eq!(queued.len(), 1);
-    let response = handlers::update_trackings(&runtime, support::sqs_event(&queued)).await;
-    assert!(response.batch_item_failures.is_empty());
-    runtime.queues.ack(QueueName::CarrierUpdates, queued[0].id).await.expect("deleted, as the event source does");
-
-    // status-fanout: Lambda hands it the table's stream records.
-    let records = store.stream_records().await.expect("stream");
-    let response = handlers::fan_out_status(&runtime, support::stream_event(&records)).await;
-    assert!(response.batch_item_failures.is_empty());
+    // The carrier's first scan, through every function in turn.
+    let mut journey = Journey { runtime: &runtime, store: &store, streamed: 0 };
+    let sample_push = support::sample("webhook-intake.json").expect("sample");
+    let emitted = journey.push(sample_push.clone()).await;
 
     // The shipment as the API shows it.
     let mut read = support::sample("api.json").expect("sample");
@@ -101,35 +96,131 @@ async fn a_shipment_lives_through_every_handler() {
     assert_eq!(shown["data"]["checkpoints"][0]["message"], "Arrived at the delivery facility");
 
     // The status changes emitted: created as Pending, then moved to InTransit.
-    let emitted =
-        runtime.queues.receive(QueueName::StatusChanges, 10, chrono::Duration::seconds(30)).await.expect("received");
     let mut changes: Vec<ChangeEvent> =
         emitted.iter().map(|m| serde_json::from_slice(&m.body).expect("a change event")).collect();
     changes.retain(|c| c.shipment_id.as_str() == id);
     let seen: Vec<_> = changes.iter().map(|c| (c.kind, c.new.as_ref().map(|s| s.tag))).collect();
     assert_eq!(seen, [(ChangeKind::Created, Some(Tag::Pending)), (ChangeKind::Updated, Some(Tag::InTransit))]);
 
-    // notifier: Lambda hands it the status changes; the in-transit email goes out through SES.
-    let response = handlers::notify(&runtime, handlers::NotifierEvent::Changes(support::sqs_event(&emitted)))
-        .await
-        .expect("handled");
-    assert!(response.batch_item_failures.is_empty());
-    let shipment_id = porchlight::domain::ShipmentId::parse(&id).expect("id");
-    let messages = porchlight::ports::MessageLedger::shipment_messages(runtime.ledger.as_ref(), &tenant, &shipment_id)
-        .await
-        .expect("ledger");
-    assert_eq!(messages.len(), 1, "the in-transit email: {messages:?}");
-    assert_eq!(messages[0].state, porchlight::ports::MessageState::Sent);
-    let data = support::moto_data().await;
-    assert!(data.contains("lee@example.com") && data.contains("Content-Language: ja"), "SES holds the email");
+    // notifier: Lambda hands it the status changes (the first batch twice, as SQS may).
+    journey.notify(&emitted).await;
+    journey.notify(&emitted).await;
+    let messages = runtime.ledger.shipment_messages(&tenant, &shipment_id).await.expect("ledger");
+    assert_eq!(messages.len(), 2, "the in-transit email and SMS: {messages:?}");
 
-    // webhook-dispatcher: woken by the new delivery, it posts the move, signed.
+    // The rest of the journey: a failed attempt, out for delivery again, delivered.
+    for (code, description, at) in [
+        ("ATT", "Delivery attempted, recipient not available", "2026-11-23T10:00:00-06:00"),
+        ("OFD", "Out for delivery, second attempt", "2026-11-24T08:00:00-06:00"),
+        ("DLV", "Delivered, left at front door", "2026-11-24T13:30:00-06:00"),
+    ] {
+        let push = json!({"tracking_number": "TC-DELIVERED-5-EVENT1", "events": [{"occurred_at": at,
+            "code": code, "description": description, "city": "Chicago, IL", "country": "USA"}]});
+        let emitted = journey.push(signed_push(&sample_push, &push.to_string())).await;
+        journey.notify(&emitted).await;
+    }
+
+    // Every message once, each trigger by email and SMS, in the shopper's language.
+    let messages = runtime.ledger.shipment_messages(&tenant, &shipment_id).await.expect("ledger");
+    let sent: std::collections::BTreeSet<_> =
+        messages.iter().map(|m| (m.trigger.as_str(), m.channel.as_str(), m.state.as_str())).collect();
+    let expected: std::collections::BTreeSet<_> = ["in_transit", "failed_attempt", "out_for_delivery", "delivered"]
+        .into_iter()
+        .flat_map(|t| [(t, "email", "sent"), (t, "sms", "sent")])
+        .collect();
+    assert_eq!((messages.len(), sent), (8, expected), "{messages:?}");
+    let data: serde_json::Value = serde_json::from_str(&support::moto_data().await).expect("moto's dump");
+    let emails: Vec<String> = data
+        .pointer("/ses/RawMessage")
+        .and_then(serde_json::Value::as_array)
+        .map(|all| all.iter().map(|m| m.to_string()).filter(|m| m.contains("lee@example.com")).collect())
+        .unwrap_or_default();
+    assert_eq!(emails.len(), 4, "SES holds one email per trigger");
+    assert!(emails.iter().all(|m| m.contains("Content-Language: ja")), "in the shopper's language");
+    let sms = support::recorded_sms(PHONE).await;
+    assert_eq!(sms.len(), 4, "SNS was asked for one SMS per trigger: {sms:?}");
+    assert!(sms.iter().all(|text| text.contains("https://track.example/")), "each links the page: {sms:?}");
+
+    // An exception case for the failed attempt, in the merchant's queue.
+    let cases =
+        porchlight::app::exceptions::list_cases(&runtime.deps, &tenant, &Default::default(), 10).await.expect("cases");
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    assert_eq!(cases[0].shipment_id, shipment_id);
+
+    // webhook-dispatcher: woken by the new deliveries, it posts each move once, signed.
     handlers::dispatch_webhooks(&runtime, support::sample("webhook-dispatcher.json").expect("sample"))
         .await
         .expect("dispatched");
     let posted = signatures.lock().expect("lock").clone();
-    assert_eq!(posted.len(), 1, "one status change, one post");
-    assert_eq!(posted[0].0, porchlight::domain::sign_webhook(&secret, &posted[0].1));
-    let body: serde_json::Value = serde_json::from_slice(&posted[0].1).expect("json");
-    assert_eq!((body["event"].as_str(), body["msg"]["tag"].as_str()), (Some("tracking_update"), Some("InTransit")));
+    let tags: Vec<_> = posted
+        .iter()
+        .map(|(signature, body)| {
+            assert_eq!(*signature, porchlight::domain::sign_webhook(&secret, body));
+            let body: serde_json::Value = serde_json::from_slice(body).expect("json");
+            assert_eq!(body["event"], "tracking_update");
+            body["msg"]["tag"].as_str().expect("a tag").to_owned()
+        })
+        .collect();
+    let mut sorted = tags.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["AttemptFail", "Delivered", "InTransit", "OutForDelivery"], "one post per move");
+}
+
+/// The shopper's phone, in E.164.
+const PHONE: &str = "+819012345678";
+
+/// The sample carrier push with another body, signed with the sample secret.
+fn signed_push(sample: &serde_json::Value, body: &str) -> serde_json::Value {
+    let mut event = sample.clone();
+    event["body"] = body.into();
+    event["headers"]["x-testing-courier-signature"] =
+        porchlight::domain::sign_webhook("sample-webhook-secret", body.as_bytes()).into();
+    event
+}
+
+/// Hands each step of a journey to the functions as Lambda would.
+struct Journey<'a> {
+    runtime: &'a Runtime,
+    store: &'a DynamoStore,
+    /// Stream records already handed to `status-fanout`.
+    streamed: usize,
+}
+
+impl Journey<'_> {
+    /// A carrier push through `webhook-intake`, `tracking-updater` and `status-fanout`: the
+    /// status changes it emitted.
+    async fn push(&mut self, event: serde_json::Value) -> Vec<porchlight::ports::Received> {
+        let runtime = self.runtime;
+        let (status, body) = support::call(porchlight_aws::webhook_intake_router(runtime.deps.clone()), &event).await;
+        assert_eq!(status, 200, "{body}");
+        let queued = runtime
+            .queues
+            .receive(QueueName::CarrierUpdates, 10, chrono::Duration::seconds(30))
+            .await
+            .expect("received");
+        assert_eq!(queued.len(), 1);
+        let response = handlers::update_trackings(runtime, support::sqs_event(&queued)).await;
+        assert!(response.batch_item_failures.is_empty());
+        runtime.queues.ack(QueueName::CarrierUpdates, queued[0].id).await.expect("deleted, as the event source does");
+        let records = self.store.stream_records().await.expect("stream");
+        let response = handlers::fan_out_status(runtime, support::stream_event(&records[self.streamed..])).await;
+        assert!(response.batch_item_failures.is_empty());
+        self.streamed = records.len();
+        let emitted = runtime
+            .queues
+            .receive(QueueName::StatusChanges, 10, chrono::Duration::seconds(30))
+            .await
+            .expect("received");
+        for message in &emitted {
+            runtime.queues.ack(QueueName::StatusChanges, message.id).await.expect("deleted, as the event source does");
+        }
+        emitted
+    }
+
+    /// The status changes through `notifier`, as Lambda hands them over.
+    async fn notify(&self, emitted: &[porchlight::ports::Received]) {
+        let event = handlers::NotifierEvent::Changes(support::sqs_event(emitted));
+        let response = handlers::notify(self.runtime, event).await.expect("handled");
+        assert!(response.batch_item_failures.is_empty());
+    }
 }

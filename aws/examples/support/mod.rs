@@ -164,3 +164,43 @@ pub async fn verify_sender(config: &Config) {
         .await
         .expect("the sender verified in the emulator");
 }
+
+/// Starts moto's request recorder afresh (SNS keeps no readable record of the SMS it
+/// publishes; the recorder keeps the requests it took).
+pub async fn start_recording() {
+    let endpoint = emulator().expect("the emulator");
+    let client = reqwest::Client::new();
+    for step in ["reset-recording", "start-recording"] {
+        let answer = client.post(format!("{endpoint}/moto-api/recorder/{step}")).send().await.expect("moto answers");
+        assert!(answer.status().is_success(), "{step}: {}", answer.status());
+    }
+}
+
+/// The texts of the SMS SNS was asked to publish to `phone` since [`start_recording`], read
+/// back from moto's request recording (which then stops).
+pub async fn recorded_sms(phone: &str) -> Vec<String> {
+    use base64::Engine;
+    let endpoint = emulator().expect("the emulator");
+    let client = reqwest::Client::new();
+    let recording = client.get(format!("{endpoint}/moto-api/recorder/download-recording")).send().await;
+    let recording = recording.expect("moto answers").text().await.expect("text");
+    client.post(format!("{endpoint}/moto-api/recorder/stop-recording")).send().await.expect("moto answers");
+    let mut texts = Vec::new();
+    for line in recording.lines() {
+        let entry: Value = serde_json::from_str(line).expect("a recorded request");
+        let body = entry["body"].as_str().unwrap_or_default();
+        let body = if entry["body_encoded"] == Value::Bool(true) {
+            base64::engine::general_purpose::STANDARD.decode(body).expect("base64")
+        } else {
+            body.as_bytes().to_vec()
+        };
+        let fields: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(&body).into_owned().collect();
+        if fields.get("Action").map(String::as_str) == Some("Publish")
+            && fields.get("PhoneNumber").map(String::as_str) == Some(phone)
+        {
+            texts.push(fields.get("Message").cloned().unwrap_or_default());
+        }
+    }
+    texts
+}
