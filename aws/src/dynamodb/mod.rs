@@ -20,6 +20,7 @@
 //! | webhook event | `T#<tenant>` | `WEV#<event id>` | GSI3 `T#<tenant>#WEV` / `<at µs>#<event id>` |
 //! | webhook delivery | `T#<tenant>` | `WDL#<id>` | GSI3 `T#<tenant>#WDL#<endpoint>` / `<created µs>#<id>`; GSI2 while pending: `WDUE#<id's first hex digit>` / `<due µs>#<tenant>#<id>` |
 //! | exception case | `T#<tenant>` | `EXC#<case id>` | |
+//! | suppressed address | `T#<tenant>` | `SUP#<suppression id>` | |
 //! | message (the ledger) | `T#<tenant>` | `MSG#<shipment>#<message id>` | GSI2 while planned: `DUE#<id's first hex digit>` / `<due µs>#<tenant>#<shipment>#<id>` |
 //!
 //! GSI3 (keys only) answers shoppers' lookups within a tenant: each leg item carries
@@ -53,6 +54,7 @@ mod pages;
 mod settings;
 mod shipments;
 mod stream;
+mod suppressions;
 mod tenants;
 mod webhooks;
 

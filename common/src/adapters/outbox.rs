@@ -134,6 +134,8 @@ mod tests {
     fn outgoing(channel: Channel) -> Outgoing {
         Outgoing {
             id: "0123456789abcdef0123456789abcdef".into(),
+            tenant_id: crate::domain::TenantId::random(),
+            shipment_id: crate::domain::ShipmentId::random(),
             channel,
             to: if channel == Channel::Email { "ann@example.com".into() } else { "+4915112345678".into() },
             from_name: "Café Ünïcode & Co".into(),

@@ -82,9 +82,14 @@ impl Messenger for SmtpMessenger {
             Envelope::new(Some(from), vec![to]).map_err(|e| SendError::Permanent(format!("no envelope: {e}")))?;
         match self.transport.send_raw(&envelope, &bytes).await {
             Ok(response) => Ok(Some(format!("smtp {}", response.code()))),
-            Err(error) if error.is_permanent() => {
-                Err(SendError::Permanent(format!("the smtp server refused: {error}")))
-            }
+            // 550, 551 and 553: the mailbox does not exist or is not accepted (RFC 5321 4.2.3):
+            // a hard bounce. Other permanent refusals are about the message or the sender.
+            Err(error) if error.is_permanent() => match error.status().map(u16::from) {
+                Some(550 | 551 | 553) => {
+                    Err(SendError::Refused(format!("the smtp server refused the address: {error}")))
+                }
+                _ => Err(SendError::Permanent(format!("the smtp server refused: {error}"))),
+            },
             Err(error) => Err(SendError::Transient(format!("smtp: {error}"))),
         }
     }
@@ -134,6 +139,8 @@ mod tests {
             SmtpMessenger::new(&format!("smtp://127.0.0.1:{port}"), "notifications@example.com", outbox()).expect("ok");
         let message = Outgoing {
             id: "0123456789abcdef0123456789abcdef".into(),
+            tenant_id: crate::domain::TenantId::random(),
+            shipment_id: crate::domain::ShipmentId::random(),
             channel: Channel::Email,
             to: "ann@example.com".into(),
             from_name: "Acme Outfitters".into(),

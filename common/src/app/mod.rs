@@ -13,6 +13,7 @@ pub mod pages;
 pub mod pipeline;
 pub mod scan;
 pub mod subscriptions;
+pub mod suppressions;
 mod tenants;
 mod trackings;
 pub mod webhooks;
@@ -37,7 +38,7 @@ use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets};
 use crate::domain::{DomainError, PollPolicy, ShipmentId, TargetPolicy};
 use crate::ports::{
     BoxError, Clock, ConnectionStore, ExceptionStore, HttpClient, PageStore, SettingsStore, ShipmentStore, StoreError,
-    TenantStore, WebhookStore, WorkQueue,
+    SuppressionList, TenantStore, WebhookStore, WorkQueue,
 };
 use crate::settings::{AdminToken, Settings};
 
@@ -68,6 +69,8 @@ pub struct Deps {
     pub webhooks: Arc<dyn WebhookStore>,
     /// Exception cases.
     pub exceptions: Arc<dyn ExceptionStore>,
+    /// Merchants' suppression lists.
+    pub suppressions: Arc<dyn SuppressionList>,
     /// How merchants' webhooks are sent (see [`Ports::webhook_http`]).
     pub webhook_http: Arc<dyn HttpClient>,
     /// Which webhook targets merchants may register.
@@ -112,6 +115,8 @@ pub struct Ports {
     pub webhooks: Arc<dyn WebhookStore>,
     /// Exception cases.
     pub exceptions: Arc<dyn ExceptionStore>,
+    /// Merchants' suppression lists.
+    pub suppressions: Arc<dyn SuppressionList>,
     /// How merchants' webhooks are sent: no redirects followed, and (unless the operator
     /// allows private targets) no connection to a forbidden address after DNS resolution.
     pub webhook_http: Arc<dyn HttpClient>,
@@ -135,6 +140,7 @@ impl Ports {
             + SettingsStore
             + WebhookStore
             + ExceptionStore
+            + SuppressionList
             + Clone
             + 'static,
     {
@@ -145,7 +151,8 @@ impl Ports {
             pages: Arc::new(store.clone()),
             settings: Arc::new(store.clone()),
             webhooks: Arc::new(store.clone()),
-            exceptions: Arc::new(store),
+            exceptions: Arc::new(store.clone()),
+            suppressions: Arc::new(store),
             queue,
             clock,
             http,
@@ -172,6 +179,7 @@ impl Deps {
             http: ports.http,
             webhooks: ports.webhooks,
             exceptions: ports.exceptions,
+            suppressions: ports.suppressions,
             webhook_http: ports.webhook_http,
             webhook_targets: settings.webhook_targets,
             webhook_secrets: Arc::new(settings.webhook_secrets.clone()),

@@ -13,6 +13,7 @@ use crate::domain::{Channel, Contact, Shipment, Trigger};
 use crate::notify::{Envelope, MerchantTexts, MessageTexts, compose, message_language};
 use crate::ports::{
     ChangeEvent, ChangeKind, LedgerEntry, MessageLedger, MessageState, Messenger, Outgoing, QueueName, SendError,
+    SuppressionReason,
 };
 
 /// How long a dispatcher holds a message it leased before another may take it.
@@ -150,15 +151,13 @@ pub async fn dispatch_due(
     for entry in ledger.lease_due(now, LEASE, max).await? {
         let (tenant, shipment_id, id) = (&entry.tenant_id, &entry.shipment_id, entry.id.as_str());
         let outcome = match outgoing(deps, &entry).await? {
-            Err(reason) => Err(SendError::Permanent(reason)),
-            Ok(None) => {
-                ledger
-                    .finish(tenant, shipment_id, id, MessageState::Suppressed, Some("no longer subscribed"), now)
-                    .await?;
+            Prepared::Fail(reason) => Err(SendError::Permanent(reason)),
+            Prepared::Skip(reason) => {
+                ledger.finish(tenant, shipment_id, id, MessageState::Suppressed, Some(reason), now).await?;
                 report.suppressed += 1;
                 continue;
             }
-            Ok(Some(message)) => messenger.send(&message).await,
+            Prepared::Send(message) => messenger.send(&message).await,
         };
         match outcome {
             Ok(provider_id) => {
@@ -175,6 +174,16 @@ pub async fn dispatch_due(
             }
             Err(error) => {
                 tracing::warn!(tenant_id = %tenant, message_id = id, error = %error, "notification failed");
+                if let SendError::Refused(detail) = &error {
+                    let feedback = super::suppressions::Feedback {
+                        contact: contact_of(&entry),
+                        reason: SuppressionReason::Bounce,
+                        detail: Some(detail.clone()),
+                        shipment_id: Some(shipment_id.clone()),
+                        message_id: Some(id.to_owned()),
+                    };
+                    super::suppressions::record_feedback(deps, tenant, feedback).await?;
+                }
                 ledger.finish(tenant, shipment_id, id, MessageState::Failed, Some(&error.to_string()), now).await?;
                 report.failed += 1;
             }
@@ -192,21 +201,44 @@ pub async fn dispatch_due(
     Ok(report)
 }
 
-/// The message `entry` stands for, written from the shipment as it is now: `Ok(None)` when it
-/// should no longer go (the shipment is gone, the recipient unsubscribed), `Err` with a reason
-/// when it cannot be written.
-async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Result<Option<Outgoing>, String>, AppError> {
-    let Some(shipment) = deps.shipments.get(&entry.tenant_id, &entry.shipment_id).await? else { return Ok(Ok(None)) };
-    let contact = match entry.channel {
+/// What becomes of a leased message.
+enum Prepared {
+    /// Send it.
+    Send(Box<Outgoing>),
+    /// Not any more, on purpose (the shipment is gone, the recipient unsubscribed, the
+    /// address is suppressed).
+    Skip(&'static str),
+    /// It cannot be written.
+    Fail(String),
+}
+
+/// The contact a ledger entry goes to.
+fn contact_of(entry: &LedgerEntry) -> Contact {
+    match entry.channel {
         Channel::Email => Contact::Email(entry.recipient.clone()),
         Channel::Sms => Contact::Sms(entry.recipient.clone()),
+    }
+}
+
+/// The message `entry` stands for, written from the shipment as it is now.
+async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, AppError> {
+    let Some(shipment) = deps.shipments.get(&entry.tenant_id, &entry.shipment_id).await? else {
+        return Ok(Prepared::Skip("the shipment was deleted"));
     };
+    let contact = contact_of(entry);
     if !shipment.reaches(&contact) {
-        return Ok(Ok(None));
+        return Ok(Prepared::Skip("no longer subscribed"));
+    }
+    if let Some(listed) = super::suppressions::suppressed(deps, &entry.tenant_id, &contact).await? {
+        return Ok(Prepared::Skip(match listed.reason {
+            SuppressionReason::Bounce => "suppressed address: it bounced",
+            SuppressionReason::Complaint => "suppressed address: its owner complained",
+            SuppressionReason::Manual => "suppressed address: the merchant listed it",
+        }));
     }
     let page = super::pages::page_settings(deps, &entry.tenant_id).await?;
     let Some(address) = super::pages::page_address(deps, &entry.tenant_id).await? else {
-        return Ok(Err("no public URL to link the tracking page from".into()));
+        return Ok(Prepared::Fail("no public URL to link the tracking page from".into()));
     };
     let tracking_url = format!("{address}/{}", crate::web::url_component(shipment.tracking_number.as_str()));
     let name = shipment.customer_reached_by(&contact).and_then(|c| c.name.clone());
@@ -221,10 +253,12 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Result<Option<Outg
     let wording = own.find(entry.trigger, entry.language);
     let message = match compose(entry.trigger, &shipment, &page, &envelope, entry.language, deps.clock.now(), wording) {
         Ok(message) => message,
-        Err(error) => return Ok(Err(format!("the message could not be written: {error}"))),
+        Err(error) => return Ok(Prepared::Fail(format!("the message could not be written: {error}"))),
     };
-    Ok(Ok(Some(Outgoing {
+    Ok(Prepared::Send(Box::new(Outgoing {
         id: entry.id.clone(),
+        tenant_id: entry.tenant_id.clone(),
+        shipment_id: entry.shipment_id.clone(),
         channel: entry.channel,
         to: entry.recipient.clone(),
         from_name: page.brand_name.clone(),

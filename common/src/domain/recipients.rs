@@ -63,8 +63,17 @@ impl Contact {
         e164("phone_number", raw).map(Contact::Sms)
     }
 
-    /// The form kept in the unsubscribed list: emails lower-cased, numbers as they are.
-    fn key(&self) -> String {
+    /// The channel that reaches it.
+    pub fn channel(&self) -> super::Channel {
+        match self {
+            Contact::Email(_) => super::Channel::Email,
+            Contact::Sms(_) => super::Channel::Sms,
+        }
+    }
+
+    /// The form kept in the unsubscribed and suppression lists: emails lower-cased, numbers as
+    /// they are.
+    pub fn key(&self) -> String {
         match self {
             Contact::Email(email) => email.to_lowercase(),
             Contact::Sms(number) => number.clone(),

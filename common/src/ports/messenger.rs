@@ -4,7 +4,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-use crate::domain::{Channel, Language};
+use crate::domain::{Channel, Language, ShipmentId, TenantId};
 
 /// A message ready to go. Holds a recipient's contact: its `Debug` hides it.
 #[derive(Clone, PartialEq, Eq)]
@@ -12,6 +12,11 @@ pub struct Outgoing {
     /// The ledger's message id: senders use it to send idempotently (the outbox's file name,
     /// the email's `Message-ID`, a provider's deduplication key).
     pub id: String,
+    /// The merchant it is sent for (providers tag the message with it, so their bounce and
+    /// complaint reports find the merchant's suppression list).
+    pub tenant_id: TenantId,
+    /// The shipment it is about.
+    pub shipment_id: ShipmentId,
     /// Email or SMS.
     pub channel: Channel,
     /// The email address or E.164 number.
@@ -48,9 +53,13 @@ pub enum SendError {
     /// Try again later (the channel was unavailable).
     #[error("temporarily not sent: {0}")]
     Transient(String),
-    /// Never (the address is refused, the message malformed).
+    /// Never (the message is malformed, the sender not allowed).
     #[error("not sent: {0}")]
     Permanent(String),
+    /// Never to this address: the receiving server refused it for good (a hard bounce, which
+    /// puts the address on the merchant's suppression list).
+    #[error("address refused: {0}")]
+    Refused(String),
 }
 
 /// A channel's sender.

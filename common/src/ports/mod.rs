@@ -7,8 +7,7 @@
 //! which return ids for the carrier pipeline and never data, and [`PageStore::page_tenant`],
 //! which routes a shopper's page to its merchant.
 //!
-//! Capabilities to come get a file of their own beside these: `Mailer` and `SmsSender`
-//! (notifications), the notification, exception and returns stores.
+//! Capabilities to come get a file of their own beside these (the returns store).
 
 mod clock;
 mod connections;
@@ -22,6 +21,7 @@ mod queue;
 mod settings;
 mod shipments;
 mod store;
+mod suppressions;
 mod tenants;
 mod webhooks;
 
@@ -37,6 +37,7 @@ pub use queue::{DeadLetter, QueueName, Received, WorkQueue};
 pub use settings::{SettingsKind, SettingsStore, Versioned};
 pub use shipments::{Cursor, ListPage, ListQuery, MAX_LOOKUP, ShipmentStore};
 pub use store::{BoxError, StoreError};
+pub use suppressions::{Suppression, SuppressionList, SuppressionReason};
 pub use tenants::{ApiKeyRecord, Tenant, TenantStore};
 pub use webhooks::{
     AfterAttempt, Attempt, Delivery, DeliveryState, MAX_REPLAY_EVENTS, WebhookEventRecord, WebhookStore,

@@ -3,8 +3,10 @@
 use chrono::Duration;
 
 use super::base_time;
-use crate::domain::{Channel, Language, ShipmentId, TenantId, Trigger};
-use crate::ports::{LedgerEntry, MessageLedger, MessageState, StoreError};
+use crate::domain::{Channel, Contact, Language, ShipmentId, TenantId, Trigger};
+use crate::ports::{
+    LedgerEntry, MessageLedger, MessageState, StoreError, Suppression, SuppressionList, SuppressionReason,
+};
 
 fn planned(
     tenant: &TenantId,
@@ -82,10 +84,43 @@ pub async fn ledger_contract_plans_once_leases_and_finishes(ledger: &dyn Message
     assert!(!printed.contains("example.com"), "{printed}");
 }
 
-/// Generates the ledger contract test for a store built by `$make`.
+/// An address is listed once under its id (the first reason stays), read, paged in id order,
+/// removed, and never seen by another tenant.
+pub async fn suppression_contract_lists_once_pages_and_isolates(list: &dyn SuppressionList) {
+    let (tenant, other) = (TenantId::random(), TenantId::random());
+    let contacts: Vec<Contact> =
+        (0..5).map(|i| Contact::email(&format!("Shopper{i}@Example.com")).expect("an address")).collect();
+    for contact in &contacts {
+        let entry = Suppression::new(tenant.clone(), contact, SuppressionReason::Bounce, base_time());
+        assert!(list.suppress(&entry).await.expect("added"));
+    }
+    let mut again = Suppression::new(tenant.clone(), &contacts[0], SuppressionReason::Manual, base_time());
+    again.detail = Some("later".into());
+    assert!(!list.suppress(&again).await.expect("answered"), "listed once");
+    let first = list.suppression(&tenant, &again.id).await.expect("read").expect("listed");
+    assert_eq!((first.reason, first.address.as_str()), (SuppressionReason::Bounce, "shopper0@example.com"));
+    assert!(list.suppression(&other, &again.id).await.expect("read").is_none(), "per tenant");
+    assert!(list.suppressions(&other, None, 10).await.expect("read").is_empty(), "per tenant");
+
+    let page = list.suppressions(&tenant, None, 3).await.expect("read");
+    let rest = list.suppressions(&tenant, page.last().map(|e| e.id.as_str()), 3).await.expect("read");
+    let ids: Vec<&str> = page.iter().chain(&rest).map(|e| e.id.as_str()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!((page.len(), rest.len(), &ids), (3, 2, &sorted), "in id order, in pages");
+
+    assert!(!list.unsuppress(&other, &again.id).await.expect("answered"), "not another tenant's");
+    assert!(list.unsuppress(&tenant, &again.id).await.expect("removed"));
+    assert!(!list.unsuppress(&tenant, &again.id).await.expect("answered"));
+    assert!(list.suppression(&tenant, &again.id).await.expect("read").is_none());
+    assert!(!format!("{first:?}").contains("xample"), "its Debug hides the address");
+}
+
+/// Generates the ledger and suppression list contract tests for a store built by `$make`.
 #[macro_export]
 macro_rules! ledger_contract_tests {
     ($make:expr) => {
-        $crate::store_contract_tests!(@each $make; ledger_contract_plans_once_leases_and_finishes,);
+        $crate::store_contract_tests!(@each $make; ledger_contract_plans_once_leases_and_finishes,
+            suppression_contract_lists_once_pages_and_isolates,);
     };
 }

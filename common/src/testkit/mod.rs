@@ -25,7 +25,9 @@ use crate::ports::{
 use crate::settings::Settings;
 
 pub use exceptions::exception_contract_versions_filters_and_isolation;
-pub use messages::ledger_contract_plans_once_leases_and_finishes;
+pub use messages::{
+    ledger_contract_plans_once_leases_and_finishes, suppression_contract_lists_once_pages_and_isolates,
+};
 pub use settings::{
     contract_lookups_by_number_and_order, page_contract_slugs_are_unique_and_move,
     settings_contract_versions_and_isolation,
@@ -79,6 +81,7 @@ where
         + PageStore
         + crate::ports::SettingsStore
         + crate::ports::WebhookStore
+        + crate::ports::SuppressionList
         + crate::ports::ExceptionStore
         + Clone
         + 'static,

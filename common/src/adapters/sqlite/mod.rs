@@ -16,6 +16,7 @@ mod queue;
 mod schema;
 mod settings;
 mod shipments;
+mod suppressions;
 mod tenants;
 mod webhooks;
 mod writer;

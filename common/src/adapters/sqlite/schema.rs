@@ -195,6 +195,15 @@ CREATE TABLE exception_cases (
 );
 CREATE INDEX exception_cases_by_opening ON exception_cases (tenant_id, opened_at);
 "#,
+    // Merchants' suppression lists: the entry as JSON under its id (a digest of the address).
+    r#"
+CREATE TABLE suppressions (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+"#,
 ];
 
 pub(super) fn migrate(connection: &Connection) -> Result<(), StoreError> {

@@ -7,6 +7,7 @@ mod couriers;
 mod exceptions;
 mod notification_rules;
 mod pages;
+mod suppressions;
 mod trackings;
 mod webhooks;
 
@@ -60,6 +61,8 @@ pub fn merchant_router(deps: Deps) -> Router {
         )
         .route("/exceptions", get(exceptions::list_cases))
         .route("/exceptions/{id}", get(exceptions::get_case).patch(exceptions::change_case))
+        .route("/suppressions", get(suppressions::list).post(suppressions::create))
+        .route("/suppressions/{id}", get(suppressions::get).delete(suppressions::delete))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/webhooks/{id}", get(webhooks::get).delete(webhooks::delete))
         .route("/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))

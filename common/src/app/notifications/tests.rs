@@ -278,3 +278,73 @@ async fn quiet_hours_hold_a_message_until_morning_at_its_destination() {
     // 22:30 in Berlin (UTC+2 in June): held until 08:00 there.
     assert_eq!(messages[0].due_at.to_rfc3339(), "2026-06-11T06:00:00+00:00");
 }
+
+/// Refuses every email address for good, as a receiving server with no such mailbox.
+struct NoSuchMailbox(std::sync::Mutex<u32>);
+
+#[async_trait::async_trait]
+impl Messenger for NoSuchMailbox {
+    async fn send(&self, message: &Outgoing) -> Result<Option<String>, SendError> {
+        *self.0.lock().expect("lock") += 1;
+        match message.channel {
+            Channel::Email => Err(SendError::Refused("550 5.1.1 mailbox unavailable".into())),
+            Channel::Sms => Ok(Some("sms-1".into())),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_hard_bounce_suppresses_the_address_for_the_merchants_later_messages_until_taken_off() {
+    use crate::app::suppressions::{self, SuppressionWrite};
+    use crate::ports::SuppressionReason;
+
+    let mut w = world().await;
+    w.deps.public_url = Some(Arc::from("https://track.example"));
+    let (first, second) =
+        (shipment(&w, "1Z999AA10123456784", &[]).await, shipment(&w, "1Z999AA10123456791", &[]).await);
+    let messenger = NoSuchMailbox(std::sync::Mutex::new(0));
+    let moved = |id: &ShipmentId, to: Tag| change(&w.tenant, id, ChangeKind::Updated, Some(Tag::Pending), to);
+
+    plan_notifications(&w.deps, &w.store, &moved(&first, Tag::InTransit)).await.expect("planned");
+    let report = dispatch_due(&w.deps, &w.store, &messenger, 10).await.expect("dispatched");
+    assert_eq!(report, DispatchReport { failed: 1, ..DispatchReport::default() });
+    let (listed, _) = suppressions::list(&w.deps, &w.tenant, None, 10).await.expect("listed");
+    assert_eq!(listed.len(), 1, "the refused address is suppressed");
+    assert_eq!(
+        (listed[0].address.as_str(), listed[0].reason, listed[0].shipment_id.as_ref()),
+        ("ann@example.com", SuppressionReason::Bounce, Some(&first))
+    );
+
+    // The next message to that address, about another shipment, is not even tried.
+    plan_notifications(&w.deps, &w.store, &moved(&second, Tag::InTransit)).await.expect("planned");
+    let report = dispatch_due(&w.deps, &w.store, &messenger, 10).await.expect("dispatched");
+    assert_eq!(report, DispatchReport { suppressed: 1, ..DispatchReport::default() });
+    assert_eq!(*messenger.0.lock().expect("lock"), 1, "the provider was asked once");
+    let ledger = w.store.shipment_messages(&w.tenant, &second).await.expect("read");
+    assert_eq!(ledger[0].detail.as_deref(), Some("suppressed address: it bounced"));
+
+    // Taken off the list, the address gets messages again; added by hand, it does not.
+    suppressions::remove(&w.deps, &w.tenant, &listed[0].id).await.expect("removed");
+    plan_notifications(&w.deps, &w.store, &moved(&second, Tag::OutForDelivery)).await.expect("planned");
+    dispatch_due(&w.deps, &w.store, &messenger, 10).await.expect("dispatched");
+    assert_eq!(*messenger.0.lock().expect("lock"), 2, "tried again");
+    let write = SuppressionWrite { channel: Some(Channel::Sms), address: Some("+49 151 12345678".into()) };
+    let (entry, added) = suppressions::add(&w.deps, &w.tenant, write).await.expect("added");
+    assert!(added && entry.address == "+4915112345678" && entry.reason == SuppressionReason::Manual);
+    let sms: RuleWrite =
+        serde_json::from_value(serde_json::json!({"trigger": "delivered", "channels": ["sms"]})).expect("rule");
+    create_rule(&w.deps, &w.tenant, sms).await.expect("rule");
+    plan_notifications(&w.deps, &w.store, &moved(&second, Tag::Delivered)).await.expect("planned");
+    let report = dispatch_due(&w.deps, &w.store, &messenger, 10).await.expect("dispatched");
+    assert_eq!(
+        (report.suppressed, report.failed, report.sent),
+        (2, 0, 0),
+        "the SMS listed by hand, the email since it bounced again"
+    );
+    assert_eq!(suppressions::list(&w.deps, &w.tenant, None, 10).await.expect("listed").0.len(), 2);
+
+    // Another merchant's list is its own.
+    let other = create_tenant(&w.deps, "Other").await.expect("tenant").0.id;
+    assert!(suppressions::list(&w.deps, &other, None, 10).await.expect("listed").0.is_empty());
+    assert!(matches!(suppressions::get(&w.deps, &other, &entry.id).await, Err(AppError::Missing(_))));
+}

@@ -1,0 +1,91 @@
+//! `/porchlight/v1/suppressions`: the merchant's suppression list, the addresses no message
+//! goes to (bounced for good, complained, or added by the merchant); a Porchlight extension.
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::api::wire::timestamp;
+use crate::api::{ApiError, envelope, parse_body};
+use crate::app::suppressions::{self, MAX_PAGE, SuppressionWrite};
+use crate::app::{AppError, Deps};
+use crate::domain::{DomainError, TenantId};
+use crate::ports::Suppression;
+
+/// Entries a page holds unless asked for fewer.
+const DEFAULT_LIMIT: usize = 50;
+
+fn suppression_json(entry: &Suppression) -> Value {
+    json!({
+        "id": entry.id,
+        "channel": entry.channel,
+        "address": entry.address,
+        "reason": entry.reason,
+        "detail": entry.detail,
+        "tracking_id": entry.shipment_id.as_ref().map(|id| id.as_str()),
+        "message_id": entry.message_id,
+        "created_at": timestamp(entry.created_at),
+    })
+}
+
+/// `GET`'s query: a page of the list.
+#[derive(Debug, Deserialize)]
+pub(super) struct ListParams {
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+pub(super) async fn list(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))?;
+    let limit = match params.limit.as_deref().filter(|s| !s.is_empty()) {
+        None => DEFAULT_LIMIT,
+        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| {
+            AppError::from(DomainError::invalid("limit", format!("must be a whole number from 1 to {MAX_PAGE}")))
+        })?,
+    };
+    let cursor = params.cursor.as_deref().filter(|c| !c.is_empty());
+    let (entries, next_cursor) = suppressions::list(&deps, &tenant, cursor, limit).await?;
+    Ok(envelope(
+        StatusCode::OK,
+        json!({
+            "suppressions": entries.iter().map(suppression_json).collect::<Vec<_>>(),
+            "next_cursor": next_cursor,
+        }),
+    ))
+}
+
+pub(super) async fn create(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let write: SuppressionWrite = parse_body(body)?;
+    let (entry, added) = suppressions::add(&deps, &tenant, write).await?;
+    let status = if added { StatusCode::CREATED } else { StatusCode::OK };
+    Ok(envelope(status, suppression_json(&entry)))
+}
+
+pub(super) async fn get(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(envelope(StatusCode::OK, suppression_json(&suppressions::get(&deps, &tenant, &id).await?)))
+}
+
+pub(super) async fn delete(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(envelope(StatusCode::OK, suppression_json(&suppressions::remove(&deps, &tenant, &id).await?)))
+}
