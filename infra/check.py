@@ -152,7 +152,37 @@ def main():
         fail("DynamoDBCrudPolicy (Scan, DeleteItem and more for every function) passed the least-privilege check")
     print("template: each function may call exactly the DynamoDB actions its code uses")
 
+    errors = feedback_errors(template)
+    if errors:
+        fail("SES reports do not reach the notifier:\n  " + "\n  ".join(errors))
+    print("template: SES bounces and complaints reach the notifier through the configuration set and topic")
+
     deploy_and_inspect(template)
+
+
+def feedback_errors(template):
+    """Where SES's bounce and complaint reports would not reach the notifier: the configuration
+    set the notifier sends with must publish both to the topic the notifier subscribes to."""
+    resources = to_cloudformation(template)["Resources"]
+    errors = []
+    env = resources["NotifierFunction"]["Properties"]["Environment"]["Variables"]
+    if env.get("PORCHLIGHT_SES_CONFIGURATION_SET") != {"Ref": "SesConfigurationSet"}:
+        errors.append("the notifier does not send with SesConfigurationSet")
+    destination = resources["SesFeedbackDestination"]["Properties"]
+    event = destination["EventDestination"]
+    if destination["ConfigurationSetName"] != {"Ref": "SesConfigurationSet"}:
+        errors.append("the event destination is not the configuration set's")
+    if sorted(event["MatchingEventTypes"]) != ["bounce", "complaint"] or not event.get("Enabled"):
+        errors.append(f"the event destination publishes {event['MatchingEventTypes']}")
+    if event["SnsDestination"]["TopicARN"] != {"Ref": "SesFeedbackTopic"}:
+        errors.append("the event destination publishes elsewhere")
+    subscriptions = [
+        r["Properties"] for r in resources.values()
+        if r["Type"] == "AWS::SNS::Subscription" and r["Properties"]["TopicArn"] == {"Ref": "SesFeedbackTopic"}
+    ]
+    if not any("NotifierFunction" in json.dumps(s["Endpoint"]) for s in subscriptions):
+        errors.append("the notifier does not subscribe to SesFeedbackTopic")
+    return errors
 
 
 def deploy_and_inspect(template):

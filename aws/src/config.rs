@@ -17,6 +17,9 @@ pub struct Config {
     pub settings: Settings,
     /// `PORCHLIGHT_MAIL_FROM`: the SES identity notifications come from.
     pub mail_from: String,
+    /// `PORCHLIGHT_SES_CONFIGURATION_SET`: the SES configuration set emails are sent with,
+    /// whose event destination reports bounces and complaints back to the `notifier`.
+    pub ses_configuration_set: Option<String>,
 }
 
 impl Config {
@@ -34,6 +37,7 @@ impl Config {
             secret_box,
             settings,
             mail_from,
+            ses_configuration_set: var("PORCHLIGHT_SES_CONFIGURATION_SET").filter(|v| !v.is_empty()),
         })
     }
 

@@ -94,12 +94,15 @@ pub async fn poll_carriers(runtime: &Runtime, scheduled: DateTime<Utc>) -> Resul
     Ok(report)
 }
 
-/// What the `notifier` function is given: a batch of `status-changes` records, or its
-/// schedule's tick (which sends what became due meanwhile: delays and retries outlast SQS's
-/// 15-minute limit, so they wait in the ledger, not in a sleeping Lambda).
+/// What the `notifier` function is given: a batch of `status-changes` records, SES's bounce
+/// and complaint reports (through SNS), or its schedule's tick (which sends what became due
+/// meanwhile: delays and retries outlast SQS's 15-minute limit, so they wait in the ledger,
+/// not in a sleeping Lambda).
 #[derive(Debug, serde::Deserialize)]
 #[serde(untagged)]
 pub enum NotifierEvent {
+    /// SES's reports, read before the others: an SNS record never reads as SQS's.
+    Feedback(aws_lambda_events::sns::SnsEvent),
     /// Status changes to plan notifications for.
     Changes(SqsEvent),
     /// The schedule.
@@ -113,6 +116,10 @@ const DISPATCH_BATCH: usize = 100;
 /// (records that fail are reported for another delivery), then sends the messages that are due.
 pub async fn notify(runtime: &Runtime, event: NotifierEvent) -> Result<SqsBatchResponse, FunctionError> {
     let mut response = SqsBatchResponse::default();
+    if let NotifierEvent::Feedback(reports) = event {
+        record_feedback(runtime, reports).await?;
+        return Ok(response);
+    }
     if let NotifierEvent::Changes(changes) = event {
         for record in changes.records {
             let record_id = record.message_id.clone().unwrap_or_default();
@@ -142,6 +149,29 @@ pub async fn notify(runtime: &Runtime, event: NotifierEvent) -> Result<SqsBatchR
     )
     .await?;
     Ok(response)
+}
+
+/// Puts the addresses of SES's permanent bounces and complaints on their merchants' suppression
+/// lists. A report that cannot be read is logged and dropped (SNS would deliver it the same
+/// way again); a store that fails fails the invocation, which Lambda retries, then sends to the
+/// function's dead-letter queue.
+async fn record_feedback(runtime: &Runtime, reports: aws_lambda_events::sns::SnsEvent) -> Result<(), FunctionError> {
+    for record in reports.records {
+        match crate::feedback::read_report(&record.sns.message) {
+            Err(error) => {
+                tracing::error!(message_id = %record.sns.message_id, error = %error, "ses report not read");
+            }
+            Ok(crate::feedback::Report::Ignore(why)) => {
+                tracing::info!(message_id = %record.sns.message_id, why, "ses report ignored");
+            }
+            Ok(crate::feedback::Report::Suppress(tenant, feedback)) => {
+                for one in feedback {
+                    app::suppressions::record_feedback(&runtime.deps, &tenant, one).await?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// How long a `webhook-dispatcher` invocation starts deliveries (its timeout is 60 s; the

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod dynamodb;
+pub mod feedback;
 pub mod handlers;
 pub mod messengers;
 pub mod sqs;
@@ -63,7 +64,8 @@ impl Runtime {
         let ports = Ports::of_store(store, queues.clone(), Arc::new(SystemClock), http, webhook_http);
         let deps = Deps::new(ports, config.secret_box.clone(), settings);
         let limiters = Arc::new(CarrierLimiters::default());
-        let messenger = Arc::new(messengers::AwsMessenger::new(sdk, &config.mail_from));
+        let messenger =
+            Arc::new(messengers::AwsMessenger::new(sdk, &config.mail_from, config.ses_configuration_set.clone()));
         let webhook_dispatcher = porchlight::app::webhooks::dispatch::Dispatcher::new(deps.clone());
         Runtime {
             webhook_dispatcher,

@@ -293,6 +293,53 @@ async fn notifier_plans_a_status_change_once_and_sends_email_through_ses_and_sms
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifier_puts_an_ses_bounce_on_its_merchants_suppression_list_and_sends_that_address_nothing_more() {
+    use porchlight::ports::{MessageLedger, MessageState, SuppressionReason};
+
+    let runtime = runtime().await;
+    let config = support::config(&support::settings()).expect("config");
+    support::verify_sender(&config).await;
+    let tenant = support::add_merchant(&runtime, &sample("api.json")).await.expect("merchant");
+    let other = app::create_tenant(&runtime.deps, "Other shop").await.expect("another merchant").0.id;
+
+    // SES's report, as its configuration set publishes it through SNS, tagged with the merchant.
+    let mut event = sample("ses-feedback.json");
+    let message = event["Records"][0]["Sns"]["Message"].as_str().expect("a message").replace(
+        "\"porchlight-tenant\": [\"00000000000000000000000000000000\"]",
+        &format!("\"porchlight-tenant\": [\"{tenant}\"]"),
+    );
+    assert!(message.contains(tenant.as_str()), "the sample carries the tenant tag");
+    event["Records"][0]["Sns"]["Message"] = message.into();
+    let event: handlers::NotifierEvent = serde_json::from_value(event).expect("an SNS event");
+    assert!(matches!(event, handlers::NotifierEvent::Feedback(_)));
+    handlers::notify(&runtime, event).await.expect("handled");
+    let (listed, _) = app::suppressions::list(&runtime.deps, &tenant, None, 10).await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].address.as_str(), listed[0].reason), ("lee@example.com", SuppressionReason::Bounce));
+    assert!(app::suppressions::list(&runtime.deps, &other, None, 10).await.expect("list").0.is_empty());
+
+    // The next email to that address is recorded as suppressed, not sent.
+    let details = ShipmentDetails {
+        customers: vec![porchlight::domain::Customer {
+            email: Some("Lee@example.com".into()),
+            ..porchlight::domain::Customer::default()
+        }],
+        ..ShipmentDetails::default()
+    };
+    let new = NewTracking {
+        slug: Some(porchlight::domain::Slug::parse("ups").expect("slug")),
+        tracking_number: TrackingNumber::parse("1Z999AA10123456784").expect("number"),
+        details,
+        last_mile: None,
+    };
+    let shipment = app::create_tracking(&runtime.deps, &tenant, new).await.expect("created");
+    notify_twice(&runtime, &tenant, &shipment.id, 1).await;
+    let messages = runtime.ledger.shipment_messages(&tenant, &shipment.id).await.expect("read");
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0].state, MessageState::Suppressed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_status_change_reaches_a_merchant_webhook_once_signed_through_the_notifier_and_dispatcher() {
     use std::sync::{Arc, Mutex};
 

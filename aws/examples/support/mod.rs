@@ -35,6 +35,7 @@ pub fn settings() -> Vec<(String, String)> {
         ("PORCHLIGHT_WEBHOOK_SECRETS", "testing-courier=sample-webhook-secret".to_owned()),
         ("PORCHLIGHT_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
         ("PORCHLIGHT_PUBLIC_URL", "https://track.example".to_owned()),
+        ("PORCHLIGHT_SES_CONFIGURATION_SET", "porchlight-test-notifications".to_owned()),
         ("RUST_LOG", "info".to_owned()),
     ]
     .into_iter()
@@ -154,15 +155,16 @@ pub async fn moto_data() -> String {
     panic!("moto's data dump never answered");
 }
 
-/// Verifies the configured sender (`MailFrom`) with the emulator's SES, as an operator does.
+/// Verifies the configured sender (`MailFrom`) with the emulator's SES, as an operator does,
+/// and makes the configuration set emails are sent with (as the template does).
 pub async fn verify_sender(config: &Config) {
     let sdk = aws_config::load_from_env().await;
-    aws_sdk_sesv2::Client::new(&sdk)
-        .create_email_identity()
-        .email_identity(&config.mail_from)
-        .send()
-        .await
-        .expect("the sender verified in the emulator");
+    let ses = aws_sdk_sesv2::Client::new(&sdk);
+    ses.create_email_identity().email_identity(&config.mail_from).send().await.expect("the sender verified");
+    if let Some(name) = &config.ses_configuration_set {
+        // Every test makes it; the first one to run does.
+        let _ = ses.create_configuration_set().configuration_set_name(name).send().await;
+    }
 }
 
 /// Starts moto's request recorder afresh (SNS keeps no readable record of the SMS it
