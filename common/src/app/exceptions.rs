@@ -178,9 +178,11 @@ pub async fn evaluate(
         if !rule.matches(shipment, now) {
             continue;
         }
-        let opened = open_case(deps, rule, shipment, now).await?;
+        let (opened, case) = match open_case(deps, rule, shipment, now).await? {
+            None => continue,
+            Some(opened) => opened,
+        };
         match opened {
-            Opened::No => continue,
             Opened::New => report.opened += 1,
             Opened::Again => report.reopened += 1,
         }
@@ -192,6 +194,7 @@ pub async fn evaluate(
             reopened = opened == Opened::Again,
             "exception case opened"
         );
+        super::webhooks::plan_exception_case(deps, shipment, &case).await?;
         if let Some(tag) = &rule.actions.add_tag {
             add_tag(deps, shipment, tag).await?;
         }
@@ -205,18 +208,18 @@ pub async fn evaluate(
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Opened {
-    No,
     New,
     Again,
 }
 
-/// Opens `rule`'s case for `shipment`, or reopens it if it was resolved and the facts changed.
+/// Opens `rule`'s case for `shipment`, or reopens it if it was resolved and the facts changed:
+/// how, and the case as stored; `None` when it stays as it is.
 async fn open_case(
     deps: &Deps,
     rule: &ExceptionRule,
     shipment: &Shipment,
     now: DateTime<Utc>,
-) -> Result<Opened, AppError> {
+) -> Result<Option<(Opened, ExceptionCase)>, AppError> {
     let id = ExceptionCase::case_id(&shipment.tenant_id, &shipment.id, &rule.id);
     let facts = facts_of(shipment);
     for _ in 0..ATTEMPTS {
@@ -257,10 +260,10 @@ async fn open_case(
                 },
                 Opened::Again,
             ),
-            Some(_) => return Ok(Opened::No),
+            Some(_) => return Ok(None),
         };
         match deps.exceptions.put_case(&case).await {
-            Ok(_) => return Ok(opened),
+            Ok(_) => return Ok(Some((opened, case))),
             Err(StoreError::Conflict) => continue,
             Err(other) => return Err(other.into()),
         }

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::{AppError, Deps};
 use crate::domain::{DomainError, MAX_ENDPOINTS, Shipment, TenantId, WebhookEvent, validate_target};
 use crate::ports::{
-    ChangeEvent, ChangeKind, Delivery, DeliveryState, MAX_REPLAY_EVENTS, SettingsKind, StoreError, WebhookEventRecord,
+    ChangeEvent, ChangeKind, Delivery, DeliveryState, ExceptionCase, MAX_REPLAY_EVENTS, SettingsKind, StoreError,
+    WebhookEventRecord,
 };
 use crate::secrets::random_bytes;
 
@@ -258,7 +259,8 @@ pub async fn plan_webhooks(deps: &Deps, change: &ChangeEvent) -> Result<usize, A
     let event_id =
         event_uuid(&[tenant.as_str(), change.shipment_id.as_str(), event.as_str(), &new.version.to_string()]);
     let takers: Vec<&StoredEndpoint> = stored.endpoints.iter().filter(|e| e.events.contains(&event)).collect();
-    record_and_plan(deps, &shipment, event, event_id, change.at, old.tag != new.tag, &takers).await
+    let new = NewEvent { event, event_id, at: change.at, first_tag: old.tag != new.tag, exception: None };
+    record_and_plan(deps, &shipment, new, &takers).await
 }
 
 /// Records the `tracking_pending_time` event of an active `shipment` for the endpoints whose
@@ -282,7 +284,35 @@ pub async fn plan_pending_time(deps: &Deps, shipment: &Shipment) -> Result<usize
     }
     let spell = shipment.last_news_at().timestamp_micros().to_string();
     let event_id = event_uuid(&[tenant.as_str(), shipment.id.as_str(), event.as_str(), &spell]);
-    record_and_plan(deps, shipment, event, event_id, deps.clock.now(), false, &takers).await
+    let new = NewEvent { event, event_id, at: deps.clock.now(), first_tag: false, exception: None };
+    record_and_plan(deps, shipment, new, &takers).await
+}
+
+/// Records the `exception_case` event of a case just opened (or reopened) for `shipment`, and
+/// plans its delivery to the endpoints that take it (the merchant's team); how many were
+/// planned now. One event per opening: a reopened case is another event.
+pub async fn plan_exception_case(deps: &Deps, shipment: &Shipment, case: &ExceptionCase) -> Result<usize, AppError> {
+    let tenant = &shipment.tenant_id;
+    let (Some(stored), _) = stored(deps, tenant).await? else { return Ok(0) };
+    let event = WebhookEvent::ExceptionCase;
+    let takers: Vec<&StoredEndpoint> = stored.endpoints.iter().filter(|e| e.events.contains(&event)).collect();
+    if takers.is_empty() {
+        return Ok(0);
+    }
+    let opening = case.reopened.to_string();
+    let event_id = event_uuid(&[tenant.as_str(), shipment.id.as_str(), event.as_str(), &case.id, &opening]);
+    let new = NewEvent { event, event_id, at: case.updated_at, first_tag: false, exception: Some(case) };
+    record_and_plan(deps, shipment, new, &takers).await
+}
+
+/// An event about to be kept: what it is, its id, when, and what its body says beyond the
+/// tracking.
+struct NewEvent<'a> {
+    event: WebhookEvent,
+    event_id: String,
+    at: DateTime<Utc>,
+    first_tag: bool,
+    exception: Option<&'a ExceptionCase>,
 }
 
 /// Keeps the event (once; a kept one keeps its body) and plans its delivery to each of
@@ -290,23 +320,28 @@ pub async fn plan_pending_time(deps: &Deps, shipment: &Shipment) -> Result<usize
 async fn record_and_plan(
     deps: &Deps,
     shipment: &Shipment,
-    event: WebhookEvent,
-    event_id: String,
-    at: DateTime<Utc>,
-    first_tag: bool,
+    new: NewEvent<'_>,
     endpoints: &[&StoredEndpoint],
 ) -> Result<usize, AppError> {
     let tenant = &shipment.tenant_id;
-    let record = match deps.webhooks.event(tenant, &event_id).await? {
+    let record = match deps.webhooks.event(tenant, &new.event_id).await? {
         Some(kept) => kept,
         None => {
             let page = super::pages::page_address(deps, tenant).await?;
-            let body = crate::api::wire::webhook_body(shipment, page.as_deref(), event, &event_id, at, first_tag);
+            let body = crate::api::wire::webhook_body(
+                shipment,
+                page.as_deref(),
+                new.event,
+                &new.event_id,
+                new.at,
+                new.first_tag,
+                new.exception,
+            );
             let record = WebhookEventRecord {
                 tenant_id: tenant.clone(),
-                event_id,
-                event,
-                at,
+                event_id: new.event_id,
+                event: new.event,
+                at: new.at,
                 shipment_id: shipment.id.clone(),
                 body,
             };
@@ -388,8 +423,15 @@ pub async fn send_test(deps: &Deps, tenant: &TenantId, endpoint: &str) -> Result
     let sample = super::notifications::sample_shipment(tenant, now)?;
     let page = super::pages::page_address(deps, tenant).await?;
     let event_id = uuid::Uuid::new_v4().to_string();
-    let body =
-        crate::api::wire::webhook_body(&sample, page.as_deref(), WebhookEvent::TrackingUpdate, &event_id, now, true);
+    let body = crate::api::wire::webhook_body(
+        &sample,
+        page.as_deref(),
+        WebhookEvent::TrackingUpdate,
+        &event_id,
+        now,
+        true,
+        None,
+    );
     let attempt = dispatch::post(deps, &endpoint, body, now).await;
     tracing::info!(tenant_id = %tenant, endpoint_id = endpoint.endpoint.id, status = attempt.status, "webhook test sent");
     Ok(attempt)

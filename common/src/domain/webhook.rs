@@ -35,12 +35,19 @@ pub enum WebhookEvent {
     TrackingPendingTime,
     /// The estimated delivery date changed.
     EddRevise,
+    /// An exception rule opened or reopened a case (a Porchlight extension, for the merchant's
+    /// team; taken only by endpoints that name it).
+    ExceptionCase,
 }
 
 impl WebhookEvent {
     /// Every event.
-    pub const ALL: [WebhookEvent; 3] =
-        [WebhookEvent::TrackingUpdate, WebhookEvent::TrackingPendingTime, WebhookEvent::EddRevise];
+    pub const ALL: [WebhookEvent; 4] = [
+        WebhookEvent::TrackingUpdate,
+        WebhookEvent::TrackingPendingTime,
+        WebhookEvent::EddRevise,
+        WebhookEvent::ExceptionCase,
+    ];
 
     /// The event's code, as in the payload's `event`.
     pub fn as_str(self) -> &'static str {
@@ -48,6 +55,7 @@ impl WebhookEvent {
             WebhookEvent::TrackingUpdate => "tracking_update",
             WebhookEvent::TrackingPendingTime => "tracking_pending_time",
             WebhookEvent::EddRevise => "edd_revise",
+            WebhookEvent::ExceptionCase => "exception_case",
         }
     }
 

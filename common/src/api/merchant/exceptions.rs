@@ -11,7 +11,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::trackings::instant;
-use crate::api::wire::timestamp;
 use crate::api::{ApiError, envelope, parse_body};
 use crate::app::exceptions::{self, CaseWrite, ExceptionRuleWrite};
 use crate::app::{AppError, Deps};
@@ -67,23 +66,7 @@ pub(super) async fn delete_rule(
 }
 
 fn case_json(case: &ExceptionCase) -> Value {
-    json!({
-        "id": case.id,
-        "tracking_id": case.shipment_id.as_str(),
-        "slug": case.slug.as_str(),
-        "tracking_number": case.tracking_number,
-        "rule_id": case.rule_id,
-        "rule_name": case.rule_name,
-        "severity": case.severity,
-        "reason": case.reason,
-        "state": case.state,
-        "assignee": case.assignee,
-        "notes": case.notes.iter().map(|n| json!({"at": timestamp(n.at), "author": n.author, "text": n.text})).collect::<Vec<_>>(),
-        "opened_at": timestamp(case.opened_at),
-        "updated_at": timestamp(case.updated_at),
-        "resolved_at": case.resolved_at.map(timestamp),
-        "reopened_count": case.reopened,
-    })
+    crate::api::wire::exception_case_json(case)
 }
 
 /// `GET /exceptions`' filters.

@@ -486,6 +486,7 @@ pub fn webhook_body(
     event_id: &str,
     at: DateTime<Utc>,
     first_tag: bool,
+    exception: Option<&crate::ports::ExceptionCase>,
 ) -> Vec<u8> {
     #[derive(Serialize)]
     struct Body<'a> {
@@ -494,6 +495,8 @@ pub fn webhook_body(
         event_id: &'a str,
         is_tracking_first_tag: bool,
         msg: TrackingView<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        exception: Option<serde_json::Value>,
     }
     let body = Body {
         ts: at.timestamp(),
@@ -501,6 +504,31 @@ pub fn webhook_body(
         event_id,
         is_tracking_first_tag: first_tag,
         msg: TrackingView::from(shipment).with_page(page),
+        exception: exception.map(exception_case_json),
     };
     serde_json::to_vec(&body).expect("tracking views serialize")
+}
+
+/// An exception case as the API (`/porchlight/v1/exceptions`) and the `exception_case`
+/// webhook show it.
+pub fn exception_case_json(case: &crate::ports::ExceptionCase) -> serde_json::Value {
+    serde_json::json!({
+        "id": case.id,
+        "tracking_id": case.shipment_id.as_str(),
+        "slug": case.slug.as_str(),
+        "tracking_number": case.tracking_number,
+        "rule_id": case.rule_id,
+        "rule_name": case.rule_name,
+        "severity": case.severity,
+        "reason": case.reason,
+        "state": case.state,
+        "assignee": case.assignee,
+        "notes": case.notes.iter()
+            .map(|n| serde_json::json!({"at": timestamp(n.at), "author": n.author, "text": n.text}))
+            .collect::<Vec<_>>(),
+        "opened_at": timestamp(case.opened_at),
+        "updated_at": timestamp(case.updated_at),
+        "resolved_at": case.resolved_at.map(timestamp),
+        "reopened_count": case.reopened,
+    })
 }

@@ -73,12 +73,31 @@ fn open_only() -> CaseFilter {
 #[tokio::test]
 async fn a_failed_attempt_opens_one_case_that_reopens_only_on_new_facts() {
     let w = world().await;
+    // The team's endpoint hears of each opening; a tracking_update endpoint does not.
+    let team = crate::app::webhooks::EndpointWrite {
+        url: Some("https://team.example.com/hooks".into()),
+        events: Some(vec![crate::domain::WebhookEvent::ExceptionCase]),
+        pending_hours: None,
+    };
+    crate::app::webhooks::create_endpoint(&w.deps, &w.tenant, team).await.expect("registered");
+    let team_events = || async {
+        let (from, to) = (w.clock.now() - Duration::days(1), w.clock.now() + Duration::days(1));
+        let kept = w.deps.webhooks.events_between(&w.tenant, from, to, 10).await.expect("events");
+        kept.into_iter()
+            .map(|e| serde_json::from_slice::<serde_json::Value>(&e.body).expect("json"))
+            .collect::<Vec<_>>()
+    };
     let id = shipment(&w, "1Z999AA10123456784").await;
     event(&w, &id, "InTransit_002").await;
     let failed = event(&w, &id, "AttemptFail_002").await;
     let report = evaluate_change(&w.deps, &w.store, &failed).await.expect("evaluated");
     assert_eq!(report, EvaluationReport { opened: 1, reopened: 0 });
     assert_eq!(evaluate_change(&w.deps, &w.store, &failed).await.expect("again"), EvaluationReport::default());
+    let heard = team_events().await;
+    assert_eq!(heard.len(), 1, "one event per opening: {heard:?}");
+    assert_eq!(heard[0]["event"], "exception_case");
+    assert_eq!(heard[0]["exception"]["rule_id"], "er_failed_attempt");
+    assert_eq!(heard[0]["msg"]["id"], id.as_str(), "with the tracking as GET /trackings/{{id}} shows it");
     let cases = list_cases(&w.deps, &w.tenant, &open_only(), 10).await.expect("listed");
     assert_eq!(cases.len(), 1);
     let case = &cases[0];
@@ -107,6 +126,9 @@ async fn a_failed_attempt_opens_one_case_that_reopens_only_on_new_facts() {
     assert_eq!(report, EvaluationReport { opened: 0, reopened: 1 }, "a second failed attempt is news");
     let reopened = get_case(&w.deps, &w.tenant, &case.id).await.expect("read");
     assert_eq!((reopened.state, reopened.reopened, reopened.notes.len()), (CaseState::Open, 1, 1));
+    let heard = team_events().await;
+    assert_eq!(heard.len(), 2, "the reopening is another event");
+    assert_eq!(heard[1]["exception"]["reopened_count"], 1);
 
     let other = create_tenant(&w.deps, "Other").await.expect("tenant").0.id;
     assert!(matches!(get_case(&w.deps, &other, &case.id).await, Err(AppError::Missing(_))), "per merchant");
