@@ -13,7 +13,8 @@
 //! - the scan of active shipments, every 15 minutes, for what only time brings (exception rules
 //!   on silence or lateness, `no_update` messages, `tracking_pending_time` webhooks;
 //!   `exception-detector` on its schedule);
-//! - with a retention, the purge of finished shipments past it (the table's TTL).
+//! - the hourly purge of webhook history past 30 days and, with a retention, of finished
+//!   shipments past it (the table's TTL on AWS).
 //!
 //! All stop when the `stopped` signal turns true, finishing the round in hand.
 
@@ -58,9 +59,7 @@ pub fn spawn(
         tokio::spawn(scan_exceptions(deps.clone(), store.clone(), stopped.clone())),
         tokio::spawn(poll(deps.clone(), poll_every, settings.poll_batch, stopped.clone())),
     ];
-    if let Some(retention) = settings.retention {
-        tasks.push(tokio::spawn(purge(deps, store, retention, stopped)));
-    }
+    tasks.push(tokio::spawn(purge(deps, store, settings.retention, stopped)));
     async move {
         for task in tasks {
             let _ = task.await;
@@ -181,22 +180,42 @@ async fn poll(deps: Deps, every: Duration, batch: usize, mut stopped: watch::Rec
     tracing::info!("poller stopped");
 }
 
-async fn purge(deps: Deps, store: SqliteStore, retention: chrono::Duration, mut stopped: watch::Receiver<bool>) {
+/// How long webhook events and finished deliveries are kept (the TTL of their items on AWS).
+const WEBHOOK_HISTORY: chrono::Duration = chrono::Duration::days(30);
+
+/// Removes, batch by batch, whatever `purge_batch` finds before `before`, logging `what`.
+async fn purge_all<F, Fut>(what: &'static str, mut purge_batch: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<usize, porchlight::ports::StoreError>>,
+{
     loop {
-        let before = deps.clock.now() - retention;
-        loop {
-            match store.purge_finished(before, PURGE_BATCH).await {
-                Ok(0) => break,
-                Ok(purged) => tracing::info!(purged, "finished shipments past the retention removed"),
-                Err(error) => {
-                    tracing::error!(error = %error, "retention purge failed");
-                    break;
-                }
+        match purge_batch().await {
+            Ok(0) => break,
+            Ok(purged) => tracing::info!(purged, what, "purged"),
+            Err(error) => {
+                tracing::error!(error = %error, what, "purge failed");
+                break;
             }
+        }
+    }
+}
+
+async fn purge(
+    deps: Deps,
+    store: SqliteStore,
+    retention: Option<chrono::Duration>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let now = deps.clock.now();
+        purge_all("webhook history", || store.purge_webhook_history(now - WEBHOOK_HISTORY, PURGE_BATCH)).await;
+        if let Some(retention) = retention {
+            purge_all("finished shipments", || store.purge_finished(now - retention, PURGE_BATCH)).await;
         }
         if idle(&mut stopped, PURGE_EVERY).await {
             break;
         }
     }
-    tracing::info!("retention purge stopped");
+    tracing::info!("purge stopped");
 }

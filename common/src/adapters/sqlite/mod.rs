@@ -210,6 +210,47 @@ mod tests {
         }
     }
 
+    /// The hourly purge keeps 30 days of webhook history, and never what a pending delivery
+    /// still needs.
+    #[tokio::test]
+    async fn webhook_history_past_its_age_goes_unless_a_delivery_is_pending() {
+        use crate::domain::{ShipmentId, TenantId, WebhookEvent};
+        use crate::ports::{AfterAttempt, Attempt, Delivery, WebhookEventRecord, WebhookStore};
+        let store = SqliteStore::in_memory().expect("store");
+        let tenant = TenantId::random();
+        let now = chrono::Utc::now();
+        let old = now - chrono::Duration::days(40);
+        let event = |id: &str, at| WebhookEventRecord {
+            tenant_id: tenant.clone(),
+            event_id: id.to_owned(),
+            event: WebhookEvent::TrackingUpdate,
+            at,
+            shipment_id: ShipmentId::random(),
+            body: b"{}".to_vec(),
+        };
+        let (done, waiting, recent) = (event("done", old), event("waiting", old), event("recent", now));
+        for record in [&done, &waiting, &recent] {
+            store.record_event(record).await.expect("kept");
+        }
+        let delivered = Delivery::new(&done, "wh_1", "", old);
+        let pending = Delivery::new(&waiting, "wh_1", "", old);
+        let fresh = Delivery::new(&recent, "wh_1", "", now);
+        for delivery in [&delivered, &pending, &fresh] {
+            store.plan_delivery(delivery).await.expect("planned");
+        }
+        let attempt = Attempt { at: old, status: Some(200), latency_ms: 5, error: None };
+        store.record_attempt(&tenant, &delivered.id, &attempt, AfterAttempt::Delivered).await.expect("recorded");
+
+        let purged = store.purge_webhook_history(now - chrono::Duration::days(30), 100).await.expect("purged");
+        assert_eq!(purged, 2, "the delivered delivery and its event");
+        assert!(store.event(&tenant, "done").await.expect("read").is_none());
+        assert!(store.delivery(&tenant, &delivered.id).await.expect("read").is_none());
+        assert!(store.event(&tenant, "waiting").await.expect("read").is_some(), "a pending delivery needs it");
+        assert!(store.delivery(&tenant, &pending.id).await.expect("read").is_some());
+        assert!(store.event(&tenant, "recent").await.expect("read").is_some());
+        assert_eq!(store.purge_webhook_history(now - chrono::Duration::days(30), 100).await.expect("again"), 0);
+    }
+
     #[test]
     fn reopening_a_database_keeps_its_data_and_schema() {
         let dir = std::env::temp_dir().join(format!("porchlight-test-{}", uuid::Uuid::new_v4().simple()));

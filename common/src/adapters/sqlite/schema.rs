@@ -204,6 +204,11 @@ CREATE TABLE suppressions (
     PRIMARY KEY (tenant_id, id)
 );
 "#,
+    // Webhook history by age, for the purge of what is past 30 days (the TTL on AWS).
+    r#"
+CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (created_at);
+CREATE INDEX webhook_events_by_age ON webhook_events (at);
+"#,
 ];
 
 pub(super) fn migrate(connection: &Connection) -> Result<(), StoreError> {

@@ -293,3 +293,32 @@ impl WebhookStore for SqliteStore {
         .await
     }
 }
+
+impl SqliteStore {
+    /// Removes up to `limit` webhook deliveries made before `before` that are no longer
+    /// pending, then up to `limit` events from before it that no pending delivery needs: what
+    /// the table's TTL does on AWS. How many rows went.
+    pub async fn purge_webhook_history(&self, before: DateTime<Utc>, limit: usize) -> Result<usize, StoreError> {
+        self.write(move |tx| {
+            let deliveries = tx
+                .execute(
+                    "DELETE FROM webhook_deliveries WHERE rowid IN (
+                         SELECT rowid FROM webhook_deliveries WHERE created_at < ?1 AND state != 'pending' LIMIT ?2)",
+                    params![micros(before), limit as i64],
+                )
+                .map_err(unavailable)?;
+            let events = tx
+                .execute(
+                    "DELETE FROM webhook_events WHERE rowid IN (
+                         SELECT rowid FROM webhook_events e WHERE at < ?1 AND NOT EXISTS (
+                             SELECT 1 FROM webhook_deliveries d
+                             WHERE d.tenant_id = e.tenant_id AND d.event_id = e.event_id AND d.state = 'pending')
+                         LIMIT ?2)",
+                    params![micros(before), limit as i64],
+                )
+                .map_err(unavailable)?;
+            Ok(deliveries + events)
+        })
+        .await
+    }
+}
