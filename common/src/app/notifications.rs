@@ -139,54 +139,43 @@ pub struct DispatchReport {
     pub retried: usize,
 }
 
-/// Sends up to `max` due messages through `messenger`, each recorded with its outcome.
+/// How many messages a dispatch round sends at once, and how many status changes a notifier
+/// round plans at once: each waits mostly on the store (whose writer commits concurrent
+/// writes together) and the channel, so a round runs them side by side.
+const CONCURRENCY: usize = 32;
+
+/// What became of one leased message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dispatched {
+    Sent,
+    Suppressed,
+    Failed,
+    Retried,
+}
+
+/// Sends up to `max` due messages through `messenger`, concurrently, each recorded with its
+/// outcome.
 pub async fn dispatch_due(
     deps: &Deps,
     ledger: &dyn MessageLedger,
     messenger: &dyn Messenger,
     max: usize,
 ) -> Result<DispatchReport, AppError> {
+    use futures_util::{StreamExt, TryStreamExt};
     let now = deps.clock.now();
+    let leased = ledger.lease_due(now, LEASE, max).await?;
+    let outcomes: Vec<Dispatched> = futures_util::stream::iter(leased)
+        .map(|entry| dispatch_one(deps, ledger, messenger, entry, now))
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
     let mut report = DispatchReport::default();
-    for entry in ledger.lease_due(now, LEASE, max).await? {
-        let (tenant, shipment_id, id) = (&entry.tenant_id, &entry.shipment_id, entry.id.as_str());
-        let outcome = match outgoing(deps, &entry).await? {
-            Prepared::Fail(reason) => Err(SendError::Permanent(reason)),
-            Prepared::Skip(reason) => {
-                ledger.finish(tenant, shipment_id, id, MessageState::Suppressed, Some(reason), now).await?;
-                report.suppressed += 1;
-                continue;
-            }
-            Prepared::Send(message) => messenger.send(&message).await,
-        };
+    for outcome in outcomes {
         match outcome {
-            Ok(provider_id) => {
-                ledger
-                    .finish(tenant, shipment_id, id, MessageState::Sent, provider_id.as_deref(), deps.clock.now())
-                    .await?;
-                report.sent += 1;
-            }
-            Err(SendError::Transient(reason)) if entry.attempts < MAX_ATTEMPTS => {
-                // Back off: a minute, doubling with each attempt.
-                let wait = Duration::minutes(1i64 << entry.attempts.min(10));
-                ledger.reschedule(tenant, shipment_id, id, now + wait, Some(&reason)).await?;
-                report.retried += 1;
-            }
-            Err(error) => {
-                tracing::warn!(tenant_id = %tenant, message_id = id, error = %error, "notification failed");
-                if let SendError::Refused(detail) = &error {
-                    let feedback = super::suppressions::Feedback {
-                        contact: contact_of(&entry),
-                        reason: SuppressionReason::Bounce,
-                        detail: Some(detail.clone()),
-                        shipment_id: Some(shipment_id.clone()),
-                        message_id: Some(id.to_owned()),
-                    };
-                    super::suppressions::record_feedback(deps, tenant, feedback).await?;
-                }
-                ledger.finish(tenant, shipment_id, id, MessageState::Failed, Some(&error.to_string()), now).await?;
-                report.failed += 1;
-            }
+            Dispatched::Sent => report.sent += 1,
+            Dispatched::Suppressed => report.suppressed += 1,
+            Dispatched::Failed => report.failed += 1,
+            Dispatched::Retried => report.retried += 1,
         }
     }
     if report != DispatchReport::default() {
@@ -199,6 +188,54 @@ pub async fn dispatch_due(
         );
     }
     Ok(report)
+}
+
+/// Sends one leased message and records how it ended.
+async fn dispatch_one(
+    deps: &Deps,
+    ledger: &dyn MessageLedger,
+    messenger: &dyn Messenger,
+    entry: LedgerEntry,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Dispatched, AppError> {
+    let (tenant, shipment_id, id) = (&entry.tenant_id, &entry.shipment_id, entry.id.as_str());
+    let outcome = match outgoing(deps, &entry).await? {
+        Prepared::Fail(reason) => Err(SendError::Permanent(reason)),
+        Prepared::Skip(reason) => {
+            ledger.finish(tenant, shipment_id, id, MessageState::Suppressed, Some(reason), now).await?;
+            return Ok(Dispatched::Suppressed);
+        }
+        Prepared::Send(message) => messenger.send(&message).await,
+    };
+    match outcome {
+        Ok(provider_id) => {
+            ledger
+                .finish(tenant, shipment_id, id, MessageState::Sent, provider_id.as_deref(), deps.clock.now())
+                .await?;
+            Ok(Dispatched::Sent)
+        }
+        Err(SendError::Transient(reason)) if entry.attempts < MAX_ATTEMPTS => {
+            // Back off: a minute, doubling with each attempt.
+            let wait = Duration::minutes(1i64 << entry.attempts.min(10));
+            ledger.reschedule(tenant, shipment_id, id, now + wait, Some(&reason)).await?;
+            Ok(Dispatched::Retried)
+        }
+        Err(error) => {
+            tracing::warn!(tenant_id = %tenant, message_id = id, error = %error, "notification failed");
+            if let SendError::Refused(detail) = &error {
+                let feedback = super::suppressions::Feedback {
+                    contact: contact_of(&entry),
+                    reason: SuppressionReason::Bounce,
+                    detail: Some(detail.clone()),
+                    shipment_id: Some(shipment_id.clone()),
+                    message_id: Some(id.to_owned()),
+                };
+                super::suppressions::record_feedback(deps, tenant, feedback).await?;
+            }
+            ledger.finish(tenant, shipment_id, id, MessageState::Failed, Some(&error.to_string()), now).await?;
+            Ok(Dispatched::Failed)
+        }
+    }
 }
 
 /// What becomes of a leased message.
@@ -281,30 +318,37 @@ pub async fn plan_change(deps: &Deps, ledger: &dyn MessageLedger, change: &Chang
     Ok(())
 }
 
-/// One round of the notifier: up to `max` status changes off the queue planned (their
-/// messages, and their merchants' webhook deliveries, which a [`super::webhooks::dispatch`]
-/// dispatcher sends; each change acknowledged once planned), then up to `max` due messages
-/// sent. Whether it found work.
+/// One round of the notifier: up to `max` status changes off the queue planned, concurrently
+/// (their messages, and their merchants' webhook deliveries, which a
+/// [`super::webhooks::dispatch`] dispatcher sends; each change acknowledged once planned; a
+/// shipment's changes may be planned side by side, which planning allows as it allows them
+/// reordered), then up to `max` due messages sent. Whether it found work.
 pub async fn notify_round(
     deps: &Deps,
     ledger: &dyn MessageLedger,
     messenger: &dyn Messenger,
     max: usize,
 ) -> Result<bool, AppError> {
+    use futures_util::{StreamExt, TryStreamExt};
     let received = deps.queue.receive(QueueName::StatusChanges, max, LEASE).await?;
     let mut busy = !received.is_empty();
-    for message in received {
-        match serde_json::from_slice::<ChangeEvent>(&message.body) {
-            Ok(change) => {
-                plan_change(deps, ledger, &change).await?;
-                deps.queue.ack(QueueName::StatusChanges, message.id).await?;
+    futures_util::stream::iter(received)
+        .map(|message| async move {
+            match serde_json::from_slice::<ChangeEvent>(&message.body) {
+                Ok(change) => {
+                    plan_change(deps, ledger, &change).await?;
+                    deps.queue.ack(QueueName::StatusChanges, message.id).await?;
+                }
+                Err(error) => {
+                    let reason = format!("not a status change: {error}");
+                    deps.queue.dead_letter(QueueName::StatusChanges, message.id, &reason).await?;
+                }
             }
-            Err(error) => {
-                let reason = format!("not a status change: {error}");
-                deps.queue.dead_letter(QueueName::StatusChanges, message.id, &reason).await?;
-            }
-        }
-    }
+            Ok::<(), AppError>(())
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect::<()>()
+        .await?;
     let dispatched = dispatch_due(deps, ledger, messenger, max).await?;
     busy |= dispatched != DispatchReport::default();
     Ok(busy)

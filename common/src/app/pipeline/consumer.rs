@@ -4,6 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Duration, Utc};
+use futures_util::{StreamExt, TryStreamExt};
 use tracing::Instrument;
 
 use super::{CarrierMessage, LEASE_SECONDS, MAX_EVENTS_PER_MESSAGE, MAX_RECEIVES, skip_unreadable};
@@ -76,28 +77,39 @@ enum Failure {
     Retry(AppError),
 }
 
-/// Takes up to `max` messages off `carrier-updates`, merges them into shipments, and
-/// acknowledges, retries or quarantines each. Idempotent: a message handled twice merges the
-/// same checkpoints again, which changes nothing.
+/// How many messages a round merges at once: each waits mostly on the store, whose writer
+/// commits concurrent writes together.
+const CONCURRENCY: usize = 32;
+
+/// Takes up to `max` messages off `carrier-updates`, merges them into shipments concurrently
+/// (each merge is versioned, so two messages about one shipment both land), and acknowledges,
+/// retries or quarantines each. Idempotent: a message handled twice merges the same
+/// checkpoints again, which changes nothing.
 pub async fn process_carrier_updates(deps: &Deps, max: usize) -> Result<ProcessReport, AppError> {
     let queue = QueueName::CarrierUpdates;
     let messages = deps.queue.receive(queue, max, Duration::seconds(LEASE_SECONDS)).await?;
+    let outcomes: Vec<MessageOutcome> = futures_util::stream::iter(messages)
+        .map(|message| async move {
+            let outcome = handle_carrier_message(deps, &message).await;
+            match &outcome {
+                MessageOutcome::Handled { .. } => deps.queue.ack(queue, message.id).await?,
+                MessageOutcome::Quarantine(reason) => deps.queue.dead_letter(queue, message.id, reason).await?,
+                MessageOutcome::Retry { delay, .. } => deps.queue.release(queue, message.id, *delay).await?,
+            }
+            Ok::<_, AppError>(outcome)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
     let mut report = ProcessReport::default();
-    for message in messages {
-        match handle_carrier_message(deps, &message).await {
+    for outcome in outcomes {
+        match outcome {
             MessageOutcome::Handled { unmatched } => {
-                deps.queue.ack(queue, message.id).await?;
                 report.handled += 1;
                 report.unmatched += unmatched;
             }
-            MessageOutcome::Quarantine(reason) => {
-                deps.queue.dead_letter(queue, message.id, &reason).await?;
-                report.quarantined += 1;
-            }
-            MessageOutcome::Retry { delay, .. } => {
-                deps.queue.release(queue, message.id, delay).await?;
-                report.retried += 1;
-            }
+            MessageOutcome::Quarantine(_) => report.quarantined += 1,
+            MessageOutcome::Retry { .. } => report.retried += 1,
         }
     }
     Ok(report)
