@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 rate="${1:-1000}"
 seconds="${2:-15}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/porchlight/target}"
-cargo build --release --locked -p porchlight-local
-bin="$CARGO_TARGET_DIR/release/porchlight"
+# PORCHLIGHT_BIN runs another build (the `profiling` profile, under perf).
+if [ -z "${PORCHLIGHT_BIN:-}" ]; then cargo build --release --locked -p porchlight-local; fi
+bin="${PORCHLIGHT_BIN:-$CARGO_TARGET_DIR/release/porchlight}"
 outbox=$(mktemp -d)
 SERVE_ARGS="--webhook-secret testing-courier=load-secret --admin-token load-admin-token --outbox $outbox --public-url https://track.example"
 source scripts/serve-for-tests.sh "Load test shop"

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, corrupt, from_micros, is_unique_violation, micros, unavailable};
+use super::{SqliteStore, corrupt, execute, from_micros, is_unique_violation, micros, unavailable};
 use crate::domain::{Slug, TenantId};
 use crate::ports::{ConnectionStore, StoreError, StoredConnection};
 
@@ -30,7 +30,8 @@ impl ConnectionStore for SqliteStore {
     async fn insert_connection(&self, connection: &StoredConnection) -> Result<(), StoreError> {
         let c = connection.clone();
         self.write(move |tx| {
-            tx.execute(
+            execute(
+                tx,
                 &format!("INSERT INTO courier_connections ({CONNECTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
                 params![
                     c.tenant_id.as_str(),
@@ -69,8 +70,7 @@ impl ConnectionStore for SqliteStore {
     async fn update_connection(&self, connection: &StoredConnection) -> Result<(), StoreError> {
         let c = connection.clone();
         self.write(move |tx| {
-            let changed = tx
-                .execute(
+            let changed = execute(tx,
                     "UPDATE courier_connections SET sealed_credentials = ?3, updated_at = ?4 WHERE tenant_id = ?1 AND id = ?2",
                     params![c.tenant_id.as_str(), c.id, c.sealed_credentials, micros(c.updated_at)],
                 )

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, corrupt, micros, unavailable};
+use super::{SqliteStore, corrupt, execute, micros, unavailable};
 use crate::domain::TenantId;
 use crate::ports::{CaseFilter, ExceptionCase, ExceptionStore, StoreError};
 
@@ -35,13 +35,15 @@ impl ExceptionStore for SqliteStore {
             let body = serde_json::to_string(&case).expect("cases serialize");
             let next = case.version + 1;
             let changed = if case.version == 0 {
-                tx.execute(
+                execute(
+                    tx,
                     "INSERT INTO exception_cases (tenant_id, id, version, state, opened_at, body)
                      VALUES (?1, ?2, 1, ?3, ?4, ?5) ON CONFLICT (tenant_id, id) DO NOTHING",
                     params![case.tenant_id.as_str(), case.id, case.state.as_str(), micros(case.opened_at), body],
                 )
             } else {
-                tx.execute(
+                execute(
+                    tx,
                     "UPDATE exception_cases SET version = ?3, state = ?4, opened_at = ?5, body = ?6
                      WHERE tenant_id = ?1 AND id = ?2 AND version = ?7",
                     params![

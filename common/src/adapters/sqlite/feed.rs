@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{SqliteStore, corrupt, from_micros, micros, unavailable};
+use super::{SqliteStore, corrupt, execute, from_micros, micros, unavailable};
 use crate::domain::{ShipmentId, TenantId};
 use crate::ports::{ChangeEvent, ChangeFeed, ChangeKind, FeedEntry, StatusSnapshot, StoreError};
 
@@ -26,7 +26,8 @@ pub(super) fn record_change(
         ChangeKind::Deleted => "deleted",
         ChangeKind::Expired => "expired",
     };
-    tx.execute(
+    execute(
+        tx,
         "INSERT INTO changes (tenant_id, shipment_id, kind, at, old, new) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![tenant.as_str(), id.as_str(), kind, micros(Utc::now()), snapshot_json(old)?, snapshot_json(new)?],
     )
@@ -96,7 +97,8 @@ impl ChangeFeed for SqliteStore {
     async fn save_position(&self, consumer: &str, seq: u64) -> Result<(), StoreError> {
         let consumer = consumer.to_owned();
         self.write(move |tx| {
-            tx.execute(
+            execute(
+                tx,
                 "INSERT INTO feed_positions (consumer, seq) VALUES (?1, ?2)
                  ON CONFLICT (consumer) DO UPDATE SET seq = MAX(seq, excluded.seq)",
                 params![consumer, seq as i64],

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Row, params};
 
-use super::{SqliteStore, corrupt, from_micros, micros, unavailable};
+use super::{SqliteStore, corrupt, execute, from_micros, micros, unavailable};
 use crate::domain::{Channel, Language, ShipmentId, TenantId, Trigger};
 use crate::ports::{LedgerEntry, MessageLedger, MessageState, StoreError};
 
@@ -112,13 +112,13 @@ impl MessageLedger for SqliteStore {
         let (tenant, shipment, id, detail) =
             (tenant.clone(), shipment.clone(), id.to_owned(), detail.map(str::to_owned));
         self.write(move |tx| {
-            let changed = tx
-                .execute(
-                    "UPDATE messages SET state = ?4, detail = ?5, finished_at = ?6, lease_until = NULL
+            let changed = execute(
+                tx,
+                "UPDATE messages SET state = ?4, detail = ?5, finished_at = ?6, lease_until = NULL
                      WHERE tenant_id = ?1 AND shipment_id = ?2 AND id = ?3 AND state = 'planned'",
-                    params![tenant.as_str(), shipment.as_str(), id, state.as_str(), detail, micros(at)],
-                )
-                .map_err(unavailable)?;
+                params![tenant.as_str(), shipment.as_str(), id, state.as_str(), detail, micros(at)],
+            )
+            .map_err(unavailable)?;
             if changed == 1 {
                 return Ok(());
             }
@@ -145,13 +145,13 @@ impl MessageLedger for SqliteStore {
         let (tenant, shipment, id, detail) =
             (tenant.clone(), shipment.clone(), id.to_owned(), detail.map(str::to_owned));
         self.write(move |tx| {
-            let changed = tx
-                .execute(
-                    "UPDATE messages SET due_at = ?4, detail = ?5, lease_until = NULL
+            let changed = execute(
+                tx,
+                "UPDATE messages SET due_at = ?4, detail = ?5, lease_until = NULL
                      WHERE tenant_id = ?1 AND shipment_id = ?2 AND id = ?3 AND state = 'planned'",
-                    params![tenant.as_str(), shipment.as_str(), id, micros(due_at), detail],
-                )
-                .map_err(unavailable)?;
+                params![tenant.as_str(), shipment.as_str(), id, micros(due_at), detail],
+            )
+            .map_err(unavailable)?;
             if changed == 1 { Ok(()) } else { Err(StoreError::NotFound) }
         })
         .await

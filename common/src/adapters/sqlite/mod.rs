@@ -58,6 +58,16 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// Statements each connection keeps prepared: every statement the adapters run fits, so none
+/// is parsed again under load.
+const STATEMENT_CACHE: usize = 256;
+
+/// Runs `sql` through the connection's statement cache (parsing a write anew costs more than
+/// running it).
+fn execute<P: rusqlite::Params>(connection: &Connection, sql: &str, params: P) -> rusqlite::Result<usize> {
+    connection.prepare_cached(sql)?.execute(params)
+}
+
 fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Unavailable(Box::new(error))
 }
@@ -116,6 +126,13 @@ impl SqliteStore {
     }
 
     fn from_connections(writer: Connection, readers: Vec<Mutex<Connection>>) -> Result<Self, StoreError> {
+        writer.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        for reader in &readers {
+            reader
+                .lock()
+                .map_err(|_| StoreError::Unavailable("a reader's lock is poisoned".into()))?
+                .set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        }
         let writer = writer::Writer::start(writer)?;
         Ok(SqliteStore { inner: Arc::new(Inner { writer, readers, next_reader: AtomicUsize::new(0) }) })
     }

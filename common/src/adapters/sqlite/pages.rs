@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, corrupt, is_unique_violation, unavailable};
+use super::{SqliteStore, corrupt, execute, is_unique_violation, unavailable};
 use crate::domain::{TenantId, TrackingPage};
 use crate::ports::{PageStore, PageWrite, StoreError};
 
@@ -28,7 +28,8 @@ impl PageStore for SqliteStore {
         let (tenant, slug) = (tenant.clone(), page.slug.clone());
         let body = serde_json::to_string(page).map_err(unavailable)?;
         self.write(move |tx| {
-            let written = tx.execute(
+            let written = execute(
+                tx,
                 "INSERT INTO tracking_pages (tenant_id, slug, body) VALUES (?1, ?2, ?3)
                  ON CONFLICT (tenant_id) DO UPDATE SET slug = excluded.slug, body = excluded.body",
                 params![tenant.as_str(), slug, body],

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use rusqlite::params;
 
-use super::{SqliteStore, from_micros, micros, unavailable};
+use super::{SqliteStore, execute, from_micros, micros, unavailable};
 use crate::ports::{DeadLetter, QueueName, Received, StoreError, WorkQueue};
 
 impl SqliteStore {
@@ -15,7 +15,7 @@ impl SqliteStore {
     pub async fn release_all_leases(&self) -> Result<usize, StoreError> {
         self.write(|tx| {
             let now = micros(Utc::now());
-            tx.execute(
+            execute(tx,
                 "UPDATE queue_messages SET visible_at = ?1 WHERE dead_at IS NULL AND visible_at > ?1 AND receive_count > 0",
                 params![now],
             )
@@ -83,7 +83,8 @@ impl WorkQueue for SqliteStore {
 
     async fn ack(&self, queue: QueueName, id: u64) -> Result<(), StoreError> {
         self.write(move |tx| {
-            tx.execute(
+            execute(
+                tx,
                 "DELETE FROM queue_messages WHERE id = ?1 AND queue = ?2 AND dead_at IS NULL",
                 params![id as i64, queue.as_str()],
             )
@@ -95,7 +96,8 @@ impl WorkQueue for SqliteStore {
 
     async fn release(&self, queue: QueueName, id: u64, delay: chrono::Duration) -> Result<(), StoreError> {
         self.write(move |tx| {
-            tx.execute(
+            execute(
+                tx,
                 "UPDATE queue_messages SET visible_at = ?1 WHERE id = ?2 AND queue = ?3 AND dead_at IS NULL",
                 params![micros(Utc::now() + delay), id as i64, queue.as_str()],
             )
@@ -108,7 +110,7 @@ impl WorkQueue for SqliteStore {
     async fn dead_letter(&self, queue: QueueName, id: u64, reason: &str) -> Result<(), StoreError> {
         let reason = reason.to_owned();
         self.write(move |tx| {
-            tx.execute(
+            execute(tx,
                 "UPDATE queue_messages SET dead_at = ?1, dead_reason = ?2 WHERE id = ?3 AND queue = ?4 AND dead_at IS NULL",
                 params![micros(Utc::now()), reason, id as i64, queue.as_str()],
             )
@@ -145,13 +147,13 @@ impl WorkQueue for SqliteStore {
 
     async fn redrive(&self, queue: QueueName, id: u64) -> Result<(), StoreError> {
         self.write(move |tx| {
-            let changed = tx
-                .execute(
-                    "UPDATE queue_messages SET dead_at = NULL, dead_reason = NULL, receive_count = 0, visible_at = ?1
+            let changed = execute(
+                tx,
+                "UPDATE queue_messages SET dead_at = NULL, dead_reason = NULL, receive_count = 0, visible_at = ?1
                      WHERE id = ?2 AND queue = ?3 AND dead_at IS NOT NULL",
-                    params![micros(Utc::now()), id as i64, queue.as_str()],
-                )
-                .map_err(unavailable)?;
+                params![micros(Utc::now()), id as i64, queue.as_str()],
+            )
+            .map_err(unavailable)?;
             if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
         })
         .await

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, corrupt, unavailable};
+use super::{SqliteStore, corrupt, execute, unavailable};
 use crate::domain::TenantId;
 use crate::ports::{SettingsKind, SettingsStore, StoreError, Versioned};
 
@@ -41,13 +41,15 @@ impl SettingsStore for SqliteStore {
         let version = read_version + 1;
         self.write(move |tx| {
             let written = if read_version == 0 {
-                tx.execute(
+                execute(
+                    tx,
                     "INSERT INTO tenant_settings (tenant_id, kind, version, body) VALUES (?1, ?2, 1, ?3)
                      ON CONFLICT (tenant_id, kind) DO NOTHING",
                     params![tenant.as_str(), kind.as_str(), body],
                 )
             } else {
-                tx.execute(
+                execute(
+                    tx,
                     "UPDATE tenant_settings SET version = ?4, body = ?3
                      WHERE tenant_id = ?1 AND kind = ?2 AND version = ?5",
                     params![tenant.as_str(), kind.as_str(), body, version as i64, read_version as i64],

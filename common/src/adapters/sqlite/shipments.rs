@@ -7,7 +7,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::feed::record_change;
-use super::{SqliteStore, corrupt, is_unique_violation, micros, unavailable};
+use super::{SqliteStore, corrupt, execute, is_unique_violation, micros, unavailable};
 use crate::domain::{Shipment, ShipmentId, Slug, TenantId, TrackingNumber};
 use crate::ports::{ChangeKind, Cursor, ListPage, ListQuery, MAX_LOOKUP, ShipmentStore, StatusSnapshot, StoreError};
 
@@ -110,7 +110,7 @@ impl ShipmentStore for SqliteStore {
             let values = shipment_values(&shipment, 1)?;
             let placeholders = (1..=values.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
             let sql = format!("INSERT INTO shipments ({UPSERT_COLUMNS}) VALUES ({placeholders})");
-            match tx.execute(&sql, params_from_iter(values)) {
+            match execute(tx, &sql, params_from_iter(values)) {
                 Ok(_) => {}
                 Err(e) if is_unique_violation(&e, "number_compact") => {
                     return Err(existing_with_number(tx, &shipment)?);
@@ -160,7 +160,7 @@ impl ShipmentStore for SqliteStore {
                 .collect::<Vec<_>>()
                 .join(", ");
             let sql = format!("UPDATE shipments SET {assignments} WHERE tenant_id = ?1 AND id = ?2");
-            match tx.execute(&sql, params_from_iter(values)) {
+            match execute(tx, &sql, params_from_iter(values)) {
                 Ok(_) => {}
                 Err(e) if is_unique_violation(&e, "number_compact") => {
                     return Err(existing_with_number(tx, &shipment)?);
@@ -280,7 +280,8 @@ impl SqliteStore {
     pub async fn garble_for_tests(&self, tenant: &TenantId, id: &ShipmentId) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.clone(), id.clone());
         self.write(move |tx| {
-            tx.execute(
+            execute(
+                tx,
                 "UPDATE shipments SET body = '{\"not\": \"a shipment\"' WHERE tenant_id = ?1 AND id = ?2",
                 params![tenant.as_str(), id.as_str()],
             )

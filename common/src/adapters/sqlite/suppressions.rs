@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, corrupt, unavailable};
+use super::{SqliteStore, corrupt, execute, unavailable};
 use crate::domain::TenantId;
 use crate::ports::{StoreError, Suppression, SuppressionList};
 
@@ -17,13 +17,13 @@ impl SuppressionList for SqliteStore {
         let entry = entry.clone();
         self.write(move |tx| {
             let body = serde_json::to_string(&entry).expect("suppressions serialize");
-            let added = tx
-                .execute(
-                    "INSERT INTO suppressions (tenant_id, id, body) VALUES (?1, ?2, ?3)
+            let added = execute(
+                tx,
+                "INSERT INTO suppressions (tenant_id, id, body) VALUES (?1, ?2, ?3)
                      ON CONFLICT (tenant_id, id) DO NOTHING",
-                    params![entry.tenant_id.as_str(), entry.id, body],
-                )
-                .map_err(unavailable)?;
+                params![entry.tenant_id.as_str(), entry.id, body],
+            )
+            .map_err(unavailable)?;
             Ok(added == 1)
         })
         .await
@@ -65,9 +65,9 @@ impl SuppressionList for SqliteStore {
     async fn unsuppress(&self, tenant: &TenantId, id: &str) -> Result<bool, StoreError> {
         let (tenant, id) = (tenant.clone(), id.to_owned());
         self.write(move |tx| {
-            let removed = tx
-                .execute("DELETE FROM suppressions WHERE tenant_id = ?1 AND id = ?2", params![tenant.as_str(), id])
-                .map_err(unavailable)?;
+            let removed =
+                execute(tx, "DELETE FROM suppressions WHERE tenant_id = ?1 AND id = ?2", params![tenant.as_str(), id])
+                    .map_err(unavailable)?;
             Ok(removed == 1)
         })
         .await

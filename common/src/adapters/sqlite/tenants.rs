@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, corrupt, from_micros, is_unique_violation, micros, unavailable};
+use super::{SqliteStore, corrupt, execute, from_micros, is_unique_violation, micros, unavailable};
 use crate::domain::TenantId;
 use crate::ports::{ApiKeyRecord, StoreError, Tenant, TenantStore};
 
@@ -13,7 +13,8 @@ impl TenantStore for SqliteStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         let tenant = tenant.clone();
         self.write(move |tx| {
-            tx.execute(
+            execute(
+                tx,
                 "INSERT INTO tenants (id, name, created_at) VALUES (?1, ?2, ?3)",
                 params![tenant.id.as_str(), tenant.name, micros(tenant.created_at)],
             )
@@ -68,7 +69,8 @@ impl TenantStore for SqliteStore {
             if !exists {
                 return Err(StoreError::NotFound);
             }
-            tx.execute(
+            execute(
+                tx,
                 "INSERT INTO api_keys (digest, key_id, tenant_id, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
                     &digest[..],
@@ -100,12 +102,12 @@ impl TenantStore for SqliteStore {
     async fn revoke_api_key(&self, tenant: &TenantId, key_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         let (tenant, key_id) = (tenant.clone(), key_id.to_owned());
         self.write(move |tx| {
-            let found = tx
-                .execute(
-                    "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?3) WHERE tenant_id = ?1 AND key_id = ?2",
-                    params![tenant.as_str(), key_id, micros(at)],
-                )
-                .map_err(unavailable)?;
+            let found = execute(
+                tx,
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?3) WHERE tenant_id = ?1 AND key_id = ?2",
+                params![tenant.as_str(), key_id, micros(at)],
+            )
+            .map_err(unavailable)?;
             if found == 0 { Err(StoreError::NotFound) } else { Ok(()) }
         })
         .await

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{SqliteStore, corrupt, from_micros, micros, unavailable};
+use super::{SqliteStore, corrupt, execute, from_micros, micros, unavailable};
 use crate::domain::{ShipmentId, TenantId, WebhookEvent};
 use crate::ports::{AfterAttempt, Attempt, Delivery, DeliveryState, StoreError, WebhookEventRecord, WebhookStore};
 
@@ -201,7 +201,8 @@ impl WebhookStore for SqliteStore {
                 AfterAttempt::Delivered => (DeliveryState::Delivered, None),
                 AfterAttempt::Dead => (DeliveryState::Dead, None),
             };
-            tx.execute(
+            execute(
+                tx,
                 "UPDATE webhook_deliveries SET attempts = ?3, state = ?4, due_at = COALESCE(?5, due_at),
                         lease_until = NULL
                  WHERE tenant_id = ?1 AND id = ?2",
@@ -216,13 +217,13 @@ impl WebhookStore for SqliteStore {
     async fn postpone_delivery(&self, tenant: &TenantId, id: &str, due_at: DateTime<Utc>) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.clone(), id.to_owned());
         self.write(move |tx| {
-            let changed = tx
-                .execute(
-                    "UPDATE webhook_deliveries SET due_at = ?3, lease_until = NULL
+            let changed = execute(
+                tx,
+                "UPDATE webhook_deliveries SET due_at = ?3, lease_until = NULL
                      WHERE tenant_id = ?1 AND id = ?2 AND state = 'pending'",
-                    params![tenant.as_str(), id, micros(due_at)],
-                )
-                .map_err(unavailable)?;
+                params![tenant.as_str(), id, micros(due_at)],
+            )
+            .map_err(unavailable)?;
             if changed == 1 { Ok(()) } else { Err(StoreError::NotFound) }
         })
         .await
@@ -231,8 +232,7 @@ impl WebhookStore for SqliteStore {
     async fn replay_dead(&self, tenant: &TenantId, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.clone(), id.to_owned());
         self.write(move |tx| {
-            let changed = tx
-                .execute(
+            let changed = execute(tx,
                     "UPDATE webhook_deliveries
                      SET state = 'pending', due_at = ?3, lease_until = NULL, replayed_after = json_array_length(attempts)
                      WHERE tenant_id = ?1 AND id = ?2 AND state = 'dead'",
@@ -300,23 +300,23 @@ impl SqliteStore {
     /// the table's TTL does on AWS. How many rows went.
     pub async fn purge_webhook_history(&self, before: DateTime<Utc>, limit: usize) -> Result<usize, StoreError> {
         self.write(move |tx| {
-            let deliveries = tx
-                .execute(
-                    "DELETE FROM webhook_deliveries WHERE rowid IN (
+            let deliveries = execute(
+                tx,
+                "DELETE FROM webhook_deliveries WHERE rowid IN (
                          SELECT rowid FROM webhook_deliveries WHERE created_at < ?1 AND state != 'pending' LIMIT ?2)",
-                    params![micros(before), limit as i64],
-                )
-                .map_err(unavailable)?;
-            let events = tx
-                .execute(
-                    "DELETE FROM webhook_events WHERE rowid IN (
+                params![micros(before), limit as i64],
+            )
+            .map_err(unavailable)?;
+            let events = execute(
+                tx,
+                "DELETE FROM webhook_events WHERE rowid IN (
                          SELECT rowid FROM webhook_events e WHERE at < ?1 AND NOT EXISTS (
                              SELECT 1 FROM webhook_deliveries d
                              WHERE d.tenant_id = e.tenant_id AND d.event_id = e.event_id AND d.state = 'pending')
                          LIMIT ?2)",
-                    params![micros(before), limit as i64],
-                )
-                .map_err(unavailable)?;
+                params![micros(before), limit as i64],
+            )
+            .map_err(unavailable)?;
             Ok(deliveries + events)
         })
         .await
