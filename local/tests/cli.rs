@@ -287,7 +287,7 @@ fn serve_polls_the_sandbox_from_info_received_to_delivered_and_takes_signed_webh
         "POST",
         "/tracking/2026-07/trackings",
         &key,
-        r#"{"tracking_number":"TC-DELIVERED-6SEC-E2E","customers":[{"name":"Ann","email":"ann@example.com","language":"en"}]}"#,
+        r#"{"tracking_number":"TC-DELIVERED-6SEC-E2E","customers":[{"name":"Ann","email":"ann@example.com","language":"de"}]}"#,
     );
     assert_eq!(status, 201, "{body}");
     let id =
@@ -331,19 +331,24 @@ fn serve_polls_the_sandbox_from_info_received_to_delivered_and_takes_signed_webh
     }
 
     // Every status the first parcel reached with a notification rule sent its shopper one email,
-    // and only one, into the outbox beside the database; the second parcel has no recipient.
+    // and only one, in German as she asked, into the outbox beside the database; the second
+    // parcel has no recipient.
     let outbox = db.with_file_name("outbox");
     let deadline = Instant::now() + Duration::from_secs(10);
     let subjects = loop {
-        let subjects: Vec<String> = std::fs::read_dir(&outbox)
+        let emails: Vec<String> = std::fs::read_dir(&outbox)
             .map(|dir| dir.filter_map(Result::ok).map(|e| e.path()).collect::<Vec<_>>())
             .unwrap_or_default()
             .iter()
             .filter(|path| path.extension().is_some_and(|e| e == "eml"))
             .filter_map(|path| std::fs::read_to_string(path).ok())
+            .collect();
+        assert!(emails.iter().all(|eml| eml.contains("Content-Language: de")), "in the shopper's language");
+        let subjects: Vec<String> = emails
+            .iter()
             .filter_map(|eml| eml.lines().find_map(|l| l.strip_prefix("Subject: ").map(str::to_owned)))
             .collect();
-        if subjects.iter().any(|s| s.contains("was delivered")) {
+        if subjects.iter().any(|s| s.contains("wurde zugestellt")) {
             break subjects;
         }
         assert!(Instant::now() < deadline, "no delivery email in the outbox: {subjects:?}");
