@@ -55,7 +55,7 @@ fn read_entry(item: &Item) -> Result<LedgerEntry, StoreError> {
         id: text(item, "id")?.to_owned(),
         tenant_id: tenant_id(item)?,
         shipment_id: ShipmentId::parse(text(item, "shipment_id")?).map_err(|_| corrupt("shipment_id"))?,
-        trigger: Trigger::parse(trigger).ok_or_else(|| corrupt("trigger"))?,
+        trigger: Trigger::parse_stored(trigger).ok_or_else(|| corrupt("trigger"))?,
         channel,
         recipient: text(item, "recipient")?.to_owned(),
         language: Language::parse(text(item, "language")?).map_err(|_| corrupt("language"))?,

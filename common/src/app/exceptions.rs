@@ -12,7 +12,9 @@ use crate::domain::{
     Actions, CaseState, Channel, Condition, DomainError, ExceptionRule, ExceptionRules, MAX_NOTES, Note,
     NotificationRule, Scope, Severity, Shipment, TenantId, Trigger, facts_of, nullable,
 };
-use crate::ports::{CaseFilter, ChangeEvent, ChangeKind, ExceptionCase, MessageLedger, SettingsKind, StoreError};
+use crate::ports::{
+    CaseFilter, ChangeEvent, ChangeKind, ExceptionCase, LedgerEntry, MessageLedger, SettingsKind, StoreError,
+};
 use crate::secrets::random_bytes;
 
 /// How often a case or shipment change is tried again when another writer won.
@@ -195,6 +197,9 @@ pub async fn evaluate(
             "exception case opened"
         );
         super::webhooks::plan_exception_case(deps, shipment, &case).await?;
+        for address in &rule.actions.notify_team {
+            plan_team_alert(ledger, shipment, &case, address, now).await?;
+        }
         if let Some(tag) = &rule.actions.add_tag {
             add_tag(deps, shipment, tag).await?;
         }
@@ -269,6 +274,50 @@ async fn open_case(
         }
     }
     Err(AppError::Busy)
+}
+
+/// Plans the email telling `address` (of the merchant's team) that `case` opened: once per
+/// address and opening, so a reopened case is another email. Sent whether or not the shopper
+/// may be written to.
+async fn plan_team_alert(
+    ledger: &dyn MessageLedger,
+    shipment: &Shipment,
+    case: &ExceptionCase,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let recipient = address.trim().to_lowercase();
+    let (tenant, id) = (&shipment.tenant_id, &shipment.id);
+    let mut entry = LedgerEntry::planned(
+        tenant.clone(),
+        id.clone(),
+        Trigger::TeamAlert,
+        Channel::Email,
+        recipient.clone(),
+        crate::domain::Language::En,
+        now,
+        now,
+    );
+    let opening = format!("{recipient}\u{1f}{}\u{1f}{}", case.id, case.reopened);
+    entry.id = LedgerEntry::message_id(tenant, id, Trigger::TeamAlert, Channel::Email, &opening);
+    Ok(ledger.plan(&entry).await?)
+}
+
+/// The shipment's open cases, most recently opened first: what a team alert reports when it
+/// goes.
+pub async fn open_cases_of(deps: &Deps, shipment: &Shipment) -> Result<Vec<ExceptionCase>, AppError> {
+    let (rules, _) = exception_rules(deps, &shipment.tenant_id).await?;
+    let mut open = Vec::new();
+    for rule in &rules.rules {
+        let id = ExceptionCase::case_id(&shipment.tenant_id, &shipment.id, &rule.id);
+        if let Some(case) = deps.exceptions.case(&shipment.tenant_id, &id).await?
+            && case.state == CaseState::Open
+        {
+            open.push(case);
+        }
+    }
+    open.sort_by_key(|case| std::cmp::Reverse(case.updated_at));
+    Ok(open)
 }
 
 /// Adds `tag` to the shipment's `shipment_tags` unless it has it.

@@ -263,7 +263,8 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, AppError
         return Ok(Prepared::Skip("the shipment was deleted"));
     };
     let contact = contact_of(entry);
-    if !shipment.reaches(&contact) {
+    let team = entry.trigger == Trigger::TeamAlert;
+    if !team && !shipment.reaches(&contact) {
         return Ok(Prepared::Skip("no longer subscribed"));
     }
     if let Some(listed) = super::suppressions::suppressed(deps, &entry.tenant_id, &contact).await? {
@@ -272,6 +273,9 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, AppError
             SuppressionReason::Complaint => "suppressed address: its owner complained",
             SuppressionReason::Manual => "suppressed address: the merchant listed it",
         }));
+    }
+    if team {
+        return team_alert(deps, entry, &shipment).await;
     }
     let page = super::pages::page_settings(deps, &entry.tenant_id).await?;
     let Some(address) = super::pages::page_address(deps, &entry.tenant_id).await? else {
@@ -305,6 +309,38 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, AppError
         text: message.text,
         sms: message.sms,
         unsubscribe_url: Some(unsubscribe_url),
+    })))
+}
+
+/// The email to the merchant's team about the shipment's open exception cases, as they are
+/// now (none left open: not sent).
+async fn team_alert(deps: &Deps, entry: &LedgerEntry, shipment: &Shipment) -> Result<Prepared, AppError> {
+    let cases = super::exceptions::open_cases_of(deps, shipment).await?;
+    if cases.is_empty() {
+        return Ok(Prepared::Skip("the exception was resolved before the alert went"));
+    }
+    let page = super::pages::page_settings(deps, &entry.tenant_id).await?;
+    let Some(address) = super::pages::page_address(deps, &entry.tenant_id).await? else {
+        return Ok(Prepared::Fail("no public URL to link the tracking page from".into()));
+    };
+    let tracking_url = format!("{address}/{}", crate::web::url_component(shipment.tracking_number.as_str()));
+    let message = match crate::notify::compose_team_alert(shipment, &cases, &page, &tracking_url, deps.clock.now()) {
+        Ok(message) => message,
+        Err(error) => return Ok(Prepared::Fail(format!("the message could not be written: {error}"))),
+    };
+    Ok(Prepared::Send(Box::new(Outgoing {
+        id: entry.id.clone(),
+        tenant_id: entry.tenant_id.clone(),
+        shipment_id: entry.shipment_id.clone(),
+        channel: Channel::Email,
+        to: entry.recipient.clone(),
+        from_name: page.brand_name.clone(),
+        language: message.language,
+        subject: message.subject,
+        html: message.html,
+        text: message.text,
+        sms: message.sms,
+        unsubscribe_url: None,
     })))
 }
 

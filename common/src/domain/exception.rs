@@ -132,7 +132,13 @@ pub struct Actions {
     pub notify_shopper: bool,
     /// Add this tag to the shipment's `shipment_tags`.
     pub add_tag: Option<String>,
+    /// Email these addresses of the merchant's team (at most [`MAX_TEAM`]) when a case opens
+    /// or reopens.
+    pub notify_team: Vec<String>,
 }
+
+/// Most team addresses an exception rule emails.
+pub const MAX_TEAM: usize = 5;
 
 /// A merchant's exception rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,6 +193,14 @@ impl ExceptionRule {
         }
         if let Some(tag) = &self.actions.add_tag {
             text("actions.add_tag", tag, 100)?;
+        }
+        if self.actions.notify_team.len() > MAX_TEAM {
+            return Err(DomainError::invalid("actions.notify_team", format!("must name at most {MAX_TEAM} addresses")));
+        }
+        for address in &self.actions.notify_team {
+            super::Contact::email(address).map_err(|_| {
+                DomainError::invalid("actions.notify_team", format!("{address:?} is not an email address"))
+            })?;
         }
         Ok(())
     }

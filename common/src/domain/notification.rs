@@ -31,6 +31,11 @@ pub enum Trigger {
     Exception,
     /// No new checkpoint for the rule's `no_update_days`.
     NoUpdate,
+    /// An exception case opened: the email to the merchant's team (exception rules'
+    /// `notify_team`; never a notification rule's trigger, which is why it cannot be read from
+    /// a request).
+    #[serde(skip_deserializing)]
+    TeamAlert,
 }
 
 impl Trigger {
@@ -71,12 +76,18 @@ impl Trigger {
             Trigger::FailedAttempt => "failed_attempt",
             Trigger::Exception => "exception",
             Trigger::NoUpdate => "no_update",
+            Trigger::TeamAlert => "team_alert",
         }
     }
 
-    /// Reads [`Trigger::as_str`]'s spelling.
+    /// Reads [`Trigger::as_str`]'s spelling of a shopper's trigger (one of [`Trigger::ALL`]).
     pub fn parse(text: &str) -> Option<Trigger> {
         Trigger::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+
+    /// Reads any trigger a stored message may carry: a shopper's, or [`Trigger::TeamAlert`].
+    pub fn parse_stored(text: &str) -> Option<Trigger> {
+        Trigger::parse(text).or((text == "team_alert").then_some(Trigger::TeamAlert))
     }
 }
 

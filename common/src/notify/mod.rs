@@ -1,17 +1,19 @@
 //! Notifications to shoppers: the messages a trigger sends, written in the recipient's
 //! language and branded with the merchant's page settings.
 //!
-//! This is the composing half of notifications (issue 10): rules live in
-//! `app::notification_rules`; sending, the idempotency ledger, merchant templates and delivery
-//! adapters come next.
+//! This is the composing half of notifications: rules live in `app::notification_rules`,
+//! planning and sending in `app::notifications`. [`compose_team_alert`] writes the email to a
+//! merchant's team about exception cases.
 
 mod sms;
+mod team;
 mod texts;
 
 use chrono::{DateTime, Utc};
 use minijinja::context;
 
 pub use sms::{SmsEncoding, SmsSegments, fit_gsm7, sms_segments};
+pub use team::compose_team_alert;
 pub use texts::{Facts, MAX_TEXT, MerchantTexts, MessageTexts, VARIABLES, render_text};
 
 use crate::couriers;

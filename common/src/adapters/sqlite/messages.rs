@@ -19,7 +19,7 @@ fn entry(row: &Row<'_>) -> rusqlite::Result<Result<LedgerEntry, StoreError>> {
     let (finished_at, detail): (Option<i64>, Option<String>) = (row.get(11)?, row.get(12)?);
     let [tenant, id, shipment, trigger, channel, recipient, language, state] = texts;
     Ok((|| {
-        let trigger = Trigger::parse(&trigger).ok_or_else(|| corrupt("trigger"))?;
+        let trigger = Trigger::parse_stored(&trigger).ok_or_else(|| corrupt("trigger"))?;
         let channel = Channel::parse(&channel).ok_or_else(|| corrupt("channel"))?;
         Ok(LedgerEntry {
             id,

@@ -209,3 +209,64 @@ async fn the_scan_finds_parcels_without_news_for_a_week_in_transit() {
     let older = CaseFilter { opened_before: Some(w.clock.now() - Duration::hours(1)), ..CaseFilter::default() };
     assert!(list_cases(&w.deps, &w.tenant, &older, 10).await.expect("listed").is_empty(), "opened just now");
 }
+
+#[tokio::test]
+async fn the_team_gets_one_email_per_opening_even_for_a_parcel_created_in_trouble() {
+    use crate::app::notifications::{DispatchReport, dispatch_due};
+    let mut w = world().await;
+    w.deps.public_url = Some(Arc::from("https://track.example"));
+    let write: ExceptionRuleWrite = serde_json::from_value(serde_json::json!({
+        "name": "Customs", "condition": {"type": "customs_hold"}, "severity": "high",
+        "reason": "held in customs", "actions": {"notify_team": ["Ops@Shop.example", "lead@shop.example"]}
+    }))
+    .expect("rule");
+    create_rule(&w.deps, &w.tenant, write).await.expect("created");
+    let bad: ExceptionRuleWrite =
+        serde_json::from_value(serde_json::json!({"name": "x", "reason": "y", "condition": {"type": "customs_hold"},
+            "actions": {"notify_team": ["not an address"]}}))
+        .expect("write");
+    let refused = create_rule(&w.deps, &w.tenant, bad).await;
+    assert!(matches!(refused, Err(AppError::Invalid(ref e)) if e.field == "actions.notify_team"), "{refused:?}");
+
+    let id = shipment(&w, "1Z999AA10123456784").await;
+    let held = event(&w, &id, "Exception_019").await;
+    let created_in_trouble = ChangeEvent { kind: ChangeKind::Created, ..held.clone() };
+    evaluate_change(&w.deps, &w.store, &created_in_trouble).await.expect("evaluated");
+    evaluate_change(&w.deps, &w.store, &held).await.expect("again: nothing new");
+    let team: Vec<_> = w
+        .store
+        .shipment_messages(&w.tenant, &id)
+        .await
+        .expect("ledger")
+        .into_iter()
+        .filter(|m| m.trigger == Trigger::TeamAlert)
+        .collect();
+    let mut recipients: Vec<&str> = team.iter().map(|m| m.recipient.as_str()).collect();
+    recipients.sort_unstable();
+    assert_eq!(recipients, ["lead@shop.example", "ops@shop.example"], "one per address, though evaluated twice");
+
+    let dir = std::env::temp_dir().join(format!("porchlight-team-{}", uuid::Uuid::new_v4().simple()));
+    let outbox = crate::adapters::outbox::OutboxMessenger::new(&dir, "notifications@acme.example").expect("outbox");
+    let report = dispatch_due(&w.deps, &w.store, &outbox, 10).await.expect("dispatched");
+    assert_eq!(report, DispatchReport { sent: 2, ..DispatchReport::default() }, "no shopper email: created in trouble");
+    let emails: Vec<String> = std::fs::read_dir(&dir)
+        .expect("outbox")
+        .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("read"))
+        .collect();
+    // The carrier-exception default opened a case too: the email reports every open case.
+    let subject = "Subject: 2 exceptions: Carrier exception and more (1Z999AA10123456784)";
+    assert!(emails.iter().all(|eml| eml.contains(subject)), "{emails:?}");
+    assert!(emails.iter().all(|eml| eml.contains("Customs (high): held in customs") && !eml.contains("Unsubscribe")));
+
+    // Resolved, then held again with new facts: reopened, the team hears again.
+    let cases = list_cases(&w.deps, &w.tenant, &open_only(), 10).await.expect("listed");
+    let customs = cases.iter().find(|c| c.rule_name == "Customs").expect("the customs case");
+    let resolve = CaseWrite { state: Some(CaseState::Resolved), ..CaseWrite::default() };
+    change_case(&w.deps, &w.tenant, &customs.id, &resolve).await.expect("resolved");
+    w.clock.advance(Duration::hours(3));
+    let again = event(&w, &id, "Exception_004").await;
+    evaluate_change(&w.deps, &w.store, &again).await.expect("evaluated");
+    let report = dispatch_due(&w.deps, &w.store, &outbox, 10).await.expect("dispatched");
+    assert_eq!(report.sent, 2, "{report:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
