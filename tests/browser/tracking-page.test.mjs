@@ -217,14 +217,23 @@ test("a message's unsubscribe link asks first, then unsubscribes without JavaScr
   assert.equal(after.data.subscribed_emails.length, tracking.subscribed_emails.length - 1, "one address fewer");
 });
 
-test("a parcel on its way offers email updates; subscribing works without JavaScript and passes axe", async () => {
+test("a parcel on its way offers email and SMS updates; subscribing works without JavaScript and passes axe", async () => {
+  // The merchant sends SMS, so the form asks for a phone number too.
+  const rule = await fetch(`${base}/porchlight/v1/notification-rules`, {
+    method: "POST",
+    headers: { "as-api-key": key, "content-type": "application/json" },
+    body: JSON.stringify({ trigger: "out_for_delivery", channels: ["sms"] }),
+  });
+  assert.equal(rule.status, 201, await rule.text());
   const list = await api("GET", "/tracking/2026-07/trackings?tag=InTransit&limit=1");
   const tracking = list.data.trackings[0];
   assert.ok(tracking, "the demo has a parcel in transit");
   const url = `${base}/t/${slug}/${encodeURIComponent(tracking.tracking_number)}`;
   const { context, page } = await open(url, { width: 360, javaScript: false });
   try {
+    assert.ok((await page.textContent("#subscribe")).includes(catalogs.en.ui.subscribe_heading_sms));
     await page.fill("#subscribe-email", "new.shopper@example.com");
+    await page.fill("#subscribe-phone", "+44 7700 900123");
     await page.screenshot({ path: `${shots}/subscribe-form-360.png`, fullPage: true });
     await Promise.all([page.waitForNavigation(), page.click("section[aria-labelledby=subscribe] button")]);
     assert.ok((await page.textContent("h1")).includes(catalogs.en.ui.subscribed_heading));
@@ -246,4 +255,5 @@ test("a parcel on its way offers email updates; subscribing works without JavaSc
   }
   const after = await api("GET", `/tracking/2026-07/trackings/${tracking.id}`);
   assert.ok(after.data.subscribed_emails.includes("new.shopper@example.com"), JSON.stringify(after.data.subscribed_emails));
+  assert.ok(after.data.subscribed_smses.includes("+447700900123"), JSON.stringify(after.data.subscribed_smses));
 });

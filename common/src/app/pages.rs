@@ -257,15 +257,29 @@ pub async fn lookup_number(deps: &Deps, tenant: &TenantId, number: &str) -> Resu
 #[cfg(test)]
 mod tests;
 
-/// Subscribes `email` to every active shipment of the tenant's numbered `number` (the tracking
-/// page's form); how many. `Invalid` for an address that is not one, or a shipment that has
-/// as many subscriptions as it keeps.
-pub async fn subscribe_by_number(deps: &Deps, tenant: &TenantId, number: &str, email: &str) -> Result<usize, AppError> {
-    let contact = crate::domain::Contact::email(email.trim())?;
+/// A shopper asks for a parcel's news from its page: every active shipment of the tenant with
+/// `number` gets the email address and the phone number given (either may be empty, not both).
+/// How many shipments were found; `Invalid` naming the field when one is malformed.
+pub async fn subscribe_by_number(
+    deps: &Deps,
+    tenant: &TenantId,
+    number: &str,
+    email: &str,
+    phone: &str,
+) -> Result<usize, AppError> {
+    let mut contacts = Vec::new();
+    if !email.trim().is_empty() || phone.trim().is_empty() {
+        contacts.push(crate::domain::Contact::email(email.trim())?);
+    }
+    if !phone.trim().is_empty() {
+        contacts.push(crate::domain::Contact::sms(phone.trim())?);
+    }
     let mut subscribed = 0;
     for found in lookup_number(deps, tenant, number).await?.into_iter().filter(|s| s.active) {
         let changed = super::update_tracking(deps, tenant, &found.id, |shipment| {
-            shipment.subscribe(&contact)?;
+            for contact in &contacts {
+                shipment.subscribe(contact)?;
+            }
             Ok(())
         })
         .await;
@@ -279,4 +293,11 @@ pub async fn subscribe_by_number(deps: &Deps, tenant: &TenantId, number: &str, e
         }
     }
     Ok(subscribed)
+}
+
+/// Whether the tenant sends SMS (an enabled notification rule uses it), so its pages offer
+/// the phone field.
+pub async fn offers_sms(deps: &Deps, tenant: &TenantId) -> Result<bool, AppError> {
+    let (rules, _) = super::notification_rules::notification_rules(deps, tenant).await?;
+    Ok(rules.rules.iter().any(|r| r.enabled && r.channels.contains(&crate::domain::Channel::Sms)))
 }

@@ -364,7 +364,7 @@ async fn order_page(
     keep.extend(email.map(|e| ("email".to_owned(), e.to_owned())));
     keep.extend(postal.filter(|_| email.is_none()).map(|p| ("postal_code".to_owned(), p.to_owned())));
     let shown_number = parcels[0].details.order_number.clone().unwrap_or(order_number);
-    parcels_page(&web, &visit, &parcels, Some(&shown_number), keep)
+    parcels_page(&web, &visit, &parcels, Some(&shown_number), keep, false)
 }
 
 #[derive(Deserialize, Default)]
@@ -391,7 +391,11 @@ async fn number_page(
         let number: String = number.chars().take(100).collect();
         return lookup_page(&visit, StatusCode::NOT_FOUND, Some("not_found_number"), "", &number);
     }
-    parcels_page(&web, &visit, &parcels, None, Vec::new())
+    let sms = match pages::offers_sms(&web.deps, &visit.tenant).await {
+        Ok(sms) => sms,
+        Err(error) => return failure(&error),
+    };
+    parcels_page(&web, &visit, &parcels, None, Vec::new(), sms)
 }
 
 /// A shopper asks for a parcel's emails from its page: every active shipment with that number
@@ -407,12 +411,21 @@ async fn subscribe(
         Ok(visit) => visit,
         Err(response) => return response,
     };
-    // The form's one field, `email`, URL-encoded.
-    let email =
-        url::form_urlencoded::parse(&form).find(|(k, _)| k == "email").map(|(_, v)| v.into_owned()).unwrap_or_default();
-    let (status, heading, body) = match pages::subscribe_by_number(&web.deps, &visit.tenant, &number, &email).await {
+    // The form's fields, `email` and (when the merchant sends SMS) `phone`, URL-encoded.
+    let field = |name: &str| {
+        url::form_urlencoded::parse(&form)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let (email, phone) = (field("email"), field("phone"));
+    let subscribed = pages::subscribe_by_number(&web.deps, &visit.tenant, &number, &email, &phone).await;
+    let sms = !phone.is_empty();
+    let (status, heading, body) = match subscribed {
         Ok(0) => (StatusCode::NOT_FOUND, "not_found_heading", "not_found_number"),
+        Ok(_) if sms => (StatusCode::OK, "subscribed_heading", "subscribed_body_sms"),
         Ok(_) => (StatusCode::OK, "subscribed_heading", "subscribed_body"),
+        Err(AppError::Invalid(_)) if sms => (StatusCode::BAD_REQUEST, "subscribe_heading_sms", "subscribe_invalid_sms"),
         Err(AppError::Invalid(_)) => (StatusCode::BAD_REQUEST, "subscribe_heading", "subscribe_invalid"),
         Err(error) => return failure(&error),
     };
@@ -429,6 +442,7 @@ fn parcels_page(
     parcels: &[Shipment],
     order_number: Option<&str>,
     keep: Vec<(String, String)>,
+    sms: bool,
 ) -> Response {
     let catalog = visit.catalog(parcels[0].details.language.as_deref());
     let now = web.deps.clock.now();
@@ -454,8 +468,10 @@ fn parcels_page(
         order: Option<view::OrderView>,
         parcels: Vec<view::ParcelView>,
         returns: bool,
-        /// Where the email subscription form posts (a number's page, while tracking goes on).
+        /// Where the subscription form posts (a number's page, while tracking goes on).
         subscribe: Option<String>,
+        /// Whether the form takes a phone number (the merchant sends SMS).
+        subscribe_sms: bool,
     }
     let subscribe = (order_number.is_none() && parcels.iter().any(|s| s.active)).then(|| {
         format!(
@@ -469,6 +485,7 @@ fn parcels_page(
         parcels: views,
         returns: visit.page.returns_enabled && order_number.is_some(),
         subscribe,
+        subscribe_sms: sms,
     };
     let caching = if order_number.is_some() { Caching::Never } else { Caching::Public(60) };
     reply(StatusCode::OK, "parcels.html", &shell, &visit.page, catalog, content, Some(visit), caching)

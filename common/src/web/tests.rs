@@ -394,4 +394,18 @@ async fn shoppers_subscribe_to_an_active_parcel_from_its_page() {
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let missing = post("email=").await.expect("response");
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    assert!(!shown.html.contains("subscribe-phone"), "no phone field while the merchant sends no SMS");
+
+    // Once the merchant sends SMS, the page takes a phone number too (an email may be left out).
+    let sms =
+        serde_json::from_value(serde_json::json!({"trigger": "out_for_delivery", "channels": ["sms"]})).expect("rule");
+    app::notification_rules::create_rule(&page.deps, &tenant, sms).await.expect("rule");
+    let offered = page.get(&format!("/t/{SLUG}/1Z999AA10123456791"), &[]).await;
+    assert!(offered.html.contains(r#"id="subscribe-phone" name="phone" type="tel""#), "{}", offered.html);
+    let response = post("email=&phone=%2B44+7700+900123").await.expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let after = page.deps.shipments.get(&tenant, &shipment.id).await.expect("read").expect("there");
+    assert!(after.subscribed_smses().contains(&"+447700900123".to_owned()), "{:?}", after.subscribed_smses());
+    let refused = post("email=&phone=12345").await.expect("response");
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
 }
