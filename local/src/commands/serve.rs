@@ -69,10 +69,15 @@ pub struct ServeArgs {
     /// (development and tests only: it makes Porchlight a way into the network it runs in).
     #[arg(long, env = "PORCHLIGHT_ALLOW_PRIVATE_WEBHOOKS")]
     pub allow_private_webhooks: bool,
-    /// Send emails through this SMTP server instead of the outbox:
-    /// `smtp://[user:password@]host[:port]` (plain SMTP; SMS still go to the outbox).
+    /// Send emails through this SMTP server instead of the outbox (SMS still go to the outbox):
+    /// `smtp://[user:password@]host[:port]` plain, `...?tls=starttls` upgrading with STARTTLS,
+    /// or `smtps://...` TLS throughout.
     #[arg(long, env = "PORCHLIGHT_SMTP_URL")]
     pub smtp_url: Option<String>,
+    /// PEM certificates of authorities to trust for the SMTP server's TLS certificate, beside
+    /// the system's (a relay with a private authority).
+    #[arg(long, env = "PORCHLIGHT_SMTP_CA_FILE", requires = "smtp_url")]
+    pub smtp_ca_file: Option<std::path::PathBuf>,
     /// The address notifications are sent from, under each merchant's name.
     #[arg(long, env = "PORCHLIGHT_MAIL_FROM", default_value = "notifications@localhost")]
     pub mail_from: String,
@@ -147,7 +152,13 @@ pub async fn run(db: &Path, store: SqliteStore, settings: Settings, args: ServeA
         .with_context(|| format!("making the outbox {}", outbox_dir.display()))?;
     let messenger: Arc<dyn Messenger> = match &args.smtp_url {
         Some(url) => {
-            let smtp = SmtpMessenger::new(url, &args.mail_from, outbox)
+            let authorities = match &args.smtp_ca_file {
+                Some(path) => {
+                    Some(std::fs::read(path).with_context(|| format!("--smtp-ca-file: reading {}", path.display()))?)
+                }
+                None => None,
+            };
+            let smtp = SmtpMessenger::new(url, &args.mail_from, authorities.as_deref(), outbox)
                 .map_err(|e| anyhow::anyhow!("--smtp-url (PORCHLIGHT_SMTP_URL) {e}"))?;
             tracing::info!(sms_outbox = %outbox_dir.display(), "emails go to the smtp server, sms to the outbox");
             Arc::new(smtp)
