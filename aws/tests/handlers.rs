@@ -24,6 +24,16 @@ fn sample(name: &str) -> serde_json::Value {
 
 /// Hands the notifier one move from pending to in transit (at `version`), delivered twice as
 /// SQS may; every record must be handled.
+/// The UPS sample parcel with `details`.
+fn ups_tracking(details: ShipmentDetails) -> NewTracking {
+    NewTracking {
+        slug: Some(porchlight::domain::Slug::parse("ups").expect("slug")),
+        tracking_number: TrackingNumber::parse("1Z999AA10123456784").expect("number"),
+        details,
+        last_mile: None,
+    }
+}
+
 async fn notify_twice(
     runtime: &Runtime,
     tenant: &porchlight::domain::TenantId,
@@ -217,12 +227,7 @@ async fn tracking_page_serves_shoppers_from_dynamodb_and_limits_each_viewer() {
     let mut runtime = runtime().await;
     runtime.deps.page_lookups_per_minute = 2;
     let tenant = support::add_merchant(&runtime, &sample("api.json")).await.expect("merchant");
-    let new = NewTracking {
-        slug: Some(porchlight::domain::Slug::parse("ups").expect("slug")),
-        tracking_number: TrackingNumber::parse("1Z999AA10123456784").expect("number"),
-        details: ShipmentDetails { order_number: Some("#1001".into()), ..ShipmentDetails::default() },
-        last_mile: None,
-    };
+    let new = ups_tracking(ShipmentDetails { order_number: Some("#1001".into()), ..ShipmentDetails::default() });
     app::create_tracking(&runtime.deps, &tenant, new).await.expect("created");
     let page = app::pages::page_settings(&runtime.deps, &tenant).await.expect("page");
     assert_eq!(page.slug, "benchmark-shop", "the page the sample event asks for");
@@ -266,12 +271,7 @@ async fn notifier_plans_a_status_change_once_and_sends_email_through_ses_and_sms
         }],
         ..ShipmentDetails::default()
     };
-    let new = NewTracking {
-        slug: Some(porchlight::domain::Slug::parse("ups").expect("slug")),
-        tracking_number: TrackingNumber::parse("1Z999AA10123456784").expect("number"),
-        details,
-        last_mile: None,
-    };
+    let new = ups_tracking(details);
     let shipment = app::create_tracking(&runtime.deps, &tenant, new).await.expect("created");
     let sms: RuleWrite =
         serde_json::from_value(serde_json::json!({"trigger": "in_transit", "channels": ["sms"]})).expect("rule");
@@ -326,12 +326,7 @@ async fn notifier_puts_an_ses_bounce_on_its_merchants_suppression_list_and_sends
         }],
         ..ShipmentDetails::default()
     };
-    let new = NewTracking {
-        slug: Some(porchlight::domain::Slug::parse("ups").expect("slug")),
-        tracking_number: TrackingNumber::parse("1Z999AA10123456784").expect("number"),
-        details,
-        last_mile: None,
-    };
+    let new = ups_tracking(details);
     let shipment = app::create_tracking(&runtime.deps, &tenant, new).await.expect("created");
     notify_twice(&runtime, &tenant, &shipment.id, 1).await;
     let messages = runtime.ledger.shipment_messages(&tenant, &shipment.id).await.expect("read");
@@ -372,12 +367,7 @@ async fn a_status_change_reaches_a_merchant_webhook_once_signed_through_the_noti
     let tenant = support::add_merchant(&runtime, &sample("api.json")).await.expect("merchant");
     let write = EndpointWrite { url: Some(url), events: None, pending_hours: None };
     let (endpoint, secret) = webhooks::create_endpoint(&runtime.deps, &tenant, write).await.expect("registered");
-    let new = NewTracking {
-        slug: Some(porchlight::domain::Slug::parse("ups").expect("slug")),
-        tracking_number: TrackingNumber::parse("1Z999AA10123456784").expect("number"),
-        details: ShipmentDetails::default(),
-        last_mile: None,
-    };
+    let new = ups_tracking(ShipmentDetails::default());
     let shipment = app::create_tracking(&runtime.deps, &tenant, new).await.expect("created");
     notify_twice(&runtime, &tenant, &shipment.id, 2).await;
 
@@ -404,12 +394,7 @@ async fn a_failed_delivery_opens_an_exception_case_through_the_notifier_and_the_
 
     let runtime = runtime().await;
     let tenant = support::add_merchant(&runtime, &sample("api.json")).await.expect("merchant");
-    let new = NewTracking {
-        slug: Some(porchlight::domain::Slug::parse("ups").expect("slug")),
-        tracking_number: TrackingNumber::parse("1Z999AA10123456784").expect("number"),
-        details: ShipmentDetails::default(),
-        last_mile: None,
-    };
+    let new = ups_tracking(ShipmentDetails::default());
     let mut shipment = app::create_tracking(&runtime.deps, &tenant, new).await.expect("created");
     let old = StatusSnapshot::of(&shipment);
     let at = chrono::Utc::now();

@@ -65,7 +65,7 @@ async fn list_quarantine(
     State(deps): State<Deps>,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(page) = page.map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))?;
+    let page = crate::api::query_params(page)?;
     let queue = queue(page.queue.as_deref())?;
     let limit = page.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
@@ -94,7 +94,7 @@ async fn replay_quarantined(
     Path(id): Path<String>,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(page) = page.map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))?;
+    let page = crate::api::query_params(page)?;
     let queue = queue(page.queue.as_deref())?;
     let id: u64 = id.parse().map_err(|_| ApiError::bad_request(4008, "id must be a message id"))?;
     operator::replay(&deps, queue, id).await?;

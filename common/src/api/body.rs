@@ -1,6 +1,6 @@
 //! Request bodies: JSON read strictly (one value, nothing after it, nested at most
 //! [`MAX_DEPTH`] deep), with errors that name the field and the shape wanted in the API's own
-//! words, never echoing what was sent.
+//! words, never echoing what was sent; and query strings.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -12,6 +12,15 @@ use super::ApiError;
 /// The deepest nesting of arrays and objects a body may have. Shipments store what merchants
 /// send; anything near serde_json's own limit (128) could be stored and never read back.
 pub(crate) const MAX_DEPTH: usize = 32;
+
+/// A query string as its handler's type, or AfterShip's 4008 naming what is wrong.
+pub(crate) fn query_params<T>(
+    query: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, ApiError> {
+    query
+        .map(|axum::extract::Query(params)| params)
+        .map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))
+}
 
 /// Parses a JSON body, naming the offending field on a type error.
 pub(crate) fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {

@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 pub use admin::admin_router;
-pub(crate) use body::parse_body;
+pub(crate) use body::{parse_body, query_params};
 pub use error::ApiError;
 pub use merchant::{PREFIX, merchant_router};
 pub use webhooks::webhook_router;

@@ -296,20 +296,30 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, AppError
         Ok(message) => message,
         Err(error) => return Ok(Prepared::Fail(format!("the message could not be written: {error}"))),
     };
-    Ok(Prepared::Send(Box::new(Outgoing {
+    Ok(send(entry, &page.brand_name, message, Some(unsubscribe_url)))
+}
+
+/// Sends `message` as `entry`, from the merchant `brand`.
+fn send(
+    entry: &LedgerEntry,
+    brand: &str,
+    message: crate::notify::Message,
+    unsubscribe_url: Option<String>,
+) -> Prepared {
+    Prepared::Send(Box::new(Outgoing {
         id: entry.id.clone(),
         tenant_id: entry.tenant_id.clone(),
         shipment_id: entry.shipment_id.clone(),
         channel: entry.channel,
         to: entry.recipient.clone(),
-        from_name: page.brand_name.clone(),
+        from_name: brand.to_owned(),
         language: message.language,
         subject: message.subject,
         html: message.html,
         text: message.text,
         sms: message.sms,
-        unsubscribe_url: Some(unsubscribe_url),
-    })))
+        unsubscribe_url,
+    }))
 }
 
 /// The email to the merchant's team about the shipment's open exception cases, as they are
@@ -328,20 +338,7 @@ async fn team_alert(deps: &Deps, entry: &LedgerEntry, shipment: &Shipment) -> Re
         Ok(message) => message,
         Err(error) => return Ok(Prepared::Fail(format!("the message could not be written: {error}"))),
     };
-    Ok(Prepared::Send(Box::new(Outgoing {
-        id: entry.id.clone(),
-        tenant_id: entry.tenant_id.clone(),
-        shipment_id: entry.shipment_id.clone(),
-        channel: Channel::Email,
-        to: entry.recipient.clone(),
-        from_name: page.brand_name.clone(),
-        language: message.language,
-        subject: message.subject,
-        html: message.html,
-        text: message.text,
-        sms: message.sms,
-        unsubscribe_url: None,
-    })))
+    Ok(send(entry, &page.brand_name, message, None))
 }
 
 /// Plans everything a status change calls for: its notifications (in `ledger`), its

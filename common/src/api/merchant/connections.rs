@@ -92,15 +92,8 @@ pub(super) async fn list(
     Extension(tenant): Extension<TenantId>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))?;
-    let limit = match params.limit.as_deref() {
-        None => 100,
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=200).contains(n))
-            .ok_or_else(|| AppError::from(DomainError::invalid("limit", "must be a whole number from 1 to 200")))?,
-    };
+    let params = crate::api::query_params(params)?;
+    let limit = super::page_limit(params.limit.as_deref(), 100, 200).map_err(AppError::from)?;
     let slug = params
         .courier_slug
         .as_deref()

@@ -25,7 +25,7 @@ fn couriers_body(couriers: Vec<&couriers::Courier>) -> serde_json::Value {
 /// The tenant's activated couriers. Every tenant has the whole catalog activated until courier
 /// settings exist, so this equals `/couriers/all` filtered by `slug`.
 pub(super) async fn list(params: Result<Query<CourierParams>, QueryRejection>) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))?;
+    let params = crate::api::query_params(params)?;
     if let Some(active) = params.active.as_deref()
         && !matches!(active, "" | "true" | "false")
     {

@@ -94,12 +94,7 @@ impl CaseParams {
             .map(|s| CaseState::parse(&s).ok_or_else(|| DomainError::invalid("state", "must be open or resolved")))
             .transpose()?;
         let slug = given(&self.slug).map(|s| Slug::parse(&s)).transpose()?;
-        let limit = match given(&self.limit) {
-            None => DEFAULT_LIMIT,
-            Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
-                DomainError::invalid("limit", format!("must be a whole number from 1 to {MAX_LIMIT}"))
-            })?,
-        };
+        let limit = super::page_limit(given(&self.limit).as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
         let filter = CaseFilter {
             rule_id: given(&self.rule_id),
             severity,
@@ -117,7 +112,7 @@ pub(super) async fn list_cases(
     Extension(tenant): Extension<TenantId>,
     params: Result<Query<CaseParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))?;
+    let params = crate::api::query_params(params)?;
     let (filter, limit) = params.filter().map_err(AppError::from)?;
     let cases = exceptions::list_cases(&deps, &tenant, &filter, limit).await?;
     Ok(envelope(StatusCode::OK, json!({ "exceptions": cases.iter().map(case_json).collect::<Vec<_>>() })))

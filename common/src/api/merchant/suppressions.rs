@@ -14,7 +14,7 @@ use crate::api::wire::timestamp;
 use crate::api::{ApiError, envelope, parse_body};
 use crate::app::suppressions::{self, MAX_PAGE, SuppressionWrite};
 use crate::app::{AppError, Deps};
-use crate::domain::{DomainError, TenantId};
+use crate::domain::TenantId;
 use crate::ports::Suppression;
 
 /// Entries a page holds unless asked for fewer.
@@ -45,13 +45,9 @@ pub(super) async fn list(
     Extension(tenant): Extension<TenantId>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))?;
-    let limit = match params.limit.as_deref().filter(|s| !s.is_empty()) {
-        None => DEFAULT_LIMIT,
-        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| {
-            AppError::from(DomainError::invalid("limit", format!("must be a whole number from 1 to {MAX_PAGE}")))
-        })?,
-    };
+    let params = crate::api::query_params(params)?;
+    let limit = super::page_limit(params.limit.as_deref().filter(|s| !s.is_empty()), DEFAULT_LIMIT, MAX_PAGE)
+        .map_err(AppError::from)?;
     let cursor = params.cursor.as_deref().filter(|c| !c.is_empty());
     let (entries, next_cursor) = suppressions::list(&deps, &tenant, cursor, limit).await?;
     Ok(envelope(

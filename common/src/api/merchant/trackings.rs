@@ -59,7 +59,7 @@ pub(super) async fn get(
     Path(id): Path<String>,
     query: Result<Query<FieldsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))?;
+    let query = crate::api::query_params(query)?;
     let shipment = app::get_tracking(&deps, &tenant, &shipment_id(&id)?).await?;
     let page = app::pages::page_address(&deps, &tenant).await?;
     let view = TrackingView::from(&shipment).with_page(page.as_deref());
@@ -159,14 +159,7 @@ pub(super) fn instant(field: &str, raw: &Option<String>) -> Result<Option<DateTi
 
 impl ListParams {
     fn into_query(self) -> Result<ListQuery, DomainError> {
-        let limit = match self.limit.as_deref() {
-            None => DEFAULT_LIMIT,
-            Some(raw) => raw
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| DomainError::invalid("limit", "must be a whole number from 1 to 200"))?,
-        };
+        let limit = super::page_limit(self.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
         let cursor = self
             .cursor
             .as_deref()
@@ -220,7 +213,7 @@ pub(super) async fn list(
     Extension(tenant): Extension<TenantId>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))?;
+    let params = crate::api::query_params(params)?;
     let fields = params.fields.clone();
     let query = params.into_query().map_err(AppError::from)?;
     let address = app::pages::page_address(&deps, &tenant).await?;

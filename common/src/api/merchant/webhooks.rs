@@ -133,7 +133,7 @@ pub(super) async fn deliveries(
     Path(id): Path<String>,
     params: Result<Query<LogParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))?;
+    let params = crate::api::query_params(params)?;
     let state = match params.state.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(raw) => Some(
@@ -142,12 +142,8 @@ pub(super) async fn deliveries(
         ),
     };
     let before = instant("before", &params.before).map_err(AppError::from)?;
-    let limit = match params.limit.as_deref().filter(|s| !s.is_empty()) {
-        None => DEFAULT_LIMIT,
-        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
-            AppError::from(DomainError::invalid("limit", format!("must be a whole number from 1 to {MAX_LIMIT}")))
-        })?,
-    };
+    let limit = super::page_limit(params.limit.as_deref().filter(|s| !s.is_empty()), DEFAULT_LIMIT, MAX_LIMIT)
+        .map_err(AppError::from)?;
     let deliveries = webhooks::endpoint_deliveries(&deps, &tenant, &id, state, before, limit).await?;
     let next_before = (deliveries.len() == limit).then(|| deliveries.last().map(|d| timestamp(d.created_at))).flatten();
     Ok(envelope(
