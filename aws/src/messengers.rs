@@ -102,6 +102,18 @@ impl Messenger for AwsMessenger {
                 Ok(answer.message_id)
             }
             Channel::Sms => {
+                // A number that replied STOP is on SNS's opt-out list; SNS would accept the
+                // publish and drop it. Asked first, so the merchant's list learns of it.
+                let opted_out = self
+                    .sns
+                    .check_if_phone_number_is_opted_out()
+                    .phone_number(&message.to)
+                    .send()
+                    .await
+                    .map_err(|e| classify(&e))?;
+                if opted_out.is_opted_out {
+                    return Err(SendError::OptedOut("sns lists the number as opted out".into()));
+                }
                 let transactional = MessageAttributeValue::builder()
                     .data_type("String")
                     .string_value("Transactional")

@@ -293,7 +293,7 @@ async fn notifier_plans_a_status_change_once_and_sends_email_through_ses_and_sms
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn notifier_puts_an_ses_bounce_on_its_merchants_suppression_list_and_sends_that_address_nothing_more() {
+async fn notifier_puts_ses_bounces_and_sns_opt_outs_on_the_merchants_suppression_list() {
     use porchlight::ports::{MessageLedger, MessageState, SuppressionReason};
 
     let runtime = runtime().await;
@@ -318,10 +318,15 @@ async fn notifier_puts_an_ses_bounce_on_its_merchants_suppression_list_and_sends
     assert_eq!((listed[0].address.as_str(), listed[0].reason), ("lee@example.com", SuppressionReason::Bounce));
     assert!(app::suppressions::list(&runtime.deps, &other, None, 10).await.expect("list").0.is_empty());
 
-    // The next email to that address is recorded as suppressed, not sent.
+    // The next email to that address is recorded as suppressed, not sent; the SMS to a number
+    // SNS lists as opted out (moto: numbers ending in 99) is not published, and the number
+    // joins the list.
+    let sms = serde_json::from_value(serde_json::json!({"trigger": "in_transit", "channels": ["sms"]})).expect("rule");
+    app::notification_rules::create_rule(&runtime.deps, &tenant, sms).await.expect("rule");
     let details = ShipmentDetails {
         customers: vec![porchlight::domain::Customer {
             email: Some("Lee@example.com".into()),
+            phone_number: Some("+4915112345699".into()),
             ..porchlight::domain::Customer::default()
         }],
         ..ShipmentDetails::default()
@@ -330,8 +335,14 @@ async fn notifier_puts_an_ses_bounce_on_its_merchants_suppression_list_and_sends
     let shipment = app::create_tracking(&runtime.deps, &tenant, new).await.expect("created");
     notify_twice(&runtime, &tenant, &shipment.id, 1).await;
     let messages = runtime.ledger.shipment_messages(&tenant, &shipment.id).await.expect("read");
-    assert_eq!(messages.len(), 1, "{messages:?}");
-    assert_eq!(messages[0].state, MessageState::Suppressed);
+    let state = |channel: porchlight::domain::Channel| messages.iter().find(|m| m.channel == channel).map(|m| m.state);
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(state(porchlight::domain::Channel::Email), Some(MessageState::Suppressed));
+    assert_eq!(state(porchlight::domain::Channel::Sms), Some(MessageState::Failed));
+    let (listed, _) = app::suppressions::list(&runtime.deps, &tenant, None, 10).await.expect("list");
+    let opted_out: Vec<_> = listed.iter().filter(|s| s.reason == SuppressionReason::OptedOut).collect();
+    assert_eq!(opted_out.len(), 1);
+    assert_eq!(opted_out[0].address, "+4915112345699");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

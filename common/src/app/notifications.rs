@@ -222,10 +222,15 @@ async fn dispatch_one(
         }
         Err(error) => {
             tracing::warn!(tenant_id = %tenant, message_id = id, error = %error, "notification failed");
-            if let SendError::Refused(detail) = &error {
+            let refused = match &error {
+                SendError::Refused(detail) => Some((SuppressionReason::Bounce, detail)),
+                SendError::OptedOut(detail) => Some((SuppressionReason::OptedOut, detail)),
+                _ => None,
+            };
+            if let Some((reason, detail)) = refused {
                 let feedback = super::suppressions::Feedback {
                     contact: contact_of(&entry),
-                    reason: SuppressionReason::Bounce,
+                    reason,
                     detail: Some(detail.clone()),
                     shipment_id: Some(shipment_id.clone()),
                     message_id: Some(id.to_owned()),
@@ -272,6 +277,7 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, AppError
             SuppressionReason::Bounce => "suppressed address: it bounced",
             SuppressionReason::Complaint => "suppressed address: its owner complained",
             SuppressionReason::Manual => "suppressed address: the merchant listed it",
+            SuppressionReason::OptedOut => "suppressed number: its owner opted out of text messages",
         }));
     }
     if team {

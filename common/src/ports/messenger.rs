@@ -60,6 +60,10 @@ pub enum SendError {
     /// puts the address on the merchant's suppression list).
     #[error("address refused: {0}")]
     Refused(String),
+    /// Never to this number: its owner opted out of text messages at the provider (which puts
+    /// the number on the merchant's suppression list).
+    #[error("number opted out: {0}")]
+    OptedOut(String),
 }
 
 /// A channel's sender.

@@ -19,6 +19,8 @@ pub enum SuppressionReason {
     Bounce,
     /// Its owner reported a message as spam.
     Complaint,
+    /// The number's owner opted out of text messages at the SMS provider (a STOP reply).
+    OptedOut,
     /// The merchant added it.
     Manual,
 }
@@ -29,6 +31,7 @@ impl SuppressionReason {
         match self {
             SuppressionReason::Bounce => "bounce",
             SuppressionReason::Complaint => "complaint",
+            SuppressionReason::OptedOut => "opted_out",
             SuppressionReason::Manual => "manual",
         }
     }
