@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DomainError, Language, is_email};
+use super::{DomainError, Language, Money, is_email};
 
 /// Shortest and longest page slug.
 const SLUG_LENGTH: std::ops::RangeInclusive<usize> = 3..=63;
@@ -42,16 +42,6 @@ pub struct Banner {
     /// Where the banner leads: an `https` URL.
     #[serde(default)]
     pub url: Option<String>,
-}
-
-/// An amount of money as AfterShip writes it: a decimal string and an ISO 4217 code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Money {
-    /// Decimal, e.g. `"20.00"`: digits with at most one `.` and three decimals.
-    pub amount: String,
-    /// Three upper-case letters, e.g. `USD`.
-    pub currency: String,
 }
 
 /// A product the merchant recommends on the page.
@@ -172,7 +162,7 @@ impl TrackingPage {
             optional_url(&format!("recommendations[{i}].image_url"), &product.image_url)?;
             https_url(&format!("recommendations[{i}].url"), &product.url)?;
             if let Some(price) = &product.price {
-                money(&format!("recommendations[{i}].price"), price)?;
+                price.validate(&format!("recommendations[{i}].price"))?;
             }
         }
         Ok(())
@@ -252,23 +242,6 @@ pub fn https_url(field: &str, value: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-fn money(field: &str, price: &Money) -> Result<(), DomainError> {
-    let (whole, fraction) = price.amount.split_once('.').unwrap_or((&price.amount, ""));
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    let amount_ok = (1..=12).contains(&whole.len())
-        && digits(whole)
-        && fraction.len() <= 3
-        && digits(fraction)
-        && (fraction.is_empty() != price.amount.contains('.'));
-    if !amount_ok {
-        return Err(DomainError::invalid(format!("{field}.amount"), "must be a decimal such as \"20.00\""));
-    }
-    if price.currency.len() != 3 || !price.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(DomainError::invalid(format!("{field}.currency"), "must be an ISO 4217 code such as USD"));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,7 +311,7 @@ mod tests {
         for (amount, ok) in [("20.00", true), ("7", true), ("0.125", true), ("1.", false), (".5", false), ("-1", false)]
         {
             let price = Money { amount: amount.into(), currency: "USD".into() };
-            assert_eq!(money("price", &price).is_ok(), ok, "{amount}");
+            assert_eq!(price.validate("price").is_ok(), ok, "{amount}");
         }
     }
 }
