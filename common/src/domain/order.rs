@@ -275,7 +275,8 @@ mod tests {
         good.validate().expect("valid");
         assert_eq!(good.customer.email.as_deref(), Some("Ann@Example.com"));
         assert_eq!(good.customer.phone.as_deref(), Some("+447700900123"));
-        let cases: Vec<(fn(&mut Order), &str)> = vec![
+        type Breakage = fn(&mut Order);
+        let cases: Vec<(Breakage, &str)> = vec![
             (|o| o.items[0].unit_price.amount = "-1".into(), "items[0].unit_price.amount"),
             (|o| o.items[0].unit_price.amount = "1.23456".into(), "items[0].unit_price.amount"),
             (|o| o.items[0].unit_price.amount = "1.".into(), "items[0].unit_price.amount"),
