@@ -21,6 +21,7 @@
 //! | webhook delivery | `T#<tenant>` | `WDL#<id>` | GSI3 `T#<tenant>#WDL#<endpoint>` / `<created µs>#<id>`; GSI2 while pending: `WDUE#<id's first hex digit>` / `<due µs>#<tenant>#<id>` |
 //! | exception case | `T#<tenant>` | `EXC#<case id>` | |
 //! | suppressed address | `T#<tenant>` | `SUP#<suppression id>` | |
+//! | order | `T#<tenant>` | `ORD#<order id>` | GSI3 with a number: `T#<tenant>#ORDN#<sha-256 of the number>` / `<updated µs>#<id>` |
 //! | message (the ledger) | `T#<tenant>` | `MSG#<shipment>#<message id>` | GSI2 while planned: `DUE#<id's first hex digit>` / `<due µs>#<tenant>#<shipment>#<id>` |
 //!
 //! GSI3 (keys only) answers shoppers' lookups within a tenant: each leg item carries
@@ -50,6 +51,7 @@ mod connections;
 mod exceptions;
 mod keys;
 mod messages;
+mod orders;
 mod pages;
 mod settings;
 mod shipments;

@@ -37,8 +37,8 @@ pub use trackings::{
 use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets};
 use crate::domain::{DomainError, PollPolicy, ShipmentId, TargetPolicy};
 use crate::ports::{
-    BoxError, Clock, ConnectionStore, ExceptionStore, HttpClient, PageStore, SettingsStore, ShipmentStore, StoreError,
-    SuppressionList, TenantStore, WebhookStore, WorkQueue,
+    BoxError, Clock, ConnectionStore, ExceptionStore, HttpClient, OrderStore, PageStore, SettingsStore, ShipmentStore,
+    StoreError, SuppressionList, TenantStore, WebhookStore, WorkQueue,
 };
 use crate::settings::{AdminToken, Settings};
 
@@ -71,6 +71,8 @@ pub struct Deps {
     pub exceptions: Arc<dyn ExceptionStore>,
     /// Merchants' suppression lists.
     pub suppressions: Arc<dyn SuppressionList>,
+    /// Merchants' orders.
+    pub orders: Arc<dyn OrderStore>,
     /// How merchants' webhooks are sent (see [`Ports::webhook_http`]).
     pub webhook_http: Arc<dyn HttpClient>,
     /// Which webhook targets merchants may register.
@@ -117,6 +119,8 @@ pub struct Ports {
     pub exceptions: Arc<dyn ExceptionStore>,
     /// Merchants' suppression lists.
     pub suppressions: Arc<dyn SuppressionList>,
+    /// Merchants' orders.
+    pub orders: Arc<dyn OrderStore>,
     /// How merchants' webhooks are sent: no redirects followed, and (unless the operator
     /// allows private targets) no connection to a forbidden address after DNS resolution.
     pub webhook_http: Arc<dyn HttpClient>,
@@ -141,6 +145,7 @@ impl Ports {
             + WebhookStore
             + ExceptionStore
             + SuppressionList
+            + OrderStore
             + Clone
             + 'static,
     {
@@ -152,7 +157,8 @@ impl Ports {
             settings: Arc::new(store.clone()),
             webhooks: Arc::new(store.clone()),
             exceptions: Arc::new(store.clone()),
-            suppressions: Arc::new(store),
+            suppressions: Arc::new(store.clone()),
+            orders: Arc::new(store),
             queue,
             clock,
             http,
@@ -180,6 +186,7 @@ impl Deps {
             webhooks: ports.webhooks,
             exceptions: ports.exceptions,
             suppressions: ports.suppressions,
+            orders: ports.orders,
             webhook_http: ports.webhook_http,
             webhook_targets: settings.webhook_targets,
             webhook_secrets: Arc::new(settings.webhook_secrets.clone()),

@@ -7,7 +7,7 @@
 //! which return ids for the carrier pipeline and never data, and [`PageStore::page_tenant`],
 //! which routes a shopper's page to its merchant.
 //!
-//! Capabilities to come get a file of their own beside these (the returns store).
+//! Capabilities to come get a file of their own beside these (returns).
 
 mod clock;
 mod connections;
@@ -16,6 +16,7 @@ mod feed;
 mod http;
 mod messages;
 mod messenger;
+mod orders;
 mod pages;
 mod queue;
 mod settings;
@@ -32,6 +33,7 @@ pub use feed::{ChangeEvent, ChangeFeed, ChangeKind, FeedEntry, StatusSnapshot};
 pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse};
 pub use messages::{LedgerEntry, MessageLedger, MessageState};
 pub use messenger::{Messenger, Outgoing, SendError};
+pub use orders::OrderStore;
 pub use pages::{PageStore, PageWrite};
 pub use queue::{DeadLetter, QueueName, Received, WorkQueue};
 pub use settings::{SettingsKind, SettingsStore, Versioned};

@@ -6,6 +6,7 @@
 
 mod exceptions;
 mod messages;
+mod orders;
 mod settings;
 mod webhooks;
 
@@ -28,6 +29,7 @@ pub use exceptions::exception_contract_versions_filters_and_isolation;
 pub use messages::{
     ledger_contract_plans_once_leases_and_finishes, suppression_contract_lists_once_pages_and_isolates,
 };
+pub use orders::{order_contract_upserts_pages_finds_and_isolates, sample_order};
 pub use settings::{
     contract_lookups_by_number_and_order, page_contract_slugs_are_unique_and_move,
     settings_contract_versions_and_isolation,
@@ -82,6 +84,7 @@ where
         + crate::ports::SettingsStore
         + crate::ports::WebhookStore
         + crate::ports::SuppressionList
+        + crate::ports::OrderStore
         + crate::ports::ExceptionStore
         + Clone
         + 'static,

@@ -11,6 +11,7 @@ mod connections;
 mod exceptions;
 mod feed;
 mod messages;
+mod orders;
 mod pages;
 mod queue;
 mod schema;
@@ -195,6 +196,7 @@ mod tests {
         crate::ledger_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::webhook_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::exception_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
+        crate::order_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
     }
 
     /// The file-backed store, with its pool of read connections over WAL.

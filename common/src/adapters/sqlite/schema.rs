@@ -209,6 +209,18 @@ CREATE TABLE suppressions (
 CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (created_at);
 CREATE INDEX webhook_events_by_age ON webhook_events (at);
 "#,
+    // Orders and their lines, as JSON, with the number shoppers look them up by.
+    r#"
+CREATE TABLE orders (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    order_number TEXT,
+    updated_at INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX orders_by_number ON orders (tenant_id, order_number);
+"#,
 ];
 
 pub(super) fn migrate(connection: &Connection) -> Result<(), StoreError> {
