@@ -9,6 +9,7 @@ pub mod fanout;
 pub mod notification_rules;
 pub mod notifications;
 pub mod operator;
+pub mod orders;
 pub mod pages;
 pub mod pipeline;
 pub mod scan;

@@ -6,6 +6,7 @@ mod connections;
 mod couriers;
 mod exceptions;
 mod notification_rules;
+mod orders;
 mod pages;
 mod suppressions;
 mod trackings;
@@ -72,6 +73,8 @@ pub fn merchant_router(deps: Deps) -> Router {
         )
         .route("/exceptions", get(exceptions::list_cases))
         .route("/exceptions/{id}", get(exceptions::get_case).patch(exceptions::change_case))
+        .route("/orders", get(orders::list).post(orders::upsert))
+        .route("/orders/{id}", get(orders::get))
         .route("/suppressions", get(suppressions::list).post(suppressions::create))
         .route("/suppressions/{id}", get(suppressions::get).delete(suppressions::delete))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))

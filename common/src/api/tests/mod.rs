@@ -558,6 +558,9 @@ async fn the_openapi_document_describes_every_route() {
         ("/porchlight/v1/exceptions", "get"),
         ("/porchlight/v1/exceptions/{id}", "get"),
         ("/porchlight/v1/exceptions/{id}", "patch"),
+        ("/porchlight/v1/orders", "get"),
+        ("/porchlight/v1/orders", "post"),
+        ("/porchlight/v1/orders/{id}", "get"),
         ("/porchlight/v1/suppressions", "get"),
         ("/porchlight/v1/suppressions", "post"),
         ("/porchlight/v1/suppressions/{id}", "get"),
@@ -677,6 +680,7 @@ async fn bodies_that_could_be_stored_but_not_read_back_are_refused() {
 
 mod exceptions;
 mod operator;
+mod orders;
 mod suppressions;
 mod texts;
 mod webhooks;

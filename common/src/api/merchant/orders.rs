@@ -1,0 +1,78 @@
+//! `/porchlight/v1/orders`: the merchant's orders and their lines (a Porchlight extension:
+//! returns are of order lines, and the tracking API has none).
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::api::wire::timestamp;
+use crate::api::{ApiError, envelope, parse_body};
+use crate::app::orders::{self, MAX_PAGE, OrderWrite};
+use crate::app::{AppError, Deps};
+use crate::domain::{Order, TenantId};
+
+/// Orders a page holds unless asked for fewer.
+const DEFAULT_LIMIT: usize = 50;
+
+fn order_json(order: &Order) -> Value {
+    json!({
+        "id": order.id,
+        "external_id": order.external_id,
+        "store": order.store,
+        "order_number": order.order_number,
+        "placed_at": order.placed_at.map(timestamp),
+        "fulfilled_at": order.fulfilled_at.map(timestamp),
+        "customer": order.customer,
+        "shipping_address": order.shipping_address,
+        "currency": order.currency,
+        "items": order.items,
+        "created_at": timestamp(order.created_at),
+        "updated_at": timestamp(order.updated_at),
+    })
+}
+
+/// `GET`'s query: a page of orders.
+#[derive(Debug, Deserialize)]
+pub(super) struct ListParams {
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+pub(super) async fn list(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = crate::api::query_params(params)?;
+    let limit = super::page_limit(params.limit.as_deref().filter(|s| !s.is_empty()), DEFAULT_LIMIT, MAX_PAGE)
+        .map_err(AppError::from)?;
+    let cursor = params.cursor.as_deref().filter(|c| !c.is_empty());
+    let (found, next_cursor) = orders::list_orders(&deps, &tenant, cursor, limit).await?;
+    Ok(envelope(
+        StatusCode::OK,
+        json!({ "orders": found.iter().map(order_json).collect::<Vec<_>>(), "next_cursor": next_cursor }),
+    ))
+}
+
+pub(super) async fn upsert(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let write: OrderWrite = parse_body(body)?;
+    let (order, created) = orders::upsert_order(&deps, &tenant, write).await?;
+    Ok(envelope(if created { StatusCode::CREATED } else { StatusCode::OK }, order_json(&order)))
+}
+
+pub(super) async fn get(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(envelope(StatusCode::OK, order_json(&orders::get_order(&deps, &tenant, &id).await?)))
+}
