@@ -79,6 +79,9 @@ enum Command {
     /// What shoppers are told: preview a trigger's message.
     #[command(subcommand)]
     Notifications(commands::notifications::NotificationsCommand),
+    /// A merchant's orders: import JSON lines, show one, list them.
+    #[command(subcommand)]
+    Orders(commands::orders::OrdersCommand),
 }
 
 fn init_logging(format: LogFormat) {
@@ -135,6 +138,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Notifications(command) => {
             let deps = connect(&cli.db, Open::Existing, given)?;
             commands::notifications::run(&deps, command).await
+        }
+        Command::Orders(command) => {
+            let deps = connect(&cli.db, Open::Existing, given)?;
+            commands::orders::run(&deps, command).await
         }
     }
 }

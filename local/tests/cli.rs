@@ -786,3 +786,35 @@ fn notification_rules_are_listed_added_changed_and_deleted_by_cli() {
     let wrong = porchlight(&db, &["notifications", "preview", &tenant, "--trigger", "teleported"]);
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("--trigger must be one of"), "{wrong:?}");
 }
+
+#[test]
+fn orders_import_stores_every_good_line_and_names_the_bad_ones() {
+    let db = temp_db();
+    let key_line = porchlight(&db, &["tenants", "create", "Order shop"]);
+    assert!(key_line.status.success());
+    let tenants = stdout(&porchlight(&db, &["tenants", "list"]));
+    let tenant = tenants.split_whitespace().find(|w| w.starts_with("t_")).expect("a tenant id").to_owned();
+    let lines = [
+        r##"{"external_id":"5001","order_number":"#1001","items":[{"external_id":"l1","title":"Mug","quantity":1,"unit_price":{"amount":"12.50","currency":"EUR"}}]}"##,
+        r##"{"external_id":"5002","items":[{"external_id":"l1","title":"Mug","quantity":0,"unit_price":{"amount":"12.50","currency":"EUR"}}]}"##,
+        "",
+        r##"{"external_id":"5003","items":[{"external_id":"l1","title":"Cup","quantity":2,"unit_price":{"amount":"9","currency":"EUR"}}]}"##,
+        r##"{"external_id":"5001","order_number":"#1001","items":[{"external_id":"l1","title":"Mug","quantity":4,"unit_price":{"amount":"12.50","currency":"EUR"}}]}"##,
+    ];
+    let file = db.with_file_name("orders.jsonl");
+    std::fs::write(&file, lines.join("\n")).expect("written");
+    let imported = porchlight(&db, &["orders", "import", &tenant, file.to_str().expect("utf-8")]);
+    assert!(!imported.status.success(), "a refused line fails the command");
+    let stderr = String::from_utf8_lossy(&imported.stderr);
+    assert!(stderr.contains("line 2: items[0].quantity"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout(&imported)).expect("a report");
+    assert_eq!(report, serde_json::json!({"created": 2, "updated": 1, "refused": 1}));
+    let listed: serde_json::Value =
+        serde_json::from_str(&stdout(&porchlight(&db, &["orders", "list", &tenant]))).expect("json");
+    let orders = listed.as_array().expect("orders");
+    assert_eq!(orders.len(), 2, "the good lines are stored");
+    let mug = orders.iter().find(|o| o["external_id"] == "5001").expect("5001");
+    assert_eq!(mug["items"][0]["quantity"], 4, "the later line replaced the earlier");
+    let missing = porchlight(&db, &["orders", "get", &tenant, "ord_nope"]);
+    assert!(!missing.status.success() && String::from_utf8_lossy(&missing.stderr).contains("no order ord_nope"));
+}

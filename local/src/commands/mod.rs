@@ -3,6 +3,7 @@
 pub mod couriers;
 pub mod notification_rules;
 pub mod notifications;
+pub mod orders;
 pub mod quarantine;
 pub mod serve;
 pub mod tenants;
