@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{AppError, Deps};
-use crate::domain::{Order, OrderCustomer, OrderItem, ShippingAddress, Store, TenantId};
+use crate::domain::{Order, OrderCustomer, OrderItem, Shipment, ShippingAddress, Store, TenantId};
+use crate::ports::ListQuery;
 
 /// The most orders a page holds.
 pub const MAX_PAGE: usize = 200;
@@ -57,6 +58,24 @@ pub async fn upsert_order(deps: &Deps, tenant: &TenantId, write: OrderWrite) -> 
     Ok((order, created))
 }
 
+/// The shipments of `order`: the tenant's trackings whose `order_id` is its `external_id`,
+/// newest first (at most 200).
+pub async fn order_shipments(deps: &Deps, order: &Order) -> Result<Vec<Shipment>, AppError> {
+    let query = ListQuery { limit: 200, order_id: Some(order.external_id.clone()), ..ListQuery::default() };
+    Ok(deps.shipments.list(&order.tenant_id, &query).await?.shipments)
+}
+
+/// When the order was delivered: when the last of its shipments was, once every one of them
+/// is delivered; `None` while one is on its way, or it has none.
+pub fn delivered_at(shipments: &[Shipment]) -> Option<DateTime<Utc>> {
+    let mut latest: Option<DateTime<Utc>> = None;
+    for shipment in shipments {
+        let delivered = shipment.shipment_delivery_date.as_ref()?.instant();
+        latest = Some(latest.map_or(delivered, |l| l.max(delivered)));
+    }
+    latest
+}
+
 /// One order. `Missing` if the tenant has none with `id`.
 pub async fn get_order(deps: &Deps, tenant: &TenantId, id: &str) -> Result<Order, AppError> {
     deps.orders.order(tenant, id).await?.ok_or(AppError::Missing("order"))
@@ -82,6 +101,7 @@ mod tests {
 
     use super::*;
     use crate::adapters::sqlite::SqliteStore;
+    use crate::ports::Clock;
     use crate::testkit::ManualClock;
 
     fn write(quantity: u32) -> OrderWrite {
@@ -114,5 +134,50 @@ mod tests {
         assert_eq!(get_order(&deps, &tenant, &first.id).await.expect("read").items[0].quantity, 2, "kept");
         let other = crate::app::create_tenant(&deps, "Other").await.expect("tenant").0.id;
         assert!(matches!(get_order(&deps, &other, &first.id).await, Err(AppError::Missing("order"))));
+    }
+
+    #[tokio::test]
+    async fn an_order_is_delivered_when_its_last_shipment_is() {
+        use crate::domain::{
+            CheckpointInput, CheckpointSource, EventTime, ShipmentDetails, Slug, Subtag, TrackingNumber,
+        };
+        let clock = Arc::new(ManualClock::at(chrono::Utc::now()));
+        let deps = crate::testkit::deps(SqliteStore::in_memory().expect("store"), clock.clone());
+        let tenant = crate::app::create_tenant(&deps, "Acme").await.expect("tenant").0.id;
+        let (order, _) = upsert_order(&deps, &tenant, write(1)).await.expect("stored");
+        let mut ids = Vec::new();
+        for number in ["1Z999AA10123456784", "1Z999AA10123456791"] {
+            let new = crate::app::NewTracking {
+                slug: Some(Slug::parse("ups").expect("slug")),
+                tracking_number: TrackingNumber::parse(number).expect("number"),
+                details: ShipmentDetails { order_id: Some("5001".into()), ..ShipmentDetails::default() },
+                last_mile: None,
+            };
+            ids.push(crate::app::create_tracking(&deps, &tenant, new).await.expect("created").id);
+        }
+        let deliver = |id: &crate::domain::ShipmentId, hours: i64| {
+            let (deps, tenant, id) = (deps.clone(), tenant.clone(), id.clone());
+            let at = clock.now() - chrono::Duration::hours(hours);
+            async move {
+                let mut s = deps.shipments.get(&tenant, &id).await.expect("read").expect("there");
+                let input = CheckpointInput::new(
+                    s.slug.clone(),
+                    s.tracking_number.clone(),
+                    EventTime::from_utc(at),
+                    Subtag::parse("Delivered_001").expect("code"),
+                    "Delivered",
+                    CheckpointSource::Carrier,
+                );
+                s.merge([input], at);
+                deps.shipments.update(&s).await.expect("updated");
+                at
+            }
+        };
+        assert_eq!(order_shipments(&deps, &order).await.expect("found").len(), 2);
+        deliver(&ids[0], 5).await;
+        assert_eq!(delivered_at(&order_shipments(&deps, &order).await.expect("found")), None, "one still on its way");
+        let last = deliver(&ids[1], 2).await;
+        let last = chrono::SubsecRound::trunc_subsecs(last, 0); // carriers' times are to the second
+        assert_eq!(delivered_at(&order_shipments(&deps, &order).await.expect("found")), Some(last));
     }
 }

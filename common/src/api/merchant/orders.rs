@@ -19,6 +19,19 @@ use crate::domain::{Order, TenantId};
 /// Orders a page holds unless asked for fewer.
 const DEFAULT_LIMIT: usize = 50;
 
+/// The order, with its trackings (id, number, courier, status) and the date the last of them
+/// was delivered, once all are.
+async fn order_with_shipments(deps: &Deps, order: &Order) -> Result<Value, AppError> {
+    let shipments = orders::order_shipments(deps, order).await?;
+    let mut value = order_json(order);
+    value["delivered_at"] = json!(orders::delivered_at(&shipments).map(timestamp));
+    value["trackings"] = shipments
+        .iter()
+        .map(|s| json!({"id": s.id.as_str(), "slug": s.slug.as_str(), "tracking_number": s.tracking_number.as_str(), "tag": s.tag}))
+        .collect();
+    Ok(value)
+}
+
 fn order_json(order: &Order) -> Value {
     json!({
         "id": order.id,
@@ -74,5 +87,6 @@ pub(super) async fn get(
     Extension(tenant): Extension<TenantId>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(envelope(StatusCode::OK, order_json(&orders::get_order(&deps, &tenant, &id).await?)))
+    let order = orders::get_order(&deps, &tenant, &id).await?;
+    Ok(envelope(StatusCode::OK, order_with_shipments(&deps, &order).await?))
 }
