@@ -17,6 +17,7 @@ mod page;
 mod poll;
 mod quiet;
 mod recipients;
+mod returns;
 mod shipment;
 mod status;
 mod webhook;
@@ -36,6 +37,10 @@ pub use page::{Banner, NavLink, Recommendation, TrackingPage, https_url, slug_fr
 pub use poll::{PollOutcome, PollPolicy, seconds_between, ticks_between};
 pub use quiet::{after_quiet_hours, country_zone, is_time_zone, recipient_zone};
 pub use recipients::{Contact, MAX_SUBSCRIPTIONS, Subscriptions, e164, language_tag};
+pub use returns::{
+    AutoRule, FINAL_SALE_TAG, LineEligibility, MethodFee, Reason, Refusal, Resolution, ReturnMethod, ReturnPolicy,
+    WindowStart, eligibility,
+};
 pub use shipment::{
     CompletionReason, Customer, DeliveryType, EXPIRY_DAYS, Leg, LegSource, MergeOutcome, PromisedDeliveryDate,
     Shipment, ShipmentDetails, ShipmentDirection,
