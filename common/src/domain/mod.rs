@@ -30,7 +30,7 @@ pub use exception::{
 };
 pub use ids::{ShipmentId, Slug, TenantId, TrackingNumber};
 pub use language::Language;
-pub use money::{Money, is_currency};
+pub use money::{Money, currency_exponent, is_currency};
 pub use notification::{Channel, MAX_RULES, NotificationRule, NotificationRules, QuietHours, Scope, Trigger};
 pub use order::{MAX_ITEMS, Order, OrderCustomer, OrderItem, ShippingAddress, Store};
 pub use page::{Banner, NavLink, Recommendation, TrackingPage, https_url, slug_from_name, validate_slug};
@@ -38,8 +38,8 @@ pub use poll::{PollOutcome, PollPolicy, seconds_between, ticks_between};
 pub use quiet::{after_quiet_hours, country_zone, is_time_zone, recipient_zone};
 pub use recipients::{Contact, MAX_SUBSCRIPTIONS, Subscriptions, e164, language_tag};
 pub use returns::{
-    AutoRule, FINAL_SALE_TAG, LineEligibility, MethodFee, Reason, Refusal, Resolution, ReturnMethod, ReturnPolicy,
-    WindowStart, eligibility,
+    AutoRule, Decision, FINAL_SALE_TAG, Judgement, LineEligibility, MethodFee, Reason, Refusal, RequestedItem,
+    Resolution, ReturnMethod, ReturnPolicy, ReturnRequest, Violation, WindowStart, eligibility, judge,
 };
 pub use shipment::{
     CompletionReason, Customer, DeliveryType, EXPIRY_DAYS, Leg, LegSource, MergeOutcome, PromisedDeliveryDate,

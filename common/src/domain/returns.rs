@@ -312,5 +312,9 @@ pub fn eligibility(
         .collect()
 }
 
+mod judge;
+
+pub use judge::{Decision, Judgement, RequestedItem, ReturnRequest, Violation, judge};
+
 #[cfg(test)]
 mod tests;

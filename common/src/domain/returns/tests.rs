@@ -126,3 +126,113 @@ proptest! {
         prop_assert!(!open_now || open_then);
     }
 }
+
+fn wanted(item: &str, quantity: u32, reason: &str) -> RequestedItem {
+    RequestedItem {
+        item: item.into(),
+        quantity,
+        reason: reason.into(),
+        subreason: None,
+        comment: None,
+        photos: 0,
+        resolution: Resolution::Refund,
+    }
+}
+
+#[test]
+fn a_request_is_judged_line_by_line_with_every_violation_named() {
+    let mut policy = ReturnPolicy::defaults();
+    policy.fees.push(MethodFee { method: ReturnMethod::RetailerLabel, countries: vec!["DEU".into()], fee_minor: 450 });
+    let mut order = order(vec![item("mug", 2, &[]), item("scarf", 1, &["final-sale"])]);
+    order.shipping_address.country_region = Some(crate::domain::CountryCode::parse("DEU").expect("code"));
+    order.items[0].tax = Some(Money { amount: "3.80".into(), currency: "EUR".into() });
+    let none = HashMap::new();
+    let delivered = Some(at(5));
+
+    let bad = ReturnRequest {
+        items: vec![
+            wanted("scarf", 1, "changed_mind"),
+            wanted("mug", 3, "changed_mind"),
+            wanted("mug", 1, "damaged"),
+            wanted("teapot", 1, "changed_mind"),
+            RequestedItem { resolution: Resolution::Exchange, ..wanted("mug", 1, "wrong_size") },
+            wanted("mug", 1, "bored"),
+        ],
+        method: ReturnMethod::DropOff,
+        customer_flagged: false,
+    };
+    let violations = judge(&policy, &order, delivered, &none, &bad, at(10)).expect_err("refused");
+    let paths: Vec<&str> = violations.iter().map(|v| v.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "return_items[0].external_order_item_id",
+            "return_items[1].intended_return_quantity",
+            "return_items[2].return_reason_comment",
+            "return_items[2].shopper_uploaded_image_urls",
+            "return_items[3].external_order_item_id",
+            "return_items[4].resolution",
+            "return_items[5].return_reason",
+            "return_method.type",
+        ]
+    );
+    assert_eq!(violations[0].info, "this item was a final sale and cannot be returned");
+
+    let good = ReturnRequest {
+        items: vec![RequestedItem {
+            comment: Some("the handle came off".into()),
+            photos: 1,
+            ..wanted("mug", 2, "damaged")
+        }],
+        method: ReturnMethod::RetailerLabel,
+        customer_flagged: false,
+    };
+    let judged = judge(&policy, &order, delivered, &none, &good, at(10)).expect("allowed");
+    assert_eq!(judged.decision, Decision::Review, "no automatic approval by default");
+    assert_eq!(judged.fee, Money { amount: "4.50".into(), currency: "EUR".into() });
+    // Two mugs at 10.00 with 1.90 tax each, less the 4.50 label.
+    assert_eq!(judged.refund_estimate, Money { amount: "19.30".into(), currency: "EUR".into() });
+
+    policy.auto_approve = Some(AutoRule { max_total_minor: Some(5000), ..AutoRule::default() });
+    policy.auto_reject =
+        Some(AutoRule { unflagged_customers_only: false, reasons: vec!["changed_mind".into()], ..AutoRule::default() });
+    assert_eq!(judge(&policy, &order, delivered, &none, &good, at(10)).expect("allowed").decision, Decision::Approve);
+    let changed_mind = ReturnRequest { items: vec![wanted("mug", 1, "changed_mind")], ..good.clone() };
+    assert_eq!(
+        judge(&policy, &order, delivered, &none, &changed_mind, at(10)).expect("allowed").decision,
+        Decision::Reject
+    );
+    let late = judge(&policy, &order, delivered, &none, &good, at(40)).expect_err("outside the window");
+    assert!(late[0].info.starts_with("the return window for this item closed on"), "{late:?}");
+}
+
+proptest! {
+    /// Whatever is asked, an allowed request returns no more of a line than it offers, and its
+    /// refund is at most what the units cost.
+    #[test]
+    fn an_allowed_request_stays_within_what_the_lines_offer(
+        asks in proptest::collection::vec((0usize..3, 0u32..4), 1..6),
+        returned in 0u32..3,
+        now_day in 5u32..50,
+    ) {
+        let policy = ReturnPolicy::defaults();
+        let order = order(vec![item("a", 3, &[]), item("b", 2, &[]), item("c", 1, &["final-sale"])]);
+        let returned_map = HashMap::from([("a".to_owned(), returned)]);
+        let ids = ["a", "b", "c"];
+        let request = ReturnRequest {
+            items: asks.iter().map(|(i, q)| wanted(ids[*i], *q, "changed_mind")).collect(),
+            method: ReturnMethod::CustomerCourier,
+            customer_flagged: false,
+        };
+        let lines = eligibility(&policy, &order, Some(at(5)), &returned_map, at(now_day));
+        if let Ok(judged) = judge(&policy, &order, Some(at(5)), &returned_map, &request, at(now_day)) {
+            let mut units = 0u64;
+            for line in &lines {
+                let asked: u32 = request.items.iter().filter(|i| i.item == line.item).map(|i| i.quantity).sum();
+                prop_assert!(asked <= line.returnable_quantity, "{} asked {asked} of {}", line.item, line.returnable_quantity);
+                units += u64::from(asked);
+            }
+            prop_assert!(judged.refund_estimate.minor_units().expect("minor") <= units * 1000);
+        }
+    }
+}
