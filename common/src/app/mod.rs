@@ -12,6 +12,7 @@ pub mod operator;
 pub mod orders;
 pub mod pages;
 pub mod pipeline;
+pub mod returns;
 pub mod scan;
 pub mod subscriptions;
 pub mod suppressions;

@@ -52,6 +52,7 @@ pub enum ReturnMethod {
 
 /// A reason a shopper may give, with what it requires.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Reason {
     /// Stable code, e.g. `damaged`.
     pub id: String,
@@ -73,6 +74,7 @@ pub struct Reason {
 
 /// A fee for a return method, in some destination countries (or everywhere).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MethodFee {
     /// The method.
     pub method: ReturnMethod,
@@ -85,6 +87,7 @@ pub struct MethodFee {
 
 /// When a request is approved or rejected without the team.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AutoRule {
     /// Only requests whose refund estimate is at most this many minor units.
     #[serde(default)]
@@ -99,6 +102,7 @@ pub struct AutoRule {
 
 /// A merchant's return policy. Versioned: a return keeps the version it was judged under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReturnPolicy {
     /// Bumped by every change.
     pub version: u32,

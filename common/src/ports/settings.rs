@@ -17,6 +17,8 @@ pub enum SettingsKind {
     ExceptionRules,
     /// A merchant's own wordings of messages (`notify::MerchantTexts`).
     NotificationTexts,
+    /// `ReturnPolicy`.
+    ReturnPolicy,
 }
 
 impl SettingsKind {
@@ -27,6 +29,7 @@ impl SettingsKind {
             SettingsKind::WebhookEndpoints => "webhook-endpoints",
             SettingsKind::ExceptionRules => "exception-rules",
             SettingsKind::NotificationTexts => "notification-texts",
+            SettingsKind::ReturnPolicy => "return-policy",
         }
     }
 }

@@ -8,6 +8,7 @@ mod exceptions;
 mod notification_rules;
 mod orders;
 mod pages;
+mod returns;
 mod suppressions;
 mod trackings;
 mod webhooks;
@@ -75,6 +76,7 @@ pub fn merchant_router(deps: Deps) -> Router {
         .route("/exceptions/{id}", get(exceptions::get_case).patch(exceptions::change_case))
         .route("/orders", get(orders::list).post(orders::upsert))
         .route("/orders/{id}", get(orders::get))
+        .route("/return-policy", get(returns::get_policy).put(returns::put_policy))
         .route("/suppressions", get(suppressions::list).post(suppressions::create))
         .route("/suppressions/{id}", get(suppressions::get).delete(suppressions::delete))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))

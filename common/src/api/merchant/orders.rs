@@ -29,6 +29,18 @@ async fn order_with_shipments(deps: &Deps, order: &Order) -> Result<Value, AppEr
         .iter()
         .map(|s| json!({"id": s.id.as_str(), "slug": s.slug.as_str(), "tracking_number": s.tracking_number.as_str(), "tag": s.tag}))
         .collect();
+    let lines = crate::app::returns::order_eligibility(deps, order).await?;
+    value["return_eligibility"] = lines
+        .iter()
+        .map(|l| {
+            json!({"external_order_item_id": l.item, "returnable_quantity": l.returnable_quantity,
+            "refusal": l.refusal.as_ref().map(|r| {
+                let mut refusal = json!(r);
+                refusal["info"] = json!(r.info());
+                refusal
+            })})
+        })
+        .collect();
     Ok(value)
 }
 

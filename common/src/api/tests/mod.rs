@@ -561,6 +561,8 @@ async fn the_openapi_document_describes_every_route() {
         ("/porchlight/v1/orders", "get"),
         ("/porchlight/v1/orders", "post"),
         ("/porchlight/v1/orders/{id}", "get"),
+        ("/porchlight/v1/return-policy", "get"),
+        ("/porchlight/v1/return-policy", "put"),
         ("/porchlight/v1/suppressions", "get"),
         ("/porchlight/v1/suppressions", "post"),
         ("/porchlight/v1/suppressions/{id}", "get"),

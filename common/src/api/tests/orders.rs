@@ -32,6 +32,30 @@ async fn orders_are_upserted_by_external_id_read_listed_and_kept_per_merchant() 
     let (status, read) = h.call(Method::GET, &format!("{PATH}/{id}"), None).await;
     assert_eq!((status, read["data"]["items"][0]["quantity"].as_u64()), (StatusCode::OK, Some(2)));
     assert_eq!(read["data"]["shipping_address"]["country_region"], "DEU");
+    let line = &read["data"]["return_eligibility"][0];
+    assert_eq!(
+        (line["returnable_quantity"].as_u64(), line["refusal"]["code"].as_str()),
+        (Some(0), Some("not_returnable"))
+    );
+    assert_eq!(line["refusal"]["info"], "this item was a final sale and cannot be returned");
+
+    // The return policy: the defaults, then a change naming a bad field refused.
+    let (status, policy) = h.call(Method::GET, "/porchlight/v1/return-policy", None).await;
+    assert_eq!((status, policy["data"]["window_days"].as_u64()), (StatusCode::OK, Some(30)));
+    let (status, changed) = h
+        .call(Method::PUT, "/porchlight/v1/return-policy", Some(json!({"window_days": 45, "excluded_tags": []})))
+        .await;
+    assert_eq!((status, changed["data"]["version"].as_u64()), (StatusCode::OK, Some(2)), "{changed}");
+    let (status, refused) =
+        h.call(Method::PUT, "/porchlight/v1/return-policy", Some(json!({"window_days": 400}))).await;
+    assert!(
+        status.is_client_error() && refused["meta"]["message"].as_str().unwrap_or_default().contains("window_days")
+    );
+    let (_, read) = h.call(Method::GET, &format!("{PATH}/{id}"), None).await;
+    assert_eq!(
+        read["data"]["return_eligibility"][0]["refusal"]["code"], "not_yet_open",
+        "no longer excluded, not delivered"
+    );
 
     for (body, field) in [
         (json!({"items": order(1)["items"]}), "external_id"),

@@ -1,0 +1,121 @@
+//! Returns (issue 11, in progress): the merchant's return policy
+//! (`/porchlight/v1/return-policy`), and what an order's lines allow under it.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use super::{AppError, Deps};
+use crate::domain::{
+    AutoRule, LineEligibility, MethodFee, Order, Reason, Resolution, ReturnMethod, ReturnPolicy, TenantId, WindowStart,
+    eligibility,
+};
+use crate::ports::SettingsKind;
+
+/// The tenant's policy (the defaults until the first change).
+pub async fn return_policy(deps: &Deps, tenant: &TenantId) -> Result<ReturnPolicy, AppError> {
+    let (policy, _) = super::documents::read(deps, tenant, SettingsKind::ReturnPolicy).await?;
+    Ok(policy.unwrap_or_else(ReturnPolicy::defaults))
+}
+
+/// A policy as the API takes it: every field optional, absent ones keep their value.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // each field is the policy's field of the same name
+pub struct PolicyWrite {
+    pub window_days: Option<u32>,
+    pub window_from: Option<WindowStart>,
+    pub excluded_tags: Option<Vec<String>>,
+    pub excluded_skus: Option<Vec<String>>,
+    pub excluded_categories: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
+    pub max_quantity_per_line: Option<Option<u32>>,
+    pub reasons: Option<Vec<Reason>>,
+    pub resolutions: Option<Vec<Resolution>>,
+    pub store_credit_bonus_percent: Option<u32>,
+    pub methods: Option<Vec<ReturnMethod>>,
+    pub fees: Option<Vec<MethodFee>>,
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
+    pub auto_approve: Option<Option<AutoRule>>,
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
+    pub auto_reject: Option<Option<AutoRule>>,
+    /// Answers carry the `version`; sent back, it is ignored.
+    #[serde(default, rename = "version")]
+    pub _version: Option<serde::de::IgnoredAny>,
+}
+
+impl PolicyWrite {
+    fn apply(self, policy: &mut ReturnPolicy) {
+        macro_rules! set {
+            ($($field:ident),*) => { $(if let Some(value) = self.$field { policy.$field = value; })* };
+        }
+        set!(
+            window_days,
+            window_from,
+            excluded_tags,
+            excluded_skus,
+            excluded_categories,
+            max_quantity_per_line,
+            reasons,
+            resolutions,
+            store_credit_bonus_percent,
+            methods,
+            fees,
+            auto_approve,
+            auto_reject
+        );
+    }
+}
+
+/// Changes the fields `write` gives and stores the policy as its next version, if it is still
+/// valid; the policy as stored.
+pub async fn update_return_policy(
+    deps: &Deps,
+    tenant: &TenantId,
+    write: PolicyWrite,
+) -> Result<ReturnPolicy, AppError> {
+    let policy = super::documents::change(deps, tenant, SettingsKind::ReturnPolicy, ReturnPolicy::defaults, |policy| {
+        write.clone().apply(policy);
+        policy.version += 1;
+        policy.validate()?;
+        Ok(policy.clone())
+    })
+    .await?;
+    tracing::info!(tenant_id = %tenant, version = policy.version, "return policy changed");
+    Ok(policy)
+}
+
+/// What each line of `order` allows now under the tenant's policy, with the units already in
+/// returns counted (none until returns are stored).
+pub async fn order_eligibility(deps: &Deps, order: &Order) -> Result<Vec<LineEligibility>, AppError> {
+    let policy = return_policy(deps, &order.tenant_id).await?;
+    let shipments = super::orders::order_shipments(deps, order).await?;
+    let delivered = super::orders::delivered_at(&shipments);
+    Ok(eligibility(&policy, order, delivered, &HashMap::new(), deps.clock.now()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::adapters::sqlite::SqliteStore;
+
+    #[tokio::test]
+    async fn a_policy_change_is_checked_and_makes_a_new_version() {
+        let deps = crate::testkit::deps(SqliteStore::in_memory().expect("store"), Arc::new(crate::ports::SystemClock));
+        let tenant = crate::app::create_tenant(&deps, "Acme").await.expect("tenant").0.id;
+        assert_eq!(return_policy(&deps, &tenant).await.expect("read"), ReturnPolicy::defaults());
+        let write: PolicyWrite =
+            serde_json::from_value(serde_json::json!({"window_days": 60, "store_credit_bonus_percent": 10}))
+                .expect("write");
+        let changed = update_return_policy(&deps, &tenant, write).await.expect("changed");
+        assert_eq!((changed.version, changed.window_days, changed.store_credit_bonus_percent), (2, 60, 10));
+        let bad: PolicyWrite = serde_json::from_value(serde_json::json!({"window_days": 0})).expect("write");
+        let refused = update_return_policy(&deps, &tenant, bad).await;
+        assert!(matches!(refused, Err(AppError::Invalid(ref e)) if e.field == "window_days"), "{refused:?}");
+        assert_eq!(return_policy(&deps, &tenant).await.expect("read").version, 2, "nothing stored");
+        let other = crate::app::create_tenant(&deps, "Other").await.expect("tenant").0.id;
+        assert_eq!(return_policy(&deps, &other).await.expect("read").window_days, 30, "per merchant");
+    }
+}
