@@ -192,6 +192,24 @@ impl DynamoStore {
         Ok(answer.item)
     }
 
+    /// The keys of up to `limit` entries of GSI3 partition `partition` (the index holds keys
+    /// only), newest (highest GSI3SK) first.
+    async fn gsi3_newest(&self, partition: String, limit: usize) -> Result<Vec<Item>, StoreError> {
+        let answer = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI3")
+            .key_condition_expression("GSI3PK = :partition")
+            .expression_attribute_values(":partition", s(partition))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(answer.items.unwrap_or_default())
+    }
+
     /// Every item of GSI1 partition `partition`, in GSI1SK order, page by page.
     async fn query_gsi1(&self, partition: String) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();

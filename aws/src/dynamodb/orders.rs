@@ -57,20 +57,8 @@ impl OrderStore for DynamoStore {
     }
 
     async fn orders_by_number(&self, tenant: &TenantId, order_number: &str) -> Result<Vec<Order>, StoreError> {
-        let answer = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("GSI3")
-            .key_condition_expression("GSI3PK = :partition")
-            .expression_attribute_values(":partition", s(number_partition(tenant, order_number)))
-            .scan_index_forward(false)
-            .limit(MAX_LOOKUP as i32)
-            .send()
-            .await
-            .map_err(unavailable)?;
         let mut orders = Vec::new();
-        for entry in answer.items.unwrap_or_default() {
+        for entry in self.gsi3_newest(number_partition(tenant, order_number), MAX_LOOKUP).await? {
             // The index holds keys only: each order is read from its item (which a newer write
             // may have renumbered since).
             if let Some(item) = self.get(tenant_pk(tenant), text(&entry, "SK")?).await?

@@ -197,20 +197,8 @@ impl DynamoStore {
     /// most [`MAX_LOOKUP`]: the index holds keys only, the shipments are read in one batch
     /// (eventually consistent, as the index is).
     async fn lookup(&self, tenant: &TenantId, partition: String) -> Result<Vec<Shipment>, StoreError> {
-        let answer = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("GSI3")
-            .key_condition_expression("GSI3PK = :partition")
-            .expression_attribute_values(":partition", s(partition))
-            .scan_index_forward(false)
-            .limit(MAX_LOOKUP as i32)
-            .send()
-            .await
-            .map_err(unavailable)?;
         let mut ids = Vec::new();
-        for item in answer.items.unwrap_or_default() {
+        for item in self.gsi3_newest(partition, MAX_LOOKUP).await? {
             let id = lookup_position_id(text(&item, "GSI3SK")?)?;
             if !ids.contains(&id) {
                 ids.push(id);

@@ -203,6 +203,12 @@ impl Deps {
     }
 }
 
+/// The cursor of the page after `items` (a page of `limit` in id order): the last one's id,
+/// when the page is full.
+pub(crate) fn next_cursor<T>(items: &[T], limit: usize, id: impl Fn(&T) -> &str) -> Option<String> {
+    (items.len() == limit).then(|| items.last().map(|last| id(last).to_owned())).flatten()
+}
+
 /// Why a use case failed. Variants map one-to-one onto AfterShip's error codes at the edge.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

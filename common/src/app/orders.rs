@@ -91,7 +91,7 @@ pub async fn list_orders(
 ) -> Result<(Vec<Order>, Option<String>), AppError> {
     let limit = limit.clamp(1, MAX_PAGE);
     let orders = deps.orders.orders(tenant, cursor, limit).await?;
-    let next = (orders.len() == limit).then(|| orders.last().map(|o| o.id.clone())).flatten();
+    let next = super::next_cursor(&orders, limit, |o| &o.id);
     Ok((orders, next))
 }
 

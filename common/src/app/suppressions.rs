@@ -85,7 +85,7 @@ pub async fn list(
 ) -> Result<(Vec<Suppression>, Option<String>), AppError> {
     let limit = limit.clamp(1, MAX_PAGE);
     let entries = deps.suppressions.suppressions(tenant, cursor, limit).await?;
-    let next = (entries.len() == limit).then(|| entries.last().map(|e| e.id.clone())).flatten();
+    let next = super::next_cursor(&entries, limit, |e| &e.id);
     Ok((entries, next))
 }
 

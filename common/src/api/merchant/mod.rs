@@ -33,6 +33,28 @@ fn page_limit(raw: Option<&str>, default: usize, max: usize) -> Result<usize, cr
     }
 }
 
+/// A page of a listing in id order: `?cursor=<the last id seen>&limit=`.
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct IdPage {
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+impl IdPage {
+    /// The cursor (none when empty) and the page size (`default` when absent or empty, else 1
+    /// to `max`).
+    fn read(
+        query: Result<axum::extract::Query<IdPage>, axum::extract::rejection::QueryRejection>,
+        default: usize,
+        max: usize,
+    ) -> Result<(Option<String>, usize), ApiError> {
+        let page = crate::api::query_params(query)?;
+        let limit = page_limit(page.limit.as_deref().filter(|s| !s.is_empty()), default, max)
+            .map_err(crate::app::AppError::from)?;
+        Ok((page.cursor.filter(|c| !c.is_empty()), limit))
+    }
+}
+
 /// The API version prefix this router serves.
 pub const PREFIX: &str = "/tracking/2026-07";
 /// The prefix of Porchlight's own extensions, with the same key and envelope.

@@ -7,7 +7,6 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::api::wire::timestamp;
@@ -61,23 +60,13 @@ fn order_json(order: &Order) -> Value {
     })
 }
 
-/// `GET`'s query: a page of orders.
-#[derive(Debug, Deserialize)]
-pub(super) struct ListParams {
-    cursor: Option<String>,
-    limit: Option<String>,
-}
-
 pub(super) async fn list(
     State(deps): State<Deps>,
     Extension(tenant): Extension<TenantId>,
-    params: Result<Query<ListParams>, QueryRejection>,
+    page: Result<Query<super::IdPage>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let params = crate::api::query_params(params)?;
-    let limit = super::page_limit(params.limit.as_deref().filter(|s| !s.is_empty()), DEFAULT_LIMIT, MAX_PAGE)
-        .map_err(AppError::from)?;
-    let cursor = params.cursor.as_deref().filter(|c| !c.is_empty());
-    let (found, next_cursor) = orders::list_orders(&deps, &tenant, cursor, limit).await?;
+    let (cursor, limit) = super::IdPage::read(page, DEFAULT_LIMIT, MAX_PAGE)?;
+    let (found, next_cursor) = orders::list_orders(&deps, &tenant, cursor.as_deref(), limit).await?;
     Ok(envelope(
         StatusCode::OK,
         json!({ "orders": found.iter().map(order_json).collect::<Vec<_>>(), "next_cursor": next_cursor }),

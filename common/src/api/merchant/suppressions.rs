@@ -7,13 +7,12 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::api::wire::timestamp;
 use crate::api::{ApiError, envelope, parse_body};
+use crate::app::Deps;
 use crate::app::suppressions::{self, MAX_PAGE, SuppressionWrite};
-use crate::app::{AppError, Deps};
 use crate::domain::TenantId;
 use crate::ports::Suppression;
 
@@ -33,23 +32,13 @@ fn suppression_json(entry: &Suppression) -> Value {
     })
 }
 
-/// `GET`'s query: a page of the list.
-#[derive(Debug, Deserialize)]
-pub(super) struct ListParams {
-    cursor: Option<String>,
-    limit: Option<String>,
-}
-
 pub(super) async fn list(
     State(deps): State<Deps>,
     Extension(tenant): Extension<TenantId>,
-    params: Result<Query<ListParams>, QueryRejection>,
+    page: Result<Query<super::IdPage>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let params = crate::api::query_params(params)?;
-    let limit = super::page_limit(params.limit.as_deref().filter(|s| !s.is_empty()), DEFAULT_LIMIT, MAX_PAGE)
-        .map_err(AppError::from)?;
-    let cursor = params.cursor.as_deref().filter(|c| !c.is_empty());
-    let (entries, next_cursor) = suppressions::list(&deps, &tenant, cursor, limit).await?;
+    let (cursor, limit) = super::IdPage::read(page, DEFAULT_LIMIT, MAX_PAGE)?;
+    let (entries, next_cursor) = suppressions::list(&deps, &tenant, cursor.as_deref(), limit).await?;
     Ok(envelope(
         StatusCode::OK,
         json!({
