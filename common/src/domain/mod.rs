@@ -38,8 +38,9 @@ pub use poll::{PollOutcome, PollPolicy, seconds_between, ticks_between};
 pub use quiet::{after_quiet_hours, country_zone, is_time_zone, recipient_zone};
 pub use recipients::{Contact, MAX_SUBSCRIPTIONS, Subscriptions, e164, language_tag};
 pub use returns::{
-    AutoRule, Decision, FINAL_SALE_TAG, Judgement, LineEligibility, MethodFee, Reason, Refusal, RequestedItem,
-    Resolution, ReturnMethod, ReturnPolicy, ReturnRequest, Violation, WindowStart, eligibility, judge,
+    ApprovalStatus, AutoRule, Decision, FINAL_SALE_TAG, Judgement, LineEligibility, MethodFee, NotAllowed, Reason,
+    Refusal, RequestedItem, Resolution, ReturnAction, ReturnMethod, ReturnPolicy, ReturnRequest, ShippingStatus,
+    Violation, WindowStart, eligibility, judge, rma_number, transition,
 };
 pub use shipment::{
     CompletionReason, Customer, DeliveryType, EXPIRY_DAYS, Leg, LegSource, MergeOutcome, PromisedDeliveryDate,

@@ -317,8 +317,10 @@ pub fn eligibility(
 }
 
 mod judge;
+mod lifecycle;
 
 pub use judge::{Decision, Judgement, RequestedItem, ReturnRequest, Violation, judge};
+pub use lifecycle::{ApprovalStatus, NotAllowed, ReturnAction, ShippingStatus, rma_number, transition};
 
 #[cfg(test)]
 mod tests;
