@@ -62,27 +62,30 @@ impl SmtpMessenger {
         sms: OutboxMessenger,
     ) -> Result<Self, SmtpUrlError> {
         let parsed = url::Url::parse(url).map_err(|e| SmtpUrlError::NotUrl(e.to_string()))?;
+        // How the connection is secured, and its default port: known before the host is read,
+        // so a wrong scheme is named as such.
         let tls = parsed.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
-        if !matches!((parsed.scheme(), tls.as_deref()), ("smtp", None | Some("starttls")) | ("smtps", None)) {
-            return Err(SmtpUrlError::Scheme);
-        }
-        let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or(SmtpUrlError::NoHost)?;
-        let parameters = || {
-            let mut builder = TlsParameters::builder(host.to_owned());
-            if let Some(pem) = authorities {
-                if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
-                    return Err(SmtpUrlError::Authorities("no certificate found".into()));
-                }
-                let certificate = Certificate::from_pem(pem).map_err(|e| SmtpUrlError::Authorities(e.to_string()))?;
-                builder = builder.add_root_certificate(certificate);
-            }
-            builder.build_rustls().map_err(|e| SmtpUrlError::Authorities(e.to_string()))
-        };
-        let (port, tls) = match (parsed.scheme(), tls.as_deref()) {
-            ("smtp", None) => (25, Tls::None),
-            ("smtp", Some("starttls")) => (587, Tls::Required(parameters()?)),
-            ("smtps", None) => (465, Tls::Wrapper(parameters()?)),
+        let (port, secured) = match (parsed.scheme(), tls.as_deref()) {
+            ("smtp", None) => (25, None),
+            ("smtp", Some("starttls")) => (587, Some(Tls::Required as fn(TlsParameters) -> Tls)),
+            ("smtps", None) => (465, Some(Tls::Wrapper as fn(TlsParameters) -> Tls)),
             _ => return Err(SmtpUrlError::Scheme),
+        };
+        let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or(SmtpUrlError::NoHost)?;
+        let tls = match secured {
+            None => Tls::None,
+            Some(secure) => {
+                let mut builder = TlsParameters::builder(host.to_owned());
+                if let Some(pem) = authorities {
+                    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                        return Err(SmtpUrlError::Authorities("no certificate found".into()));
+                    }
+                    let certificate =
+                        Certificate::from_pem(pem).map_err(|e| SmtpUrlError::Authorities(e.to_string()))?;
+                    builder = builder.add_root_certificate(certificate);
+                }
+                secure(builder.build_rustls().map_err(|e| SmtpUrlError::Authorities(e.to_string()))?)
+            }
         };
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             .port(parsed.port().unwrap_or(port))

@@ -283,11 +283,9 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, AppError
     if team {
         return team_alert(deps, entry, &shipment).await;
     }
-    let page = super::pages::page_settings(deps, &entry.tenant_id).await?;
-    let Some(address) = super::pages::page_address(deps, &entry.tenant_id).await? else {
-        return Ok(Prepared::Fail("no public URL to link the tracking page from".into()));
+    let Some(Linked { page, address, tracking_url }) = linked(deps, &shipment).await? else {
+        return Ok(Prepared::Fail(NO_ADDRESS.into()));
     };
-    let tracking_url = format!("{address}/{}", crate::web::url_component(shipment.tracking_number.as_str()));
     let name = shipment.customer_reached_by(&contact).and_then(|c| c.name.clone());
     let token = super::subscriptions::unsubscribe_token(deps, &entry.tenant_id, &entry.shipment_id, &contact);
     let unsubscribe_url = format!("{address}/unsubscribe/{token}");
@@ -328,6 +326,25 @@ fn send(
     }))
 }
 
+/// Why a message cannot link the tracking page.
+const NO_ADDRESS: &str = "no public URL to link the tracking page from";
+
+/// The merchant's page settings and where a message links: its page's address and the
+/// shipment's page on it.
+struct Linked {
+    page: std::sync::Arc<crate::domain::TrackingPage>,
+    address: String,
+    tracking_url: String,
+}
+
+/// What a message about `shipment` links to; `None` without a public address to link from.
+async fn linked(deps: &Deps, shipment: &Shipment) -> Result<Option<Linked>, AppError> {
+    let page = super::pages::page_settings(deps, &shipment.tenant_id).await?;
+    let Some(address) = super::pages::page_address(deps, &shipment.tenant_id).await? else { return Ok(None) };
+    let tracking_url = format!("{address}/{}", crate::web::url_component(shipment.tracking_number.as_str()));
+    Ok(Some(Linked { page, address, tracking_url }))
+}
+
 /// The email to the merchant's team about the shipment's open exception cases, as they are
 /// now (none left open: not sent).
 async fn team_alert(deps: &Deps, entry: &LedgerEntry, shipment: &Shipment) -> Result<Prepared, AppError> {
@@ -335,11 +352,9 @@ async fn team_alert(deps: &Deps, entry: &LedgerEntry, shipment: &Shipment) -> Re
     if cases.is_empty() {
         return Ok(Prepared::Skip("the exception was resolved before the alert went"));
     }
-    let page = super::pages::page_settings(deps, &entry.tenant_id).await?;
-    let Some(address) = super::pages::page_address(deps, &entry.tenant_id).await? else {
-        return Ok(Prepared::Fail("no public URL to link the tracking page from".into()));
+    let Some(Linked { page, tracking_url, .. }) = linked(deps, shipment).await? else {
+        return Ok(Prepared::Fail(NO_ADDRESS.into()));
     };
-    let tracking_url = format!("{address}/{}", crate::web::url_component(shipment.tracking_number.as_str()));
     let message = match crate::notify::compose_team_alert(shipment, &cases, &page, &tracking_url, deps.clock.now()) {
         Ok(message) => message,
         Err(error) => return Ok(Prepared::Fail(format!("the message could not be written: {error}"))),
