@@ -39,6 +39,7 @@ pub struct PolicyWrite {
     pub auto_approve: Option<Option<AutoRule>>,
     #[serde(default, deserialize_with = "crate::domain::nullable")]
     pub auto_reject: Option<Option<AutoRule>>,
+    pub approved_expiry_days: Option<u32>,
     /// Answers carry the `version`; sent back, it is ignored.
     #[serde(default, rename = "version")]
     pub _version: Option<serde::de::IgnoredAny>,
@@ -62,7 +63,8 @@ impl PolicyWrite {
             methods,
             fees,
             auto_approve,
-            auto_reject
+            auto_reject,
+            approved_expiry_days
         );
     }
 }

@@ -38,9 +38,10 @@ pub use poll::{PollOutcome, PollPolicy, seconds_between, ticks_between};
 pub use quiet::{after_quiet_hours, country_zone, is_time_zone, recipient_zone};
 pub use recipients::{Contact, MAX_SUBSCRIPTIONS, Subscriptions, e164, language_tag};
 pub use returns::{
-    ApprovalStatus, AutoRule, Decision, FINAL_SALE_TAG, Judgement, LineEligibility, MethodFee, NotAllowed, Reason,
-    Refusal, RequestedItem, Resolution, ReturnAction, ReturnMethod, ReturnPolicy, ReturnRequest, ShippingStatus,
-    Violation, WindowStart, eligibility, judge, rma_number, transition,
+    ApprovalStatus, AutoRule, Decision, ExchangeVariant, FINAL_SALE_TAG, FiledBy, Grading, Judgement, LineEligibility,
+    MethodFee, NotAllowed, Outcome, Reason, ReceiveRefused, ReceivedItem, Receiving, RefundDestination, Refusal,
+    RequestedItem, Resolution, Return, ReturnAction, ReturnItem, ReturnMethod, ReturnPolicy, ReturnRequest,
+    ReturnShipment, ShippingStatus, Violation, WindowStart, eligibility, judge, rma_number, transition,
 };
 pub use shipment::{
     CompletionReason, Customer, DeliveryType, EXPIRY_DAYS, Leg, LegSource, MergeOutcome, PromisedDeliveryDate,

@@ -132,6 +132,13 @@ pub struct ReturnPolicy {
     pub auto_approve: Option<AutoRule>,
     /// Reject without the team when this holds.
     pub auto_reject: Option<AutoRule>,
+    /// Days an approved return waits for its items to ship before it expires (1 to 365).
+    #[serde(default = "default_expiry_days")]
+    pub approved_expiry_days: u32,
+}
+
+fn default_expiry_days() -> u32 {
+    30
 }
 
 impl ReturnPolicy {
@@ -168,6 +175,7 @@ impl ReturnPolicy {
             fees: Vec::new(),
             auto_approve: None,
             auto_reject: None,
+            approved_expiry_days: default_expiry_days(),
         }
     }
 
@@ -204,6 +212,9 @@ impl ReturnPolicy {
         }
         if self.store_credit_bonus_percent > 100 {
             return Err(DomainError::invalid("store_credit_bonus_percent", "must be from 0 to 100"));
+        }
+        if !(1..=365).contains(&self.approved_expiry_days) {
+            return Err(DomainError::invalid("approved_expiry_days", "must be from 1 to 365"));
         }
         if self.max_quantity_per_line == Some(0) {
             return Err(DomainError::invalid("max_quantity_per_line", "must be at least 1"));
@@ -318,9 +329,14 @@ pub fn eligibility(
 
 mod judge;
 mod lifecycle;
+mod record;
 
 pub use judge::{Decision, Judgement, RequestedItem, ReturnRequest, Violation, judge};
 pub use lifecycle::{ApprovalStatus, NotAllowed, ReturnAction, ShippingStatus, rma_number, transition};
+pub use record::{
+    ExchangeVariant, FiledBy, Grading, Outcome, ReceiveRefused, ReceivedItem, Receiving, RefundDestination, Return,
+    ReturnItem, ReturnShipment,
+};
 
 #[cfg(test)]
 mod tests;

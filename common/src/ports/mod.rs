@@ -4,10 +4,9 @@
 //! Every store implementation must pass [`crate::testkit`]'s contract suite. Every method that
 //! touches merchant data takes the tenant, so no call can reach another tenant's records; the
 //! only cross-tenant reads are [`ShipmentStore::find_legs`] and [`ShipmentStore::due_for_poll`],
-//! which return ids for the carrier pipeline and never data, and [`PageStore::page_tenant`],
-//! which routes a shopper's page to its merchant.
-//!
-//! Capabilities to come get a file of their own beside these (returns).
+//! which return ids for the carrier pipeline and never data, [`PageStore::page_tenant`],
+//! which routes a shopper's page to its merchant, and [`ReturnStore::due_expiries`], which
+//! names returns for the expiry schedule.
 
 mod clock;
 mod connections;
@@ -19,6 +18,7 @@ mod messenger;
 mod orders;
 mod pages;
 mod queue;
+mod returns;
 mod settings;
 mod shipments;
 mod store;
@@ -36,6 +36,7 @@ pub use messenger::{Messenger, Outgoing, SendError};
 pub use orders::OrderStore;
 pub use pages::{PageStore, PageWrite};
 pub use queue::{DeadLetter, QueueName, Received, WorkQueue};
+pub use returns::{DueReturn, ReturnFilter, ReturnStore};
 pub use settings::{SettingsKind, SettingsStore, Versioned};
 pub use shipments::{Cursor, ListPage, ListQuery, MAX_LOOKUP, ShipmentStore};
 pub use store::{BoxError, StoreError};

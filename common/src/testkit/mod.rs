@@ -7,6 +7,7 @@
 mod exceptions;
 mod messages;
 mod orders;
+mod returns;
 mod settings;
 mod webhooks;
 
@@ -30,6 +31,7 @@ pub use messages::{
     ledger_contract_plans_once_leases_and_finishes, suppression_contract_lists_once_pages_and_isolates,
 };
 pub use orders::{order_contract_upserts_pages_finds_and_isolates, sample_order};
+pub use returns::{return_contract_creates_versions_lists_and_isolates, sample_return};
 pub use settings::{
     contract_lookups_by_number_and_order, page_contract_slugs_are_unique_and_move,
     settings_contract_versions_and_isolation,

@@ -14,6 +14,7 @@ mod messages;
 mod orders;
 mod pages;
 mod queue;
+mod returns;
 mod schema;
 mod settings;
 mod shipments;
@@ -197,6 +198,7 @@ mod tests {
         crate::webhook_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::exception_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::order_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
+        crate::return_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
     }
 
     /// The file-backed store, with its pool of read connections over WAL.

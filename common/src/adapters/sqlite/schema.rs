@@ -221,6 +221,24 @@ CREATE TABLE orders (
 );
 CREATE INDEX orders_by_number ON orders (tenant_id, order_number);
 "#,
+    // Returns, as JSON, beside the columns their lookups, listings and expiry read.
+    r#"
+CREATE TABLE returns (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    rma_number TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE UNIQUE INDEX returns_by_rma ON returns (tenant_id, rma_number);
+CREATE INDEX returns_by_order ON returns (tenant_id, order_id, created_at);
+CREATE INDEX returns_by_creation ON returns (tenant_id, created_at);
+CREATE INDEX returns_due ON returns (expires_at) WHERE expires_at IS NOT NULL;
+"#,
 ];
 
 pub(super) fn migrate(connection: &Connection) -> Result<(), StoreError> {
