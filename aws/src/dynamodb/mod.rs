@@ -22,6 +22,9 @@
 //! | exception case | `T#<tenant>` | `EXC#<case id>` | |
 //! | suppressed address | `T#<tenant>` | `SUP#<suppression id>` | |
 //! | order | `T#<tenant>` | `ORD#<order id>` | GSI3 with a number: `T#<tenant>#ORDN#<sha-256 of the number>` / `<updated µs>#<id>` |
+//! | return | `T#<tenant>` | `RET#<id>` | GSI3 `T#<tenant>#RETO#<order id>` / `<created µs>#<id>`; GSI2 while waiting to expire: `RETDUE` / `<expires µs>#<tenant>#<id>` |
+//! | a return's RMA number (unique per tenant) | `T#<tenant>` | `RMA#<rma>` | |
+//! | an order's count of returns (one create at a time) | `T#<tenant>` | `ORDRET#<order id>` | |
 //! | message (the ledger) | `T#<tenant>` | `MSG#<shipment>#<message id>` | GSI2 while planned: `DUE#<id's first hex digit>` / `<due µs>#<tenant>#<shipment>#<id>` |
 //!
 //! GSI3 (keys only) answers shoppers' lookups within a tenant: each leg item carries
@@ -53,6 +56,7 @@ mod keys;
 mod messages;
 mod orders;
 mod pages;
+mod returns;
 mod settings;
 mod shipments;
 mod stream;
