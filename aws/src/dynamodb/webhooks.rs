@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 use chrono::{DateTime, Duration, Utc};
-use porchlight::domain::{ShipmentId, TenantId, WebhookEvent};
+use porchlight::domain::{TenantId, WebhookEvent};
 use porchlight::ports::{AfterAttempt, Attempt, Delivery, DeliveryState, StoreError, WebhookEventRecord, WebhookStore};
 
 use super::keys::{required_time, s, tenant_id, tenant_pk, text, time_value};
@@ -68,7 +68,7 @@ fn event_item(e: &WebhookEventRecord) -> Item {
         ("event_id".to_owned(), s(&e.event_id)),
         ("event".to_owned(), s(e.event.as_str())),
         ("at".to_owned(), time_value(e.at)),
-        ("shipment_id".to_owned(), s(e.shipment_id.as_str())),
+        ("subject".to_owned(), s(&e.subject)),
         ("body".to_owned(), AttributeValue::B(Blob::new(body))),
         ("GSI3PK".to_owned(), s(format!("T#{}#WEV", e.tenant_id))),
         ("GSI3SK".to_owned(), s(format!("{}#{}", micros_key(e.at), e.event_id))),
@@ -85,7 +85,8 @@ fn read_event(item: &Item) -> Result<WebhookEventRecord, StoreError> {
         event_id: text(item, "event_id")?.to_owned(),
         event: WebhookEvent::parse(text(item, "event")?).ok_or_else(|| corrupt("event"))?,
         at: required_time(item, "at")?,
-        shipment_id: ShipmentId::parse(text(item, "shipment_id")?).map_err(|_| corrupt("shipment_id"))?,
+        // Events kept before returns named their subject `shipment_id`.
+        subject: text(item, "subject").or_else(|_| text(item, "shipment_id"))?.to_owned(),
         body,
     })
 }

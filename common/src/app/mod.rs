@@ -39,8 +39,8 @@ pub use trackings::{
 use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets};
 use crate::domain::{DomainError, PollPolicy, ShipmentId, TargetPolicy};
 use crate::ports::{
-    BoxError, Clock, ConnectionStore, ExceptionStore, HttpClient, OrderStore, PageStore, SettingsStore, ShipmentStore,
-    StoreError, SuppressionList, TenantStore, WebhookStore, WorkQueue,
+    BoxError, Clock, ConnectionStore, ExceptionStore, HttpClient, OrderStore, PageStore, ReturnStore, SettingsStore,
+    ShipmentStore, StoreError, SuppressionList, TenantStore, WebhookStore, WorkQueue,
 };
 use crate::settings::{AdminToken, Settings};
 
@@ -75,6 +75,8 @@ pub struct Deps {
     pub suppressions: Arc<dyn SuppressionList>,
     /// Merchants' orders.
     pub orders: Arc<dyn OrderStore>,
+    /// Merchants' returns.
+    pub returns: Arc<dyn ReturnStore>,
     /// How merchants' webhooks are sent (see [`Ports::webhook_http`]).
     pub webhook_http: Arc<dyn HttpClient>,
     /// Which webhook targets merchants may register.
@@ -123,6 +125,8 @@ pub struct Ports {
     pub suppressions: Arc<dyn SuppressionList>,
     /// Merchants' orders.
     pub orders: Arc<dyn OrderStore>,
+    /// Merchants' returns.
+    pub returns: Arc<dyn ReturnStore>,
     /// How merchants' webhooks are sent: no redirects followed, and (unless the operator
     /// allows private targets) no connection to a forbidden address after DNS resolution.
     pub webhook_http: Arc<dyn HttpClient>,
@@ -148,6 +152,7 @@ impl Ports {
             + ExceptionStore
             + SuppressionList
             + OrderStore
+            + ReturnStore
             + Clone
             + 'static,
     {
@@ -160,7 +165,8 @@ impl Ports {
             webhooks: Arc::new(store.clone()),
             exceptions: Arc::new(store.clone()),
             suppressions: Arc::new(store.clone()),
-            orders: Arc::new(store),
+            orders: Arc::new(store.clone()),
+            returns: Arc::new(store),
             queue,
             clock,
             http,
@@ -189,6 +195,7 @@ impl Deps {
             exceptions: ports.exceptions,
             suppressions: ports.suppressions,
             orders: ports.orders,
+            returns: ports.returns,
             webhook_http: ports.webhook_http,
             webhook_targets: settings.webhook_targets,
             webhook_secrets: Arc::new(settings.webhook_secrets.clone()),

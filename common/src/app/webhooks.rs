@@ -342,7 +342,7 @@ async fn record_and_plan(
                 event_id: new.event_id,
                 event: new.event,
                 at: new.at,
-                shipment_id: shipment.id.clone(),
+                subject: shipment.id.to_string(),
                 body,
             };
             deps.webhooks.record_event(&record).await?;
@@ -432,7 +432,7 @@ pub async fn send_test(deps: &Deps, tenant: &TenantId, endpoint: &str) -> Result
         true,
         None,
     );
-    let attempt = dispatch::post(deps, &endpoint, body, now).await;
+    let attempt = dispatch::post(deps, &endpoint, WebhookEvent::TrackingUpdate, body, now).await;
     tracing::info!(tenant_id = %tenant, endpoint_id = endpoint.endpoint.id, status = attempt.status, "webhook test sent");
     Ok(attempt)
 }

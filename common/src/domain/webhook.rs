@@ -25,6 +25,10 @@ pub const SIGNATURE_HEADER: &str = "aftership-hmac-sha256";
 /// The header naming the payload's version, and its value.
 pub const VERSION_HEADER: (&str, &str) = ("as-webhook-version", "2026-07");
 
+/// The header carrying a Returns event's signature (AfterShip Returns' name; the same
+/// algorithm).
+pub const RETURNS_SIGNATURE_HEADER: &str = "as-signature-hmac-sha256";
+
 /// What an endpoint can be told about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -38,15 +42,48 @@ pub enum WebhookEvent {
     /// An exception rule opened or reopened a case (a Porchlight extension, for the merchant's
     /// team; taken only by endpoints that name it).
     ExceptionCase,
+    /// A return was asked for.
+    #[serde(rename = "return.submitted")]
+    ReturnSubmitted,
+    /// A return was approved.
+    #[serde(rename = "return.approved")]
+    ReturnApproved,
+    /// A return was rejected.
+    #[serde(rename = "return.rejected")]
+    ReturnRejected,
+    /// A return was resolved (`done`).
+    #[serde(rename = "return.resolved")]
+    ReturnResolved,
+    /// An approved return expired.
+    #[serde(rename = "return.expired")]
+    ReturnExpired,
+    /// A return's shipment was attached or its tracking moved.
+    #[serde(rename = "return.shipment.updated")]
+    ReturnShipmentUpdated,
+    /// Items of a return were received.
+    #[serde(rename = "return.receiving.created")]
+    ReturnReceivingCreated,
+    /// An approved return asks for an exchange order (a Porchlight extension, for the
+    /// storefront connector to create it; no payment is taken here).
+    #[serde(rename = "return.exchange_order.requested")]
+    ReturnExchangeRequested,
 }
 
 impl WebhookEvent {
     /// Every event.
-    pub const ALL: [WebhookEvent; 4] = [
+    pub const ALL: [WebhookEvent; 12] = [
         WebhookEvent::TrackingUpdate,
         WebhookEvent::TrackingPendingTime,
         WebhookEvent::EddRevise,
         WebhookEvent::ExceptionCase,
+        WebhookEvent::ReturnSubmitted,
+        WebhookEvent::ReturnApproved,
+        WebhookEvent::ReturnRejected,
+        WebhookEvent::ReturnResolved,
+        WebhookEvent::ReturnExpired,
+        WebhookEvent::ReturnShipmentUpdated,
+        WebhookEvent::ReturnReceivingCreated,
+        WebhookEvent::ReturnExchangeRequested,
     ];
 
     /// The event's code, as in the payload's `event`.
@@ -56,12 +93,30 @@ impl WebhookEvent {
             WebhookEvent::TrackingPendingTime => "tracking_pending_time",
             WebhookEvent::EddRevise => "edd_revise",
             WebhookEvent::ExceptionCase => "exception_case",
+            WebhookEvent::ReturnSubmitted => "return.submitted",
+            WebhookEvent::ReturnApproved => "return.approved",
+            WebhookEvent::ReturnRejected => "return.rejected",
+            WebhookEvent::ReturnResolved => "return.resolved",
+            WebhookEvent::ReturnExpired => "return.expired",
+            WebhookEvent::ReturnShipmentUpdated => "return.shipment.updated",
+            WebhookEvent::ReturnReceivingCreated => "return.receiving.created",
+            WebhookEvent::ReturnExchangeRequested => "return.exchange_order.requested",
         }
     }
 
     /// Reads [`WebhookEvent::as_str`]'s spelling.
     pub fn parse(text: &str) -> Option<WebhookEvent> {
         WebhookEvent::ALL.into_iter().find(|e| e.as_str() == text)
+    }
+
+    /// Whether it is about a return (sent as AfterShip Returns sends its webhooks).
+    pub fn is_return(self) -> bool {
+        self.as_str().starts_with("return.")
+    }
+
+    /// The header its signature travels in.
+    pub fn signature_header(self) -> &'static str {
+        if self.is_return() { RETURNS_SIGNATURE_HEADER } else { SIGNATURE_HEADER }
     }
 }
 

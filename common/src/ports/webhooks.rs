@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::StoreError;
-use crate::domain::{ShipmentId, TenantId, WebhookEvent};
+use crate::domain::{TenantId, WebhookEvent};
 
 /// Events a time range replay takes at most.
 pub const MAX_REPLAY_EVENTS: usize = 10_000;
@@ -29,8 +29,8 @@ pub struct WebhookEventRecord {
     pub event: WebhookEvent,
     /// The payload's `ts`.
     pub at: DateTime<Utc>,
-    /// The tracking it is about.
-    pub shipment_id: ShipmentId,
+    /// What it is about: the tracking's id, or the return's.
+    pub subject: String,
     /// The JSON body exactly as sent and signed.
     pub body: Vec<u8>,
 }

@@ -87,6 +87,7 @@ where
         + crate::ports::WebhookStore
         + crate::ports::SuppressionList
         + crate::ports::OrderStore
+        + crate::ports::ReturnStore
         + crate::ports::ExceptionStore
         + Clone
         + 'static,

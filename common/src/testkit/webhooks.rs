@@ -12,7 +12,7 @@ fn event(tenant: &TenantId, minutes: i64, n: u8) -> WebhookEventRecord {
         event_id: uuid::Uuid::new_v4().to_string(),
         event: WebhookEvent::TrackingUpdate,
         at: base_time() + Duration::minutes(minutes),
-        shipment_id: ShipmentId::random(),
+        subject: ShipmentId::random().to_string(),
         body: format!(r#"{{"n":{n},"msg":{{"title":"caf\u00e9"}}}}"#).into_bytes(),
     }
 }

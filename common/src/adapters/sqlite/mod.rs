@@ -246,7 +246,7 @@ mod tests {
             event_id: id.to_owned(),
             event: WebhookEvent::TrackingUpdate,
             at,
-            shipment_id: ShipmentId::random(),
+            subject: ShipmentId::random().to_string(),
             body: b"{}".to_vec(),
         };
         let (done, waiting, recent) = (event("done", old), event("waiting", old), event("recent", now));

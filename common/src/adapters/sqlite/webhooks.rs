@@ -6,9 +6,10 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{SqliteStore, corrupt, execute, from_micros, micros, unavailable};
-use crate::domain::{ShipmentId, TenantId, WebhookEvent};
+use crate::domain::{TenantId, WebhookEvent};
 use crate::ports::{AfterAttempt, Attempt, Delivery, DeliveryState, StoreError, WebhookEventRecord, WebhookStore};
 
+/// `shipment_id` holds the event's subject (a tracking's id, or a return's).
 const EVENT_COLUMNS: &str = "tenant_id, event_id, event, at, shipment_id, body";
 const DELIVERY_COLUMNS: &str =
     "tenant_id, id, endpoint_id, event_id, event, created_at, due_at, state, attempts, replayed_after";
@@ -22,7 +23,7 @@ fn event_row(row: &Row<'_>) -> rusqlite::Result<Result<WebhookEventRecord, Store
             event_id,
             event: WebhookEvent::parse(&event).ok_or_else(|| corrupt("event"))?,
             at: from_micros(at),
-            shipment_id: ShipmentId::parse(&shipment).map_err(|_| corrupt("shipment_id"))?,
+            subject: shipment,
             body,
         })
     })())
@@ -73,7 +74,7 @@ impl WebhookStore for SqliteStore {
                         e.event_id,
                         e.event.as_str(),
                         micros(e.at),
-                        e.shipment_id.as_str(),
+                        e.subject,
                         e.body,
                     ])
                 })

@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 
 use super::{SigningEndpoint, signing_endpoints};
 use crate::app::{AppError, Deps};
-use crate::domain::{SIGNATURE_HEADER, TenantId, VERSION_HEADER, retry_delay, sign_webhook, with_jitter};
+use crate::domain::{TenantId, VERSION_HEADER, WebhookEvent, retry_delay, sign_webhook, with_jitter};
 use crate::ports::{AfterAttempt, Attempt, Delivery, HttpRequest};
 
 /// Deliveries being sent at once, all endpoints together.
@@ -252,7 +252,7 @@ impl Dispatcher {
                 error: Some("the event is no longer kept".into()),
             });
         };
-        Ok(post(&self.deps, endpoint, event.body, now).await)
+        Ok(post(&self.deps, endpoint, event.event, event.body, now).await)
     }
 
     /// Joins the endpoint's line (the places to wait for), or answers until when its delivery
@@ -298,12 +298,19 @@ impl Dispatcher {
     }
 }
 
-/// Posts `body` to `endpoint`, signed; the attempt, started `now`.
-pub(super) async fn post(deps: &Deps, endpoint: &SigningEndpoint, body: Vec<u8>, now: DateTime<Utc>) -> Attempt {
+/// Posts `body` of `event` to `endpoint`, signed in the event's header; the attempt, started
+/// `now`.
+pub(super) async fn post(
+    deps: &Deps,
+    endpoint: &SigningEndpoint,
+    event: WebhookEvent,
+    body: Vec<u8>,
+    now: DateTime<Utc>,
+) -> Attempt {
     let signature = sign_webhook(&endpoint.secret, &body);
     let request = HttpRequest::post(endpoint.endpoint.url.clone(), body)
         .header("content-type", "application/json")
-        .header(SIGNATURE_HEADER, signature)
+        .header(event.signature_header(), signature)
         .header(VERSION_HEADER.0, VERSION_HEADER.1);
     let started = Instant::now();
     let answer = deps.webhook_http.send(request).await;
