@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::app::AppError;
+use crate::domain::Violation;
 
 /// An error response.
 #[derive(Debug)]
@@ -18,12 +19,16 @@ pub struct ApiError {
     code: u32,
     message: String,
     data: serde_json::Value,
+    /// Field errors, as the Returns API lists them in `meta.errors`.
+    errors: Vec<Violation>,
+    /// Shaped as the Returns API answers (`data: null`, `meta.errors`).
+    returns: bool,
 }
 
 impl ApiError {
     /// A 400 with `code` and `message`.
     pub fn bad_request(code: u32, message: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::BAD_REQUEST, code, message: message.into(), data: json!({}) }
+        ApiError { status: StatusCode::BAD_REQUEST, code, message: message.into(), data: json!({}), errors: Vec::new(), returns: false }
     }
 
     /// A 404 for a path that does not exist.
@@ -33,6 +38,8 @@ impl ApiError {
             code: 404,
             message: "the requested resource does not exist".into(),
             data: json!({}),
+            errors: Vec::new(),
+            returns: false,
         }
     }
 
@@ -43,6 +50,8 @@ impl ApiError {
             code: 405,
             message: "method not allowed".into(),
             data: json!({}),
+            errors: Vec::new(),
+            returns: false,
         }
     }
 
@@ -53,6 +62,8 @@ impl ApiError {
             code: 413,
             message: "request body is too large".into(),
             data: json!({}),
+            errors: Vec::new(),
+            returns: false,
         }
     }
 
@@ -63,6 +74,8 @@ impl ApiError {
             code: 408,
             message: "the request body did not arrive in time".into(),
             data: json!({}),
+            errors: Vec::new(),
+            returns: false,
         }
     }
 
@@ -82,6 +95,8 @@ impl ApiError {
             403 => "Forbidden",
             404 => "NotFound",
             408 => "RequestTimeout",
+            409 => "Conflict",
+            422 => "UnprocessableEntity",
             429 => "TooManyRequests",
             500.. => "InternalError",
             _ => "BadRequest",
@@ -112,6 +127,17 @@ impl From<AppError> for ApiError {
             AppError::RetrackNotAllowed => (StatusCode::BAD_REQUEST, 4013),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, 401),
             AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, 503),
+            AppError::ReturnRefused(_) | AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42200),
+            AppError::NotReceivable(refused) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                match refused {
+                    crate::domain::ReceiveRefused::TooMany => 42213,
+                    crate::domain::ReceiveRefused::GradingTooMany => 42247,
+                    crate::domain::ReceiveRefused::NotInReturn => 42225,
+                },
+            ),
+            AppError::ReturnNotAllowed(_) => (StatusCode::CONFLICT, 40900),
+            AppError::ReturnInProgress => (StatusCode::TOO_MANY_REQUESTS, 42900),
             AppError::Unavailable(source) => {
                 tracing::error!(error = %source, "dependency unavailable");
                 (StatusCode::SERVICE_UNAVAILABLE, 503)
@@ -130,7 +156,61 @@ impl From<AppError> for ApiError {
             AppError::Duplicate(id) => json!({ "id": id.as_str() }),
             _ => json!({}),
         };
-        ApiError { status, code, message, data }
+        let errors = match error {
+            AppError::ReturnRefused(violations) => violations,
+            _ => Vec::new(),
+        };
+        ApiError { status, code, message, data, errors, returns: false }
+    }
+}
+
+impl ApiError {
+    /// The error as the Returns API answers it: AfterShip Returns' codes (`40400` "Return not
+    /// found", `42200` with every field error in `meta.errors`, `40900`, `42900`), `data: null`.
+    pub fn returns(error: AppError) -> Self {
+        let field = |path: &str, info: String| vec![Violation { path: path.to_owned(), info }];
+        let mut answer = match error {
+            AppError::Missing("return") => ApiError {
+                status: StatusCode::NOT_FOUND,
+                code: 40400,
+                message: "Return not found".into(),
+                data: json!(null),
+                errors: Vec::new(),
+                returns: true,
+            },
+            AppError::Invalid(invalid) => ApiError::unprocessable(field(&invalid.field, invalid.reason)),
+            AppError::Required(name) => ApiError::unprocessable(field(name, format!("{name} is a required field"))),
+            AppError::ReturnRefused(violations) => ApiError::unprocessable(violations),
+            other => {
+                let mut answer = ApiError::from(other);
+                // The Returns API writes HTTP statuses as five digits (401 is 40100).
+                if answer.code < 1000 {
+                    answer.code *= 100;
+                }
+                answer
+            }
+        };
+        answer.returns = true;
+        answer
+    }
+
+    /// A body the Returns API cannot read: `42200` naming the body.
+    pub fn into_returns(self) -> Self {
+        if self.returns || self.status != StatusCode::BAD_REQUEST {
+            return ApiError { returns: true, ..self };
+        }
+        ApiError::unprocessable(vec![Violation { path: "body".into(), info: self.message }])
+    }
+
+    fn unprocessable(errors: Vec<Violation>) -> Self {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: 42200,
+            message: "Unprocessable entity".into(),
+            data: json!(null),
+            errors,
+            returns: true,
+        }
     }
 }
 
@@ -141,14 +221,17 @@ impl IntoResponse for ApiError {
             code: u32,
             message: &'a str,
             r#type: &'static str,
+            #[serde(skip_serializing_if = "<[Violation]>::is_empty")]
+            errors: &'a [Violation],
         }
         #[derive(serde::Serialize)]
         struct Body<'a> {
             meta: Meta<'a>,
             data: &'a serde_json::Value,
         }
-        let body =
-            Body { meta: Meta { code: self.code, message: &self.message, r#type: self.meta_type() }, data: &self.data };
+        let data = if self.returns { &serde_json::Value::Null } else { &self.data };
+        let meta = Meta { code: self.code, message: &self.message, r#type: self.meta_type(), errors: &self.errors };
+        let body = Body { meta, data };
         (self.status, axum::Json(body)).into_response()
     }
 }

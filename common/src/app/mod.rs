@@ -249,6 +249,21 @@ pub enum AppError {
     /// No such record (named) for this tenant.
     #[error("{0} does not exist")]
     Missing(&'static str),
+    /// A return request the merchant's policy does not allow: every violation.
+    #[error("the return request breaks the return policy")]
+    ReturnRefused(Vec<crate::domain::Violation>),
+    /// A move the return's approval status does not allow.
+    #[error(transparent)]
+    ReturnNotAllowed(#[from] crate::domain::NotAllowed),
+    /// A receiving the return cannot take.
+    #[error(transparent)]
+    NotReceivable(#[from] crate::domain::ReceiveRefused),
+    /// Another return of the same order is being created.
+    #[error("another return request for the same order is in progress")]
+    ReturnInProgress,
+    /// A well-formed request that cannot be carried out (the message says why).
+    #[error("{0}")]
+    Unprocessable(String),
     /// Concurrent writers kept winning; the caller may retry.
     #[error("the tracking is being changed concurrently; retry")]
     Busy,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{AppError, Deps};
-use crate::domain::{Order, OrderCustomer, OrderItem, Shipment, ShippingAddress, Store, TenantId};
+use crate::domain::{Order, OrderCustomer, OrderItem, Shipment, ShipmentDirection, ShippingAddress, Store, TenantId};
 use crate::ports::ListQuery;
 
 /// The most orders a page holds.
@@ -66,10 +66,11 @@ pub async fn order_shipments(deps: &Deps, order: &Order) -> Result<Vec<Shipment>
 }
 
 /// When the order was delivered: when the last of its shipments was, once every one of them
-/// is delivered; `None` while one is on its way, or it has none.
+/// is delivered; `None` while one is on its way, or it has none. Return shipments (on their
+/// way back) do not count.
 pub fn delivered_at(shipments: &[Shipment]) -> Option<DateTime<Utc>> {
     let mut latest: Option<DateTime<Utc>> = None;
-    for shipment in shipments {
+    for shipment in shipments.iter().filter(|s| s.details.shipment_direction == ShipmentDirection::Forward) {
         let delivered = shipment.shipment_delivery_date.as_ref()?.instant();
         latest = Some(latest.map_or(delivered, |l| l.max(delivered)));
     }

@@ -1,14 +1,12 @@
-//! Returns (issue 11, in progress): the merchant's return policy
-//! (`/porchlight/v1/return-policy`), and what an order's lines allow under it.
-
-use std::collections::HashMap;
+//! Returns: the merchant's return policy (`/porchlight/v1/return-policy`) and what an order's
+//! lines allow under it; asking for a return ([`requests`]); what the merchant and the
+//! schedule do to one ([`actions`]); its webhook events ([`events`]).
 
 use serde::Deserialize;
 
 use super::{AppError, Deps};
 use crate::domain::{
     AutoRule, LineEligibility, MethodFee, Order, Reason, Resolution, ReturnMethod, ReturnPolicy, TenantId, WindowStart,
-    eligibility,
 };
 use crate::ports::SettingsKind;
 
@@ -39,6 +37,7 @@ pub struct PolicyWrite {
     pub auto_approve: Option<Option<AutoRule>>,
     #[serde(default, deserialize_with = "crate::domain::nullable")]
     pub auto_reject: Option<Option<AutoRule>>,
+    pub flagged_emails: Option<Vec<String>>,
     pub approved_expiry_days: Option<u32>,
     /// Answers carry the `version`; sent back, it is ignored.
     #[serde(default, rename = "version")]
@@ -64,6 +63,7 @@ impl PolicyWrite {
             fees,
             auto_approve,
             auto_reject,
+            flagged_emails,
             approved_expiry_days
         );
     }
@@ -88,13 +88,20 @@ pub async fn update_return_policy(
 }
 
 /// What each line of `order` allows now under the tenant's policy, with the units already in
-/// returns counted (none until returns are stored).
+/// its returns counted.
 pub async fn order_eligibility(deps: &Deps, order: &Order) -> Result<Vec<LineEligibility>, AppError> {
-    let policy = return_policy(deps, &order.tenant_id).await?;
-    let shipments = super::orders::order_shipments(deps, order).await?;
-    let delivered = super::orders::delivered_at(&shipments);
-    Ok(eligibility(&policy, order, delivered, &HashMap::new(), deps.clock.now()))
+    Ok(order_state(deps, order).await?.lines)
 }
+
+mod actions;
+mod events;
+mod requests;
+
+pub use actions::{
+    RETURN_FIELD, ReturnKey, ShipmentToAttach, approve, attach_shipment, expire_due, follow_shipment, get_return,
+    receive, reject, remove_items, resolve, return_of,
+};
+pub use requests::{ItemRequest, MAX_COMMENT, MAX_PHOTOS, NewReturn, OrderState, create_return, order_state};
 
 #[cfg(test)]
 mod tests {

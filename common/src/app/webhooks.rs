@@ -305,6 +305,43 @@ pub async fn plan_exception_case(deps: &Deps, shipment: &Shipment, case: &Except
     record_and_plan(deps, shipment, new, &takers).await
 }
 
+/// Records `event` of return `ret` (as written at its version) and plans its delivery to every
+/// endpoint that takes it, with AfterShip Returns' body `{id, created_at, event, data}`
+/// (`data` from `view`, the return as the Returns API shows it); how many were planned now.
+/// Once per return version and event: a redelivered change plans nothing twice.
+pub async fn plan_return_event(
+    deps: &Deps,
+    ret: &crate::domain::Return,
+    event: WebhookEvent,
+    view: impl FnOnce() -> serde_json::Value,
+) -> Result<usize, AppError> {
+    let tenant = &ret.tenant_id;
+    let (Some(stored), _) = stored(deps, tenant).await? else { return Ok(0) };
+    let takers: Vec<&StoredEndpoint> = stored.endpoints.iter().filter(|e| e.events.contains(&event)).collect();
+    if takers.is_empty() {
+        return Ok(0);
+    }
+    let event_id = event_uuid(&[tenant.as_str(), &ret.id, event.as_str(), &ret.version.to_string()]);
+    let record = match deps.webhooks.event(tenant, &event_id).await? {
+        Some(kept) => kept,
+        None => {
+            let at = ret.updated_at;
+            let body = serde_json::json!({
+                "id": event_id.replace('-', ""),
+                "created_at": at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "event": event.as_str(),
+                "data": view(),
+            });
+            let body = serde_json::to_vec(&body).map_err(|e| AppError::Internal(e.to_string()))?;
+            let record =
+                WebhookEventRecord { tenant_id: tenant.clone(), event_id, event, at, subject: ret.id.clone(), body };
+            deps.webhooks.record_event(&record).await?;
+            record
+        }
+    };
+    plan_deliveries(deps, &record, &takers).await
+}
+
 /// An event about to be kept: what it is, its id, when, and what its body says beyond the
 /// tracking.
 struct NewEvent<'a> {
@@ -349,10 +386,19 @@ async fn record_and_plan(
             record
         }
     };
+    plan_deliveries(deps, &record, endpoints).await
+}
+
+/// Plans the delivery of a kept event to each of `endpoints`; how many were planned now.
+async fn plan_deliveries(
+    deps: &Deps,
+    record: &WebhookEventRecord,
+    endpoints: &[&StoredEndpoint],
+) -> Result<usize, AppError> {
     let now = deps.clock.now();
     let mut planned = 0;
     for endpoint in endpoints {
-        if deps.webhooks.plan_delivery(&Delivery::new(&record, &endpoint.id, "", now)).await? {
+        if deps.webhooks.plan_delivery(&Delivery::new(record, &endpoint.id, "", now)).await? {
             planned += 1;
         }
     }

@@ -132,6 +132,10 @@ pub struct ReturnPolicy {
     pub auto_approve: Option<AutoRule>,
     /// Reject without the team when this holds.
     pub auto_reject: Option<AutoRule>,
+    /// Customers' emails the merchant flagged (auto rules may spare them); compared without
+    /// case.
+    #[serde(default)]
+    pub flagged_emails: Vec<String>,
     /// Days an approved return waits for its items to ship before it expires (1 to 365).
     #[serde(default = "default_expiry_days")]
     pub approved_expiry_days: u32,
@@ -175,6 +179,7 @@ impl ReturnPolicy {
             fees: Vec::new(),
             auto_approve: None,
             auto_reject: None,
+            flagged_emails: Vec::new(),
             approved_expiry_days: default_expiry_days(),
         }
     }

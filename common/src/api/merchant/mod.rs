@@ -1,6 +1,6 @@
-//! The merchant API: AfterShip's Tracking API 2026-07 under [`PREFIX`] and Porchlight's
-//! extensions under [`EXTENSIONS`], both authenticated by the `as-api-key` header, with the
-//! OpenAPI document and the health check.
+//! The merchant API: AfterShip's Tracking API 2026-07 under [`PREFIX`], its Returns API
+//! 2026-07 under [`RETURNS_PREFIX`] and Porchlight's extensions under [`EXTENSIONS`], all
+//! authenticated by the `as-api-key` header, with the OpenAPI document and the health check.
 
 mod connections;
 mod couriers;
@@ -57,6 +57,10 @@ impl IdPage {
 
 /// The API version prefix this router serves.
 pub const PREFIX: &str = "/tracking/2026-07";
+/// The Returns API's prefix (AfterShip Returns 2026-07).
+pub const RETURNS_PREFIX: &str = "/returns/2026-07";
+/// The actions the Returns API takes on a return, by id or by RMA number.
+const RETURN_ACTIONS: [&str; 6] = ["approve", "reject", "resolve", "receive-items", "attach-shipments", "remove-items"];
 /// The prefix of Porchlight's own extensions, with the same key and envelope.
 pub const EXTENSIONS: &str = "/porchlight/v1";
 
@@ -109,21 +113,46 @@ pub fn merchant_router(deps: Deps) -> Router {
         .route("/webhooks/{id}/deliveries/{delivery_id}/replay", post(webhooks::replay_delivery))
         .route("/webhooks/{id}/replay", post(webhooks::replay))
         .route_layer(middleware::from_fn_with_state(deps.clone(), authenticate));
+    let returns_api = Router::new()
+        .route("/returns", get(returns::list).post(returns::create))
+        .route("/returns/{return_id}", get(returns::get_by_id))
+        .route("/returns/rma/{rma_number}", get(returns::get_by_rma));
+    let returns_api = RETURN_ACTIONS.iter().fold(returns_api, |router, action| {
+        router
+            .route(&format!("/returns/{{return_id}}/{action}"), post(returns::act_by_id))
+            .route(&format!("/returns/rma/{{rma_number}}/{action}"), post(returns::act_by_rma))
+    });
+    let returns_api = returns_api.route_layer(middleware::from_fn_with_state(deps.clone(), authenticate_returns));
     Router::new()
         .nest(PREFIX, authenticated)
+        .nest(RETURNS_PREFIX, returns_api)
         .nest(EXTENSIONS, extensions)
         .route("/openapi.json", get(openapi::document))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(deps)
 }
 
-async fn authenticate(State(deps): State<Deps>, mut request: Request, next: Next) -> Response {
+async fn authenticate(State(deps): State<Deps>, request: Request, next: Next) -> Response {
+    authenticate_as(&deps, request, next, ApiError::from).await
+}
+
+/// The Returns API's key check: its refusals in its own shape.
+async fn authenticate_returns(State(deps): State<Deps>, request: Request, next: Next) -> Response {
+    authenticate_as(&deps, request, next, ApiError::returns).await
+}
+
+async fn authenticate_as(
+    deps: &Deps,
+    mut request: Request,
+    next: Next,
+    refusal: fn(app::AppError) -> ApiError,
+) -> Response {
     let key = request.headers().get("as-api-key").and_then(|v| v.to_str().ok());
-    match app::authenticate(&deps, key).await {
+    match app::authenticate(deps, key).await {
         Ok(tenant) => {
             request.extensions_mut().insert(tenant);
             next.run(request).await
         }
-        Err(error) => ApiError::from(error).into_response(),
+        Err(error) => refusal(error).into_response(),
     }
 }

@@ -7,8 +7,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+mod returns;
 mod values;
 
+pub use returns::{method_code, outcome_code, parse_method, return_view, shipping_status_code};
 pub use values::{CompletionReasonWire, CustomerView, DeliveryTypeWire, DirectionWire, PromisedDeliveryDateWire};
 
 use crate::app::{AppError, NewTracking};
