@@ -28,7 +28,14 @@ pub struct ApiError {
 impl ApiError {
     /// A 400 with `code` and `message`.
     pub fn bad_request(code: u32, message: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::BAD_REQUEST, code, message: message.into(), data: json!({}), errors: Vec::new(), returns: false }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            message: message.into(),
+            data: json!({}),
+            errors: Vec::new(),
+            returns: false,
+        }
     }
 
     /// A 404 for a path that does not exist.

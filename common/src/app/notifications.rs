@@ -363,12 +363,14 @@ async fn team_alert(deps: &Deps, entry: &LedgerEntry, shipment: &Shipment) -> Re
 }
 
 /// Plans everything a status change calls for: its notifications (in `ledger`), its
-/// merchant's webhook deliveries, and the exception cases its rules open. Idempotent, so a
-/// change delivered again plans nothing twice.
+/// merchant's webhook deliveries, the exception cases its rules open, and, for a return's
+/// shipment, the return's shipping status. Idempotent, so a change delivered again plans
+/// nothing twice.
 pub async fn plan_change(deps: &Deps, ledger: &dyn MessageLedger, change: &ChangeEvent) -> Result<(), AppError> {
     plan_notifications(deps, ledger, change).await?;
     super::webhooks::plan_webhooks(deps, change).await?;
     super::exceptions::evaluate_change(deps, ledger, change).await?;
+    super::returns::follow_shipment(deps, change).await?;
     Ok(())
 }
 

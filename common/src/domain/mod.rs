@@ -49,9 +49,9 @@ pub use shipment::{
 };
 pub use status::{SUBTAGS, Subtag, SubtagInfo, Tag};
 pub use webhook::{
-    ALLOWED_PORTS, MAX_ATTEMPTS as MAX_WEBHOOK_ATTEMPTS, MAX_ENDPOINTS, RETURNS_SIGNATURE_HEADER, SIGNATURE_HEADER, TargetPolicy,
-    VERSION_HEADER,
-    WebhookEvent, is_forbidden_address, retry_delay, sign_webhook, validate_target, with_jitter,
+    ALLOWED_PORTS, MAX_ATTEMPTS as MAX_WEBHOOK_ATTEMPTS, MAX_ENDPOINTS, RETURNS_SIGNATURE_HEADER, SIGNATURE_HEADER,
+    TargetPolicy, VERSION_HEADER, WebhookEvent, is_forbidden_address, retry_delay, sign_webhook, validate_target,
+    with_jitter,
 };
 
 /// A value that does not satisfy the domain's rules.

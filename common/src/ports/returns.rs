@@ -30,9 +30,10 @@ impl ReturnFilter {
     /// Whether `ret` passes.
     pub fn matches(&self, ret: &Return) -> bool {
         self.approval_status.is_none_or(|s| ret.approval_status == s)
-            && self.customer_email.as_ref().is_none_or(|e| {
-                ret.contact_email.as_ref().is_some_and(|c| c.eq_ignore_ascii_case(e))
-            })
+            && self
+                .customer_email
+                .as_ref()
+                .is_none_or(|e| ret.contact_email.as_ref().is_some_and(|c| c.eq_ignore_ascii_case(e)))
             && self.order_name.as_ref().is_none_or(|n| ret.order_number.as_ref() == Some(n))
             && self.outcome.is_none_or(|o| ret.outcomes().contains(&o))
             && self.return_method.is_none_or(|m| ret.method == m)

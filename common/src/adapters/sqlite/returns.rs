@@ -100,9 +100,7 @@ impl ReturnStore for SqliteStore {
                     body
                 ],
             )
-            .map_err(|e| {
-                if is_unique_violation(&e, "returns.") { StoreError::Conflict } else { unavailable(e) }
-            })?;
+            .map_err(|e| if is_unique_violation(&e, "returns.") { StoreError::Conflict } else { unavailable(e) })?;
             Ok(1)
         })
         .await

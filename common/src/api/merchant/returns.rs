@@ -332,7 +332,13 @@ pub(super) struct RemoveBody {
 }
 
 /// One of the actions on a return, by id or by RMA number.
-async fn act(deps: &Deps, tenant: &TenantId, key: ReturnKey, action: &str, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+async fn act(
+    deps: &Deps,
+    tenant: &TenantId,
+    key: ReturnKey,
+    action: &str,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let key = &key;
     let result = match action {
         "approve" => {
@@ -366,7 +372,8 @@ async fn act(deps: &Deps, tenant: &TenantId, key: ReturnKey, action: &str, body:
                 return Err(invalid("shipments", "shipments must contain at maximum 1 item"));
             }
             let shipment = shipments.remove(0);
-            let required = |field: &str| invalid(&format!("shipments[0].{field}"), &format!("{field} is a required field"));
+            let required =
+                |field: &str| invalid(&format!("shipments[0].{field}"), &format!("{field} is a required field"));
             let label = shipment.label.ok_or_else(|| required("label"))?;
             let attach = ShipmentToAttach {
                 tracking_number: shipment.tracking_number.ok_or_else(|| required("tracking_number"))?,

@@ -27,6 +27,11 @@ impl Harness {
     async fn new() -> Self {
         let clock = Arc::new(ManualClock::at(Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).single().expect("date")));
         let deps = crate::testkit::deps(SqliteStore::in_memory().expect("store"), clock.clone());
+        Harness::with(deps, clock).await
+    }
+
+    /// A harness on `deps` (whose clock is `clock`), with a merchant "Acme".
+    async fn with(deps: Deps, clock: Arc<ManualClock>) -> Self {
         let (_, key) = app::create_tenant(&deps, "Acme").await.expect("tenant");
         Harness { router: router(deps.clone()), deps, clock, key: key.secret }
     }
@@ -683,6 +688,7 @@ async fn bodies_that_could_be_stored_but_not_read_back_are_refused() {
 mod exceptions;
 mod operator;
 mod orders;
+mod returns;
 mod suppressions;
 mod texts;
 mod webhooks;

@@ -5,8 +5,8 @@
 
 use super::super::{AppError, Deps, NewTracking};
 use crate::domain::{
-    ApprovalStatus, DomainError, Money, ReceivedItem, Return, ReturnAction, ReturnShipment, Shipment,
-    ShipmentDetails, ShipmentDirection, Slug, TenantId, TrackingNumber, WebhookEvent,
+    ApprovalStatus, DomainError, Money, ReceivedItem, Return, ReturnAction, ReturnShipment, Shipment, ShipmentDetails,
+    ShipmentDirection, Slug, TenantId, TrackingNumber, WebhookEvent,
 };
 use crate::ports::{ChangeEvent, StoreError};
 use crate::secrets::random_bytes;
@@ -128,8 +128,9 @@ pub async fn receive(
     for (i, item) in items.iter().enumerate() {
         for (g, grading) in item.gradings.iter().enumerate() {
             if !["a", "b", "c", "d"].contains(&grading.grade.as_str()) {
-                return Err(DomainError::invalid(format!("items[{i}].gradings[{g}].grade"), "must be a, b, c or d")
-                    .into());
+                return Err(
+                    DomainError::invalid(format!("items[{i}].gradings[{g}].grade"), "must be a, b, c or d").into()
+                );
             }
         }
     }

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use super::super::{AppError, Deps};
 use crate::domain::{
     ApprovalStatus, Decision, DomainError, ExchangeVariant, FiledBy, LineEligibility, Order, RefundDestination,
-    RequestedItem, Resolution, Return, ReturnItem, ReturnMethod, ReturnPolicy, ReturnRequest, WebhookEvent, eligibility,
-    judge, rma_number,
+    RequestedItem, Resolution, Return, ReturnItem, ReturnMethod, ReturnPolicy, ReturnRequest, WebhookEvent,
+    eligibility, judge, rma_number,
 };
 use crate::ports::StoreError;
 use crate::secrets::random_bytes;
@@ -102,8 +102,9 @@ fn check_shape(new: &NewReturn) -> Result<(), AppError> {
             }
             (Resolution::Exchange, Some(variant)) => {
                 if variant.title.trim().is_empty() || variant.title.chars().count() > 200 {
-                    return Err(DomainError::invalid(path("exchange_variant.title"), "must be 1 to 200 characters")
-                        .into());
+                    return Err(
+                        DomainError::invalid(path("exchange_variant.title"), "must be 1 to 200 characters").into()
+                    );
                 }
                 if let Some(price) = &variant.unit_price {
                     price.validate(&path("exchange_variant.unit_price"))?;
@@ -138,11 +139,8 @@ pub async fn create_return(deps: &Deps, order: &Order, new: NewReturn) -> Result
         (Resolution::Refund, Some(RefundDestination::StoreCredit)) => Resolution::StoreCredit,
         (resolution, _) => resolution,
     };
-    let flagged = order
-        .customer
-        .email
-        .as_ref()
-        .is_some_and(|e| policy.flagged_emails.iter().any(|f| f.eq_ignore_ascii_case(e)));
+    let flagged =
+        order.customer.email.as_ref().is_some_and(|e| policy.flagged_emails.iter().any(|f| f.eq_ignore_ascii_case(e)));
     let request = ReturnRequest {
         items: new
             .items
@@ -161,8 +159,8 @@ pub async fn create_return(deps: &Deps, order: &Order, new: NewReturn) -> Result
         customer_flagged: flagged,
     };
     let now = deps.clock.now();
-    let judgement = judge(policy, order, state.delivered_at, &state.returned, &request, now)
-        .map_err(AppError::ReturnRefused)?;
+    let judgement =
+        judge(policy, order, state.delivered_at, &state.returned, &request, now).map_err(AppError::ReturnRefused)?;
     let items = new
         .items
         .iter()
@@ -201,13 +199,12 @@ pub async fn create_return(deps: &Deps, order: &Order, new: NewReturn) -> Result
             }
         })
         .collect::<Vec<_>>();
-    let refund_destination = new.refund_destination.unwrap_or(
-        if items.iter().any(|i| i.resolution == Resolution::StoreCredit) {
+    let refund_destination =
+        new.refund_destination.unwrap_or(if items.iter().any(|i| i.resolution == Resolution::StoreCredit) {
             RefundDestination::StoreCredit
         } else {
             RefundDestination::OriginalPayment
-        },
-    );
+        });
     let mut ret = Return {
         id: Return::new_id(random_bytes()),
         tenant_id: order.tenant_id.clone(),

@@ -375,7 +375,12 @@ impl Return {
     }
 
     /// Counts `items` in as one receiving (its id from `random`) at `now`.
-    pub fn receive(&mut self, items: Vec<ReceivedItem>, random: [u8; 16], now: DateTime<Utc>) -> Result<(), ReceiveRefused> {
+    pub fn receive(
+        &mut self,
+        items: Vec<ReceivedItem>,
+        random: [u8; 16],
+        now: DateTime<Utc>,
+    ) -> Result<(), ReceiveRefused> {
         let mut adding: Vec<(usize, u32)> = Vec::new();
         for received in &items {
             let Some(index) = self.items.iter().position(|i| i.external_order_item_id == received.external_id) else {
