@@ -193,7 +193,7 @@ pub async fn dispatch_webhooks(runtime: &Runtime, _event: serde_json::Value) -> 
 
 /// `exception-detector`: on its schedule, scans every merchant's active shipments for what only
 /// time brings: time-based exception rules, `no_update` messages, `tracking_pending_time`
-/// webhooks.
+/// webhooks; and expires the approved returns whose items never shipped in time.
 pub async fn detect_exceptions(runtime: &Runtime, _event: serde_json::Value) -> Result<(), FunctionError> {
     let report = app::scan::scan_active(&runtime.deps, runtime.ledger.as_ref()).await?;
     tracing::info!(
@@ -203,5 +203,7 @@ pub async fn detect_exceptions(runtime: &Runtime, _event: serde_json::Value) -> 
         webhooks = report.webhooks,
         "scan of active shipments"
     );
+    let expired = app::returns::expire_due(&runtime.deps).await?;
+    tracing::info!(expired, "returns expired");
     Ok(())
 }

@@ -11,8 +11,9 @@
 //! - the webhook dispatcher, sending due deliveries concurrently, each endpoint apart
 //!   (`webhook-dispatcher` on AWS);
 //! - the scan of active shipments, every 15 minutes, for what only time brings (exception rules
-//!   on silence or lateness, `no_update` messages, `tracking_pending_time` webhooks;
-//!   `exception-detector` on its schedule);
+//!   on silence or lateness, `no_update` messages, `tracking_pending_time` webhooks) and the
+//!   expiry of approved returns whose items never shipped (`exception-detector` on its
+//!   schedule);
 //! - the hourly purge of webhook history past 30 days and, with a retention, of finished
 //!   shipments past it (the table's TTL on AWS).
 //!
@@ -145,6 +146,11 @@ async fn scan_exceptions(deps: Deps, ledger: SqliteStore, mut stopped: watch::Re
     loop {
         if let Err(error) = app::scan::scan_active(&deps, &ledger).await {
             tracing::error!(error = %error, "exception scan failed");
+        }
+        match app::returns::expire_due(&deps).await {
+            Ok(0) => {}
+            Ok(expired) => tracing::info!(expired, "returns expired"),
+            Err(error) => tracing::error!(error = %error, "return expiry failed"),
         }
         if idle(&mut stopped, EXCEPTION_SCAN_EVERY).await {
             break;

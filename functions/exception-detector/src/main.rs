@@ -1,5 +1,6 @@
 //! Lambda `exception-detector`: on an EventBridge schedule, opens the exception cases that
-//! only time passing brings (no update for N days, past the promised date).
+//! only time passing brings (no update for N days, past the promised date) and expires the
+//! approved returns whose items never shipped.
 
 use porchlight_aws::handlers;
 use porchlight_aws::run_events;
