@@ -148,6 +148,15 @@ async fn a_return_is_judged_moved_by_id_and_rma_tracked_and_signed() {
     assert_eq!(ret["estimated_refund_total"], json!({"amount": "15.00", "currency": "EUR"}));
     assert_eq!((ret["shipping_status"].as_str(), ret["outcomes"].clone()), (Some("no_label"), json!(["refund"])));
     assert_eq!(ret["order"]["order_name"], "#1001");
+    let (_, document) = h.call_as(None, Method::GET, "/openapi.json", None).await;
+    let schema = &document["components"]["schemas"]["Return"]["properties"];
+    for field in ret.as_object().expect("object").keys() {
+        assert!(schema.get(field).is_some(), "{field} undocumented");
+    }
+    let item_schema = &schema["return_items"]["items"]["properties"];
+    for field in ret["return_items"][0].as_object().expect("object").keys() {
+        assert!(item_schema.get(field).is_some(), "return_items[].{field} undocumented");
+    }
 
     // By id and by RMA number; another merchant's key finds nothing.
     let (status, by_rma) = h.call(Method::GET, &format!("{RETURNS}/rma/{}", rma.to_lowercase()), None).await;
