@@ -20,6 +20,8 @@ pub struct Config {
     /// `PORCHLIGHT_SES_CONFIGURATION_SET`: the SES configuration set emails are sent with,
     /// whose event destination reports bounces and complaints back to the `notifier`.
     pub ses_configuration_set: Option<String>,
+    /// `PORCHLIGHT_BLOB_BUCKET`: the S3 bucket shoppers' photos of returned items are kept in.
+    pub blob_bucket: Option<String>,
 }
 
 impl Config {
@@ -38,6 +40,7 @@ impl Config {
             settings,
             mail_from,
             ses_configuration_set: var("PORCHLIGHT_SES_CONFIGURATION_SET").filter(|v| !v.is_empty()),
+            blob_bucket: var("PORCHLIGHT_BLOB_BUCKET").filter(|v| !v.is_empty()),
         })
     }
 

@@ -7,6 +7,7 @@ pub mod dynamodb;
 pub mod feedback;
 pub mod handlers;
 pub mod messengers;
+pub mod s3;
 pub mod sqs;
 
 use std::sync::Arc;
@@ -61,7 +62,8 @@ impl Runtime {
         let ledger = Arc::new(store.clone());
         let webhook_http =
             Arc::new(ReqwestClient::for_webhooks(porchlight::app::webhooks::TIMEOUT, settings.webhook_targets));
-        let ports = Ports::of_store(store, queues.clone(), Arc::new(SystemClock), http, webhook_http);
+        let blobs = Arc::new(s3::S3Blobs::new(sdk, config.blob_bucket.clone()));
+        let ports = Ports::of_store(store, queues.clone(), Arc::new(SystemClock), http, webhook_http, blobs);
         let deps = Deps::new(ports, config.secret_box.clone(), settings);
         let limiters = Arc::new(CarrierLimiters::default());
         let messenger =

@@ -46,6 +46,17 @@ async fn queues() -> porchlight_aws::sqs::SqsQueues {
 
 porchlight::queue_contract_tests!(queues().await);
 
+/// Shoppers' photos in an S3 bucket of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_are_kept_read_replaced_and_removed_in_s3() {
+    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL must name the moto server (scripts/test.sh starts one)");
+    let sdk = aws_config::load_from_env().await;
+    let bucket = format!("porchlight-test-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let blobs = porchlight_aws::s3::S3Blobs::new(&sdk, Some(bucket));
+    blobs.create_bucket().await.expect("bucket created");
+    porchlight::testkit::blob_contract_keeps_reads_and_removes(&blobs).await;
+}
+
 /// With a retention, a finished shipment and its leg items carry the TTL attribute (its last
 /// change plus the retention); while it is active they carry none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

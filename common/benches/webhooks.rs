@@ -61,7 +61,9 @@ async fn world(urls: &[String]) -> Deps {
     let store = SqliteStore::in_memory().expect("store");
     let http = Arc::new(ReqwestClient::new(Duration::from_secs(5)));
     let webhook_http = Arc::new(ReqwestClient::for_webhooks(Duration::from_secs(10), TargetPolicy::AllowPrivate));
-    let ports = Ports::of_store(store.clone(), Arc::new(store), Arc::new(SystemClock), http, webhook_http);
+    let blobs =
+        Arc::new(porchlight::adapters::blobs::FolderBlobs::new(std::env::temp_dir().join("porchlight-bench-blobs")));
+    let ports = Ports::of_store(store.clone(), Arc::new(store), Arc::new(SystemClock), http, webhook_http, blobs);
     let deps = Deps::new(ports, SecretBox::new([9; 32]), &settings);
     let tenant = create_tenant(&deps, "Bench shop").await.expect("tenant").0.id;
     for url in urls {

@@ -163,5 +163,8 @@ fn wire(
     let queue = Arc::new(store.clone());
     let http = Arc::new(ReqwestClient::new(settings.carrier_timeout));
     let webhook_http = Arc::new(ReqwestClient::for_webhooks(app::webhooks::TIMEOUT, settings.webhook_targets));
-    Ok(Deps::new(Ports::of_store(store, queue, Arc::new(SystemClock), http, webhook_http), secrets, settings))
+    // Shoppers' photos of returned items, in a folder beside the database.
+    let blobs = Arc::new(porchlight::adapters::blobs::FolderBlobs::new(db.with_extension("blobs")));
+    let ports = Ports::of_store(store, queue, Arc::new(SystemClock), http, webhook_http, blobs);
+    Ok(Deps::new(ports, secrets, settings))
 }

@@ -8,6 +8,7 @@ pub mod sqlite;
 #[cfg(feature = "http")]
 pub mod http_client;
 
+pub mod blobs;
 pub mod outbox;
 #[cfg(feature = "smtp")]
 pub mod smtp;

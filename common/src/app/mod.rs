@@ -39,8 +39,8 @@ pub use trackings::{
 use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets};
 use crate::domain::{DomainError, PollPolicy, ShipmentId, TargetPolicy};
 use crate::ports::{
-    BoxError, Clock, ConnectionStore, ExceptionStore, HttpClient, OrderStore, PageStore, ReturnStore, SettingsStore,
-    ShipmentStore, StoreError, SuppressionList, TenantStore, WebhookStore, WorkQueue,
+    BlobStore, BoxError, Clock, ConnectionStore, ExceptionStore, HttpClient, MessageLedger, OrderStore, PageStore,
+    ReturnStore, SettingsStore, ShipmentStore, StoreError, SuppressionList, TenantStore, WebhookStore, WorkQueue,
 };
 use crate::settings::{AdminToken, Settings};
 
@@ -77,6 +77,10 @@ pub struct Deps {
     pub orders: Arc<dyn OrderStore>,
     /// Merchants' returns.
     pub returns: Arc<dyn ReturnStore>,
+    /// Shoppers' photos of returned items.
+    pub blobs: Arc<dyn BlobStore>,
+    /// The message ledger (returns plan their shoppers' emails in it).
+    pub ledger: Arc<dyn MessageLedger>,
     /// How merchants' webhooks are sent (see [`Ports::webhook_http`]).
     pub webhook_http: Arc<dyn HttpClient>,
     /// Which webhook targets merchants may register.
@@ -127,6 +131,10 @@ pub struct Ports {
     pub orders: Arc<dyn OrderStore>,
     /// Merchants' returns.
     pub returns: Arc<dyn ReturnStore>,
+    /// Shoppers' photos of returned items.
+    pub blobs: Arc<dyn BlobStore>,
+    /// The message ledger.
+    pub ledger: Arc<dyn MessageLedger>,
     /// How merchants' webhooks are sent: no redirects followed, and (unless the operator
     /// allows private targets) no connection to a forbidden address after DNS resolution.
     pub webhook_http: Arc<dyn HttpClient>,
@@ -134,13 +142,14 @@ pub struct Ports {
 
 impl Ports {
     /// The store ports of one store that implements them all (SQLite), with `queue`, `clock`,
-    /// the carriers' `http` and `webhook_http`.
+    /// the carriers' `http`, `webhook_http` and the `blobs` store.
     pub fn of_store<S>(
         store: S,
         queue: Arc<dyn WorkQueue>,
         clock: Arc<dyn Clock>,
         http: Arc<dyn HttpClient>,
         webhook_http: Arc<dyn HttpClient>,
+        blobs: Arc<dyn BlobStore>,
     ) -> Self
     where
         S: TenantStore
@@ -153,6 +162,7 @@ impl Ports {
             + SuppressionList
             + OrderStore
             + ReturnStore
+            + MessageLedger
             + Clone
             + 'static,
     {
@@ -166,7 +176,9 @@ impl Ports {
             exceptions: Arc::new(store.clone()),
             suppressions: Arc::new(store.clone()),
             orders: Arc::new(store.clone()),
-            returns: Arc::new(store),
+            returns: Arc::new(store.clone()),
+            ledger: Arc::new(store),
+            blobs,
             queue,
             clock,
             http,
@@ -196,6 +208,8 @@ impl Deps {
             suppressions: ports.suppressions,
             orders: ports.orders,
             returns: ports.returns,
+            blobs: ports.blobs,
+            ledger: ports.ledger,
             webhook_http: ports.webhook_http,
             webhook_targets: settings.webhook_targets,
             webhook_secrets: Arc::new(settings.webhook_secrets.clone()),

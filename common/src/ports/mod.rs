@@ -8,6 +8,7 @@
 //! which routes a shopper's page to its merchant, and [`ReturnStore::due_expiries`], which
 //! names returns for the expiry schedule.
 
+mod blobs;
 mod clock;
 mod connections;
 mod exceptions;
@@ -26,6 +27,7 @@ mod suppressions;
 mod tenants;
 mod webhooks;
 
+pub use blobs::{BlobStore, validate_blob_key};
 pub use clock::{Clock, SystemClock};
 pub use connections::{ConnectionStore, StoredConnection};
 pub use exceptions::{CaseFilter, ExceptionCase, ExceptionStore};

@@ -31,7 +31,9 @@ pub use messages::{
     ledger_contract_plans_once_leases_and_finishes, suppression_contract_lists_once_pages_and_isolates,
 };
 pub use orders::{order_contract_upserts_pages_finds_and_isolates, sample_order};
-pub use returns::{return_contract_creates_versions_lists_and_isolates, sample_return};
+pub use returns::{
+    blob_contract_keeps_reads_and_removes, return_contract_creates_versions_lists_and_isolates, sample_return,
+};
 pub use settings::{
     contract_lookups_by_number_and_order, page_contract_slugs_are_unique_and_move,
     settings_contract_versions_and_isolation,
@@ -88,12 +90,16 @@ where
         + crate::ports::SuppressionList
         + crate::ports::OrderStore
         + crate::ports::ReturnStore
+        + crate::ports::MessageLedger
         + crate::ports::ExceptionStore
         + Clone
         + 'static,
 {
     let queue = std::sync::Arc::new(store.clone());
-    let ports = Ports::of_store(store, queue, clock, std::sync::Arc::new(NoNetwork), std::sync::Arc::new(NoNetwork));
+    let blobs = std::env::temp_dir().join(format!("porchlight-blobs-{}", uuid::Uuid::new_v4().simple()));
+    let blobs = std::sync::Arc::new(crate::adapters::blobs::FolderBlobs::new(blobs));
+    let network = std::sync::Arc::new(NoNetwork);
+    let ports = Ports::of_store(store, queue, clock, network.clone(), network, blobs);
     Deps::new(ports, SecretBox::new(TEST_SECRET_KEY), &Settings::default())
 }
 

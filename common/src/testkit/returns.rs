@@ -127,3 +127,16 @@ macro_rules! return_contract_tests {
         $crate::store_contract_tests!(@each $make; return_contract_creates_versions_lists_and_isolates,);
     };
 }
+
+/// A blob is kept under its key, read back, replaced, removed; an absent key reads as none.
+pub async fn blob_contract_keeps_reads_and_removes(store: &dyn crate::ports::BlobStore) {
+    let key = format!("returns/{}/photo.jpg", TenantId::random());
+    assert!(store.get_blob(&key).await.expect("read").is_none());
+    store.put_blob(&key, "image/jpeg", b"first".to_vec()).await.expect("kept");
+    assert_eq!(store.get_blob(&key).await.expect("read").as_deref(), Some(&b"first"[..]));
+    store.put_blob(&key, "image/jpeg", b"second".to_vec()).await.expect("replaced");
+    assert_eq!(store.get_blob(&key).await.expect("read").as_deref(), Some(&b"second"[..]));
+    store.delete_blob(&key).await.expect("removed");
+    store.delete_blob(&key).await.expect("removing again does nothing");
+    assert!(store.get_blob(&key).await.expect("read").is_none());
+}
