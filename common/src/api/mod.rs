@@ -29,7 +29,8 @@ pub use webhooks::webhook_router;
 
 use crate::app::{AppError, Deps};
 
-/// Largest request body accepted.
+/// Largest request body accepted (but by the returns portal's request, with its photos:
+/// [`crate::web::MAX_FORM_BYTES`]).
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How long a request's body may take to arrive, once its headers have.
 const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -61,12 +62,17 @@ pub fn app(surfaces: impl IntoIterator<Item = Router>) -> Router {
 /// [`MAX_BODY_BYTES`]: a declared length over the limit is refused (413) before a byte is read,
 /// a body that trickles or never comes ends in a 408, so no client holds a request open.
 async fn bounded_body(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let limit = if request.method() == axum::http::Method::POST && crate::web::is_upload(request.uri().path()) {
+        crate::web::MAX_FORM_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+    if declared.is_some_and(|length| length > limit as u64) {
         return ApiError::too_large().into_response();
     }
     let (parts, body) = request.into_parts();
-    let bytes = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
+    let bytes = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(error)) if is_length_limit(&error) => return ApiError::too_large().into_response(),
         Ok(Err(_)) => return ApiError::bad_request(400, "the request body could not be read").into_response(),

@@ -222,6 +222,43 @@ impl OrderProof {
     }
 }
 
+impl OrderProof {
+    /// Whether it opens `order`: its customer's email, or its shipping address's postal code.
+    pub fn opens(&self, order: &crate::domain::Order) -> bool {
+        match self {
+            OrderProof::Email(email) => {
+                let email = email.trim();
+                !email.is_empty() && order.customer.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email))
+            }
+            OrderProof::PostalCode(code) => {
+                let code = normalized_postal_code(code);
+                !code.is_empty()
+                    && order.shipping_address.postal_code.as_deref().is_some_and(|p| normalized_postal_code(p) == code)
+            }
+        }
+    }
+}
+
+/// The order numbered `order_number` that `proof` opens (the returns portal's lookup), newest
+/// first when several match. `None` when there is no such order or the proof does not match:
+/// the two are not told apart.
+pub async fn lookup_order_record(
+    deps: &Deps,
+    tenant: &TenantId,
+    order_number: &str,
+    proof: &OrderProof,
+) -> Result<Option<crate::domain::Order>, AppError> {
+    let order_number = order_number.trim();
+    if order_number.is_empty() || order_number.chars().count() > 200 {
+        return Ok(None);
+    }
+    let mut found = deps.orders.orders_by_number(tenant, order_number).await?;
+    if found.is_empty() && !order_number.starts_with('#') {
+        found = deps.orders.orders_by_number(tenant, &format!("#{order_number}")).await?;
+    }
+    Ok(found.into_iter().find(|order| proof.opens(order)))
+}
+
 fn normalized_postal_code(code: &str) -> String {
     code.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
 }

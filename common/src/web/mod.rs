@@ -11,6 +11,7 @@
 mod i18n;
 mod limiter;
 mod render;
+mod returns;
 mod unsubscribe;
 mod view;
 
@@ -27,6 +28,13 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
 pub use i18n::{Catalog, fill};
+pub use returns::{MAX_FORM_BYTES, MAX_PHOTO_BYTES};
+
+/// Whether `path` is where the returns portal takes its request with photos (`/t/{slug}/returns`),
+/// whose body may be up to [`MAX_FORM_BYTES`].
+pub fn is_upload(path: &str) -> bool {
+    path.strip_prefix("/t/").and_then(|rest| rest.strip_suffix("/returns")).is_some_and(|slug| !slug.contains('/'))
+}
 pub use limiter::Limiter;
 pub use render::{Palette, Rendered, contrast, render, render_document};
 pub use view::{OrderView, ParcelView, Shell, choose_language, order, parcel};
@@ -61,7 +69,7 @@ struct Web {
 /// The tracking page's routes, limiting lookups per client address as the deps say.
 pub fn page_router(deps: Deps) -> Router {
     let state = Web { limiter: Arc::new(Limiter::per_minute(deps.page_lookups_per_minute)), deps };
-    Router::new()
+    returns::routes(Router::new())
         .route("/t/{slug}", get(lookup_form))
         .route("/t/{slug}/orders", get(order_page))
         .route("/t/{slug}/track", get(track_form))
@@ -461,13 +469,18 @@ fn parcels_page(
         })
         .collect();
     let order_view = order_number.map(|n| order(n, parcels, catalog));
+    let returns_url = (visit.page.returns_enabled && order_number.is_some()).then(|| {
+        let query: Vec<String> = keep.iter().map(|(k, v)| format!("{k}={}", url_component(v))).collect();
+        format!("/t/{}/returns?{}", url_component(&visit.page.slug), query.join("&"))
+    });
     let title = order_view.as_ref().map_or_else(|| views[0].headline.clone(), |o| o.heading.clone());
     let shell = Shell::new(&visit.page, catalog, title, keep);
     #[derive(serde::Serialize)]
     struct Content {
         order: Option<view::OrderView>,
         parcels: Vec<view::ParcelView>,
-        returns: bool,
+        /// The returns portal for this order, when the merchant offers returns.
+        returns: Option<String>,
         /// Where the subscription form posts (a number's page, while tracking goes on).
         subscribe: Option<String>,
         /// Whether the form takes a phone number (the merchant sends SMS).
@@ -480,13 +493,7 @@ fn parcels_page(
             url_component(parcels[0].tracking_number.as_str())
         )
     });
-    let content = Content {
-        order: order_view,
-        parcels: views,
-        returns: visit.page.returns_enabled && order_number.is_some(),
-        subscribe,
-        subscribe_sms: sms,
-    };
+    let content = Content { order: order_view, parcels: views, returns: returns_url, subscribe, subscribe_sms: sms };
     let caching = if order_number.is_some() { Caching::Never } else { Caching::Public(60) };
     reply(StatusCode::OK, "parcels.html", &shell, &visit.page, catalog, content, Some(visit), caching)
 }

@@ -20,6 +20,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("message.html", include_str!("templates/message.html")),
     ("parcels.html", include_str!("templates/parcels.html")),
     ("unsubscribe.html", include_str!("templates/unsubscribe.html")),
+    ("returns_lookup.html", include_str!("templates/returns_lookup.html")),
+    ("returns_form.html", include_str!("templates/returns_form.html")),
+    ("returns_done.html", include_str!("templates/returns_done.html")),
     ("email.html", include_str!("templates/email.html")),
     ("email.txt", include_str!("templates/email.txt")),
 ];
