@@ -262,8 +262,47 @@ fn contact_of(entry: &LedgerEntry) -> Contact {
     }
 }
 
-/// The message `entry` stands for, written from the shipment as it is now.
+/// The skip of a message to a suppressed address, if it is one.
+async fn suppressed(deps: &Deps, entry: &LedgerEntry) -> Result<Option<Prepared>, AppError> {
+    let Some(listed) = super::suppressions::suppressed(deps, &entry.tenant_id, &contact_of(entry)).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Prepared::Skip(match listed.reason {
+        SuppressionReason::Bounce => "suppressed address: it bounced",
+        SuppressionReason::Complaint => "suppressed address: its owner complained",
+        SuppressionReason::Manual => "suppressed address: the merchant listed it",
+        SuppressionReason::OptedOut => "suppressed number: its owner opted out of text messages",
+    })))
+}
+
+/// A return's email to its shopper (the entry names the return), written from the return as
+/// it is now.
+async fn return_message(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, AppError> {
+    let key = super::returns::ReturnKey::Id(entry.shipment_id.to_string());
+    let ret = match super::returns::get_return(deps, &entry.tenant_id, &key).await {
+        Ok(ret) => ret,
+        Err(AppError::Missing(_)) => return Ok(Prepared::Skip("the return is gone")),
+        Err(other) => return Err(other),
+    };
+    if let Some(skip) = suppressed(deps, entry).await? {
+        return Ok(skip);
+    }
+    let page = super::pages::page_settings(deps, &entry.tenant_id).await?;
+    let Some(address) = super::pages::page_address(deps, &entry.tenant_id).await? else {
+        return Ok(Prepared::Fail(NO_ADDRESS.into()));
+    };
+    let portal = format!("{address}/returns");
+    match crate::notify::compose_return_email(entry.trigger, &ret, &page, &portal, entry.language) {
+        Ok(message) => Ok(send(entry, &page.brand_name, message, None)),
+        Err(error) => Ok(Prepared::Fail(format!("the message could not be written: {error}"))),
+    }
+}
+
+/// The message `entry` stands for, written from the shipment (or return) as it is now.
 async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, AppError> {
+    if entry.trigger.is_return() {
+        return return_message(deps, entry).await;
+    }
     let Some(shipment) = deps.shipments.get(&entry.tenant_id, &entry.shipment_id).await? else {
         return Ok(Prepared::Skip("the shipment was deleted"));
     };
@@ -272,13 +311,8 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, AppError
     if !team && !shipment.reaches(&contact) {
         return Ok(Prepared::Skip("no longer subscribed"));
     }
-    if let Some(listed) = super::suppressions::suppressed(deps, &entry.tenant_id, &contact).await? {
-        return Ok(Prepared::Skip(match listed.reason {
-            SuppressionReason::Bounce => "suppressed address: it bounced",
-            SuppressionReason::Complaint => "suppressed address: its owner complained",
-            SuppressionReason::Manual => "suppressed address: the merchant listed it",
-            SuppressionReason::OptedOut => "suppressed number: its owner opted out of text messages",
-        }));
+    if let Some(skip) = suppressed(deps, entry).await? {
+        return Ok(skip);
     }
     if team {
         return team_alert(deps, entry, &shipment).await;

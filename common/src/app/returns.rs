@@ -224,7 +224,13 @@ mod tests {
         let ret = create_return(&deps, &order, ask).await.expect("created");
         assert_eq!(ret.outcomes(), [crate::domain::Outcome::Exchange]);
         assert_eq!(ret.exchange_difference_minor(), 300, "two units, 1.50 more each");
-        let approved = approve(&deps, &order.tenant_id, &ReturnKey::Id(ret.id.clone())).await.expect("approved");
+        let approved = approve(&deps, &order.tenant_id, &ReturnKey::Id(ret.id.clone()), true).await.expect("approved");
+        // The merchant asked for the shopper to be told: the approval email is planned, once.
+        let subject = crate::domain::ShipmentId::parse(&ret.id).expect("32 hex");
+        let planned = deps.ledger.shipment_messages(&order.tenant_id, &subject).await.expect("ledger");
+        let mut triggers: Vec<_> = planned.iter().map(|m| m.trigger).collect();
+        triggers.sort();
+        assert_eq!(triggers, [crate::domain::Trigger::ReturnSubmitted, crate::domain::Trigger::ReturnApproved]);
         let view = crate::api::wire::return_view(&approved);
         assert_eq!(view["exchange"]["price_difference"], serde_json::json!({"amount": "3.00", "currency": "EUR"}));
         assert_eq!(view["exchange"]["items"][0]["variant_title"], "Blue");

@@ -36,6 +36,16 @@ pub enum Trigger {
     /// a request).
     #[serde(skip_deserializing)]
     TeamAlert,
+    /// A return was asked for: the shopper's confirmation with the RMA number (not a
+    /// notification rule's trigger; for these three the ledger's shipment id is the return's).
+    #[serde(skip_deserializing)]
+    ReturnSubmitted,
+    /// A return was approved: what the shopper does next.
+    #[serde(skip_deserializing)]
+    ReturnApproved,
+    /// A return was rejected, and why.
+    #[serde(skip_deserializing)]
+    ReturnRejected,
 }
 
 impl Trigger {
@@ -77,6 +87,9 @@ impl Trigger {
             Trigger::Exception => "exception",
             Trigger::NoUpdate => "no_update",
             Trigger::TeamAlert => "team_alert",
+            Trigger::ReturnSubmitted => "return_submitted",
+            Trigger::ReturnApproved => "return_approved",
+            Trigger::ReturnRejected => "return_rejected",
         }
     }
 
@@ -85,9 +98,19 @@ impl Trigger {
         Trigger::ALL.into_iter().find(|t| t.as_str() == text)
     }
 
-    /// Reads any trigger a stored message may carry: a shopper's, or [`Trigger::TeamAlert`].
+    /// Reads any trigger a stored message may carry: a shopper's, [`Trigger::TeamAlert`], or a
+    /// return's.
     pub fn parse_stored(text: &str) -> Option<Trigger> {
-        Trigger::parse(text).or((text == "team_alert").then_some(Trigger::TeamAlert))
+        Trigger::parse(text).or_else(|| {
+            [Trigger::TeamAlert, Trigger::ReturnSubmitted, Trigger::ReturnApproved, Trigger::ReturnRejected]
+                .into_iter()
+                .find(|t| t.as_str() == text)
+        })
+    }
+
+    /// Whether it is a return's message (its ledger entry names the return, not a shipment).
+    pub fn is_return(self) -> bool {
+        matches!(self, Trigger::ReturnSubmitted | Trigger::ReturnApproved | Trigger::ReturnRejected)
     }
 }
 

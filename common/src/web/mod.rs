@@ -28,7 +28,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
 pub use i18n::{Catalog, fill};
-pub use returns::{MAX_FORM_BYTES, MAX_PHOTO_BYTES};
+pub use returns::{MAX_FORM_BYTES, MAX_PHOTO_BYTES, return_items_line, return_next_step};
 
 /// Whether `path` is where the returns portal takes its request with photos (`/t/{slug}/returns`),
 /// whose body may be up to [`MAX_FORM_BYTES`].

@@ -27,6 +27,7 @@ use crate::app::pages::{self, OrderProof};
 use crate::app::returns::{self, ItemRequest, NewReturn};
 use crate::domain::{ExchangeVariant, FiledBy, Order, Resolution, ReturnMethod};
 use view::{Answers, LineAnswer};
+pub use view::{items_line as return_items_line, next_step as return_next_step};
 
 /// Largest photo taken.
 pub const MAX_PHOTO_BYTES: usize = 3 << 20;

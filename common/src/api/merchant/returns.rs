@@ -283,17 +283,19 @@ pub(super) async fn get_by_rma(
     Ok(one(StatusCode::OK, &found))
 }
 
-/// `approve`'s and `resolve`'s body. `notify_customer` is read and not acted on: the shopper
-/// hears of a return through the merchant's own notifications (see the README).
+/// `approve`'s and `resolve`'s body: whether the shopper is emailed (an approval; a
+/// resolution sends no email).
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct NotifyBody {
-    #[serde(default, rename = "notify_customer")]
-    _notify_customer: bool,
+    #[serde(default)]
+    notify_customer: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct RejectBody {
     reject_reason: Option<String>,
+    #[serde(default)]
+    notify_customer: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -342,8 +344,8 @@ async fn act(
     let key = &key;
     let result = match action {
         "approve" => {
-            let _: NotifyBody = optional_body(body)?;
-            return returns::approve(deps, tenant, key)
+            let body: NotifyBody = optional_body(body)?;
+            return returns::approve(deps, tenant, key, body.notify_customer)
                 .await
                 .map(|r| one(StatusCode::ACCEPTED, &r))
                 .map_err(ApiError::returns);
@@ -351,7 +353,7 @@ async fn act(
         "reject" => {
             let body: RejectBody = body_of(body)?;
             let reason = body.reject_reason.ok_or(AppError::Required("reject_reason")).map_err(ApiError::returns)?;
-            returns::reject(deps, tenant, key, &reason).await
+            returns::reject(deps, tenant, key, &reason, body.notify_customer).await
         }
         "resolve" => {
             let _: NotifyBody = optional_body(body)?;

@@ -43,6 +43,7 @@ async fn change_return(
     deps: &Deps,
     tenant: &TenantId,
     key: &ReturnKey,
+    notify_shopper: bool,
     change: impl Fn(&mut Return) -> Result<Vec<WebhookEvent>, AppError>,
 ) -> Result<Return, AppError> {
     for _ in 0..MAX_ATTEMPTS {
@@ -55,7 +56,7 @@ async fn change_return(
         match deps.returns.put_return(&ret).await {
             Ok(version) => {
                 ret.version = version;
-                super::events::plan(deps, &ret, &events).await?;
+                super::events::plan(deps, &ret, &events, notify_shopper).await?;
                 return Ok(ret);
             }
             Err(StoreError::Conflict) => continue,
@@ -75,10 +76,15 @@ pub(super) fn approval_events(ret: &Return) -> Vec<WebhookEvent> {
     events
 }
 
-/// Approves a submitted return.
-pub async fn approve(deps: &Deps, tenant: &TenantId, key: &ReturnKey) -> Result<Return, AppError> {
+/// Approves a submitted return; the shopper is emailed when `notify_customer`.
+pub async fn approve(
+    deps: &Deps,
+    tenant: &TenantId,
+    key: &ReturnKey,
+    notify_customer: bool,
+) -> Result<Return, AppError> {
     let now = deps.clock.now();
-    let ret = change_return(deps, tenant, key, |ret| {
+    let ret = change_return(deps, tenant, key, notify_customer, |ret| {
         ret.apply(ReturnAction::Approve, now)?;
         Ok(approval_events(ret))
     })
@@ -87,13 +93,20 @@ pub async fn approve(deps: &Deps, tenant: &TenantId, key: &ReturnKey) -> Result<
     Ok(ret)
 }
 
-/// Rejects a submitted return for `reason` (1 to 1000 characters).
-pub async fn reject(deps: &Deps, tenant: &TenantId, key: &ReturnKey, reason: &str) -> Result<Return, AppError> {
+/// Rejects a submitted return for `reason` (1 to 1000 characters); the shopper is emailed
+/// (with the reason) when `notify_customer`.
+pub async fn reject(
+    deps: &Deps,
+    tenant: &TenantId,
+    key: &ReturnKey,
+    reason: &str,
+    notify_customer: bool,
+) -> Result<Return, AppError> {
     if reason.trim().is_empty() || reason.chars().count() > 1000 {
         return Err(DomainError::invalid("reject_reason", "must be 1 to 1000 characters").into());
     }
     let now = deps.clock.now();
-    let ret = change_return(deps, tenant, key, |ret| {
+    let ret = change_return(deps, tenant, key, notify_customer, |ret| {
         ret.apply(ReturnAction::Reject, now)?;
         ret.reject_reason = Some(reason.to_owned());
         Ok(vec![WebhookEvent::ReturnRejected])
@@ -106,7 +119,7 @@ pub async fn reject(deps: &Deps, tenant: &TenantId, key: &ReturnKey, reason: &st
 /// Resolves an approved return (`done`).
 pub async fn resolve(deps: &Deps, tenant: &TenantId, key: &ReturnKey) -> Result<Return, AppError> {
     let now = deps.clock.now();
-    let ret = change_return(deps, tenant, key, |ret| {
+    let ret = change_return(deps, tenant, key, false, |ret| {
         ret.apply(ReturnAction::Resolve, now)?;
         Ok(vec![WebhookEvent::ReturnResolved])
     })
@@ -135,7 +148,7 @@ pub async fn receive(
         }
     }
     let now = deps.clock.now();
-    let ret = change_return(deps, tenant, key, |ret| {
+    let ret = change_return(deps, tenant, key, false, |ret| {
         ret.apply(ReturnAction::Handle, now)?;
         ret.receive(items.clone(), random_bytes(), now)?;
         Ok(vec![WebhookEvent::ReturnReceivingCreated])
@@ -161,7 +174,7 @@ pub async fn remove_items(
         return Err(DomainError::invalid("edit_reason", "must be 1 to 200 characters").into());
     }
     let now = deps.clock.now();
-    change_return(deps, tenant, key, |ret| {
+    change_return(deps, tenant, key, false, |ret| {
         ret.apply(ReturnAction::Edit, now)?;
         for (item, quantity) in items {
             if !ret.remove(item, *quantity) {
@@ -238,7 +251,7 @@ pub async fn attach_shipment(
         tracking_status_updated_at: Some(now),
         created_at: now,
     };
-    let ret = change_return(deps, tenant, key, |ret| {
+    let ret = change_return(deps, tenant, key, false, |ret| {
         ret.apply(ReturnAction::Handle, now)?;
         if !ret.shipments.is_empty() {
             return Err(DomainError::invalid("shipments", "shipments must contain at maximum 1 item").into());
@@ -261,7 +274,7 @@ pub async fn follow_shipment(deps: &Deps, change: &ChangeEvent) -> Result<Option
     let key = ReturnKey::Id(return_id.to_owned());
     let now = deps.clock.now();
     let tag = new.tag;
-    let moved = change_return(deps, &change.tenant_id, &key, |ret| {
+    let moved = change_return(deps, &change.tenant_id, &key, false, |ret| {
         let Some(attached) = ret.shipments.iter_mut().find(|s| s.id == shipment.id.as_str()) else {
             return Ok(Vec::new());
         };
@@ -293,7 +306,7 @@ pub async fn expire_due(deps: &Deps) -> Result<usize, AppError> {
     let mut expired = 0;
     for due in deps.returns.due_expiries(now, EXPIRY_BATCH).await? {
         let key = ReturnKey::Id(due.id.clone());
-        let moved = change_return(deps, &due.tenant_id, &key, |ret| {
+        let moved = change_return(deps, &due.tenant_id, &key, false, |ret| {
             if ret.expires_at().is_none_or(|at| at > now) || ret.approval_status != ApprovalStatus::Approved {
                 return Ok(Vec::new()); // shipped or settled since it was listed
             }

@@ -267,7 +267,7 @@ pub async fn create_return(deps: &Deps, order: &Order, new: NewReturn) -> Result
                     filed_by = ?ret.filed_by,
                     "return created"
                 );
-                super::events::plan(deps, &ret, &events).await?;
+                super::events::plan(deps, &ret, &events, ret.filed_by == FiledBy::Shopper).await?;
                 return Ok(ret);
             }
             Err(StoreError::Conflict) => {

@@ -170,6 +170,21 @@ async fn a_shopper_finds_the_order_sees_why_a_line_is_refused_and_returns_anothe
         StatusCode::NOT_FOUND
     );
 
+    // The confirmation email, in the shopper's language, with the RMA number.
+    let outbox = std::env::temp_dir().join(format!("porchlight-outbox-{}", uuid::Uuid::new_v4().simple()));
+    let messenger = crate::adapters::outbox::OutboxMessenger::new(&outbox, "returns@acme.example").expect("outbox");
+    let sent = app::notifications::dispatch_due(&portal.deps, portal.deps.ledger.as_ref(), &messenger, 10)
+        .await
+        .expect("sent");
+    assert_eq!(sent.sent, 1, "{sent:?}");
+    let email = std::fs::read_dir(&outbox)
+        .expect("outbox")
+        .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("read"))
+        .collect::<String>();
+    assert!(email.contains("To: ann@example.com") && email.contains(&ret.rma_number), "{email}");
+    assert!(email.contains("https://track.example/t/acme/returns"), "links the portal");
+    let _ = std::fs::remove_dir_all(outbox);
+
     // The other mug is still returnable; the form now offers one.
     let again = portal.get("/t/acme/returns?order_number=1001&email=ann%40example.com&lang=de").await;
     assert!(again.html.contains("<html lang=\"de\">") && again.html.contains("Rücksendemenge"));
