@@ -312,10 +312,37 @@ const LIVE: &[(&str, i64, &str, &str, &str)] = &[
     ("TC-ATTEMPT-3-DEMO4", 3, "#1013", "Wool beanie", "Ola Nordmann"),
 ];
 
+/// The order behind the delivered two-leg parcel (#1001), with its lines, so the returns
+/// portal has something to show: a final-sale line it refuses, and two it takes. Its number
+/// and postal code open it, like the parcel's page.
+async fn orders(deps: &Deps, tenant: &TenantId) -> Result<(), AppError> {
+    let (city, state, postal_code) = destination("USA");
+    let placed = deps.clock.now() - Duration::days(13);
+    let order = serde_json::json!({
+        "external_id": "demo-1001", "order_number": "#1001", "placed_at": placed,
+        "store": {"platform": "shopify", "external_id": "porchlight-demo.myshopify.com"},
+        "customer": {"email": "avery.chen@example.com", "locale": "en-US"},
+        "shipping_address": {"country_region": "USA", "city": city, "state": state, "postal_code": postal_code},
+        "currency": "USD",
+        "items": [
+            {"external_id": "demo-1001-1", "sku": "POUR-SET", "title": "Ceramic pour-over set", "variant_title": "Sand",
+             "quantity": 1, "unit_price": {"amount": "48.00", "currency": "USD"}, "tax": {"amount": "3.84", "currency": "USD"}},
+            {"external_id": "demo-1001-2", "sku": "MUG-TRAVEL", "title": "Ceramic travel mug", "variant_title": "Blue",
+             "quantity": 2, "unit_price": {"amount": "24.00", "currency": "USD"}},
+            {"external_id": "demo-1001-3", "sku": "BEANS-250", "title": "Single-origin beans, 250 g",
+             "quantity": 1, "unit_price": {"amount": "16.50", "currency": "USD"}, "tags": ["final-sale"]}
+        ]
+    });
+    let write = serde_json::from_value(order).map_err(|e| AppError::Internal(format!("demo order: {e}")))?;
+    crate::app::orders::upsert_order(deps, tenant, write).await?;
+    Ok(())
+}
+
 /// Brands the tenant's tracking page and loads the samples into `tenant`; samples it already
 /// has are skipped. Returns how many were added.
 pub async fn load(deps: &Deps, tenant: &TenantId) -> Result<usize, AppError> {
     brand(deps, tenant).await?;
+    orders(deps, tenant).await?;
     let now = deps.clock.now();
     let mut added = 0;
     for sample in SAMPLES {
@@ -400,5 +427,10 @@ mod tests {
         assert_eq!(two_legs.tag, Tag::Delivered);
         assert!(two_legs.checkpoints.iter().any(|c| c.slug.as_str() == "usps"));
         assert!(two_legs.checkpoints.iter().any(|c| c.slug.as_str() == "yunexpress"));
+        // The returns portal's order: delivered, a final-sale line refused, the others open.
+        let order = deps.orders.orders_by_number(&tenant.id, "#1001").await.expect("order").remove(0);
+        let lines = crate::app::returns::order_eligibility(&deps, &order).await.expect("eligibility");
+        let returnable: Vec<u32> = lines.iter().map(|l| l.returnable_quantity).collect();
+        assert_eq!(returnable, [1, 2, 0], "{lines:?}");
     }
 }
