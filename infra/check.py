@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FUNCTIONS = [
     "ApiFunction", "WebhookIntakeFunction", "TrackingUpdaterFunction", "StatusFanoutFunction", "CarrierPollerFunction",
     "TrackingPageFunction", "NotifierFunction", "WebhookDispatcherFunction",
-    "ExceptionDetectorFunction",
+    "ExceptionDetectorFunction", "PageFormsFunction",
 ]
 PARAMETERS = {"Stage": "check", "SecretKey": "0" * 64}
 READ_WRITE = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
@@ -46,8 +46,11 @@ DYNAMODB_ACTIONS = {
     # Endpoints and events read; deliveries leased and their attempts recorded; due ones from GSI2.
     "WebhookDispatcherFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"},
     # Tenants, rules, shipments and cases read; cases and tagged shipments written
-    # (conditional puts); the shopper's message planned.
+    # (conditional puts); the shopper's message planned; returns due to expire moved.
     "ExceptionDetectorFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
+    # The pages' forms: shipments subscribed to, returns created (a transaction of puts and
+    # an update), messages and webhook deliveries planned; lookups read.
+    "PageFormsFunction": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
 }
 # AWS managed policies SAM attaches for logs and event sources; nothing broader.
 MANAGED = {"AWSLambdaBasicExecutionRole", "AWSLambdaSQSQueueExecutionRole", "AWSLambdaDynamoDBExecutionRole"}
@@ -263,9 +266,25 @@ def deploy_and_inspect(template):
     # and the page API is made through moto's API Gateway API for the distribution to face.
     pages = page_api_definition["Body"]
     routes = {(path, method) for path, item in pages["paths"].items() for method in item}
-    expect(routes == {("/t/{proxy+}", "get")}, f"page API routes {routes}")
+    expect(routes == {("/t/{proxy+}", "get"), ("/t/{proxy+}", "post")}, f"page API routes {routes}")
     integration = json.dumps(pages["paths"]["/t/{proxy+}"]["get"]["x-amazon-apigateway-integration"])
     expect("TrackingPageFunction" in integration, "the page API invokes the tracking-page function")
+    integration = json.dumps(pages["paths"]["/t/{proxy+}"]["post"]["x-amazon-apigateway-integration"])
+    expect("PageFormsFunction" in integration, "the pages' forms go to the page-forms function")
+    forms_env = lambdas.get_function(FunctionName="porchlight-check-page-forms")["Configuration"]["Environment"]["Variables"]
+    expect(forms_env.get("PORCHLIGHT_BLOB_BUCKET"), "the forms function knows the photo bucket")
+    s3_bucket = forms_env["PORCHLIGHT_BLOB_BUCKET"]
+    s3.head_bucket(Bucket=s3_bucket)
+    try:
+        blocked = s3.get_public_access_block(Bucket=s3_bucket)["PublicAccessBlockConfiguration"]
+    except s3.exceptions.ClientError:
+        # moto's CloudFormation makes the bucket without applying its public access block
+        # (seen with moto 5.2.5): check the configuration the stack was created with instead.
+        deployed = cfn.get_template(StackName=stack)["TemplateBody"]
+        deployed = json.loads(deployed) if isinstance(deployed, str) else deployed
+        blocked = deployed["Resources"]["BlobBucket"]["Properties"]["PublicAccessBlockConfiguration"]
+        print("template: moto does not apply a bucket's public access block; the stack's template sets it")
+    expect(len(blocked) == 4 and all(blocked.values()), f"the photo bucket blocks public access {blocked}")
     page_api = boto3.client("apigatewayv2").create_api(Name=f"{stack}-pages", ProtocolType="HTTP")["ApiId"]
 
     config = distribution_config(cloudfront_resources["PageDistribution"]["Properties"]["DistributionConfig"], stack, page_api)
@@ -277,9 +296,11 @@ def deploy_and_inspect(template):
     expect(origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only", "the origin is reached over https only")
     default = deployed["DefaultCacheBehavior"]
     expect(default["ViewerProtocolPolicy"] == "redirect-to-https", "viewers are sent to https")
-    expect(sorted(default["AllowedMethods"]["Items"]) == ["GET", "HEAD"], f"methods {default['AllowedMethods']}")
-    orders = [b for b in deployed["CacheBehaviors"]["Items"] if b["PathPattern"] == "/t/*/orders"]
-    expect(orders and orders[0]["CachePolicyId"] == CACHING_DISABLED, "order pages (personal data) are never cached")
+    expect("POST" in default["AllowedMethods"]["Items"], f"methods {default['AllowedMethods']}")
+    expect(sorted(default["AllowedMethods"]["CachedMethods"]["Items"]) == ["GET", "HEAD"], "only reads are cached")
+    for pattern in ["/t/*/orders", "/t/*/returns*"]:
+        behavior = [b for b in deployed["CacheBehaviors"]["Items"] if b["PathPattern"] == pattern]
+        expect(behavior and behavior[0]["CachePolicyId"] == CACHING_DISABLED, f"{pattern} (personal data) is never cached")
     policies = cloudfront_resources
     cache_key = policies["PageCachePolicy"]["Properties"]["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"]
     expect(cache_key["CookiesConfig"]["Cookies"] == ["pl_lang"] and cache_key["HeadersConfig"]["Headers"] == ["Accept-Language"], f"cache key {cache_key}")

@@ -31,8 +31,11 @@ command -v chromium >/dev/null || { echo "error: chromium could not be installed
 browser_work=$(mktemp -d)
 trap 'kill "$page_pid" 2>/dev/null || true; wait "$page_pid" 2>/dev/null || true; rm -rf "$browser_work"' EXIT
 page_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# Dozens of page loads from one address: the lookup limit is raised for the test.
+# Dozens of page loads from one address: the lookup limit is raised for the test. The returns
+# portal test tracks a sandbox return shipment (polled every second) and receives webhooks on
+# loopback.
 "$bin" --db "$browser_work/demo.db" serve --demo --listen "127.0.0.1:$page_port" --page-lookups-per-minute 100000 \
+  --poll-every 1 --poll-interval testing-courier=1 --allow-private-webhooks \
   >"$browser_work/stdout" 2>"$browser_work/stderr" &
 page_pid=$!
 for _ in $(seq 1 100); do

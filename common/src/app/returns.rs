@@ -231,7 +231,7 @@ mod tests {
         let mut triggers: Vec<_> = planned.iter().map(|m| m.trigger).collect();
         triggers.sort();
         assert_eq!(triggers, [crate::domain::Trigger::ReturnSubmitted, crate::domain::Trigger::ReturnApproved]);
-        let view = crate::api::wire::return_view(&approved);
+        let view = crate::api::wire::return_view(&approved, None);
         assert_eq!(view["exchange"]["price_difference"], serde_json::json!({"amount": "3.00", "currency": "EUR"}));
         assert_eq!(view["exchange"]["items"][0]["variant_title"], "Blue");
     }

@@ -8,8 +8,8 @@
 //! and requests count against the client's lookup limit; a failed lookup looks the same
 //! whether the order is unknown or the proof wrong. Photos are checked by their bytes (JPEG,
 //! PNG, WebP), at most [`MAX_PHOTO_BYTES`] each and [`MAX_FORM_BYTES`] a request, and kept in
-//! the blob store under an unguessable name; their URLs (capabilities: whoever has one sees
-//! that photo) go to the merchant with the return.
+//! the blob store under an unguessable name; their paths (capabilities: whoever has one sees
+//! that photo) go to the merchant with the return, made whole URLs where it is read.
 
 mod view;
 
@@ -267,8 +267,8 @@ async fn submit(State(web): State<Web>, Path(slug): Path<String>, client: Client
         if let Err(error) = web.deps.blobs.put_blob(&key, photo.content_type, photo.bytes.clone()).await {
             return failure(&AppError::from(error));
         }
-        let base = web.deps.public_url.as_deref().unwrap_or_default();
-        let url = format!("{base}/t/{}/returns/photos/{name}", url_component(&visit.page.slug));
+        // A path: readers that know the public URL make it whole (see `return_view`).
+        let url = format!("/t/{}/returns/photos/{name}", url_component(&visit.page.slug));
         kept_photos.push((photo.line, key, url));
     }
     let mut items = Vec::new();

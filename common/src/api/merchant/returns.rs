@@ -51,8 +51,8 @@ fn answer(status: StatusCode, data: serde_json::Value) -> Response {
     (status, axum::Json(json!({ "meta": meta, "data": data }))).into_response()
 }
 
-fn one(status: StatusCode, ret: &Return) -> Response {
-    answer(status, return_view(ret))
+fn one(deps: &Deps, status: StatusCode, ret: &Return) -> Response {
+    answer(status, return_view(ret, deps.public_url.as_deref()))
 }
 
 /// Reads a body as the Returns API does: unreadable bodies are its 42200 too.
@@ -168,7 +168,7 @@ pub(super) async fn list(
         None => (Vec::new(), 0),
     };
     let pagination = json!({ "total": total, "page": page, "limit": limit, "has_next_page": page * limit < total });
-    let returns: Vec<_> = found.iter().map(return_view).collect();
+    let returns: Vec<_> = found.iter().map(|r| return_view(r, deps.public_url.as_deref())).collect();
     Ok(answer(StatusCode::OK, json!({ "returns": returns, "pagination": pagination })))
 }
 
@@ -262,7 +262,7 @@ pub(super) async fn create(
     let body: CreateBody = body_of(body)?;
     let (order, new) = read_create(&deps, &tenant, body).await.map_err(ApiError::returns)?;
     let created = returns::create_return(&deps, &order, new).await.map_err(ApiError::returns)?;
-    Ok(one(StatusCode::CREATED, &created))
+    Ok(one(&deps, StatusCode::CREATED, &created))
 }
 
 pub(super) async fn get_by_id(
@@ -271,7 +271,7 @@ pub(super) async fn get_by_id(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let found = returns::get_return(&deps, &tenant, &ReturnKey::Id(id)).await.map_err(ApiError::returns)?;
-    Ok(one(StatusCode::OK, &found))
+    Ok(one(&deps, StatusCode::OK, &found))
 }
 
 pub(super) async fn get_by_rma(
@@ -280,7 +280,7 @@ pub(super) async fn get_by_rma(
     Path(rma): Path<String>,
 ) -> Result<Response, ApiError> {
     let found = returns::get_return(&deps, &tenant, &ReturnKey::Rma(rma)).await.map_err(ApiError::returns)?;
-    Ok(one(StatusCode::OK, &found))
+    Ok(one(&deps, StatusCode::OK, &found))
 }
 
 /// `approve`'s and `resolve`'s body: whether the shopper is emailed (an approval; a
@@ -347,7 +347,7 @@ async fn act(
             let body: NotifyBody = optional_body(body)?;
             return returns::approve(deps, tenant, key, body.notify_customer)
                 .await
-                .map(|r| one(StatusCode::ACCEPTED, &r))
+                .map(|r| one(deps, StatusCode::ACCEPTED, &r))
                 .map_err(ApiError::returns);
         }
         "reject" => {
@@ -364,7 +364,7 @@ async fn act(
             let items = body.items.ok_or(AppError::Required("items")).map_err(ApiError::returns)?;
             return returns::receive(deps, tenant, key, items)
                 .await
-                .map(|r| one(StatusCode::OK, &r))
+                .map(|r| one(deps, StatusCode::OK, &r))
                 .map_err(ApiError::returns);
         }
         "attach-shipments" => {
@@ -392,7 +392,7 @@ async fn act(
             let items: Vec<(String, u32)> = items.into_iter().map(|i| (i.external_id, i.quantity)).collect();
             return returns::remove_items(deps, tenant, key, &items, &edit_reason)
                 .await
-                .map(|r| one(StatusCode::OK, &r))
+                .map(|r| one(deps, StatusCode::OK, &r))
                 .map_err(ApiError::returns);
         }
         _ => return Err(ApiError::no_route()),
@@ -401,7 +401,7 @@ async fn act(
     let accepted = matches!(action, "reject" | "resolve");
     result
         .map(|r| {
-            let mut response = one(if accepted { StatusCode::ACCEPTED } else { StatusCode::OK }, &r);
+            let mut response = one(deps, if accepted { StatusCode::ACCEPTED } else { StatusCode::OK }, &r);
             *response.status_mut() = StatusCode::OK;
             response
         })

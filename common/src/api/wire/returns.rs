@@ -64,7 +64,15 @@ fn paid_per_unit(item: &ReturnItem) -> u64 {
     (item.unit_price.minor_units().unwrap_or(0) + minor(&item.unit_tax)).saturating_sub(minor(&item.unit_discount))
 }
 
-fn item_view(item: &ReturnItem, green: bool) -> Value {
+/// A photo's URL: paths the portal keeps made whole with `public_url`, URLs as they are.
+fn photo_url(photo: &str, public_url: Option<&str>) -> String {
+    match public_url {
+        Some(base) if photo.starts_with('/') => format!("{base}{photo}"),
+        _ => photo.to_owned(),
+    }
+}
+
+fn item_view(item: &ReturnItem, green: bool, public_url: Option<&str>) -> Value {
     let discounted = Money::from_minor(paid_per_unit(item), &item.unit_price.currency);
     json!({
         "id": item.external_order_item_id,
@@ -90,7 +98,7 @@ fn item_view(item: &ReturnItem, green: bool) -> Value {
         "unit_discount": optional_money(item.unit_discount.as_ref()),
         "unit_tax": optional_money(item.unit_tax.as_ref()),
         "properties": [],
-        "shopper_uploaded_image_urls": item.photos,
+        "shopper_uploaded_image_urls": item.photos.iter().map(|p| photo_url(p, public_url)).collect::<Vec<_>>(),
         "product_image_urls": item.image_url.iter().collect::<Vec<_>>(),
         "product_categories": item.categories,
         "product_tags": item.tags,
@@ -186,8 +194,9 @@ fn exchange_view(ret: &Return) -> Value {
     })
 }
 
-/// `ret` as the Returns API answers it.
-pub fn return_view(ret: &Return) -> Value {
+/// `ret` as the Returns API answers it; photo paths made whole with `public_url` (where
+/// shoppers reach the pages).
+pub fn return_view(ret: &Return, public_url: Option<&str>) -> Value {
     let currency = &ret.refund_estimate.currency;
     let total: u64 = ret.items.iter().map(|i| paid_per_unit(i) * u64::from(i.return_quantity())).sum();
     let tax: u64 = ret
@@ -245,7 +254,7 @@ pub fn return_view(ret: &Return) -> Value {
             "store": ret.store.as_ref().map(|s| json!({ "platform": s.platform, "external_id": s.external_id })),
             "placed_at": at(ret.order_placed_at),
         },
-        "return_items": ret.items.iter().map(|i| item_view(i, green)).collect::<Vec<_>>(),
+        "return_items": ret.items.iter().map(|i| item_view(i, green, public_url)).collect::<Vec<_>>(),
         "return_method": { "type": method_code(ret.method), "name": null, "zone": null, "rule": null },
         "exchange": exchange_view(ret),
         "instant_exchange": null,

@@ -25,8 +25,10 @@ pub(super) async fn plan(
     notify_shopper: bool,
 ) -> Result<(), AppError> {
     for event in events {
-        let planned =
-            super::super::webhooks::plan_return_event(deps, ret, *event, || crate::api::wire::return_view(ret)).await?;
+        let planned = super::super::webhooks::plan_return_event(deps, ret, *event, || {
+            crate::api::wire::return_view(ret, deps.public_url.as_deref())
+        })
+        .await?;
         if planned > 0 {
             tracing::debug!(tenant_id = %ret.tenant_id, return_id = ret.id, event = event.as_str(), planned, "return event planned");
         }

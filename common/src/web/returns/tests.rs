@@ -161,9 +161,11 @@ async fn a_shopper_finds_the_order_sees_why_a_line_is_refused_and_returns_anothe
     let ret = &returns[0];
     assert!(done.html.contains(&ret.rma_number));
     assert_eq!((ret.items[0].external_order_item_id.as_str(), ret.items[0].intended_return_quantity), ("l2", 1));
-    let url = &ret.items[0].photos[0];
-    assert!(url.starts_with("https://track.example/t/acme/returns/photos/"), "{url}");
-    let photo = portal.get(url.trim_start_matches("https://track.example")).await;
+    let path = &ret.items[0].photos[0];
+    assert!(path.starts_with("/t/acme/returns/photos/"), "{path}");
+    let view = crate::api::wire::return_view(ret, portal.deps.public_url.as_deref());
+    assert_eq!(view["return_items"][0]["shopper_uploaded_image_urls"][0], format!("https://track.example{path}"));
+    let photo = portal.get(path).await;
     assert_eq!((photo.status, photo.html.as_bytes()), (StatusCode::OK, String::from_utf8_lossy(JPEG).as_bytes()));
     assert_eq!(
         portal.get("/t/acme/returns/photos/00000000000000000000000000000000.jpg").await.status,
