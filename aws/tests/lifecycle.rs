@@ -9,7 +9,7 @@
 
 use porchlight::carriers::WebhookSecrets;
 use porchlight::domain::Tag;
-use porchlight::ports::{ChangeEvent, ChangeKind, MessageLedger, QueueName, WorkQueue};
+use porchlight::ports::{ChangeEvent, ChangeKind, MessageLedger};
 use porchlight_aws::dynamodb::DynamoStore;
 use porchlight_aws::{Runtime, handlers};
 use serde_json::json;
@@ -81,7 +81,7 @@ async fn a_shipment_lives_through_every_handler() {
     support::start_recording().await;
 
     // The carrier's first scan, through every function in turn.
-    let mut journey = Journey { runtime: &runtime, store: &store, streamed: 0 };
+    let mut journey = support::Journey { runtime: &runtime, store: &store, streamed: 0 };
     let sample_push = support::sample("webhook-intake.json").expect("sample");
     let emitted = journey.push(sample_push.clone()).await;
 
@@ -116,7 +116,7 @@ async fn a_shipment_lives_through_every_handler() {
     ] {
         let push = json!({"tracking_number": "TC-DELIVERED-5-EVENT1", "events": [{"occurred_at": at,
             "code": code, "description": description, "city": "Chicago, IL", "country": "USA"}]});
-        let emitted = journey.push(signed_push(&sample_push, &push.to_string())).await;
+        let emitted = journey.push(support::signed_push(&sample_push, &push.to_string())).await;
         journey.notify(&emitted).await;
     }
 
@@ -168,59 +168,3 @@ async fn a_shipment_lives_through_every_handler() {
 
 /// The shopper's phone, in E.164.
 const PHONE: &str = "+819012345678";
-
-/// The sample carrier push with another body, signed with the sample secret.
-fn signed_push(sample: &serde_json::Value, body: &str) -> serde_json::Value {
-    let mut event = sample.clone();
-    event["body"] = body.into();
-    event["headers"]["x-testing-courier-signature"] =
-        porchlight::domain::sign_webhook("sample-webhook-secret", body.as_bytes()).into();
-    event
-}
-
-/// Hands each step of a journey to the functions as Lambda would.
-struct Journey<'a> {
-    runtime: &'a Runtime,
-    store: &'a DynamoStore,
-    /// Stream records already handed to `status-fanout`.
-    streamed: usize,
-}
-
-impl Journey<'_> {
-    /// A carrier push through `webhook-intake`, `tracking-updater` and `status-fanout`: the
-    /// status changes it emitted.
-    async fn push(&mut self, event: serde_json::Value) -> Vec<porchlight::ports::Received> {
-        let runtime = self.runtime;
-        let (status, body) = support::call(porchlight_aws::webhook_intake_router(runtime.deps.clone()), &event).await;
-        assert_eq!(status, 200, "{body}");
-        let queued = runtime
-            .queues
-            .receive(QueueName::CarrierUpdates, 10, chrono::Duration::seconds(30))
-            .await
-            .expect("received");
-        assert_eq!(queued.len(), 1);
-        let response = handlers::update_trackings(runtime, support::sqs_event(&queued)).await;
-        assert!(response.batch_item_failures.is_empty());
-        runtime.queues.ack(QueueName::CarrierUpdates, queued[0].id).await.expect("deleted, as the event source does");
-        let records = self.store.stream_records().await.expect("stream");
-        let response = handlers::fan_out_status(runtime, support::stream_event(&records[self.streamed..])).await;
-        assert!(response.batch_item_failures.is_empty());
-        self.streamed = records.len();
-        let emitted = runtime
-            .queues
-            .receive(QueueName::StatusChanges, 10, chrono::Duration::seconds(30))
-            .await
-            .expect("received");
-        for message in &emitted {
-            runtime.queues.ack(QueueName::StatusChanges, message.id).await.expect("deleted, as the event source does");
-        }
-        emitted
-    }
-
-    /// The status changes through `notifier`, as Lambda hands them over.
-    async fn notify(&self, emitted: &[porchlight::ports::Received]) {
-        let event = handlers::NotifierEvent::Changes(support::sqs_event(emitted));
-        let response = handlers::notify(self.runtime, event).await.expect("handled");
-        assert!(response.batch_item_failures.is_empty());
-    }
-}

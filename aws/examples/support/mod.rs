@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use anyhow::{Context, ensure};
+use porchlight::ports::WorkQueue;
 use porchlight_aws::dynamodb::DynamoStore;
 use porchlight_aws::{Config, Runtime};
 use serde_json::Value;
@@ -205,4 +206,95 @@ pub async fn recorded_sms(phone: &str) -> Vec<String> {
         }
     }
     texts
+}
+
+/// The sample carrier push with another body, signed with the sample secret.
+pub fn signed_push(sample: &serde_json::Value, body: &str) -> serde_json::Value {
+    let mut event = sample.clone();
+    event["body"] = body.into();
+    event["headers"]["x-testing-courier-signature"] =
+        porchlight::domain::sign_webhook("sample-webhook-secret", body.as_bytes()).into();
+    event
+}
+
+/// Hands each step of a journey to the functions as Lambda would.
+pub struct Journey<'a> {
+    pub runtime: &'a Runtime,
+    pub store: &'a DynamoStore,
+    /// Stream records already handed to `status-fanout`.
+    pub streamed: usize,
+}
+
+impl Journey<'_> {
+    /// A carrier push through `webhook-intake`, `tracking-updater` and `status-fanout`: the
+    /// status changes it emitted.
+    pub async fn push(&mut self, event: serde_json::Value) -> Vec<porchlight::ports::Received> {
+        let runtime = self.runtime;
+        let (status, body) = call(porchlight_aws::webhook_intake_router(runtime.deps.clone()), &event).await;
+        assert_eq!(status, 200, "{body}");
+        let queued = runtime
+            .queues
+            .receive(porchlight::ports::QueueName::CarrierUpdates, 10, chrono::Duration::seconds(30))
+            .await
+            .expect("received");
+        assert_eq!(queued.len(), 1);
+        let response = porchlight_aws::handlers::update_trackings(runtime, sqs_event(&queued)).await;
+        assert!(response.batch_item_failures.is_empty());
+        runtime
+            .queues
+            .ack(porchlight::ports::QueueName::CarrierUpdates, queued[0].id)
+            .await
+            .expect("deleted, as the event source does");
+        let records = self.store.stream_records().await.expect("stream");
+        let response = porchlight_aws::handlers::fan_out_status(runtime, stream_event(&records[self.streamed..])).await;
+        assert!(response.batch_item_failures.is_empty());
+        self.streamed = records.len();
+        let emitted = runtime
+            .queues
+            .receive(porchlight::ports::QueueName::StatusChanges, 10, chrono::Duration::seconds(30))
+            .await
+            .expect("received");
+        for message in &emitted {
+            runtime
+                .queues
+                .ack(porchlight::ports::QueueName::StatusChanges, message.id)
+                .await
+                .expect("deleted, as the event source does");
+        }
+        emitted
+    }
+
+    /// The status changes through `notifier`, as Lambda hands them over.
+    pub async fn notify(&self, emitted: &[porchlight::ports::Received]) {
+        let event = porchlight_aws::handlers::NotifierEvent::Changes(sqs_event(emitted));
+        let response = porchlight_aws::handlers::notify(self.runtime, event).await.expect("handled");
+        assert!(response.batch_item_failures.is_empty());
+    }
+}
+
+/// Runs `router` on an API Gateway v2 `event`; the status and the body as text (pages).
+pub async fn call_text(router: axum::Router, event: &Value) -> (u16, String) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = lambda_http::request::from_str(&event.to_string()).expect("an API Gateway v2 event");
+    let response = router.oneshot(request).await.expect("infallible");
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The sample API event as a `method` request of `path` (with its query) carrying `body`.
+pub fn api_event(method: &str, path_and_query: &str, body: Option<&Value>) -> Value {
+    let mut event = sample("api.json").expect("sample");
+    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let proxy = path.split('/').nth(1).unwrap_or_default();
+    event["routeKey"] = format!("{method} /{proxy}/{{proxy+}}").into();
+    event["rawPath"] = path.into();
+    event["rawQueryString"] = query.into();
+    event["requestContext"]["http"]["method"] = method.into();
+    event["requestContext"]["http"]["path"] = path.into();
+    if let Some(body) = body {
+        event["body"] = body.to_string().into();
+    }
+    event
 }

@@ -160,8 +160,9 @@ pub fn violation_text(
         "resolution" => catalog.ui("return_error_resolution").to_owned(),
         "type" => catalog.ui("return_error_method").to_owned(),
         "exchange_variant" | "title" => catalog.ui("return_error_exchange").to_owned(),
-        // A line's eligibility changed since the form was shown: say why, as the form does.
-        _ => violation.info.clone(),
+        // The line cannot be returned (its eligibility changed since the form was shown): the
+        // form says why beside it.
+        _ => catalog.ui("return_not_returnable").to_owned(),
     };
     (line, text)
 }
