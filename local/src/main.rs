@@ -82,6 +82,9 @@ enum Command {
     /// A merchant's orders: import JSON lines, show one, list them.
     #[command(subcommand)]
     Orders(commands::orders::OrdersCommand),
+    /// A merchant's returns: the team's numbers over a period.
+    #[command(subcommand)]
+    Returns(commands::returns::ReturnsCommand),
 }
 
 fn init_logging(format: LogFormat) {
@@ -142,6 +145,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Orders(command) => {
             let deps = connect(&cli.db, Open::Existing, given)?;
             commands::orders::run(&deps, command).await
+        }
+        Command::Returns(command) => {
+            let deps = connect(&cli.db, Open::Existing, given)?;
+            commands::returns::run(&deps, command).await
         }
     }
 }

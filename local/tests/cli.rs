@@ -817,4 +817,11 @@ fn orders_import_stores_every_good_line_and_names_the_bad_ones() {
     assert_eq!(mug["items"][0]["quantity"], 4, "the later line replaced the earlier");
     let missing = porchlight(&db, &["orders", "get", &tenant, "ord_nope"]);
     assert!(!missing.status.success() && String::from_utf8_lossy(&missing.stderr).contains("no order ord_nope"));
+
+    // The returns report's product table: ordered units of the period, nothing returned yet.
+    let report = stdout(&porchlight(&db, &["returns", "report", &tenant, "--table", "products"]));
+    assert!(report.starts_with("sku,product,ordered_units,returned_units,return_rate\n"), "{report}");
+    assert!(report.contains(",Mug,4,0,0.0000") && report.contains(",Cup,2,0,0.0000"), "{report}");
+    let bad = porchlight(&db, &["returns", "report", &tenant, "--from", "yesterday"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("from is invalid"));
 }

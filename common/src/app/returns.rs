@@ -95,11 +95,15 @@ pub async fn order_eligibility(deps: &Deps, order: &Order) -> Result<Vec<LineEli
 
 mod actions;
 mod events;
+mod report;
 mod requests;
 
 pub use actions::{
     RETURN_FIELD, ReturnKey, ShipmentToAttach, approve, attach_shipment, expire_due, follow_shipment, get_return,
     receive, reject, remove_items, resolve, return_of,
+};
+pub use report::{
+    ProductRow, ReasonRow, RefundTotal, ReportTable, ResolutionTimes, ReturnsReport, period, report_csv, returns_report,
 };
 pub use requests::{ItemRequest, MAX_COMMENT, MAX_PHOTOS, NewReturn, OrderState, create_return, order_state};
 

@@ -5,6 +5,7 @@ pub mod notification_rules;
 pub mod notifications;
 pub mod orders;
 pub mod quarantine;
+pub mod returns;
 pub mod serve;
 pub mod tenants;
 pub mod tracking_page;

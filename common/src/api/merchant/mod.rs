@@ -103,6 +103,7 @@ pub fn merchant_router(deps: Deps) -> Router {
         .route("/orders", get(orders::list).post(orders::upsert))
         .route("/orders/{id}", get(orders::get))
         .route("/return-policy", get(returns::get_policy).put(returns::put_policy))
+        .route("/returns/report", get(returns::report))
         .route("/suppressions", get(suppressions::list).post(suppressions::create))
         .route("/suppressions/{id}", get(suppressions::get).delete(suppressions::delete))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))

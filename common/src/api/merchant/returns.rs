@@ -39,6 +39,47 @@ pub(super) async fn put_policy(
     Ok(envelope(StatusCode::OK, returns::update_return_policy(&deps, &tenant, write).await?))
 }
 
+/// The report's query: the period (whole days) and, for a CSV, which table.
+#[derive(Debug, Deserialize)]
+pub(super) struct ReportParams {
+    from: Option<String>,
+    to: Option<String>,
+    format: Option<String>,
+    table: Option<String>,
+}
+
+/// `GET /porchlight/v1/returns/report`: the team's numbers, as JSON or (`format=csv`) one
+/// table as CSV (`table=reasons`, the default, or `products`).
+pub(super) async fn report(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    query: Result<Query<ReportParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = query_params(query)?;
+    let (from, to) = returns::period(params.from.as_deref(), params.to.as_deref(), deps.clock.now().date_naive())?;
+    let report = returns::returns_report(&deps, &tenant, from, to).await?;
+    match params.format.as_deref() {
+        None | Some("json") => Ok(envelope(StatusCode::OK, &report)),
+        Some("csv") => {
+            let table = match params.table.as_deref() {
+                None | Some("reasons") => returns::ReportTable::Reasons,
+                Some("products") => returns::ReportTable::Products,
+                Some(_) => {
+                    return Err(AppError::from(DomainError::invalid("table", "must be reasons or products")).into());
+                }
+            };
+            let csv = returns::report_csv(&report, table)?;
+            let mut response = (StatusCode::OK, csv).into_response();
+            response.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            Ok(response)
+        }
+        Some(_) => Err(AppError::from(DomainError::invalid("format", "must be json or csv")).into()),
+    }
+}
+
 /// The Returns API's success envelope: `meta.code` is the status times 100 (20000, 20100,
 /// 20200).
 fn answer(status: StatusCode, data: serde_json::Value) -> Response {

@@ -568,6 +568,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/porchlight/v1/orders/{id}", "get"),
         ("/porchlight/v1/return-policy", "get"),
         ("/porchlight/v1/return-policy", "put"),
+        ("/porchlight/v1/returns/report", "get"),
         ("/returns/2026-07/returns", "get"),
         ("/returns/2026-07/returns", "post"),
         ("/returns/2026-07/returns/{return_id}", "get"),

@@ -283,6 +283,41 @@ async fn a_return_is_judged_moved_by_id_and_rma_tracked_and_signed() {
     let (_, late) = h.call(Method::POST, RETURNS, Some(request("l2", "changed_mind", &[]))).await;
     assert_eq!(late["meta"]["errors"][0]["info"], "the return window for this item closed on 2026-06-24", "{late}");
 
+    // The team's numbers: the damaged mug by reason and month, the mug's return rate, the
+    // refund resolved, the time to resolution; and as CSV.
+    let (status, report) =
+        h.call(Method::GET, "/porchlight/v1/returns/report?from=2026-05-01&to=2026-07-31", None).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let data = &report["data"];
+    assert_eq!((data["returns"].as_u64(), data["by_status"]["done"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        data["reasons"][0],
+        json!({"period": "2026-06", "reason": "damaged", "subreason": null, "sku": "MUG", "product": "Mug", "returns": 1, "units": 1})
+    );
+    let mug =
+        data["products"].as_array().expect("products").iter().find(|p| p["sku"] == "MUG").expect("the mug").clone();
+    assert_eq!(
+        (mug["ordered_units"].as_u64(), mug["returned_units"].as_u64(), mug["return_rate"].as_f64()),
+        (Some(2), Some(1), Some(0.5))
+    );
+    assert_eq!(data["refunds"][0]["resolved"], json!({"amount": "15.00", "currency": "EUR"}));
+    assert_eq!(data["resolution"]["resolved"], 1);
+    let (status, csv) = h
+        .call(
+            Method::GET,
+            "/porchlight/v1/returns/report?from=2026-05-01&to=2026-07-31&format=csv&table=products",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = csv.as_str().expect("text");
+    assert!(
+        csv.starts_with("sku,product,ordered_units,returned_units,return_rate\n") && csv.contains("MUG,Mug,2,1,0.5000"),
+        "{csv}"
+    );
+    let (status, bad) = h.call(Method::GET, "/porchlight/v1/returns/report?from=2026-13-01", None).await;
+    assert!(status == StatusCode::BAD_REQUEST && bad["meta"]["message"].as_str().is_some_and(|m| m.contains("from")));
+
     // Every step reached the endpoint, signed as AfterShip Returns signs.
     let dispatcher = app::webhooks::dispatch::Dispatcher::new(h.deps.clone());
     dispatcher.run_for(std::time::Duration::from_millis(500)).await.expect("dispatched");
