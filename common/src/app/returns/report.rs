@@ -112,6 +112,9 @@ pub fn period(
     Ok((start, end))
 }
 
+/// A reasons row's key: month, reason, sub-reason, SKU, product.
+type ReasonKey = (String, String, Option<String>, Option<String>, String);
+
 /// The `q`-quantile of sorted `values` (nearest rank).
 fn quantile(values: &[f64], q: f64) -> Option<f64> {
     if values.is_empty() {
@@ -135,7 +138,7 @@ pub async fn returns_report(
     let (all, _) = deps.returns.returns(tenant, &filter, 0, usize::MAX).await?;
     let returns: Vec<_> = all.into_iter().filter(|r| r.created_at < to).collect();
     let mut by_status = BTreeMap::new();
-    let mut reasons: BTreeMap<(String, String, Option<String>, Option<String>, String), (u32, u32)> = BTreeMap::new();
+    let mut reasons: BTreeMap<ReasonKey, (u32, u32)> = BTreeMap::new();
     let mut returned: BTreeMap<(Option<String>, String), u64> = BTreeMap::new();
     let mut refunds: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut hours = Vec::new();
