@@ -7,6 +7,7 @@ pub mod dynamodb;
 pub mod feedback;
 pub mod handlers;
 pub mod messengers;
+#[cfg(feature = "blobs")]
 pub mod s3;
 pub mod sqs;
 
@@ -62,7 +63,10 @@ impl Runtime {
         let ledger = Arc::new(store.clone());
         let webhook_http =
             Arc::new(ReqwestClient::for_webhooks(porchlight::app::webhooks::TIMEOUT, settings.webhook_targets));
+        #[cfg(feature = "blobs")]
         let blobs = Arc::new(s3::S3Blobs::new(sdk, config.blob_bucket.clone()));
+        #[cfg(not(feature = "blobs"))]
+        let blobs = Arc::new(NoBlobs);
         let ports = Ports::of_store(store, queues.clone(), Arc::new(SystemClock), http, webhook_http, blobs);
         let deps = Deps::new(ports, config.secret_box.clone(), settings);
         let limiters = Arc::new(CarrierLimiters::default());
@@ -154,6 +158,25 @@ where
         handler(runtime.clone(), event.payload)
     }))
     .await
+}
+
+/// The blob store of a function built without `blobs` (every one but the page functions):
+/// it keeps no photos, and says so if asked.
+#[cfg(not(feature = "blobs"))]
+struct NoBlobs;
+
+#[cfg(not(feature = "blobs"))]
+#[async_trait::async_trait]
+impl porchlight::ports::BlobStore for NoBlobs {
+    async fn put_blob(&self, _: &str, _: &str, _: Vec<u8>) -> Result<(), porchlight::ports::StoreError> {
+        Err(porchlight::ports::StoreError::Unavailable("this function keeps no photos".into()))
+    }
+    async fn get_blob(&self, _: &str) -> Result<Option<Vec<u8>>, porchlight::ports::StoreError> {
+        Err(porchlight::ports::StoreError::Unavailable("this function keeps no photos".into()))
+    }
+    async fn delete_blob(&self, _: &str) -> Result<(), porchlight::ports::StoreError> {
+        Err(porchlight::ports::StoreError::Unavailable("this function keeps no photos".into()))
+    }
 }
 
 #[cfg(test)]

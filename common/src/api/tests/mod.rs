@@ -601,6 +601,9 @@ async fn the_openapi_document_describes_every_route() {
         ("/t/{slug}", "get"),
         ("/t/{slug}/orders", "get"),
         ("/t/{slug}/track", "get"),
+        ("/t/{slug}/returns", "get"),
+        ("/t/{slug}/returns", "post"),
+        ("/t/{slug}/returns/photos/{name}", "get"),
         ("/t/{slug}/{tracking_number}", "get"),
     ];
     let paths = document["paths"].as_object().expect("paths");
