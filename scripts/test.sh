@@ -56,11 +56,9 @@ step "cargo test (unit, property, store contract, API, CLI; AWS adapters and han
   functions=$(for dir in functions/*/; do basename "$dir"; done)
   # Built in two groups: features unify across the packages of one build, and only the page
   # functions take porchlight-aws's `blobs` (the S3 client); the others stay without it.
-  with_blobs=$(grep -l '"blobs"' functions/*/Cargo.toml | xargs -n1 dirname | xargs -n1 basename)
-  for group in without with; do
-    members=$(for f in $functions; do
-      if echo "$with_blobs" | grep -qx "$f"; then [ "$group" = with ] && echo "$f"; else [ "$group" = without ] && echo "$f"; fi
-    done)
+  plain=$(for f in $functions; do if ! grep -q '"blobs"' "functions/$f/Cargo.toml"; then echo "$f"; fi; done)
+  with_blobs=$(for f in $functions; do if grep -q '"blobs"' "functions/$f/Cargo.toml"; then echo "$f"; fi; done)
+  for members in "$plain" "$with_blobs"; do
     [ -n "$members" ] || continue
     PATH="$venv/bin:$PATH" cargo lambda build --profile lambda --output-format zip --x86-64 \
       $(for f in $members; do printf -- '-p %s ' "$f"; done)
