@@ -189,8 +189,10 @@ pub async fn recorded_sms(phone: &str) -> Vec<String> {
     let recording = recording.expect("moto answers").text().await.expect("text");
     client.post(format!("{endpoint}/moto-api/recorder/stop-recording")).send().await.expect("moto answers");
     let mut texts = Vec::new();
-    for line in recording.lines() {
-        let entry: Value = serde_json::from_str(line).expect("a recorded request");
+    // One JSON value per request; moto's threads may write two on one line, so read them as
+    // a stream of values rather than line by line.
+    for entry in serde_json::Deserializer::from_str(&recording).into_iter::<Value>() {
+        let entry = entry.expect("a recorded request");
         let body = entry["body"].as_str().unwrap_or_default();
         let body = if entry["body_encoded"] == Value::Bool(true) {
             base64::engine::general_purpose::STANDARD.decode(body).expect("base64")
