@@ -17,9 +17,6 @@ use serde_json::json;
 #[path = "../examples/support/mod.rs"]
 mod support;
 
-/// What the merchant's endpoint was sent: each post's signature header and body.
-type Posts = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shipment_lives_through_every_handler() {
     support::emulator().expect("AWS_ENDPOINT_URL must name a loopback moto server (scripts/test.sh starts one)");
@@ -38,25 +35,7 @@ async fn a_shipment_lives_through_every_handler() {
     let tenant = support::add_merchant(&runtime, &create).await.expect("merchant");
     support::verify_sender(&config).await;
     // The merchant's endpoint on loopback (allowed for this test only).
-    runtime.deps.webhook_targets = porchlight::domain::TargetPolicy::AllowPrivate;
-    runtime.deps.webhook_http = std::sync::Arc::new(porchlight::adapters::http_client::ReqwestClient::for_webhooks(
-        std::time::Duration::from_secs(5),
-        porchlight::domain::TargetPolicy::AllowPrivate,
-    ));
-    runtime.webhook_dispatcher = porchlight::app::webhooks::dispatch::Dispatcher::new(runtime.deps.clone());
-    let signatures: Posts = std::sync::Arc::default();
-    let kept = signatures.clone();
-    let receiver = axum::Router::new().fallback(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-        let kept = kept.clone();
-        async move {
-            let signature = headers.get("aftership-hmac-sha256").and_then(|v| v.to_str().ok()).unwrap_or_default();
-            kept.lock().expect("lock").push((signature.to_owned(), body.to_vec()));
-            axum::http::StatusCode::OK
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
-    let url = format!("http://{}/hooks", listener.local_addr().expect("bound"));
-    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let (url, signatures) = support::loopback_endpoint(&mut runtime, "aftership-hmac-sha256").await;
     let write = porchlight::app::webhooks::EndpointWrite { url: Some(url), events: None, pending_hours: None };
     let (_, secret) =
         porchlight::app::webhooks::create_endpoint(&runtime.deps, &tenant, write).await.expect("endpoint");

@@ -16,9 +16,6 @@ use serde_json::{Value, json};
 #[path = "../examples/support/mod.rs"]
 mod support;
 
-/// What the merchant's endpoint was sent: each post's Returns signature header and body.
-type Posts = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
-
 const BOUNDARY: &str = "porchlight-moto-boundary";
 /// The first bytes of a PNG file (what the portal checks).
 const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R'];
@@ -70,25 +67,7 @@ async fn a_return_lives_through_every_handler() {
     support::verify_sender(&config).await;
 
     // The merchant's endpoint on loopback, taking every return event.
-    runtime.deps.webhook_targets = porchlight::domain::TargetPolicy::AllowPrivate;
-    runtime.deps.webhook_http = std::sync::Arc::new(porchlight::adapters::http_client::ReqwestClient::for_webhooks(
-        std::time::Duration::from_secs(5),
-        porchlight::domain::TargetPolicy::AllowPrivate,
-    ));
-    runtime.webhook_dispatcher = porchlight::app::webhooks::dispatch::Dispatcher::new(runtime.deps.clone());
-    let posts: Posts = std::sync::Arc::default();
-    let kept = posts.clone();
-    let receiver = axum::Router::new().fallback(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-        let kept = kept.clone();
-        async move {
-            let signature = headers.get("as-signature-hmac-sha256").and_then(|v| v.to_str().ok()).unwrap_or_default();
-            kept.lock().expect("lock").push((signature.to_owned(), body.to_vec()));
-            axum::http::StatusCode::OK
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
-    let url = format!("http://{}/hooks", listener.local_addr().expect("bound"));
-    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let (url, posts) = support::loopback_endpoint(&mut runtime, "as-signature-hmac-sha256").await;
     let events = [
         "return.submitted",
         "return.approved",

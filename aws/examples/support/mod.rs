@@ -300,3 +300,32 @@ pub fn api_event(method: &str, path_and_query: &str, body: Option<&Value>) -> Va
     }
     event
 }
+
+/// What a loopback endpoint was sent: each post's signature header and body.
+pub type Posts = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// A merchant's endpoint on loopback recording each post's `signature_header` and body, with
+/// `runtime` allowed to deliver there (tests only); its URL.
+pub async fn loopback_endpoint(runtime: &mut Runtime, signature_header: &'static str) -> (String, Posts) {
+    use porchlight::domain::TargetPolicy;
+    runtime.deps.webhook_targets = TargetPolicy::AllowPrivate;
+    runtime.deps.webhook_http = std::sync::Arc::new(porchlight::adapters::http_client::ReqwestClient::for_webhooks(
+        std::time::Duration::from_secs(5),
+        TargetPolicy::AllowPrivate,
+    ));
+    runtime.webhook_dispatcher = porchlight::app::webhooks::dispatch::Dispatcher::new(runtime.deps.clone());
+    let posts: Posts = std::sync::Arc::default();
+    let kept = posts.clone();
+    let receiver = axum::Router::new().fallback(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+        let kept = kept.clone();
+        async move {
+            let signature = headers.get(signature_header).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            kept.lock().expect("lock").push((signature.to_owned(), body.to_vec()));
+            axum::http::StatusCode::OK
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
+    let url = format!("http://{}/hooks", listener.local_addr().expect("bound"));
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    (url, posts)
+}

@@ -17,6 +17,24 @@ pub async fn serve(routes: Router) -> String {
     format!("http://{address}")
 }
 
+/// What a [`receiver`] was sent: the headers and body of each request.
+pub type Received = std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, axum::body::Bytes)>>>;
+
+/// A loopback endpoint answering `status` to every request and recording each (a merchant's
+/// webhook receiver); its URL, ending in `/hooks`.
+pub async fn receiver(status: axum::http::StatusCode) -> (String, Received) {
+    let seen: Received = std::sync::Arc::default();
+    let kept = seen.clone();
+    let routes = Router::new().fallback(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+        let kept = kept.clone();
+        async move {
+            kept.lock().expect("lock").push((headers, body));
+            status
+        }
+    });
+    (format!("{}/hooks", serve(routes).await), seen)
+}
+
 /// The real HTTP client, with a short timeout so timeout cases run fast.
 pub fn client() -> ReqwestClientForTests {
     crate::adapters::http_client::ReqwestClient::new(Duration::from_millis(500))

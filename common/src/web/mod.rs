@@ -331,6 +331,15 @@ async fn track_form(Path(slug): Path<String>, query: Result<Query<FormQuery>, Qu
     Redirect::to(&target).into_response()
 }
 
+/// The proof a shopper gave that an order is theirs: the email, else the postal code.
+fn proof_of(email: &str, postal_code: &str) -> Option<OrderProof> {
+    match (email.trim(), postal_code.trim()) {
+        ("", "") => None,
+        ("", code) => Some(OrderProof::PostalCode(code.to_owned())),
+        (email, _) => Some(OrderProof::Email(email.to_owned())),
+    }
+}
+
 #[derive(Deserialize, Default)]
 struct OrderQuery {
     lang: Option<String>,
@@ -353,12 +362,7 @@ async fn order_page(
     let order_number = query.order_number.as_deref().unwrap_or_default().trim().chars().take(200).collect::<String>();
     let email = query.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
     let postal = query.postal_code.as_deref().map(str::trim).filter(|p| !p.is_empty());
-    let proof = match (email, postal) {
-        (Some(email), _) => Some(OrderProof::Email(email.to_owned())),
-        (None, Some(code)) => Some(OrderProof::PostalCode(code.to_owned())),
-        (None, None) => None,
-    };
-    let parcels = match proof {
+    let parcels = match proof_of(email.unwrap_or_default(), postal.unwrap_or_default()) {
         Some(proof) => match pages::lookup_order(&web.deps, &visit.tenant, &order_number, &proof).await {
             Ok(parcels) => parcels,
             Err(error) => return failure(&error),

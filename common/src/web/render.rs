@@ -17,6 +17,7 @@ use crate::domain::TrackingPage;
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("templates/base.html")),
     ("lookup.html", include_str!("templates/lookup.html")),
+    ("order_form.html", include_str!("templates/order_form.html")),
     ("message.html", include_str!("templates/message.html")),
     ("parcels.html", include_str!("templates/parcels.html")),
     ("unsubscribe.html", include_str!("templates/unsubscribe.html")),

@@ -21,9 +21,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::{Caching, Client, Purpose, Shell, Visit, Web, failure, lookup_page, reply, url_component, visit};
+use super::{Caching, Client, Purpose, Shell, Visit, Web, failure, lookup_page, proof_of, reply, url_component, visit};
 use crate::app::AppError;
-use crate::app::pages::{self, OrderProof};
+use crate::app::pages;
 use crate::app::returns::{self, ItemRequest, NewReturn};
 use crate::domain::{ExchangeVariant, FiledBy, Order, Resolution, ReturnMethod};
 use view::{Answers, LineAnswer};
@@ -50,15 +50,6 @@ struct PortalQuery {
     order_number: Option<String>,
     email: Option<String>,
     postal_code: Option<String>,
-}
-
-/// The proof a shopper gave: an email, else a postal code.
-fn proof_of(email: &str, postal_code: &str) -> Option<OrderProof> {
-    match (email.trim(), postal_code.trim()) {
-        ("", "") => None,
-        ("", code) => Some(OrderProof::PostalCode(code.to_owned())),
-        (email, _) => Some(OrderProof::Email(email.to_owned())),
-    }
 }
 
 /// The fields the language picker keeps.

@@ -27,13 +27,19 @@ impl Harness {
     async fn new() -> Self {
         let clock = Arc::new(ManualClock::at(Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).single().expect("date")));
         let deps = crate::testkit::deps(SqliteStore::in_memory().expect("store"), clock.clone());
-        Harness::with(deps, clock).await
-    }
-
-    /// A harness on `deps` (whose clock is `clock`), with a merchant "Acme".
-    async fn with(deps: Deps, clock: Arc<ManualClock>) -> Self {
         let (_, key) = app::create_tenant(&deps, "Acme").await.expect("tenant");
         Harness { router: router(deps.clone()), deps, clock, key: key.secret }
+    }
+
+    /// Lets the harness's merchants register loopback webhook targets, sent with the real
+    /// client.
+    fn allow_private_webhooks(&mut self) {
+        use crate::adapters::http_client::ReqwestClient;
+        use crate::domain::TargetPolicy;
+        self.deps.webhook_targets = TargetPolicy::AllowPrivate;
+        self.deps.webhook_http =
+            Arc::new(ReqwestClient::for_webhooks(std::time::Duration::from_secs(5), TargetPolicy::AllowPrivate));
+        self.router = router(self.deps.clone());
     }
 
     async fn other_key(&self) -> String {

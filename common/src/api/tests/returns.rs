@@ -1,48 +1,22 @@
 //! AfterShip's Returns API through the router: a return judged by the policy, moved through
 //! its statuses by id and by RMA number, its shipment tracked, its webhooks signed.
 
-use std::sync::{Arc, Mutex};
-
-use axum::Router;
-use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::{Value, json};
 
 use super::{Harness, carrier_event};
-use crate::adapters::http_client::ReqwestClient;
-use crate::adapters::sqlite::SqliteStore;
 use crate::app::{self, NewTracking};
-use crate::domain::{ShipmentDetails, Slug, TargetPolicy, TrackingNumber, sign_webhook};
+use crate::domain::{ShipmentDetails, Slug, TrackingNumber, sign_webhook};
 use crate::ports::{ChangeEvent, ChangeKind, Clock, StatusSnapshot};
-use crate::testkit::ManualClock;
 
 const RETURNS: &str = "/returns/2026-07/returns";
 
-/// What a loopback receiver was sent: headers and body of each POST.
-type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
-
-async fn receiver() -> (String, Received) {
-    let seen: Received = Arc::default();
-    let kept = seen.clone();
-    let routes = Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
-        let kept = kept.clone();
-        async move {
-            kept.lock().expect("lock").push((headers, body));
-            StatusCode::OK
-        }
-    });
-    (format!("{}/returns-hooks", crate::carriers::mock::serve(routes).await), seen)
-}
-
 /// A harness whose webhooks reach loopback receivers.
 async fn harness() -> Harness {
-    let clock = Arc::new(ManualClock::at(Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).single().expect("date")));
-    let mut deps = crate::testkit::deps(SqliteStore::in_memory().expect("store"), clock.clone());
-    deps.webhook_targets = TargetPolicy::AllowPrivate;
-    deps.webhook_http =
-        Arc::new(ReqwestClient::for_webhooks(std::time::Duration::from_secs(5), TargetPolicy::AllowPrivate));
-    Harness::with(deps, clock).await
+    let mut h = Harness::new().await;
+    h.allow_private_webhooks();
+    h
 }
 
 fn order() -> Value {
@@ -93,7 +67,7 @@ fn meta(body: &Value) -> (i64, &str) {
 #[tokio::test]
 async fn a_return_is_judged_moved_by_id_and_rma_tracked_and_signed() {
     let h = harness().await;
-    let (url, received) = receiver().await;
+    let (url, received) = crate::carriers::mock::receiver(StatusCode::OK).await;
     let events = json!([
         "return.submitted",
         "return.approved",

@@ -1,43 +1,18 @@
 //! Merchants' webhook endpoints through the router: registration and its checks, secrets shown
 //! once, signed test events, the delivery log and replays, isolation between merchants.
 
-use std::sync::{Arc, Mutex};
-
-use axum::Router;
-use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{Harness, meta_code};
-use crate::adapters::http_client::ReqwestClient;
-use crate::api::router;
-use crate::domain::{TargetPolicy, sign_webhook};
+use crate::domain::sign_webhook;
 
 const WEBHOOKS: &str = "/porchlight/v1/webhooks";
 
-/// Lets the harness's merchants register loopback targets, sent with the real client.
-fn allow_private(h: &mut Harness) {
-    let mut deps = h.deps.clone();
-    deps.webhook_targets = TargetPolicy::AllowPrivate;
-    deps.webhook_http =
-        Arc::new(ReqwestClient::for_webhooks(std::time::Duration::from_secs(5), TargetPolicy::AllowPrivate));
-    h.deps = deps.clone();
-    h.router = router(deps);
-}
-
-type Seen = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
+type Seen = crate::carriers::mock::Received;
 
 async fn receiver() -> (String, Seen) {
-    let seen: Seen = Arc::default();
-    let kept = seen.clone();
-    let routes = Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
-        let kept = kept.clone();
-        async move {
-            kept.lock().expect("lock").push((headers, body));
-            StatusCode::OK
-        }
-    });
-    (format!("{}/aftership", crate::carriers::mock::serve(routes).await), seen)
+    crate::carriers::mock::receiver(StatusCode::OK).await
 }
 
 fn verifies(seen: &Seen, index: usize, secret: &str) -> bool {
@@ -70,7 +45,7 @@ async fn targets_are_refused_with_the_field_named() {
 #[tokio::test]
 async fn endpoints_answer_their_secret_once_and_sign_test_events_with_it() {
     let mut h = Harness::new().await;
-    allow_private(&mut h);
+    h.allow_private_webhooks();
     let (url, seen) = receiver().await;
     let (status, created) =
         h.call(Method::POST, WEBHOOKS, Some(json!({"url": url, "events": ["tracking_update"]}))).await;

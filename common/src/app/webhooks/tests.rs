@@ -1,8 +1,7 @@
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use chrono::Duration;
 
 use super::dispatch::{Dispatcher, Outcome, TRIP_AFTER};
@@ -14,22 +13,7 @@ use crate::domain::{ShipmentDetails, ShipmentId, Slug, Tag, TargetPolicy, Tracki
 use crate::ports::{Clock, MessageLedger, StatusSnapshot};
 use crate::testkit::ManualClock;
 
-/// What a loopback receiver was sent: headers and body of each POST.
-type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
-
-/// A receiver answering `status` to every POST, recording each; its URL.
-async fn receiver(status: StatusCode) -> (String, Received) {
-    let seen: Received = Arc::default();
-    let kept = seen.clone();
-    let routes = Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
-        let kept = kept.clone();
-        async move {
-            kept.lock().expect("lock").push((headers, body));
-            status
-        }
-    });
-    (format!("{}/hooks", crate::carriers::mock::serve(routes).await), seen)
-}
+use crate::carriers::mock::receiver;
 
 struct World {
     deps: Deps,
