@@ -10,60 +10,21 @@
 // Needs what tracking-page.test.mjs needs, and a serve polling the sandbox every second with
 // private webhook targets allowed (scripts/browser-tests.sh starts it so).
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { createServer } from "node:http";
-import { readFileSync, mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
-import { chromium } from "playwright-core";
+import { axe, base, catalogs, key, open, shots, slug } from "./support.mjs";
 
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-
-const base = process.env.PORCHLIGHT_URL;
-const key = process.env.PORCHLIGHT_API_KEY;
-const slug = process.env.PAGE_SLUG;
-const shots = process.env.SCREENSHOT_DIR;
-for (const [name, value] of Object.entries({ PORCHLIGHT_URL: base, PORCHLIGHT_API_KEY: key, PAGE_SLUG: slug, SCREENSHOT_DIR: shots })) {
-  if (!value) throw new Error(`${name} is not set`);
-}
-mkdirSync(shots, { recursive: true });
-
-const en = JSON.parse(readFileSync(new URL("../../common/src/web/i18n/en.json", import.meta.url), "utf8")).ui;
-const de = JSON.parse(readFileSync(new URL("../../common/src/web/i18n/de.json", import.meta.url), "utf8")).ui;
+const en = catalogs.en.ui;
+const de = catalogs.de.ui;
 const ORDER = { number: "#1001", postal: "80302" };
 const RETURNS = "/returns/2026-07/returns";
 const EVENTS = ["return.submitted", "return.approved", "return.shipment.updated", "return.receiving.created", "return.resolved", "return.rejected", "return.expired"];
 
-let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-});
-after(async () => browser?.close());
-
-async function open(url, { width = 360, javaScript = false, bypassCSP = false } = {}) {
-  const context = await browser.newContext({ viewport: { width, height: 900 }, javaScriptEnabled: javaScript, bypassCSP });
-  const page = await context.newPage();
-  const response = await page.goto(url);
-  return { context, page, response };
-}
-
-async function axe(page) {
-  await page.addScriptTag({ content: axeSource });
-  const result = await page.evaluate(() =>
-    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
-  );
-  assert.ok(result.passes.length > 10, "axe ran its rules");
-  return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
-}
-
 /// axe on `url`'s page (a context that lets axe's script in).
 async function axeOf(url, name) {
-  const { context, page } = await open(url, { bypassCSP: true, javaScript: true });
+  const { context, page } = await open(url, { width: 360, bypassCSP: true });
   try {
     assert.deepEqual(await axe(page), [], name);
   } finally {
@@ -118,7 +79,7 @@ test("a shopper returns a damaged mug; the merchant approves, tracks, receives a
 
     // From the order's tracking page to the portal, without JavaScript.
     const order = `${base}/t/${slug}/orders?order_number=${encodeURIComponent(ORDER.number)}&postal_code=${ORDER.postal}`;
-    const { context, page } = await open(order);
+    const { context, page } = await open(order, { width: 360, javaScript: false });
     let rma;
     try {
       await Promise.all([page.waitForURL(/\/returns\?/), page.getByRole("link", { name: en.return_start }).click()]);
@@ -206,7 +167,7 @@ test("the portal's pages pass axe, read in German, and a return outside the wind
   await axeOf(portalUrl(), "the order's lines");
   await axeOf(`${base}/t/${slug}/returns?order_number=%231001&postal_code=99999`, "failed lookup");
 
-  const wide = await open(portalUrl("de"), { width: 1280 });
+  const wide = await open(portalUrl("de"), { width: 1280, javaScript: false });
   try {
     const text = await wide.page.textContent("main");
     assert.ok(text.includes(de.return_quantity) && text.includes(de.refusal_final_sale), "in German");
@@ -219,7 +180,7 @@ test("the portal's pages pass axe, read in German, and a return outside the wind
   const policy = await call("PUT", "/porchlight/v1/return-policy", { window_days: 1 });
   assert.equal(policy.status, 200, JSON.stringify(policy.json));
   try {
-    const late = await open(portalUrl());
+    const late = await open(portalUrl(), { width: 360, javaScript: false });
     try {
       const text = await late.page.textContent("main");
       const closed = en.refusal_window_closed.split("{date}")[0];
