@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Deserializer};
 
+pub mod analytics;
 mod checkpoint;
 mod country;
 mod exception;
