@@ -42,7 +42,7 @@ async fn notify_twice(
 ) {
     use porchlight::ports::{ChangeEvent, ChangeKind, Received, StatusSnapshot};
     let snapshot =
-        |tag: Tag| StatusSnapshot { version, tag, subtag: tag.default_subtag(), active: true, checkpoint_count: 1 };
+        |tag: Tag| StatusSnapshot::bare(version, tag, tag.default_subtag(), true, 1);
     let change = ChangeEvent {
         tenant_id: tenant.clone(),
         shipment_id: shipment.clone(),

@@ -71,13 +71,7 @@ async fn world(urls: &[String]) -> Deps {
             .await
             .expect("endpoint");
     }
-    let snapshot = |tag: Tag, version| StatusSnapshot {
-        version,
-        tag,
-        subtag: tag.default_subtag(),
-        active: true,
-        checkpoint_count: 1,
-    };
+    let snapshot = |tag: Tag, version| StatusSnapshot::bare(version, tag, tag.default_subtag(), true, 1);
     for n in 0..DELIVERIES {
         let new = NewTracking {
             slug: Some(Slug::parse("ups").expect("slug")),

@@ -14,10 +14,12 @@ pub const FEED_CONSUMER: &str = "status-fanout";
 
 /// Whether a committed change is news for the `status-changes` queue: every creation and
 /// deletion, and updates that moved the status or sub-status (not those that only added
-/// detail). Removals by retention are housekeeping, never news.
+/// detail). Removals by retention are housekeeping, and what a history import wrote is
+/// history: neither is news.
 pub fn is_status_change(change: &ChangeEvent) -> bool {
     match (change.kind, &change.old, &change.new) {
         (ChangeKind::Expired, ..) => false,
+        (_, _, Some(new)) if new.imported => false,
         (_, Some(old), Some(new)) => (old.tag, old.subtag) != (new.tag, new.subtag),
         _ => true,
     }

@@ -45,7 +45,10 @@ pub async fn scan_active(deps: &Deps, ledger: &dyn MessageLedger) -> Result<Scan
         loop {
             let query = ListQuery { limit: PAGE, cursor: cursor.take(), ..ListQuery::default() };
             let page = deps.shipments.list(&tenant.id, &query).await?;
-            for shipment in page.shipments.iter().filter(|s| s.active) {
+            // What a history import left is history until live news comes: no case, message
+            // or webhook of it.
+            let live = page.shipments.iter().filter(|s| s.active && s.imported_version != Some(s.version));
+            for shipment in live {
                 report.shipments += 1;
                 if cases {
                     report.cases += exceptions::evaluate(deps, ledger, shipment, true, true).await?;

@@ -37,7 +37,7 @@ const MAX_SERVICE: usize = 64;
 
 /// What a shipment contributes to the numbers: a function of the shipment alone, taken at
 /// every write and carried by the change feed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShipmentFacts {
     /// The day (UTC) it was created: the day its numbers belong to.
     pub day: NaiveDate,

@@ -379,6 +379,10 @@ pub struct Shipment {
     /// The shopper's own subscriptions and unsubscriptions (absent when none were made).
     #[serde(default, skip_serializing_if = "Subscriptions::is_empty")]
     pub subscriptions: Subscriptions,
+    /// The version a history import last wrote: while it is the current version, the
+    /// shipment's state is history (no notification, webhook or exception comes of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_version: Option<u64>,
 }
 
 impl Shipment {
@@ -439,6 +443,7 @@ impl Shipment {
             first_attempted_at: None,
             courier_destination_country_region: None,
             subscriptions: Subscriptions::default(),
+            imported_version: None,
         };
         shipment.derive(now);
         shipment

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
+use crate::domain::analytics::ShipmentFacts;
 use crate::domain::{Shipment, ShipmentId, Subtag, Tag, TenantId};
 
 /// What a change did.
@@ -35,6 +36,14 @@ pub struct StatusSnapshot {
     pub active: bool,
     /// How many checkpoints the timeline has.
     pub checkpoint_count: usize,
+    /// Whether a history import wrote this version: history, never news (no notification, no
+    /// webhook), though analytics count it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub imported: bool,
+    /// What the shipment contributes to analytics at this version; absent in changes recorded
+    /// before analytics existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<ShipmentFacts>,
 }
 
 impl StatusSnapshot {
@@ -46,7 +55,15 @@ impl StatusSnapshot {
             subtag: shipment.subtag,
             active: shipment.active,
             checkpoint_count: shipment.checkpoints.len(),
+            imported: shipment.imported_version == Some(shipment.version),
+            facts: Some(ShipmentFacts::of(shipment)),
         }
+    }
+
+    /// A snapshot of the status alone (no facts, not imported): for changes made up in tests
+    /// and benchmarks.
+    pub fn bare(version: u64, tag: Tag, subtag: Subtag, active: bool, checkpoint_count: usize) -> Self {
+        StatusSnapshot { version, tag, subtag, active, checkpoint_count, imported: false, facts: None }
     }
 }
 

@@ -239,6 +239,28 @@ CREATE INDEX returns_by_order ON returns (tenant_id, order_id, created_at);
 CREATE INDEX returns_by_creation ON returns (tenant_id, created_at);
 CREATE INDEX returns_due ON returns (expires_at) WHERE expires_at IS NOT NULL;
 "#,
+    // Analytics: each shipment's status snapshot (with its facts) beside its body, so that a
+    // change records the old one without reading the body; counters per period and lane; the
+    // jobs of history imports.
+    r#"
+ALTER TABLE shipments ADD COLUMN snapshot TEXT;
+CREATE TABLE rollups (
+    tenant_id TEXT NOT NULL,
+    period TEXT NOT NULL,
+    lane TEXT NOT NULL,
+    counters TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, period, lane)
+);
+CREATE TABLE imports (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX imports_waiting ON imports (state, created_at);
+"#,
 ];
 
 pub(super) fn migrate(connection: &Connection) -> Result<(), StoreError> {

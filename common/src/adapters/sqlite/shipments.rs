@@ -11,14 +11,16 @@ use super::{SqliteStore, corrupt, execute, is_unique_violation, micros, unavaila
 use crate::domain::{Shipment, ShipmentId, Slug, TenantId, TrackingNumber};
 use crate::ports::{ChangeKind, Cursor, ListPage, ListQuery, MAX_LOOKUP, ShipmentStore, StatusSnapshot, StoreError};
 
-/// The row's columns for `shipment` stored at `version`, in the order of [`UPSERT_COLUMNS`].
-fn shipment_values(shipment: &Shipment, version: u64) -> Result<Vec<Value>, StoreError> {
+/// The row's columns for `shipment` stored at `version`, in the order of [`UPSERT_COLUMNS`],
+/// and the snapshot the change feed records of it.
+fn shipment_values(shipment: &Shipment, version: u64) -> Result<(Vec<Value>, StatusSnapshot), StoreError> {
     let mut stored = shipment.clone();
     stored.version = version;
     let body = serde_json::to_string(&stored).map_err(unavailable)?;
+    let snapshot = StatusSnapshot::of(&stored);
     let details = &shipment.details;
     let text = |value: Option<&str>| value.map_or(Value::Null, |v| Value::Text(v.to_owned()));
-    Ok(vec![
+    let values = vec![
         Value::Text(shipment.tenant_id.as_str().to_owned()),
         Value::Text(shipment.id.as_str().to_owned()),
         Value::Integer(version as i64),
@@ -44,14 +46,16 @@ fn shipment_values(shipment: &Shipment, version: u64) -> Result<Vec<Value>, Stor
         shipment.next_poll_at.map_or(Value::Null, |at| Value::Integer(micros(at))),
         shipment.poll_cadence.map_or(Value::Null, |cadence| Value::Integer(i64::from(cadence))),
         shipment.poll_cadence.map_or(Value::Null, |cadence| Value::Integer(i64::from(shipment.poll_phase(cadence)))),
+        Value::Text(serde_json::to_string(&snapshot).map_err(unavailable)?),
         Value::Text(body),
-    ])
+    ];
+    Ok((values, snapshot))
 }
 
 const UPSERT_COLUMNS: &str = "tenant_id, id, version, slug, number_compact, last_mile_slug, last_mile_compact, \
      created_at, updated_at, tag, subtag, active, checkpoint_count, origin, destination, courier_destination, \
      order_id, order_number, return_to_sender, transit_time, shipment_tags, search_text, next_poll_at, poll_cadence, \
-     poll_phase, body";
+     poll_phase, snapshot, body";
 
 fn parse_body(body: &str, version: i64) -> Result<Shipment, StoreError> {
     let mut shipment: Shipment = serde_json::from_str(body).map_err(|_| corrupt("shipment body"))?;
@@ -74,32 +78,39 @@ fn existing_with_number(tx: &Connection, shipment: &Shipment) -> Result<StoreErr
     })
 }
 
+/// The snapshot recorded with the stored version; rows written before snapshots were kept
+/// give one of their columns (no facts).
 fn old_snapshot(tx: &Connection, tenant: &TenantId, id: &ShipmentId) -> Result<Option<StatusSnapshot>, StoreError> {
-    tx.query_row(
-        "SELECT version, tag, subtag, active, checkpoint_count FROM shipments WHERE tenant_id = ?1 AND id = ?2",
-        params![tenant.as_str(), id.as_str()],
-        |row| {
+    let mut statement = tx
+        .prepare_cached(
+            "SELECT version, tag, subtag, active, checkpoint_count, snapshot FROM shipments
+             WHERE tenant_id = ?1 AND id = ?2",
+        )
+        .map_err(unavailable)?;
+    statement
+        .query_row(params![tenant.as_str(), id.as_str()], |row| {
             Ok((
                 row.get::<_, i64>(0)?,
                 row.get::<_, String>(1)?,
                 row.get::<_, String>(2)?,
                 row.get::<_, bool>(3)?,
                 row.get::<_, i64>(4)?,
+                row.get::<_, Option<String>>(5)?,
             ))
-        },
-    )
-    .optional()
-    .map_err(unavailable)?
-    .map(|(version, tag, subtag, active, count)| {
-        Ok(StatusSnapshot {
-            version: version as u64,
-            tag: crate::domain::Tag::parse(&tag).map_err(|_| corrupt("tag"))?,
-            subtag: crate::domain::Subtag::parse(&subtag).map_err(|_| corrupt("subtag"))?,
-            active,
-            checkpoint_count: count as usize,
         })
-    })
-    .transpose()
+        .optional()
+        .map_err(unavailable)?
+        .map(|(version, tag, subtag, active, count, snapshot)| match snapshot {
+            Some(json) => serde_json::from_str::<StatusSnapshot>(&json).map_err(|_| corrupt("snapshot")),
+            None => Ok(StatusSnapshot::bare(
+                version as u64,
+                crate::domain::Tag::parse(&tag).map_err(|_| corrupt("tag"))?,
+                crate::domain::Subtag::parse(&subtag).map_err(|_| corrupt("subtag"))?,
+                active,
+                count as usize,
+            )),
+        })
+        .transpose()
 }
 
 #[async_trait]
@@ -107,7 +118,7 @@ impl ShipmentStore for SqliteStore {
     async fn insert(&self, shipment: &Shipment) -> Result<u64, StoreError> {
         let shipment = shipment.clone();
         self.write(move |tx| {
-            let values = shipment_values(&shipment, 1)?;
+            let (values, stored) = shipment_values(&shipment, 1)?;
             let placeholders = (1..=values.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
             let sql = format!("INSERT INTO shipments ({UPSERT_COLUMNS}) VALUES ({placeholders})");
             match execute(tx, &sql, params_from_iter(values)) {
@@ -118,8 +129,6 @@ impl ShipmentStore for SqliteStore {
                 Err(e) if is_unique_violation(&e, "shipments.id") => return Err(StoreError::Conflict),
                 Err(e) => return Err(unavailable(e)),
             }
-            let mut stored = StatusSnapshot::of(&shipment);
-            stored.version = 1;
             record_change(tx, &shipment.tenant_id, &shipment.id, ChangeKind::Created, None, Some(&stored))?;
             Ok(1)
         })
@@ -151,7 +160,7 @@ impl ShipmentStore for SqliteStore {
                 return Err(StoreError::Conflict);
             }
             let version = shipment.version + 1;
-            let values = shipment_values(&shipment, version)?;
+            let (values, new) = shipment_values(&shipment, version)?;
             let assignments = UPSERT_COLUMNS
                 .split(", ")
                 .enumerate()
@@ -167,8 +176,6 @@ impl ShipmentStore for SqliteStore {
                 }
                 Err(e) => return Err(unavailable(e)),
             }
-            let mut new = StatusSnapshot::of(&shipment);
-            new.version = version;
             record_change(tx, &shipment.tenant_id, &shipment.id, ChangeKind::Updated, Some(&old), Some(&new))?;
             Ok(version)
         })

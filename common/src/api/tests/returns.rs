@@ -192,13 +192,8 @@ async fn a_return_is_judged_moved_by_id_and_rma_tracked_and_signed() {
 
     let tenant = app::authenticate(&h.deps, Some(&h.key)).await.expect("tenant");
     let shipment_id = crate::domain::ShipmentId::parse(&tracking_id).expect("id");
-    let snapshot = |tag| StatusSnapshot {
-        version: 2,
-        tag,
-        subtag: crate::domain::Subtag::parse("Delivered_001").expect("subtag"),
-        active: false,
-        checkpoint_count: 3,
-    };
+    let snapshot =
+        |tag| StatusSnapshot::bare(2, tag, crate::domain::Subtag::parse("Delivered_001").expect("subtag"), false, 3);
     let change = ChangeEvent {
         tenant_id: tenant.clone(),
         shipment_id,

@@ -15,7 +15,7 @@ use crate::testkit::ManualClock;
 
 fn snapshot(code: &str, checkpoints: usize) -> StatusSnapshot {
     let subtag = Subtag::parse(code).expect("subtag");
-    StatusSnapshot { version: 1, tag: subtag.tag(), subtag, active: true, checkpoint_count: checkpoints }
+    StatusSnapshot::bare(1, subtag.tag(), subtag, true, checkpoints)
 }
 
 fn change(kind: ChangeKind, old: Option<StatusSnapshot>, new: Option<StatusSnapshot>) -> ChangeEvent {

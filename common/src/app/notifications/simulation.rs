@@ -125,7 +125,7 @@ impl Messenger for CrashingOutbox {
 }
 
 fn snapshot(tag: Tag, version: u64) -> StatusSnapshot {
-    StatusSnapshot { version, tag, subtag: tag.default_subtag(), active: true, checkpoint_count: version as usize }
+    StatusSnapshot::bare(version, tag, tag.default_subtag(), true, version as usize)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
