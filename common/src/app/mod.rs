@@ -6,6 +6,7 @@ pub mod connections;
 mod documents;
 pub mod exceptions;
 pub mod fanout;
+pub mod imports;
 pub mod notification_rules;
 pub mod notifications;
 pub mod operator;
@@ -32,7 +33,7 @@ pub use pipeline::{
 };
 pub use tenants::{ApiKey, authenticate, create_api_key, create_tenant, revoke_api_key};
 pub use trackings::{
-    NewTracking, create_tracking, delete_tracking, get_tracking, import_tracking, list_trackings, mark_completed,
+    NewTracking, courier_of, create_tracking, delete_tracking, get_tracking, import_tracking, list_trackings, mark_completed,
     retrack, update_tracking,
 };
 

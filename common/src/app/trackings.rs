@@ -61,22 +61,41 @@ pub async fn import_tracking(
     created_at: chrono::DateTime<chrono::Utc>,
     events: Vec<CheckpointInput>,
 ) -> Result<Shipment, AppError> {
-    let slug = match new.slug {
+    let mut shipment = new_shipment(deps, tenant, new, created_at, events)?;
+    shipment.version = deps.shipments.insert(&shipment).await?;
+    tracing::debug!(shipment_id = %shipment.id, slug = %shipment.slug, "tracking created");
+    Ok(shipment)
+}
+
+/// The courier of a new tracking: `slug` when Porchlight knows it, else the best candidate
+/// detected from the number whose check digit (if any) holds (a number that only fits with a
+/// wrong check digit is more likely a typo than a parcel).
+pub fn courier_of(slug: Option<Slug>, number: &TrackingNumber) -> Result<Slug, AppError> {
+    match slug {
         Some(slug) => {
             known_courier(&slug)?;
-            slug
+            Ok(slug)
         }
         None => {
-            // The best candidate whose check digit (if any) holds; a number that only fits with
-            // a wrong check digit is more likely a typo than a parcel.
-            let detected = couriers::detect(new.tracking_number.as_str());
+            let detected = couriers::detect(number.as_str());
             let best = detected
                 .iter()
                 .find(|d| d.checksum != couriers::Checksum::Invalid)
                 .ok_or(AppError::CourierNotDetected)?;
-            Slug::parse(best.courier.slug)?
+            Ok(Slug::parse(best.courier.slug)?)
         }
-    };
+    }
+}
+
+/// The shipment [`import_tracking`] stores, checked, merged and scheduled, not yet stored.
+pub(crate) fn new_shipment(
+    deps: &Deps,
+    tenant: &TenantId,
+    new: NewTracking,
+    created_at: chrono::DateTime<chrono::Utc>,
+    events: Vec<CheckpointInput>,
+) -> Result<Shipment, AppError> {
+    let slug = courier_of(new.slug, &new.tracking_number)?;
     if let Some(leg) = &new.last_mile {
         known_courier(&leg.slug)?;
     }
@@ -94,8 +113,6 @@ pub async fn import_tracking(
         shipment.updated_at = last_event.map_or(shipment.created_at, |at| at.clamp(shipment.created_at, now));
     }
     deps.poll_policy.schedule(&mut shipment);
-    shipment.version = deps.shipments.insert(&shipment).await?;
-    tracing::debug!(shipment_id = %shipment.id, slug = %shipment.slug, "tracking created");
     Ok(shipment)
 }
 

@@ -1,0 +1,369 @@
+//! History files: JSON lines of trackings exactly as `GET /tracking/2026-07/trackings` answers
+//! them (checkpoints included, so a merchant can page through AfterShip's API and bring
+//! everything), or a CSV of tracking numbers with order fields.
+//!
+//! Each line is read on its own: a line that does not read gives a [`LineError`] naming the
+//! line and field, and the next line is read all the same.
+
+use std::io::{BufRead, BufReader, Read};
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::TrackingWrite;
+use crate::app::imports::{HistoryRecord, LineError};
+use crate::app::{AppError, NewTracking, courier_of};
+use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, EventTime, Subtag, Tag};
+
+/// The two formats a history file may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryFormat {
+    /// One JSON tracking per line (`application/x-ndjson`).
+    JsonLines,
+    /// A CSV with a header line (`text/csv`).
+    Csv,
+}
+
+impl HistoryFormat {
+    /// The format of a body of `content_type` (parameters ignored); `None` for any other.
+    pub fn from_content_type(content_type: &str) -> Option<HistoryFormat> {
+        let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        match essence.as_str() {
+            "application/x-ndjson" | "application/jsonl" | "application/jsonlines" | "application/json-lines" => {
+                Some(HistoryFormat::JsonLines)
+            }
+            "text/csv" => Some(HistoryFormat::Csv),
+            _ => None,
+        }
+    }
+
+    /// The format a file name's extension says (`.ndjson`, `.jsonl`, `.csv`); `None` for any
+    /// other.
+    pub fn from_file_name(name: &str) -> Option<HistoryFormat> {
+        let extension = name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase())?;
+        match extension.as_str() {
+            "ndjson" | "jsonl" => Some(HistoryFormat::JsonLines),
+            "csv" => Some(HistoryFormat::Csv),
+            _ => None,
+        }
+    }
+
+    /// The media type of the format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            HistoryFormat::JsonLines => "application/x-ndjson",
+            HistoryFormat::Csv => "text/csv",
+        }
+    }
+}
+
+/// A history file read line by line: each item is a line's number and its tracking, or why it
+/// could not be read.
+pub struct HistoryReader<R: Read> {
+    source: Source<R>,
+    bytes_read: u64,
+}
+
+enum Source<R: Read> {
+    Json { reader: BufReader<R>, line: u64, buffer: String },
+    Csv { reader: csv::Reader<R>, columns: Vec<Column>, header_error: Option<LineError>, record: csv::StringRecord },
+}
+
+impl<R: Read> HistoryReader<R> {
+    /// Reads `input` as `format`.
+    pub fn new(format: HistoryFormat, input: R) -> HistoryReader<R> {
+        let source = match format {
+            HistoryFormat::JsonLines => {
+                Source::Json { reader: BufReader::with_capacity(1 << 16, input), line: 0, buffer: String::new() }
+            }
+            HistoryFormat::Csv => {
+                let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(input);
+                let (columns, header_error) = match reader.headers() {
+                    Ok(headers) => (headers.iter().map(Column::of).collect(), None),
+                    Err(error) => (Vec::new(), Some(LineError { line: 1, field: String::new(), reason: csv_reason(&error) })),
+                };
+                Source::Csv { reader, columns, header_error, record: csv::StringRecord::new() }
+            }
+        };
+        HistoryReader { source, bytes_read: 0 }
+    }
+
+    /// How many bytes of the input have been read: the progress through a file.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+}
+
+impl<R: Read> Iterator for HistoryReader<R> {
+    type Item = (u64, Result<HistoryRecord, LineError>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.source {
+            Source::Json { reader, line, buffer } => loop {
+                buffer.clear();
+                *line += 1;
+                let read = match reader.read_line(buffer) {
+                    Ok(0) => return None,
+                    Ok(read) => read,
+                    Err(error) => {
+                        // Not UTF-8: the line is lost, the next one is read.
+                        let error = LineError { line: *line, field: String::new(), reason: error.to_string() };
+                        reader.skip_until(b'\n').ok()?;
+                        return Some((error.line, Err(error)));
+                    }
+                };
+                self.bytes_read += read as u64;
+                if buffer.trim().is_empty() {
+                    continue;
+                }
+                return Some((*line, json_record(buffer).map_err(|(field, reason)| LineError { line: *line, field, reason })));
+            },
+            Source::Csv { reader, columns, header_error, record } => {
+                if let Some(error) = header_error.take() {
+                    return Some((1, Err(error)));
+                }
+                if columns.is_empty() {
+                    return None;
+                }
+                loop {
+                    let line = reader.position().line() + 1;
+                    let result = reader.read_record(record);
+                    self.bytes_read = reader.position().byte();
+                    match result {
+                        Ok(false) => return None,
+                        Ok(true) if record.iter().all(str::is_empty) => continue,
+                        Ok(true) => {
+                            let line = record.position().map_or(line, |p| p.line());
+                            let read = csv_record(columns, record).map_err(|(field, reason)| LineError { line, field, reason });
+                            return Some((line, read));
+                        }
+                        Err(error) => return Some((line, Err(LineError { line, field: String::new(), reason: csv_reason(&error) }))),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn csv_reason(error: &csv::Error) -> String {
+    match error.kind() {
+        csv::ErrorKind::Utf8 { .. } => "is not UTF-8 text".to_owned(),
+        _ => format!("is not CSV: {error}"),
+    }
+}
+
+/// A line's fault: the field (empty for the whole line) and the reason.
+type Fault = (String, String);
+
+fn fault_of(error: &AppError) -> Fault {
+    let LineError { field, reason, .. } = LineError::of(0, error);
+    (field, reason)
+}
+
+/// A checkpoint as AfterShip's `Checkpoint` model writes it (2026-07 names, with the older
+/// `zip` for the postal code).
+#[derive(Debug, Default, Deserialize)]
+struct CheckpointRecord {
+    slug: Option<String>,
+    checkpoint_time: Option<String>,
+    message: Option<String>,
+    tag: Option<String>,
+    subtag: Option<String>,
+    raw_tag: Option<String>,
+    location: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    postal_code: Option<String>,
+    zip: Option<String>,
+    country_region: Option<String>,
+}
+
+fn json_record(line: &str) -> Result<HistoryRecord, Fault> {
+    let value: Value = serde_json::from_str(line).map_err(|e| (String::new(), format!("is not JSON: {e}")))?;
+    let Value::Object(mut fields) = value else {
+        return Err((String::new(), "must be a JSON object: one tracking".to_owned()));
+    };
+    let checkpoints = fields.remove("checkpoints");
+    let created_at = match fields.remove("created_at") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(instant("created_at", &text)?),
+        Some(_) => return Err(("created_at".to_owned(), "must be an ISO 8601 date-time".to_owned())),
+    };
+    // AfterShip writes an empty `last_mile` object on trackings that have none.
+    let no_last_mile = fields
+        .get("last_mile")
+        .is_some_and(|leg| leg.get("tracking_number").and_then(Value::as_str).is_none_or(|n| n.trim().is_empty()));
+    if no_last_mile {
+        fields.remove("last_mile");
+    }
+    let write: TrackingWrite = serde_path_to_error::deserialize(Value::Object(fields))
+        .map_err(|e| (e.path().to_string(), e.inner().to_string()))?;
+    let mut tracking = write.into_new_tracking().map_err(|e| fault_of(&e))?;
+    let records: Vec<CheckpointRecord> = match checkpoints {
+        None | Some(Value::Null) => Vec::new(),
+        Some(value) => serde_path_to_error::deserialize(value)
+            .map_err(|e| (format!("checkpoints{}", e.path()).replace("checkpoints.[", "checkpoints["), e.inner().to_string()))?,
+    };
+    complete(&mut tracking, created_at, records)
+}
+
+fn instant(field: &str, text: &str) -> Result<DateTime<Utc>, Fault> {
+    EventTime::parse(text).map(|t| t.instant()).map_err(|_| (field.to_owned(), "must be an ISO 8601 date-time".to_owned()))
+}
+
+/// The record of `tracking` with its courier settled (detected when absent, so that its
+/// checkpoints know their leg) and its checkpoints read.
+fn complete(
+    tracking: &mut NewTracking,
+    created_at: Option<DateTime<Utc>>,
+    records: Vec<CheckpointRecord>,
+) -> Result<HistoryRecord, Fault> {
+    let slug = courier_of(tracking.slug.clone(), &tracking.tracking_number).map_err(|e| fault_of(&e))?;
+    tracking.slug = Some(slug.clone());
+    let mut events = Vec::with_capacity(records.len());
+    for (i, record) in records.into_iter().enumerate() {
+        let field = |name: &str| format!("checkpoints[{i}].{name}");
+        let time = record.checkpoint_time.as_deref().filter(|t| !t.trim().is_empty());
+        let time = time.ok_or_else(|| (field("checkpoint_time"), "is required".to_owned()))?;
+        let checkpoint_time = EventTime::parse(time).map_err(|e| (field("checkpoint_time"), e.reason))?;
+        let subtag = match (&record.subtag, &record.tag) {
+            (Some(code), _) => Subtag::parse(code).map_err(|e| (field("subtag"), e.reason))?,
+            (None, Some(tag)) => Tag::parse(tag).map_err(|e| (field("tag"), e.reason))?.default_subtag(),
+            (None, None) => return Err((field("subtag"), "is required (or tag)".to_owned())),
+        };
+        // The leg: the last mile's when the checkpoint names its courier, else the first.
+        let leg = tracking
+            .last_mile
+            .as_ref()
+            .filter(|leg| record.slug.as_deref() == Some(leg.slug.as_str()) && leg.slug != slug)
+            .map_or((&slug, &tracking.tracking_number), |leg| (&leg.slug, &leg.tracking_number));
+        let mut input = CheckpointInput::new(
+            leg.0.clone(),
+            leg.1.clone(),
+            checkpoint_time,
+            subtag,
+            record.message.unwrap_or_default(),
+            CheckpointSource::Carrier,
+        );
+        input.raw_tag = record.raw_tag;
+        input.location = record.location;
+        input.city = record.city;
+        input.state = record.state;
+        input.postal_code = record.postal_code.or(record.zip);
+        input.country_region = record.country_region.as_deref().and_then(CountryCode::from_carrier);
+        events.push(input);
+    }
+    Ok(HistoryRecord { tracking: tracking.clone(), created_at, events })
+}
+
+/// What a CSV column holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Column {
+    /// A field of the tracking, by its API name.
+    Field(&'static str),
+    /// A country field, alpha-2 or alpha-3.
+    Country(&'static str),
+    /// The buyer's name, email or phone.
+    Customer(&'static str),
+    /// Tags separated by `;` or `,`.
+    Tags,
+    /// The promised delivery date.
+    Promised,
+    /// When it was created at the source.
+    CreatedAt,
+    /// A column Porchlight does not read.
+    Ignored,
+}
+
+/// The columns a history CSV may have, with the names common exports give them.
+const CSV_COLUMNS: &[(&[&str], Column)] = &[
+    (&["tracking_number", "tracking number", "tracking_no"], Column::Field("tracking_number")),
+    (&["slug", "courier", "carrier", "courier_slug"], Column::Field("slug")),
+    (&["title"], Column::Field("title")),
+    (&["order_id", "order id"], Column::Field("order_id")),
+    (&["order_number", "order number", "order_name", "name"], Column::Field("order_number")),
+    (&["order_date", "order date"], Column::Field("order_date")),
+    (&["shipping_method", "shipping method"], Column::Field("shipping_method")),
+    (&["shipment_type", "service_type", "service"], Column::Field("shipment_type")),
+    (&["language"], Column::Field("language")),
+    (&["note"], Column::Field("note")),
+    (&["origin_country_region", "origin_country", "origin"], Column::Country("origin_country_region")),
+    (&["origin_state"], Column::Field("origin_state")),
+    (&["origin_city"], Column::Field("origin_city")),
+    (&["origin_postal_code"], Column::Field("origin_postal_code")),
+    (
+        &["destination_country_region", "destination_country", "destination", "shipping country"],
+        Column::Country("destination_country_region"),
+    ),
+    (&["destination_state", "shipping province"], Column::Field("destination_state")),
+    (&["destination_city", "shipping city"], Column::Field("destination_city")),
+    (&["destination_postal_code", "shipping zip", "postal_code", "zip"], Column::Field("destination_postal_code")),
+    (&["customer_name", "shipping name"], Column::Customer("name")),
+    (&["email", "customer_email"], Column::Customer("email")),
+    (&["phone", "phone_number", "customer_phone_number", "shipping phone"], Column::Customer("phone_number")),
+    (&["shipment_tags", "tags"], Column::Tags),
+    (&["order_promised_delivery_date", "promised_delivery_date"], Column::Promised),
+    (&["created_at"], Column::CreatedAt),
+];
+
+/// The CSV columns a history file may have, by their Porchlight names (the documentation's list).
+pub fn csv_column_names() -> impl Iterator<Item = &'static str> {
+    CSV_COLUMNS.iter().map(|(names, _)| names[0])
+}
+
+impl Column {
+    fn of(header: &str) -> Column {
+        let header = header.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
+        CSV_COLUMNS
+            .iter()
+            .find(|(names, _)| names.contains(&header.as_str()))
+            .map_or(Column::Ignored, |(_, column)| column.clone())
+    }
+}
+
+fn csv_record(columns: &[Column], record: &csv::StringRecord) -> Result<HistoryRecord, Fault> {
+    let mut fields = Map::new();
+    let mut customer = Map::new();
+    let mut created_at = None;
+    for (column, cell) in columns.iter().zip(record.iter()) {
+        if cell.is_empty() {
+            continue;
+        }
+        match column {
+            Column::Field(name) => {
+                fields.insert((*name).to_owned(), Value::from(cell));
+            }
+            Column::Country(name) => {
+                let code = CountryCode::from_carrier(cell).ok_or_else(|| {
+                    ((*name).to_owned(), format!("{cell:?} is not an ISO 3166-1 alpha-2 or alpha-3 code"))
+                })?;
+                fields.insert((*name).to_owned(), Value::from(code.as_str()));
+            }
+            Column::Customer(name) => {
+                customer.insert((*name).to_owned(), Value::from(cell));
+            }
+            Column::Tags => {
+                let tags: Vec<Value> =
+                    cell.split([';', ',']).map(str::trim).filter(|t| !t.is_empty()).map(Value::from).collect();
+                fields.insert("shipment_tags".to_owned(), Value::Array(tags));
+            }
+            Column::Promised => {
+                fields.insert("order_promised_delivery_date".to_owned(), serde_json::json!({ "promised_delivery_date": cell }));
+            }
+            Column::CreatedAt => created_at = Some(instant("created_at", cell)?),
+            Column::Ignored => {}
+        }
+    }
+    if !customer.is_empty() {
+        customer.insert("role".to_owned(), Value::from("buyer"));
+        fields.insert("customers".to_owned(), Value::Array(vec![Value::Object(customer)]));
+    }
+    let write: TrackingWrite = serde_path_to_error::deserialize(Value::Object(fields))
+        .map_err(|e| (e.path().to_string(), e.inner().to_string()))?;
+    let mut tracking = write.into_new_tracking().map_err(|e| fault_of(&e))?;
+    complete(&mut tracking, created_at, Vec::new())
+}
+
+#[cfg(test)]
+mod tests;
