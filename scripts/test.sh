@@ -23,7 +23,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 # A shared target folder only grows (every change leaves new artifacts behind). When its disk
 # runs low, drop what cargo can always rebuild: the incremental caches, and the crate's own
-# artifacts not touched for two days.
+# artifacts not touched for two days, and test binaries of earlier builds.
 mkdir -p "$CARGO_TARGET_DIR"
 free_gb=$(df --output=avail -BG "$CARGO_TARGET_DIR" | tail -n 1 | tr -dc '0-9')
 if [ "${free_gb:-0}" -lt 20 ]; then
@@ -31,6 +31,8 @@ if [ "${free_gb:-0}" -lt 20 ]; then
   rm -rf "$CARGO_TARGET_DIR"/debug/incremental "$CARGO_TARGET_DIR"/*/debug/incremental
   find "$CARGO_TARGET_DIR"/debug/deps -maxdepth 1 -type f -mtime +2 \
     \( -name 'porchlight*' -o -name 'libporchlight*' \) -delete 2>/dev/null || true
+  # Test binaries (hundreds of MB each with debug info) of earlier builds, two hours old.
+  find "$CARGO_TARGET_DIR"/debug/deps -maxdepth 1 -type f -executable -size +20M -mmin +120 -delete 2>/dev/null || true
 fi
 
 for tool in cargo node npm python3; do

@@ -41,8 +41,7 @@ async fn notify_twice(
     version: u64,
 ) {
     use porchlight::ports::{ChangeEvent, ChangeKind, Received, StatusSnapshot};
-    let snapshot =
-        |tag: Tag| StatusSnapshot::bare(version, tag, tag.default_subtag(), true, 1);
+    let snapshot = |tag: Tag| StatusSnapshot::bare(version, tag, tag.default_subtag(), true, 1);
     let change = ChangeEvent {
         tenant_id: tenant.clone(),
         shipment_id: shipment.clone(),

@@ -4,6 +4,8 @@
 //! The events are written here by hand in the normalized form; the carriers issue replaces them
 //! with the sandbox carrier's scripted journeys.
 
+pub mod history;
+
 use chrono::{DateTime, Duration, Utc};
 
 use crate::app::{AppError, Deps, NewTracking, import_tracking};

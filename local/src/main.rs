@@ -85,6 +85,12 @@ enum Command {
     /// A merchant's returns: the team's numbers over a period.
     #[command(subcommand)]
     Returns(commands::returns::ReturnsCommand),
+    /// Made-up data with known truth (a history of trackings on known lanes).
+    #[command(subcommand)]
+    Generate(commands::generate::GenerateCommand),
+    /// Bring a merchant's history in from a file (AfterShip's export, or a CSV).
+    #[command(subcommand)]
+    Import(commands::import::ImportCommand),
 }
 
 fn init_logging(format: LogFormat) {
@@ -108,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
     let given = move |settings_var: &str| (settings_var == var::SECRET_KEY).then(|| secret_key.clone()).flatten();
     match cli.command {
         Command::Couriers(command) => commands::couriers::run(command),
+        Command::Generate(command) => commands::generate::run(command),
         Command::Serve(args) => {
             let settings = Settings::from_vars(|name| args.setting(name).or_else(|| given(name)))
                 .map_err(commands::serve::name_the_flag)?;
@@ -149,6 +156,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Returns(command) => {
             let deps = connect(&cli.db, Open::Existing, given)?;
             commands::returns::run(&deps, command).await
+        }
+        Command::Import(command) => {
+            let deps = connect(&cli.db, Open::Existing, given)?;
+            commands::import::run(&deps, command).await
         }
     }
 }

@@ -43,7 +43,9 @@ impl LineError {
         let (field, reason) = match error {
             AppError::Invalid(invalid) => (invalid.field.clone(), invalid.reason.clone()),
             AppError::Required(field) => ((*field).to_owned(), "is required".to_owned()),
-            AppError::UnknownCourier(slug) => ("slug".to_owned(), format!("{slug:?} is not a courier Porchlight knows")),
+            AppError::UnknownCourier(slug) => {
+                ("slug".to_owned(), format!("{slug:?} is not a courier Porchlight knows"))
+            }
             AppError::CourierNotDetected => {
                 ("slug".to_owned(), "no courier was given and none could be detected from the number".to_owned())
             }
@@ -138,6 +140,27 @@ pub async fn import_lines(
         if let Some(error) = store_error {
             return Err(error);
         }
+    }
+    Ok(())
+}
+
+/// Lines read and stored per round of [`import_all`]: the progress it reports moves this often.
+pub const ROUND: usize = 4 * BATCH;
+
+/// Imports every line of `lines` for `tenant` (see [`import_lines`]), a round of [`ROUND`]
+/// lines at a time, calling `progress` after each round with the tally so far.
+pub async fn import_all(
+    deps: &Deps,
+    tenant: &TenantId,
+    lines: impl Iterator<Item = (u64, Result<HistoryRecord, LineError>)>,
+    tally: &mut ImportTally,
+    mut progress: impl FnMut(&ImportTally),
+) -> Result<(), AppError> {
+    let mut lines = lines.peekable();
+    while lines.peek().is_some() {
+        let round: Vec<_> = lines.by_ref().take(ROUND).collect();
+        import_lines(deps, tenant, round, tally).await?;
+        progress(tally);
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! The command line's verbs, one file each.
 
 pub mod couriers;
+pub mod generate;
+pub mod import;
 pub mod notification_rules;
 pub mod notifications;
 pub mod orders;

@@ -6,6 +6,8 @@
 //! line and field, and the next line is read all the same.
 
 use std::io::{BufRead, BufReader, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -62,7 +64,7 @@ impl HistoryFormat {
 /// could not be read.
 pub struct HistoryReader<R: Read> {
     source: Source<R>,
-    bytes_read: u64,
+    bytes_read: Arc<AtomicU64>,
 }
 
 enum Source<R: Read> {
@@ -81,17 +83,20 @@ impl<R: Read> HistoryReader<R> {
                 let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(input);
                 let (columns, header_error) = match reader.headers() {
                     Ok(headers) => (headers.iter().map(Column::of).collect(), None),
-                    Err(error) => (Vec::new(), Some(LineError { line: 1, field: String::new(), reason: csv_reason(&error) })),
+                    Err(error) => {
+                        (Vec::new(), Some(LineError { line: 1, field: String::new(), reason: csv_reason(&error) }))
+                    }
                 };
                 Source::Csv { reader, columns, header_error, record: csv::StringRecord::new() }
             }
         };
-        HistoryReader { source, bytes_read: 0 }
+        HistoryReader { source, bytes_read: Arc::default() }
     }
 
-    /// How many bytes of the input have been read: the progress through a file.
-    pub fn bytes_read(&self) -> u64 {
-        self.bytes_read
+    /// How many bytes of the input have been read so far: the progress through a file, to be
+    /// watched while the reader is being iterated.
+    pub fn bytes_read(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.bytes_read)
     }
 }
 
@@ -113,11 +118,14 @@ impl<R: Read> Iterator for HistoryReader<R> {
                         return Some((error.line, Err(error)));
                     }
                 };
-                self.bytes_read += read as u64;
+                self.bytes_read.fetch_add(read as u64, Ordering::Relaxed);
                 if buffer.trim().is_empty() {
                     continue;
                 }
-                return Some((*line, json_record(buffer).map_err(|(field, reason)| LineError { line: *line, field, reason })));
+                return Some((
+                    *line,
+                    json_record(buffer).map_err(|(field, reason)| LineError { line: *line, field, reason }),
+                ));
             },
             Source::Csv { reader, columns, header_error, record } => {
                 if let Some(error) = header_error.take() {
@@ -129,16 +137,25 @@ impl<R: Read> Iterator for HistoryReader<R> {
                 loop {
                     let line = reader.position().line() + 1;
                     let result = reader.read_record(record);
-                    self.bytes_read = reader.position().byte();
+                    self.bytes_read.store(reader.position().byte(), Ordering::Relaxed);
                     match result {
                         Ok(false) => return None,
                         Ok(true) if record.iter().all(str::is_empty) => continue,
                         Ok(true) => {
                             let line = record.position().map_or(line, |p| p.line());
-                            let read = csv_record(columns, record).map_err(|(field, reason)| LineError { line, field, reason });
+                            let read = csv_record(columns, record).map_err(|(field, reason)| LineError {
+                                line,
+                                field,
+                                reason,
+                            });
                             return Some((line, read));
                         }
-                        Err(error) => return Some((line, Err(LineError { line, field: String::new(), reason: csv_reason(&error) }))),
+                        Err(error) => {
+                            return Some((
+                                line,
+                                Err(LineError { line, field: String::new(), reason: csv_reason(&error) }),
+                            ));
+                        }
                     }
                 }
             }
@@ -202,14 +219,17 @@ fn json_record(line: &str) -> Result<HistoryRecord, Fault> {
     let mut tracking = write.into_new_tracking().map_err(|e| fault_of(&e))?;
     let records: Vec<CheckpointRecord> = match checkpoints {
         None | Some(Value::Null) => Vec::new(),
-        Some(value) => serde_path_to_error::deserialize(value)
-            .map_err(|e| (format!("checkpoints{}", e.path()).replace("checkpoints.[", "checkpoints["), e.inner().to_string()))?,
+        Some(value) => serde_path_to_error::deserialize(value).map_err(|e| {
+            (format!("checkpoints{}", e.path()).replace("checkpoints.[", "checkpoints["), e.inner().to_string())
+        })?,
     };
     complete(&mut tracking, created_at, records)
 }
 
 fn instant(field: &str, text: &str) -> Result<DateTime<Utc>, Fault> {
-    EventTime::parse(text).map(|t| t.instant()).map_err(|_| (field.to_owned(), "must be an ISO 8601 date-time".to_owned()))
+    EventTime::parse(text)
+        .map(|t| t.instant())
+        .map_err(|_| (field.to_owned(), "must be an ISO 8601 date-time".to_owned()))
 }
 
 /// The record of `tracking` with its courier settled (detected when absent, so that its
@@ -349,7 +369,10 @@ fn csv_record(columns: &[Column], record: &csv::StringRecord) -> Result<HistoryR
                 fields.insert("shipment_tags".to_owned(), Value::Array(tags));
             }
             Column::Promised => {
-                fields.insert("order_promised_delivery_date".to_owned(), serde_json::json!({ "promised_delivery_date": cell }));
+                fields.insert(
+                    "order_promised_delivery_date".to_owned(),
+                    serde_json::json!({ "promised_delivery_date": cell }),
+                );
             }
             Column::CreatedAt => created_at = Some(instant("created_at", cell)?),
             Column::Ignored => {}

@@ -32,7 +32,12 @@ fn record(number: &str, codes: &[(&str, u32)]) -> HistoryRecord {
         })
         .collect();
     HistoryRecord {
-        tracking: NewTracking { slug: Some(slug.clone()), tracking_number, details: ShipmentDetails::default(), last_mile: None },
+        tracking: NewTracking {
+            slug: Some(slug.clone()),
+            tracking_number,
+            details: ShipmentDetails::default(),
+            last_mile: None,
+        },
         created_at: Some(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).single().expect("time")),
         events,
     }
@@ -49,7 +54,8 @@ async fn history_is_stored_as_history_and_importing_it_again_doubles_nothing() {
     let store = SqliteStore::in_memory().expect("store");
     let deps = deps_on(store.clone());
     let tenant = TenantId::random();
-    let mut first = lines(vec![record("1Z999AA10123456784", DELIVERED), record("1Z999AA10123456795", &[("InTransit_002", 2)])]);
+    let mut first =
+        lines(vec![record("1Z999AA10123456784", DELIVERED), record("1Z999AA10123456795", &[("InTransit_002", 2)])]);
     first.push((3, Err(LineError { line: 3, field: "tracking_number".into(), reason: "is required".into() })));
     let mut wrong_courier = record("1Z999AA10123456802", DELIVERED);
     wrong_courier.tracking.slug = Some(Slug::parse("no-such-courier").expect("slug"));
@@ -58,7 +64,10 @@ async fn history_is_stored_as_history_and_importing_it_again_doubles_nothing() {
     let mut tally = ImportTally::default();
     import_lines(&deps, &tenant, first.clone(), &mut tally).await.expect("import");
     assert_eq!((tally.lines, tally.imported, tally.created, tally.failed), (4, 2, 2, 2));
-    assert_eq!(tally.errors.iter().map(|e| (e.line, e.field.as_str())).collect::<Vec<_>>(), [(3, "tracking_number"), (4, "slug")]);
+    assert_eq!(
+        tally.errors.iter().map(|e| (e.line, e.field.as_str())).collect::<Vec<_>>(),
+        [(3, "tracking_number"), (4, "slug")]
+    );
 
     let stored = deps.shipments.list(&tenant, &ListQuery { limit: 10, ..ListQuery::default() }).await.expect("list");
     let delivered = stored.shipments.iter().find(|s| s.tag == Tag::Delivered).expect("the delivered one");
@@ -100,9 +109,10 @@ async fn live_news_after_an_import_is_news_again() {
     import_lines(&deps, &tenant, lines(vec![record("1Z999AA10123456784", &[("InTransit_002", 2)])]), &mut tally)
         .await
         .expect("import");
-    let id = deps.shipments.list(&tenant, &ListQuery { limit: 1, ..ListQuery::default() }).await.expect("list").shipments[0]
-        .id
-        .clone();
+    let id =
+        deps.shipments.list(&tenant, &ListQuery { limit: 1, ..ListQuery::default() }).await.expect("list").shipments[0]
+            .id
+            .clone();
     crate::app::update_tracking(&deps, &tenant, &id, |shipment| {
         let mut event = record("1Z999AA10123456784", &[("Delivered_001", 5)]).events;
         shipment.merge(std::mem::take(&mut event), Utc::now());

@@ -46,8 +46,7 @@ async fn shipment(w: &World, number: &str, tags: &[&str]) -> ShipmentId {
 }
 
 fn change(tenant: &TenantId, shipment: &ShipmentId, kind: ChangeKind, from: Option<Tag>, to: Tag) -> ChangeEvent {
-    let snapshot =
-        |tag: Tag| StatusSnapshot::bare(1, tag, tag.default_subtag(), true, 1);
+    let snapshot = |tag: Tag| StatusSnapshot::bare(1, tag, tag.default_subtag(), true, 1);
     ChangeEvent {
         tenant_id: tenant.clone(),
         shipment_id: shipment.clone(),

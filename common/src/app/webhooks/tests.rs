@@ -47,8 +47,7 @@ async fn shipment(w: &World, number: &str) -> ShipmentId {
 }
 
 fn moved(w: &World, shipment: &ShipmentId, version: u64, from: Tag, to: Tag) -> ChangeEvent {
-    let snapshot =
-        |tag: Tag| StatusSnapshot::bare(version, tag, tag.default_subtag(), true, 1);
+    let snapshot = |tag: Tag| StatusSnapshot::bare(version, tag, tag.default_subtag(), true, 1);
     ChangeEvent {
         tenant_id: w.tenant.clone(),
         shipment_id: shipment.clone(),

@@ -1,7 +1,9 @@
 use chrono::TimeZone;
 
 use super::*;
-use crate::domain::{CheckpointInput, CheckpointSource, PromisedDeliveryDate, ShipmentDetails, TenantId, TrackingNumber};
+use crate::domain::{
+    CheckpointInput, CheckpointSource, PromisedDeliveryDate, ShipmentDetails, TenantId, TrackingNumber,
+};
 
 fn date(raw: &str) -> NaiveDate {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").expect("date")

@@ -14,14 +14,22 @@ fn exported() -> (Shipment, String) {
     let details = ShipmentDetails {
         order_number: Some("#1001".into()),
         destination_country_region: Some(CountryCode::parse("USA").expect("country")),
-        customers: vec![Customer { role: Some("buyer".into()), email: Some("ann@example.com".into()), ..Customer::default() }],
+        customers: vec![Customer {
+            role: Some("buyer".into()),
+            email: Some("ann@example.com".into()),
+            ..Customer::default()
+        }],
         shipment_tags: vec!["vip".into()],
         ..ShipmentDetails::default()
     };
     let slug = Slug::parse("yunexpress").expect("slug");
     let number = TrackingNumber::parse("YT2412345678901234").expect("number");
     let mut shipment = Shipment::new(TenantId::random(), slug.clone(), number.clone(), details, created);
-    let last_mile = Leg { slug: Slug::parse("usps").expect("slug"), tracking_number: TrackingNumber::parse("9400111899223856923447").expect("number"), source: LegSource::User };
+    let last_mile = Leg {
+        slug: Slug::parse("usps").expect("slug"),
+        tracking_number: TrackingNumber::parse("9400111899223856923447").expect("number"),
+        source: LegSource::User,
+    };
     shipment.last_mile = Some(last_mile.clone());
     let event = |leg: (&Slug, &TrackingNumber), code: &str, day: u32| {
         let mut input = CheckpointInput::new(
@@ -63,7 +71,13 @@ fn a_tracking_as_the_api_answers_it_reads_back_with_its_timeline_and_legs() {
     let legs: Vec<_> = record.events.iter().map(|e| (e.slug.as_str(), e.subtag.code())).collect();
     assert_eq!(legs, [("yunexpress", "InTransit_002"), ("usps", "OutForDelivery_001"), ("usps", "Delivered_001")]);
     // Merged again, the events give the same timeline the export had.
-    let mut again = Shipment::new(TenantId::random(), shipment.slug.clone(), shipment.tracking_number.clone(), record.tracking.details.clone(), shipment.created_at);
+    let mut again = Shipment::new(
+        TenantId::random(),
+        shipment.slug.clone(),
+        shipment.tracking_number.clone(),
+        record.tracking.details.clone(),
+        shipment.created_at,
+    );
     again.last_mile = record.tracking.last_mile.clone();
     again.merge(record.events.clone(), Utc.with_ymd_and_hms(2026, 3, 8, 0, 0, 0).single().expect("time"));
     let hashes = |s: &Shipment| s.checkpoints.iter().map(|c| c.hash.clone()).collect::<Vec<_>>();
@@ -122,7 +136,10 @@ fn a_csv_of_numbers_with_order_fields_reads_with_common_header_names() {
     let first = records[0].1.as_ref().expect("reads");
     assert_eq!(records[0].0, 2, "the header is line 1");
     assert_eq!(first.tracking.details.order_number.as_deref(), Some("#1001"));
-    assert_eq!(first.tracking.details.destination_country_region.map(|c| c.as_str().to_owned()).as_deref(), Some("USA"));
+    assert_eq!(
+        first.tracking.details.destination_country_region.map(|c| c.as_str().to_owned()).as_deref(),
+        Some("USA")
+    );
     assert_eq!(first.tracking.details.shipment_tags, ["vip", "gift"]);
     assert_eq!(first.tracking.details.customers[0].role.as_deref(), Some("buyer"));
     let promised = first.tracking.details.order_promised_delivery_date.as_ref().expect("promised");

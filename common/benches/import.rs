@@ -1,0 +1,83 @@
+//! History import into SQLite: generated trackings with ten checkpoints each, read from JSON
+//! lines and stored (each with its change-feed row) in a fresh database file.
+//!
+//! Target (issue 12): at least 5,000 shipments with 10 checkpoints each per second.
+//! Run: `cargo bench -p porchlight --bench import`.
+
+/// The allocator the shipped binaries use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use std::time::Duration;
+
+use porchlight::adapters::blobs::FolderBlobs;
+use porchlight::adapters::http_client::ReqwestClient;
+use porchlight::adapters::sqlite::SqliteStore;
+use porchlight::api::wire::history::{HistoryFormat, HistoryReader};
+use porchlight::app::imports::{ImportTally, import_all};
+use porchlight::app::{Deps, Ports, SecretBox};
+use porchlight::demo::history::{HistorySpec, default_lanes, generate};
+use porchlight::domain::TenantId;
+use porchlight::ports::SystemClock;
+use porchlight::settings::Settings;
+
+const SHIPMENTS: usize = 5_000;
+
+fn history() -> Vec<u8> {
+    let spec = HistorySpec {
+        shipments: SHIPMENTS,
+        start: NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+        days: 90,
+        seed: 3,
+        lanes: default_lanes(),
+    };
+    let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).single().expect("time");
+    let mut text = Vec::new();
+    generate(&spec, now, |generated| {
+        text.extend_from_slice(generated.line.as_bytes());
+        text.push(b'\n');
+    });
+    text
+}
+
+fn import(c: &mut Criterion) {
+    let text = history();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let dir = std::env::temp_dir().join(format!("porchlight-import-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut group = c.benchmark_group("import");
+    group.sample_size(10).throughput(Throughput::Elements(SHIPMENTS as u64));
+    let mut round = 0;
+    group.bench_function("5000_shipments_x10_checkpoints_into_sqlite", |b| {
+        b.iter_batched(
+            || {
+                round += 1;
+                let path = dir.join(format!("round-{round}.db"));
+                let store = SqliteStore::open(&path).expect("store");
+                let http = Arc::new(ReqwestClient::new(Duration::from_secs(5)));
+                let blobs = Arc::new(FolderBlobs::new(dir.join("blobs")));
+                let ports =
+                    Ports::of_store(store.clone(), Arc::new(store), Arc::new(SystemClock), http.clone(), http, blobs);
+                Deps::new(ports, SecretBox::new([9; 32]), &Settings::default())
+            },
+            |deps| {
+                runtime.block_on(async {
+                    let mut tally = ImportTally::default();
+                    let reader = HistoryReader::new(HistoryFormat::JsonLines, text.as_slice());
+                    import_all(&deps, &TenantId::random(), reader, &mut tally, |_| {}).await.expect("import");
+                    assert_eq!(tally.created, SHIPMENTS as u64);
+                })
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, import);
+criterion_main!(benches);
