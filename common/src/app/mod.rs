@@ -1,6 +1,7 @@
 //! Use cases over the ports. Each function is one thing a merchant, an operator or the carrier
 //! pipeline does; handlers parse input, call one of these and map the result.
 
+pub mod analytics;
 mod batching;
 pub mod connections;
 mod documents;
@@ -40,8 +41,9 @@ pub use trackings::{
 use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets};
 use crate::domain::{DomainError, PollPolicy, ShipmentId, TargetPolicy};
 use crate::ports::{
-    BlobStore, BoxError, Clock, ConnectionStore, ExceptionStore, HttpClient, MessageLedger, OrderStore, PageStore,
-    ReturnStore, SettingsStore, ShipmentStore, StoreError, SuppressionList, TenantStore, WebhookStore, WorkQueue,
+    AnalyticsStore, BlobStore, BoxError, Clock, ConnectionStore, ExceptionStore, HttpClient, MessageLedger, OrderStore,
+    PageStore, ReturnStore, SettingsStore, ShipmentStore, StoreError, SuppressionList, TenantStore, WebhookStore,
+    WorkQueue,
 };
 use crate::settings::{AdminToken, Settings};
 
@@ -78,6 +80,8 @@ pub struct Deps {
     pub orders: Arc<dyn OrderStore>,
     /// Merchants' returns.
     pub returns: Arc<dyn ReturnStore>,
+    /// Analytics rollups.
+    pub analytics: Arc<dyn AnalyticsStore>,
     /// Shoppers' photos of returned items.
     pub blobs: Arc<dyn BlobStore>,
     /// The message ledger (returns plan their shoppers' emails in it).
@@ -132,6 +136,8 @@ pub struct Ports {
     pub orders: Arc<dyn OrderStore>,
     /// Merchants' returns.
     pub returns: Arc<dyn ReturnStore>,
+    /// Analytics rollups.
+    pub analytics: Arc<dyn AnalyticsStore>,
     /// Shoppers' photos of returned items.
     pub blobs: Arc<dyn BlobStore>,
     /// The message ledger.
@@ -163,6 +169,7 @@ impl Ports {
             + SuppressionList
             + OrderStore
             + ReturnStore
+            + AnalyticsStore
             + MessageLedger
             + Clone
             + 'static,
@@ -178,6 +185,7 @@ impl Ports {
             suppressions: Arc::new(store.clone()),
             orders: Arc::new(store.clone()),
             returns: Arc::new(store.clone()),
+            analytics: Arc::new(store.clone()),
             ledger: Arc::new(store),
             blobs,
             queue,
@@ -209,6 +217,7 @@ impl Deps {
             suppressions: ports.suppressions,
             orders: ports.orders,
             returns: ports.returns,
+            analytics: ports.analytics,
             blobs: ports.blobs,
             ledger: ports.ledger,
             webhook_http: ports.webhook_http,

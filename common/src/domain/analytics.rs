@@ -149,6 +149,29 @@ impl ShipmentFacts {
     }
 }
 
+/// What moving a shipment from `old` facts to `new` ones does to the rows: its counters taken
+/// from its old day, month and lane, added to its new ones, netted per row (rows left with
+/// nothing to change are left out). `None` stands for "not there" (created, deleted).
+pub fn change_rows(old: Option<&ShipmentFacts>, new: Option<&ShipmentFacts>) -> Vec<(Period, Lane, Counters)> {
+    let mut rows: Vec<(Period, Lane, Counters)> = Vec::with_capacity(4);
+    for (facts, sign) in [(old, -1), (new, 1)] {
+        let Some(facts) = facts else { continue };
+        let counters = facts.counters();
+        for period in [Period::Day(facts.day), Period::month_of(facts.day)] {
+            match rows.iter_mut().find(|(p, lane, _)| *p == period && *lane == facts.lane) {
+                Some((_, _, existing)) => existing.merge(&counters, sign),
+                None => {
+                    let mut delta = Counters::default();
+                    delta.merge(&counters, sign);
+                    rows.push((period, facts.lane.clone(), delta));
+                }
+            }
+        }
+    }
+    rows.retain(|(_, _, counters)| !counters.is_empty());
+    rows
+}
+
 /// The names of [`Counters`]: fixed ones, and prefixes followed by a status, sub-status or
 /// bucket.
 pub mod counter {

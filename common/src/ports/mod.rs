@@ -8,6 +8,7 @@
 //! which routes a shopper's page to its merchant, and [`ReturnStore::due_expiries`], which
 //! names returns for the expiry schedule.
 
+mod analytics;
 mod blobs;
 mod clock;
 mod connections;
@@ -27,6 +28,7 @@ mod suppressions;
 mod tenants;
 mod webhooks;
 
+pub use analytics::{AnalyticsStore, FeedMark, RollupDelta, RollupRow};
 pub use blobs::{BlobStore, validate_blob_key};
 pub use clock::{Clock, SystemClock};
 pub use connections::{ConnectionStore, StoredConnection};

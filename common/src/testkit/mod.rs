@@ -90,6 +90,7 @@ where
         + crate::ports::SuppressionList
         + crate::ports::OrderStore
         + crate::ports::ReturnStore
+        + crate::ports::AnalyticsStore
         + crate::ports::MessageLedger
         + crate::ports::ExceptionStore
         + Clone

@@ -7,6 +7,7 @@
 //! shipment, so the feed's order is commit order. The schema and its migrations are in
 //! `schema.rs`; only this module knows SQL and row shapes.
 
+mod analytics;
 mod connections;
 mod exceptions;
 mod feed;

@@ -79,36 +79,23 @@ fn existing_with_number(tx: &Connection, shipment: &Shipment) -> Result<StoreErr
 }
 
 /// The snapshot recorded with the stored version; rows written before snapshots were kept
-/// give one of their columns (no facts).
+/// give that of their body.
 fn old_snapshot(tx: &Connection, tenant: &TenantId, id: &ShipmentId) -> Result<Option<StatusSnapshot>, StoreError> {
     let mut statement = tx
         .prepare_cached(
-            "SELECT version, tag, subtag, active, checkpoint_count, snapshot FROM shipments
+            "SELECT version, snapshot, CASE WHEN snapshot IS NULL THEN body END FROM shipments
              WHERE tenant_id = ?1 AND id = ?2",
         )
         .map_err(unavailable)?;
     statement
         .query_row(params![tenant.as_str(), id.as_str()], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, bool>(3)?,
-                row.get::<_, i64>(4)?,
-                row.get::<_, Option<String>>(5)?,
-            ))
+            Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?, row.get::<_, Option<String>>(2)?))
         })
         .optional()
         .map_err(unavailable)?
-        .map(|(version, tag, subtag, active, count, snapshot)| match snapshot {
-            Some(json) => serde_json::from_str::<StatusSnapshot>(&json).map_err(|_| corrupt("snapshot")),
-            None => Ok(StatusSnapshot::bare(
-                version as u64,
-                crate::domain::Tag::parse(&tag).map_err(|_| corrupt("tag"))?,
-                crate::domain::Subtag::parse(&subtag).map_err(|_| corrupt("subtag"))?,
-                active,
-                count as usize,
-            )),
+        .map(|(version, snapshot, body)| match (snapshot, body) {
+            (Some(json), _) => serde_json::from_str::<StatusSnapshot>(&json).map_err(|_| corrupt("snapshot")),
+            (None, body) => Ok(StatusSnapshot::of(&parse_body(&body.unwrap_or_default(), version)?)),
         })
         .transpose()
 }

@@ -1,0 +1,138 @@
+//! Analytics: rollups kept from the change feed, and the numbers a team reads from them.
+//!
+//! Counting: each committed change moves its shipment's counters from its old facts to its
+//! new ones ([`change_rows`]); `serve` follows its change feed with [`count_feed`] (counters and
+//! feed position in one transaction, so each change counts once), AWS follows the table's
+//! stream with [`count_changes`]. Removals by retention are not counted off: the numbers keep
+//! the history that the shipments no longer hold. Reading: a range of days reads month rows
+//! and at most a month of day rows per lane ([`periods_covering`]), never a shipment.
+
+mod report;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+pub use report::{
+    CarrierScorecard, ExceptionKind, ExceptionsBreakdown, LaneCard, Overview, Rate, Transit, carrier_scorecard,
+    exceptions_breakdown, overview,
+};
+
+use super::{AppError, Deps};
+use crate::domain::analytics::{Counters, Lane, change_rows, periods_covering};
+use crate::domain::{CountryCode, DomainError, Slug};
+use crate::ports::{ChangeEvent, ChangeFeed, ChangeKind, FeedMark, RollupDelta};
+
+/// The analytics' name as a [`ChangeFeed`] consumer.
+pub const FEED_CONSUMER: &str = "analytics";
+
+/// Longest range of days a query may cover.
+pub const MAX_RANGE_DAYS: i64 = 731;
+
+/// The rows one committed change moves. Removals by retention move none.
+pub fn deltas_of(change: &ChangeEvent) -> Vec<RollupDelta> {
+    if change.kind == ChangeKind::Expired {
+        return Vec::new();
+    }
+    let facts = |snapshot: &Option<crate::ports::StatusSnapshot>| snapshot.as_ref().and_then(|s| s.facts.clone());
+    let (old, new) = (facts(&change.old), facts(&change.new));
+    change_rows(old.as_ref(), new.as_ref())
+        .into_iter()
+        .map(|(period, lane, counters)| RollupDelta { tenant_id: change.tenant_id.clone(), period, lane, counters })
+        .collect()
+}
+
+/// Counts `changes` into the rollups (AWS: a batch of the table's stream).
+pub async fn count_changes(deps: &Deps, changes: impl IntoIterator<Item = ChangeEvent>) -> Result<usize, AppError> {
+    let deltas: Vec<RollupDelta> = changes.into_iter().flat_map(|change| deltas_of(&change)).collect();
+    let rows = deltas.len();
+    if rows > 0 {
+        deps.analytics.add_counters(deltas, None).await?;
+    }
+    Ok(rows)
+}
+
+/// One round of counting the embedded change feed: up to `max` changes after the saved
+/// position, counted with the new position in the same transaction. Returns how many changes
+/// were read.
+pub async fn count_feed(deps: &Deps, feed: &dyn ChangeFeed, max: usize) -> Result<usize, AppError> {
+    let after = feed.position(FEED_CONSUMER).await?;
+    let entries = feed.changes_after(after, max.max(1)).await?;
+    let Some(last) = entries.last().map(|entry| entry.seq) else { return Ok(0) };
+    let deltas = entries.iter().flat_map(|entry| deltas_of(&entry.change)).collect();
+    deps.analytics.add_counters(deltas, Some(FeedMark { consumer: FEED_CONSUMER.to_owned(), seq: last })).await?;
+    Ok(entries.len())
+}
+
+/// Which lanes a query looks at: empty lists mean all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LaneFilter {
+    /// Couriers.
+    pub slugs: Vec<Slug>,
+    /// Origin countries.
+    pub origins: Vec<CountryCode>,
+    /// Destination countries.
+    pub destinations: Vec<CountryCode>,
+}
+
+impl LaneFilter {
+    fn admits(&self, lane: &Lane) -> bool {
+        let any = |wanted: &[CountryCode], value: Option<CountryCode>| {
+            wanted.is_empty() || value.is_some_and(|v| wanted.contains(&v))
+        };
+        (self.slugs.is_empty() || self.slugs.contains(&lane.slug))
+            && any(&self.origins, lane.origin)
+            && any(&self.destinations, lane.destination)
+    }
+}
+
+/// A range of days, checked: `from` not after `to`, at most [`MAX_RANGE_DAYS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayRange {
+    /// The first day.
+    pub from: NaiveDate,
+    /// The last day, included.
+    pub to: NaiveDate,
+}
+
+impl DayRange {
+    /// The range `from..=to`, each `YYYY-MM-DD` (UTC); `to` is `today` and `from` 29 days
+    /// before `to` when absent.
+    pub fn parse(from: Option<&str>, to: Option<&str>, today: NaiveDate) -> Result<DayRange, DomainError> {
+        let day = |field: &str, raw: &str| {
+            NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .map_err(|_| DomainError::invalid(field, format!("{raw:?} is not a date (YYYY-MM-DD)")))
+        };
+        let to = to.map(|raw| day("to", raw)).transpose()?.unwrap_or(today);
+        let from = from.map(|raw| day("from", raw)).transpose()?.unwrap_or(to - chrono::Days::new(29));
+        if from > to {
+            return Err(DomainError::invalid("from", "must not be after to"));
+        }
+        if (to - from).num_days() >= MAX_RANGE_DAYS {
+            return Err(DomainError::invalid("from", format!("the range may cover at most {MAX_RANGE_DAYS} days")));
+        }
+        Ok(DayRange { from, to })
+    }
+}
+
+/// The counters of every lane `filter` admits, summed over `range`.
+pub async fn lane_totals(
+    deps: &Deps,
+    tenant: &crate::domain::TenantId,
+    range: DayRange,
+    filter: &LaneFilter,
+) -> Result<BTreeMap<Lane, Counters>, AppError> {
+    let periods = periods_covering(range.from, range.to);
+    let signs: BTreeMap<_, _> = periods.iter().copied().collect();
+    let rows = deps.analytics.rollup_rows(tenant, periods.into_iter().map(|(period, _)| period).collect()).await?;
+    let mut totals: BTreeMap<Lane, Counters> = BTreeMap::new();
+    for row in rows.into_iter().filter(|row| filter.admits(&row.lane)) {
+        let sign = signs.get(&row.period).copied().unwrap_or(0);
+        totals.entry(row.lane).or_default().merge(&row.counters, sign);
+    }
+    totals.retain(|_, counters| !counters.is_empty());
+    Ok(totals)
+}
+
+#[cfg(test)]
+mod tests;
