@@ -21,6 +21,7 @@ porchlight::page_contract_tests!(store().await);
 porchlight::settings_contract_tests!(store().await);
 porchlight::ledger_contract_tests!(store().await);
 porchlight::order_contract_tests!(store().await);
+porchlight::analytics_contract_tests!(store().await);
 porchlight::return_contract_tests!(store().await);
 porchlight::webhook_contract_tests!(store().await);
 porchlight::exception_contract_tests!(store().await);

@@ -25,6 +25,8 @@
 //! | return | `T#<tenant>` | `RET#<id>` | GSI3 `T#<tenant>#RETO#<order id>` / `<created µs>#<id>`; GSI2 while waiting to expire: `RETDUE` / `<expires µs>#<tenant>#<id>` |
 //! | a return's RMA number (unique per tenant) | `T#<tenant>` | `RMA#<rma>` | |
 //! | an order's count of returns (one create at a time) | `T#<tenant>` | `ORDRET#<order id>` | |
+//! | analytics rollup | `T#<tenant>#AN#<day or month>` | `<lane as JSON>` | |
+//! | a shipment's last version counted into the rollups | `T#<tenant>` | `ANV#<shipment id>` | |
 //! | message (the ledger) | `T#<tenant>` | `MSG#<shipment>#<message id>` | GSI2 while planned: `DUE#<id's first hex digit>` / `<due µs>#<tenant>#<shipment>#<id>` |
 //!
 //! GSI3 (keys only) answers shoppers' lookups within a tenant: each leg item carries
@@ -50,6 +52,7 @@
 //! The SDK's own configuration chain finds the region, credentials and endpoint
 //! (`AWS_ENDPOINT_URL` reaches an emulator); this module has no local branches.
 
+mod analytics;
 mod connections;
 mod exceptions;
 mod keys;

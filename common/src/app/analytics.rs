@@ -21,7 +21,7 @@ pub use report::{
 use super::{AppError, Deps};
 use crate::domain::analytics::{Counters, Lane, change_rows, periods_covering};
 use crate::domain::{CountryCode, DomainError, Slug};
-use crate::ports::{ChangeEvent, ChangeFeed, ChangeKind, FeedMark, RollupDelta};
+use crate::ports::{ChangeEvent, ChangeFeed, ChangeKind, CountedChange, FeedMark};
 
 /// The analytics' name as a [`ChangeFeed`] consumer.
 pub const FEED_CONSUMER: &str = "analytics";
@@ -29,27 +29,34 @@ pub const FEED_CONSUMER: &str = "analytics";
 /// Longest range of days a query may cover.
 pub const MAX_RANGE_DAYS: i64 = 731;
 
-/// The rows one committed change moves. Removals by retention move none.
-pub fn deltas_of(change: &ChangeEvent) -> Vec<RollupDelta> {
-    if change.kind == ChangeKind::Expired {
-        return Vec::new();
-    }
+/// What one committed change adds to the rollups; `None` for removals by retention and for
+/// changes that move no counter.
+pub fn counted(change: &ChangeEvent) -> Option<CountedChange> {
+    let version = match (change.kind, &change.old, &change.new) {
+        (ChangeKind::Expired, ..) => return None,
+        (_, _, Some(new)) => new.version,
+        (_, Some(old), None) => old.version + 1,
+        (_, None, None) => return None,
+    };
     let facts = |snapshot: &Option<crate::ports::StatusSnapshot>| snapshot.as_ref().and_then(|s| s.facts.clone());
     let (old, new) = (facts(&change.old), facts(&change.new));
-    change_rows(old.as_ref(), new.as_ref())
-        .into_iter()
-        .map(|(period, lane, counters)| RollupDelta { tenant_id: change.tenant_id.clone(), period, lane, counters })
-        .collect()
+    let rows = change_rows(old.as_ref(), new.as_ref());
+    (!rows.is_empty()).then(|| CountedChange {
+        tenant_id: change.tenant_id.clone(),
+        shipment_id: change.shipment_id.clone(),
+        version,
+        rows,
+    })
 }
 
-/// Counts `changes` into the rollups (AWS: a batch of the table's stream).
+/// Counts `changes` into the rollups (AWS: a batch of the table's stream, each change once
+/// however often it is delivered). Returns how many were counted.
 pub async fn count_changes(deps: &Deps, changes: impl IntoIterator<Item = ChangeEvent>) -> Result<usize, AppError> {
-    let deltas: Vec<RollupDelta> = changes.into_iter().flat_map(|change| deltas_of(&change)).collect();
-    let rows = deltas.len();
-    if rows > 0 {
-        deps.analytics.add_counters(deltas, None).await?;
+    let counted: Vec<CountedChange> = changes.into_iter().filter_map(|change| counted(&change)).collect();
+    if counted.is_empty() {
+        return Ok(0);
     }
-    Ok(rows)
+    Ok(deps.analytics.count_changes(counted, None).await?)
 }
 
 /// One round of counting the embedded change feed: up to `max` changes after the saved
@@ -59,8 +66,8 @@ pub async fn count_feed(deps: &Deps, feed: &dyn ChangeFeed, max: usize) -> Resul
     let after = feed.position(FEED_CONSUMER).await?;
     let entries = feed.changes_after(after, max.max(1)).await?;
     let Some(last) = entries.last().map(|entry| entry.seq) else { return Ok(0) };
-    let deltas = entries.iter().flat_map(|entry| deltas_of(&entry.change)).collect();
-    deps.analytics.add_counters(deltas, Some(FeedMark { consumer: FEED_CONSUMER.to_owned(), seq: last })).await?;
+    let counted = entries.iter().filter_map(|entry| counted(&entry.change)).collect();
+    deps.analytics.count_changes(counted, Some(FeedMark { consumer: FEED_CONSUMER.to_owned(), seq: last })).await?;
     Ok(entries.len())
 }
 

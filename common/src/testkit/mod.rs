@@ -4,6 +4,7 @@
 //! tests call every one of them on fresh stores (see `adapters::sqlite`'s tests for the pattern).
 //! Scenarios use random tenants, so they may share one store.
 
+mod analytics;
 mod exceptions;
 mod messages;
 mod orders;
@@ -26,6 +27,7 @@ use crate::ports::{
 };
 use crate::settings::Settings;
 
+pub use analytics::analytics_contract_counts_once_by_row_and_isolates;
 pub use exceptions::exception_contract_versions_filters_and_isolation;
 pub use messages::{
     ledger_contract_plans_once_leases_and_finishes, suppression_contract_lists_once_pages_and_isolates,

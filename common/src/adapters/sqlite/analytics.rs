@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use super::{SqliteStore, corrupt, execute, unavailable};
 use crate::domain::analytics::{Counters, Lane, Period, ShipmentFacts, change_rows};
 use crate::domain::{Shipment, TenantId};
-use crate::ports::{AnalyticsStore, FeedMark, RollupDelta, RollupRow, StoreError};
+use crate::ports::{AnalyticsStore, CountedChange, FeedMark, RollupRow, StoreError};
 
 type Key = (String, String, String);
 
@@ -55,6 +55,20 @@ fn add_rows(tx: &Connection, deltas: HashMap<Key, Counters>) -> Result<(), Store
     Ok(())
 }
 
+/// Records that `change` is counted; `false` when its shipment was counted at its version or
+/// later already.
+fn first_count(tx: &Connection, change: &CountedChange) -> Result<bool, StoreError> {
+    let updated = execute(
+        tx,
+        "INSERT INTO rollup_counted (tenant_id, shipment_id, version) VALUES (?1, ?2, ?3)
+         ON CONFLICT (tenant_id, shipment_id) DO UPDATE SET version = excluded.version
+         WHERE excluded.version > rollup_counted.version",
+        params![change.tenant_id.as_str(), change.shipment_id.as_str(), change.version as i64],
+    )
+    .map_err(unavailable)?;
+    Ok(updated > 0)
+}
+
 fn save_mark(tx: &Connection, mark: &FeedMark) -> Result<(), StoreError> {
     execute(
         tx,
@@ -68,20 +82,26 @@ fn save_mark(tx: &Connection, mark: &FeedMark) -> Result<(), StoreError> {
 
 #[async_trait]
 impl AnalyticsStore for SqliteStore {
-    async fn add_counters(&self, deltas: Vec<RollupDelta>, mark: Option<FeedMark>) -> Result<(), StoreError> {
+    async fn count_changes(&self, changes: Vec<CountedChange>, mark: Option<FeedMark>) -> Result<usize, StoreError> {
         self.write(move |tx| {
             let mut netted: HashMap<Key, Counters> = HashMap::new();
-            for delta in deltas {
-                netted
-                    .entry(key_of(&delta.tenant_id, &delta.period, &delta.lane)?)
-                    .or_default()
-                    .merge(&delta.counters, 1);
+            let mut count = 0;
+            for change in &changes {
+                // Without a feed position to save, each shipment's last counted version guards
+                // against a change delivered twice.
+                if mark.is_none() && !first_count(tx, change)? {
+                    continue;
+                }
+                count += 1;
+                for (period, lane, counters) in &change.rows {
+                    netted.entry(key_of(&change.tenant_id, period, lane)?).or_default().merge(counters, 1);
+                }
             }
             add_rows(tx, netted)?;
             if let Some(mark) = &mark {
                 save_mark(tx, mark)?;
             }
-            Ok(())
+            Ok(count)
         })
         .await
     }

@@ -199,6 +199,7 @@ mod tests {
         crate::webhook_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::exception_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::order_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
+        crate::analytics_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::return_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
     }
 

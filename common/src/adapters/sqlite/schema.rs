@@ -251,6 +251,12 @@ CREATE TABLE rollups (
     counters TEXT NOT NULL,
     PRIMARY KEY (tenant_id, period, lane)
 );
+CREATE TABLE rollup_counted (
+    tenant_id TEXT NOT NULL,
+    shipment_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, shipment_id)
+);
 CREATE TABLE imports (
     tenant_id TEXT NOT NULL,
     id TEXT NOT NULL,
