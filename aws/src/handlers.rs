@@ -55,13 +55,15 @@ async fn update_one(runtime: &Runtime, record: SqsMessage) -> Option<String> {
 
 /// `status-fanout`: reads the table's stream and hands its shipment changes to
 /// [`app::fanout::publish_status_changes`], which queues the status changes on
-/// `status-changes`. If the queue refuses, the batch is reported failed from its first record,
-/// and Lambda delivers it again (consumers are idempotent).
+/// `status-changes`, then counts them into the analytics rollups
+/// ([`app::analytics::count_changes`]). If either fails, the batch is reported failed from its
+/// first record, and Lambda delivers it again (the queue's consumers are idempotent, and the
+/// rollups count each change once).
 pub async fn fan_out_status(runtime: &Runtime, event: StreamEvent) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     let records: Vec<StreamImages> = event.records.iter().map(StreamImages::from_lambda).collect();
-    let changes = match records.iter().map(change_from_stream_record).collect::<Result<Vec<_>, _>>() {
-        Ok(changes) => changes.into_iter().flatten(),
+    let changes: Vec<_> = match records.iter().map(change_from_stream_record).collect::<Result<Vec<_>, _>>() {
+        Ok(changes) => changes.into_iter().flatten().collect(),
         Err(error) => {
             // A record this code cannot read will not read better later: log it and move on,
             // rather than block the shard.
@@ -69,8 +71,16 @@ pub async fn fan_out_status(runtime: &Runtime, event: StreamEvent) -> DynamoDbEv
             return response;
         }
     };
-    if let Err(error) = app::fanout::publish_status_changes(&runtime.deps, changes).await {
-        tracing::error!(error = %error, "status changes not queued");
+    let outcome = match app::fanout::publish_status_changes(&runtime.deps, changes.iter().cloned()).await {
+        Ok(_) => app::analytics::count_changes(&runtime.deps, changes).await.map(drop).inspect_err(|error| {
+            tracing::error!(error = %error, "changes not counted into the rollups");
+        }),
+        Err(error) => {
+            tracing::error!(error = %error, "status changes not queued");
+            Err(error)
+        }
+    };
+    if outcome.is_err() {
         let mut failure = DynamoDbBatchItemFailure::default();
         failure.item_identifier = records.first().map(|r| r.sequence_number.clone());
         response.batch_item_failures.push(failure);
