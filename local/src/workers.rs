@@ -6,6 +6,11 @@
 //!   (`carrier-poller` on its schedule);
 //! - the status fan-out, following the store's change feed onto `status-changes`
 //!   (`status-fanout` on the table's stream), its position kept in the store;
+//! - the analytics counter, following the same feed into the rollups, its position saved with
+//!   the counters (`status-fanout` too on AWS); on a database it never counted, it first
+//!   counts every stored shipment;
+//! - the importer, carrying out history imports sent to the API (from the line a job had
+//!   reached, after a restart);
 //! - the notifier, planning the messages and merchants' webhook deliveries of each status
 //!   change and sending the messages due to the outbox (`notifier` on AWS);
 //! - the webhook dispatcher, sending due deliveries concurrently, each endpoint apart
@@ -55,6 +60,8 @@ pub fn spawn(
     let mut tasks = vec![
         tokio::spawn(consume(deps.clone(), stopped.clone())),
         tokio::spawn(fan_out(deps.clone(), store.clone(), stopped.clone())),
+        tokio::spawn(count_analytics(deps.clone(), store.clone(), stopped.clone())),
+        tokio::spawn(run_imports(deps.clone(), stopped.clone())),
         tokio::spawn(notify(deps.clone(), store.clone(), messenger, stopped.clone())),
         tokio::spawn(send_webhooks(deps.clone(), stopped.clone())),
         tokio::spawn(scan_exceptions(deps.clone(), store.clone(), stopped.clone())),
@@ -119,6 +126,30 @@ async fn fan_out(deps: Deps, feed: SqliteStore, stopped: watch::Receiver<bool>) 
         Ok(report.read > 0)
     };
     drain("status fan-out", round, stopped).await;
+}
+
+async fn count_analytics(deps: Deps, store: SqliteStore, stopped: watch::Receiver<bool>) {
+    use porchlight::ports::ChangeFeed;
+    // A database whose feed was never counted (new, or from before analytics) is counted from
+    // its shipments first, in one transaction with the feed position.
+    match store.position(app::analytics::FEED_CONSUMER).await {
+        Ok(0) => match store.rebuild_rollups(app::analytics::FEED_CONSUMER).await {
+            Ok(counted) => tracing::info!(shipments = counted, "analytics counted from the stored shipments"),
+            Err(error) => tracing::error!(error = %error, "analytics recount failed"),
+        },
+        Ok(_) => {}
+        Err(error) => tracing::error!(error = %error, "analytics position unreadable"),
+    }
+    let round = || async { Ok(app::analytics::count_feed(&deps, &store, FANOUT_BATCH).await? > 0) };
+    drain("analytics", round, stopped).await;
+}
+
+async fn run_imports(deps: Deps, stopped: watch::Receiver<bool>) {
+    let round = || async {
+        let ran = app::imports::run_running_imports(&deps, porchlight::api::wire::history::history_lines).await?;
+        Ok(ran > 0)
+    };
+    drain("imports", round, stopped).await;
 }
 
 async fn notify(deps: Deps, ledger: SqliteStore, messenger: Arc<dyn Messenger>, stopped: watch::Receiver<bool>) {

@@ -27,6 +27,7 @@
 //! | an order's count of returns (one create at a time) | `T#<tenant>` | `ORDRET#<order id>` | |
 //! | analytics rollup | `T#<tenant>#AN#<day or month>` | `<lane as JSON>` | |
 //! | a shipment's last version counted into the rollups | `T#<tenant>` | `ANV#<shipment id>` | |
+//! | history import job | `T#<tenant>` | `IMP#<id>` | GSI2 while running: `IMPRUN` / `<created µs>#<tenant>#<id>` |
 //! | message (the ledger) | `T#<tenant>` | `MSG#<shipment>#<message id>` | GSI2 while planned: `DUE#<id's first hex digit>` / `<due µs>#<tenant>#<shipment>#<id>` |
 //!
 //! GSI3 (keys only) answers shoppers' lookups within a tenant: each leg item carries
@@ -55,6 +56,7 @@
 mod analytics;
 mod connections;
 mod exceptions;
+mod imports;
 mod keys;
 mod messages;
 mod orders;

@@ -30,10 +30,15 @@ pub use webhooks::webhook_router;
 use crate::app::{AppError, Deps};
 
 /// Largest request body accepted (but by the returns portal's request, with its photos:
-/// [`crate::web::MAX_FORM_BYTES`]).
+/// [`crate::web::MAX_FORM_BYTES`], and by history imports).
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How long a request's body may take to arrive, once its headers have.
 const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Where history files are sent, with their own limits: [`crate::app::imports::MAX_IMPORT_BYTES`]
+/// and [`IMPORT_TIMEOUT`].
+const IMPORTS_PATH: &str = "/porchlight/v1/imports";
+/// How long a history file may take to arrive.
+const IMPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Every surface one process serves: what `porchlight serve` runs.
 pub fn router(deps: Deps) -> Router {
@@ -62,17 +67,20 @@ pub fn app(surfaces: impl IntoIterator<Item = Router>) -> Router {
 /// [`MAX_BODY_BYTES`]: a declared length over the limit is refused (413) before a byte is read,
 /// a body that trickles or never comes ends in a 408, so no client holds a request open.
 async fn bounded_body(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let limit = if request.method() == axum::http::Method::POST && crate::web::is_upload(request.uri().path()) {
-        crate::web::MAX_FORM_BYTES
+    let post = request.method() == axum::http::Method::POST;
+    let (limit, timeout) = if post && crate::web::is_upload(request.uri().path()) {
+        (crate::web::MAX_FORM_BYTES, BODY_TIMEOUT)
+    } else if post && request.uri().path() == IMPORTS_PATH {
+        (crate::app::imports::MAX_IMPORT_BYTES, IMPORT_TIMEOUT)
     } else {
-        MAX_BODY_BYTES
+        (MAX_BODY_BYTES, BODY_TIMEOUT)
     };
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
         return ApiError::too_large().into_response();
     }
     let (parts, body) = request.into_parts();
-    let bytes = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
+    let bytes = match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(error)) if is_length_limit(&error) => return ApiError::too_large().into_response(),
         Ok(Err(_)) => return ApiError::bad_request(400, "the request body could not be read").into_response(),

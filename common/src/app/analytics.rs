@@ -7,12 +7,14 @@
 //! the history that the shipments no longer hold. Reading: a range of days reads month rows
 //! and at most a month of day rows per lane ([`periods_covering`]), never a shipment.
 
+mod csv;
 mod report;
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
+pub use csv::{carriers_csv, exceptions_csv, overview_csv};
 pub use report::{
     CarrierScorecard, ExceptionKind, ExceptionsBreakdown, LaneCard, Overview, Rate, Transit, carrier_scorecard,
     exceptions_breakdown, overview,

@@ -8,11 +8,11 @@
 
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
-use serde::Serialize;
 
 use super::trackings::{apply_change, new_shipment};
 use super::{AppError, Deps, NewTracking};
-use crate::domain::{CheckpointInput, Shipment, TenantId};
+pub use crate::domain::imports::{HistoryFormat, ImportJob, ImportState, ImportTally, LineError, MAX_LINE_ERRORS};
+use crate::domain::{CheckpointInput, DomainError, Shipment, TenantId};
 use crate::ports::StoreError;
 
 /// A tracking as a history file gives it.
@@ -26,68 +26,22 @@ pub struct HistoryRecord {
     pub events: Vec<CheckpointInput>,
 }
 
-/// Why one line of a history file was not imported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct LineError {
-    /// The line (JSON lines) or record (CSV, the header being line 1), from 1.
-    pub line: u64,
-    /// The field at fault, as the file names it (empty when the whole line is).
-    pub field: String,
-    /// What is wrong with it.
-    pub reason: String,
+/// The error of `line` for an [`AppError`] of its tracking.
+pub fn line_error(line: u64, error: &AppError) -> LineError {
+    let (field, reason) = match error {
+        AppError::Invalid(invalid) => (invalid.field.clone(), invalid.reason.clone()),
+        AppError::Required(field) => ((*field).to_owned(), "is required".to_owned()),
+        AppError::UnknownCourier(slug) => ("slug".to_owned(), format!("{slug:?} is not a courier Porchlight knows")),
+        AppError::CourierNotDetected => {
+            ("slug".to_owned(), "no courier was given and none could be detected from the number".to_owned())
+        }
+        other => (String::new(), other.to_string()),
+    };
+    LineError { line, field, reason }
 }
-
-impl LineError {
-    /// The error of `line` for an [`AppError`] of its tracking.
-    pub fn of(line: u64, error: &AppError) -> LineError {
-        let (field, reason) = match error {
-            AppError::Invalid(invalid) => (invalid.field.clone(), invalid.reason.clone()),
-            AppError::Required(field) => ((*field).to_owned(), "is required".to_owned()),
-            AppError::UnknownCourier(slug) => {
-                ("slug".to_owned(), format!("{slug:?} is not a courier Porchlight knows"))
-            }
-            AppError::CourierNotDetected => {
-                ("slug".to_owned(), "no courier was given and none could be detected from the number".to_owned())
-            }
-            other => (String::new(), other.to_string()),
-        };
-        LineError { line, field, reason }
-    }
-}
-
-/// Most line errors an import keeps; `failed` counts them all.
-pub const MAX_LINE_ERRORS: usize = 1_000;
 
 /// How many records are stored at once: enough to fill the embedded store's group commits.
 pub const BATCH: usize = 512;
-
-/// What an import did so far.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct ImportTally {
-    /// Lines read.
-    pub lines: u64,
-    /// Lines whose tracking is now stored with their checkpoints (created, updated or already so).
-    pub imported: u64,
-    /// Of those, new trackings.
-    pub created: u64,
-    /// Of those, trackings that took checkpoints they lacked.
-    pub updated: u64,
-    /// Of those, trackings that had everything already.
-    pub unchanged: u64,
-    /// Lines not imported.
-    pub failed: u64,
-    /// Why, line by line (the first [`MAX_LINE_ERRORS`]).
-    pub errors: Vec<LineError>,
-}
-
-impl ImportTally {
-    fn fail(&mut self, error: LineError) {
-        self.failed += 1;
-        if self.errors.len() < MAX_LINE_ERRORS {
-            self.errors.push(error);
-        }
-    }
-}
 
 /// What became of one record.
 enum Outcome {
@@ -134,7 +88,7 @@ pub async fn import_lines(
                     tally.lines -= 1;
                     store_error.get_or_insert(error);
                 }
-                Err(Err(error)) => tally.fail(LineError::of(line, &error)),
+                Err(Err(error)) => tally.fail(line_error(line, &error)),
             }
         }
         if let Some(error) = store_error {
@@ -209,6 +163,108 @@ async fn merge_into(
         }
     }
     Err(AppError::Busy)
+}
+
+/// A reader of history files: the numbered lines of a file of `format`.
+pub type HistoryLines = for<'a> fn(
+    HistoryFormat,
+    &'a [u8],
+) -> Box<dyn Iterator<Item = (u64, Result<HistoryRecord, LineError>)> + Send + 'a>;
+
+/// Largest history file an import job takes through the API (what API Gateway passes on AWS);
+/// larger histories go through `porchlight import` or several files.
+pub const MAX_IMPORT_BYTES: usize = 10 * 1024 * 1024;
+
+/// Starts an import of `file` for `tenant`: the file is kept in the blob store and the job
+/// saved as running, for [`run_import`] to carry out.
+pub async fn start_import(
+    deps: &Deps,
+    tenant: &TenantId,
+    format: HistoryFormat,
+    file: Vec<u8>,
+) -> Result<ImportJob, AppError> {
+    if file.iter().all(u8::is_ascii_whitespace) {
+        return Err(DomainError::invalid("body", "is empty: send the file").into());
+    }
+    let now = deps.clock.now();
+    let job = ImportJob {
+        id: ImportJob::new_id(),
+        tenant_id: tenant.clone(),
+        created_at: now,
+        updated_at: now,
+        state: ImportState::Running,
+        format,
+        bytes: file.len() as u64,
+        tally: ImportTally::default(),
+        error: None,
+    };
+    deps.blobs.put_blob(&job.file_key(), format.content_type(), file).await?;
+    deps.imports.save_import(&job).await?;
+    tracing::info!(tenant_id = %tenant, import_id = %job.id, bytes = job.bytes, "import started");
+    Ok(job)
+}
+
+/// One of the tenant's import jobs.
+pub async fn get_import(deps: &Deps, tenant: &TenantId, id: &str) -> Result<ImportJob, AppError> {
+    if !ImportJob::is_id(id) {
+        return Err(AppError::Missing("import"));
+    }
+    deps.imports.get_import(tenant, id).await?.ok_or(AppError::Missing("import"))
+}
+
+/// Carries a running job on from the line it had reached, saving its tally after each round,
+/// and finishes it: done (its file removed) or failed (why kept). A job not running is left
+/// as it is.
+pub async fn run_import(deps: &Deps, tenant: &TenantId, id: &str, read: HistoryLines) -> Result<ImportJob, AppError> {
+    let mut job = get_import(deps, tenant, id).await?;
+    if job.state != ImportState::Running {
+        return Ok(job);
+    }
+    let Some(file) = deps.blobs.get_blob(&job.file_key()).await? else {
+        return finish(deps, job, Some("the file is gone".to_owned())).await;
+    };
+    let done = usize::try_from(job.tally.lines).unwrap_or(usize::MAX);
+    let mut lines = read(job.format, &file).skip(done).peekable();
+    while lines.peek().is_some() {
+        let round: Vec<_> = lines.by_ref().take(ROUND).collect();
+        if let Err(error) = import_lines(deps, tenant, round, &mut job.tally).await {
+            tracing::error!(tenant_id = %tenant, import_id = %job.id, error = %error, "import stopped");
+            return finish(deps, job, Some(error.to_string())).await;
+        }
+        job.updated_at = deps.clock.now();
+        deps.imports.save_import(&job).await?;
+    }
+    finish(deps, job, None).await
+}
+
+async fn finish(deps: &Deps, mut job: ImportJob, error: Option<String>) -> Result<ImportJob, AppError> {
+    job.state = if error.is_some() { ImportState::Failed } else { ImportState::Done };
+    job.error = error;
+    job.updated_at = deps.clock.now();
+    deps.imports.save_import(&job).await?;
+    if job.state == ImportState::Done {
+        // The file holds shoppers' details; what it brought is stored now.
+        deps.blobs.delete_blob(&job.file_key()).await?;
+    }
+    tracing::info!(
+        tenant_id = %job.tenant_id,
+        import_id = %job.id,
+        imported = job.tally.imported,
+        failed = job.tally.failed,
+        state = ?job.state,
+        "import finished"
+    );
+    Ok(job)
+}
+
+/// Carries on every running job (`serve`'s worker; on AWS the importer function). Returns how
+/// many were run.
+pub async fn run_running_imports(deps: &Deps, read: HistoryLines) -> Result<usize, AppError> {
+    let running = deps.imports.running_imports().await?;
+    for (tenant, id) in &running {
+        run_import(deps, tenant, id, read).await?;
+    }
+    Ok(running.len())
 }
 
 #[cfg(test)]

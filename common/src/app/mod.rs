@@ -41,9 +41,9 @@ pub use trackings::{
 use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets};
 use crate::domain::{DomainError, PollPolicy, ShipmentId, TargetPolicy};
 use crate::ports::{
-    AnalyticsStore, BlobStore, BoxError, Clock, ConnectionStore, ExceptionStore, HttpClient, MessageLedger, OrderStore,
-    PageStore, ReturnStore, SettingsStore, ShipmentStore, StoreError, SuppressionList, TenantStore, WebhookStore,
-    WorkQueue,
+    AnalyticsStore, BlobStore, BoxError, Clock, ConnectionStore, ExceptionStore, HttpClient, ImportStore,
+    MessageLedger, OrderStore, PageStore, ReturnStore, SettingsStore, ShipmentStore, StoreError, SuppressionList,
+    TenantStore, WebhookStore, WorkQueue,
 };
 use crate::settings::{AdminToken, Settings};
 
@@ -82,6 +82,8 @@ pub struct Deps {
     pub returns: Arc<dyn ReturnStore>,
     /// Analytics rollups.
     pub analytics: Arc<dyn AnalyticsStore>,
+    /// History import jobs.
+    pub imports: Arc<dyn ImportStore>,
     /// Shoppers' photos of returned items.
     pub blobs: Arc<dyn BlobStore>,
     /// The message ledger (returns plan their shoppers' emails in it).
@@ -138,6 +140,8 @@ pub struct Ports {
     pub returns: Arc<dyn ReturnStore>,
     /// Analytics rollups.
     pub analytics: Arc<dyn AnalyticsStore>,
+    /// History import jobs.
+    pub imports: Arc<dyn ImportStore>,
     /// Shoppers' photos of returned items.
     pub blobs: Arc<dyn BlobStore>,
     /// The message ledger.
@@ -170,6 +174,7 @@ impl Ports {
             + OrderStore
             + ReturnStore
             + AnalyticsStore
+            + ImportStore
             + MessageLedger
             + Clone
             + 'static,
@@ -186,6 +191,7 @@ impl Ports {
             orders: Arc::new(store.clone()),
             returns: Arc::new(store.clone()),
             analytics: Arc::new(store.clone()),
+            imports: Arc::new(store.clone()),
             ledger: Arc::new(store),
             blobs,
             queue,
@@ -218,6 +224,7 @@ impl Deps {
             orders: ports.orders,
             returns: ports.returns,
             analytics: ports.analytics,
+            imports: ports.imports,
             blobs: ports.blobs,
             ledger: ports.ledger,
             webhook_http: ports.webhook_http,

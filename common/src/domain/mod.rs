@@ -10,6 +10,7 @@ mod checkpoint;
 mod country;
 mod exception;
 mod ids;
+pub mod imports;
 mod language;
 mod money;
 mod notification;

@@ -93,6 +93,7 @@ where
         + crate::ports::OrderStore
         + crate::ports::ReturnStore
         + crate::ports::AnalyticsStore
+        + crate::ports::ImportStore
         + crate::ports::MessageLedger
         + crate::ports::ExceptionStore
         + Clone

@@ -11,6 +11,7 @@ mod analytics;
 mod connections;
 mod exceptions;
 mod feed;
+mod imports;
 mod messages;
 mod orders;
 mod pages;

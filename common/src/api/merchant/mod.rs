@@ -2,9 +2,11 @@
 //! 2026-07 under [`RETURNS_PREFIX`] and Porchlight's extensions under [`EXTENSIONS`], all
 //! authenticated by the `as-api-key` header, with the OpenAPI document and the health check.
 
+mod analytics;
 mod connections;
 mod couriers;
 mod exceptions;
+mod imports;
 mod notification_rules;
 mod orders;
 mod pages;
@@ -82,6 +84,11 @@ pub fn merchant_router(deps: Deps) -> Router {
         .route_layer(middleware::from_fn_with_state(deps.clone(), authenticate));
     let extensions = Router::new()
         .route("/tracking-page", get(pages::get).put(pages::update))
+        .route("/analytics/overview", get(analytics::overview))
+        .route("/analytics/carriers", get(analytics::carriers))
+        .route("/analytics/exceptions", get(analytics::exceptions))
+        .route("/imports", post(imports::start))
+        .route("/imports/{id}", get(imports::get))
         .route("/notification-rules", get(notification_rules::list).post(notification_rules::create))
         .route("/notification-rules/preview", post(notification_rules::preview))
         .route(

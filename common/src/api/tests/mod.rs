@@ -19,16 +19,23 @@ use crate::testkit::ManualClock;
 struct Harness {
     router: Router,
     deps: Deps,
+    store: SqliteStore,
     clock: Arc<ManualClock>,
     key: String,
 }
 
 impl Harness {
     async fn new() -> Self {
-        let clock = Arc::new(ManualClock::at(Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).single().expect("date")));
-        let deps = crate::testkit::deps(SqliteStore::in_memory().expect("store"), clock.clone());
+        let clock = Arc::new(ManualClock::at(Self::today()));
+        let store = SqliteStore::in_memory().expect("store");
+        let deps = crate::testkit::deps(store.clone(), clock.clone());
         let (_, key) = app::create_tenant(&deps, "Acme").await.expect("tenant");
-        Harness { router: router(deps.clone()), deps, clock, key: key.secret }
+        Harness { router: router(deps.clone()), deps, store, clock, key: key.secret }
+    }
+
+    /// When the harness's clock starts.
+    fn today() -> chrono::DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).single().expect("date")
     }
 
     /// Lets the harness's merchants register loopback webhook targets, sent with the real
@@ -578,6 +585,7 @@ async fn bodies_that_could_be_stored_but_not_read_back_are_refused() {
     assert_eq!(status, StatusCode::CREATED, "within the limits");
 }
 
+mod analytics;
 mod exceptions;
 mod openapi;
 mod operator;

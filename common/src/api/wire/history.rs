@@ -16,48 +16,15 @@ use serde_json::{Map, Value};
 use super::TrackingWrite;
 use crate::app::imports::{HistoryRecord, LineError};
 use crate::app::{AppError, NewTracking, courier_of};
+pub use crate::domain::imports::HistoryFormat;
 use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, EventTime, Subtag, Tag};
 
-/// The two formats a history file may have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HistoryFormat {
-    /// One JSON tracking per line (`application/x-ndjson`).
-    JsonLines,
-    /// A CSV with a header line (`text/csv`).
-    Csv,
-}
-
-impl HistoryFormat {
-    /// The format of a body of `content_type` (parameters ignored); `None` for any other.
-    pub fn from_content_type(content_type: &str) -> Option<HistoryFormat> {
-        let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-        match essence.as_str() {
-            "application/x-ndjson" | "application/jsonl" | "application/jsonlines" | "application/json-lines" => {
-                Some(HistoryFormat::JsonLines)
-            }
-            "text/csv" => Some(HistoryFormat::Csv),
-            _ => None,
-        }
-    }
-
-    /// The format a file name's extension says (`.ndjson`, `.jsonl`, `.csv`); `None` for any
-    /// other.
-    pub fn from_file_name(name: &str) -> Option<HistoryFormat> {
-        let extension = name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase())?;
-        match extension.as_str() {
-            "ndjson" | "jsonl" => Some(HistoryFormat::JsonLines),
-            "csv" => Some(HistoryFormat::Csv),
-            _ => None,
-        }
-    }
-
-    /// The media type of the format.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            HistoryFormat::JsonLines => "application/x-ndjson",
-            HistoryFormat::Csv => "text/csv",
-        }
-    }
+/// The numbered lines of `file`, read as `format` (the reader import jobs are given).
+pub fn history_lines(
+    format: HistoryFormat,
+    file: &[u8],
+) -> Box<dyn Iterator<Item = (u64, Result<HistoryRecord, LineError>)> + Send + '_> {
+    Box::new(HistoryReader::new(format, file))
 }
 
 /// A history file read line by line: each item is a line's number and its tracking, or why it
@@ -174,7 +141,7 @@ fn csv_reason(error: &csv::Error) -> String {
 type Fault = (String, String);
 
 fn fault_of(error: &AppError) -> Fault {
-    let LineError { field, reason, .. } = LineError::of(0, error);
+    let LineError { field, reason, .. } = crate::app::imports::line_error(0, error);
     (field, reason)
 }
 

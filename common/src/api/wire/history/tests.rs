@@ -80,7 +80,7 @@ fn a_tracking_as_the_api_answers_it_reads_back_with_its_timeline_and_legs() {
     );
     again.last_mile = record.tracking.last_mile.clone();
     again.merge(record.events.clone(), Utc.with_ymd_and_hms(2026, 3, 8, 0, 0, 0).single().expect("time"));
-    let hashes = |s: &Shipment| s.checkpoints.iter().map(|c| c.hash.clone()).collect::<Vec<_>>();
+    let hashes = |s: &Shipment| s.checkpoints.iter().map(|c| c.hash).collect::<Vec<_>>();
     assert_eq!(hashes(&again), hashes(&shipment));
     assert_eq!((again.tag, again.checkpoints[0].raw_tag.as_deref()), (shipment.tag, Some("raw-InTransit_002")));
 }

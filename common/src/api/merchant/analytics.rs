@@ -1,0 +1,117 @@
+//! Analytics under `/porchlight/v1/analytics`: overview, carrier scorecards per lane and
+//! exceptions over a range of days (`from`, `to`: `YYYY-MM-DD`, UTC, shipments created then;
+//! the last 30 days by default), filtered by courier (`slug`), `origin` and `destination`
+//! (alpha-3, each a comma-separated list), as JSON or (`format=csv`) CSV.
+
+use axum::Extension;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ApiError, envelope, query_params};
+use crate::app::analytics::{self, DayRange, LaneFilter};
+use crate::app::{AppError, Deps};
+use crate::domain::{CountryCode, DomainError, Slug, TenantId};
+
+/// The query every analytics answer takes.
+#[derive(Debug, Deserialize)]
+pub(super) struct AnalyticsParams {
+    from: Option<String>,
+    to: Option<String>,
+    slug: Option<String>,
+    origin: Option<String>,
+    destination: Option<String>,
+    format: Option<String>,
+    by_service: Option<String>,
+}
+
+/// JSON or CSV.
+enum Format {
+    Json,
+    Csv,
+}
+
+fn list<T>(raw: Option<&str>, parse: impl Fn(&str) -> Result<T, DomainError>) -> Result<Vec<T>, DomainError> {
+    raw.unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()).map(parse).collect()
+}
+
+impl AnalyticsParams {
+    fn read(
+        deps: &Deps,
+        query: Result<Query<AnalyticsParams>, QueryRejection>,
+    ) -> Result<(Self, DayRange, LaneFilter, Format), ApiError> {
+        let params = query_params(query)?;
+        let range = DayRange::parse(params.from.as_deref(), params.to.as_deref(), deps.clock.now().date_naive())
+            .map_err(AppError::from)?;
+        let filter = LaneFilter {
+            slugs: list(params.slug.as_deref(), |s| Slug::parse(s).map_err(|e| DomainError::invalid("slug", e.reason)))
+                .map_err(AppError::from)?,
+            origins: list(params.origin.as_deref(), |c| CountryCode::parse_field("origin", c))
+                .map_err(AppError::from)?,
+            destinations: list(params.destination.as_deref(), |c| CountryCode::parse_field("destination", c))
+                .map_err(AppError::from)?,
+        };
+        let format = match params.format.as_deref() {
+            None | Some("json") => Format::Json,
+            Some("csv") => Format::Csv,
+            Some(_) => return Err(AppError::from(DomainError::invalid("format", "must be json or csv")).into()),
+        };
+        Ok((params, range, filter, format))
+    }
+}
+
+fn answer<T: Serialize>(
+    format: Format,
+    value: &T,
+    csv: impl FnOnce(&T) -> Result<Vec<u8>, AppError>,
+) -> Result<Response, ApiError> {
+    match format {
+        Format::Json => Ok(envelope(StatusCode::OK, value)),
+        Format::Csv => {
+            let mut response = (StatusCode::OK, csv(value)?).into_response();
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+            Ok(response)
+        }
+    }
+}
+
+/// `GET /porchlight/v1/analytics/overview`.
+pub(super) async fn overview(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    query: Result<Query<AnalyticsParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let (_, range, filter, format) = AnalyticsParams::read(&deps, query)?;
+    let overview = analytics::overview(&deps, &tenant, range, &filter).await?;
+    answer(format, &overview, analytics::overview_csv)
+}
+
+/// `GET /porchlight/v1/analytics/carriers`: a scorecard per lane (`by_service=true` splits
+/// lanes by the carrier's service).
+pub(super) async fn carriers(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    query: Result<Query<AnalyticsParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let (params, range, filter, format) = AnalyticsParams::read(&deps, query)?;
+    let by_service = match params.by_service.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(AppError::from(DomainError::invalid("by_service", "must be true or false")).into()),
+    };
+    let card = analytics::carrier_scorecard(&deps, &tenant, range, &filter, by_service).await?;
+    answer(format, &card, analytics::carriers_csv)
+}
+
+/// `GET /porchlight/v1/analytics/exceptions`.
+pub(super) async fn exceptions(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    query: Result<Query<AnalyticsParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let (_, range, filter, format) = AnalyticsParams::read(&deps, query)?;
+    let breakdown = analytics::exceptions_breakdown(&deps, &tenant, range, &filter).await?;
+    answer(format, &breakdown, analytics::exceptions_csv)
+}

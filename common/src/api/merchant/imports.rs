@@ -1,0 +1,62 @@
+//! History imports under `/porchlight/v1/imports`: a file of trackings (JSON lines, as
+//! AfterShip's `GET /trackings` answers them, or a CSV) sent as the body, imported in the
+//! background; the job shows how far it got and every line that failed.
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use crate::api::wire::timestamp;
+use crate::api::{ApiError, envelope};
+use crate::app::imports::{self, HistoryFormat, ImportJob};
+use crate::app::{AppError, Deps};
+use crate::domain::{DomainError, TenantId};
+
+fn job_view(job: &ImportJob) -> Value {
+    let tally = &job.tally;
+    json!({
+        "id": job.id,
+        "state": job.state,
+        "format": job.format.content_type(),
+        "bytes": job.bytes,
+        "created_at": timestamp(job.created_at),
+        "updated_at": timestamp(job.updated_at),
+        "lines": tally.lines,
+        "imported": tally.imported,
+        "created": tally.created,
+        "updated": tally.updated,
+        "unchanged": tally.unchanged,
+        "failed": tally.failed,
+        "errors": tally.errors,
+        "error": job.error,
+    })
+}
+
+/// `POST /porchlight/v1/imports`: the body is the file, `Content-Type: application/x-ndjson`
+/// or `text/csv`; answers 202 with the job.
+pub(super) async fn start(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let format = HistoryFormat::from_content_type(content_type).ok_or_else(|| {
+        AppError::from(DomainError::invalid("content-type", "must be application/x-ndjson or text/csv"))
+    })?;
+    let job = imports::start_import(&deps, &tenant, format, body.to_vec()).await?;
+    Ok(envelope(StatusCode::ACCEPTED, job_view(&job)))
+}
+
+/// `GET /porchlight/v1/imports/{id}`.
+pub(super) async fn get(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let job = imports::get_import(&deps, &tenant, &id).await?;
+    Ok(envelope(StatusCode::OK, job_view(&job)))
+}

@@ -1,0 +1,147 @@
+//! History imports and analytics through the router.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use chrono::NaiveDate;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use super::Harness;
+use crate::api::wire::history::history_lines;
+use crate::app::analytics::count_feed;
+use crate::app::imports::run_running_imports;
+use crate::demo::history::{HistorySpec, default_lanes, generate};
+
+async fn send(h: &Harness, key: &str, path: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header("as-api-key", key)
+        .header("content-type", content_type)
+        .body(Body::from(body))
+        .expect("request");
+    let response = h.router.clone().oneshot(request).await.expect("response");
+    let status = response.status();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+async fn text(h: &Harness, path: &str) -> (StatusCode, String, String) {
+    let request = Request::builder().uri(path).header("as-api-key", &h.key).body(Body::empty()).expect("request");
+    let response = h.router.clone().oneshot(request).await.expect("response");
+    let status = response.status();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    (status, content_type, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn history(shipments: usize) -> Vec<u8> {
+    let spec = HistorySpec {
+        shipments,
+        start: NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"),
+        days: 60,
+        seed: 5,
+        lanes: default_lanes(),
+    };
+    let mut file = Vec::new();
+    generate(&spec, Harness::today(), |g| {
+        file.extend_from_slice(g.line.as_bytes());
+        file.push(b'\n');
+    });
+    file
+}
+
+#[tokio::test]
+async fn a_history_file_is_imported_in_the_background_and_read_as_analytics() {
+    let h = Harness::new().await;
+    let mut file = history(300);
+    file.extend_from_slice(b"{\"tracking_number\": \"1Z999AA10123456784\", \"slug\": \"no-such-courier\"}\n");
+    let (status, started) = send(&h, &h.key, "/porchlight/v1/imports", "application/x-ndjson", file).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    assert_eq!(started["data"]["state"], "running");
+    let id = started["data"]["id"].as_str().expect("an id").to_owned();
+
+    assert_eq!(run_running_imports(&h.deps, history_lines).await.expect("ran"), 1);
+    let (status, job) = h.call(Method::GET, &format!("/porchlight/v1/imports/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let job = &job["data"];
+    assert_eq!(
+        (job["state"].as_str(), job["imported"].as_u64(), job["failed"].as_u64()),
+        (Some("done"), Some(300), Some(1))
+    );
+    assert_eq!(job["errors"][0]["line"], 301);
+    assert_eq!(job["errors"][0]["field"], "slug");
+    let (_, listed) = h.call(Method::GET, "/tracking/2026-07/trackings?limit=1", None).await;
+    assert_eq!(listed["data"]["pagination"]["total"], 300);
+
+    // Another merchant sees neither the job nor the numbers.
+    let other = h.other_key().await;
+    let (status, _) = h.call_as(Some(&other), Method::GET, &format!("/porchlight/v1/imports/{id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    while count_feed(&h.deps, &h.store, 500).await.expect("counted") > 0 {}
+    let range = "from=2026-03-01&to=2026-05-31";
+    let (status, card) = h.call(Method::GET, &format!("/porchlight/v1/analytics/carriers?{range}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{card}");
+    let lanes = card["data"]["lanes"].as_array().expect("lanes");
+    assert_eq!(lanes.len(), 7);
+    assert_eq!(lanes.iter().map(|l| l["shipments"].as_i64().unwrap_or(0)).sum::<i64>(), 300);
+    let lane = &lanes[0];
+    for field in [
+        "slug",
+        "origin_country_region",
+        "destination_country_region",
+        "shipments",
+        "delivered",
+        "on_time_rate",
+        "exception_rate",
+    ] {
+        assert!(lane.get(field).is_some(), "{field} in {lane}");
+    }
+    assert!(lane["transit_days"]["p50"].as_f64().is_some() && lane["transit_days"]["p90"].as_f64().is_some(), "{lane}");
+    let (_, other_card) =
+        h.call_as(Some(&other), Method::GET, &format!("/porchlight/v1/analytics/carriers?{range}"), None).await;
+    assert_eq!(other_card["data"]["lanes"], Value::Array(Vec::new()));
+
+    let (status, overview) = h
+        .call(Method::GET, &format!("/porchlight/v1/analytics/overview?{range}&slug=ups,usps&destination=USA"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let us_domestic: i64 = lanes
+        .iter()
+        .filter(|l| l["slug"] == "ups" || l["slug"] == "usps")
+        .map(|l| l["shipments"].as_i64().unwrap_or(0))
+        .sum();
+    assert_eq!(overview["data"]["shipments"].as_i64(), Some(us_domestic));
+
+    let (status, content_type, csv) = text(&h, &format!("/porchlight/v1/analytics/carriers?{range}&format=csv")).await;
+    assert_eq!((status, content_type.as_str()), (StatusCode::OK, "text/csv; charset=utf-8"));
+    assert!(csv.starts_with("slug,origin_country_region,destination_country_region,service_type,shipments"), "{csv}");
+    assert_eq!(csv.lines().count(), 8);
+    let (status, _, _) = text(&h, "/porchlight/v1/analytics/exceptions?format=csv").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn bad_imports_and_ranges_get_clear_errors() {
+    let h = Harness::new().await;
+    let (status, body) = send(&h, &h.key, "/porchlight/v1/imports", "application/json", b"{}".to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["meta"]["message"].as_str().unwrap_or_default().contains("content-type"), "{body}");
+    let (status, _) = send(&h, &h.key, "/porchlight/v1/imports", "text/csv", b"  \n".to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = h.call(Method::GET, "/porchlight/v1/imports/imp_nope", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for query in
+        ["from=2026-05-02&to=2026-05-01", "from=yesterday", "slug=UPS!", "origin=XX", "format=xml", "by_service=maybe"]
+    {
+        let (status, body) = h.call(Method::GET, &format!("/porchlight/v1/analytics/carriers?{query}"), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+    }
+    // A file over the limit is refused before it is read.
+    let big = vec![b' '; crate::app::imports::MAX_IMPORT_BYTES + 1];
+    let (status, _) = send(&h, &h.key, "/porchlight/v1/imports", "text/csv", big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
