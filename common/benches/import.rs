@@ -75,6 +75,9 @@ fn import(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    group.bench_function("5000_lines_read", |b| {
+        b.iter(|| HistoryReader::new(HistoryFormat::JsonLines, text.as_slice()).filter(|(_, r)| r.is_ok()).count())
+    });
     group.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -85,6 +85,9 @@ enum Command {
     /// A merchant's returns: the team's numbers over a period.
     #[command(subcommand)]
     Returns(commands::returns::ReturnsCommand),
+    /// A merchant's numbers (overview, carrier scorecards, exceptions); recount the rollups.
+    #[command(subcommand)]
+    Analytics(commands::analytics::AnalyticsCommand),
     /// Made-up data with known truth (a history of trackings on known lanes).
     #[command(subcommand)]
     Generate(commands::generate::GenerateCommand),
@@ -156,6 +159,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Returns(command) => {
             let deps = connect(&cli.db, Open::Existing, given)?;
             commands::returns::run(&deps, command).await
+        }
+        Command::Analytics(command) => {
+            let settings = Settings::from_vars(given).map_err(commands::serve::name_the_flag)?;
+            let store = database::open(&cli.db, Open::Existing)?;
+            let deps = wire(&cli.db, store.clone(), &settings)?;
+            commands::analytics::run(&deps, &store, command).await
         }
         Command::Import(command) => {
             let deps = connect(&cli.db, Open::Existing, given)?;

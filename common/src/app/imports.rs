@@ -40,9 +40,6 @@ pub fn line_error(line: u64, error: &AppError) -> LineError {
     LineError { line, field, reason }
 }
 
-/// How many records are stored at once: enough to fill the embedded store's group commits.
-pub const BATCH: usize = 512;
-
 /// What became of one record.
 enum Outcome {
     Created,
@@ -50,59 +47,54 @@ enum Outcome {
     Unchanged,
 }
 
-/// Imports `lines` (each numbered, read or not) for `tenant`, [`BATCH`] at a time, into
-/// `tally`. A line that fails is recorded and the others go on; only a store that fails
-/// stops the import (with that error: the lines before it are kept, and importing again from
-/// the start finishes the job without doubling anything).
+/// Lines stored at once (and per round of [`import_all`], whose progress moves this often):
+/// enough to keep the embedded store's group commits full.
+pub const ROUND: usize = 2048;
+
+/// Imports `lines` (each numbered, read or not) for `tenant`, all at once, into `tally`. A
+/// line that fails is recorded and the others go on; only a store that fails stops the import
+/// (with that error: the lines before it are kept, and importing again from the start finishes
+/// the job without doubling anything).
 pub async fn import_lines(
     deps: &Deps,
     tenant: &TenantId,
     lines: Vec<(u64, Result<HistoryRecord, LineError>)>,
     tally: &mut ImportTally,
 ) -> Result<(), AppError> {
-    let mut chunks = lines.into_iter().peekable();
-    while chunks.peek().is_some() {
-        let chunk: Vec<_> = chunks.by_ref().take(BATCH).collect();
-        let results = join_all(chunk.into_iter().map(|(line, record)| async move {
-            let outcome = match record {
-                Ok(record) => import_one(deps, tenant, record).await,
-                Err(error) => return (line, Err(Ok(error))),
-            };
-            (line, outcome.map_err(Err))
-        }))
-        .await;
-        let mut store_error = None;
-        for (line, result) in results {
-            tally.lines += 1;
-            match result {
-                Ok(outcome) => {
-                    tally.imported += 1;
-                    match outcome {
-                        Outcome::Created => tally.created += 1,
-                        Outcome::Updated => tally.updated += 1,
-                        Outcome::Unchanged => tally.unchanged += 1,
-                    }
+    let results = join_all(lines.into_iter().map(|(line, record)| async move {
+        let outcome = match record {
+            Ok(record) => import_one(deps, tenant, record).await,
+            Err(error) => return (line, Err(Ok(error))),
+        };
+        (line, outcome.map_err(Err))
+    }))
+    .await;
+    let mut store_error = None;
+    for (line, result) in results {
+        tally.lines += 1;
+        match result {
+            Ok(outcome) => {
+                tally.imported += 1;
+                match outcome {
+                    Outcome::Created => tally.created += 1,
+                    Outcome::Updated => tally.updated += 1,
+                    Outcome::Unchanged => tally.unchanged += 1,
                 }
-                Err(Ok(error)) => tally.fail(error),
-                Err(Err(error)) if is_store_failure(&error) => {
-                    tally.lines -= 1;
-                    store_error.get_or_insert(error);
-                }
-                Err(Err(error)) => tally.fail(line_error(line, &error)),
             }
-        }
-        if let Some(error) = store_error {
-            return Err(error);
+            Err(Ok(error)) => tally.fail(error),
+            Err(Err(error)) if is_store_failure(&error) => {
+                tally.lines -= 1;
+                store_error.get_or_insert(error);
+            }
+            Err(Err(error)) => tally.fail(line_error(line, &error)),
         }
     }
-    Ok(())
+    store_error.map_or(Ok(()), Err)
 }
 
-/// Lines read and stored per round of [`import_all`]: the progress it reports moves this often.
-pub const ROUND: usize = 4 * BATCH;
-
 /// Imports every line of `lines` for `tenant` (see [`import_lines`]), a round of [`ROUND`]
-/// lines at a time, calling `progress` after each round with the tally so far.
+/// lines at a time, calling `progress` after each round with the tally so far. The next round
+/// is read while one is being stored, so that reading and the store's writer work at once.
 pub async fn import_all(
     deps: &Deps,
     tenant: &TenantId,
@@ -110,11 +102,17 @@ pub async fn import_all(
     tally: &mut ImportTally,
     mut progress: impl FnMut(&ImportTally),
 ) -> Result<(), AppError> {
-    let mut lines = lines.peekable();
-    while lines.peek().is_some() {
-        let round: Vec<_> = lines.by_ref().take(ROUND).collect();
-        import_lines(deps, tenant, round, tally).await?;
+    let mut lines = lines.fuse();
+    let mut round: Vec<_> = lines.by_ref().take(ROUND).collect();
+    while !round.is_empty() {
+        // Joined in this order, the round's writes are all queued before the next round is
+        // read (which holds this task, not the store's writer thread).
+        let (stored, next) = tokio::join!(import_lines(deps, tenant, round, tally), async {
+            lines.by_ref().take(ROUND).collect::<Vec<_>>()
+        });
+        stored?;
         progress(tally);
+        round = next;
     }
     Ok(())
 }

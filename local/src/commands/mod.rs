@@ -1,5 +1,6 @@
 //! The command line's verbs, one file each.
 
+pub mod analytics;
 pub mod couriers;
 pub mod generate;
 pub mod import;

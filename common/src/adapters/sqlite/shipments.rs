@@ -103,9 +103,10 @@ fn old_snapshot(tx: &Connection, tenant: &TenantId, id: &ShipmentId) -> Result<O
 #[async_trait]
 impl ShipmentStore for SqliteStore {
     async fn insert(&self, shipment: &Shipment) -> Result<u64, StoreError> {
+        // The row is made on the caller's thread: the one writer thread only runs SQL.
+        let (values, stored) = shipment_values(shipment, 1)?;
         let shipment = shipment.clone();
         self.write(move |tx| {
-            let (values, stored) = shipment_values(&shipment, 1)?;
             let placeholders = (1..=values.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
             let sql = format!("INSERT INTO shipments ({UPSERT_COLUMNS}) VALUES ({placeholders})");
             match execute(tx, &sql, params_from_iter(values)) {
@@ -140,14 +141,14 @@ impl ShipmentStore for SqliteStore {
     }
 
     async fn update(&self, shipment: &Shipment) -> Result<u64, StoreError> {
+        let version = shipment.version + 1;
+        let (values, new) = shipment_values(shipment, version)?;
         let shipment = shipment.clone();
         self.write(move |tx| {
             let old = old_snapshot(tx, &shipment.tenant_id, &shipment.id)?.ok_or(StoreError::NotFound)?;
             if old.version != shipment.version {
                 return Err(StoreError::Conflict);
             }
-            let version = shipment.version + 1;
-            let (values, new) = shipment_values(&shipment, version)?;
             let assignments = UPSERT_COLUMNS
                 .split(", ")
                 .enumerate()

@@ -163,34 +163,41 @@ struct CheckpointRecord {
     country_region: Option<String>,
 }
 
+/// What a tracking line has besides the fields of [`TrackingWrite`].
+#[derive(Debug, Deserialize)]
+struct HistoryExtras {
+    created_at: Option<String>,
+    checkpoints: Option<Vec<CheckpointRecord>>,
+}
+
+/// Reads `line` as `T`, ignoring fields `T` does not have; faults name the field's path.
+fn typed<'a, T: Deserialize<'a>>(line: &'a str) -> Result<T, Fault> {
+    let mut reader = serde_json::Deserializer::from_str(line);
+    serde_path_to_error::deserialize(&mut reader).map_err(|error| {
+        let path = error.path().to_string();
+        let reason = error.into_inner();
+        if reason.is_syntax() || reason.is_eof() {
+            return (String::new(), format!("is not JSON: {reason}"));
+        }
+        (if path == "." { String::new() } else { path }, reason.to_string())
+    })
+}
+
+/// A tracking line read in two passes over the text, each into typed fields (no tree of
+/// values in between: the fields a pass does not want are skipped).
 fn json_record(line: &str) -> Result<HistoryRecord, Fault> {
-    let value: Value = serde_json::from_str(line).map_err(|e| (String::new(), format!("is not JSON: {e}")))?;
-    let Value::Object(mut fields) = value else {
+    if !line.trim_start().starts_with('{') {
         return Err((String::new(), "must be a JSON object: one tracking".to_owned()));
-    };
-    let checkpoints = fields.remove("checkpoints");
-    let created_at = match fields.remove("created_at") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(text)) => Some(instant("created_at", &text)?),
-        Some(_) => return Err(("created_at".to_owned(), "must be an ISO 8601 date-time".to_owned())),
-    };
-    // AfterShip writes an empty `last_mile` object on trackings that have none.
-    let no_last_mile = fields
-        .get("last_mile")
-        .is_some_and(|leg| leg.get("tracking_number").and_then(Value::as_str).is_none_or(|n| n.trim().is_empty()));
-    if no_last_mile {
-        fields.remove("last_mile");
     }
-    let write: TrackingWrite = serde_path_to_error::deserialize(Value::Object(fields))
-        .map_err(|e| (e.path().to_string(), e.inner().to_string()))?;
+    let mut write: TrackingWrite = typed(line)?;
+    let extras: HistoryExtras = typed(line)?;
+    // AfterShip writes an empty `last_mile` object on trackings that have none.
+    if write.last_mile.as_ref().is_some_and(|leg| leg.tracking_number.as_deref().is_none_or(|n| n.trim().is_empty())) {
+        write.last_mile = None;
+    }
+    let created_at = extras.created_at.as_deref().map(|text| instant("created_at", text)).transpose()?;
     let mut tracking = write.into_new_tracking().map_err(|e| fault_of(&e))?;
-    let records: Vec<CheckpointRecord> = match checkpoints {
-        None | Some(Value::Null) => Vec::new(),
-        Some(value) => serde_path_to_error::deserialize(value).map_err(|e| {
-            (format!("checkpoints{}", e.path()).replace("checkpoints.[", "checkpoints["), e.inner().to_string())
-        })?,
-    };
-    complete(&mut tracking, created_at, records)
+    complete(&mut tracking, created_at, extras.checkpoints.unwrap_or_default())
 }
 
 fn instant(field: &str, text: &str) -> Result<DateTime<Utc>, Fault> {
