@@ -3,36 +3,12 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn temp_db() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("porchlight-cli-{}-{}", std::process::id(), unique()));
-    dir.join("nested").join("porchlight.db")
-}
+mod support;
 
-fn unique() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
-}
-
-fn porchlight(db: &PathBuf, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_porchlight"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("PORCHLIGHT_DB")
-        .env_remove("PORCHLIGHT_LISTEN")
-        .output()
-        .expect("porchlight runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn last_line(output: &Output) -> String {
-    stdout(output).lines().last().unwrap_or_default().to_owned()
-}
+use support::{last_line, new_tenant, porchlight, stdout, temp_db};
 
 /// A minimal HTTP/1.1 client: one request, `Connection: close`, returns (status, body).
 fn http(port: u16, method: &str, path: &str, key: &str, body: &str) -> (u16, String) {
@@ -49,13 +25,6 @@ fn http(port: u16, method: &str, path: &str, key: &str, body: &str) -> (u16, Str
     let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     (status, body)
-}
-
-/// Creates a tenant named `name`; its id.
-fn new_tenant(db: &PathBuf, name: &str) -> String {
-    let created = porchlight(db, &["tenants", "create", name, "--json"]);
-    let tenant: serde_json::Value = serde_json::from_str(stdout(&created).trim()).expect("json");
-    tenant["tenant_id"].as_str().expect("id").to_owned()
 }
 
 fn free_port() -> u16 {
