@@ -150,14 +150,14 @@ impl ShipmentFacts {
 }
 
 /// What moving a shipment from `old` facts to `new` ones does to the rows: its counters taken
-/// from its old day, month and lane, added to its new ones, netted per row (rows left with
+/// from its old day, third of a month, month and lane, added to its new ones, netted per row (rows left with
 /// nothing to change are left out). `None` stands for "not there" (created, deleted).
 pub fn change_rows(old: Option<&ShipmentFacts>, new: Option<&ShipmentFacts>) -> Vec<(Period, Lane, Counters)> {
-    let mut rows: Vec<(Period, Lane, Counters)> = Vec::with_capacity(4);
+    let mut rows: Vec<(Period, Lane, Counters)> = Vec::with_capacity(6);
     for (facts, sign) in [(old, -1), (new, 1)] {
         let Some(facts) = facts else { continue };
         let counters = facts.counters();
-        for period in [Period::Day(facts.day), Period::month_of(facts.day)] {
+        for period in Period::of_day(facts.day) {
             match rows.iter_mut().find(|(p, lane, _)| *p == period && *lane == facts.lane) {
                 Some((_, _, existing)) => existing.merge(&counters, sign),
                 None => {
@@ -202,40 +202,107 @@ pub mod counter {
 }
 
 /// Named counts that add up: one day and lane's numbers, or any sum of them. Zero counts are
-/// not kept, so equal numbers compare equal however they were reached.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Counters(BTreeMap<String, i64>);
+/// not kept, so equal numbers compare equal however they were reached. Names are kept as
+/// small numbers ([`key_of`]), so that rows read and add up fast; they are written as names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters(BTreeMap<u32, i64>);
+
+/// The fixed counters, by key.
+const FIXED: [&str; 7] = [
+    counter::SHIPMENTS,
+    counter::DELIVERED,
+    counter::ON_TIME_KNOWN,
+    counter::ON_TIME,
+    counter::WITH_EXCEPTION,
+    counter::WITH_FAILED_ATTEMPT,
+    counter::FAILED_ATTEMPTS,
+];
+const TAG_KEYS: u32 = 100;
+const SUBTAG_KEYS: u32 = 200;
+const EXCEPTION_KEYS: u32 = 400;
+const PICKUP_KEYS: u32 = 1_000;
+const ORDER_KEYS: u32 = 10_000;
+/// Buckets kept apart per sketch (see [`sketch::bucket_of`]).
+const BUCKETS: u32 = 9_000;
+
+/// Every sub-status code, sorted: a sub-status's key is its place here.
+fn subtag_codes() -> &'static [&'static str] {
+    static CODES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    CODES.get_or_init(|| {
+        let mut codes: Vec<&'static str> = crate::domain::SUBTAGS.iter().map(|info| info.code).collect();
+        codes.sort_unstable();
+        codes
+    })
+}
+
+/// The key of counter `name`; `None` for a name no counter has.
+fn key_of(name: &str) -> Option<u32> {
+    if let Some(index) = FIXED.iter().position(|fixed| *fixed == name) {
+        return Some(index as u32);
+    }
+    let (prefix, rest) = name.split_at_checked(2)?;
+    let subtag = |base: u32| Some(base + subtag_codes().binary_search(&rest).ok()? as u32);
+    let bucket = |base: u32| rest.parse::<u32>().ok().filter(|b| *b < BUCKETS).map(|b| base + b);
+    match prefix {
+        counter::TAG => Some(TAG_KEYS + Tag::ALL.iter().position(|tag| tag.as_str() == rest)? as u32),
+        counter::SUBTAG => subtag(SUBTAG_KEYS),
+        counter::EXCEPTION => subtag(EXCEPTION_KEYS),
+        counter::PICKUP_TO_DELIVERY => bucket(PICKUP_KEYS),
+        counter::ORDER_TO_DELIVERY => bucket(ORDER_KEYS),
+        _ => None,
+    }
+}
+
+/// The name of the counter of `key` (a key made by [`key_of`]).
+fn name_of(key: u32) -> String {
+    let subtag = |base: u32| subtag_codes().get((key - base) as usize).copied().unwrap_or_default();
+    match key {
+        k if (k as usize) < FIXED.len() => FIXED[k as usize].to_owned(),
+        k if k >= ORDER_KEYS => format!("{}{}", counter::ORDER_TO_DELIVERY, k - ORDER_KEYS),
+        k if k >= PICKUP_KEYS => format!("{}{}", counter::PICKUP_TO_DELIVERY, k - PICKUP_KEYS),
+        k if k >= EXCEPTION_KEYS => format!("{}{}", counter::EXCEPTION, subtag(EXCEPTION_KEYS)),
+        k if k >= SUBTAG_KEYS => format!("{}{}", counter::SUBTAG, subtag(SUBTAG_KEYS)),
+        k => format!("{}{}", counter::TAG, Tag::ALL.get((k - TAG_KEYS) as usize).map_or("", |t| t.as_str())),
+    }
+}
 
 impl Counters {
-    /// Adds `delta` to the counter `name`.
-    pub fn add(&mut self, name: &str, delta: i64) {
+    fn add_key(&mut self, key: u32, delta: i64) {
         if delta == 0 {
             return;
         }
-        match self.0.get_mut(name) {
+        match self.0.get_mut(&key) {
             Some(value) => {
                 *value += delta;
                 if *value == 0 {
-                    self.0.remove(name);
+                    self.0.remove(&key);
                 }
             }
             None => {
-                self.0.insert(name.to_owned(), delta);
+                self.0.insert(key, delta);
             }
+        }
+    }
+
+    /// Adds `delta` to the counter `name` (one of [`counter`]'s names, or a prefix and what
+    /// it takes; other names are no counter and are ignored).
+    pub fn add(&mut self, name: &str, delta: i64) {
+        debug_assert!(key_of(name).is_some(), "no counter is named {name:?}");
+        if let Some(key) = key_of(name) {
+            self.add_key(key, delta);
         }
     }
 
     /// Adds every counter of `other`, times `sign` (1 to add, -1 to take away).
     pub fn merge(&mut self, other: &Counters, sign: i64) {
-        for (name, value) in &other.0 {
-            self.add(name, value * sign);
+        for (key, value) in &other.0 {
+            self.add_key(*key, value * sign);
         }
     }
 
     /// The counter `name` (0 when absent).
     pub fn get(&self, name: &str) -> i64 {
-        self.0.get(name).copied().unwrap_or(0)
+        key_of(name).and_then(|key| self.0.get(&key).copied()).unwrap_or(0)
     }
 
     /// Whether every counter is zero.
@@ -244,38 +311,102 @@ impl Counters {
     }
 
     /// The counters whose names start with `prefix`, by the rest of their name.
-    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, i64)> + 'a {
-        self.0.range(prefix.to_owned()..).map_while(move |(name, value)| Some((name.strip_prefix(prefix)?, *value)))
+    pub fn with_prefix(&self, prefix: &str) -> Vec<(String, i64)> {
+        self.iter().filter_map(|(name, value)| Some((name.strip_prefix(prefix)?.to_owned(), value))).collect()
     }
 
     /// The sketch buckets under `prefix` ([`counter::PICKUP_TO_DELIVERY`] or
     /// [`counter::ORDER_TO_DELIVERY`]).
     pub fn buckets(&self, prefix: &str) -> Vec<(u32, i64)> {
-        self.with_prefix(prefix).filter_map(|(bucket, count)| Some((bucket.parse().ok()?, count))).collect()
+        let base = match prefix {
+            counter::PICKUP_TO_DELIVERY => PICKUP_KEYS,
+            counter::ORDER_TO_DELIVERY => ORDER_KEYS,
+            _ => return Vec::new(),
+        };
+        self.0.range(base..base + BUCKETS).map(|(key, value)| (key - base, *value)).collect()
     }
 
     /// Every counter, by name.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, i64)> {
-        self.0.iter().map(|(name, value)| (name.as_str(), *value))
+    pub fn iter(&self) -> impl Iterator<Item = (String, i64)> + '_ {
+        self.0.iter().map(|(key, value)| (name_of(*key), *value))
+    }
+}
+
+impl Serialize for Counters {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(&name_of(*key), value)?;
+        }
+        map.end()
+    }
+}
+
+/// A counter's name read as its key, without keeping the text.
+struct CounterKey(Option<u32>);
+
+impl<'de> Deserialize<'de> for CounterKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = CounterKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a counter's name")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<CounterKey, E> {
+                Ok(CounterKey(key_of(name)))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Counters {
+    /// Reads counters written by [`Serialize`]; names no counter has (from a later version)
+    /// are passed over.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Counters;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("counters by name")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Counters, A::Error> {
+                let mut counters = Counters::default();
+                while let Some((CounterKey(key), value)) = map.next_entry::<CounterKey, i64>()? {
+                    if let Some(key) = key {
+                        counters.add_key(key, value);
+                    }
+                }
+                Ok(counters)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
     }
 }
 
 impl FromIterator<(String, i64)> for Counters {
+    /// Counters by name; names no counter has (from a later version) are passed over.
     fn from_iter<I: IntoIterator<Item = (String, i64)>>(iter: I) -> Self {
         let mut counters = Counters::default();
         for (name, value) in iter {
-            counters.add(&name, value);
+            if let Some(key) = key_of(&name) {
+                counters.add_key(key, value);
+            }
         }
         counters
     }
 }
 
-/// The period a row of counters covers: a day, or a whole month (kept beside the days so that
-/// long ranges read a row per month).
+/// The period a row of counters covers: a day, a third of a month (days 1-10, 11-20, 21 to
+/// the end) or a whole month, all kept, so that long ranges read few rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Period {
     /// One day (UTC).
     Day(NaiveDate),
+    /// A third of a month, by its first day (the 1st, 11th or 21st).
+    Third(NaiveDate),
     /// One calendar month, by its first day.
     Month(NaiveDate),
 }
@@ -286,10 +417,26 @@ impl Period {
         Period::Month(day.with_day(1).expect("every month has a first day"))
     }
 
-    /// The key text: `2026-11-30` for a day, `2026-11` for a month.
+    /// The third of a month `day` is in.
+    pub fn third_of(day: NaiveDate) -> Period {
+        let first = match day.day() {
+            1..=10 => 1,
+            11..=20 => 11,
+            _ => 21,
+        };
+        Period::Third(day.with_day(first).expect("every month has a 21st"))
+    }
+
+    /// The periods a day's numbers are kept in: the day, its third and its month.
+    pub fn of_day(day: NaiveDate) -> [Period; 3] {
+        [Period::Day(day), Period::third_of(day), Period::month_of(day)]
+    }
+
+    /// The key text: `2026-11-30` for a day, `2026-11/3` for a third, `2026-11` for a month.
     pub fn key(&self) -> String {
         match self {
             Period::Day(day) => day.format("%Y-%m-%d").to_string(),
+            Period::Third(first) => format!("{}/{}", first.format("%Y-%m"), first.day() / 10 + 1),
             Period::Month(first) => first.format("%Y-%m").to_string(),
         }
     }
@@ -298,16 +445,26 @@ impl Period {
     pub fn parse(key: &str) -> Option<Period> {
         match key.len() {
             10 => NaiveDate::parse_from_str(key, "%Y-%m-%d").ok().map(Period::Day),
+            9 => {
+                let (month, third) = key.split_once('/')?;
+                let first = match third {
+                    "1" => "01",
+                    "2" => "11",
+                    "3" => "21",
+                    _ => return None,
+                };
+                NaiveDate::parse_from_str(&format!("{month}-{first}"), "%Y-%m-%d").ok().map(Period::Third)
+            }
             7 => NaiveDate::parse_from_str(&format!("{key}-01"), "%Y-%m-%d").ok().map(Period::Month),
             _ => None,
         }
     }
 }
 
-/// The periods whose rows sum to the days `from..=to`: whole months as month rows, the days
-/// of partial months as day rows. Each period comes with its sign: a month that is mostly
-/// inside the range is read as the month minus its days outside it (at most 15 days), so a
-/// range never reads more than about 30 day rows besides its months.
+/// The rows that sum to the days `from..=to`, each with its sign: whole months as month
+/// rows; in a partial month, whole thirds as third rows and the rest as days; and where a
+/// month or a third is mostly inside the range, the whole minus what is outside. A range
+/// reads its months and at most a few dozen other rows.
 pub fn periods_covering(from: NaiveDate, to: NaiveDate) -> Vec<(Period, i64)> {
     let mut periods = Vec::new();
     let mut month_start = from.with_day(1).expect("first day");
@@ -315,18 +472,52 @@ pub fn periods_covering(from: NaiveDate, to: NaiveDate) -> Vec<(Period, i64)> {
         let next_month = month_start.checked_add_months(chrono::Months::new(1)).expect("date in range");
         let month_end = next_month.pred_opt().expect("date in range");
         let (start, end) = (from.max(month_start), to.min(month_end));
-        let inside = (end - start).num_days() + 1;
-        let length = (month_end - month_start).num_days() + 1;
-        if inside == length {
+        if (start, end) == (month_start, month_end) {
             periods.push((Period::Month(month_start), 1));
-        } else if length - inside < inside {
-            periods.push((Period::Month(month_start), 1));
-            periods.extend(days(month_start, start.pred_opt().expect("date")).map(|d| (Period::Day(d), -1)));
-            periods.extend(days(end.succ_opt().expect("date"), month_end).map(|d| (Period::Day(d), -1)));
         } else {
-            periods.extend(days(start, end).map(|d| (Period::Day(d), 1)));
+            let inside = within_month(start, end, 1);
+            let mut outside = vec![(Period::Month(month_start), 1)];
+            if start > month_start {
+                outside.extend(within_month(month_start, start.pred_opt().expect("date"), -1));
+            }
+            if end < month_end {
+                outside.extend(within_month(end.succ_opt().expect("date"), month_end, -1));
+            }
+            periods.extend(if outside.len() < inside.len() { outside } else { inside });
         }
         month_start = next_month;
+    }
+    periods
+}
+
+/// The rows that sum to `from..=to` (within one month) times `sign`: whole thirds as thirds,
+/// a mostly covered third as the third minus its other days, the rest as days.
+fn within_month(from: NaiveDate, to: NaiveDate, sign: i64) -> Vec<(Period, i64)> {
+    let mut periods = Vec::new();
+    for first in [1, 11, 21] {
+        let Some(third_start) = from.with_day(first) else { continue };
+        let third_end = match first {
+            21 => {
+                from.with_day(1).and_then(|d| d.checked_add_months(chrono::Months::new(1))).and_then(|d| d.pred_opt())
+            }
+            _ => from.with_day(first + 9),
+        }
+        .expect("a month's thirds exist");
+        let (start, end) = (from.max(third_start), to.min(third_end));
+        if start > end {
+            continue;
+        }
+        let inside = (end - start).num_days() + 1;
+        let outside = (third_end - third_start).num_days() + 1 - inside;
+        if outside == 0 {
+            periods.push((Period::Third(third_start), sign));
+        } else if 1 + outside < inside {
+            periods.push((Period::Third(third_start), sign));
+            periods.extend(days(third_start, start.pred_opt().expect("date")).map(|d| (Period::Day(d), -sign)));
+            periods.extend(days(end.succ_opt().expect("date"), third_end).map(|d| (Period::Day(d), -sign)));
+        } else {
+            periods.extend(days(start, end).map(|d| (Period::Day(d), sign)));
+        }
     }
     periods
 }

@@ -262,10 +262,11 @@ pub async fn exceptions_breakdown(
     let shipments = all.get(counter::SHIPMENTS);
     let mut kinds: Vec<ExceptionKind> = all
         .with_prefix(counter::EXCEPTION)
+        .into_iter()
         .filter_map(|(code, count)| {
-            let subtag = Subtag::parse(code).ok()?;
+            let subtag = Subtag::parse(&code).ok()?;
             Some(ExceptionKind {
-                subtag: code.to_owned(),
+                subtag: code,
                 subtag_message: subtag.message().to_owned(),
                 shipments: count,
                 rate: rate(count, shipments).map(|r| r.value),

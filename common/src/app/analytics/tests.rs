@@ -44,12 +44,12 @@ async fn world(spec: HistorySpec) -> (SqliteStore, Deps, TenantId, Vec<Generated
 fn every_period() -> Vec<Period> {
     let first = NaiveDate::from_ymd_opt(2025, 12, 1).expect("date");
     let days: Vec<Period> = first.iter_days().take(250).map(Period::Day).collect();
-    let months = days.iter().filter_map(|p| match p {
-        Period::Day(day) => Some(Period::month_of(*day)),
-        Period::Month(_) => None,
-    });
-    let mut all: Vec<Period> = days.clone();
-    all.extend(months);
+    let mut all: Vec<Period> = Vec::new();
+    for period in &days {
+        if let Period::Day(day) = period {
+            all.extend(Period::of_day(*day));
+        }
+    }
     all.sort();
     all.dedup();
     all

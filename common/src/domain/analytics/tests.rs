@@ -95,29 +95,39 @@ fn a_change_moves_the_totals_by_new_minus_old() {
     assert!(totals.is_empty());
 }
 
+fn days_of(period: &Period) -> Vec<NaiveDate> {
+    match period {
+        Period::Day(day) => vec![*day],
+        Period::Third(first) => first
+            .iter_days()
+            .take_while(|d| d.month() == first.month() && (first.day() == 21 || d.day() < first.day() + 10))
+            .collect(),
+        Period::Month(first) => first.iter_days().take_while(|d| d.month() == first.month()).collect(),
+    }
+}
+
 #[test]
-fn a_range_reads_months_and_at_most_half_a_month_of_days_at_each_end() {
+fn a_range_is_its_days_read_from_months_thirds_and_a_few_days() {
+    // (range, months, other rows at most)
     let cases = [
         ("2026-01-01", "2026-12-31", 12, 0),
-        ("2026-01-02", "2026-12-30", 12, 2),
-        ("2026-01-20", "2026-03-10", 1, 12 + 10),
+        ("2026-01-02", "2026-12-30", 12, 4),
+        ("2026-01-17", "2026-12-14", 10, 12),
+        ("2026-01-20", "2026-03-10", 1, 6),
         ("2026-03-05", "2026-03-05", 0, 1),
         ("2026-02-01", "2026-02-28", 1, 0),
+        ("2026-02-11", "2026-02-20", 0, 1),
     ];
-    for (from, to, months, days) in cases {
+    for (from, to, months, most_others) in cases {
         let periods = periods_covering(date(from), date(to));
         let count = |month: bool| periods.iter().filter(|(p, _)| matches!(p, Period::Month(_)) == month).count();
-        assert_eq!((count(true), count(false)), (months, days), "{from}..{to}");
+        assert_eq!(count(true), months, "{from}..{to}: {periods:?}");
+        assert!(count(false) <= most_others, "{from}..{to}: {} other rows: {periods:?}", count(false));
         // Every day of the range counted once, every other day not at all.
         let mut per_day = BTreeMap::new();
         for (period, sign) in &periods {
-            match period {
-                Period::Day(day) => *per_day.entry(*day).or_insert(0) += sign,
-                Period::Month(first) => {
-                    for day in days_of_month(*first) {
-                        *per_day.entry(day).or_insert(0) += sign;
-                    }
-                }
+            for day in days_of(period) {
+                *per_day.entry(day).or_insert(0) += sign;
             }
         }
         per_day.retain(|_, count| *count != 0);
@@ -125,17 +135,48 @@ fn a_range_reads_months_and_at_most_half_a_month_of_days_at_each_end() {
         assert_eq!(per_day.keys().copied().collect::<Vec<_>>(), expected, "{from}..{to}");
         assert!(per_day.values().all(|count| *count == 1));
     }
-}
-
-fn days_of_month(first: NaiveDate) -> Vec<NaiveDate> {
-    first.iter_days().take_while(|d| d.month() == first.month()).collect()
+    // Every range of up to 70 days in a year, each day once.
+    let start = date("2026-01-01");
+    for offset in (0..300).step_by(7) {
+        for length in [0, 1, 5, 9, 10, 11, 19, 20, 29, 30, 31, 45, 70] {
+            let (from, to) = (start + chrono::Days::new(offset), start + chrono::Days::new(offset + length));
+            let mut per_day = BTreeMap::new();
+            for (period, sign) in periods_covering(from, to) {
+                for day in days_of(&period) {
+                    *per_day.entry(day).or_insert(0) += sign;
+                }
+            }
+            per_day.retain(|_, count| *count != 0);
+            assert_eq!(per_day.len() as u64, length + 1, "{from}..{to}");
+            assert!(
+                per_day.keys().all(|d| *d >= from && *d <= to) && per_day.values().all(|c| *c == 1),
+                "{from}..{to}"
+            );
+        }
+    }
 }
 
 #[test]
 fn period_keys_round_trip() {
-    for period in [Period::Day(date("2026-11-30")), Period::month_of(date("2026-11-30"))] {
+    for period in Period::of_day(date("2026-11-30")).into_iter().chain(Period::of_day(date("2026-02-05"))) {
         assert_eq!(Period::parse(&period.key()), Some(period));
     }
     assert_eq!(Period::month_of(date("2026-11-30")).key(), "2026-11");
+    assert_eq!(Period::third_of(date("2026-11-30")).key(), "2026-11/3");
+    assert_eq!(Period::third_of(date("2026-11-11")), Period::Third(date("2026-11-11")));
     assert_eq!(Period::parse("2026-1"), None);
+}
+
+#[test]
+fn counters_are_written_by_name_and_read_back_the_same() {
+    let facts = ShipmentFacts::of(&delivered(Some("2026-03-05")));
+    let counters = facts.counters();
+    let json = serde_json::to_string(&counters).expect("json");
+    assert!(json.contains("\"t:Delivered\":1") && json.contains("\"e:Exception_011\":1"), "{json}");
+    assert_eq!(serde_json::from_str::<Counters>(&json).expect("read"), counters);
+    // Names of a later version are passed over.
+    let later: Counters = serde_json::from_str(r#"{"n": 2, "zz:new": 5}"#).expect("read");
+    assert_eq!((later.get("n"), later.iter().count()), (2, 1));
+    let names: Vec<String> = counters.iter().map(|(name, _)| name).collect();
+    assert_eq!(names.iter().cloned().map(|n| (n, 1)).collect::<Counters>().iter().count(), names.len());
 }
