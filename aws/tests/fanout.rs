@@ -18,8 +18,14 @@ use porchlight_aws::{Runtime, handlers};
 mod support;
 
 /// One life: created, moved to InTransit, a detail added without a status move, then out for
-/// delivery, then deleted.
+/// delivery (see [`travel`]), then deleted.
 async fn live(store: &(impl TenantStore + ShipmentStore), tenant: &Tenant, first: &Shipment) {
+    let shipment = travel(store, tenant, first).await;
+    store.delete(&tenant.id, &shipment.id).await.expect("deleted");
+}
+
+/// The same life up to out for delivery, kept.
+async fn travel(store: &(impl TenantStore + ShipmentStore), tenant: &Tenant, first: &Shipment) -> Shipment {
     store.create_tenant(tenant).await.expect("tenant");
     let mut shipment = first.clone();
     shipment.version = store.insert(&shipment).await.expect("inserted");
@@ -38,7 +44,7 @@ async fn live(store: &(impl TenantStore + ShipmentStore), tenant: &Tenant, first
         shipment.merge([event], at);
         shipment.version = store.update(&shipment).await.expect("updated");
     }
-    store.delete(&tenant.id, &shipment.id).await.expect("deleted");
+    shipment
 }
 
 /// The messages on a `status-changes` queue, their commit times aside (SQLite keeps
@@ -85,4 +91,50 @@ async fn the_same_changes_give_the_same_status_messages_on_both_runtimes() {
     let embedded = messages(local.queue.as_ref()).await;
     assert_eq!(embedded.len(), 4, "created, in transit, out for delivery, deleted: {embedded:?}");
     assert_eq!(messages(runtime.deps.queue.as_ref()).await, embedded);
+}
+
+/// The same changes, counted from SQLite's feed by `serve` and from the table's stream by
+/// `status-fanout` (the batch delivered twice), give the same rollups.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_changes_give_the_same_rollups_on_both_runtimes() {
+    use porchlight::domain::analytics::Period;
+    support::emulator().expect("AWS_ENDPOINT_URL must name a loopback moto server (scripts/test.sh starts one)");
+    let tenant = Tenant { id: TenantId::random(), name: "Acme".into(), created_at: Utc::now() };
+    let mut details = ShipmentDetails::default();
+    details.destination_country_region = porchlight::domain::CountryCode::parse("USA").ok();
+    let shipment = Shipment::new(
+        tenant.id.clone(),
+        Slug::parse("ups").expect("slug"),
+        TrackingNumber::parse("1Z999AA10123456795").expect("number"),
+        details,
+        Utc::now(),
+    );
+    let periods = Period::of_day(shipment.created_at.date_naive()).to_vec();
+
+    let sqlite = SqliteStore::in_memory().expect("store");
+    let local = porchlight::testkit::deps(sqlite.clone(), Arc::new(SystemClock));
+    travel(&sqlite, &tenant, &shipment).await;
+    while app::analytics::count_feed(&local, &sqlite, 2).await.expect("counted") > 0 {}
+    let mut embedded = local.analytics.rollup_rows(&tenant.id, periods.clone()).await.expect("rows");
+
+    let settings = support::settings();
+    let config = support::config(&settings).expect("config");
+    let runtime = Runtime::connect(&config).await;
+    support::create_resources(&runtime, &config).await.expect("table and queues");
+    let dynamo = DynamoStore::from_env(&config.table_name).await;
+    travel(&dynamo, &tenant, &shipment).await;
+    let records = dynamo.stream_records().await.expect("stream");
+    for _ in 0..2 {
+        let response = handlers::fan_out_status(&runtime, support::stream_event(&records)).await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    let mut on_aws = runtime.deps.analytics.rollup_rows(&tenant.id, periods).await.expect("rows");
+
+    let order = |rows: &mut Vec<porchlight::ports::RollupRow>| rows.sort_by_key(|row| row.period);
+    order(&mut embedded);
+    order(&mut on_aws);
+    assert_eq!(embedded.len(), 3, "a day, a third and a month: {embedded:?}");
+    assert_eq!(embedded[0].counters.get("t:OutForDelivery"), 1);
+    assert_eq!(embedded[0].counters.get("n"), 1);
+    assert_eq!(on_aws, embedded);
 }
