@@ -35,7 +35,8 @@ DYNAMODB_ACTIONS = {
     "ApiFunction": READ_WRITE | {"dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem"},
     "WebhookIntakeFunction": set(),
     "TrackingUpdaterFunction": READ_WRITE,
-    "StatusFanoutFunction": set(),
+    # The analytics rollups: each change a transaction of a version put and counter updates.
+    "StatusFanoutFunction": {"dynamodb:PutItem", "dynamodb:UpdateItem"},
     "CarrierPollerFunction": READ_WRITE,
     # Shoppers' pages only read: settings and slugs by key, lookups through GSI3.
     "TrackingPageFunction": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"},
