@@ -100,8 +100,10 @@ async fn the_same_changes_give_the_same_rollups_on_both_runtimes() {
     use porchlight::domain::analytics::Period;
     support::emulator().expect("AWS_ENDPOINT_URL must name a loopback moto server (scripts/test.sh starts one)");
     let tenant = Tenant { id: TenantId::random(), name: "Acme".into(), created_at: Utc::now() };
-    let mut details = ShipmentDetails::default();
-    details.destination_country_region = porchlight::domain::CountryCode::parse("USA").ok();
+    let details = ShipmentDetails {
+        destination_country_region: porchlight::domain::CountryCode::parse("USA").ok(),
+        ..ShipmentDetails::default()
+    };
     let shipment = Shipment::new(
         tenant.id.clone(),
         Slug::parse("ups").expect("slug"),
