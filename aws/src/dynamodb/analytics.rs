@@ -53,30 +53,6 @@ fn row_update(
 }
 
 impl DynamoStore {
-    /// Every item of partition `pk`, page by page.
-    async fn query_partition(&self, pk: String) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let answer = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(&pk))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(unavailable)?;
-            items.extend(answer.items.unwrap_or_default());
-            match answer.last_evaluated_key {
-                Some(next) => start = Some(next),
-                None => return Ok(items),
-            }
-        }
-    }
-
     /// Counts one change in one transaction with its shipment's counted version; `false` when
     /// it was counted before.
     async fn count_once(&self, change: &CountedChange) -> Result<bool, StoreError> {

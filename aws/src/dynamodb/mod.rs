@@ -219,28 +219,45 @@ impl DynamoStore {
         Ok(answer.items.unwrap_or_default())
     }
 
-    /// Every item of GSI1 partition `partition`, in GSI1SK order, page by page.
-    async fn query_gsi1(&self, partition: String) -> Result<Vec<Item>, StoreError> {
+    /// Every item `query` finds, page by page.
+    pub(super) async fn every_page(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let answer = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("GSI1")
-                .key_condition_expression("GSI1PK = :partition")
-                .expression_attribute_values(":partition", s(partition.as_str()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(unavailable)?;
+            let answer = query.clone().set_exclusive_start_key(start.take()).send().await.map_err(unavailable)?;
             items.extend(answer.items.unwrap_or_default());
             match answer.last_evaluated_key {
                 Some(next) => start = Some(next),
                 None => return Ok(items),
             }
         }
+    }
+
+    /// Every item of GSI1 partition `partition`, in GSI1SK order, page by page.
+    async fn query_gsi1(&self, partition: String) -> Result<Vec<Item>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :partition")
+            .expression_attribute_values(":partition", s(partition));
+        self.every_page(query).await
+    }
+
+    /// Every item of partition `pk`, in sort-key order, page by page (consistent reads).
+    async fn query_partition(&self, pk: String) -> Result<Vec<Item>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(pk))
+            .consistent_read(true);
+        self.every_page(query).await
     }
 
     /// Every item of partition `pk` whose sort key starts with `prefix` and comes after

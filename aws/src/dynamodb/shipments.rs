@@ -462,27 +462,17 @@ impl DynamoStore {
             Some(_) => "GSI2PK = :partition AND GSI2SK BETWEEN :low AND :high",
             None => "GSI2PK = :partition AND GSI2SK <= :high",
         };
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("GSI2")
-                .key_condition_expression(condition)
-                .expression_attribute_values(":partition", s(partition.as_str()))
-                .expression_attribute_values(":high", s(high))
-                .set_exclusive_start_key(start.take());
-            if let Some(low) = low {
-                query = query.expression_attribute_values(":low", s(low));
-            }
-            let answer = query.send().await.map_err(unavailable)?;
-            items.extend(answer.items.unwrap_or_default());
-            match answer.last_evaluated_key {
-                Some(next) => start = Some(next),
-                None => return Ok(items),
-            }
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI2")
+            .key_condition_expression(condition)
+            .expression_attribute_values(":partition", s(partition))
+            .expression_attribute_values(":high", s(high));
+        if let Some(low) = low {
+            query = query.expression_attribute_values(":low", s(low));
         }
+        self.every_page(query).await
     }
 }

@@ -44,9 +44,8 @@ pub fn counted(change: &ChangeEvent) -> Option<CountedChange> {
         (_, Some(old), None) => old.version + 1,
         (_, None, None) => return None,
     };
-    let facts = |snapshot: &Option<crate::ports::StatusSnapshot>| snapshot.as_ref().and_then(|s| s.facts.clone());
-    let (old, new) = (facts(&change.old), facts(&change.new));
-    let rows = change_rows(old.as_ref(), new.as_ref());
+    let (old, new) = (change.old.as_ref(), change.new.as_ref());
+    let rows = change_rows(old.and_then(|s| s.facts.as_ref()), new.and_then(|s| s.facts.as_ref()));
     (!rows.is_empty()).then(|| CountedChange {
         tenant_id: change.tenant_id.clone(),
         shipment_id: change.shipment_id.clone(),

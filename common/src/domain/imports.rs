@@ -142,6 +142,6 @@ impl ImportJob {
 
     /// Where the job's file is kept in the blob store.
     pub fn file_key(&self) -> String {
-        format!("imports/{}/{}", self.tenant_id.as_str().to_ascii_lowercase(), self.id)
+        format!("imports/{}/{}", self.tenant_id, self.id)
     }
 }

@@ -168,10 +168,15 @@ impl SqliteStore {
             add_rows(tx, netted)?;
             let end: i64 =
                 tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |row| row.get(0)).map_err(unavailable)?;
-            save_mark(tx, &FeedMark { consumer: consumer.clone(), seq: end as u64 })?;
-            // A rebuild may move a position back only by replacing it outright.
-            execute(tx, "UPDATE feed_positions SET seq = ?2 WHERE consumer = ?1", params![consumer, end])
-                .map_err(unavailable)?;
+            // The recount's position replaces the saved one outright (a saved mark only moves
+            // forward).
+            execute(
+                tx,
+                "INSERT INTO feed_positions (consumer, seq) VALUES (?1, ?2)
+                 ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq",
+                params![consumer, end],
+            )
+            .map_err(unavailable)?;
             Ok(counted)
         })
         .await
