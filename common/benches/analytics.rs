@@ -81,6 +81,7 @@ async fn merchant(store: &SqliteStore, tenant: &TenantId) {
             failed_attempts: u32::from(rng.random::<f64>() < 0.03),
             pickup_to_delivery: is_delivered.then(|| sketch::bucket_of(hours)),
             order_to_delivery: is_delivered.then(|| sketch::bucket_of(hours + 30.0)),
+            transit_days: is_delivered.then(|| (hours / 24.0).round() as u32),
         };
         batch.push(CountedChange {
             tenant_id: tenant.clone(),

@@ -63,7 +63,14 @@ pub struct ShipmentFacts {
     /// Order to delivery, as a [`sketch`] bucket of hours.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_to_delivery: Option<u32>,
+    /// Calendar days from the pickup's written date to the delivery's (what an estimated
+    /// delivery date adds to a pickup date), at most [`MAX_TRANSIT_DAYS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transit_days: Option<u32>,
 }
+
+/// Longest transit counted by days; longer ones count as this many.
+pub const MAX_TRANSIT_DAYS: u32 = 365;
 
 /// The date part of a time as written (`2026-03-01T...` → 2026-03-01): the local date where
 /// the carrier or merchant wrote it.
@@ -73,6 +80,13 @@ fn written_date(raw: &str) -> Option<NaiveDate> {
 
 fn hours_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
     (to - from).num_seconds() as f64 / 3600.0
+}
+
+/// Calendar days between the written dates of a pickup and a delivery (none when either is
+/// missing or the delivery is written before the pickup).
+fn transit_days(pickup: Option<&EventTime>, delivery: Option<&EventTime>) -> Option<u32> {
+    let days = (written_date(delivery?.as_str())? - written_date(pickup?.as_str())?).num_days();
+    u32::try_from(days).ok().map(|days| days.min(MAX_TRANSIT_DAYS))
 }
 
 impl ShipmentFacts {
@@ -113,6 +127,7 @@ impl ShipmentFacts {
             failed_attempts: shipment.failed_delivery_attempts,
             pickup_to_delivery: since(shipment.shipment_pickup_date.as_ref()),
             order_to_delivery: since(order_time.as_ref()),
+            transit_days: transit_days(shipment.shipment_pickup_date.as_ref(), delivered_at),
         }
     }
 
@@ -144,6 +159,9 @@ impl ShipmentFacts {
         }
         if let Some(bucket) = self.order_to_delivery {
             counters.add(&format!("{}{bucket}", counter::ORDER_TO_DELIVERY), 1);
+        }
+        if let Some(days) = self.transit_days {
+            counters.add(&format!("{}{days}", counter::TRANSIT_DAYS), 1);
         }
         counters
     }
@@ -199,6 +217,8 @@ pub mod counter {
     pub const PICKUP_TO_DELIVERY: &str = "p:";
     /// Prefix: order-to-delivery sketch buckets (`o:260`).
     pub const ORDER_TO_DELIVERY: &str = "o:";
+    /// Prefix: deliveries by calendar days from pickup (`D:4`).
+    pub const TRANSIT_DAYS: &str = "D:";
 }
 
 /// Named counts that add up: one day and lane's numbers, or any sum of them. Zero counts are
@@ -222,6 +242,7 @@ const SUBTAG_KEYS: u32 = 200;
 const EXCEPTION_KEYS: u32 = 400;
 const PICKUP_KEYS: u32 = 1_000;
 const ORDER_KEYS: u32 = 10_000;
+const TRANSIT_DAY_KEYS: u32 = 20_000;
 /// Buckets kept apart per sketch (see [`sketch::bucket_of`]).
 const BUCKETS: u32 = 9_000;
 
@@ -249,6 +270,9 @@ fn key_of(name: &str) -> Option<u32> {
         counter::EXCEPTION => subtag(EXCEPTION_KEYS),
         counter::PICKUP_TO_DELIVERY => bucket(PICKUP_KEYS),
         counter::ORDER_TO_DELIVERY => bucket(ORDER_KEYS),
+        counter::TRANSIT_DAYS => {
+            rest.parse::<u32>().ok().filter(|d| *d <= MAX_TRANSIT_DAYS).map(|d| TRANSIT_DAY_KEYS + d)
+        }
         _ => None,
     }
 }
@@ -258,6 +282,7 @@ fn name_of(key: u32) -> String {
     let subtag = |base: u32| subtag_codes().get((key - base) as usize).copied().unwrap_or_default();
     match key {
         k if (k as usize) < FIXED.len() => FIXED[k as usize].to_owned(),
+        k if k >= TRANSIT_DAY_KEYS => format!("{}{}", counter::TRANSIT_DAYS, k - TRANSIT_DAY_KEYS),
         k if k >= ORDER_KEYS => format!("{}{}", counter::ORDER_TO_DELIVERY, k - ORDER_KEYS),
         k if k >= PICKUP_KEYS => format!("{}{}", counter::PICKUP_TO_DELIVERY, k - PICKUP_KEYS),
         k if k >= EXCEPTION_KEYS => format!("{}{}", counter::EXCEPTION, subtag(EXCEPTION_KEYS)),
@@ -324,6 +349,13 @@ impl Counters {
             _ => return Vec::new(),
         };
         self.0.range(base..base + BUCKETS).map(|(key, value)| (key - base, *value)).collect()
+    }
+
+    /// Deliveries by calendar days from pickup ([`counter::TRANSIT_DAYS`]), as (days, count).
+    pub fn transit_days(&self) -> impl Iterator<Item = (u32, i64)> + '_ {
+        self.0
+            .range(TRANSIT_DAY_KEYS..=TRANSIT_DAY_KEYS + MAX_TRANSIT_DAYS)
+            .map(|(key, value)| (key - TRANSIT_DAY_KEYS, *value))
     }
 
     /// Every counter, by name.

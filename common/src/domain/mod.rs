@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer};
 pub mod analytics;
 mod checkpoint;
 mod country;
+pub mod edd;
 mod exception;
 mod ids;
 pub mod imports;

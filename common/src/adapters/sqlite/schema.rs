@@ -267,6 +267,14 @@ CREATE TABLE imports (
 );
 CREATE INDEX imports_waiting ON imports (state, created_at);
 "#,
+    // Analytics count transit days (for estimated delivery dates): snapshots are made afresh
+    // from the bodies and the rollups recounted (serve recounts a feed never counted).
+    r#"
+UPDATE shipments SET snapshot = NULL;
+DELETE FROM rollups;
+DELETE FROM rollup_counted;
+DELETE FROM feed_positions WHERE consumer = 'analytics';
+"#,
 ];
 
 pub(super) fn migrate(connection: &Connection) -> Result<(), StoreError> {
