@@ -59,6 +59,9 @@ pub fn app(surfaces: impl IntoIterator<Item = Router>) -> Router {
         .fold(Router::new(), Router::merge)
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        // The body's limit is `bounded_body`'s, path by path; axum's own 2 MB default for
+        // extractors would cut history files short.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(bounded_body))
         .layer(axum::middleware::map_response(secure_headers))
 }

@@ -3,8 +3,10 @@
 
 pub mod analytics;
 mod batching;
+mod cache;
 pub mod connections;
 mod documents;
+pub mod edd;
 pub mod exceptions;
 pub mod fanout;
 pub mod imports;
@@ -104,6 +106,8 @@ pub struct Deps {
     pub admin_token: Option<AdminToken>,
     /// Tracking page settings recently read.
     pub page_cache: Arc<pages::PageCache>,
+    /// Merchants' estimated-delivery-date models recently trained.
+    pub edd_models: Arc<edd::ModelCache>,
     /// Where shoppers reach the tracking pages (no trailing slash), for links in answers.
     pub public_url: Option<Arc<str>>,
     /// Tracking page lookups per client address and minute.
@@ -235,6 +239,7 @@ impl Deps {
             stats: Arc::new(PipelineStats::default()),
             admin_token: settings.admin_token,
             page_cache: Arc::default(),
+            edd_models: Arc::default(),
             public_url: settings.public_url.as_deref().map(Arc::from),
             page_lookups_per_minute: settings.page_lookups_per_minute,
         }

@@ -5,12 +5,12 @@
 //! Settings are cached per process for [`CACHE_TTL`]: a shopper's page and every tracking
 //! answer's links read them, and a change made elsewhere shows within that time.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::cache::TtlCache;
 use super::{AppError, Deps};
 use crate::domain::{
     Banner, DomainError, Language, NavLink, Recommendation, Shipment, TenantId, TrackingNumber, TrackingPage, nullable,
@@ -25,28 +25,23 @@ pub const CACHE_TTL: Duration = Duration::from_secs(30);
 const CACHE_CAPACITY: usize = 10_000;
 
 /// Settings by tenant and tenants by slug, as recently read.
-#[derive(Default)]
 pub struct PageCache {
-    by_tenant: Mutex<HashMap<TenantId, (Instant, Arc<TrackingPage>)>>,
-    by_slug: Mutex<HashMap<String, (Instant, Option<TenantId>)>>,
+    by_tenant: TtlCache<TenantId, Arc<TrackingPage>>,
+    by_slug: TtlCache<String, Option<TenantId>>,
 }
 
-fn fresh<K: std::hash::Hash + Eq, V: Clone>(map: &Mutex<HashMap<K, (Instant, V)>>, key: &K) -> Option<V> {
-    let map = map.lock().unwrap_or_else(|p| p.into_inner());
-    map.get(key).filter(|(at, _)| at.elapsed() < CACHE_TTL).map(|(_, value)| value.clone())
-}
-
-fn remember<K: std::hash::Hash + Eq, V>(map: &Mutex<HashMap<K, (Instant, V)>>, key: K, value: V) {
-    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
-    if map.len() >= CACHE_CAPACITY {
-        map.clear();
+impl Default for PageCache {
+    fn default() -> Self {
+        PageCache {
+            by_tenant: TtlCache::new(CACHE_TTL, CACHE_CAPACITY),
+            by_slug: TtlCache::new(CACHE_TTL, CACHE_CAPACITY),
+        }
     }
-    map.insert(key, (Instant::now(), value));
 }
 
 /// The tenant's page settings, made with defaults if it has none yet.
 pub async fn page_settings(deps: &Deps, tenant: &TenantId) -> Result<Arc<TrackingPage>, AppError> {
-    if let Some(page) = fresh(&deps.page_cache.by_tenant, tenant) {
+    if let Some(page) = deps.page_cache.by_tenant.fresh(tenant) {
         return Ok(page);
     }
     let page = match deps.pages.get_page(tenant).await? {
@@ -54,7 +49,7 @@ pub async fn page_settings(deps: &Deps, tenant: &TenantId) -> Result<Arc<Trackin
         None => create_default_page(deps, tenant).await?,
     };
     let page = Arc::new(page);
-    remember(&deps.page_cache.by_tenant, tenant.clone(), Arc::clone(&page));
+    deps.page_cache.by_tenant.remember(tenant.clone(), Arc::clone(&page));
     Ok(page)
 }
 
@@ -163,9 +158,9 @@ pub async fn update_page_settings(
     }
     tracing::info!(tenant_id = %tenant, slug = %page.slug, "tracking page settings changed");
     let page = Arc::new(page);
-    remember(&deps.page_cache.by_tenant, tenant.clone(), Arc::clone(&page));
-    remember(&deps.page_cache.by_slug, old_slug, None);
-    remember(&deps.page_cache.by_slug, page.slug.clone(), Some(tenant.clone()));
+    deps.page_cache.by_tenant.remember(tenant.clone(), Arc::clone(&page));
+    deps.page_cache.by_slug.remember(old_slug, None);
+    deps.page_cache.by_slug.remember(page.slug.clone(), Some(tenant.clone()));
     Ok(page)
 }
 
@@ -174,11 +169,11 @@ pub async fn resolve_page(deps: &Deps, slug: &str) -> Result<Option<(TenantId, A
     if validate_slug(slug).is_err() {
         return Ok(None);
     }
-    let tenant = match fresh(&deps.page_cache.by_slug, &slug.to_owned()) {
+    let tenant = match deps.page_cache.by_slug.fresh(&slug.to_owned()) {
         Some(tenant) => tenant,
         None => {
             let tenant = deps.pages.page_tenant(slug).await?;
-            remember(&deps.page_cache.by_slug, slug.to_owned(), tenant.clone());
+            deps.page_cache.by_slug.remember(slug.to_owned(), tenant.clone());
             tenant
         }
     };

@@ -35,6 +35,15 @@ pub struct Lane {
 /// Longest service name kept in a lane; longer ones are cut (they are labels, not keys).
 const MAX_SERVICE: usize = 64;
 
+impl Lane {
+    /// A service's name as lanes keep it: trimmed and cut to [`MAX_SERVICE`] characters;
+    /// none when blank.
+    pub fn service_name(raw: &str) -> Option<String> {
+        let name = raw.trim();
+        (!name.is_empty()).then(|| name.chars().take(MAX_SERVICE).collect())
+    }
+}
+
 /// What a shipment contributes to the numbers: a function of the shipment alone, taken at
 /// every write and carried by the change feed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,12 +122,7 @@ impl ShipmentFacts {
                 slug: shipment.slug.clone(),
                 origin: details.origin_country_region,
                 destination: details.destination_country_region,
-                service: details
-                    .shipment_type
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(|s| s.chars().take(MAX_SERVICE).collect()),
+                service: details.shipment_type.as_deref().and_then(Lane::service_name),
             },
             tag: shipment.tag,
             subtag: shipment.subtag,

@@ -13,6 +13,8 @@ pub mod calendar;
 
 use std::collections::HashMap;
 
+use chrono::{NaiveDate, NaiveDateTime};
+
 use super::analytics::{Counters, Lane};
 use super::{CountryCode, Slug};
 
@@ -249,7 +251,7 @@ fn day_counts(counters: &Counters) -> Option<Vec<f64>> {
     any.then_some(counts)
 }
 
-fn add_into(sums: &mut Vec<f64>, counts: &[f64]) {
+fn add_into(sums: &mut [f64], counts: &[f64]) {
     for (sum, count) in sums.iter_mut().zip(counts) {
         *sum += count;
     }
@@ -339,6 +341,47 @@ impl EddModel {
             return estimate(Level::Merchant, &self.merchant, unknown_service);
         }
         estimate(Level::Prior, &self.prior, unknown_service)
+    }
+}
+
+/// A prediction asked for: the lane, the local pickup time, whether the addresses are
+/// precise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EddRequest {
+    /// The lane asked about.
+    pub query: LaneQuery,
+    /// When the carrier picks the parcel up (the origin's local time).
+    pub pickup: NaiveDateTime,
+    /// Whether both addresses place the parcel finer than a country.
+    pub precise_addresses: bool,
+}
+
+/// A prediction for a parcel picked up on a given day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prediction {
+    /// The single likeliest delivery date.
+    pub date: NaiveDate,
+    /// The range's first day.
+    pub earliest: NaiveDate,
+    /// The range's last day.
+    pub latest: NaiveDate,
+    /// How sure it is.
+    pub confidence: ConfidenceCode,
+}
+
+impl EddModel {
+    /// The delivery dates of a parcel on `query`'s lane picked up on `pickup` (the local
+    /// date), with addresses as precise as `precise_addresses` says.
+    pub fn predict(&self, query: &LaneQuery, pickup: NaiveDate, precise_addresses: bool) -> Prediction {
+        let estimate = self.estimate(query);
+        let window = estimate.window;
+        let day = |offset: u32| pickup + chrono::Days::new(u64::from(offset));
+        Prediction {
+            date: day(window.likeliest),
+            earliest: day(window.earliest),
+            latest: day(window.latest),
+            confidence: ConfidenceCode::of(&estimate, &window, precise_addresses),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 mod analytics;
 mod connections;
 mod couriers;
+mod edd;
 mod exceptions;
 mod imports;
 mod notification_rules;
@@ -76,6 +77,8 @@ pub fn merchant_router(deps: Deps) -> Router {
         .route("/couriers", get(couriers::list))
         .route("/couriers/all", get(couriers::list_all))
         .route("/couriers/detect", post(couriers::detect))
+        .route("/estimated-delivery-date/predict", post(edd::predict))
+        .route("/estimated-delivery-date/predict-batch", post(edd::predict_batch))
         .route("/courier-connections", get(connections::list).post(connections::create))
         .route(
             "/courier-connections/{id}",

@@ -13,7 +13,7 @@ use crate::app::analytics::count_feed;
 use crate::app::imports::run_running_imports;
 use crate::demo::history::{HistorySpec, default_lanes, generate};
 
-async fn send(h: &Harness, key: &str, path: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+pub(super) async fn send(h: &Harness, key: &str, path: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
     let request = Request::builder()
         .method(Method::POST)
         .uri(path)
@@ -37,7 +37,7 @@ async fn text(h: &Harness, path: &str) -> (StatusCode, String, String) {
     (status, content_type, String::from_utf8_lossy(&bytes).into_owned())
 }
 
-fn history(shipments: usize) -> Vec<u8> {
+pub(super) fn history(shipments: usize) -> Vec<u8> {
     let spec = HistorySpec {
         shipments,
         start: NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"),
