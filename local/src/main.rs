@@ -88,6 +88,9 @@ enum Command {
     /// A merchant's numbers (overview, carrier scorecards, exceptions); recount the rollups.
     #[command(subcommand)]
     Analytics(commands::analytics::AnalyticsCommand),
+    /// Estimated delivery dates: their accuracy on a merchant's own history.
+    #[command(subcommand)]
+    Edd(commands::edd::EddCommand),
     /// Made-up data with known truth (a history of trackings on known lanes).
     #[command(subcommand)]
     Generate(commands::generate::GenerateCommand),
@@ -165,6 +168,10 @@ async fn main() -> anyhow::Result<()> {
             let store = database::open(&cli.db, Open::Existing)?;
             let deps = wire(&cli.db, store.clone(), &settings)?;
             commands::analytics::run(&deps, &store, command).await
+        }
+        Command::Edd(command) => {
+            let deps = connect(&cli.db, Open::Existing, given)?;
+            commands::edd::run(&deps, command).await
         }
         Command::Import(command) => {
             let deps = connect(&cli.db, Open::Existing, given)?;

@@ -39,3 +39,38 @@ fn a_generated_history_imports_and_reads_back_as_carrier_scorecards() {
     let missing = porchlight(&db, &["import", "trackings", "nowhere.txt", "--tenant", &tenant]);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--format"), "an unknown extension asks for --format");
 }
+
+/// The estimated delivery dates' ranges, learnt from the earlier part of a generated history,
+/// hold the later part's deliveries as often as they say they will.
+#[test]
+fn edd_ranges_cover_held_back_deliveries_at_their_stated_rate() {
+    let db = temp_db();
+    let tenant = new_tenant(&db, "EDD shop");
+    let file = db.with_file_name("edd-history.ndjson");
+    let file_arg = file.to_str().expect("a UTF-8 path");
+    let today = chrono::Utc::now().date_naive();
+    let day = |days_ago: u64| (today - chrono::Days::new(days_ago)).to_string();
+    let args = ["generate", "history", "--shipments", "6000", "--start", &day(130), "--days", "100", "--seed", "9"];
+    let generated = porchlight(&db, &[&args[..], &["--out", file_arg]].concat());
+    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    let imported = porchlight(&db, &["import", "trackings", file_arg, "--tenant", &tenant]);
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    assert!(porchlight(&db, &["analytics", "rebuild"]).status.success());
+
+    let evaluated =
+        porchlight(&db, &["edd", "evaluate", &tenant, "--from", &day(130), "--to", &day(31), "--split", &day(55)]);
+    assert!(evaluated.status.success(), "{}", String::from_utf8_lossy(&evaluated.stderr));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&evaluated)).expect("the report");
+    let overall = &report["overall"];
+    let share = |field: &str| overall[field].as_f64().unwrap_or(-1.0);
+    assert!(overall["deliveries"].as_u64().unwrap_or(0) > 1_000, "{overall}");
+    assert!(share("stated_coverage") >= 0.9, "{overall}");
+    assert!((share("in_range") - share("stated_coverage")).abs() < 0.03, "{overall}");
+    assert!(share("within_one_day") > share("on_date") && share("mae_days") > 0.0, "{overall}");
+    assert_eq!(report["lanes"].as_array().map(Vec::len), Some(7), "{report}");
+    assert!(report["by_confidence_code"].as_object().is_some_and(|codes| !codes.is_empty()));
+
+    let no_test =
+        porchlight(&db, &["edd", "evaluate", &tenant, "--from", &day(30), "--to", &day(0), "--split", &day(30)]);
+    assert!(String::from_utf8_lossy(&no_test.stderr).contains("--split"), "a split on --from is refused");
+}

@@ -1,5 +1,5 @@
 //! Estimated delivery dates: transit-time distributions learnt from a merchant's delivered
-//! history, per lane with fallbacks, and the window (earliest, likeliest, latest day) they
+//! history, per lane with fallbacks, and the window (earliest day, single date, latest day) they
 //! give a shipment picked up on a given day.
 //!
 //! The model ([`EddModel`]) holds one distribution of calendar days from pickup to delivery
@@ -48,12 +48,13 @@ pub struct TransitDays {
 pub struct Window {
     /// The first day of the range (about the 5th percentile).
     pub earliest: u32,
-    /// The single likeliest day.
-    pub likeliest: u32,
+    /// The single date: the median day, as likely early as late (for the skewed transit
+    /// times of parcels it comes after the likeliest day, and is late less often).
+    pub single: u32,
     /// The last day of the range (about the 95th percentile).
     pub latest: u32,
-    /// The share of deliveries expected on the likeliest day.
-    pub likeliest_share: f64,
+    /// The share of deliveries expected on the single date.
+    pub single_share: f64,
     /// The share of deliveries expected inside the range: its stated coverage.
     pub range_share: f64,
 }
@@ -104,39 +105,37 @@ impl TransitDays {
         if mass <= 1e-9 || elapsed as usize > MAX_DAYS {
             return Window {
                 earliest: elapsed,
-                likeliest: elapsed,
+                single: elapsed,
                 latest: elapsed + 1,
-                likeliest_share: 0.0,
+                single_share: 0.0,
                 range_share: 0.0,
             };
         }
         let tail = (1.0 - RANGE_TARGET) / 2.0;
-        let (mut earliest, mut latest) = (None, None);
-        let (mut likeliest, mut best) = (0, -1.0);
+        let (mut earliest, mut single, mut latest) = (None, None, None);
         let mut cumulative = 0.0;
         for (offset, p) in rest.iter().enumerate() {
-            let p = p / mass;
-            if p > best + 1e-12 {
-                (likeliest, best) = (offset, p);
-            }
-            cumulative += p;
+            cumulative += p / mass;
             if earliest.is_none() && cumulative > tail {
                 earliest = Some(offset);
+            }
+            if single.is_none() && cumulative >= 0.5 {
+                single = Some(offset);
             }
             if latest.is_none() && cumulative >= 1.0 - tail - 1e-12 {
                 latest = Some(offset);
                 break;
             }
         }
-        let earliest = earliest.unwrap_or(0);
         let latest = latest.unwrap_or(rest.len() - 1);
+        let (earliest, single) = (earliest.unwrap_or(0), single.unwrap_or(latest));
         let range_share = rest[earliest..=latest].iter().sum::<f64>() / mass;
         let at = |offset: usize| (from + offset) as u32;
         Window {
             earliest: at(earliest),
-            likeliest: at(likeliest),
+            single: at(single),
             latest: at(latest),
-            likeliest_share: best,
+            single_share: rest[single] / mass,
             range_share,
         }
     }
@@ -359,7 +358,7 @@ pub struct EddRequest {
 /// A prediction for a parcel picked up on a given day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Prediction {
-    /// The single likeliest delivery date.
+    /// The single delivery date (the median).
     pub date: NaiveDate,
     /// The range's first day.
     pub earliest: NaiveDate,
@@ -377,7 +376,7 @@ impl EddModel {
         let window = estimate.window;
         let day = |offset: u32| pickup + chrono::Days::new(u64::from(offset));
         Prediction {
-            date: day(window.likeliest),
+            date: day(window.single),
             earliest: day(window.earliest),
             latest: day(window.latest),
             confidence: ConfidenceCode::of(&estimate, &window, precise_addresses),
@@ -437,9 +436,9 @@ impl ConfidenceCode {
             ConfidenceCode::ImpreciseService
         } else if window.latest + 1 >= VOLATILE_RATIO * (window.earliest + 1) {
             ConfidenceCode::Volatile
-        } else if window.likeliest_share >= SINGLE_AS_SURE {
+        } else if window.single_share >= SINGLE_AS_SURE {
             ConfidenceCode::Highest
-        } else if window.likeliest_share >= SINGLE_RELIABLE {
+        } else if window.single_share >= SINGLE_RELIABLE {
             ConfidenceCode::High
         } else {
             ConfidenceCode::RangeHigh

@@ -2,6 +2,7 @@
 
 pub mod analytics;
 pub mod couriers;
+pub mod edd;
 pub mod generate;
 pub mod import;
 pub mod notification_rules;

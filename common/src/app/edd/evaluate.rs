@@ -20,7 +20,7 @@ const METHOD: &str = "train on shipments created from train_from to train_to; te
      shipments created from test_from to test_to; each prediction is made from the actual pickup date with \
      the lane (courier, origin, destination, service) as the only input; in_range: share delivered from \
      estimated_delivery_date_min to _max; on_date: share delivered on estimated_delivery_date; \
-     within_one_day: share delivered within a day of it; mae_days: mean absolute error of \
+     within_one_day: share delivered within a day of it; by_date: share delivered on or before it; mae_days: mean absolute error of \
      estimated_delivery_date in days; stated_coverage: the share the model expected inside its ranges";
 
 /// Accuracy over a set of deliveries.
@@ -34,6 +34,8 @@ pub struct Accuracy {
     pub on_date: f64,
     /// Share delivered within a day of the single date.
     pub within_one_day: f64,
+    /// Share delivered on or before the single date (the promise kept).
+    pub by_date: f64,
     /// Mean absolute error of the single date, in days.
     pub mae_days: f64,
     /// The share the model expected inside its ranges (the nominal coverage).
@@ -47,6 +49,7 @@ struct Tally {
     in_range: f64,
     on_date: f64,
     within_one_day: f64,
+    by_date: f64,
     error_days: f64,
     stated: f64,
 }
@@ -57,6 +60,7 @@ impl Tally {
         self.in_range += other.in_range;
         self.on_date += other.on_date;
         self.within_one_day += other.within_one_day;
+        self.by_date += other.by_date;
         self.error_days += other.error_days;
         self.stated += other.stated;
     }
@@ -68,6 +72,7 @@ impl Tally {
             in_range: share(self.in_range),
             on_date: share(self.on_date),
             within_one_day: share(self.within_one_day),
+            by_date: share(self.by_date),
             mae_days: share(self.error_days),
             stated_coverage: share(self.stated),
         }
@@ -92,7 +97,7 @@ pub struct LaneAccuracy {
     /// The range's first day, in days from pickup.
     pub min_days: u32,
     /// The single date, in days from pickup.
-    pub likeliest_days: u32,
+    pub single_days: u32,
     /// The range's last day, in days from pickup.
     pub max_days: u32,
     /// How it did.
@@ -141,11 +146,12 @@ pub async fn evaluate(deps: &Deps, tenant: &TenantId, train: DayRange, test: Day
         let mut tally = Tally::default();
         for (days, count) in counters.transit_days().filter(|(_, count)| *count > 0) {
             let count = count as f64;
-            let error = days.abs_diff(window.likeliest);
+            let error = days.abs_diff(window.single);
             tally.deliveries += count;
             tally.in_range += count * f64::from(u8::from((window.earliest..=window.latest).contains(&days)));
             tally.on_date += count * f64::from(u8::from(error == 0));
             tally.within_one_day += count * f64::from(u8::from(error <= 1));
+            tally.by_date += count * f64::from(u8::from(days <= window.single));
             tally.error_days += count * f64::from(error);
             tally.stated += count * window.range_share;
         }
@@ -162,7 +168,7 @@ pub async fn evaluate(deps: &Deps, tenant: &TenantId, train: DayRange, test: Day
             level: estimate.level,
             confidence_code: code,
             min_days: window.earliest,
-            likeliest_days: window.likeliest,
+            single_days: window.single,
             max_days: window.latest,
             accuracy: tally.accuracy(),
         });

@@ -28,8 +28,7 @@ fn the_prior_is_a_distribution_around_a_week() {
     let total: f64 = (0..=MAX_DAYS as u32).map(|d| prior.probability(d)).sum();
     assert!((total - 1.0).abs() < 1e-9);
     let window = prior.window(0);
-    // A log-normal's mode is its median times e^(-sigma²): 7 × 0.70 ≈ 4.9 days.
-    assert_eq!(window.likeliest, 5, "{window:?}");
+    assert_eq!(window.single, 7, "{window:?}");
     assert!(window.earliest >= 2 && window.latest <= 20, "{window:?}");
     assert!(window.range_share >= RANGE_TARGET);
 }
@@ -43,13 +42,13 @@ fn a_lane_with_much_history_speaks_for_itself() {
     assert_eq!(estimate.level, Level::Lane);
     assert_eq!(estimate.deliveries, 100_000);
     let window = estimate.window;
-    assert_eq!((window.earliest, window.likeliest, window.latest), (2, 3, 5));
-    assert!((window.likeliest_share - 0.6).abs() < 1e-3);
+    assert_eq!((window.earliest, window.single, window.latest), (2, 3, 5));
+    assert!((window.single_share - 0.6).abs() < 1e-3);
     assert!(window.range_share > 0.999);
     // Two days on and still not delivered: days 2 and 3 are behind it.
     let later = estimate.days.window(4);
-    assert_eq!((later.earliest, later.likeliest, later.latest), (4, 4, 5));
-    assert!((later.likeliest_share - 2.0 / 3.0).abs() < 1e-3);
+    assert_eq!((later.earliest, later.single, later.latest), (4, 4, 5));
+    assert!((later.single_share - 2.0 / 3.0).abs() < 1e-3);
 }
 
 #[test]
@@ -71,11 +70,11 @@ fn a_thin_lane_leans_on_its_carrier_and_predictions_fall_back_level_by_level() {
     let thin_counts = deliveries(&[(20, 2)]);
     let model = EddModel::train([(&busy, &busy_counts), (&thin, &thin_counts)]);
 
-    // Two deliveries on day 20 against twenty lent around days 8-10: the likeliest day stays
+    // Two deliveries on day 20 against twenty lent around days 8-10: the single date stays
     // with the carrier, and the code says there is too little data.
     let estimate = model.estimate(&query(&thin));
     assert_eq!((estimate.level, estimate.deliveries), (Level::LaneAndService, 2));
-    assert_eq!(estimate.window.likeliest, 9);
+    assert_eq!(estimate.window.single, 9);
     assert!(estimate.days.probability(20) > 0.08);
     assert_eq!(ConfidenceCode::of(&estimate, &estimate.window, true), ConfidenceCode::TooLittleData);
 
