@@ -51,6 +51,19 @@ pub async fn model(deps: &Deps, tenant: &TenantId) -> Result<Arc<EddModel>, AppE
     Ok(model)
 }
 
+/// `tenant`'s model for estimating its trackings' delivery dates; `None` when its rollups
+/// cannot be read now (logged): a tracking's update does not wait on its estimate, which the
+/// next update makes.
+pub async fn model_for_trackings(deps: &Deps, tenant: &TenantId) -> Option<Arc<EddModel>> {
+    match model(deps, tenant).await {
+        Ok(model) => Some(model),
+        Err(error) => {
+            tracing::warn!(tenant_id = %tenant, error = %error, "estimated delivery model unavailable");
+            None
+        }
+    }
+}
+
 /// The predictions for `requests`, in order.
 pub async fn predict(deps: &Deps, tenant: &TenantId, requests: &[EddRequest]) -> Result<Vec<Prediction>, AppError> {
     let model = model(deps, tenant).await?;

@@ -25,6 +25,21 @@ pub fn is_status_change(change: &ChangeEvent) -> bool {
     }
 }
 
+/// Whether a committed update moved the latest estimated delivery date of a shipment that
+/// had one (its first estimate is no revision), and is not history.
+pub fn is_edd_revision(change: &ChangeEvent) -> bool {
+    match (change.kind, &change.old, &change.new) {
+        (ChangeKind::Updated, Some(old), Some(new)) => !new.imported && old.edd.is_some() && new.edd != old.edd,
+        _ => false,
+    }
+}
+
+/// Whether a committed change goes on the `status-changes` queue: a status change or an
+/// estimated delivery date's revision.
+pub fn is_news(change: &ChangeEvent) -> bool {
+    is_status_change(change) || is_edd_revision(change)
+}
+
 /// Puts the status changes among `changes` on the `status-changes` queue, in order, as JSON
 /// [`ChangeEvent`]s; returns how many. All or none: on an error nothing is taken as sent, and
 /// the caller offers the same changes again.
@@ -34,7 +49,7 @@ pub async fn publish_status_changes(
 ) -> Result<usize, AppError> {
     let bodies = changes
         .into_iter()
-        .filter(is_status_change)
+        .filter(is_news)
         .map(|change| serde_json::to_vec(&change).expect("change events serialize"))
         .collect::<Vec<_>>();
     if !bodies.is_empty() {

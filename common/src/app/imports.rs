@@ -145,7 +145,7 @@ async fn merge_into(
         let stored: Shipment = deps.shipments.get(tenant, id).await?.ok_or(AppError::NotFound)?;
         let now = deps.clock.now();
         let mut added = 0;
-        let (mut shipment, _) = apply_change(deps, &stored, now, |shipment| {
+        let (mut shipment, _) = apply_change(deps, &stored, now, None, |shipment| {
             added = shipment.merge(events.clone(), now).added;
             Ok(())
         })?;

@@ -47,7 +47,15 @@ fn validate_details(details: &ShipmentDetails) -> Result<(), AppError> {
 /// Creates a tracking. `Duplicate` if the tenant already tracks the courier and number.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
 pub async fn create_tracking(deps: &Deps, tenant: &TenantId, new: NewTracking) -> Result<Shipment, AppError> {
-    import_tracking(deps, tenant, new, deps.clock.now(), Vec::new()).await
+    let model = super::edd::model_for_trackings(deps, tenant).await;
+    let now = deps.clock.now();
+    let mut shipment = new_shipment(deps, tenant, new, now, Vec::new())?;
+    if let Some(model) = &model {
+        crate::domain::edd::revise(&mut shipment, model, now.date_naive());
+    }
+    shipment.version = deps.shipments.insert(&shipment).await?;
+    tracing::debug!(shipment_id = %shipment.id, slug = %shipment.slug, "tracking created");
+    Ok(shipment)
 }
 
 /// Creates a tracking that began at `created_at` with `events` already known: what history
@@ -124,19 +132,20 @@ pub async fn get_tracking(deps: &Deps, tenant: &TenantId, id: &ShipmentId) -> Re
     Ok(shipment)
 }
 
-/// Applies `change` to a tracking and stores it, re-reading and re-applying when a concurrent
-/// writer got there first; a change that changes nothing is not written. `change` must be
-/// repeatable: it may run more than once.
+/// Applies `change` to a tracking, revises its estimated delivery dates, and stores it,
+/// re-reading and re-applying when a concurrent writer got there first; a change that changes
+/// nothing is not written. `change` must be repeatable: it may run more than once.
 pub async fn update_tracking(
     deps: &Deps,
     tenant: &TenantId,
     id: &ShipmentId,
     change: impl Fn(&mut Shipment) -> Result<(), AppError> + Send + Sync,
 ) -> Result<Shipment, AppError> {
+    let model = super::edd::model_for_trackings(deps, tenant).await;
     for _ in 0..MAX_ATTEMPTS {
         let stored = deps.shipments.get(tenant, id).await?.ok_or(AppError::NotFound)?;
         let now = deps.clock.now();
-        let (mut shipment, worth_writing) = apply_change(deps, &stored, now, |shipment| {
+        let (mut shipment, worth_writing) = apply_change(deps, &stored, now, model.as_deref(), |shipment| {
             change(shipment)?;
             known_courier(&shipment.slug)?;
             if shipment.slug != stored.slug {
@@ -161,13 +170,15 @@ pub async fn update_tracking(
     Err(AppError::Busy)
 }
 
-/// `stored` (as read) with `change` applied, derived and scheduled as of `now`, and whether it
-/// is worth writing: it differs from `stored` derived as of `now`, or time alone moved the
-/// stored status (an expiry), which the store's indexes must see.
+/// `stored` (as read) with `change` applied, derived and scheduled as of `now` (and its
+/// estimated delivery dates revised by `edd`, when given), and whether it is worth writing: it
+/// differs from `stored` derived as of `now`, or time alone moved the stored status (an
+/// expiry), which the store's indexes must see.
 pub(crate) fn apply_change(
     deps: &Deps,
     stored: &Shipment,
     now: chrono::DateTime<chrono::Utc>,
+    edd: Option<&crate::domain::edd::EddModel>,
     change: impl FnOnce(&mut Shipment) -> Result<(), AppError>,
 ) -> Result<(Shipment, bool), AppError> {
     let mut before = stored.clone();
@@ -175,6 +186,9 @@ pub(crate) fn apply_change(
     let mut after = before.clone();
     change(&mut after)?;
     after.derive(now);
+    if let Some(model) = edd {
+        crate::domain::edd::revise(&mut after, model, now.date_naive());
+    }
     deps.poll_policy.schedule(&mut after);
     let status = |s: &Shipment| (s.tag, s.subtag, s.active);
     let worth_writing = before != after || status(stored) != status(&after);

@@ -243,24 +243,35 @@ fn event_uuid(parts: &[&str]) -> String {
     uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
 }
 
-/// Records the `tracking_update` event a status change makes, and plans its delivery to every
-/// endpoint that takes it; how many deliveries were planned now. Only updates that moved the
-/// status or sub-status are events (creations, deletions and expiries are not); a tenant
-/// without endpoints keeps nothing.
+/// Records the events a change makes, and plans their delivery to every endpoint that takes
+/// them; how many deliveries were planned now. An update that moved the status or sub-status
+/// is a `tracking_update` (creations, deletions and expiries are not); one that moved the
+/// latest estimated delivery date is an `edd_revise`. A tenant without endpoints keeps
+/// nothing.
 pub async fn plan_webhooks(deps: &Deps, change: &ChangeEvent) -> Result<usize, AppError> {
-    if change.kind != ChangeKind::Updated || !super::fanout::is_status_change(change) {
+    let status = change.kind == ChangeKind::Updated && super::fanout::is_status_change(change);
+    let revised = super::fanout::is_edd_revision(change);
+    if !status && !revised {
         return Ok(0);
     }
     let (Some(old), Some(new)) = (&change.old, &change.new) else { return Ok(0) };
     let tenant = &change.tenant_id;
     let (Some(stored), _) = stored(deps, tenant).await? else { return Ok(0) };
     let Some(shipment) = deps.shipments.get(tenant, &change.shipment_id).await? else { return Ok(0) };
-    let event = WebhookEvent::TrackingUpdate;
-    let event_id =
-        event_uuid(&[tenant.as_str(), change.shipment_id.as_str(), event.as_str(), &new.version.to_string()]);
-    let takers: Vec<&StoredEndpoint> = stored.endpoints.iter().filter(|e| e.events.contains(&event)).collect();
-    let new = NewEvent { event, event_id, at: change.at, first_tag: old.tag != new.tag, exception: None };
-    record_and_plan(deps, &shipment, new, &takers).await
+    let mut planned = 0;
+    let events =
+        [(WebhookEvent::TrackingUpdate, status, old.tag != new.tag), (WebhookEvent::EddRevise, revised, false)];
+    for (event, happened, first_tag) in events {
+        let takers: Vec<&StoredEndpoint> = stored.endpoints.iter().filter(|e| e.events.contains(&event)).collect();
+        if !happened || (event == WebhookEvent::EddRevise && takers.is_empty()) {
+            continue;
+        }
+        let event_id =
+            event_uuid(&[tenant.as_str(), change.shipment_id.as_str(), event.as_str(), &new.version.to_string()]);
+        let new_event = NewEvent { event, event_id, at: change.at, first_tag, exception: None };
+        planned += record_and_plan(deps, &shipment, new_event, &takers).await?;
+    }
+    Ok(planned)
 }
 
 /// Records the `tracking_pending_time` event of an active `shipment` for the endpoints whose

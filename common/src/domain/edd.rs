@@ -10,6 +10,9 @@
 //! prediction takes the most specific node that has deliveries of its own.
 
 pub mod calendar;
+mod tracking;
+
+pub use tracking::{DeliveryEstimate, EddSource, ShipmentEdd, predict_for, revise};
 
 use std::collections::HashMap;
 

@@ -383,6 +383,9 @@ pub struct Shipment {
     /// shipment's state is history (no notification, webhook or exception comes of it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imported_version: Option<u64>,
+    /// Its estimated delivery dates: the first it got and the latest (absent until estimated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edd: Option<super::edd::ShipmentEdd>,
 }
 
 impl Shipment {
@@ -444,6 +447,7 @@ impl Shipment {
             courier_destination_country_region: None,
             subscriptions: Subscriptions::default(),
             imported_version: None,
+            edd: None,
         };
         shipment.derive(now);
         shipment

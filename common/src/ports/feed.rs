@@ -44,6 +44,9 @@ pub struct StatusSnapshot {
     /// before analytics existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub facts: Option<ShipmentFacts>,
+    /// The latest estimated delivery date (its single date), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edd: Option<chrono::NaiveDate>,
 }
 
 impl StatusSnapshot {
@@ -57,13 +60,14 @@ impl StatusSnapshot {
             checkpoint_count: shipment.checkpoints.len(),
             imported: shipment.imported_version == Some(shipment.version),
             facts: Some(ShipmentFacts::of(shipment)),
+            edd: shipment.edd.as_ref().map(|edd| edd.latest.date),
         }
     }
 
     /// A snapshot of the status alone (no facts, not imported): for changes made up in tests
     /// and benchmarks.
     pub fn bare(version: u64, tag: Tag, subtag: Subtag, active: bool, checkpoint_count: usize) -> Self {
-        StatusSnapshot { version, tag, subtag, active, checkpoint_count, imported: false, facts: None }
+        StatusSnapshot { version, tag, subtag, active, checkpoint_count, imported: false, facts: None, edd: None }
     }
 }
 

@@ -13,7 +13,10 @@ mod returns;
 mod values;
 
 pub use returns::{method_code, outcome_code, parse_method, return_view, shipping_status_code};
-pub use values::{CompletionReasonWire, CustomerView, DeliveryTypeWire, DirectionWire, PromisedDeliveryDateWire};
+pub use values::{
+    AftershipEddView, CompletionReasonWire, CustomerView, DeliveryTypeWire, DirectionWire, EstimatedDeliveryView,
+    PromisedDeliveryDateWire,
+};
 
 use crate::app::{AppError, NewTracking};
 use crate::domain::{
@@ -281,7 +284,7 @@ pub struct LegView<'a> {
 }
 
 /// A tracking as AfterShip's `Tracking` model. Fields Porchlight does not compute yet
-/// (estimated delivery dates, carbon emissions, proof of delivery, ...) are present and `null`,
+/// (carbon emissions, proof of delivery, ...) are present and `null`,
 /// as AfterShip sends them for trackings that lack them.
 #[derive(Serialize)]
 pub struct TrackingView<'a> {
@@ -342,11 +345,11 @@ pub struct TrackingView<'a> {
     on_time_status: Option<()>,
     on_time_difference: Option<()>,
     order_tags: [(); 0],
-    aftership_estimated_delivery_date: Option<()>,
+    aftership_estimated_delivery_date: Option<AftershipEddView>,
     custom_estimated_delivery_date: Option<()>,
     order_number: Option<&'a str>,
-    first_estimated_delivery: Option<()>,
-    latest_estimated_delivery: Option<()>,
+    first_estimated_delivery: Option<EstimatedDeliveryView>,
+    latest_estimated_delivery: Option<EstimatedDeliveryView>,
     shipment_tags: &'a [String],
     courier_connection_id: Option<&'a str>,
     carbon_emissions: Option<()>,
@@ -453,11 +456,11 @@ impl<'a> From<&'a Shipment> for TrackingView<'a> {
             on_time_status: None,
             on_time_difference: None,
             order_tags: [],
-            aftership_estimated_delivery_date: None,
+            aftership_estimated_delivery_date: s.edd.as_ref().and_then(AftershipEddView::of),
             custom_estimated_delivery_date: None,
             order_number: d.order_number.as_deref(),
-            first_estimated_delivery: None,
-            latest_estimated_delivery: None,
+            first_estimated_delivery: s.edd.as_ref().map(|edd| EstimatedDeliveryView::of(&edd.first, false)),
+            latest_estimated_delivery: s.edd.as_ref().map(|edd| EstimatedDeliveryView::of(&edd.latest, true)),
             shipment_tags: &d.shipment_tags,
             courier_connection_id: d.courier_connection_id.as_deref(),
             carbon_emissions: None,

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::edd::{DeliveryEstimate, EddSource, ShipmentEdd};
 use crate::domain::{CompletionReason, Customer, DeliveryType, PromisedDeliveryDate, ShipmentDirection};
 
 /// `delivery_type`.
@@ -150,6 +151,63 @@ impl<'a> From<&'a Customer> for CustomerView<'a> {
             email: customer.email.as_deref(),
             language: customer.language.as_deref(),
             id: customer.id.as_deref(),
+        }
+    }
+}
+
+fn day(date: chrono::NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+/// `aftership_estimated_delivery_date`: the latest prediction, when the latest estimate is one.
+#[derive(Debug, Clone, Serialize)]
+pub struct AftershipEddView {
+    estimated_delivery_date: String,
+    confidence_code: Option<u32>,
+    estimated_delivery_date_min: String,
+    estimated_delivery_date_max: String,
+}
+
+impl AftershipEddView {
+    /// The view of `edd`'s latest estimate, when Porchlight predicted it.
+    pub fn of(edd: &ShipmentEdd) -> Option<Self> {
+        let latest = &edd.latest;
+        (latest.source == EddSource::Predicted).then(|| AftershipEddView {
+            estimated_delivery_date: day(latest.date),
+            confidence_code: latest.confidence_code,
+            estimated_delivery_date_min: day(latest.earliest),
+            estimated_delivery_date_max: day(latest.latest),
+        })
+    }
+}
+
+/// `first_estimated_delivery` and `latest_estimated_delivery`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EstimatedDeliveryView {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    source: &'static str,
+    datetime: String,
+    datetime_min: String,
+    datetime_max: String,
+    /// Only on `latest_estimated_delivery` (always `null`: Porchlight names no reasons).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revise_reason: Option<Option<&'static str>>,
+}
+
+impl EstimatedDeliveryView {
+    /// The view of `estimate`; `latest` adds `revise_reason`.
+    pub fn of(estimate: &DeliveryEstimate, latest: bool) -> Self {
+        EstimatedDeliveryView {
+            kind: if estimate.earliest == estimate.latest { "specific" } else { "range" },
+            source: match estimate.source {
+                EddSource::Carrier => "Carrier EDD",
+                EddSource::Predicted => "AfterShip EDD",
+            },
+            datetime: day(estimate.date),
+            datetime_min: day(estimate.earliest),
+            datetime_max: day(estimate.latest),
+            revise_reason: latest.then_some(None),
         }
     }
 }

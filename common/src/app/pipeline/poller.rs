@@ -19,7 +19,7 @@ use crate::ports::{QueueName, StoreError};
 /// Whether `change` would change `shipment` as of `now` (a poll answer that repeats what is
 /// known is not worth queueing; a quiet poll is not worth writing).
 fn would_change(deps: &Deps, shipment: &Shipment, now: DateTime<Utc>, change: impl FnOnce(&mut Shipment)) -> bool {
-    let applied = crate::app::trackings::apply_change(deps, shipment, now, |s| {
+    let applied = crate::app::trackings::apply_change(deps, shipment, now, None, |s| {
         change(s);
         Ok(())
     });

@@ -380,3 +380,62 @@ async fn the_scan_sends_pending_time_once_per_quiet_spell_and_no_update_messages
     w.clock.advance(Duration::hours(25));
     assert_eq!(scan().await.expect("scanned").webhooks, 1, "news started another spell for the first parcel");
 }
+
+#[tokio::test]
+async fn a_revised_estimated_delivery_date_is_an_edd_revise_for_the_endpoints_that_take_it() {
+    use crate::domain::{CheckpointInput, CheckpointSource, EventTime, Subtag};
+    let w = world(TIMEOUT).await;
+    let (url, seen) = receiver(StatusCode::NO_CONTENT).await;
+    let write = EndpointWrite { url: Some(url), events: Some(vec![WebhookEvent::EddRevise]), pending_hours: None };
+    create_endpoint(&w.deps, &w.tenant, write).await.expect("registered");
+    let id = shipment(&w, "1Z999AA10123456784").await;
+    let created = w.deps.shipments.get(&w.tenant, &id).await.expect("read").expect("there");
+    let first = created.edd.clone().expect("a new tracking is estimated").first;
+
+    // Picked up twelve days ago and still on its way: the estimate moves on.
+    let picked_up = EventTime::from_utc(w.clock.now() - Duration::days(12));
+    let event = CheckpointInput::new(
+        created.slug.clone(),
+        created.tracking_number.clone(),
+        picked_up,
+        Subtag::parse("InTransit_001").expect("subtag"),
+        "Departed",
+        CheckpointSource::Carrier,
+    );
+    let updated = crate::app::update_tracking(&w.deps, &w.tenant, &id, |s| {
+        s.merge(vec![event.clone()], w.clock.now());
+        Ok(())
+    })
+    .await
+    .expect("updated");
+    let latest = updated.edd.clone().expect("estimated").latest;
+    assert_ne!(latest.date, first.date);
+    let change = ChangeEvent {
+        tenant_id: w.tenant.clone(),
+        shipment_id: id.clone(),
+        kind: ChangeKind::Updated,
+        at: w.clock.now(),
+        old: Some(StatusSnapshot::of(&created)),
+        new: Some(StatusSnapshot::of(&updated)),
+    };
+    assert!(crate::app::fanout::is_news(&change));
+    assert_eq!(
+        plan_webhooks(&w.deps, &change).await.expect("planned"),
+        1,
+        "edd_revise only: the endpoint takes no more"
+    );
+    let first_estimate =
+        ChangeEvent { old: Some(StatusSnapshot { edd: None, ..StatusSnapshot::of(&created) }), ..change };
+    assert!(!crate::app::fanout::is_edd_revision(&first_estimate), "a first estimate is no revision");
+
+    let dispatcher = Dispatcher::new(w.deps.clone());
+    assert_eq!(dispatch_all(&dispatcher).await, 1);
+    let seen = seen.lock().expect("lock").clone();
+    let json: serde_json::Value = serde_json::from_slice(&seen[0].1).expect("json");
+    assert_eq!(json["event"], "edd_revise");
+    let msg = &json["msg"];
+    assert_eq!(msg["latest_estimated_delivery"]["datetime"], latest.date.format("%Y-%m-%d").to_string());
+    assert_eq!(msg["first_estimated_delivery"]["datetime"], first.date.format("%Y-%m-%d").to_string());
+    assert_eq!(msg["latest_estimated_delivery"]["source"], "AfterShip EDD");
+    assert_eq!(msg["aftership_estimated_delivery_date"]["confidence_code"], 30004, "no destination address");
+}

@@ -1,0 +1,114 @@
+//! Estimated delivery dates on a tracking: the first the shipment got and the latest,
+//! revised as it moves. Before the carrier has it, the pickup is expected on the next working
+//! day (Monday to Friday, 18:00 cutoff) after the order; once it is picked up, the estimate
+//! counts from the pickup's date and, while it is not delivered, leaves out the days already
+//! gone ([`TransitDays::window`] with the days elapsed).
+
+use chrono::{NaiveDate, NaiveTime};
+use serde::{Deserialize, Serialize};
+
+use super::calendar::{WorkingWeek, pickup_time};
+use super::{ConfidenceCode, EddModel, LaneQuery};
+use crate::domain::analytics::Lane;
+use crate::domain::{EventTime, Shipment, Tag};
+
+/// Where an estimate comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EddSource {
+    /// The carrier's own estimate.
+    Carrier,
+    /// Porchlight's prediction from the merchant's history.
+    Predicted,
+}
+
+/// One estimate: a date and the range around it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryEstimate {
+    /// Who estimated it.
+    pub source: EddSource,
+    /// The single date.
+    pub date: NaiveDate,
+    /// The range's first day.
+    pub earliest: NaiveDate,
+    /// The range's last day.
+    pub latest: NaiveDate,
+    /// AfterShip's confidence code (predictions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence_code: Option<u32>,
+}
+
+/// A shipment's estimates: the first it got (kept) and the latest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentEdd {
+    /// The first estimate.
+    pub first: DeliveryEstimate,
+    /// The latest estimate.
+    pub latest: DeliveryEstimate,
+}
+
+/// The cutoff an order is assumed to meet (AfterShip's default).
+const ASSUMED_CUTOFF: NaiveTime = match NaiveTime::from_hms_opt(18, 0, 0) {
+    Some(time) => time,
+    None => panic!("18:00 is a time"),
+};
+
+fn written_date(time: &EventTime) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(time.as_str().get(..10)?, "%Y-%m-%d").ok()
+}
+
+/// Whether a shipment still waits for its delivery: not delivered, completed or returning.
+fn awaits_delivery(shipment: &Shipment) -> bool {
+    shipment.completed.is_none() && !shipment.return_to_sender && !matches!(shipment.tag, Tag::Delivered | Tag::Expired)
+}
+
+/// The prediction for `shipment` as of `today` (the recipient's date, taken as UTC's); `None`
+/// when it no longer waits for a delivery.
+pub fn predict_for(model: &EddModel, shipment: &Shipment, today: NaiveDate) -> Option<DeliveryEstimate> {
+    if !awaits_delivery(shipment) {
+        return None;
+    }
+    let details = &shipment.details;
+    let query = LaneQuery {
+        slug: shipment.slug.clone(),
+        origin: details.origin_country_region,
+        destination: details.destination_country_region.or(shipment.courier_destination_country_region),
+        service: details.shipment_type.as_deref().and_then(Lane::service_name),
+    };
+    let (pickup, elapsed) = match shipment.shipment_pickup_date.as_ref().and_then(written_date) {
+        Some(pickup) => (pickup, u32::try_from((today - pickup).num_days()).unwrap_or(0)),
+        None => {
+            let ordered = details
+                .order_date
+                .as_deref()
+                .and_then(|raw| EventTime::parse(raw).ok())
+                .map_or_else(|| shipment.created_at.naive_utc(), |at| at.instant().naive_utc());
+            let expected = pickup_time(ordered, ASSUMED_CUTOFF, WorkingWeek::MONDAY_TO_FRIDAY, 0).date();
+            (expected.max(today), 0)
+        }
+    };
+    let estimate = model.estimate(&query);
+    let window = estimate.days.window(elapsed);
+    let precise = details.destination_postal_code.is_some() || details.destination_city.is_some();
+    let day = |offset: u32| pickup + chrono::Days::new(u64::from(offset));
+    Some(DeliveryEstimate {
+        source: EddSource::Predicted,
+        date: day(window.single),
+        earliest: day(window.earliest),
+        latest: day(window.latest),
+        confidence_code: Some(ConfidenceCode::of(&estimate, &window, precise).code()),
+    })
+}
+
+/// Brings `shipment`'s estimates up to date as of `today`: the latest replaced, the first
+/// kept; a shipment that no longer waits keeps the estimates it had.
+pub fn revise(shipment: &mut Shipment, model: &EddModel, today: NaiveDate) {
+    let Some(latest) = predict_for(model, shipment, today) else { return };
+    match &mut shipment.edd {
+        Some(edd) => edd.latest = latest,
+        None => shipment.edd = Some(ShipmentEdd { first: latest.clone(), latest }),
+    }
+}
+
+#[cfg(test)]
+mod tests;
