@@ -48,21 +48,52 @@ pub async fn plan_notifications(
     ledger: &dyn MessageLedger,
     change: &ChangeEvent,
 ) -> Result<PlanReport, AppError> {
-    let Some(trigger) = trigger_of(change) else { return Ok(PlanReport::default()) };
+    let triggers: Vec<Trigger> = trigger_of(change).into_iter().chain(edd_trigger_of(change)).collect();
+    if triggers.is_empty() {
+        return Ok(PlanReport::default());
+    }
     let Some(shipment) = deps.shipments.get(&change.tenant_id, &change.shipment_id).await? else {
         return Ok(PlanReport::default());
     };
     let (rules, _) = super::notification_rules::notification_rules(deps, &change.tenant_id).await?;
     let mut report = PlanReport::default();
-    for rule in rules.matching(trigger, &shipment) {
-        let planned = plan_messages(deps, ledger, &shipment, trigger, rule).await?;
-        report.planned += planned.planned;
-        report.already_planned += planned.already_planned;
-    }
-    if report.planned > 0 {
-        tracing::info!(tenant_id = %shipment.tenant_id, shipment_id = %shipment.id, trigger = trigger.as_str(), planned = report.planned, "notifications planned");
+    for trigger in triggers {
+        let before = report.planned;
+        for rule in rules.matching(trigger, &shipment) {
+            let planned = plan_messages(deps, ledger, &shipment, trigger, rule).await?;
+            report.planned += planned.planned;
+            report.already_planned += planned.already_planned;
+        }
+        if report.planned > before {
+            let planned = report.planned - before;
+            tracing::info!(tenant_id = %shipment.tenant_id, shipment_id = %shipment.id, trigger = trigger.as_str(), planned, "notifications planned");
+        }
     }
     Ok(report)
+}
+
+/// [`Trigger::EddRevised`] when `change` moved the estimated delivery date later (a date
+/// moved earlier is good news the parcel brings itself); like every trigger, a shopper hears
+/// it once per shipment.
+pub fn edd_trigger_of(change: &ChangeEvent) -> Option<Trigger> {
+    let (old, new) = (change.old.as_ref()?, change.new.as_ref()?);
+    (super::fanout::is_edd_revision(change) && new.edd > old.edd).then_some(Trigger::EddRevised)
+}
+
+/// Records the `edd_missed` messages of a `shipment` whose estimated delivery range ended
+/// before today with the parcel not delivered; each once per shipment.
+pub async fn plan_edd_missed(deps: &Deps, ledger: &dyn MessageLedger, shipment: &Shipment) -> Result<usize, AppError> {
+    let today = deps.clock.now().date_naive();
+    let missed = shipment.edd.as_ref().is_some_and(|edd| edd.latest.latest < today);
+    if !shipment.active || !missed || shipment.tag == crate::domain::Tag::Delivered || shipment.completed.is_some() {
+        return Ok(0);
+    }
+    let (rules, _) = super::notification_rules::notification_rules(deps, &shipment.tenant_id).await?;
+    let mut planned = 0;
+    for rule in rules.matching(Trigger::EddMissed, shipment) {
+        planned += plan_messages(deps, ledger, shipment, Trigger::EddMissed, rule).await?.planned;
+    }
+    Ok(planned)
 }
 
 /// Records the `no_update` messages of an active `shipment` whose rules' `no_update_days` have
@@ -566,7 +597,8 @@ pub async fn preview(
     Ok((message, unsubscribe_url))
 }
 
-/// A parcel to preview messages with: an order of a sample shopper, picked up a day ago.
+/// A parcel to preview messages with: an order of a sample shopper, picked up a day ago,
+/// expected in three days (a range of two to five).
 pub(crate) fn sample_shipment(
     tenant: &crate::domain::TenantId,
     now: chrono::DateTime<chrono::Utc>,
@@ -592,6 +624,15 @@ pub(crate) fn sample_shipment(
         CheckpointSource::Carrier,
     );
     shipment.merge([event], now);
+    let day = |days: i64| (now + Duration::days(days)).date_naive();
+    let estimate = crate::domain::edd::DeliveryEstimate {
+        source: crate::domain::edd::EddSource::Predicted,
+        date: day(3),
+        earliest: day(2),
+        latest: day(5),
+        confidence_code: Some(20001),
+    };
+    shipment.edd = Some(crate::domain::edd::ShipmentEdd { first: estimate.clone(), latest: estimate });
     Ok(shipment)
 }
 

@@ -24,8 +24,8 @@ pub struct ScanReport {
 }
 
 /// Looks at the active shipments of every tenant that has something time can set off (an
-/// enabled time-based exception rule, an enabled `no_update` rule, an endpoint taking
-/// `tracking_pending_time`), page by page. Everything it plans is idempotent: a scan that runs
+/// enabled time-based exception rule, an enabled `no_update` or `edd_missed` rule, an endpoint
+/// taking `tracking_pending_time`), page by page. Everything it plans is idempotent: a scan that runs
 /// again, or twice at once, plans nothing twice.
 pub async fn scan_active(deps: &Deps, ledger: &dyn MessageLedger) -> Result<ScanReport, AppError> {
     let mut report = ScanReport::default();
@@ -33,7 +33,10 @@ pub async fn scan_active(deps: &Deps, ledger: &dyn MessageLedger) -> Result<Scan
         let (rules, _) = exceptions::exception_rules(deps, &tenant.id).await?;
         let cases = rules.rules.iter().any(|r| r.enabled && r.condition.is_time_based());
         let (notification_rules, _) = notification_rules::notification_rules(deps, &tenant.id).await?;
-        let messages = notification_rules.rules.iter().any(|r| r.enabled && r.trigger == Trigger::NoUpdate);
+        let messages = notification_rules
+            .rules
+            .iter()
+            .any(|r| r.enabled && matches!(r.trigger, Trigger::NoUpdate | Trigger::EddMissed));
         let pending = webhooks::list_endpoints(deps, &tenant.id)
             .await?
             .iter()
@@ -55,6 +58,7 @@ pub async fn scan_active(deps: &Deps, ledger: &dyn MessageLedger) -> Result<Scan
                 }
                 if messages {
                     report.messages += notifications::plan_no_update(deps, ledger, shipment).await?;
+                    report.messages += notifications::plan_edd_missed(deps, ledger, shipment).await?;
                 }
                 if pending {
                     report.webhooks += webhooks::plan_pending_time(deps, shipment).await?;

@@ -41,7 +41,8 @@ pub enum Condition {
         #[serde(default)]
         tags: Vec<Tag>,
     },
-    /// Not delivered `days` days after the promised delivery date (its latest). Found by the
+    /// Not delivered `days` days after the promised delivery date (its latest) or, when
+    /// nothing was promised, after the estimated delivery range's last day. Found by the
     /// scheduled scan.
     PastDue {
         /// Days late.
@@ -78,7 +79,9 @@ impl Condition {
                 let promised = shipment.details.order_promised_delivery_date.as_ref();
                 let latest =
                     promised.and_then(|p| p.promised_delivery_date_max.as_ref().or(p.promised_delivery_date.as_ref()));
-                let Some(date) = latest.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()) else {
+                let promised = latest.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+                let estimated = || shipment.edd.as_ref().map(|edd| edd.latest.latest);
+                let Some(date) = promised.or_else(estimated) else {
                     return false;
                 };
                 shipment.tag != Tag::Delivered

@@ -10,8 +10,9 @@ pub const MAX_RULES: usize = 50;
 /// Longest delay before a message goes, in minutes (a week).
 const MAX_DELAY_MINUTES: u32 = 7 * 24 * 60;
 
-/// What makes a message go: a status reached (AfterShip's notification triggers), or no news
-/// for a number of days (AfterShip's `tracking_pending_time`).
+/// What makes a message go: a status reached (AfterShip's notification triggers), no news
+/// for a number of days (AfterShip's `tracking_pending_time`), or the estimated delivery date
+/// revised later or missed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
@@ -31,6 +32,10 @@ pub enum Trigger {
     Exception,
     /// No new checkpoint for the rule's `no_update_days`.
     NoUpdate,
+    /// The estimated delivery date moved later than the shopper was told.
+    EddRevised,
+    /// The estimated delivery range's last day passed with the parcel not delivered.
+    EddMissed,
     /// An exception case opened: the email to the merchant's team (exception rules'
     /// `notify_team`; never a notification rule's trigger, which is why it cannot be read from
     /// a request).
@@ -50,7 +55,7 @@ pub enum Trigger {
 
 impl Trigger {
     /// Every trigger, in the order of a parcel's life.
-    pub const ALL: [Trigger; 8] = [
+    pub const ALL: [Trigger; 10] = [
         Trigger::InfoReceived,
         Trigger::InTransit,
         Trigger::OutForDelivery,
@@ -59,6 +64,8 @@ impl Trigger {
         Trigger::FailedAttempt,
         Trigger::Exception,
         Trigger::NoUpdate,
+        Trigger::EddRevised,
+        Trigger::EddMissed,
     ];
 
     /// The trigger a status fires, if any (`Pending` and `Expired` fire none).
@@ -86,6 +93,8 @@ impl Trigger {
             Trigger::FailedAttempt => "failed_attempt",
             Trigger::Exception => "exception",
             Trigger::NoUpdate => "no_update",
+            Trigger::EddRevised => "edd_revised",
+            Trigger::EddMissed => "edd_missed",
             Trigger::TeamAlert => "team_alert",
             Trigger::ReturnSubmitted => "return_submitted",
             Trigger::ReturnApproved => "return_approved",

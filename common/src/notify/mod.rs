@@ -70,8 +70,19 @@ pub fn compose(
 ) -> Result<Message, minijinja::Error> {
     let catalog = Catalog::of(language);
     let order = shipment.details.order_number.as_deref().unwrap_or(shipment.tracking_number.as_str());
+    // The date a missed estimate promised is its range's last day; otherwise its single date.
+    let edd_date = shipment
+        .edd
+        .as_ref()
+        .map(|edd| catalog.date(if trigger == Trigger::EddMissed { edd.latest.latest } else { edd.latest.date }));
     let fill = |text: &str| {
-        crate::web::fill(text, &[("order", order), ("brand", &page.brand_name), ("url", envelope.tracking_url)])
+        let values = [
+            ("order", order),
+            ("brand", &page.brand_name),
+            ("url", envelope.tracking_url),
+            ("date", edd_date.as_deref().unwrap_or("")),
+        ];
+        crate::web::fill(text, &values)
     };
     let carrier = (!page.hide_carrier)
         .then(|| couriers::find(shipment.slug.as_str()).map_or(shipment.slug.as_str(), |c| c.name).to_owned());
@@ -83,6 +94,7 @@ pub fn compose(
         tracking_number: shipment.tracking_number.as_str(),
         carrier: carrier.as_deref(),
         tracking_url: envelope.tracking_url,
+        estimated_delivery_date: edd_date.as_deref(),
     };
     // The merchant's wording of `field`, else the built-in text, filled.
     let text = |field: &str| -> String {

@@ -15,7 +15,8 @@ use crate::domain::{DomainError, Language, Trigger};
 /// The most characters a template may have.
 pub const MAX_TEXT: usize = 2_000;
 /// The values a template may use.
-pub const VARIABLES: [&str; 7] = ["brand", "name", "order", "title", "tracking_number", "carrier", "tracking_url"];
+pub const VARIABLES: [&str; 8] =
+    ["brand", "name", "order", "title", "tracking_number", "carrier", "tracking_url", "estimated_delivery_date"];
 
 /// A merchant's wording for one trigger in one language. An absent field keeps the built-in
 /// text.
@@ -57,6 +58,9 @@ pub struct Facts<'a> {
     pub carrier: Option<&'a str>,
     /// The shipment's tracking page.
     pub tracking_url: &'a str,
+    /// Its estimated delivery date, written in the message's language (for the estimated
+    /// delivery triggers, the date missed or the new date), if it has one.
+    pub estimated_delivery_date: Option<&'a str>,
 }
 
 fn environment() -> Environment<'static> {
@@ -76,6 +80,7 @@ fn values(facts: &Facts<'_>) -> Value {
         tracking_number => facts.tracking_number,
         carrier => facts.carrier,
         tracking_url => facts.tracking_url,
+        estimated_delivery_date => facts.estimated_delivery_date,
     }
 }
 
@@ -106,6 +111,7 @@ impl MessageTexts {
             tracking_number: "1Z999AA10123456784",
             carrier: Some("UPS"),
             tracking_url: "https://track.example.com/t/acme/1Z999AA10123456784",
+            estimated_delivery_date: Some("4 December 2026"),
         };
         for (field, template) in self.fields() {
             if template.trim().is_empty() || template.chars().count() > MAX_TEXT {

@@ -347,3 +347,52 @@ async fn a_hard_bounce_suppresses_the_address_for_the_merchants_later_messages_u
     assert!(suppressions::list(&w.deps, &other, None, 10).await.expect("listed").0.is_empty());
     assert!(matches!(suppressions::get(&w.deps, &other, &entry.id).await, Err(AppError::Missing(_))));
 }
+
+#[tokio::test]
+async fn a_later_estimated_date_and_a_missed_one_each_tell_the_shopper_once_naming_the_date() {
+    use chrono::{Days, NaiveDate};
+    let w = world().await;
+    let id = shipment(&w, "1Z999AA10123456784", &[]).await;
+    for trigger in ["edd_revised", "edd_missed"] {
+        let write: RuleWrite = serde_json::from_value(serde_json::json!({"trigger": trigger})).expect("rule");
+        create_rule(&w.deps, &w.tenant, write).await.expect("rule");
+    }
+    let today = Utc::now().date_naive();
+    let snapshot = |edd: NaiveDate| StatusSnapshot {
+        edd: Some(edd),
+        ..StatusSnapshot::bare(2, Tag::InTransit, Tag::InTransit.default_subtag(), true, 1)
+    };
+    let revised = |from: NaiveDate, to: NaiveDate| ChangeEvent {
+        old: Some(StatusSnapshot { version: 1, ..snapshot(from) }),
+        new: Some(snapshot(to)),
+        ..change(&w.tenant, &id, ChangeKind::Updated, Some(Tag::InTransit), Tag::InTransit)
+    };
+    let sooner = revised(today + Days::new(5), today + Days::new(3));
+    assert_eq!(plan_notifications(&w.deps, &w.store, &sooner).await.expect("planned"), PlanReport::default());
+    let later = revised(today + Days::new(3), today + Days::new(5));
+    assert_eq!(plan_notifications(&w.deps, &w.store, &later).await.expect("planned").planned, 1);
+    let again = revised(today + Days::new(5), today + Days::new(7));
+    assert_eq!(plan_notifications(&w.deps, &w.store, &again).await.expect("planned").planned, 0, "once per shipment");
+
+    // The message names the new date, in the shopper's language.
+    let mut s = w.deps.shipments.get(&w.tenant, &id).await.expect("read").expect("there");
+    let edd = s.edd.clone().expect("a new tracking is estimated");
+    let page = crate::app::pages::page_settings(&w.deps, &w.tenant).await.expect("page");
+    let envelope = crate::notify::Envelope { tracking_url: "https://t/1", unsubscribe_url: None, recipient_name: None };
+    let message = crate::notify::compose(Trigger::EddRevised, &s, &page, &envelope, Language::De, Utc::now(), None)
+        .expect("written");
+    let date = crate::web::Catalog::of(Language::De).date(edd.latest.date);
+    assert!(message.text.contains(&date) && message.sms.contains(&date), "{date} in {}", message.text);
+
+    // Past the range's last day, not delivered: missed, once.
+    assert_eq!(plan_edd_missed(&w.deps, &w.store, &s).await.expect("planned"), 0, "not yet");
+    let mut late = edd.clone();
+    late.latest.latest = today - Days::new(2);
+    s.edd = Some(late);
+    w.deps.shipments.update(&s).await.expect("updated");
+    assert_eq!(plan_edd_missed(&w.deps, &w.store, &s).await.expect("planned"), 1);
+    assert_eq!(plan_edd_missed(&w.deps, &w.store, &s).await.expect("planned"), 0, "once per shipment");
+    let triggers: BTreeSet<Trigger> =
+        w.store.shipment_messages(&w.tenant, &id).await.expect("ledger").iter().map(|m| m.trigger).collect();
+    assert_eq!(triggers, BTreeSet::from([Trigger::EddRevised, Trigger::EddMissed]));
+}
