@@ -364,22 +364,32 @@ fn event(
     }
 }
 
-/// The delivery date promised at checkout, the only estimate there is until EDDs are
-/// computed: a single date or a range.
+/// The delivery date to show: the one promised at checkout (a single date or a range), else
+/// the latest estimate as AfterShip advises by its confidence code: the single date when it is
+/// reliable (10000, 10001), the range when only the range is (20001, 30001, 30003), nothing
+/// when the estimate rests on too little history or a vague address (30002, 30004).
 fn estimated_delivery(shipment: &Shipment, catalog: &Catalog) -> Option<String> {
-    let promised = shipment.details.order_promised_delivery_date.as_ref()?;
-    let date = |text: &Option<String>| {
-        text.as_deref().and_then(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()).map(|d| catalog.date(d))
-    };
-    match (
-        date(&promised.promised_delivery_date),
-        date(&promised.promised_delivery_date_min),
-        date(&promised.promised_delivery_date_max),
-    ) {
-        (Some(exact), _, _) => Some(exact),
-        (None, Some(min), Some(max)) if min != max => Some(format!("{min} – {max}")),
-        (None, Some(one), _) | (None, None, Some(one)) => Some(one),
-        _ => None,
+    let range = |min: String, max: String| if min == max { min } else { format!("{min} – {max}") };
+    if let Some(promised) = shipment.details.order_promised_delivery_date.as_ref() {
+        let date = |text: &Option<String>| {
+            text.as_deref().and_then(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()).map(|d| catalog.date(d))
+        };
+        return match (
+            date(&promised.promised_delivery_date),
+            date(&promised.promised_delivery_date_min),
+            date(&promised.promised_delivery_date_max),
+        ) {
+            (Some(exact), _, _) => Some(exact),
+            (None, Some(min), Some(max)) => Some(range(min, max)),
+            (None, Some(one), _) | (None, None, Some(one)) => Some(one),
+            _ => None,
+        };
+    }
+    let latest = &shipment.edd.as_ref()?.latest;
+    match latest.confidence_code {
+        Some(10000 | 10001) => Some(catalog.date(latest.date)),
+        Some(30002 | 30004) => None,
+        _ => Some(range(catalog.date(latest.earliest), catalog.date(latest.latest))),
     }
 }
 
@@ -432,4 +442,46 @@ pub fn choose_language(
         .or_else(|| tracking.and_then(Language::matching).and_then(offered))
         .or_else(|| accept_language.and_then(|h| Language::from_accept_language(h).into_iter().find_map(offered)))
         .unwrap_or(page.default_language)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::domain::edd::{DeliveryEstimate, EddSource, ShipmentEdd};
+    use crate::domain::{Language, PromisedDeliveryDate, ShipmentDetails, Slug, TenantId, TrackingNumber};
+
+    fn estimated(code: u32) -> Shipment {
+        let mut shipment = Shipment::new(
+            TenantId::parse("acme").expect("tenant"),
+            Slug::parse("ups").expect("slug"),
+            TrackingNumber::parse("1Z999AA10123456784").expect("number"),
+            ShipmentDetails::default(),
+            Utc::now(),
+        );
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 12, d).expect("date");
+        let estimate = DeliveryEstimate {
+            source: EddSource::Predicted,
+            date: day(3),
+            earliest: day(2),
+            latest: day(5),
+            confidence_code: Some(code),
+        };
+        shipment.edd = Some(ShipmentEdd { first: estimate.clone(), latest: estimate });
+        shipment
+    }
+
+    #[test]
+    fn the_page_shows_the_promise_else_the_estimate_as_far_as_its_confidence_goes() {
+        let catalog = Catalog::of(Language::En);
+        let day = |d: u32| catalog.date(NaiveDate::from_ymd_opt(2026, 12, d).expect("date"));
+        assert_eq!(estimated_delivery(&estimated(10001), catalog), Some(day(3)));
+        assert_eq!(estimated_delivery(&estimated(20001), catalog), Some(format!("{} – {}", day(2), day(5))));
+        assert_eq!(estimated_delivery(&estimated(30002), catalog), None, "too little history to show");
+        let mut promised = estimated(10001);
+        promised.details.order_promised_delivery_date =
+            Some(PromisedDeliveryDate { promised_delivery_date: Some("2026-12-07".into()), ..Default::default() });
+        assert_eq!(estimated_delivery(&promised, catalog), Some(day(7)), "the merchant's promise comes first");
+    }
 }
