@@ -88,6 +88,9 @@ enum Command {
     /// A merchant's numbers (overview, carrier scorecards, exceptions); recount the rollups.
     #[command(subcommand)]
     Analytics(commands::analytics::AnalyticsCommand),
+    /// A merchant's report: HTML with charts and CSVs over a range of days.
+    #[command(subcommand)]
+    Reports(commands::reports::ReportsCommand),
     /// Estimated delivery dates: their accuracy on a merchant's own history.
     #[command(subcommand)]
     Edd(commands::edd::EddCommand),
@@ -168,6 +171,11 @@ async fn main() -> anyhow::Result<()> {
             let store = database::open(&cli.db, Open::Existing)?;
             let deps = wire(&cli.db, store.clone(), &settings)?;
             commands::analytics::run(&deps, &store, command).await
+        }
+        Command::Reports(command) => {
+            let public_url = |name: &str| (name == var::PUBLIC_URL).then(|| std::env::var(name).ok()).flatten();
+            let deps = connect(&cli.db, Open::Existing, |name| given(name).or_else(|| public_url(name)))?;
+            commands::reports::run(&deps, command).await
         }
         Command::Edd(command) => {
             let deps = connect(&cli.db, Open::Existing, given)?;

@@ -16,6 +16,7 @@ pub mod operator;
 pub mod orders;
 pub mod pages;
 pub mod pipeline;
+pub mod reports;
 pub mod returns;
 pub mod scan;
 pub mod subscriptions;

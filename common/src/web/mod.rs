@@ -8,9 +8,11 @@
 //! ([`limiter::Limiter`]); a failed order lookup looks the same whether the order is unknown
 //! or the proof wrong.
 
+pub mod charts;
 mod i18n;
 mod limiter;
 mod render;
+mod reports;
 mod returns;
 mod unsubscribe;
 mod view;
@@ -70,6 +72,7 @@ struct Web {
 pub fn page_router(deps: Deps) -> Router {
     let state = Web { limiter: Arc::new(Limiter::per_minute(deps.page_lookups_per_minute)), deps };
     returns::routes(Router::new())
+        .route("/reports/{token}/{file}", get(reports::file))
         .route("/t/{slug}", get(lookup_form))
         .route("/t/{slug}/orders", get(order_page))
         .route("/t/{slug}/track", get(track_form))

@@ -26,6 +26,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("returns_done.html", include_str!("templates/returns_done.html")),
     ("email.html", include_str!("templates/email.html")),
     ("email.txt", include_str!("templates/email.txt")),
+    ("report.html", include_str!("templates/report.html")),
 ];
 
 /// The style sheet every page inlines.

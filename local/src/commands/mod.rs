@@ -9,6 +9,7 @@ pub mod notification_rules;
 pub mod notifications;
 pub mod orders;
 pub mod quarantine;
+pub mod reports;
 pub mod returns;
 pub mod serve;
 pub mod tenants;

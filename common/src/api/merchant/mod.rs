@@ -11,6 +11,7 @@ mod imports;
 mod notification_rules;
 mod orders;
 mod pages;
+mod reports;
 mod returns;
 mod suppressions;
 mod trackings;
@@ -91,6 +92,8 @@ pub fn merchant_router(deps: Deps) -> Router {
         .route("/analytics/carriers", get(analytics::carriers))
         .route("/analytics/exceptions", get(analytics::exceptions))
         .route("/imports", post(imports::start))
+        .route("/reports", post(reports::create))
+        .route("/reports/{id}/{file}", get(reports::file))
         .route("/imports/{id}", get(imports::get))
         .route("/notification-rules", get(notification_rules::list).post(notification_rules::create))
         .route("/notification-rules/preview", post(notification_rules::preview))

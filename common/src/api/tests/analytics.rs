@@ -145,3 +145,48 @@ async fn bad_imports_and_ranges_get_clear_errors() {
     let (status, _) = send(&h, &h.key, "/porchlight/v1/imports", "text/csv", big).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn a_report_is_made_on_demand_and_read_with_the_key_or_its_link() {
+    let h = Harness::new().await;
+    let (status, _) = send(&h, &h.key, "/porchlight/v1/imports", "application/x-ndjson", history(200)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    run_running_imports(&h.deps, history_lines).await.expect("ran");
+    while count_feed(&h.deps, &h.store, 500).await.expect("counted") > 0 {}
+
+    let asked = serde_json::json!({"from": "2026-03-01", "to": "2026-04-30"});
+    let (status, made) = h.call(Method::POST, "/porchlight/v1/reports", Some(asked)).await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let made = &made["data"];
+    assert_eq!(made["id"], "2026-03-01_2026-04-30");
+    let files: Vec<&str> = made["files"].as_array().expect("files").iter().filter_map(|f| f.as_str()).collect();
+    assert_eq!(files.len(), 4);
+    let (status, content_type, html) = text(&h, files[0]).await;
+    assert_eq!((status, content_type.as_str()), (StatusCode::OK, "text/html; charset=utf-8"));
+    assert!(html.contains("<svg") && html.contains("Shipments by lane"));
+
+    // The link needs no key.
+    let link = made["link"].as_str().expect("a link");
+    let request = Request::builder().uri(link).body(Body::empty()).expect("request");
+    let response = h.router.clone().oneshot(request).await.expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let csp = response.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(csp.starts_with("default-src 'none'"), "{csp}");
+    let csv_link = link.replace("report.html", "carriers.csv");
+    let request = Request::builder().uri(&csv_link).body(Body::empty()).expect("request");
+    assert_eq!(h.router.clone().oneshot(request).await.expect("response").status(), StatusCode::OK);
+    let forged = Request::builder().uri("/reports/AAAA/report.html").body(Body::empty()).expect("request");
+    assert_eq!(h.router.clone().oneshot(forged).await.expect("response").status(), StatusCode::NOT_FOUND);
+
+    // Another merchant, another report, half a range: refused.
+    let other = h.other_key().await;
+    let (status, _) = h.call_as(Some(&other), Method::GET, files[0], None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = h.call(Method::GET, "/porchlight/v1/reports/2026-05-01_2026-05-31/report.html", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) =
+        h.call(Method::POST, "/porchlight/v1/reports", Some(serde_json::json!({"from": "2026-03-01"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, made) = h.call(Method::POST, "/porchlight/v1/reports", None).await;
+    assert_eq!(status, StatusCode::CREATED, "last week by default: {made}");
+}

@@ -24,6 +24,8 @@ async fn the_openapi_document_describes_every_route() {
         ("/tracking/2026-07/couriers/detect", "post"),
         ("/tracking/2026-07/estimated-delivery-date/predict", "post"),
         ("/tracking/2026-07/estimated-delivery-date/predict-batch", "post"),
+        ("/porchlight/v1/reports", "post"),
+        ("/porchlight/v1/reports/{id}/{file}", "get"),
         ("/openapi.json", "get"),
         ("/healthz", "get"),
         ("/webhooks/carriers/{slug}", "post"),

@@ -1,0 +1,34 @@
+//! `/reports/{token}/{file}`: a merchant's report by the sealed link its email carries (no
+//! API key: the token is the key, and it expires). Anything else, a forged, damaged or expired
+//! token, or a file the report does not have, is a plain 404.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::Web;
+use crate::app::reports;
+
+pub(super) async fn file(State(web): State<Web>, Path((token, name)): Path<(String, String)>) -> Response {
+    let deps = &web.deps;
+    let Some((tenant, id)) = reports::open_link(deps, &token, deps.clock.now()) else {
+        return (StatusCode::NOT_FOUND, "this report link does not work (it may have expired)").into_response();
+    };
+    match reports::report_file(deps, &tenant, &id, &name).await {
+        Ok((content_type, bytes)) => {
+            let mut response = (StatusCode::OK, bytes).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(reports::CSP));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+            headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+            headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+            response
+        }
+        Err(error) if error.is_retryable() => {
+            tracing::warn!(error = %error, "report unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "the report is unavailable; try again").into_response()
+        }
+        Err(_) => (StatusCode::NOT_FOUND, "this report has no such file").into_response(),
+    }
+}
