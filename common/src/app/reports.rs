@@ -71,10 +71,6 @@ fn label(card: &analytics::LaneCard) -> String {
     format!("{} {}→{}", card.slug, place(&card.origin_country_region), place(&card.destination_country_region))
 }
 
-fn percent(rate: Option<f64>) -> f64 {
-    rate.unwrap_or(0.0) * 100.0
-}
-
 fn share(rate: Option<&analytics::Rate>) -> String {
     rate.map_or_else(|| "–".to_owned(), |r| format!("{:.1} %", r.value * 100.0))
 }
@@ -120,27 +116,30 @@ pub async fn build_report(deps: &Deps, tenant: &TenantId, range: DayRange) -> Re
     let palette = crate::web::Palette::of(&page);
     let busiest = &carriers.lanes[..carriers.lanes.len().min(CHART_LANES)];
     let chart = |title, unit, decimals, bars: Vec<Bar>| {
-        (title, BarChart { title, unit, decimals, bars, color: &palette.accent }.svg())
+        let empty = bars.is_empty();
+        (title, empty, BarChart { title, unit, decimals, bars, color: &palette.accent }.svg())
     };
-    let bars = |value: &dyn Fn(&analytics::LaneCard) -> (f64, Option<f64>)| -> Vec<Bar> {
+    // A lane without the value (no delivery yet, nothing promised) has no bar.
+    let bars = |value: &dyn Fn(&analytics::LaneCard) -> Option<(f64, Option<f64>)>| -> Vec<Bar> {
         busiest
             .iter()
-            .map(|card| {
-                let (value, behind) = value(card);
-                Bar { label: label(card), value, behind }
+            .filter_map(|card| {
+                let (value, behind) = value(card)?;
+                Some(Bar { label: label(card), value, behind })
             })
             .collect()
     };
+    let percent = |rate: Option<f64>| rate.map(|r| (r * 100.0, None));
     let charts = vec![
-        chart("Shipments by lane", "{}", 0, bars(&|c| (c.shipments as f64, None))),
+        chart("Shipments by lane", "{}", 0, bars(&|c| Some((c.shipments as f64, None)))),
         chart(
             "Pickup to delivery by lane: median, and 90th percentile behind it",
             "{} d",
             1,
-            bars(&|c| (c.transit_days.p50.unwrap_or(0.0), c.transit_days.p90)),
+            bars(&|c| Some((c.transit_days.p50?, c.transit_days.p90))),
         ),
-        chart("On time by lane (against the promised date)", "{} %", 1, bars(&|c| (percent(c.on_time_rate), None))),
-        chart("Shipments with an exception by lane", "{} %", 1, bars(&|c| (percent(c.exception_rate), None))),
+        chart("On time by lane (against the promised date)", "{} %", 1, bars(&|c| percent(c.on_time_rate))),
+        chart("Shipments with an exception by lane", "{} %", 1, bars(&|c| percent(c.exception_rate))),
         chart(
             "Exceptions by kind",
             "{}",
@@ -155,7 +154,7 @@ pub async fn build_report(deps: &Deps, tenant: &TenantId, range: DayRange) -> Re
     ];
     let charts: Vec<minijinja::Value> = charts
         .into_iter()
-        .map(|(title, svg)| context! { title => title, svg => minijinja::Value::from_safe_string(svg) })
+        .map(|(title, empty, svg)| context! { title, empty, svg => minijinja::Value::from_safe_string(svg) })
         .collect();
     let html = crate::web::render_document(
         "report.html",
