@@ -183,6 +183,10 @@ async fn scan_exceptions(deps: Deps, ledger: SqliteStore, mut stopped: watch::Re
             Ok(expired) => tracing::info!(expired, "returns expired"),
             Err(error) => tracing::error!(error = %error, "return expiry failed"),
         }
+        // The weekly reports ride on the same schedule: each week's is built and emailed once.
+        if let Err(error) = app::reports::run_weekly(&deps, &ledger).await {
+            tracing::error!(error = %error, "weekly reports failed");
+        }
         if idle(&mut stopped, EXCEPTION_SCAN_EVERY).await {
             break;
         }

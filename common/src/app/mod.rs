@@ -5,7 +5,7 @@ pub mod analytics;
 mod batching;
 mod cache;
 pub mod connections;
-mod documents;
+pub(crate) mod documents;
 pub mod edd;
 pub mod exceptions;
 pub mod fanout;

@@ -329,10 +329,36 @@ async fn return_message(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, Ap
     }
 }
 
+/// The weekly report's email to the team (the entry names the week), with the report's
+/// headline figures and its sealed link.
+async fn report_message(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, AppError> {
+    use super::reports;
+    let Some(range) = reports::range_of_ledger_id(&entry.shipment_id) else {
+        return Ok(Prepared::Skip("not a report's message"));
+    };
+    if let Some(skip) = suppressed(deps, entry).await? {
+        return Ok(skip);
+    }
+    let Some(base) = deps.public_url.as_deref() else {
+        return Ok(Prepared::Fail("no public URL to link the report from".into()));
+    };
+    let link = format!("{base}{}", reports::link_path(deps, &entry.tenant_id, &reports::report_id(range)));
+    let page = super::pages::page_settings(deps, &entry.tenant_id).await?;
+    let overview = super::analytics::overview(deps, &entry.tenant_id, range, &Default::default()).await?;
+    let (from, to) = (range.from.to_string(), range.to.to_string());
+    match crate::notify::compose_report_email(&page, &from, &to, &reports::figures(&overview), &link) {
+        Ok(message) => Ok(send(entry, &page.brand_name, message, None)),
+        Err(error) => Ok(Prepared::Fail(format!("the message could not be written: {error}"))),
+    }
+}
+
 /// The message `entry` stands for, written from the shipment (or return) as it is now.
 async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, AppError> {
     if entry.trigger.is_return() {
         return return_message(deps, entry).await;
+    }
+    if entry.trigger == Trigger::ReportReady {
+        return report_message(deps, entry).await;
     }
     let Some(shipment) = deps.shipments.get(&entry.tenant_id, &entry.shipment_id).await? else {
         return Ok(Prepared::Skip("the shipment was deleted"));

@@ -2,6 +2,10 @@
 //! on the server, no script) and the CSVs behind it, kept in the blob store under
 //! `reports/<tenant>/<from>_<to>/`, and reached with the API key or a sealed link that expires.
 
+mod weekly;
+
+pub use weekly::{WeeklyRun, ledger_id, range_of_ledger_id, report_settings, run_weekly, set_report_settings};
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
@@ -80,7 +84,7 @@ fn days(value: Option<f64>) -> String {
 }
 
 /// The overview's headline figures, as (label, value) written out.
-fn figures(overview: &analytics::Overview) -> Vec<(&'static str, String)> {
+pub(crate) fn figures(overview: &analytics::Overview) -> Vec<(&'static str, String)> {
     vec![
         ("Shipments", overview.shipments.to_string()),
         ("Delivered", overview.delivered.to_string()),
@@ -106,6 +110,9 @@ fn lane_row(card: &analytics::LaneCard) -> Vec<String> {
     ]
 }
 
+/// A bar's value and the one drawn behind it, if any.
+type BarValue = (f64, Option<f64>);
+
 /// Builds `tenant`'s report over `range` from its rollups.
 pub async fn build_report(deps: &Deps, tenant: &TenantId, range: DayRange) -> Result<Report, AppError> {
     let all = LaneFilter::default();
@@ -120,7 +127,7 @@ pub async fn build_report(deps: &Deps, tenant: &TenantId, range: DayRange) -> Re
         (title, empty, BarChart { title, unit, decimals, bars, color: &palette.accent }.svg())
     };
     // A lane without the value (no delivery yet, nothing promised) has no bar.
-    let bars = |value: &dyn Fn(&analytics::LaneCard) -> Option<(f64, Option<f64>)>| -> Vec<Bar> {
+    let bars = |value: &dyn Fn(&analytics::LaneCard) -> Option<BarValue>| -> Vec<Bar> {
         busiest
             .iter()
             .filter_map(|card| {

@@ -20,6 +20,7 @@ mod page;
 mod poll;
 mod quiet;
 mod recipients;
+mod reports;
 mod returns;
 mod shipment;
 mod status;
@@ -40,6 +41,7 @@ pub use page::{Banner, NavLink, Recommendation, TrackingPage, https_url, slug_fr
 pub use poll::{PollOutcome, PollPolicy, seconds_between, ticks_between};
 pub use quiet::{after_quiet_hours, country_zone, is_time_zone, recipient_zone};
 pub use recipients::{Contact, MAX_SUBSCRIPTIONS, Subscriptions, e164, language_tag};
+pub use reports::{MAX_RECIPIENTS, ReportSettings};
 pub use returns::{
     ApprovalStatus, AutoRule, Decision, ExchangeVariant, FINAL_SALE_TAG, FiledBy, Grading, Judgement, LineEligibility,
     MethodFee, NotAllowed, Outcome, Reason, ReceiveRefused, ReceivedItem, Receiving, RefundDestination, Refusal,

@@ -51,6 +51,10 @@ pub enum Trigger {
     /// A return was rejected, and why.
     #[serde(skip_deserializing)]
     ReturnRejected,
+    /// The weekly report is ready: the email to the merchant's team with its link (the
+    /// ledger's shipment id encodes the report's week, see `app::reports`).
+    #[serde(skip_deserializing)]
+    ReportReady,
 }
 
 impl Trigger {
@@ -99,6 +103,7 @@ impl Trigger {
             Trigger::ReturnSubmitted => "return_submitted",
             Trigger::ReturnApproved => "return_approved",
             Trigger::ReturnRejected => "return_rejected",
+            Trigger::ReportReady => "report_ready",
         }
     }
 
@@ -111,9 +116,15 @@ impl Trigger {
     /// return's.
     pub fn parse_stored(text: &str) -> Option<Trigger> {
         Trigger::parse(text).or_else(|| {
-            [Trigger::TeamAlert, Trigger::ReturnSubmitted, Trigger::ReturnApproved, Trigger::ReturnRejected]
-                .into_iter()
-                .find(|t| t.as_str() == text)
+            [
+                Trigger::TeamAlert,
+                Trigger::ReturnSubmitted,
+                Trigger::ReturnApproved,
+                Trigger::ReturnRejected,
+                Trigger::ReportReady,
+            ]
+            .into_iter()
+            .find(|t| t.as_str() == text)
         })
     }
 

@@ -19,6 +19,8 @@ pub enum SettingsKind {
     NotificationTexts,
     /// `ReturnPolicy`.
     ReturnPolicy,
+    /// `ReportSettings`.
+    ReportSettings,
 }
 
 impl SettingsKind {
@@ -30,6 +32,7 @@ impl SettingsKind {
             SettingsKind::ExceptionRules => "exception-rules",
             SettingsKind::NotificationTexts => "notification-texts",
             SettingsKind::ReturnPolicy => "return-policy",
+            SettingsKind::ReportSettings => "report-settings",
         }
     }
 }

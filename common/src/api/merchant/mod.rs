@@ -93,6 +93,7 @@ pub fn merchant_router(deps: Deps) -> Router {
         .route("/analytics/exceptions", get(analytics::exceptions))
         .route("/imports", post(imports::start))
         .route("/reports", post(reports::create))
+        .route("/report-settings", get(reports::get_settings).put(reports::put_settings))
         .route("/reports/{id}/{file}", get(reports::file))
         .route("/imports/{id}", get(imports::get))
         .route("/notification-rules", get(notification_rules::list).post(notification_rules::create))

@@ -61,3 +61,28 @@ pub(super) async fn file(
     response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(reports::CSP));
     Ok(response)
 }
+
+fn settings_view(settings: &crate::domain::ReportSettings) -> serde_json::Value {
+    json!({ "report_settings": settings })
+}
+
+/// `GET /porchlight/v1/report-settings`: who gets the weekly report (disabled until set).
+pub(super) async fn get_settings(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+) -> Result<Response, ApiError> {
+    let (settings, _) = reports::report_settings(&deps, &tenant).await?;
+    Ok(envelope(StatusCode::OK, settings_view(&settings)))
+}
+
+/// `PUT /porchlight/v1/report-settings`: `{"enabled", "recipients", "time_zone"}`, replaced
+/// whole.
+pub(super) async fn put_settings(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let settings: crate::domain::ReportSettings = parse_body(body)?;
+    let stored = reports::set_report_settings(&deps, &tenant, settings).await?;
+    Ok(envelope(StatusCode::OK, settings_view(&stored)))
+}

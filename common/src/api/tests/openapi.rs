@@ -25,6 +25,8 @@ async fn the_openapi_document_describes_every_route() {
         ("/tracking/2026-07/estimated-delivery-date/predict", "post"),
         ("/tracking/2026-07/estimated-delivery-date/predict-batch", "post"),
         ("/porchlight/v1/reports", "post"),
+        ("/porchlight/v1/report-settings", "get"),
+        ("/porchlight/v1/report-settings", "put"),
         ("/porchlight/v1/reports/{id}/{file}", "get"),
         ("/openapi.json", "get"),
         ("/healthz", "get"),
