@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FUNCTIONS = [
     "ApiFunction", "WebhookIntakeFunction", "TrackingUpdaterFunction", "StatusFanoutFunction", "CarrierPollerFunction",
     "TrackingPageFunction", "NotifierFunction", "WebhookDispatcherFunction",
-    "ExceptionDetectorFunction", "PageFormsFunction",
+    "ExceptionDetectorFunction", "PageFormsFunction", "ReportGeneratorFunction",
 ]
 PARAMETERS = {"Stage": "check", "SecretKey": "0" * 64}
 READ_WRITE = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
@@ -52,6 +52,8 @@ DYNAMODB_ACTIONS = {
     # The pages' forms: shipments subscribed to, returns created (a transaction of puts and
     # an update), messages and webhook deliveries planned; lookups read.
     "PageFormsFunction": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
+    # Tenants, settings and rollups read; the reports' emails planned (conditional puts).
+    "ReportGeneratorFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
 }
 # AWS managed policies SAM attaches for logs and event sources; nothing broader.
 MANAGED = {"AWSLambdaBasicExecutionRole", "AWSLambdaSQSQueueExecutionRole", "AWSLambdaDynamoDBExecutionRole"}
@@ -267,11 +269,13 @@ def deploy_and_inspect(template):
     # and the page API is made through moto's API Gateway API for the distribution to face.
     pages = page_api_definition["Body"]
     routes = {(path, method) for path, item in pages["paths"].items() for method in item}
-    expect(routes == {("/t/{proxy+}", "get"), ("/t/{proxy+}", "post")}, f"page API routes {routes}")
+    expect(routes == {("/t/{proxy+}", "get"), ("/t/{proxy+}", "post"), ("/reports/{proxy+}", "get")}, f"page API routes {routes}")
     integration = json.dumps(pages["paths"]["/t/{proxy+}"]["get"]["x-amazon-apigateway-integration"])
     expect("TrackingPageFunction" in integration, "the page API invokes the tracking-page function")
     integration = json.dumps(pages["paths"]["/t/{proxy+}"]["post"]["x-amazon-apigateway-integration"])
     expect("PageFormsFunction" in integration, "the pages' forms go to the page-forms function")
+    integration = json.dumps(pages["paths"]["/reports/{proxy+}"]["get"]["x-amazon-apigateway-integration"])
+    expect("PageFormsFunction" in integration, "reports' sealed links go to the page-forms function, which holds the key")
     forms_env = lambdas.get_function(FunctionName="porchlight-check-page-forms")["Configuration"]["Environment"]["Variables"]
     expect(forms_env.get("PORCHLIGHT_BLOB_BUCKET"), "the forms function knows the photo bucket")
     s3_bucket = forms_env["PORCHLIGHT_BLOB_BUCKET"]
@@ -299,7 +303,7 @@ def deploy_and_inspect(template):
     expect(default["ViewerProtocolPolicy"] == "redirect-to-https", "viewers are sent to https")
     expect("POST" in default["AllowedMethods"]["Items"], f"methods {default['AllowedMethods']}")
     expect(sorted(default["AllowedMethods"]["CachedMethods"]["Items"]) == ["GET", "HEAD"], "only reads are cached")
-    for pattern in ["/t/*/orders", "/t/*/returns*"]:
+    for pattern in ["/t/*/orders", "/t/*/returns*", "/reports/*"]:
         behavior = [b for b in deployed["CacheBehaviors"]["Items"] if b["PathPattern"] == pattern]
         expect(behavior and behavior[0]["CachePolicyId"] == CACHING_DISABLED, f"{pattern} (personal data) is never cached")
     policies = cloudfront_resources

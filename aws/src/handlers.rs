@@ -201,6 +201,26 @@ pub async fn dispatch_webhooks(runtime: &Runtime, _event: serde_json::Value) -> 
     Ok(())
 }
 
+/// `report-generator`: a scheduled event runs the weekly reports that came due; an event
+/// naming `tenant_id`, `from` and `to` (`YYYY-MM-DD`) builds that merchant's report over
+/// those days.
+pub async fn generate_reports(runtime: &Runtime, event: serde_json::Value) -> Result<(), FunctionError> {
+    let deps = &runtime.deps;
+    let text = |field: &str| event.get(field).and_then(serde_json::Value::as_str).map(str::to_owned);
+    if let Some(tenant) = text("tenant_id") {
+        let tenant = porchlight::domain::TenantId::parse(&tenant).map_err(app::AppError::from)?;
+        let today = deps.clock.now().date_naive();
+        let range = app::analytics::DayRange::parse(text("from").as_deref(), text("to").as_deref(), today)
+            .map_err(app::AppError::from)?;
+        let report = app::reports::run_report(deps, &tenant, range).await?;
+        tracing::info!(tenant_id = %tenant, report = %report.id, "report built on demand");
+        return Ok(());
+    }
+    let run = app::reports::run_weekly(deps, runtime.ledger.as_ref()).await?;
+    tracing::info!(merchants = run.merchants, built = run.built, planned = run.planned, "weekly reports");
+    Ok(())
+}
+
 /// `exception-detector`: on its schedule, scans every merchant's active shipments for what only
 /// time brings: time-based exception rules, `no_update` messages, `tracking_pending_time`
 /// webhooks; and expires the approved returns whose items never shipped in time.
