@@ -47,6 +47,7 @@ fn lanes() -> Vec<Lane> {
                     origin: CountryCode::parse(origin).ok(),
                     destination: CountryCode::parse(destination).ok(),
                     service: None,
+                    tag: None,
                 });
             }
         }
@@ -82,6 +83,7 @@ async fn merchant(store: &SqliteStore, tenant: &TenantId) {
             pickup_to_delivery: is_delivered.then(|| sketch::bucket_of(hours)),
             order_to_delivery: is_delivered.then(|| sketch::bucket_of(hours + 30.0)),
             transit_days: is_delivered.then(|| (hours / 24.0).round() as u32),
+            tags: Vec::new(),
         };
         batch.push(CountedChange {
             tenant_id: tenant.clone(),

@@ -37,6 +37,7 @@ fn lanes(rng: &mut Xoshiro256PlusPlus) -> Vec<Lane> {
             origin: CountryCode::parse(COUNTRIES[rng.random_range(0..COUNTRIES.len())]).ok(),
             destination: CountryCode::parse(COUNTRIES[rng.random_range(0..COUNTRIES.len())]).ok(),
             service: Some(SERVICES[rng.random_range(0..SERVICES.len())].to_owned()),
+            tag: None,
         };
         if !lanes.contains(&lane) {
             lanes.push(lane);

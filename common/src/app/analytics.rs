@@ -85,6 +85,9 @@ pub struct LaneFilter {
     pub origins: Vec<CountryCode>,
     /// Destination countries.
     pub destinations: Vec<CountryCode>,
+    /// One merchant's shipment tag: only shipments carrying it (among their first
+    /// [`crate::domain::analytics::MAX_COUNTED_TAGS`] tags, alphabetically).
+    pub tag: Option<String>,
 }
 
 impl LaneFilter {
@@ -92,7 +95,10 @@ impl LaneFilter {
         let any = |wanted: &[CountryCode], value: Option<CountryCode>| {
             wanted.is_empty() || value.is_some_and(|v| wanted.contains(&v))
         };
-        (self.slugs.is_empty() || self.slugs.contains(&lane.slug))
+        // Tagged rows count their shipments again, once per tag: a query reads either the
+        // untagged rows or one tag's.
+        lane.tag == self.tag
+            && (self.slugs.is_empty() || self.slugs.contains(&lane.slug))
             && any(&self.origins, lane.origin)
             && any(&self.destinations, lane.destination)
     }

@@ -30,10 +30,19 @@ pub struct Lane {
     /// The carrier's service, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    /// The merchant's shipment tag these counts are for: rows with a tag count again, per
+    /// tag, the shipments of the lane that carry it (for filtering by tag); untagged rows
+    /// count every shipment once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
 }
 
 /// Longest service name kept in a lane; longer ones are cut (they are labels, not keys).
 const MAX_SERVICE: usize = 64;
+
+/// Most of a shipment's tags counted (the first in alphabetical order): each adds rows to
+/// every change, and a change's rows must fit one DynamoDB transaction.
+pub const MAX_COUNTED_TAGS: usize = 5;
 
 impl Lane {
     /// A service's name as lanes keep it: trimmed and cut to [`MAX_SERVICE`] characters;
@@ -72,6 +81,9 @@ pub struct ShipmentFacts {
     /// Order to delivery, as a [`sketch`] bucket of hours.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_to_delivery: Option<u32>,
+    /// The merchant's tags on it (at most [`MAX_COUNTED_TAGS`], sorted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     /// Calendar days from the pickup's written date to the delivery's (what an estimated
     /// delivery date adds to a pickup date), at most [`MAX_TRANSIT_DAYS`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,6 +135,7 @@ impl ShipmentFacts {
                 origin: details.origin_country_region,
                 destination: details.destination_country_region,
                 service: details.shipment_type.as_deref().and_then(Lane::service_name),
+                tag: None,
             },
             tag: shipment.tag,
             subtag: shipment.subtag,
@@ -132,6 +145,13 @@ impl ShipmentFacts {
             pickup_to_delivery: since(shipment.shipment_pickup_date.as_ref()),
             order_to_delivery: since(order_time.as_ref()),
             transit_days: transit_days(shipment.shipment_pickup_date.as_ref(), delivered_at),
+            tags: {
+                let mut tags = details.shipment_tags.clone();
+                tags.sort_unstable();
+                tags.dedup();
+                tags.truncate(MAX_COUNTED_TAGS);
+                tags
+            },
         }
     }
 
@@ -172,20 +192,23 @@ impl ShipmentFacts {
 }
 
 /// What moving a shipment from `old` facts to `new` ones does to the rows: its counters taken
-/// from its old day, third of a month, month and lane, added to its new ones, netted per row (rows left with
-/// nothing to change are left out). `None` stands for "not there" (created, deleted).
+/// from its old day, third of a month, month and lane (and the lane under each of its tags),
+/// added to its new ones, netted per row (rows left with nothing to change are left out). `None` stands for "not there" (created, deleted).
 pub fn change_rows(old: Option<&ShipmentFacts>, new: Option<&ShipmentFacts>) -> Vec<(Period, Lane, Counters)> {
     let mut rows: Vec<(Period, Lane, Counters)> = Vec::with_capacity(6);
     for (facts, sign) in [(old, -1), (new, 1)] {
         let Some(facts) = facts else { continue };
         let counters = facts.counters();
-        for period in Period::of_day(facts.day) {
-            match rows.iter_mut().find(|(p, lane, _)| *p == period && *lane == facts.lane) {
-                Some((_, _, existing)) => existing.merge(&counters, sign),
-                None => {
-                    let mut delta = Counters::default();
-                    delta.merge(&counters, sign);
-                    rows.push((period, facts.lane.clone(), delta));
+        let tagged = facts.tags.iter().map(|tag| Lane { tag: Some(tag.clone()), ..facts.lane.clone() });
+        for lane in std::iter::once(facts.lane.clone()).chain(tagged) {
+            for period in Period::of_day(facts.day) {
+                match rows.iter_mut().find(|(p, l, _)| *p == period && *l == lane) {
+                    Some((_, _, existing)) => existing.merge(&counters, sign),
+                    None => {
+                        let mut delta = Counters::default();
+                        delta.merge(&counters, sign);
+                        rows.push((period, lane.clone(), delta));
+                    }
                 }
             }
         }

@@ -269,7 +269,8 @@ impl EddModel {
         let mut by_destination: HashMap<(Slug, Option<CountryCode>), Vec<f64>> = HashMap::new();
         let mut by_carrier: HashMap<Slug, Vec<f64>> = HashMap::new();
         let mut all = zeros();
-        for (lane, counters) in lanes {
+        // Rows under a tag count their shipments again: only the untagged ones are learnt from.
+        for (lane, counters) in lanes.into_iter().filter(|(lane, _)| lane.tag.is_none()) {
             let Some(counts) = day_counts(counters) else { continue };
             if lane.service.is_some() {
                 add_into(by_service.entry(lane.clone()).or_insert_with(zeros), &counts);
@@ -324,6 +325,7 @@ impl EddModel {
                 origin: query.origin,
                 destination: query.destination,
                 service: Some(service.clone()),
+                tag: None,
             };
             if let Some(node) = self.lane_services.get(&lane) {
                 return estimate(Level::LaneAndService, node, false);

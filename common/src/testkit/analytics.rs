@@ -12,6 +12,7 @@ fn lane(slug: &str) -> Lane {
         origin: CountryCode::parse("CHN").ok(),
         destination: CountryCode::parse("USA").ok(),
         service: Some("Standard \"economy\" #1".into()),
+        tag: None,
     }
 }
 

@@ -1,7 +1,8 @@
 //! Analytics under `/porchlight/v1/analytics`: overview, carrier scorecards per lane and
 //! exceptions over a range of days (`from`, `to`: `YYYY-MM-DD`, UTC, shipments created then;
 //! the last 30 days by default), filtered by courier (`slug`), `origin` and `destination`
-//! (alpha-3, each a comma-separated list), as JSON or (`format=csv`) CSV.
+//! (alpha-3, each a comma-separated list) and one shipment `tag`, as JSON or (`format=csv`)
+//! CSV.
 
 use axum::Extension;
 use axum::extract::rejection::QueryRejection;
@@ -23,6 +24,7 @@ pub(super) struct AnalyticsParams {
     slug: Option<String>,
     origin: Option<String>,
     destination: Option<String>,
+    tag: Option<String>,
     format: Option<String>,
     by_service: Option<String>,
 }
@@ -52,6 +54,7 @@ impl AnalyticsParams {
                 .map_err(AppError::from)?,
             destinations: list(params.destination.as_deref(), |c| CountryCode::parse_field("destination", c))
                 .map_err(AppError::from)?,
+            tag: params.tag.clone().map(|tag| tag.trim().to_owned()).filter(|tag| !tag.is_empty()),
         };
         let format = match params.format.as_deref() {
             None | Some("json") => Format::Json,

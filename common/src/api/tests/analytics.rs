@@ -190,3 +190,32 @@ async fn a_report_is_made_on_demand_and_read_with_the_key_or_its_link() {
     let (status, made) = h.call(Method::POST, "/porchlight/v1/reports", None).await;
     assert_eq!(status, StatusCode::CREATED, "last week by default: {made}");
 }
+
+#[tokio::test]
+async fn analytics_filter_by_one_shipment_tag_without_counting_anything_twice() {
+    let h = Harness::new().await;
+    for (number, tags) in [
+        ("1Z999AA10123456784", serde_json::json!(["vip", "gift"])),
+        ("1Z12345E0205271688", serde_json::json!(["vip"])),
+        ("1Z12345E6605272234", serde_json::json!([])),
+    ] {
+        let body = serde_json::json!({"tracking_number": number, "slug": "ups", "shipment_tags": tags});
+        let (status, created) = h.call(Method::POST, "/tracking/2026-07/trackings", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+    }
+    while count_feed(&h.deps, &h.store, 500).await.expect("counted") > 0 {}
+    let shipments = |query: &'static str| {
+        let h = &h;
+        async move {
+            let (status, body) = h.call(Method::GET, &format!("/porchlight/v1/analytics/overview?{query}"), None).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body["data"]["shipments"].as_i64()
+        }
+    };
+    assert_eq!(shipments("").await, Some(3), "every shipment once, whatever its tags");
+    assert_eq!(shipments("tag=vip").await, Some(2));
+    assert_eq!(shipments("tag=gift").await, Some(1));
+    assert_eq!(shipments("tag=none-such").await, Some(0));
+    let (_, card) = h.call(Method::GET, "/porchlight/v1/analytics/carriers?tag=vip", None).await;
+    assert_eq!(card["data"]["lanes"][0]["shipments"], 2, "{card}");
+}

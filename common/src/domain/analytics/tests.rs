@@ -180,3 +180,17 @@ fn counters_are_written_by_name_and_read_back_the_same() {
     let names: Vec<String> = counters.iter().map(|(name, _)| name).collect();
     assert_eq!(names.iter().cloned().map(|n| (n, 1)).collect::<Counters>().iter().count(), names.len());
 }
+
+#[test]
+fn a_tagged_shipment_counts_again_under_each_of_its_first_tags() {
+    let mut s = delivered(Some("2026-03-06"));
+    s.details.shipment_tags = vec!["vip".into(), "gift".into(), "vip".into()];
+    let facts = ShipmentFacts::of(&s);
+    assert_eq!(facts.tags, ["gift", "vip"], "sorted, once each");
+    let rows = change_rows(None, Some(&facts));
+    let tags: std::collections::BTreeSet<Option<&str>> = rows.iter().map(|(_, lane, _)| lane.tag.as_deref()).collect();
+    assert_eq!(tags, [None, Some("gift"), Some("vip")].into_iter().collect());
+    assert_eq!(rows.len(), 9, "day, third and month for the lane and each tag");
+    s.details.shipment_tags = (0..20).map(|i| format!("t{i:02}")).collect();
+    assert_eq!(ShipmentFacts::of(&s).tags.len(), MAX_COUNTED_TAGS);
+}

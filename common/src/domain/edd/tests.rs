@@ -7,6 +7,7 @@ fn lane(slug: &str, origin: &str, destination: &str, service: Option<&str>) -> L
         origin: Some(CountryCode::parse(origin).expect("country")),
         destination: Some(CountryCode::parse(destination).expect("country")),
         service: service.map(str::to_owned),
+        tag: None,
     }
 }
 
