@@ -9,7 +9,7 @@ use porchlight::app::reports;
 use porchlight::domain::ReportSettings;
 use porchlight::ports::{ChangeEvent, ChangeKind, ListQuery, MessageLedger, StatusSnapshot};
 use porchlight_aws::dynamodb::DynamoStore;
-use porchlight_aws::{Runtime, handlers};
+use porchlight_aws::handlers;
 use serde_json::json;
 
 #[path = "../examples/support/mod.rs"]
@@ -18,15 +18,8 @@ mod support;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_are_built_into_s3_planned_weekly_and_opened_by_their_link() {
     support::emulator().expect("AWS_ENDPOINT_URL must name a loopback moto server (scripts/test.sh starts one)");
-    let mut settings = support::settings();
-    let bucket = format!("porchlight-reports-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    settings.push(("PORCHLIGHT_BLOB_BUCKET".into(), bucket.clone()));
-    settings.push(("PORCHLIGHT_PUBLIC_URL".into(), "https://track.example".into()));
-    let config = support::config(&settings).expect("config");
-    let runtime = Runtime::connect(&config).await;
-    support::create_resources(&runtime, &config).await.expect("table and queues");
-    let sdk = aws_config::load_from_env().await;
-    porchlight_aws::s3::S3Blobs::new(&sdk, Some(bucket.clone())).create_bucket().await.expect("bucket");
+    let public_url = [("PORCHLIGHT_PUBLIC_URL", "https://track.example")];
+    let (runtime, config) = support::runtime_with_bucket("porchlight-reports", &public_url).await;
     let store = DynamoStore::from_env(&config.table_name).await;
     let tenant =
         support::add_merchant(&runtime, &support::sample("api.json").expect("sample")).await.expect("merchant");

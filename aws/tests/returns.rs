@@ -10,7 +10,7 @@
 use base64::Engine;
 use porchlight::ports::MessageLedger;
 use porchlight_aws::dynamodb::DynamoStore;
-use porchlight_aws::{Runtime, handlers};
+use porchlight_aws::handlers;
 use serde_json::{Value, json};
 
 #[path = "../examples/support/mod.rs"]
@@ -53,14 +53,7 @@ fn portal_post(fields: &[(&str, &str)], photo: Option<(&str, &[u8])>) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_return_lives_through_every_handler() {
     support::emulator().expect("AWS_ENDPOINT_URL must name a loopback moto server (scripts/test.sh starts one)");
-    let mut settings = support::settings();
-    let bucket = format!("porchlight-photos-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    settings.push(("PORCHLIGHT_BLOB_BUCKET".into(), bucket.clone()));
-    let config = support::config(&settings).expect("config");
-    let mut runtime = Runtime::connect(&config).await;
-    support::create_resources(&runtime, &config).await.expect("table and queues");
-    let sdk = aws_config::load_from_env().await;
-    porchlight_aws::s3::S3Blobs::new(&sdk, Some(bucket.clone())).create_bucket().await.expect("bucket");
+    let (mut runtime, config) = support::runtime_with_bucket("porchlight-photos", &[]).await;
     let store = DynamoStore::from_env(&config.table_name).await;
     let tenant =
         support::add_merchant(&runtime, &support::sample("api.json").expect("sample")).await.expect("merchant");

@@ -56,6 +56,21 @@ pub async fn create_resources(runtime: &Runtime, config: &Config) -> anyhow::Res
     Ok(())
 }
 
+/// A runtime on the emulator with its table, queues and a fresh blob bucket (named from
+/// `prefix`), `extra` settings added; its configuration beside it.
+pub async fn runtime_with_bucket(prefix: &str, extra: &[(&str, &str)]) -> (Runtime, Config) {
+    let mut settings = settings();
+    let bucket = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    settings.push(("PORCHLIGHT_BLOB_BUCKET".into(), bucket.clone()));
+    settings.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let config = config(&settings).expect("config");
+    let runtime = Runtime::connect(&config).await;
+    create_resources(&runtime, &config).await.expect("table and queues");
+    let sdk = aws_config::load_from_env().await;
+    porchlight_aws::s3::S3Blobs::new(&sdk, Some(bucket)).create_bucket().await.expect("bucket");
+    (runtime, config)
+}
+
 /// A merchant whose API key is the one `event` (an API Gateway request) carries.
 pub async fn add_merchant(runtime: &Runtime, event: &Value) -> anyhow::Result<porchlight::domain::TenantId> {
     let key = event.pointer("/headers/as-api-key").and_then(Value::as_str).context("the event carries no API key")?;

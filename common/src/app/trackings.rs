@@ -53,9 +53,7 @@ pub async fn create_tracking(deps: &Deps, tenant: &TenantId, new: NewTracking) -
     if let Some(model) = &model {
         crate::domain::edd::revise(&mut shipment, model, now.date_naive());
     }
-    shipment.version = deps.shipments.insert(&shipment).await?;
-    tracing::debug!(shipment_id = %shipment.id, slug = %shipment.slug, "tracking created");
-    Ok(shipment)
+    insert_new(deps, shipment).await
 }
 
 /// Creates a tracking that began at `created_at` with `events` already known: what history
@@ -69,7 +67,11 @@ pub async fn import_tracking(
     created_at: chrono::DateTime<chrono::Utc>,
     events: Vec<CheckpointInput>,
 ) -> Result<Shipment, AppError> {
-    let mut shipment = new_shipment(deps, tenant, new, created_at, events)?;
+    insert_new(deps, new_shipment(deps, tenant, new, created_at, events)?).await
+}
+
+/// Stores a new tracking made by [`new_shipment`], with the version the store gave it.
+async fn insert_new(deps: &Deps, mut shipment: Shipment) -> Result<Shipment, AppError> {
     shipment.version = deps.shipments.insert(&shipment).await?;
     tracing::debug!(shipment_id = %shipment.id, slug = %shipment.slug, "tracking created");
     Ok(shipment)

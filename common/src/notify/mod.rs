@@ -52,6 +52,31 @@ pub struct Message {
     pub sms_segments: SmsSegments,
 }
 
+/// The branded frame of an email to a merchant's team: English, the merchant's name, logo and
+/// colours, the greeting, and no unsubscribe link (the team's addresses are the merchant's
+/// settings). Each email adds its own fields to it.
+fn team_frame(page: &TrackingPage, subject: &str) -> minijinja::Value {
+    let palette = Palette::of(page);
+    context! {
+        lang => "en",
+        subject => subject,
+        brand => &page.brand_name,
+        logo_url => &page.logo_url,
+        primary => &palette.primary,
+        on_primary => palette.on_primary,
+        greeting => "Hello team,",
+        unsubscribe => "",
+        unsubscribe_url => None::<&str>,
+    }
+}
+
+/// An email without an SMS in `language`: the HTML and text layouts rendered with `context`.
+fn email_only(language: Language, subject: String, context: minijinja::Value) -> Result<Message, minijinja::Error> {
+    let html = render_document("email.html", context.clone())?;
+    let text = render_document("email.txt", context)?;
+    Ok(Message { language, subject, html, text, sms: String::new(), sms_segments: sms_segments("") })
+}
+
 /// The language a recipient reads: theirs when the merchant offers it, else the tracking's,
 /// else the merchant's default.
 pub fn message_language(page: &TrackingPage, recipient: Option<&str>, shipment: &Shipment) -> Language {

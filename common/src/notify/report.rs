@@ -4,9 +4,8 @@
 
 use minijinja::context;
 
-use super::{Message, sms_segments};
+use super::Message;
 use crate::domain::{Language, TrackingPage};
-use crate::web::{Palette, render_document};
 
 /// Writes the email for the report over `from`..=`to` (dates as `YYYY-MM-DD`) with its
 /// headline `figures` (label, value), linking the report at `link`.
@@ -19,15 +18,7 @@ pub fn compose_report_email(
 ) -> Result<Message, minijinja::Error> {
     let subject = format!("Your delivery report, {from} to {to}");
     let body = figures.iter().map(|(label, value)| format!("{label}: {value}.")).collect::<Vec<_>>().join(" ");
-    let palette = Palette::of(page);
     let context = context! {
-        lang => "en",
-        subject => &subject,
-        brand => &page.brand_name,
-        logo_url => &page.logo_url,
-        primary => &palette.primary,
-        on_primary => palette.on_primary,
-        greeting => "Hello team,",
         headline => format!("Last week in numbers: {from} to {to}"),
         body => body,
         order_label => "",
@@ -45,10 +36,7 @@ pub fn compose_report_email(
              are in the CSVs beside the report.",
             page.brand_name
         ),
-        unsubscribe => "",
-        unsubscribe_url => None::<&str>,
+        ..super::team_frame(page, &subject)
     };
-    let html = render_document("email.html", context.clone())?;
-    let text = render_document("email.txt", context)?;
-    Ok(Message { language: Language::En, subject, html, text, sms: String::new(), sms_segments: sms_segments("") })
+    super::email_only(Language::En, subject, context)
 }

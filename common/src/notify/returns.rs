@@ -4,9 +4,9 @@
 
 use minijinja::context;
 
-use super::{Message, sms_segments};
+use super::Message;
 use crate::domain::{Language, Return, TrackingPage, Trigger};
-use crate::web::{Catalog, Palette, render_document};
+use crate::web::{Catalog, Palette};
 
 /// Writes `trigger`'s email about `ret` in `language`, linking the returns portal at
 /// `portal_url`.
@@ -55,7 +55,5 @@ pub fn compose_return_email(
         unsubscribe => "",
         unsubscribe_url => None::<&str>,
     };
-    let html = render_document("email.html", context.clone())?;
-    let text = render_document("email.txt", context)?;
-    Ok(Message { language, subject, html, text, sms: String::new(), sms_segments: sms_segments("") })
+    super::email_only(language, subject, context)
 }

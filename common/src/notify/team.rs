@@ -5,11 +5,11 @@
 use chrono::{DateTime, Utc};
 use minijinja::context;
 
-use super::{Message, sms_segments};
+use super::Message;
 use crate::couriers;
 use crate::domain::{Language, Shipment, TrackingPage};
 use crate::ports::ExceptionCase;
-use crate::web::{Catalog, Palette, render_document};
+use crate::web::Catalog;
 
 /// Writes the alert about `cases` (the shipment's open cases, newest first) for `shipment`,
 /// linking its tracking page at `tracking_url`.
@@ -38,15 +38,7 @@ pub fn compose_team_alert(
         let when = catalog.relative(c.checkpoint_time.instant().min(now), now);
         format!("{} ({when})", catalog.subtag(c.subtag.code()))
     });
-    let palette = Palette::of(page);
     let context = context! {
-        lang => "en",
-        subject => &subject,
-        brand => &page.brand_name,
-        logo_url => &page.logo_url,
-        primary => &palette.primary,
-        on_primary => palette.on_primary,
-        greeting => "Hello team,",
         headline => format!("A parcel needs attention: {number}"),
         body => body,
         order_label => format!("Order {order}"),
@@ -63,10 +55,7 @@ pub fn compose_team_alert(
              exception queue (GET /porchlight/v1/exceptions).",
             page.brand_name
         ),
-        unsubscribe => "",
-        unsubscribe_url => None::<&str>,
+        ..super::team_frame(page, &subject)
     };
-    let html = render_document("email.html", context.clone())?;
-    let text = render_document("email.txt", context)?;
-    Ok(Message { language: Language::En, subject, html, text, sms: String::new(), sms_segments: sms_segments("") })
+    super::email_only(Language::En, subject, context)
 }
