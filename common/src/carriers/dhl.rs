@@ -12,7 +12,7 @@ use super::{
     CarrierAdapter, CarrierError, CredentialField, Credentials, PollTarget, RateLimit, TrackingUpdate, WebhookAuth,
     from_json, subtag_from_text,
 };
-use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, EventTime, Slug, Subtag, TrackingNumber};
+use crate::domain::{CheckpointInput, CountryCode, EventTime, Slug, Subtag, TrackingNumber};
 
 /// DHL's production API.
 pub const PRODUCTION: &str = "https://api-eu.dhl.com";
@@ -86,24 +86,30 @@ struct Response {
     shipments: Vec<Shipment>,
 }
 
-/// DHL's coarse status code, refined by the event's text.
-fn map_event(status_code: &str, description: &str) -> Subtag {
+/// DHL's coarse status code, refined by the event's text; `None` for a status code DHL does
+/// not document (`pre-transit`, `transit`, `delivered`, `failure`).
+fn map_event(status_code: &str, description: &str) -> Option<Subtag> {
     let from_text = subtag_from_text(description);
     let code = match status_code {
         "pre-transit" => "InfoReceived_001",
         "delivered" => "Delivered_001",
         "failure" => {
-            return from_text
-                .filter(|s| s.tag() != crate::domain::Tag::InTransit)
-                .unwrap_or_else(|| subtag("Exception_001"));
+            return Some(
+                from_text
+                    .filter(|s| s.tag() != crate::domain::Tag::InTransit)
+                    .unwrap_or_else(|| subtag("Exception_001")),
+            );
         }
-        _ => {
-            return from_text
-                .filter(|s| s.tag() != crate::domain::Tag::Delivered)
-                .unwrap_or_else(|| subtag("InTransit_001"));
+        "transit" => {
+            return Some(
+                from_text
+                    .filter(|s| s.tag() != crate::domain::Tag::Delivered)
+                    .unwrap_or_else(|| subtag("InTransit_001")),
+            );
         }
+        _ => return None,
     };
-    subtag(code)
+    Some(subtag(code))
 }
 
 fn subtag(code: &str) -> Subtag {
@@ -133,13 +139,12 @@ pub fn parse_response(body: &[u8]) -> Result<Vec<TrackingUpdate>, CarrierError> 
                 .map_err(|_| CarrierError::Malformed(format!("dhl event: bad timestamp {timestamp:?}")))?;
             let description = event.description.as_deref().or(event.status.as_deref()).unwrap_or("").trim();
             let status_code = event.status_code.as_deref().unwrap_or("unknown");
-            let mut input = CheckpointInput::new(
+            let mut input = CheckpointInput::from_carrier(
                 slug(),
                 number.clone(),
                 time,
                 map_event(status_code, description),
                 description,
-                CheckpointSource::Carrier,
             );
             input.raw_tag = Some(status_code.to_owned());
             let address = event.location.as_ref().and_then(|l| l.address.as_ref());
@@ -237,6 +242,13 @@ mod tests {
         assert_eq!((delivered.city.as_deref(), delivered.postal_code.as_deref()), (Some("LEIPZIG"), Some("04103")));
         assert_eq!(delivered.country_region.map(|c| c.to_string()), Some("DEU".into()));
         assert!(matches!(parse_response(b"{\"shipments\": 1}"), Err(CarrierError::Malformed(_))));
+        assert!(updates[0].events.iter().all(|e| !e.unmapped));
+    }
+
+    #[test]
+    fn undocumented_status_codes_are_marked_unmapped() {
+        assert_eq!(map_event("transit", "Processed at LEIPZIG - GERMANY").map(|s| s.code()), Some("InTransit_001"));
+        assert_eq!(map_event("relabelled", "Processed at LEIPZIG - GERMANY"), None);
     }
 
     #[tokio::test]

@@ -16,7 +16,7 @@ use super::{
     CarrierAdapter, CarrierError, CredentialField, Credentials, PollTarget, RateLimit, TrackingUpdate, WebhookAuth,
     from_json,
 };
-use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, EventTime, Slug, Subtag, TrackingNumber};
+use crate::domain::{CheckpointInput, CountryCode, EventTime, Slug, Subtag, TrackingNumber};
 
 /// FedEx's production API.
 pub const PRODUCTION: &str = "https://apis.fedex.com";
@@ -101,8 +101,9 @@ struct TrackResponse {
     output: Output,
 }
 
-/// Maps a FedEx scan event type (refined by its exception) to a sub-status.
-fn map_event(event_type: &str, description: &str, exception: &str) -> Subtag {
+/// Maps a FedEx scan event type (refined by its exception) to a sub-status; `None` for a type
+/// no rule knows.
+fn map_event(event_type: &str, description: &str, exception: &str) -> Option<Subtag> {
     let text = format!("{description} {exception}").to_ascii_lowercase();
     let has = |needle: &str| text.contains(needle);
     let subtag = match event_type.trim().to_ascii_uppercase().as_str() {
@@ -129,9 +130,9 @@ fn map_event(event_type: &str, description: &str, exception: &str) -> Subtag {
         "DE" | "SE" if has("weather") => "Exception_017",
         "DE" => "AttemptFail_001",
         "SE" => "Exception_001",
-        _ => "InTransit_001",
+        _ => return None,
     };
-    Subtag::parse(subtag).expect("fedex events map to published sub-statuses")
+    Some(Subtag::parse(subtag).expect("fedex events map to published sub-statuses"))
 }
 
 fn slug() -> Slug {
@@ -168,13 +169,12 @@ fn parse_results(response: TrackResponse) -> Result<Vec<TrackingUpdate>, Carrier
                 let event_type = scan.event_type.as_deref().unwrap_or("");
                 let message =
                     if exception.is_empty() { description.to_owned() } else { format!("{description}: {exception}") };
-                let mut input = CheckpointInput::new(
+                let mut input = CheckpointInput::from_carrier(
                     slug(),
                     number.clone(),
                     time,
                     map_event(event_type, description, exception),
                     message,
-                    CheckpointSource::Carrier,
                 );
                 let exception_code = scan.exception_code.as_deref().map(str::trim).filter(|c| !c.is_empty());
                 input.raw_tag = Some(match exception_code {

@@ -26,9 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     CarrierAdapter, CarrierError, CredentialField, Credentials, PollTarget, RateLimit, TrackingUpdate, WebhookAuth,
 };
-use crate::domain::{
-    CheckpointInput, CheckpointSource, CountryCode, EventTime, Leg, LegSource, Slug, Subtag, TrackingNumber,
-};
+use crate::domain::{CheckpointInput, CountryCode, EventTime, Leg, LegSource, Slug, Subtag, TrackingNumber};
 
 /// The sandbox's slug, as AfterShip names its own.
 pub const SLUG: &str = "testing-courier";
@@ -54,10 +52,10 @@ const CODES: &[(&str, &str)] = &[
     ("LST", "Exception_013"),
 ];
 
-/// Maps a sandbox event code to its sub-status; unknown codes are a generic in-transit event.
-pub fn map_code(code: &str) -> Subtag {
-    let subtag = CODES.iter().find(|(c, _)| c.eq_ignore_ascii_case(code)).map_or("InTransit_001", |(_, s)| *s);
-    Subtag::parse(subtag).expect("sandbox codes map to published sub-statuses")
+/// Maps a sandbox event code to its sub-status; `None` for a code not in the list.
+pub fn map_code(code: &str) -> Option<Subtag> {
+    let (_, subtag) = CODES.iter().find(|(c, _)| c.eq_ignore_ascii_case(code))?;
+    Some(Subtag::parse(subtag).expect("sandbox codes map to published sub-statuses"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,14 +184,8 @@ fn event(
     city: &str,
     country: &str,
 ) -> CheckpointInput {
-    let mut input = CheckpointInput::new(
-        slug(),
-        number.clone(),
-        EventTime::from_utc(time),
-        map_code(code),
-        message,
-        CheckpointSource::Carrier,
-    );
+    let mut input =
+        CheckpointInput::from_carrier(slug(), number.clone(), EventTime::from_utc(time), map_code(code), message);
     input.raw_tag = Some(code.to_owned());
     input.location = Some(city.to_owned());
     input.city = Some(city.to_owned());
@@ -291,13 +283,12 @@ impl CarrierAdapter for SandboxCarrier {
             .map(|e| {
                 let time = EventTime::parse(&e.occurred_at)
                     .map_err(|err| CarrierError::Malformed(format!("sandbox push: {err}")))?;
-                let mut input = CheckpointInput::new(
+                let mut input = CheckpointInput::from_carrier(
                     slug(),
                     number.clone(),
                     time,
                     map_code(&e.code),
                     e.description.clone(),
-                    CheckpointSource::Carrier,
                 );
                 input.raw_tag = Some(e.code.clone());
                 input.city = e.city.clone();
@@ -375,6 +366,12 @@ mod tests {
         assert_eq!(parse(&number("TC-DELIVERED-10MIN")).map(|s| s.length), Some(Duration::minutes(10)));
         assert_eq!(parse(&number("TC-DELIVERED-6HR-X")).map(|s| s.length), Some(Duration::hours(6)));
         assert_eq!(parse(&number("1Z999AA10123456784")), None);
+    }
+
+    #[test]
+    fn codes_outside_the_list_are_unmapped() {
+        assert_eq!(map_code("dlv").map(|s| s.code()), Some("Delivered_001"));
+        assert_eq!(map_code("XYZ"), None);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use super::{
     CarrierAdapter, CarrierError, CredentialField, Credentials, PollTarget, RateLimit, Text, TrackingUpdate,
     WebhookAuth, carrier_time, from_json,
 };
-use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, Slug, Subtag, TrackingNumber};
+use crate::domain::{CheckpointInput, CountryCode, Slug, Subtag, TrackingNumber};
 
 /// UPS's production API.
 pub const PRODUCTION: &str = "https://onlinetools.ups.com";
@@ -181,8 +181,8 @@ struct TrackingEvent<'a> {
 
 /// Maps a UPS status to a sub-status. UPS status types: M/MV manifest, P pickup, I in progress,
 /// U update, X exception, D delivery, RS returned to shipper; the two-letter code and the
-/// three-digit status code refine them.
-fn map_status(status: &Status<'_>) -> Subtag {
+/// three-digit status code refine them. `None` for a status type no rule knows.
+fn map_status(status: &Status<'_>) -> Option<Subtag> {
     let kind = status.kind.as_deref().unwrap_or("").trim();
     let code = status.code.as_deref().unwrap_or("").trim();
     let is_code = |wanted: &str| code.eq_ignore_ascii_case(wanted);
@@ -214,9 +214,10 @@ fn map_status(status: &Status<'_>) -> Subtag {
         "I" if has("customs") || has("clearance") || has("brokerage") => "InTransit_006",
         "I" if is_code("AR") || has("arrived") => "InTransit_003",
         "I" if is_code("DP") || has("departed") => "InTransit_007",
-        _ => "InTransit_001",
+        "I" | "U" => "InTransit_001",
+        _ => return None,
     };
-    Subtag::parse(subtag).expect("ups statuses map to published sub-statuses")
+    Some(Subtag::parse(subtag).expect("ups statuses map to published sub-statuses"))
 }
 
 /// The `ups` slug; callers build it once per response and clone it per checkpoint.
@@ -255,14 +256,7 @@ fn checkpoint(
     address: Option<&Address<'_>>,
 ) -> CheckpointInput {
     let message = status.description.as_deref().unwrap_or("").trim().to_owned();
-    let mut input = CheckpointInput::new(
-        slug.clone(),
-        number.clone(),
-        time,
-        map_status(status),
-        message,
-        CheckpointSource::Carrier,
-    );
+    let mut input = CheckpointInput::from_carrier(slug.clone(), number.clone(), time, map_status(status), message);
     input.raw_tag = status.code.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
     input.location = location_text(address);
     input.city = address.and_then(|a| nonempty(a.city.as_ref()));

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::{
     CarrierAdapter, CarrierError, CredentialField, Credentials, PollTarget, RateLimit, TrackingUpdate, WebhookAuth,
 };
-use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, EventTime, Slug, Subtag, TrackingNumber};
+use crate::domain::{CheckpointInput, CountryCode, EventTime, Slug, Subtag, TrackingNumber};
 
 /// UPU EMSEVT event codes, their sub-status and a plain message.
 const EVENTS: &[(&str, &str, &str)] = &[
@@ -78,13 +78,12 @@ struct Event {
     signatory: Option<String>,
 }
 
-/// The sub-status and message for an EMSEVT code; unknown codes are generic transit events.
-pub fn map_code(code: &str) -> (Subtag, &'static str) {
-    let (subtag, message) = EVENTS
-        .iter()
-        .find(|(c, ..)| c.eq_ignore_ascii_case(code))
-        .map_or(("InTransit_001", "Postal event"), |(_, s, m)| (*s, *m));
-    (Subtag::parse(subtag).expect("emsevt codes map to published sub-statuses"), message)
+/// The sub-status and message for an EMSEVT code; an unknown code has no sub-status and the
+/// message "Postal event".
+pub fn map_code(code: &str) -> (Option<Subtag>, &'static str) {
+    EVENTS.iter().find(|(c, ..)| c.eq_ignore_ascii_case(code)).map_or((None, "Postal event"), |(_, s, m)| {
+        (Some(Subtag::parse(s).expect("emsevt codes map to published sub-statuses")), *m)
+    })
 }
 
 #[async_trait]
@@ -116,8 +115,7 @@ impl CarrierAdapter for UpuCarrier {
                 (Some(reason), _) => format!("{message} (reason {reason})"),
                 _ => message.to_owned(),
             };
-            let mut input =
-                CheckpointInput::new(slug.clone(), number.clone(), time, subtag, message, CheckpointSource::Carrier);
+            let mut input = CheckpointInput::from_carrier(slug.clone(), number.clone(), time, subtag, message);
             input.raw_tag = Some(event.event_code.to_ascii_uppercase());
             input.location = event.office_name.clone().or(event.office_code.clone());
             input.city = event.office_name;
@@ -194,8 +192,8 @@ mod tests {
 
     #[test]
     fn unknown_codes_are_transit_and_bad_pushes_are_malformed() {
-        assert_eq!(map_code("ZZZ").0.code(), "InTransit_001");
-        assert_eq!(map_code("edg").0.code(), "OutForDelivery_001");
+        assert_eq!(map_code("ZZZ").0, None);
+        assert_eq!(map_code("edg").0.map(|s| s.code()), Some("OutForDelivery_001"));
         let adapter = UpuCarrier::new("upu");
         for bad in [&b"{}"[..], br#"{"events":[{"item_id":"RR1","event_code":"EMA","event_time":"later"}]}"#] {
             assert!(matches!(adapter.parse_webhook(bad), Err(CarrierError::Malformed(_))));

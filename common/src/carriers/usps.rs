@@ -13,7 +13,7 @@ use super::{
     CarrierAdapter, CarrierError, CredentialField, Credentials, PollTarget, RateLimit, TrackingUpdate, WebhookAuth,
     from_json, subtag_from_text,
 };
-use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, EventTime, Slug, Subtag, TrackingNumber};
+use crate::domain::{CheckpointInput, CountryCode, EventTime, Slug, Subtag, TrackingNumber};
 
 /// USPS's production API.
 pub const PRODUCTION: &str = "https://apis.usps.com";
@@ -68,8 +68,8 @@ struct Tracking {
     tracking_events: Vec<Event>,
 }
 
-/// USPS event codes, then the event's text.
-fn map_event(code: &str, text: &str) -> Subtag {
+/// USPS event codes, then the event's text; `None` when neither is known.
+fn map_event(code: &str, text: &str) -> Option<Subtag> {
     let subtag = match code {
         "01" => "Delivered_001",
         "43" | "17" => "Delivered_002",
@@ -85,9 +85,9 @@ fn map_event(code: &str, text: &str) -> Subtag {
         "07" | "A1" | "14" => "InTransit_003",
         "L1" | "EF" => "InTransit_007",
         "GX" | "MA" => "InfoReceived_001",
-        _ => return subtag_from_text(text).unwrap_or_else(|| Subtag::parse("InTransit_001").expect("published")),
+        _ => return subtag_from_text(text),
     };
-    Subtag::parse(subtag).expect("usps events map to published sub-statuses")
+    Some(Subtag::parse(subtag).expect("usps events map to published sub-statuses"))
 }
 
 fn slug() -> Slug {
@@ -116,14 +116,8 @@ pub fn parse_response(body: &[u8]) -> Result<Vec<TrackingUpdate>, CarrierError> 
             .map_err(|_| CarrierError::Malformed(format!("usps event: bad timestamp {local:?}")))?;
         let description = event.event_type.as_deref().unwrap_or("").trim();
         let code = event.event_code.as_deref().unwrap_or("").trim();
-        let mut input = CheckpointInput::new(
-            slug(),
-            number.clone(),
-            time,
-            map_event(code, description),
-            description,
-            CheckpointSource::Carrier,
-        );
+        let mut input =
+            CheckpointInput::from_carrier(slug(), number.clone(), time, map_event(code, description), description);
         input.raw_tag = (!code.is_empty()).then(|| code.to_owned());
         input.city = nonempty(event.event_city.as_ref());
         input.state = nonempty(event.event_state.as_ref());
@@ -228,6 +222,9 @@ mod tests {
         assert_eq!(events[0].location.as_deref(), Some("BOULDER, CO, 80302"));
         assert_eq!(events[0].country_region.map(|c| c.to_string()), Some("USA".into()));
         assert!(matches!(parse_response(b"[]"), Err(CarrierError::Malformed(_))));
+        assert!(events.iter().all(|e| !e.unmapped));
+        assert_eq!(map_event("Q9", "Label scanned"), None);
+        assert_eq!(map_event("Q9", "Delivery refused").map(|s| s.code()), Some("Exception_003"));
     }
 
     #[tokio::test]

@@ -165,6 +165,9 @@ pub struct CheckpointInput {
     pub signed_by: Option<String>,
     /// Who reported it.
     pub source: CheckpointSource,
+    /// The carrier's code matched none of its adapter's rules: the sub-status is the generic
+    /// fallback (carrier health counts these, see `domain::analytics`).
+    pub unmapped: bool,
 }
 
 impl CheckpointInput {
@@ -192,7 +195,24 @@ impl CheckpointInput {
             country_region: None,
             signed_by: None,
             source,
+            unmapped: false,
         }
+    }
+
+    /// A carrier's event whose code the adapter mapped to `mapped`; a code no rule knows
+    /// (`None`) becomes a generic transit event (`InTransit_001`) marked `unmapped`.
+    pub fn from_carrier(
+        slug: Slug,
+        tracking_number: TrackingNumber,
+        checkpoint_time: EventTime,
+        mapped: Option<Subtag>,
+        message: impl Into<String>,
+    ) -> Self {
+        let subtag = mapped.unwrap_or_else(|| Subtag::parse("InTransit_001").expect("a published sub-status"));
+        let mut input =
+            CheckpointInput::new(slug, tracking_number, checkpoint_time, subtag, message, CheckpointSource::Carrier);
+        input.unmapped = mapped.is_none();
+        input
     }
 }
 
@@ -236,6 +256,9 @@ pub struct Checkpoint {
     pub signed_by: Option<String>,
     /// Who reported it.
     pub source: CheckpointSource,
+    /// The carrier's code matched none of its adapter's rules (the sub-status is a fallback).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unmapped: bool,
     /// The event's identity: see [`Checkpoint::new`].
     pub hash: CheckpointHash,
 }
@@ -283,6 +306,7 @@ impl Checkpoint {
             country_region: input.country_region,
             signed_by: input.signed_by,
             source: input.source,
+            unmapped: input.unmapped,
             hash,
         }
     }

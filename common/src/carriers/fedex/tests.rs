@@ -55,6 +55,8 @@ fn track_response_fixture_parses_and_skips_unknown_numbers() {
     assert_eq!(events[2].raw_tag.as_deref(), Some("DE/08"));
     assert_eq!(events[2].message, "Delivery exception: Customer not available or business closed");
     assert_eq!(events[6].checkpoint_time.as_str(), "2026-03-03T19:05:00-06:00");
+    assert!(events.iter().all(|e| !e.unmapped));
+    assert_eq!(map_event("QQ", "Scanned", ""), None, "a type no rule knows");
 }
 
 #[test]
