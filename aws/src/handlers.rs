@@ -162,7 +162,7 @@ pub async fn notify(runtime: &Runtime, event: NotifierEvent) -> Result<SqsBatchR
 }
 
 /// Puts the addresses of SES's permanent bounces and complaints on their merchants' suppression
-/// lists. A report that cannot be read is logged and dropped (SNS would deliver it the same
+/// lists, and counts them in notification reach. A report that cannot be read is logged and dropped (SNS would deliver it the same
 /// way again); a store that fails fails the invocation, which Lambda retries, then sends to the
 /// function's dead-letter queue.
 async fn record_feedback(runtime: &Runtime, reports: aws_lambda_events::sns::SnsEvent) -> Result<(), FunctionError> {
@@ -176,7 +176,7 @@ async fn record_feedback(runtime: &Runtime, reports: aws_lambda_events::sns::Sns
             }
             Ok(crate::feedback::Report::Suppress(tenant, feedback)) => {
                 for one in feedback {
-                    app::suppressions::record_feedback(&runtime.deps, &tenant, one).await?;
+                    app::suppressions::record_report(&runtime.deps, &tenant, one).await?;
                 }
             }
         }

@@ -48,6 +48,7 @@ fn lanes() -> Vec<Lane> {
                     destination: CountryCode::parse(destination).ok(),
                     service: None,
                     tag: None,
+                    events: false,
                 });
             }
         }
@@ -84,13 +85,11 @@ async fn merchant(store: &SqliteStore, tenant: &TenantId) {
             order_to_delivery: is_delivered.then(|| sketch::bucket_of(hours + 30.0)),
             transit_days: is_delivered.then(|| (hours / 24.0).round() as u32),
             tags: Vec::new(),
+            carrier_events: 0,
+            unmapped_events: 0,
+            events_stored: None,
         };
-        batch.push(CountedChange {
-            tenant_id: tenant.clone(),
-            shipment_id: ShipmentId::random(),
-            version: 1,
-            rows: change_rows(None, Some(&facts)),
-        });
+        batch.push(CountedChange::shipment(tenant.clone(), &ShipmentId::random(), 1, change_rows(None, Some(&facts))));
         if batch.len() == batch.capacity() || n + 1 == SHIPMENTS {
             let mark = FeedMark { consumer: "bench".into(), seq: n as u64 };
             store.count_changes(std::mem::take(&mut batch), Some(mark)).await.expect("counted");

@@ -38,6 +38,7 @@ fn lanes(rng: &mut Xoshiro256PlusPlus) -> Vec<Lane> {
             destination: CountryCode::parse(COUNTRIES[rng.random_range(0..COUNTRIES.len())]).ok(),
             service: Some(SERVICES[rng.random_range(0..SERVICES.len())].to_owned()),
             tag: None,
+            events: false,
         };
         if !lanes.contains(&lane) {
             lanes.push(lane);

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use futures_util::future::join_all;
 use porchlight::domain::TenantId;
 use porchlight::domain::analytics::{Counters, Lane, Period};
-use porchlight::ports::{AnalyticsStore, CountedChange, FeedMark, RollupRow, StoreError};
+use porchlight::ports::{AnalyticsStore, CountedChange, EVENT_GUARD_DAYS, FeedMark, RollupRow, StoreError};
 
 use super::keys::{s, tenant_pk, text};
 use super::{DynamoStore, Item, cancellation_codes, corrupt, unavailable};
@@ -56,12 +56,18 @@ impl DynamoStore {
     /// Counts one change in one transaction with its shipment's counted version; `false` when
     /// it was counted before.
     async fn count_once(&self, change: &CountedChange) -> Result<bool, StoreError> {
-        let guard = Put::builder()
+        let mut guard = Put::builder()
             .table_name(&self.table)
             .item("PK", s(tenant_pk(&change.tenant_id)))
-            .item("SK", s(format!("ANV#{}", change.shipment_id)))
+            .item("SK", s(format!("ANV#{}", change.source)))
             .item("tenant_id", s(change.tenant_id.as_str()))
-            .item("version", n(change.version as i64))
+            .item("version", n(change.version as i64));
+        if change.is_event() {
+            // An event's identity is kept only as long as it could come back.
+            let expires = chrono::Utc::now() + chrono::Duration::days(EVENT_GUARD_DAYS);
+            guard = guard.item("expires_at", n(expires.timestamp()));
+        }
+        let guard = guard
             .condition_expression("attribute_not_exists(version) OR version < :version")
             .expression_attribute_values(":version", n(change.version as i64))
             .build()

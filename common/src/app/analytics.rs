@@ -8,6 +8,7 @@
 //! and at most a month of day rows per lane ([`periods_covering`]), never a shipment.
 
 mod csv;
+mod events;
 mod report;
 
 use std::collections::BTreeMap;
@@ -15,14 +16,19 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use futures_util::future::join_all;
 
-pub use csv::{carriers_csv, exceptions_csv, overview_csv};
+pub use csv::{carrier_health_csv, carriers_csv, exceptions_csv, notifications_csv, overview_csv, returns_csv};
+pub use events::{
+    CarrierHealth, CarrierHealthCard, ChannelReach, HealthDay, NotificationReach, ReasonCount, ReturnReasons,
+    WebhookReach, carrier_days, carrier_health, count_message, count_return, count_webhook_attempt, notification_reach,
+    return_reasons,
+};
 pub use report::{
     CarrierScorecard, ExceptionKind, ExceptionsBreakdown, LaneCard, Overview, Rate, Transit, carrier_scorecard,
     exceptions_breakdown, overview,
 };
 
 use super::{AppError, Deps};
-use crate::domain::analytics::{Counters, Lane, change_rows, periods_covering};
+use crate::domain::analytics::{Counters, Lane, change_rows, health_rows, periods_covering};
 use crate::domain::{CountryCode, DomainError, Slug};
 use crate::ports::{ChangeEvent, ChangeFeed, ChangeKind, CountedChange, FeedMark};
 
@@ -35,8 +41,9 @@ const READ_PARTS: usize = 4;
 /// Longest range of days a query may cover.
 pub const MAX_RANGE_DAYS: i64 = 731;
 
-/// What one committed change adds to the rollups; `None` for removals by retention and for
-/// changes that move no counter.
+/// What one committed change adds to the rollups (its shipment's rows, and the carrier events
+/// it brought to its carrier's events row, unless a history import wrote it); `None` for
+/// removals by retention and for changes that move no counter.
 pub fn counted(change: &ChangeEvent) -> Option<CountedChange> {
     let version = match (change.kind, &change.old, &change.new) {
         (ChangeKind::Expired, ..) => return None,
@@ -45,13 +52,12 @@ pub fn counted(change: &ChangeEvent) -> Option<CountedChange> {
         (_, None, None) => return None,
     };
     let (old, new) = (change.old.as_ref(), change.new.as_ref());
-    let rows = change_rows(old.and_then(|s| s.facts.as_ref()), new.and_then(|s| s.facts.as_ref()));
-    (!rows.is_empty()).then(|| CountedChange {
-        tenant_id: change.tenant_id.clone(),
-        shipment_id: change.shipment_id.clone(),
-        version,
-        rows,
-    })
+    let (old_facts, new_facts) = (old.and_then(|s| s.facts.as_ref()), new.and_then(|s| s.facts.as_ref()));
+    let mut rows = change_rows(old_facts, new_facts);
+    if let Some(facts) = new_facts.filter(|_| new.is_some_and(|s| !s.imported)) {
+        rows.extend(health_rows(old_facts, facts));
+    }
+    (!rows.is_empty()).then(|| CountedChange::shipment(change.tenant_id.clone(), &change.shipment_id, version, rows))
 }
 
 /// Counts `changes` into the rollups (AWS: a batch of the table's stream, each change once
@@ -96,8 +102,9 @@ impl LaneFilter {
             wanted.is_empty() || value.is_some_and(|v| wanted.contains(&v))
         };
         // Tagged rows count their shipments again, once per tag: a query reads either the
-        // untagged rows or one tag's.
-        lane.tag == self.tag
+        // untagged rows or one tag's. Events rows are no lane's.
+        !lane.events
+            && lane.tag == self.tag
             && (self.slugs.is_empty() || self.slugs.contains(&lane.slug))
             && any(&self.origins, lane.origin)
             && any(&self.destinations, lane.destination)
@@ -140,6 +147,16 @@ pub async fn lane_totals(
     range: DayRange,
     filter: &LaneFilter,
 ) -> Result<BTreeMap<Lane, Counters>, AppError> {
+    totals(deps, tenant, range, |lane| filter.admits(lane)).await
+}
+
+/// The counters of every row whose lane `admit` takes, summed over `range`.
+async fn totals(
+    deps: &Deps,
+    tenant: &crate::domain::TenantId,
+    range: DayRange,
+    admit: impl Fn(&Lane) -> bool,
+) -> Result<BTreeMap<Lane, Counters>, AppError> {
     let periods = periods_covering(range.from, range.to);
     let signs: BTreeMap<_, _> = periods.iter().copied().collect();
     // Read in parts at once: the store reads rows on several connections.
@@ -147,7 +164,7 @@ pub async fn lane_totals(
     let reads = parts.map(|part| deps.analytics.rollup_rows(tenant, part.iter().map(|(period, _)| *period).collect()));
     let mut totals: BTreeMap<Lane, Counters> = BTreeMap::new();
     for rows in join_all(reads).await {
-        for row in rows?.into_iter().filter(|row| filter.admits(&row.lane)) {
+        for row in rows?.into_iter().filter(|row| admit(&row.lane)) {
             let sign = signs.get(&row.period).copied().unwrap_or(0);
             totals.entry(row.lane).or_default().merge(&row.counters, sign);
         }

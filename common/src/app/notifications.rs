@@ -9,6 +9,7 @@
 use chrono::Duration;
 
 use super::{AppError, Deps};
+use crate::domain::analytics::MessageOutcome;
 use crate::domain::{Channel, Contact, Shipment, Trigger};
 use crate::notify::{Envelope, MerchantTexts, MessageTexts, compose, message_language};
 use crate::ports::{
@@ -221,7 +222,8 @@ pub async fn dispatch_due(
     Ok(report)
 }
 
-/// Sends one leased message and records how it ended.
+/// Sends one leased message and records how it ended (and counts it in notification reach,
+/// unless it went to the merchant's team).
 async fn dispatch_one(
     deps: &Deps,
     ledger: &dyn MessageLedger,
@@ -229,8 +231,29 @@ async fn dispatch_one(
     entry: LedgerEntry,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Dispatched, AppError> {
+    let dispatched = send_one(deps, ledger, messenger, &entry, now).await?;
+    let outcome = match dispatched {
+        Dispatched::Sent => MessageOutcome::Sent,
+        Dispatched::Suppressed => MessageOutcome::Suppressed,
+        Dispatched::Failed => MessageOutcome::Failed,
+        Dispatched::Retried => return Ok(dispatched),
+    };
+    if !entry.trigger.is_for_team() {
+        super::analytics::count_message(deps, &entry.tenant_id, &entry.id, entry.channel, outcome).await;
+    }
+    Ok(dispatched)
+}
+
+/// Sends one leased message and records how it ended in the ledger.
+async fn send_one(
+    deps: &Deps,
+    ledger: &dyn MessageLedger,
+    messenger: &dyn Messenger,
+    entry: &LedgerEntry,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Dispatched, AppError> {
     let (tenant, shipment_id, id) = (&entry.tenant_id, &entry.shipment_id, entry.id.as_str());
-    let outcome = match outgoing(deps, &entry).await? {
+    let outcome = match outgoing(deps, entry).await? {
         Prepared::Fail(reason) => Err(SendError::Permanent(reason)),
         Prepared::Skip(reason) => {
             ledger.finish(tenant, shipment_id, id, MessageState::Suppressed, Some(reason), now).await?;
@@ -260,7 +283,7 @@ async fn dispatch_one(
             };
             if let Some((reason, detail)) = refused {
                 let feedback = super::suppressions::Feedback {
-                    contact: contact_of(&entry),
+                    contact: contact_of(entry),
                     reason,
                     detail: Some(detail.clone()),
                     shipment_id: Some(shipment_id.clone()),

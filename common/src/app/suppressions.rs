@@ -5,6 +5,7 @@
 use serde::Deserialize;
 
 use super::{AppError, Deps};
+use crate::domain::analytics::MessageOutcome;
 use crate::domain::{Channel, Contact, DomainError, ShipmentId, TenantId};
 use crate::ports::{Suppression, SuppressionReason};
 
@@ -36,6 +37,26 @@ pub async fn record_feedback(deps: &Deps, tenant: &TenantId, feedback: Feedback)
     let added = deps.suppressions.suppress(&entry).await?;
     if added {
         tracing::info!(tenant_id = %tenant, suppression_id = %entry.id, reason = entry.reason.as_str(), "address suppressed");
+    }
+    Ok(added)
+}
+
+/// A provider's report on a message it took (a permanent bounce, a complaint): the address
+/// suppressed as by [`record_feedback`], and the message's outcome counted in notification
+/// reach (once per message and outcome, however many of its recipients the report names).
+pub async fn record_report(deps: &Deps, tenant: &TenantId, feedback: Feedback) -> Result<bool, AppError> {
+    let counted = feedback.message_id.clone().zip(match feedback.reason {
+        SuppressionReason::Bounce => Some(MessageOutcome::Bounced),
+        SuppressionReason::Complaint => Some(MessageOutcome::Complained),
+        _ => None,
+    });
+    let channel = match feedback.contact {
+        Contact::Email(_) => Channel::Email,
+        Contact::Sms(_) => Channel::Sms,
+    };
+    let added = record_feedback(deps, tenant, feedback).await?;
+    if let Some((message_id, outcome)) = counted {
+        super::analytics::count_message(deps, tenant, &message_id, channel, outcome).await;
     }
     Ok(added)
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{CountryCode, EventTime, Shipment, Slug, Subtag, Tag};
+use super::{CheckpointSource, CountryCode, EventTime, Shipment, Slug, Subtag, Tag};
 
 /// A carrier lane: the courier, where from, where to and, when the carrier names it, the
 /// service (AfterShip's `shipment_type`).
@@ -35,7 +35,16 @@ pub struct Lane {
     /// count every shipment once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// A row of events rather than of shipments: a carrier's events as they arrive (carrier
+    /// health, [`Lane::carrier_events`]) or the merchant's own (notifications, webhooks,
+    /// returns: [`Lane::merchant_events`]). Lane queries never read these rows.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub events: bool,
 }
+
+/// The slug of the merchant's own events row: no courier's (couriers' slugs start with a
+/// letter or digit).
+const MERCHANT_EVENTS_SLUG: &str = "-";
 
 /// Longest service name kept in a lane; longer ones are cut (they are labels, not keys).
 const MAX_SERVICE: usize = 64;
@@ -45,6 +54,22 @@ const MAX_SERVICE: usize = 64;
 pub const MAX_COUNTED_TAGS: usize = 5;
 
 impl Lane {
+    /// The row of the merchant's own events, which belong to no lane: notifications sent and
+    /// how they ended, webhook deliveries, returns and their reasons.
+    pub fn merchant_events() -> Lane {
+        Lane::carrier_events(Slug::parse(MERCHANT_EVENTS_SLUG).expect("a valid slug"))
+    }
+
+    /// The row of a carrier's events as they arrive, for its health.
+    pub fn carrier_events(slug: Slug) -> Lane {
+        Lane { slug, origin: None, destination: None, service: None, tag: None, events: true }
+    }
+
+    /// Whether this is the merchant's own events row.
+    pub fn is_merchant_events(&self) -> bool {
+        self.events && self.slug.as_str() == MERCHANT_EVENTS_SLUG
+    }
+
     /// A service's name as lanes keep it: trimmed and cut to [`MAX_SERVICE`] characters;
     /// none when blank.
     pub fn service_name(raw: &str) -> Option<String> {
@@ -88,6 +113,19 @@ pub struct ShipmentFacts {
     /// delivery date adds to a pickup date), at most [`MAX_TRANSIT_DAYS`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transit_days: Option<u32>,
+    /// The events its first carrier reported on its timeline.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub carrier_events: u32,
+    /// Of those, the ones whose code no adapter rule knew.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unmapped_events: u32,
+    /// The day (UTC) its newest checkpoint was stored: the day a change's new events count on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_stored: Option<NaiveDate>,
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
 }
 
 /// Longest transit counted by days; longer ones count as this many.
@@ -125,6 +163,8 @@ impl ShipmentFacts {
         exceptions.sort_unstable();
         exceptions.dedup();
         let order_time = details.order_date.as_deref().and_then(|raw| EventTime::parse(raw).ok());
+        let carrier_events =
+            shipment.checkpoints.iter().filter(|c| c.source == CheckpointSource::Carrier && c.slug == shipment.slug);
         let since = |start: Option<&EventTime>| {
             Some(sketch::bucket_of(hours_between(start?.instant(), delivered_at?.instant())))
         };
@@ -136,6 +176,7 @@ impl ShipmentFacts {
                 destination: details.destination_country_region,
                 service: details.shipment_type.as_deref().and_then(Lane::service_name),
                 tag: None,
+                events: false,
             },
             tag: shipment.tag,
             subtag: shipment.subtag,
@@ -145,6 +186,9 @@ impl ShipmentFacts {
             pickup_to_delivery: since(shipment.shipment_pickup_date.as_ref()),
             order_to_delivery: since(order_time.as_ref()),
             transit_days: transit_days(shipment.shipment_pickup_date.as_ref(), delivered_at),
+            carrier_events: carrier_events.clone().count() as u32,
+            unmapped_events: carrier_events.filter(|c| c.unmapped).count() as u32,
+            events_stored: shipment.checkpoints.iter().map(|c| c.created_at).max().map(|at| at.date_naive()),
             tags: {
                 let mut tags = details.shipment_tags.clone();
                 tags.sort_unstable();
@@ -217,6 +261,21 @@ pub fn change_rows(old: Option<&ShipmentFacts>, new: Option<&ShipmentFacts>) -> 
     rows
 }
 
+/// What moving a shipment from `old` facts to `new` ones adds to its carrier's health: the
+/// carrier events that arrived with the change, on the day they were stored, in the
+/// carrier's events row. Nothing is taken away (a shipment removed keeps its events counted).
+pub fn health_rows(old: Option<&ShipmentFacts>, new: &ShipmentFacts) -> Vec<(Period, Lane, Counters)> {
+    let arrived = |now: u32, before: Option<u32>| i64::from(now.saturating_sub(before.unwrap_or(0)));
+    let events = arrived(new.carrier_events, old.map(|o| o.carrier_events));
+    let unmapped = arrived(new.unmapped_events, old.map(|o| o.unmapped_events));
+    let Some(day) = new.events_stored.filter(|_| events > 0 || unmapped > 0) else { return Vec::new() };
+    let mut counters = Counters::default();
+    counters.add(counter::CARRIER_EVENTS, events);
+    counters.add(counter::UNMAPPED_EVENTS, unmapped);
+    let lane = Lane::carrier_events(new.lane.slug.clone());
+    Period::of_day(day).into_iter().map(|period| (period, lane.clone(), counters.clone())).collect()
+}
+
 /// The names of [`Counters`]: fixed ones, and prefixes followed by a status, sub-status or
 /// bucket.
 pub mod counter {
@@ -246,16 +305,78 @@ pub mod counter {
     pub const ORDER_TO_DELIVERY: &str = "o:";
     /// Prefix: deliveries by calendar days from pickup (`D:4`).
     pub const TRANSIT_DAYS: &str = "D:";
+    /// Carrier events stored (a carrier's events row).
+    pub const CARRIER_EVENTS: &str = "h:events";
+    /// Of those, events whose code no adapter rule knew.
+    pub const UNMAPPED_EVENTS: &str = "h:unmapped";
+    /// Webhook delivery attempts (the merchant's events row, as are the counters below).
+    pub const WEBHOOK_ATTEMPTS: &str = "w:attempts";
+    /// Webhook deliveries that ended answered with a 2xx.
+    pub const WEBHOOK_DELIVERED: &str = "w:delivered";
+    /// Webhook deliveries given up on (dead letters).
+    pub const WEBHOOK_FAILED: &str = "w:failed";
+    /// Returns requested.
+    pub const RETURNS: &str = "ret";
+    /// Items asked to be returned.
+    pub const RETURN_ITEMS: &str = "ret.items";
+    /// Prefix: items asked to be returned, by the policy's reason id (`r:damaged`).
+    pub const RETURN_REASON: &str = "r:";
+    /// Notifications by channel and outcome: `m:<channel>.<outcome>`, see
+    /// [`super::MessageOutcome`].
+    pub fn message(channel: crate::domain::Channel, outcome: super::MessageOutcome) -> String {
+        format!("m:{}.{}", channel.as_str(), outcome.as_str())
+    }
+}
+
+/// How a notification ended, as reach counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageOutcome {
+    /// Handed to the channel.
+    Sent,
+    /// Given up on (the channel refused it, or it could not be written).
+    Failed,
+    /// Not sent on purpose (unsubscribed, suppressed, stale).
+    Suppressed,
+    /// Reported undeliverable after it was sent (a permanent bounce; for SMS, a refusal).
+    Bounced,
+    /// The recipient marked it as spam.
+    Complained,
+}
+
+impl MessageOutcome {
+    /// Every outcome, in the order reports show them.
+    pub const ALL: [MessageOutcome; 5] = [
+        MessageOutcome::Sent,
+        MessageOutcome::Failed,
+        MessageOutcome::Suppressed,
+        MessageOutcome::Bounced,
+        MessageOutcome::Complained,
+    ];
+
+    /// The name in counters and answers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageOutcome::Sent => "sent",
+            MessageOutcome::Failed => "failed",
+            MessageOutcome::Suppressed => "suppressed",
+            MessageOutcome::Bounced => "bounced",
+            MessageOutcome::Complained => "complained",
+        }
+    }
 }
 
 /// Named counts that add up: one day and lane's numbers, or any sum of them. Zero counts are
 /// not kept, so equal numbers compare equal however they were reached. Names are kept as
 /// small numbers ([`key_of`]), so that rows read and add up fast; they are written as names.
+/// Return reasons, which merchants name, are kept by their names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Counters(BTreeMap<u32, i64>);
+pub struct Counters {
+    keyed: BTreeMap<u32, i64>,
+    named: BTreeMap<Box<str>, i64>,
+}
 
-/// The fixed counters, by key.
-const FIXED: [&str; 7] = [
+/// The fixed counters, by key (new ones are added at the end: a key is its place).
+const FIXED: [&str; 24] = [
     counter::SHIPMENTS,
     counter::DELIVERED,
     counter::ON_TIME_KNOWN,
@@ -263,6 +384,23 @@ const FIXED: [&str; 7] = [
     counter::WITH_EXCEPTION,
     counter::WITH_FAILED_ATTEMPT,
     counter::FAILED_ATTEMPTS,
+    counter::CARRIER_EVENTS,
+    counter::UNMAPPED_EVENTS,
+    counter::WEBHOOK_ATTEMPTS,
+    counter::WEBHOOK_DELIVERED,
+    counter::WEBHOOK_FAILED,
+    counter::RETURNS,
+    counter::RETURN_ITEMS,
+    "m:email.sent",
+    "m:email.failed",
+    "m:email.suppressed",
+    "m:email.bounced",
+    "m:email.complained",
+    "m:sms.sent",
+    "m:sms.failed",
+    "m:sms.suppressed",
+    "m:sms.bounced",
+    "m:sms.complained",
 ];
 const TAG_KEYS: u32 = 100;
 const SUBTAG_KEYS: u32 = 200;
@@ -283,12 +421,10 @@ fn subtag_codes() -> &'static [&'static str] {
     })
 }
 
-/// The key of counter `name`; `None` for a name no counter has.
+/// The key of counter `name`; `None` for a name no keyed counter has.
 fn key_of(name: &str) -> Option<u32> {
-    if let Some(index) = FIXED.iter().position(|fixed| *fixed == name) {
-        return Some(index as u32);
-    }
-    let (prefix, rest) = name.split_at_checked(2)?;
+    let fixed = || FIXED.iter().position(|fixed| *fixed == name).map(|index| index as u32);
+    let Some((prefix, rest)) = name.split_at_checked(2) else { return fixed() };
     let subtag = |base: u32| Some(base + subtag_codes().binary_search(&rest).ok()? as u32);
     let bucket = |base: u32| rest.parse::<u32>().ok().filter(|b| *b < BUCKETS).map(|b| base + b);
     match prefix {
@@ -300,8 +436,16 @@ fn key_of(name: &str) -> Option<u32> {
         counter::TRANSIT_DAYS => {
             rest.parse::<u32>().ok().filter(|d| *d <= MAX_TRANSIT_DAYS).map(|d| TRANSIT_DAY_KEYS + d)
         }
-        _ => None,
+        _ => fixed(),
     }
+}
+
+/// Whether `name` is a return reason's counter: [`counter::RETURN_REASON`] and a reason id
+/// (1 to 50 of `a-z`, `0-9`, `_`, as policies keep them).
+fn is_reason_counter(name: &str) -> bool {
+    name.strip_prefix(counter::RETURN_REASON).is_some_and(|id| {
+        (1..=50).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    })
 }
 
 /// The name of the counter of `key` (a key made by [`key_of`]).
@@ -318,48 +462,55 @@ fn name_of(key: u32) -> String {
     }
 }
 
-impl Counters {
-    fn add_key(&mut self, key: u32, delta: i64) {
-        if delta == 0 {
-            return;
+/// Adds `delta` to `map`'s entry for `key`, removing it when it comes to zero.
+fn add_to<K: Ord>(map: &mut BTreeMap<K, i64>, key: K, delta: i64) {
+    if delta == 0 {
+        return;
+    }
+    match map.entry(key) {
+        std::collections::btree_map::Entry::Occupied(mut entry) => {
+            *entry.get_mut() += delta;
+            if *entry.get() == 0 {
+                entry.remove();
+            }
         }
-        match self.0.get_mut(&key) {
-            Some(value) => {
-                *value += delta;
-                if *value == 0 {
-                    self.0.remove(&key);
-                }
-            }
-            None => {
-                self.0.insert(key, delta);
-            }
+        std::collections::btree_map::Entry::Vacant(entry) => {
+            entry.insert(delta);
         }
     }
+}
 
+impl Counters {
     /// Adds `delta` to the counter `name` (one of [`counter`]'s names, or a prefix and what
     /// it takes; other names are no counter and are ignored).
     pub fn add(&mut self, name: &str, delta: i64) {
-        debug_assert!(key_of(name).is_some(), "no counter is named {name:?}");
-        if let Some(key) = key_of(name) {
-            self.add_key(key, delta);
-        }
+        let name = StoredName::of(name);
+        debug_assert!(!matches!(name, StoredName::Unknown), "no counter has this name");
+        self.add_name(name, delta);
     }
 
     /// Adds every counter of `other`, times `sign` (1 to add, -1 to take away).
     pub fn merge(&mut self, other: &Counters, sign: i64) {
-        for (key, value) in &other.0 {
-            self.add_key(*key, value * sign);
+        for (key, value) in &other.keyed {
+            add_to(&mut self.keyed, *key, value * sign);
+        }
+        for (name, value) in &other.named {
+            add_to(&mut self.named, name.clone(), value * sign);
         }
     }
 
     /// The counter `name` (0 when absent).
     pub fn get(&self, name: &str) -> i64 {
-        key_of(name).and_then(|key| self.0.get(&key).copied()).unwrap_or(0)
+        match key_of(name) {
+            Some(key) => self.keyed.get(&key).copied(),
+            None => self.named.get(name).copied(),
+        }
+        .unwrap_or(0)
     }
 
     /// Whether every counter is zero.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.keyed.is_empty() && self.named.is_empty()
     }
 
     /// The counters whose names start with `prefix`, by the rest of their name.
@@ -375,49 +526,77 @@ impl Counters {
             counter::ORDER_TO_DELIVERY => ORDER_KEYS,
             _ => return Vec::new(),
         };
-        self.0.range(base..base + BUCKETS).map(|(key, value)| (key - base, *value)).collect()
+        self.keyed.range(base..base + BUCKETS).map(|(key, value)| (key - base, *value)).collect()
     }
 
     /// Deliveries by calendar days from pickup ([`counter::TRANSIT_DAYS`]), as (days, count).
     pub fn transit_days(&self) -> impl Iterator<Item = (u32, i64)> + '_ {
-        self.0
+        self.keyed
             .range(TRANSIT_DAY_KEYS..=TRANSIT_DAY_KEYS + MAX_TRANSIT_DAYS)
             .map(|(key, value)| (key - TRANSIT_DAY_KEYS, *value))
     }
 
     /// Every counter, by name.
     pub fn iter(&self) -> impl Iterator<Item = (String, i64)> + '_ {
-        self.0.iter().map(|(key, value)| (name_of(*key), *value))
+        let keyed = self.keyed.iter().map(|(key, value)| (name_of(*key), *value));
+        keyed.chain(self.named.iter().map(|(name, value)| (name.to_string(), *value)))
     }
 }
 
 impl Serialize for Counters {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, value) in &self.0 {
+        let mut map = serializer.serialize_map(Some(self.keyed.len() + self.named.len()))?;
+        for (key, value) in &self.keyed {
             map.serialize_entry(&name_of(*key), value)?;
+        }
+        for (name, value) in &self.named {
+            map.serialize_entry(name, value)?;
         }
         map.end()
     }
 }
 
-/// A counter's name read as its key, without keeping the text.
-struct CounterKey(Option<u32>);
+/// A counter's name as read from storage, without keeping the text of keyed ones.
+enum StoredName {
+    Keyed(u32),
+    Named(Box<str>),
+    Unknown,
+}
 
-impl<'de> Deserialize<'de> for CounterKey {
+impl StoredName {
+    fn of(name: &str) -> StoredName {
+        match key_of(name) {
+            Some(key) => StoredName::Keyed(key),
+            None if is_reason_counter(name) => StoredName::Named(name.into()),
+            None => StoredName::Unknown,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StoredName {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Visitor;
         impl serde::de::Visitor<'_> for Visitor {
-            type Value = CounterKey;
+            type Value = StoredName;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a counter's name")
             }
-            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<CounterKey, E> {
-                Ok(CounterKey(key_of(name)))
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<StoredName, E> {
+                Ok(StoredName::of(name))
             }
         }
         deserializer.deserialize_str(Visitor)
+    }
+}
+
+impl Counters {
+    fn add_name(&mut self, name: StoredName, value: i64) {
+        match name {
+            StoredName::Keyed(key) => add_to(&mut self.keyed, key, value),
+            StoredName::Named(name) => add_to(&mut self.named, name, value),
+            StoredName::Unknown => {}
+        }
     }
 }
 
@@ -433,10 +612,8 @@ impl<'de> Deserialize<'de> for Counters {
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Counters, A::Error> {
                 let mut counters = Counters::default();
-                while let Some((CounterKey(key), value)) = map.next_entry::<CounterKey, i64>()? {
-                    if let Some(key) = key {
-                        counters.add_key(key, value);
-                    }
+                while let Some((name, value)) = map.next_entry::<StoredName, i64>()? {
+                    counters.add_name(name, value);
                 }
                 Ok(counters)
             }
@@ -450,9 +627,7 @@ impl FromIterator<(String, i64)> for Counters {
     fn from_iter<I: IntoIterator<Item = (String, i64)>>(iter: I) -> Self {
         let mut counters = Counters::default();
         for (name, value) in iter {
-            if let Some(key) = key_of(&name) {
-                counters.add_key(key, value);
-            }
+            counters.add_name(StoredName::of(&name), value);
         }
         counters
     }

@@ -270,7 +270,7 @@ impl EddModel {
         let mut by_carrier: HashMap<Slug, Vec<f64>> = HashMap::new();
         let mut all = zeros();
         // Rows under a tag count their shipments again: only the untagged ones are learnt from.
-        for (lane, counters) in lanes.into_iter().filter(|(lane, _)| lane.tag.is_none()) {
+        for (lane, counters) in lanes.into_iter().filter(|(lane, _)| lane.tag.is_none() && !lane.events) {
             let Some(counts) = day_counts(counters) else { continue };
             if lane.service.is_some() {
                 add_into(by_service.entry(lane.clone()).or_insert_with(zeros), &counts);
@@ -326,6 +326,7 @@ impl EddModel {
                 destination: query.destination,
                 service: Some(service.clone()),
                 tag: None,
+                events: false,
             };
             if let Some(node) = self.lane_services.get(&lane) {
                 return estimate(Level::LaneAndService, node, false);

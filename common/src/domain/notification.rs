@@ -128,6 +128,12 @@ impl Trigger {
         })
     }
 
+    /// Whether its message goes to the merchant's team rather than a shopper (notification
+    /// reach counts the shoppers').
+    pub fn is_for_team(self) -> bool {
+        matches!(self, Trigger::TeamAlert | Trigger::ReportReady)
+    }
+
     /// Whether it is a return's message (its ledger entry names the return, not a shipment).
     pub fn is_return(self) -> bool {
         matches!(self, Trigger::ReturnSubmitted | Trigger::ReturnApproved | Trigger::ReturnRejected)

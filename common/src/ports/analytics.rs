@@ -6,19 +6,48 @@ use super::StoreError;
 use crate::domain::analytics::{Counters, Lane, Period};
 use crate::domain::{ShipmentId, TenantId};
 
-/// What one committed change adds to the rollups: counters per row (negative counts take
-/// away), and the change's identity, so that a change delivered twice counts once.
+/// What one committed change, or one event, adds to the rollups: counters per row (negative
+/// counts take away), and its identity, so that a change or event delivered twice counts once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CountedChange {
     /// The merchant.
     pub tenant_id: TenantId,
-    /// The shipment changed.
-    pub shipment_id: ShipmentId,
-    /// The version the change made (a deletion: the version after the last one).
+    /// What changed: a shipment's id, whose changes count in the order of their versions;
+    /// or an event's own id ([`CountedChange::event`]: it contains a `:`), counted once.
+    pub source: String,
+    /// The version the change made (a deletion: the version after the last one); 1 for
+    /// events.
     pub version: u64,
     /// The rows it moves: period, lane and what to add.
     pub rows: Vec<(Period, Lane, Counters)>,
 }
+
+impl CountedChange {
+    /// A change of `shipment` to `version`.
+    pub fn shipment(
+        tenant_id: TenantId,
+        shipment: &ShipmentId,
+        version: u64,
+        rows: Vec<(Period, Lane, Counters)>,
+    ) -> Self {
+        CountedChange { tenant_id, source: shipment.as_str().to_owned(), version, rows }
+    }
+
+    /// An event that counts once: `kind` and `id` name it (`message`, the ledger id and
+    /// outcome). Stores may forget an event's identity after [`EVENT_GUARD_DAYS`].
+    pub fn event(tenant_id: TenantId, kind: &str, id: &str, rows: Vec<(Period, Lane, Counters)>) -> Self {
+        CountedChange { tenant_id, source: format!("{kind}:{id}"), version: 1, rows }
+    }
+
+    /// Whether this counts an event rather than a shipment's change.
+    pub fn is_event(&self) -> bool {
+        self.source.contains(':')
+    }
+}
+
+/// How long stores keep an event's identity to count it once (events come back within
+/// minutes when they come back at all: a retried batch, a redelivered queue message).
+pub const EVENT_GUARD_DAYS: i64 = 35;
 
 /// One stored row.
 #[derive(Debug, Clone, PartialEq, Eq)]

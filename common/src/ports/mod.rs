@@ -29,7 +29,7 @@ mod suppressions;
 mod tenants;
 mod webhooks;
 
-pub use analytics::{AnalyticsStore, CountedChange, FeedMark, RollupRow};
+pub use analytics::{AnalyticsStore, CountedChange, EVENT_GUARD_DAYS, FeedMark, RollupRow};
 pub use blobs::{BlobStore, validate_blob_key};
 pub use clock::{Clock, SystemClock};
 pub use connections::{ConnectionStore, StoredConnection};

@@ -13,6 +13,7 @@ fn lane(slug: &str) -> Lane {
         destination: CountryCode::parse("USA").ok(),
         service: Some("Standard \"economy\" #1".into()),
         tag: None,
+        events: false,
     }
 }
 
@@ -26,7 +27,7 @@ fn change(
     version: u64,
     rows: Vec<(Period, Lane, Counters)>,
 ) -> CountedChange {
-    CountedChange { tenant_id: tenant.clone(), shipment_id: shipment.clone(), version, rows }
+    CountedChange::shipment(tenant.clone(), shipment, version, rows)
 }
 
 /// Counters add up per row; a change delivered twice, or an older one after a newer, counts
@@ -88,10 +89,61 @@ pub async fn analytics_contract_counts_once_by_row_and_isolates(store: &dyn Anal
     assert!(store.rollup_rows(&other, vec![day, month]).await.expect("rows").is_empty());
 }
 
+/// Events count once by their identity, in the merchant's and carriers' events rows; return
+/// reasons, which merchants name, come back by their names.
+pub async fn analytics_contract_counts_events_once(store: &dyn AnalyticsStore) {
+    let tenant = TenantId::random();
+    let day = Period::Day(NaiveDate::from_ymd_opt(2026, 3, 4).expect("date"));
+    let returned = |id: &str| {
+        CountedChange::event(
+            tenant.clone(),
+            "return",
+            id,
+            vec![(
+                day,
+                Lane::merchant_events(),
+                counters(&[("ret", 1), ("ret.items", 3), ("r:damaged", 2), ("r:wrong_size", 1)]),
+            )],
+        )
+    };
+    let health = CountedChange::shipment(
+        tenant.clone(),
+        &ShipmentId::random(),
+        2,
+        vec![(
+            day,
+            Lane::carrier_events(Slug::parse("ups").expect("slug")),
+            counters(&[("h:events", 4), ("h:unmapped", 1)]),
+        )],
+    );
+    let sent = CountedChange::event(
+        tenant.clone(),
+        "message",
+        "m1.sent",
+        vec![(day, Lane::merchant_events(), counters(&[("m:email.sent", 1)]))],
+    );
+    let counted = store.count_changes(vec![returned("r1"), sent.clone(), health], None).await.expect("counted");
+    assert_eq!(counted, 3);
+    assert_eq!(store.count_changes(vec![returned("r1"), sent], None).await.expect("again"), 0, "each event once");
+    assert_eq!(store.count_changes(vec![returned("r2")], None).await.expect("another"), 1);
+
+    let rows = store.rollup_rows(&tenant, vec![day]).await.expect("rows");
+    let merchant = rows.iter().find(|row| row.lane.is_merchant_events()).expect("the merchant's events row");
+    assert_eq!(
+        merchant.counters,
+        counters(&[("ret", 2), ("ret.items", 6), ("r:damaged", 4), ("r:wrong_size", 2), ("m:email.sent", 1)])
+    );
+    let carrier = rows.iter().find(|row| row.lane.events && !row.lane.is_merchant_events()).expect("the carrier's row");
+    assert_eq!((carrier.lane.slug.as_str(), carrier.counters.get("h:unmapped")), ("ups", 1));
+}
+
 /// Runs the analytics contract against the store `$make` builds.
 #[macro_export]
 macro_rules! analytics_contract_tests {
     ($make:expr) => {
-        $crate::store_contract_tests!(@each $make; analytics_contract_counts_once_by_row_and_isolates,);
+        $crate::store_contract_tests!(@each $make;
+            analytics_contract_counts_once_by_row_and_isolates,
+            analytics_contract_counts_events_once,
+        );
     };
 }

@@ -27,7 +27,7 @@ use crate::ports::{
 };
 use crate::settings::Settings;
 
-pub use analytics::analytics_contract_counts_once_by_row_and_isolates;
+pub use analytics::{analytics_contract_counts_events_once, analytics_contract_counts_once_by_row_and_isolates};
 pub use exceptions::exception_contract_versions_filters_and_isolation;
 pub use messages::{
     ledger_contract_plans_once_leases_and_finishes, suppression_contract_lists_once_pages_and_isolates,

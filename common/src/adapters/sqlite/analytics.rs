@@ -63,7 +63,7 @@ fn first_count(tx: &Connection, change: &CountedChange) -> Result<bool, StoreErr
         "INSERT INTO rollup_counted (tenant_id, shipment_id, version) VALUES (?1, ?2, ?3)
          ON CONFLICT (tenant_id, shipment_id) DO UPDATE SET version = excluded.version
          WHERE excluded.version > rollup_counted.version",
-        params![change.tenant_id.as_str(), change.shipment_id.as_str(), change.version as i64],
+        params![change.tenant_id.as_str(), change.source, change.version as i64],
     )
     .map_err(unavailable)?;
     Ok(updated > 0)
@@ -140,13 +140,16 @@ impl AnalyticsStore for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Recounts every tenant's rollups from the shipments stored, and moves `consumer`'s feed
-    /// position to the feed's end, in one transaction: the changes after it are the ones the
-    /// recount did not see. Returns how many shipments were counted.
+    /// Recounts every tenant's shipment rows from the shipments stored, and moves
+    /// `consumer`'s feed position to the feed's end, in one transaction: the changes after it
+    /// are the ones the recount did not see. Events rows (notifications, webhooks, returns,
+    /// carrier events) are counted as events happen, from records that do not all last, and
+    /// are kept as they are. Returns how many shipments were counted.
     pub async fn rebuild_rollups(&self, consumer: &str) -> Result<usize, StoreError> {
         let consumer = consumer.to_owned();
         self.write(move |tx| {
-            execute(tx, "DELETE FROM rollups", []).map_err(unavailable)?;
+            // An events lane's JSON ends with its `events` flag (the last field).
+            execute(tx, "DELETE FROM rollups WHERE lane NOT LIKE '%\"events\":true}'", []).map_err(unavailable)?;
             let mut netted: HashMap<Key, Counters> = HashMap::new();
             let mut counted = 0;
             {

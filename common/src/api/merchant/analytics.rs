@@ -2,7 +2,8 @@
 //! exceptions over a range of days (`from`, `to`: `YYYY-MM-DD`, UTC, shipments created then;
 //! the last 30 days by default), filtered by courier (`slug`), `origin` and `destination`
 //! (alpha-3, each a comma-separated list) and one shipment `tag`, as JSON or (`format=csv`)
-//! CSV.
+//! CSV. Notification reach and return reasons are the merchant's, no lane's: they take no
+//! lane filter; carrier health takes `slug`.
 
 use axum::Extension;
 use axum::extract::rejection::QueryRejection;
@@ -63,6 +64,25 @@ impl AnalyticsParams {
         };
         Ok((params, range, filter, format))
     }
+
+    /// Refuses the lane filters an answer about no lane cannot apply (`slug` too unless
+    /// `slugs_apply`).
+    fn refuse_lane_filters(&self, slugs_apply: bool) -> Result<(), ApiError> {
+        let given = [
+            ("slug", self.slug.is_some() && !slugs_apply),
+            ("origin", self.origin.is_some()),
+            ("destination", self.destination.is_some()),
+            ("tag", self.tag.is_some()),
+            ("by_service", self.by_service.is_some()),
+        ];
+        match given.into_iter().find(|(_, given)| *given) {
+            Some((name, _)) => {
+                Err(AppError::from(DomainError::invalid(name, "does not apply to this answer, which is no lane's"))
+                    .into())
+            }
+            None => Ok(()),
+        }
+    }
 }
 
 fn answer<T: Serialize>(
@@ -117,4 +137,42 @@ pub(super) async fn exceptions(
     let (_, range, filter, format) = AnalyticsParams::read(&deps, query)?;
     let breakdown = analytics::exceptions_breakdown(&deps, &tenant, range, &filter).await?;
     answer(format, &breakdown, analytics::exceptions_csv)
+}
+
+/// `GET /porchlight/v1/analytics/notifications`: how shoppers' notifications ended, per
+/// channel, and merchants' webhook deliveries.
+pub(super) async fn notifications(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    query: Result<Query<AnalyticsParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let (params, range, _, format) = AnalyticsParams::read(&deps, query)?;
+    params.refuse_lane_filters(false)?;
+    let reach = analytics::notification_reach(&deps, &tenant, range).await?;
+    answer(format, &reach, analytics::notifications_csv)
+}
+
+/// `GET /porchlight/v1/analytics/returns`: returns asked for and their items by reason.
+pub(super) async fn returns(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    query: Result<Query<AnalyticsParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let (params, range, _, format) = AnalyticsParams::read(&deps, query)?;
+    params.refuse_lane_filters(false)?;
+    let reasons = analytics::return_reasons(&deps, &tenant, range).await?;
+    answer(format, &reasons, analytics::returns_csv)
+}
+
+/// `GET /porchlight/v1/analytics/carrier-health`: each carrier's events per day and the share
+/// whose code no adapter rule knew.
+pub(super) async fn carrier_health(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    query: Result<Query<AnalyticsParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let (params, range, filter, format) = AnalyticsParams::read(&deps, query)?;
+    params.refuse_lane_filters(true)?;
+    let health = analytics::carrier_health(&deps, &tenant, range, &filter.slugs).await?;
+    answer(format, &health, analytics::carrier_health_csv)
 }

@@ -219,3 +219,64 @@ async fn analytics_filter_by_one_shipment_tag_without_counting_anything_twice() 
     let (_, card) = h.call(Method::GET, "/porchlight/v1/analytics/carriers?tag=vip", None).await;
     assert_eq!(card["data"]["lanes"][0]["shipments"], 2, "{card}");
 }
+
+#[tokio::test]
+async fn carrier_health_counts_each_carriers_unmapped_codes_by_day() {
+    use crate::domain::{CheckpointInput, EventTime, Slug, TrackingNumber};
+    let h = Harness::new().await;
+    let body = serde_json::json!({"tracking_number": "1Z999AA10123456784", "slug": "ups"});
+    let (status, created) = h.call(Method::POST, "/tracking/2026-07/trackings", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (slug, number) = (Slug::parse("ups").expect("slug"), TrackingNumber::parse("1Z999AA10123456784").expect("n"));
+    let event = |hours: i64, mapped: Option<&str>| {
+        let at = Harness::today() + chrono::Duration::hours(hours);
+        let subtag = mapped.map(|code| crate::domain::Subtag::parse(code).expect("subtag"));
+        CheckpointInput::from_carrier(slug.clone(), number.clone(), EventTime::from_utc(at), subtag, "scan")
+    };
+    let update = |events| crate::carriers::TrackingUpdate {
+        slug: slug.clone(),
+        tracking_number: number.clone(),
+        events,
+        handover: None,
+    };
+    // Day one: two events the adapter knew and one it did not; day two: one unknown.
+    let day_one = update(vec![event(1, Some("InTransit_002")), event(2, None), event(3, Some("InTransit_003"))]);
+    crate::app::apply_tracking_update(&h.deps, &day_one).await.expect("merged");
+    h.clock.advance(chrono::Duration::days(1));
+    crate::app::apply_tracking_update(&h.deps, &update(vec![event(26, None)])).await.expect("merged");
+    // The same events again change nothing and count nothing.
+    crate::app::apply_tracking_update(&h.deps, &day_one).await.expect("merged");
+    while count_feed(&h.deps, &h.store, 500).await.expect("counted") > 0 {}
+
+    let (status, body) =
+        h.call(Method::GET, "/porchlight/v1/analytics/carrier-health?from=2026-06-01&to=2026-06-02", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ups = &body["data"]["carriers"][0];
+    assert_eq!(
+        (ups["slug"].as_str(), ups["events"].as_i64(), ups["unmapped"].as_i64()),
+        (Some("ups"), Some(4), Some(2))
+    );
+    assert_eq!(ups["unmapped_rate"]["value"], 0.5);
+    assert_eq!(ups["days"][0], serde_json::json!({"date": "2026-06-01", "events": 3, "unmapped": 1}));
+    assert_eq!(ups["days"][1], serde_json::json!({"date": "2026-06-02", "events": 1, "unmapped": 1}));
+    // The events rows are no lane's: the overview still counts one shipment.
+    let (_, overview) =
+        h.call(Method::GET, "/porchlight/v1/analytics/overview?from=2026-06-01&to=2026-06-02", None).await;
+    assert_eq!(overview["data"]["shipments"], 1, "{overview}");
+    let (_, card) = h.call(Method::GET, "/porchlight/v1/analytics/carriers?from=2026-06-01&to=2026-06-02", None).await;
+    assert_eq!(card["data"]["lanes"].as_array().map(Vec::len), Some(1), "{card}");
+
+    let (_, content_type, csv) =
+        text(&h, "/porchlight/v1/analytics/carrier-health?from=2026-06-01&to=2026-06-02&format=csv").await;
+    assert!(content_type.starts_with("text/csv"), "{content_type}");
+    assert!(csv.starts_with("slug,date,events,unmapped\nups,2026-06-01,3,1\n"), "{csv}");
+    for (path, field) in [
+        ("/porchlight/v1/analytics/notifications?slug=ups", "slug"),
+        ("/porchlight/v1/analytics/returns?tag=vip", "tag"),
+        ("/porchlight/v1/analytics/carrier-health?origin=CHN", "origin"),
+    ] {
+        let (status, body) = h.call(Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(body["meta"]["message"].as_str().unwrap_or_default().contains(field), "{path}: {body}");
+    }
+}

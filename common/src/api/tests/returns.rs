@@ -271,6 +271,13 @@ async fn a_return_is_judged_moved_by_id_and_rma_tracked_and_signed() {
     );
     assert_eq!(data["refunds"][0]["resolved"], json!({"amount": "15.00", "currency": "EUR"}));
     assert_eq!(data["resolution"]["resolved"], 1);
+    // The rollups count the same return by the reason its shopper gave (refused requests never).
+    let (status, reasons) =
+        h.call(Method::GET, "/porchlight/v1/analytics/returns?from=2026-05-01&to=2026-07-31", None).await;
+    assert_eq!(status, StatusCode::OK, "{reasons}");
+    assert_eq!((reasons["data"]["returns"].as_i64(), reasons["data"]["items"].as_i64()), (Some(1), Some(1)));
+    assert_eq!(reasons["data"]["reasons"][0]["reason"], "damaged");
+    assert_eq!(reasons["data"]["reasons"][0]["share"]["value"], 1.0);
     let (status, csv) = h
         .call(
             Method::GET,

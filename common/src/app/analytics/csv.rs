@@ -1,6 +1,8 @@
 //! The analytics answers as CSV: one table each, for spreadsheets.
 
-use super::{CarrierScorecard, ExceptionsBreakdown, Overview, Rate, Transit};
+use super::{
+    CarrierHealth, CarrierScorecard, ExceptionsBreakdown, NotificationReach, Overview, Rate, ReturnReasons, Transit,
+};
 use crate::app::AppError;
 
 fn fault(error: csv::Error) -> AppError {
@@ -103,6 +105,68 @@ pub fn exceptions_csv(breakdown: &ExceptionsBreakdown) -> Result<Vec<u8>, AppErr
             kind.shipments.to_string(),
             number(kind.rate),
         ]);
+    }
+    write(rows)
+}
+
+fn header(names: &[&str]) -> Vec<String> {
+    names.iter().map(|name| (*name).to_owned()).collect()
+}
+
+/// Notification reach, a row per channel and one for webhooks.
+pub fn notifications_csv(reach: &NotificationReach) -> Result<Vec<u8>, AppError> {
+    let mut rows = vec![header(&[
+        "channel",
+        "sent",
+        "delivered",
+        "bounced",
+        "complained",
+        "failed",
+        "suppressed",
+        "delivery_rate",
+        "bounce_rate",
+        "complaint_rate",
+    ])];
+    for channel in &reach.channels {
+        let counts =
+            [channel.sent, channel.delivered, channel.bounced, channel.complained, channel.failed, channel.suppressed];
+        let mut row = vec![channel.channel.to_owned()];
+        row.extend(counts.iter().map(i64::to_string));
+        for share in [&channel.delivery_rate, &channel.bounce_rate, &channel.complaint_rate] {
+            row.push(number(share.map(|r| r.value)));
+        }
+        rows.push(row);
+    }
+    let webhooks = &reach.webhooks;
+    let mut row = vec!["webhook".to_owned(), (webhooks.delivered + webhooks.failed).to_string()];
+    row.extend([
+        webhooks.delivered.to_string(),
+        String::new(),
+        String::new(),
+        webhooks.failed.to_string(),
+        String::new(),
+    ]);
+    row.extend([number(webhooks.success_rate.map(|r| r.value)), String::new(), String::new()]);
+    rows.push(row);
+    write(rows)
+}
+
+/// Return reasons, a row per reason.
+pub fn returns_csv(reasons: &ReturnReasons) -> Result<Vec<u8>, AppError> {
+    let mut rows = vec![header(&["reason", "items", "share"])];
+    for reason in &reasons.reasons {
+        rows.push(vec![reason.reason.clone(), reason.items.to_string(), number(reason.share.map(|r| r.value))]);
+    }
+    write(rows)
+}
+
+/// Carrier health, a row per carrier and day.
+pub fn carrier_health_csv(health: &CarrierHealth) -> Result<Vec<u8>, AppError> {
+    let mut rows = vec![header(&["slug", "date", "events", "unmapped"])];
+    for carrier in &health.carriers {
+        for day in &carrier.days {
+            rows.push(vec![carrier.slug.clone(), day.date.clone(), day.events.to_string(), day.unmapped.to_string()]);
+        }
     }
     write(rows)
 }

@@ -20,7 +20,7 @@ pub struct Rate {
     pub n: i64,
 }
 
-fn rate(hits: i64, n: i64) -> Option<Rate> {
+pub(super) fn rate(hits: i64, n: i64) -> Option<Rate> {
     let (low, high) = sketch::share_interval(hits, n)?;
     Some(Rate { value: round(hits as f64 / n as f64, 4), interval: [round(low, 4), round(high, 4)], n })
 }

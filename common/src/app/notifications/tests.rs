@@ -238,6 +238,28 @@ async fn due_messages_are_sent_once_retried_when_the_channel_fails_and_dropped_w
     let states: Vec<MessageState> =
         store.shipment_messages(&tenant, &id).await.expect("read").iter().map(|m| m.state).collect();
     assert_eq!(states, [MessageState::Sent, MessageState::Sent, MessageState::Suppressed]);
+
+    // Reach counts each outcome once, a provider's bounce report too however often it comes.
+    let sent = store.shipment_messages(&tenant, &id).await.expect("read")[0].id.clone();
+    for _ in 0..2 {
+        let report = crate::app::suppressions::Feedback {
+            contact: Contact::email("ann@example.com").expect("email"),
+            reason: crate::ports::SuppressionReason::Bounce,
+            detail: None,
+            shipment_id: Some(id.clone()),
+            message_id: Some(sent.clone()),
+        };
+        crate::app::suppressions::record_report(&deps, &tenant, report).await.expect("recorded");
+    }
+    let today = deps.clock.now().date_naive();
+    let range = crate::app::analytics::DayRange { from: today - Duration::days(1), to: today };
+    let reach = crate::app::analytics::notification_reach(&deps, &tenant, range).await.expect("reach");
+    let email = &reach.channels[0];
+    assert_eq!(
+        (email.channel, email.sent, email.delivered, email.bounced, email.suppressed, email.failed),
+        ("email", 2, 1, 1, 1, 0)
+    );
+    assert_eq!(email.delivery_rate.map(|r| r.value), Some(0.5));
     std::fs::remove_dir_all(&dir).expect("cleaned");
 }
 

@@ -268,6 +268,8 @@ pub async fn create_return(deps: &Deps, order: &Order, new: NewReturn) -> Result
                     "return created"
                 );
                 super::events::plan(deps, &ret, &events, ret.filed_by == FiledBy::Shopper).await?;
+                let reasons = ret.items.iter().map(|item| (item.reason.as_str(), item.intended_return_quantity));
+                crate::app::analytics::count_return(deps, &ret.tenant_id, &ret.id, reasons).await;
                 return Ok(ret);
             }
             Err(StoreError::Conflict) => {

@@ -226,6 +226,12 @@ impl Dispatcher {
             }
         };
         store.record_attempt(tenant, id, &attempt, next).await?;
+        let ended = match next {
+            AfterAttempt::Delivered => Some(true),
+            AfterAttempt::Dead => Some(false),
+            AfterAttempt::RetryAt(_) => None,
+        };
+        crate::app::analytics::count_webhook_attempt(&self.deps, tenant, id, delivery.attempts.len() + 1, ended).await;
         Ok(match next {
             AfterAttempt::Delivered => Outcome::Delivered,
             AfterAttempt::RetryAt(_) => Outcome::Retrying,

@@ -185,6 +185,12 @@ async fn failures_retry_on_aftership_schedule_then_become_a_dead_letter_that_rep
         .expect("dead letters");
     assert_eq!(dead.len(), 1);
     assert!(dead[0].attempts.iter().all(|a| a.status == Some(503)));
+    let today = w.clock.now().date_naive();
+    let range = crate::app::analytics::DayRange { from: today - Duration::days(30), to: today };
+    let reach = crate::app::analytics::notification_reach(&w.deps, &w.tenant, range).await.expect("reach");
+    let webhooks = &reach.webhooks;
+    assert_eq!((webhooks.attempts, webhooks.delivered, webhooks.failed), (14, 0, 1), "every attempt, one dead letter");
+    assert_eq!(webhooks.success_rate.map(|r| r.value), Some(0.0));
 
     let replayed = replay_dead(&w.deps, &w.tenant, &dead[0].id).await.expect("replayed");
     assert_eq!((replayed.state, replayed.attempts_this_round()), (DeliveryState::Pending, 0));

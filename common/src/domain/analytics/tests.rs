@@ -194,3 +194,27 @@ fn a_tagged_shipment_counts_again_under_each_of_its_first_tags() {
     s.details.shipment_tags = (0..20).map(|i| format!("t{i:02}")).collect();
     assert_eq!(ShipmentFacts::of(&s).tags.len(), MAX_COUNTED_TAGS);
 }
+
+#[test]
+fn a_change_adds_only_the_carrier_events_it_brought_on_the_day_they_were_stored() {
+    let mut s = shipment(None);
+    let unmapped = |day, hour| {
+        let mut input = event("InTransit_001", day, hour);
+        input.unmapped = true;
+        input
+    };
+    s.merge(vec![event("InTransit_002", 2, 12), unmapped(2, 13)], Utc.with_ymd_and_hms(2026, 3, 2, 14, 0, 0).unwrap());
+    let before = ShipmentFacts::of(&s);
+    assert_eq!((before.carrier_events, before.unmapped_events), (2, 1));
+    s.merge(vec![unmapped(3, 8), event("InTransit_003", 3, 9)], Utc.with_ymd_and_hms(2026, 3, 3, 10, 0, 0).unwrap());
+    let after = ShipmentFacts::of(&s);
+
+    let rows = health_rows(Some(&before), &after);
+    let ups = Lane::carrier_events(Slug::parse("ups").expect("slug"));
+    assert_eq!(rows.len(), 3, "the day, its third and its month");
+    assert_eq!((rows[0].0, &rows[0].1), (Period::Day(date("2026-03-03")), &ups));
+    assert_eq!((rows[0].2.get(counter::CARRIER_EVENTS), rows[0].2.get(counter::UNMAPPED_EVENTS)), (2, 1));
+    assert!(health_rows(Some(&after), &after).is_empty(), "nothing new, nothing counted");
+    assert_eq!(health_rows(None, &after)[0].2.get(counter::CARRIER_EVENTS), 4);
+    assert!(change_rows(None, Some(&after)).iter().all(|(_, lane, _)| !lane.events), "shipment rows stay apart");
+}

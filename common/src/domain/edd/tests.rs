@@ -8,6 +8,7 @@ fn lane(slug: &str, origin: &str, destination: &str, service: Option<&str>) -> L
         destination: Some(CountryCode::parse(destination).expect("country")),
         service: service.map(str::to_owned),
         tag: None,
+        events: false,
     }
 }
 

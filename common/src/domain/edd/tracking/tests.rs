@@ -13,6 +13,7 @@ fn model() -> EddModel {
         destination: CountryCode::parse("USA").ok(),
         service: None,
         tag: None,
+        events: false,
     };
     let mut counters = Counters::default();
     for (days, count) in [(2, 1_000), (3, 6_000), (4, 2_000), (5, 1_000)] {
