@@ -42,10 +42,11 @@ DYNAMODB_ACTIONS = {
     "TrackingPageFunction": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"},
     # Shipments, rules and pages read; the message ledger planned (conditional put) and leased
     # and ended (conditional updates); due messages from GSI2; webhook events and deliveries
-    # planned (conditional puts).
+    # planned (conditional puts); outcomes, bounces and complaints counted in the rollups.
     "NotifierFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
-    # Endpoints and events read; deliveries leased and their attempts recorded; due ones from GSI2.
-    "WebhookDispatcherFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"},
+    # Endpoints and events read; deliveries leased and their attempts recorded; due ones from
+    # GSI2; each attempt counted in the rollups (a transaction of a guard put and updates).
+    "WebhookDispatcherFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
     # Tenants, rules, shipments and cases read; cases and tagged shipments written
     # (conditional puts); the shopper's message planned; returns due to expire moved.
     "ExceptionDetectorFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
