@@ -680,6 +680,7 @@ pub(crate) fn sample_shipment(
         earliest: day(2),
         latest: day(5),
         confidence_code: Some(20001),
+        lane_p90: None,
     };
     shipment.edd = Some(crate::domain::edd::ShipmentEdd { first: estimate.clone(), latest: estimate });
     Ok(shipment)

@@ -98,6 +98,18 @@ impl TransitDays {
         self.probabilities.get(day as usize).copied().unwrap_or(0.0)
     }
 
+    /// The first day by which at least `share` of deliveries came (days from pickup).
+    pub fn quantile(&self, share: f64) -> u32 {
+        let mut cumulative = 0.0;
+        for (day, p) in self.probabilities.iter().enumerate() {
+            cumulative += p;
+            if cumulative >= share - 1e-12 {
+                return day as u32;
+            }
+        }
+        MAX_DAYS as u32
+    }
+
     /// The window for a shipment not delivered `elapsed` days after pickup: the distribution
     /// from `elapsed` on, scaled to one. Past the distribution's end, a day-wide window at
     /// `elapsed` (the history has nothing to say).

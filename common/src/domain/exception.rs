@@ -48,6 +48,10 @@ pub enum Condition {
         /// Days late.
         days: u32,
     },
+    /// Picked up and not delivered after the 90th percentile of its lane's transit days (from
+    /// its estimate's `lane_p90`: only lanes with enough deliveries of their own). Found by
+    /// the scheduled scan.
+    BeyondLaneP90,
     /// Returning or returned to the sender.
     ReturnedToSender,
     /// Held in customs (Exception_004, 018, 019).
@@ -61,7 +65,7 @@ pub enum Condition {
 impl Condition {
     /// Whether only time passing can make it hold (the scan looks for these).
     pub fn is_time_based(&self) -> bool {
-        matches!(self, Condition::NoUpdate { .. } | Condition::PastDue { .. })
+        matches!(self, Condition::NoUpdate { .. } | Condition::PastDue { .. } | Condition::BeyondLaneP90)
     }
 
     /// Whether it holds for `shipment` at `now`.
@@ -87,6 +91,16 @@ impl Condition {
                 shipment.tag != Tag::Delivered
                     && shipment.completed.is_none()
                     && now.date_naive() > date + Duration::days(i64::from(*days))
+            }
+            Condition::BeyondLaneP90 => {
+                let slow_after = shipment.edd.as_ref().and_then(|edd| edd.latest.lane_p90);
+                slow_after.is_some_and(|day| {
+                    shipment.active
+                        && shipment.tag != Tag::Delivered
+                        && shipment.completed.is_none()
+                        && !shipment.return_to_sender
+                        && now.date_naive() > day
+                })
             }
             Condition::ReturnedToSender => shipment.return_to_sender,
             Condition::CustomsHold => subtag_among(&CUSTOMS),
@@ -376,6 +390,24 @@ mod tests {
         });
         assert!(Condition::PastDue { days: 2 }.holds(&late, now));
         assert!(!Condition::PastDue { days: 3 }.holds(&late, now), "exactly 3 days late is not more than 3");
+
+        // Slower than 9 in 10 of its lane's parcels: only once the day after its lane's p90
+        // begins, and only with a lane p90 (enough history of the lane).
+        let mut slow = shipment(&["InTransit_002"], now - Duration::days(9));
+        let p90 = (now - Duration::days(2)).date_naive();
+        let estimate = crate::domain::edd::DeliveryEstimate {
+            source: crate::domain::edd::EddSource::Predicted,
+            date: p90,
+            earliest: p90,
+            latest: p90,
+            confidence_code: Some(10001),
+            lane_p90: Some(p90),
+        };
+        slow.edd = Some(crate::domain::edd::ShipmentEdd { first: estimate.clone(), latest: estimate });
+        assert!(Condition::BeyondLaneP90.holds(&slow, now));
+        assert!(!Condition::BeyondLaneP90.holds(&slow, now - Duration::days(2)), "on its p90 day it is not late yet");
+        slow.edd.as_mut().expect("estimate").latest.lane_p90 = None;
+        assert!(!Condition::BeyondLaneP90.holds(&slow, now), "no lane history, no rule");
     }
 
     #[test]

@@ -467,6 +467,7 @@ mod tests {
             earliest: day(2),
             latest: day(5),
             confidence_code: Some(code),
+            lane_p90: None,
         };
         shipment.edd = Some(ShipmentEdd { first: estimate.clone(), latest: estimate });
         shipment

@@ -8,7 +8,7 @@ use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use super::calendar::{WorkingWeek, pickup_time};
-use super::{ConfidenceCode, EddModel, LaneQuery};
+use super::{ConfidenceCode, EddModel, LaneQuery, Level};
 use crate::domain::analytics::Lane;
 use crate::domain::{EventTime, Shipment, Tag};
 
@@ -36,6 +36,11 @@ pub struct DeliveryEstimate {
     /// AfterShip's confidence code (predictions only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence_code: Option<u32>,
+    /// The pickup date plus the 90th percentile of its lane's transit days: after this day
+    /// the parcel is slower than 9 in 10 of its lane's. Only once picked up, and only when
+    /// the lane (with or without its service) has [`super::ENOUGH_DELIVERIES`] of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lane_p90: Option<NaiveDate>,
 }
 
 /// A shipment's estimates: the first it got (kept) and the latest.
@@ -75,7 +80,8 @@ pub fn predict_for(model: &EddModel, shipment: &Shipment, today: NaiveDate) -> O
         destination: details.destination_country_region.or(shipment.courier_destination_country_region),
         service: details.shipment_type.as_deref().and_then(Lane::service_name),
     };
-    let (pickup, elapsed) = match shipment.shipment_pickup_date.as_ref().and_then(written_date) {
+    let picked_up = shipment.shipment_pickup_date.as_ref().and_then(written_date);
+    let (pickup, elapsed) = match picked_up {
         Some(pickup) => (pickup, u32::try_from((today - pickup).num_days()).unwrap_or(0)),
         None => {
             let ordered = details
@@ -91,12 +97,15 @@ pub fn predict_for(model: &EddModel, shipment: &Shipment, today: NaiveDate) -> O
     let window = estimate.days.window(elapsed);
     let precise = details.destination_postal_code.is_some() || details.destination_city.is_some();
     let day = |offset: u32| pickup + chrono::Days::new(u64::from(offset));
+    let lane_known = matches!(estimate.level, Level::LaneAndService | Level::Lane)
+        && estimate.deliveries >= super::ENOUGH_DELIVERIES;
     Some(DeliveryEstimate {
         source: EddSource::Predicted,
         date: day(window.single),
         earliest: day(window.earliest),
         latest: day(window.latest),
         confidence_code: Some(ConfidenceCode::of(&estimate, &window, precise).code()),
+        lane_p90: picked_up.filter(|_| lane_known).map(|_| day(estimate.days.quantile(0.9))),
     })
 }
 
