@@ -101,9 +101,11 @@ async fn replay_quarantined(
     Ok(envelope(StatusCode::OK, serde_json::json!({ "id": id.to_string(), "replayed": true })))
 }
 
-/// `GET /admin/stats`: queue depths and the pipeline's counters since start.
+/// `GET /admin/stats`: queue depths, the pipeline's counters since start, and every
+/// merchant's carriers today against their usual share of unmapped codes.
 async fn stats(State(deps): State<Deps>) -> Result<Response, ApiError> {
     let depths = operator::queue_depths(&deps).await?;
+    let carrier_health = crate::app::analytics::platform_watch(&deps, deps.clock.now()).await?;
     let depth = |queue: QueueName| depths.iter().find(|(q, _)| *q == queue).map_or(0, |(_, depth)| *depth);
     let stats = &deps.stats;
     Ok(envelope(
@@ -115,6 +117,7 @@ async fn stats(State(deps): State<Deps>) -> Result<Response, ApiError> {
             "webhooks_unauthenticated": stats.webhooks_unauthenticated.load(Ordering::Relaxed),
             "quarantined": stats.quarantined.load(Ordering::Relaxed),
             "unreadable_shipments": stats.unreadable_shipments.load(Ordering::Relaxed),
+            "carrier_health": carrier_health,
         }),
     ))
 }

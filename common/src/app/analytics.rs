@@ -9,6 +9,7 @@
 
 mod csv;
 mod events;
+mod health;
 mod report;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ pub use events::{
     WebhookReach, carrier_days, carrier_health, count_message, count_return, count_webhook_attempt, notification_reach,
     return_reasons,
 };
+pub use health::{BASELINE_DAYS, CarrierWatch, MIN_EVENTS, platform_watch, tenant_watch, watch_carrier_health};
 pub use report::{
     CarrierScorecard, ExceptionKind, ExceptionsBreakdown, LaneCard, Overview, Rate, Transit, carrier_scorecard,
     exceptions_breakdown, overview,

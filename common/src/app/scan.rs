@@ -29,6 +29,10 @@ pub struct ScanReport {
 /// again, or twice at once, plans nothing twice.
 pub async fn scan_active(deps: &Deps, ledger: &dyn MessageLedger) -> Result<ScanReport, AppError> {
     let mut report = ScanReport::default();
+    // The carriers' health is no shipment's: a failure to read it is logged, the scan goes on.
+    if let Err(error) = super::analytics::watch_carrier_health(deps, deps.clock.now()).await {
+        tracing::warn!(error = %error, "carrier health not watched");
+    }
     for tenant in deps.tenants.list_tenants().await? {
         let (rules, _) = exceptions::exception_rules(deps, &tenant.id).await?;
         let cases = rules.rules.iter().any(|r| r.enabled && r.condition.is_time_based());

@@ -228,3 +228,53 @@ async fn courier_connections_are_validated_sealed_masked_and_per_tenant() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(h.call(Method::GET, &path, None).await.0, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn admin_stats_flag_a_carrier_whose_unmapped_share_jumped_across_merchants() {
+    use crate::domain::analytics::{Counters, Lane, Period};
+    use crate::domain::{ShipmentId, Slug, TenantId};
+    use crate::ports::CountedChange;
+
+    let mut h = Harness::new().await;
+    with_pipeline(&mut h);
+    let other = app::create_tenant(&h.deps, "Other").await.expect("tenant").0.id;
+    let acme =
+        h.deps.tenants.list_tenants().await.expect("tenants").into_iter().find(|t| t.id != other).expect("acme").id;
+    let today = Harness::today().date_naive();
+    let count = |tenant: &TenantId, slug: &str, days_ago: i64, events: i64, unmapped: i64| {
+        let counters: Counters =
+            [("h:events".to_owned(), events), ("h:unmapped".to_owned(), unmapped)].into_iter().collect();
+        let lane = Lane::carrier_events(Slug::parse(slug).expect("slug"));
+        let day = today - chrono::Duration::days(days_ago);
+        let rows = Period::of_day(day).into_iter().map(|p| (p, lane.clone(), counters.clone())).collect();
+        CountedChange::shipment(tenant.clone(), &ShipmentId::random(), 1, rows)
+    };
+    // UPS relabels a scan today: a third of its events go unmapped at both merchants; DHL as usual.
+    let changes = vec![
+        count(&acme, "ups", 3, 500, 5),
+        count(&other, "ups", 8, 500, 5),
+        count(&acme, "ups", 0, 60, 20),
+        count(&other, "ups", 0, 40, 14),
+        count(&acme, "dhl", 2, 300, 3),
+        count(&acme, "dhl", 0, 50, 1),
+    ];
+    h.deps.analytics.count_changes(changes, None).await.expect("counted");
+
+    let (status, stats) = admin(&h, Method::GET, "/admin/stats", Some("admin-token")).await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    let health = stats["data"]["carrier_health"].as_array().expect("carriers");
+    let by_slug = |slug: &str| health.iter().find(|c| c["slug"] == slug).cloned().expect("listed");
+    let ups = by_slug("ups");
+    assert_eq!(
+        (ups["events"].as_i64(), ups["unmapped"].as_i64(), ups["usual_events"].as_i64()),
+        (Some(100), Some(34), Some(1000))
+    );
+    assert_eq!(
+        (ups["share"].as_f64(), ups["usual_share"].as_f64(), ups["jumped"].as_bool()),
+        (Some(0.34), Some(0.01), Some(true))
+    );
+    assert_eq!(by_slug("dhl")["jumped"], false);
+    // Each merchant sees its own carrier health, never the other's.
+    let acme_ups = app::analytics::tenant_watch(&h.deps, &acme, Harness::today()).await.expect("watched");
+    assert_eq!(acme_ups.iter().find(|w| w.slug == "ups").map(|w| (w.events, w.jumped)), Some((60, true)));
+}
