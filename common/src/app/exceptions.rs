@@ -306,18 +306,24 @@ async fn plan_team_alert(
 /// The shipment's open cases, most recently opened first: what a team alert reports when it
 /// goes.
 pub async fn open_cases_of(deps: &Deps, shipment: &Shipment) -> Result<Vec<ExceptionCase>, AppError> {
+    let mut open = cases_of(deps, shipment).await?;
+    open.retain(|case| case.state == CaseState::Open);
+    Ok(open)
+}
+
+/// The shipment's cases under the merchant's current rules, in any state, most recently
+/// changed first.
+pub async fn cases_of(deps: &Deps, shipment: &Shipment) -> Result<Vec<ExceptionCase>, AppError> {
     let (rules, _) = exception_rules(deps, &shipment.tenant_id).await?;
-    let mut open = Vec::new();
+    let mut cases = Vec::new();
     for rule in &rules.rules {
         let id = ExceptionCase::case_id(&shipment.tenant_id, &shipment.id, &rule.id);
-        if let Some(case) = deps.exceptions.case(&shipment.tenant_id, &id).await?
-            && case.state == CaseState::Open
-        {
-            open.push(case);
+        if let Some(case) = deps.exceptions.case(&shipment.tenant_id, &id).await? {
+            cases.push(case);
         }
     }
-    open.sort_by_key(|case| std::cmp::Reverse(case.updated_at));
-    Ok(open)
+    cases.sort_by_key(|case| std::cmp::Reverse(case.updated_at));
+    Ok(cases)
 }
 
 /// Adds `tag` to the shipment's `shipment_tags` unless it has it.

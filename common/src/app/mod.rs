@@ -7,6 +7,7 @@ mod cache;
 pub mod connections;
 pub(crate) mod documents;
 pub mod edd;
+pub mod evidence;
 pub mod exceptions;
 pub mod fanout;
 pub mod imports;

@@ -6,6 +6,7 @@ mod analytics;
 mod connections;
 mod couriers;
 mod edd;
+mod evidence;
 mod exceptions;
 mod imports;
 mod notification_rules;
@@ -94,6 +95,7 @@ pub fn merchant_router(deps: Deps) -> Router {
         .route("/analytics/notifications", get(analytics::notifications))
         .route("/analytics/returns", get(analytics::returns))
         .route("/analytics/carrier-health", get(analytics::carrier_health))
+        .route("/trackings/{id}/evidence", get(evidence::get))
         .route("/imports", post(imports::start))
         .route("/reports", post(reports::create))
         .route("/report-settings", get(reports::get_settings).put(reports::put_settings))

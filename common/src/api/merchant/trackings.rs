@@ -18,7 +18,7 @@ use crate::ports::{Cursor, ListQuery};
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 200;
 
-fn shipment_id(raw: &str) -> Result<ShipmentId, ApiError> {
+pub(super) fn shipment_id(raw: &str) -> Result<ShipmentId, ApiError> {
     ShipmentId::parse(raw).map_err(|e| ApiError::from(AppError::Invalid(e)))
 }
 

@@ -75,6 +75,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/porchlight/v1/analytics/notifications", "get"),
         ("/porchlight/v1/analytics/returns", "get"),
         ("/porchlight/v1/analytics/carrier-health", "get"),
+        ("/porchlight/v1/trackings/{id}/evidence", "get"),
         ("/porchlight/v1/imports", "post"),
         ("/porchlight/v1/imports/{id}", "get"),
         ("/returns/2026-07/returns", "get"),
