@@ -158,7 +158,13 @@ pub fn parse_response(body: &[u8]) -> Result<Vec<TrackingUpdate>, CarrierError> 
             }
             events.push(input);
         }
-        updates.push(TrackingUpdate { slug: slug(), tracking_number: number, events, handover: None });
+        updates.push(TrackingUpdate {
+            slug: slug(),
+            tracking_number: number,
+            events,
+            handover: None,
+            scheduled_delivery: None,
+        });
     }
     Ok(updates)
 }

@@ -199,7 +199,13 @@ fn parse_results(response: TrackResponse) -> Result<Vec<TrackingUpdate>, Carrier
                 }
                 events.push(input);
             }
-            updates.push(TrackingUpdate { slug: slug(), tracking_number: number, events, handover: None });
+            updates.push(TrackingUpdate {
+                slug: slug(),
+                tracking_number: number,
+                events,
+                handover: None,
+                scheduled_delivery: None,
+            });
         }
     }
     Ok(updates)

@@ -52,6 +52,9 @@ pub struct TrackingUpdate {
     /// The last-mile carrier and number, when the carrier reported a handover.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handover: Option<Leg>,
+    /// The delivery date the carrier schedules for it (its own estimate), when it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_delivery: Option<chrono::NaiveDate>,
 }
 
 /// One number to poll, with what the carrier may need besides it.

@@ -213,7 +213,7 @@ pub fn journey(number: &TrackingNumber, since: DateTime<Utc>, now: DateTime<Utc>
         .then(|| TrackingNumber::parse(&format!("TC-LASTMILE-{}{}", script.count, script.suffix)).ok())
         .flatten()
         .map(|tracking_number| Leg { slug: slug(), tracking_number, source: LegSource::System });
-    Some(TrackingUpdate { slug: slug(), tracking_number: number.clone(), events, handover })
+    Some(TrackingUpdate { slug: slug(), tracking_number: number.clone(), events, handover, scheduled_delivery: None })
 }
 
 /// What the sandbox pushes to `POST /webhooks/carriers/testing-courier`.
@@ -306,7 +306,7 @@ impl CarrierAdapter for SandboxCarrier {
                 source: LegSource::System,
             }),
         };
-        Ok(vec![TrackingUpdate { slug: slug(), tracking_number: number, events, handover }])
+        Ok(vec![TrackingUpdate { slug: slug(), tracking_number: number, events, handover, scheduled_delivery: None }])
     }
 
     fn max_batch(&self) -> usize {

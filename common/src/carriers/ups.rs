@@ -127,11 +127,36 @@ struct DeliveryInformation<'a> {
     received_by: Field<'a>,
 }
 
+/// One of a package's delivery dates: `SDD` scheduled, `RDD` rescheduled, `DEL` delivered.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct DeliveryDate<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Field<'a>,
+    #[serde(borrow)]
+    date: Field<'a>,
+}
+
+/// A `YYYYMMDD` date, when it is one.
+fn compact_date(raw: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y%m%d").ok()
+}
+
+/// The delivery date UPS schedules: a rescheduled one over the first scheduled.
+fn scheduled_delivery(dates: &[DeliveryDate<'_>]) -> Option<chrono::NaiveDate> {
+    let of_kind = |kind: &str| {
+        dates.iter().find(|d| d.kind.as_deref() == Some(kind)).and_then(|d| d.date.as_deref()).and_then(compact_date)
+    };
+    of_kind("RDD").or_else(|| of_kind("SDD"))
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 struct Package<'a> {
     #[serde(borrow)]
     tracking_number: Field<'a>,
+    #[serde(borrow)]
+    delivery_date: Vec<DeliveryDate<'a>>,
     #[serde(borrow)]
     activity: Vec<Activity<'a>>,
     #[serde(borrow)]
@@ -177,6 +202,8 @@ struct TrackingEvent<'a> {
     activity_location: Option<Address<'a>>,
     #[serde(borrow)]
     activity_status: Status<'a>,
+    #[serde(default, borrow)]
+    scheduled_delivery_date: Field<'a>,
 }
 
 /// Maps a UPS status to a sub-status. UPS status types: M/MV manifest, P pickup, I in progress,
@@ -290,7 +317,13 @@ pub fn parse_track_response(body: &[u8]) -> Result<Vec<TrackingUpdate>, CarrierE
             }
             events.push(input);
         }
-        updates.push(TrackingUpdate { slug: slug.clone(), tracking_number: number, events, handover: None });
+        updates.push(TrackingUpdate {
+            slug: slug.clone(),
+            tracking_number: number,
+            events,
+            handover: None,
+            scheduled_delivery: scheduled_delivery(&package.delivery_date),
+        });
     }
     Ok(updates)
 }
@@ -319,7 +352,14 @@ impl CarrierAdapter for UpsCarrier {
             .ok_or_else(|| CarrierError::Malformed("ups track alert: bad activity time".into()))?;
         let slug = slug();
         let input = checkpoint(&slug, &number, time, &event.activity_status, event.activity_location.as_ref());
-        Ok(vec![TrackingUpdate { slug, tracking_number: number, events: vec![input], handover: None }])
+        let scheduled_delivery = event.scheduled_delivery_date.as_deref().and_then(compact_date);
+        Ok(vec![TrackingUpdate {
+            slug,
+            tracking_number: number,
+            events: vec![input],
+            handover: None,
+            scheduled_delivery,
+        }])
     }
 
     fn max_batch(&self) -> usize {

@@ -131,6 +131,7 @@ impl CarrierAdapter for UpuCarrier {
                     tracking_number: number,
                     events: vec![input],
                     handover: None,
+                    scheduled_delivery: None,
                 }),
             }
         }

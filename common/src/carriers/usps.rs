@@ -134,7 +134,7 @@ pub fn parse_response(body: &[u8]) -> Result<Vec<TrackingUpdate>, CarrierError> 
         }
         events.push(input);
     }
-    Ok(vec![TrackingUpdate { slug: slug(), tracking_number: number, events, handover: None }])
+    Ok(vec![TrackingUpdate { slug: slug(), tracking_number: number, events, handover: None, scheduled_delivery: None }])
 }
 
 #[async_trait]

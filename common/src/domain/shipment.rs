@@ -386,6 +386,9 @@ pub struct Shipment {
     /// Its estimated delivery dates: the first it got and the latest (absent until estimated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edd: Option<super::edd::ShipmentEdd>,
+    /// The delivery date the carrier last scheduled (its own estimate), when it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier_edd: Option<chrono::NaiveDate>,
 }
 
 impl Shipment {
@@ -448,6 +451,7 @@ impl Shipment {
             subscriptions: Subscriptions::default(),
             imported_version: None,
             edd: None,
+            carrier_edd: None,
         };
         shipment.derive(now);
         shipment

@@ -238,6 +238,7 @@ async fn carrier_health_counts_each_carriers_unmapped_codes_by_day() {
         tracking_number: number.clone(),
         events,
         handover: None,
+        scheduled_delivery: None,
     };
     // Day one: two events the adapter knew and one it did not; day two: one unknown.
     let day_one = update(vec![event(1, Some("InTransit_002")), event(2, None), event(3, Some("InTransit_003"))]);

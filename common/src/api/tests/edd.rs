@@ -166,3 +166,40 @@ async fn bad_requests_name_the_field() {
     let (status, body) = h.call(Method::POST, PREDICT, Some(json!([1]))).await;
     assert_eq!((status, body["meta"]["code"].as_u64()), (StatusCode::BAD_REQUEST, Some(4001)));
 }
+
+#[tokio::test]
+async fn a_carriers_scheduled_date_is_the_latest_estimate_beside_porchlights_prediction() {
+    use crate::domain::{CheckpointInput, EventTime, Slug, Subtag, TrackingNumber};
+    let h = with_history().await;
+    let body = json!({"tracking_number": "1Z999AA10123456784", "slug": "ups", "origin_country_region": "USA",
+        "destination_country_region": "USA", "destination_postal_code": "92019"});
+    let (status, created) = h.call(Method::POST, "/tracking/2026-07/trackings", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let path = format!("/tracking/2026-07/trackings/{}", created["data"]["id"].as_str().expect("id"));
+    let (slug, number) = (Slug::parse("ups").expect("slug"), TrackingNumber::parse("1Z999AA10123456784").expect("n"));
+    let pickup = CheckpointInput::from_carrier(
+        slug.clone(),
+        number.clone(),
+        EventTime::from_utc(Harness::today() + chrono::Duration::hours(2)),
+        Some(Subtag::parse("InTransit_002").expect("subtag")),
+        "Picked up",
+    );
+    let scheduled = Harness::today().date_naive() + chrono::Duration::days(6);
+    let update = crate::carriers::TrackingUpdate {
+        slug,
+        tracking_number: number,
+        events: vec![pickup],
+        handover: None,
+        scheduled_delivery: Some(scheduled),
+    };
+    crate::app::apply_tracking_update(&h.deps, &update).await.expect("merged");
+
+    let (_, tracking) = h.call(Method::GET, &path, None).await;
+    let data = &tracking["data"];
+    let latest = &data["latest_estimated_delivery"];
+    assert_eq!((latest["source"].as_str(), latest["type"].as_str()), (Some("Carrier EDD"), Some("specific")), "{data}");
+    assert_eq!(day(&latest["datetime"]), scheduled);
+    assert_eq!(data["first_estimated_delivery"]["source"], "AfterShip EDD", "the first estimate was Porchlight's");
+    let predicted = &data["aftership_estimated_delivery_date"];
+    assert!(predicted["estimated_delivery_date"].is_string(), "the prediction stays readable: {predicted}");
+}

@@ -37,6 +37,7 @@ async fn the_evidence_holds_the_timeline_as_the_carrier_wrote_it_and_the_deliver
         tracking_number: number.clone(),
         events: vec![event(1, Some("InTransit_002"), "PU"), event(20, None, "ZZ"), delivered],
         handover: None,
+        scheduled_delivery: None,
     };
     app::apply_tracking_update(&h.deps, &update).await.expect("merged");
 

@@ -436,6 +436,7 @@ async fn carrier_events_show_as_checkpoints_and_status() {
         tracking_number: leg.1.clone(),
         events: vec![event],
         handover: None,
+        scheduled_delivery: None,
     };
     let first = update(&yun, carrier_event("yunexpress", "YT2412345678901234", "InTransit_002", 2));
     app::apply_tracking_update(&h.deps, &first).await.expect("merged");

@@ -169,9 +169,10 @@ pub struct AftershipEddView {
 }
 
 impl AftershipEddView {
-    /// The view of `edd`'s latest estimate, when Porchlight predicted it.
+    /// The view of Porchlight's latest prediction (beside a carrier's date, or the latest
+    /// estimate itself).
     pub fn of(edd: &ShipmentEdd) -> Option<Self> {
-        let latest = &edd.latest;
+        let latest = edd.predicted.as_ref().unwrap_or(&edd.latest);
         (latest.source == EddSource::Predicted).then(|| AftershipEddView {
             estimated_delivery_date: day(latest.date),
             confidence_code: latest.confidence_code,

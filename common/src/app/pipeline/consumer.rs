@@ -177,9 +177,12 @@ pub async fn apply_tracking_update(deps: &Deps, update: &TrackingUpdate) -> Resu
     Ok(reached)
 }
 
-/// Merges `update` into `shipment`: its events, and a reported handover as the last-mile leg
-/// (polled at once).
+/// Merges `update` into `shipment`: its events, a reported handover as the last-mile leg
+/// (polled at once), and the carrier's scheduled delivery date.
 pub(super) fn merge_update(shipment: &mut Shipment, update: &TrackingUpdate, now: DateTime<Utc>) {
+    if let Some(scheduled) = update.scheduled_delivery {
+        shipment.carrier_edd = Some(scheduled);
+    }
     if let Some(leg) = &update.handover
         && shipment.last_mile.is_none()
         && !shipment.has_leg(&leg.slug, &leg.tracking_number)

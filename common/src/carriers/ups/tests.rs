@@ -120,6 +120,18 @@ fn track_response_fixture_parses_into_a_full_timeline() {
     assert_eq!((shipment.tag, shipment.failed_delivery_attempts), (Tag::Delivered, 1));
     assert_eq!(shipment.signed_by.as_deref(), Some("MARTINEZ"));
     assert_eq!(shipment.shipment_pickup_date.as_ref().map(|t| t.as_str()), Some("2024-04-22T17:00:00-04:00"));
+    assert_eq!(updates[0].scheduled_delivery, None, "only a delivered date (DEL)");
+
+    // A rescheduled date (RDD) wins over the first scheduled one (SDD).
+    let rescheduled = TRACK.replace(
+        r#""type": "DEL",
+        "date": "20240425""#,
+        r#""type": "SDD", "date": "20240424"}, {"type": "RDD",
+        "date": "20240426""#,
+    );
+    assert_ne!(rescheduled, TRACK, "the fixture has its delivered date");
+    let updates = parse_track_response(rescheduled.as_bytes()).expect("parses");
+    assert_eq!(updates[0].scheduled_delivery, chrono::NaiveDate::from_ymd_opt(2024, 4, 26));
 }
 
 #[test]
@@ -137,6 +149,9 @@ fn track_alert_pushes_parse_and_malformed_ones_are_rejected() {
         .expect("parses");
     assert_eq!(delivered[0].events[0].subtag.code(), "Delivered_001");
     assert_eq!(delivered[0].events[0].postal_code.as_deref(), Some("28209"));
+    // The out-for-delivery alert names its scheduled day; the delivered one leaves it empty.
+    assert_eq!(out[0].scheduled_delivery, chrono::NaiveDate::from_ymd_opt(2024, 4, 23));
+    assert_eq!(delivered[0].scheduled_delivery, None);
     for bad in [&b"[]"[..], b"{\"trackingNumber\":\"1Z\"}", br#"{"trackingNumber":"1Z204W4R0308071865","localActivityDate":"yesterday","localActivityTime":"1","activityStatus":{}}"#] {
         assert!(matches!(UpsCarrier::new(PRODUCTION).parse_webhook(bad), Err(CarrierError::Malformed(_))), "{bad:?}");
     }

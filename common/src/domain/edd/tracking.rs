@@ -48,8 +48,12 @@ pub struct DeliveryEstimate {
 pub struct ShipmentEdd {
     /// The first estimate.
     pub first: DeliveryEstimate,
-    /// The latest estimate.
+    /// The latest estimate: the carrier's scheduled date while it has one to come, else
+    /// Porchlight's prediction.
     pub latest: DeliveryEstimate,
+    /// Porchlight's latest prediction, when the latest estimate is the carrier's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted: Option<DeliveryEstimate>,
 }
 
 /// The cutoff an order is assumed to meet (AfterShip's default).
@@ -110,12 +114,31 @@ pub fn predict_for(model: &EddModel, shipment: &Shipment, today: NaiveDate) -> O
 }
 
 /// Brings `shipment`'s estimates up to date as of `today`: the latest replaced, the first
-/// kept; a shipment that no longer waits keeps the estimates it had.
+/// kept; a shipment that no longer waits keeps the estimates it had. A date the carrier
+/// scheduled, today or later, is the latest estimate (`Carrier EDD`), the prediction kept
+/// beside it; once it has passed undelivered, the prediction takes over.
 pub fn revise(shipment: &mut Shipment, model: &EddModel, today: NaiveDate) {
-    let Some(latest) = predict_for(model, shipment, today) else { return };
+    let Some(predicted) = predict_for(model, shipment, today) else { return };
+    let (latest, predicted) = match shipment.carrier_edd.filter(|date| *date >= today) {
+        Some(date) => {
+            let carrier = DeliveryEstimate {
+                source: EddSource::Carrier,
+                date,
+                earliest: date,
+                latest: date,
+                confidence_code: None,
+                lane_p90: predicted.lane_p90,
+            };
+            (carrier, Some(predicted))
+        }
+        None => (predicted, None),
+    };
     match &mut shipment.edd {
-        Some(edd) => edd.latest = latest,
-        None => shipment.edd = Some(ShipmentEdd { first: latest.clone(), latest }),
+        Some(edd) => {
+            edd.latest = latest;
+            edd.predicted = predicted;
+        }
+        None => shipment.edd = Some(ShipmentEdd { first: latest.clone(), latest, predicted }),
     }
 }
 

@@ -107,3 +107,28 @@ fn a_destination_without_postal_code_or_city_is_imprecise() {
     revise(&mut s, &model(), date("2026-11-28"));
     assert_eq!(s.edd.expect("estimated").latest.confidence_code, Some(30004));
 }
+
+#[test]
+fn a_date_the_carrier_schedules_is_the_latest_estimate_until_it_passes() {
+    let model = model();
+    let mut s = shipment();
+    revise(&mut s, &model, date("2026-11-28"));
+    let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).single().expect("time");
+    s.merge(vec![event("InTransit_002", 1)], now);
+    s.carrier_edd = Some(date("2026-12-07"));
+    revise(&mut s, &model, date("2026-12-01"));
+    let edd = s.edd.clone().expect("estimated");
+    assert_eq!(
+        (edd.latest.source, edd.latest.date, edd.latest.latest),
+        (EddSource::Carrier, date("2026-12-07"), date("2026-12-07"))
+    );
+    assert_eq!(edd.latest.confidence_code, None);
+    let predicted = edd.predicted.expect("the prediction kept beside it");
+    assert_eq!((predicted.source, predicted.date), (EddSource::Predicted, date("2026-12-04")));
+    assert_eq!(edd.first.source, EddSource::Predicted, "the first estimate stays");
+
+    // The carrier's day passed without a delivery: the prediction takes over.
+    revise(&mut s, &model, date("2026-12-08"));
+    let edd = s.edd.expect("estimated");
+    assert_eq!((edd.latest.source, edd.predicted), (EddSource::Predicted, None));
+}
