@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FUNCTIONS = [
     "ApiFunction", "WebhookIntakeFunction", "TrackingUpdaterFunction", "StatusFanoutFunction", "CarrierPollerFunction",
     "TrackingPageFunction", "NotifierFunction", "WebhookDispatcherFunction",
-    "ExceptionDetectorFunction", "PageFormsFunction", "ReportGeneratorFunction",
+    "ExceptionDetectorFunction", "PageFormsFunction", "ReportGeneratorFunction", "HistoryImporterFunction",
 ]
 PARAMETERS = {"Stage": "check", "SecretKey": "0" * 64}
 READ_WRITE = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
@@ -55,6 +55,8 @@ DYNAMODB_ACTIONS = {
     "PageFormsFunction": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
     # Tenants, settings and rollups read; the reports' emails planned (conditional puts).
     "ReportGeneratorFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+    # Import jobs read and saved; trackings inserted and updated with their lookup items.
+    "HistoryImporterFunction": READ_WRITE,
 }
 # AWS managed policies SAM attaches for logs and event sources; nothing broader.
 MANAGED = {"AWSLambdaBasicExecutionRole", "AWSLambdaSQSQueueExecutionRole", "AWSLambdaDynamoDBExecutionRole"}

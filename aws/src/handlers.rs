@@ -221,6 +221,17 @@ pub async fn generate_reports(runtime: &Runtime, event: serde_json::Value) -> Re
     Ok(())
 }
 
+/// `history-importer`: on its schedule, carries every running import job on from the line it
+/// had reached (the file in S3, the tally saved after each round, so a run cut short by its
+/// timeout loses nothing: the next one goes on), finishing it done or failed.
+pub async fn run_imports(runtime: &Runtime, _event: serde_json::Value) -> Result<(), FunctionError> {
+    let jobs = app::imports::run_running_imports(&runtime.deps, porchlight::api::wire::history::history_lines).await?;
+    if jobs > 0 {
+        tracing::info!(jobs, "import jobs carried on");
+    }
+    Ok(())
+}
+
 /// `exception-detector`: on its schedule, scans every merchant's active shipments for what only
 /// time brings: time-based exception rules, `no_update` messages, `tracking_pending_time`
 /// webhooks; and expires the approved returns whose items never shipped in time.

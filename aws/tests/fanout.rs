@@ -132,11 +132,13 @@ async fn the_same_changes_give_the_same_rollups_on_both_runtimes() {
     }
     let mut on_aws = runtime.deps.analytics.rollup_rows(&tenant.id, periods).await.expect("rows");
 
-    let order = |rows: &mut Vec<porchlight::ports::RollupRow>| rows.sort_by_key(|row| row.period);
+    let order = |rows: &mut Vec<porchlight::ports::RollupRow>| rows.sort_by_key(|row| (row.period, row.lane.events));
     order(&mut embedded);
     order(&mut on_aws);
-    assert_eq!(embedded.len(), 3, "a day, a third and a month: {embedded:?}");
+    // The lane's row and the carrier's events row, each for a day, a third and a month.
+    assert_eq!(embedded.len(), 6, "a day, a third and a month: {embedded:?}");
     assert_eq!(embedded[0].counters.get("t:OutForDelivery"), 1);
     assert_eq!(embedded[0].counters.get("n"), 1);
+    assert_eq!((embedded[1].lane.events, embedded[1].counters.get("h:events")), (true, 3), "the carrier's 3 events");
     assert_eq!(on_aws, embedded);
 }
