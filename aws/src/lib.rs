@@ -160,8 +160,8 @@ where
     .await
 }
 
-/// The blob store of a function built without `blobs` (every one but the page functions):
-/// it keeps no photos, and says so if asked.
+/// The blob store of a function built without `blobs` (all but `api`, the page functions,
+/// `report-generator` and `history-importer`): it keeps no files, and says so if asked.
 #[cfg(not(feature = "blobs"))]
 struct NoBlobs;
 
@@ -169,13 +169,13 @@ struct NoBlobs;
 #[async_trait::async_trait]
 impl porchlight::ports::BlobStore for NoBlobs {
     async fn put_blob(&self, _: &str, _: &str, _: Vec<u8>) -> Result<(), porchlight::ports::StoreError> {
-        Err(porchlight::ports::StoreError::Unavailable("this function keeps no photos".into()))
+        Err(porchlight::ports::StoreError::Unavailable("this function keeps no files".into()))
     }
     async fn get_blob(&self, _: &str) -> Result<Option<Vec<u8>>, porchlight::ports::StoreError> {
-        Err(porchlight::ports::StoreError::Unavailable("this function keeps no photos".into()))
+        Err(porchlight::ports::StoreError::Unavailable("this function keeps no files".into()))
     }
     async fn delete_blob(&self, _: &str) -> Result<(), porchlight::ports::StoreError> {
-        Err(porchlight::ports::StoreError::Unavailable("this function keeps no photos".into()))
+        Err(porchlight::ports::StoreError::Unavailable("this function keeps no files".into()))
     }
 }
 
