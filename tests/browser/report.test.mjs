@@ -28,7 +28,8 @@ test("a report opens by its link without a key or JavaScript, draws its charts a
     const { context, page, response, requests } = await open(link, { width, javaScript: false });
     try {
       assert.equal(response.status(), 200);
-      assert.equal(await page.locator("h2").count(), 8, "overview, five charts, lanes, data");
+      assert.equal(await page.locator("h2").count(), 11, "overview, six charts, lanes, reach, carrier health, data");
+      assert.equal(await page.locator("#reach ~ div tbody th").first().textContent(), "Email");
       // A chart without data (nothing promised: no on-time rate) says so instead.
       assert.ok((await page.locator("svg.chart").count()) >= 3);
       assert.equal(await page.locator("h2").first().textContent(), "Overview");

@@ -18,11 +18,14 @@ use crate::domain::TenantId;
 use crate::web::charts::{Bar, BarChart};
 
 /// The files of a report, with their content types; the page links to the CSVs by name.
-pub const FILES: [(&str, &str); 4] = [
+pub const FILES: [(&str, &str); 7] = [
     ("report.html", "text/html; charset=utf-8"),
     ("overview.csv", "text/csv; charset=utf-8"),
     ("carriers.csv", "text/csv; charset=utf-8"),
     ("exceptions.csv", "text/csv; charset=utf-8"),
+    ("notifications.csv", "text/csv; charset=utf-8"),
+    ("returns.csv", "text/csv; charset=utf-8"),
+    ("carrier-health.csv", "text/csv; charset=utf-8"),
 ];
 
 /// The `Content-Security-Policy` a report is served with: its own inline style, no script,
@@ -97,6 +100,43 @@ pub(crate) fn figures(overview: &analytics::Overview) -> Vec<(&'static str, Stri
     ]
 }
 
+/// Notification reach as the report's table: a row per channel and one for webhooks.
+fn reach_rows(reach: &analytics::NotificationReach) -> Vec<Vec<String>> {
+    let mut rows: Vec<Vec<String>> = reach
+        .channels
+        .iter()
+        .map(|c| {
+            let channel = if c.channel == "sms" { "SMS" } else { "Email" };
+            vec![
+                channel.to_owned(),
+                c.sent.to_string(),
+                share(c.delivery_rate.as_ref()),
+                c.bounced.to_string(),
+                c.complained.to_string(),
+                c.failed.to_string(),
+            ]
+        })
+        .collect();
+    let webhooks = &reach.webhooks;
+    rows.push(vec![
+        "Webhooks".to_owned(),
+        (webhooks.delivered + webhooks.failed).to_string(),
+        share(webhooks.success_rate.as_ref()),
+        "–".to_owned(),
+        "–".to_owned(),
+        webhooks.failed.to_string(),
+    ]);
+    rows
+}
+
+/// Carrier health as the report's table: a row per carrier.
+fn health_rows(health: &analytics::CarrierHealth) -> Vec<Vec<String>> {
+    let row = |c: &analytics::CarrierHealthCard| {
+        vec![c.slug.clone(), c.events.to_string(), c.unmapped.to_string(), share(c.unmapped_rate.as_ref())]
+    };
+    health.carriers.iter().map(row).collect()
+}
+
 /// A lane's row of the report's table, written out.
 fn lane_row(card: &analytics::LaneCard) -> Vec<String> {
     vec![
@@ -119,6 +159,9 @@ pub async fn build_report(deps: &Deps, tenant: &TenantId, range: DayRange) -> Re
     let overview = analytics::overview(deps, tenant, range, &all).await?;
     let carriers = analytics::carrier_scorecard(deps, tenant, range, &all, false).await?;
     let exceptions = analytics::exceptions_breakdown(deps, tenant, range, &all).await?;
+    let reach = analytics::notification_reach(deps, tenant, range).await?;
+    let reasons = analytics::return_reasons(deps, tenant, range).await?;
+    let health = analytics::carrier_health(deps, tenant, range, &[]).await?;
     let page = super::pages::page_settings(deps, tenant).await?;
     let palette = crate::web::Palette::of(&page);
     let busiest = &carriers.lanes[..carriers.lanes.len().min(CHART_LANES)];
@@ -158,6 +201,17 @@ pub async fn build_report(deps: &Deps, tenant: &TenantId, range: DayRange) -> Re
                 .map(|k| Bar { label: k.subtag_message.clone(), value: k.shipments as f64, behind: None })
                 .collect(),
         ),
+        chart(
+            "Returned items by reason",
+            "{}",
+            0,
+            reasons
+                .reasons
+                .iter()
+                .take(CHART_LANES)
+                .map(|r| Bar { label: r.reason.replace('_', " "), value: r.items as f64, behind: None })
+                .collect(),
+        ),
     ];
     let charts: Vec<minijinja::Value> = charts
         .into_iter()
@@ -175,6 +229,8 @@ pub async fn build_report(deps: &Deps, tenant: &TenantId, range: DayRange) -> Re
             figures => figures(&overview),
             lanes => carriers.lanes.iter().map(lane_row).collect::<Vec<_>>(),
             charts => charts,
+            reach => reach_rows(&reach),
+            health => health_rows(&health),
         },
     )
     .map_err(|e| AppError::Internal(format!("report template: {e}")))?;
@@ -183,6 +239,9 @@ pub async fn build_report(deps: &Deps, tenant: &TenantId, range: DayRange) -> Re
         ("overview.csv", analytics::overview_csv(&overview)?),
         ("carriers.csv", analytics::carriers_csv(&carriers)?),
         ("exceptions.csv", analytics::exceptions_csv(&exceptions)?),
+        ("notifications.csv", analytics::notifications_csv(&reach)?),
+        ("returns.csv", analytics::returns_csv(&reasons)?),
+        ("carrier-health.csv", analytics::carrier_health_csv(&health)?),
     ];
     Ok(Report { id: report_id(range), range, files })
 }

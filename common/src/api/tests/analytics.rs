@@ -160,7 +160,7 @@ async fn a_report_is_made_on_demand_and_read_with_the_key_or_its_link() {
     let made = &made["data"];
     assert_eq!(made["id"], "2026-03-01_2026-04-30");
     let files: Vec<&str> = made["files"].as_array().expect("files").iter().filter_map(|f| f.as_str()).collect();
-    assert_eq!(files.len(), 4);
+    assert_eq!(files.len(), 7);
     let (status, content_type, html) = text(&h, files[0]).await;
     assert_eq!((status, content_type.as_str()), (StatusCode::OK, "text/html; charset=utf-8"));
     assert!(html.contains("<svg") && html.contains("Shipments by lane"));
