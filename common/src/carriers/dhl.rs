@@ -74,11 +74,27 @@ struct Details {
 }
 
 #[derive(Debug, Deserialize, Default)]
-#[serde(default)]
+#[serde(default, rename_all = "camelCase")]
+struct TimeFrame {
+    estimated_through: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct Shipment {
     id: Option<String>,
     events: Vec<Event>,
     details: Option<Details>,
+    estimated_time_of_delivery: Option<String>,
+    estimated_delivery_time_frame: Option<TimeFrame>,
+}
+
+impl Shipment {
+    /// DHL's estimated delivery: its time, else the end of its time frame (as a local date).
+    fn scheduled_delivery(&self) -> Option<chrono::NaiveDate> {
+        let through = self.estimated_delivery_time_frame.as_ref().and_then(|f| f.estimated_through.as_deref());
+        self.estimated_time_of_delivery.as_deref().or(through).and_then(crate::domain::written_date)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,7 +103,7 @@ struct Response {
 }
 
 /// DHL's coarse status code, refined by the event's text; `None` for a status code DHL does
-/// not document (`pre-transit`, `transit`, `delivered`, `failure`).
+/// not document (`pre-transit`, `transit`, `delivered`, `failure`, `unknown`).
 fn map_event(status_code: &str, description: &str) -> Option<Subtag> {
     let from_text = subtag_from_text(description);
     let code = match status_code {
@@ -100,7 +116,7 @@ fn map_event(status_code: &str, description: &str) -> Option<Subtag> {
                     .unwrap_or_else(|| subtag("Exception_001")),
             );
         }
-        "transit" => {
+        "transit" | "unknown" => {
             return Some(
                 from_text
                     .filter(|s| s.tag() != crate::domain::Tag::Delivered)
@@ -126,6 +142,7 @@ pub fn parse_response(body: &[u8]) -> Result<Vec<TrackingUpdate>, CarrierError> 
     let mut updates = Vec::new();
     for shipment in response.shipments {
         let Some(number) = shipment.id.as_deref().and_then(|id| TrackingNumber::parse(id).ok()) else { continue };
+        let scheduled_delivery = shipment.scheduled_delivery();
         let signed = shipment
             .details
             .and_then(|d| d.proof_of_delivery)
@@ -163,7 +180,7 @@ pub fn parse_response(body: &[u8]) -> Result<Vec<TrackingUpdate>, CarrierError> 
             tracking_number: number,
             events,
             handover: None,
-            scheduled_delivery: None,
+            scheduled_delivery,
         });
     }
     Ok(updates)
@@ -249,11 +266,28 @@ mod tests {
         assert_eq!(delivered.country_region.map(|c| c.to_string()), Some("DEU".into()));
         assert!(matches!(parse_response(b"{\"shipments\": 1}"), Err(CarrierError::Malformed(_))));
         assert!(updates[0].events.iter().all(|e| !e.unmapped));
+        assert_eq!(updates[0].scheduled_delivery, None, "the fixture gives no estimate");
+    }
+
+    #[test]
+    fn an_estimated_time_of_delivery_or_the_time_frames_end_is_the_scheduled_date() {
+        let fixture = include_str!("fixtures/dhl/track_shipments.json");
+        let with =
+            |fields: &str| fixture.replacen(r#""id": "1234567890","#, &format!(r#""id": "1234567890", {fields},"#), 1);
+        let estimated = with(r#""estimatedTimeOfDelivery": "2026-03-06T18:00:00+01:00""#);
+        let updates = parse_response(estimated.as_bytes()).expect("parses");
+        assert_eq!(updates[0].scheduled_delivery, chrono::NaiveDate::from_ymd_opt(2026, 3, 6));
+        let framed = with(
+            r#""estimatedDeliveryTimeFrame": {"estimatedFrom": "2026-03-06T09:00:00+01:00", "estimatedThrough": "2026-03-07T18:00:00+01:00"}"#,
+        );
+        let updates = parse_response(framed.as_bytes()).expect("parses");
+        assert_eq!(updates[0].scheduled_delivery, chrono::NaiveDate::from_ymd_opt(2026, 3, 7));
     }
 
     #[test]
     fn undocumented_status_codes_are_marked_unmapped() {
         assert_eq!(map_event("transit", "Processed at LEIPZIG - GERMANY").map(|s| s.code()), Some("InTransit_001"));
+        assert_eq!(map_event("unknown", "Held at the depot").map(|s| s.code()), Some("InTransit_001"));
         assert_eq!(map_event("relabelled", "Processed at LEIPZIG - GERMANY"), None);
     }
 

@@ -74,13 +74,46 @@ struct TrackingNumberInfo {
     tracking_number: Option<String>,
 }
 
+/// One of a result's dates: `type` `ESTIMATED_DELIVERY`, `ACTUAL_DELIVERY`, `ACTUAL_PICKUP`...
+#[derive(Debug, Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct DateAndTime {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    date_time: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct Window {
+    ends: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct TimeWindow {
+    window: Option<Window>,
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 struct TrackResult {
     tracking_number_info: Option<TrackingNumberInfo>,
     scan_events: Vec<ScanEvent>,
     delivery_details: Option<DeliveryDetails>,
+    date_and_times: Vec<DateAndTime>,
+    estimated_delivery_time_window: Option<TimeWindow>,
     error: Option<serde_json::Value>,
+}
+
+impl TrackResult {
+    /// FedEx's estimated delivery: its `ESTIMATED_DELIVERY` date, else the end of its
+    /// estimated window (as a local date).
+    fn scheduled_delivery(&self) -> Option<chrono::NaiveDate> {
+        let estimated = self.date_and_times.iter().find(|d| d.kind.as_deref() == Some("ESTIMATED_DELIVERY"));
+        let window_end = || self.estimated_delivery_time_window.as_ref()?.window.as_ref()?.ends.clone();
+        estimated.and_then(|d| d.date_time.clone()).or_else(window_end).as_deref().and_then(crate::domain::written_date)
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -204,7 +237,7 @@ fn parse_results(response: TrackResponse) -> Result<Vec<TrackingUpdate>, Carrier
                 tracking_number: number,
                 events,
                 handover: None,
-                scheduled_delivery: None,
+                scheduled_delivery: result.scheduled_delivery(),
             });
         }
     }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{CheckpointSource, CountryCode, EventTime, Shipment, Slug, Subtag, Tag};
+use super::{CheckpointSource, CountryCode, EventTime, Shipment, Slug, Subtag, Tag, written_date};
 
 /// A carrier lane: the courier, where from, where to and, when the carrier names it, the
 /// service (AfterShip's `shipment_type`).
@@ -130,12 +130,6 @@ fn is_zero(value: &u32) -> bool {
 
 /// Longest transit counted by days; longer ones count as this many.
 pub const MAX_TRANSIT_DAYS: u32 = 365;
-
-/// The date part of a time as written (`2026-03-01T...` → 2026-03-01): the local date where
-/// the carrier or merchant wrote it.
-fn written_date(raw: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(raw.get(..10)?, "%Y-%m-%d").ok()
-}
 
 fn hours_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
     (to - from).num_seconds() as f64 / 3600.0

@@ -21,6 +21,12 @@ pub struct EventTime {
     instant: DateTime<Utc>,
 }
 
+/// The date part of a time as written (`2026-03-01T18:00:00+01:00` → 2026-03-01): the local
+/// date where the carrier or merchant wrote it.
+pub fn written_date(raw: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(raw.trim().get(..10)?, "%Y-%m-%d").ok()
+}
+
 impl EventTime {
     /// Parses RFC 3339 (`2026-03-01T10:00:00+08:00`), a local date-time without offset
     /// (`2026-03-01T10:00:00`, optionally with fractional seconds), or a bare date (`2026-03-01`).

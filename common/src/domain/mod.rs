@@ -26,7 +26,7 @@ mod shipment;
 mod status;
 mod webhook;
 
-pub use checkpoint::{Checkpoint, CheckpointHash, CheckpointInput, CheckpointSource, EventTime};
+pub use checkpoint::{Checkpoint, CheckpointHash, CheckpointInput, CheckpointSource, EventTime, written_date};
 pub use country::{CountryCode, is_alpha2};
 pub use exception::{
     Actions, CaseState, Condition, ExceptionRule, ExceptionRules, MAX_EXCEPTION_RULES, MAX_NOTES, Note, Severity,

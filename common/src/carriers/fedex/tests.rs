@@ -57,6 +57,22 @@ fn track_response_fixture_parses_and_skips_unknown_numbers() {
     assert_eq!(events[6].checkpoint_time.as_str(), "2026-03-03T19:05:00-06:00");
     assert!(events.iter().all(|e| !e.unmapped));
     assert_eq!(map_event("QQ", "Scanned", ""), None, "a type no rule knows");
+    assert_eq!(updates[0].scheduled_delivery, None, "the fixture gives no estimate");
+
+    // An ESTIMATED_DELIVERY date, else the estimated window's end, is the scheduled date.
+    let with = |fields: &str| {
+        TRACK.replacen(r#""trackingNumberInfo": {"#, &format!(r#"{fields}, "trackingNumberInfo": {{"#), 1)
+    };
+    let dated = with(
+        r#""dateAndTimes": [{"type": "ACTUAL_PICKUP", "dateTime": "2026-03-02T10:00:00-06:00"}, {"type": "ESTIMATED_DELIVERY", "dateTime": "2026-03-05T00:00:00-06:00"}]"#,
+    );
+    let updates = parse_track_response(dated.as_bytes()).expect("parses");
+    assert_eq!(updates[0].scheduled_delivery, chrono::NaiveDate::from_ymd_opt(2026, 3, 5));
+    let windowed = with(
+        r#""estimatedDeliveryTimeWindow": {"window": {"begins": "2026-03-05T08:00:00-06:00", "ends": "2026-03-06T20:00:00-06:00"}}"#,
+    );
+    let updates = parse_track_response(windowed.as_bytes()).expect("parses");
+    assert_eq!(updates[0].scheduled_delivery, chrono::NaiveDate::from_ymd_opt(2026, 3, 6));
 }
 
 #[test]

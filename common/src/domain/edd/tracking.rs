@@ -62,10 +62,6 @@ const ASSUMED_CUTOFF: NaiveTime = match NaiveTime::from_hms_opt(18, 0, 0) {
     None => panic!("18:00 is a time"),
 };
 
-fn written_date(time: &EventTime) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(time.as_str().get(..10)?, "%Y-%m-%d").ok()
-}
-
 /// Whether a shipment still waits for its delivery: not delivered, completed or returning.
 fn awaits_delivery(shipment: &Shipment) -> bool {
     shipment.completed.is_none() && !shipment.return_to_sender && !matches!(shipment.tag, Tag::Delivered | Tag::Expired)
@@ -84,7 +80,7 @@ pub fn predict_for(model: &EddModel, shipment: &Shipment, today: NaiveDate) -> O
         destination: details.destination_country_region.or(shipment.courier_destination_country_region),
         service: details.shipment_type.as_deref().and_then(Lane::service_name),
     };
-    let picked_up = shipment.shipment_pickup_date.as_ref().and_then(written_date);
+    let picked_up = shipment.shipment_pickup_date.as_ref().and_then(|time| crate::domain::written_date(time.as_str()));
     let (pickup, elapsed) = match picked_up {
         Some(pickup) => (pickup, u32::try_from((today - pickup).num_days()).unwrap_or(0)),
         None => {
