@@ -100,6 +100,9 @@ enum Command {
     /// Bring a merchant's history in from a file (AfterShip's export, or a CSV).
     #[command(subcommand)]
     Import(commands::import::ImportCommand),
+    /// Write a merchant's trackings out as CSV (the columns an import reads).
+    #[command(subcommand)]
+    Export(commands::export::ExportCommand),
 }
 
 fn init_logging(format: LogFormat) {
@@ -184,6 +187,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Import(command) => {
             let deps = connect(&cli.db, Open::Existing, given)?;
             commands::import::run(&deps, command).await
+        }
+        Command::Export(command) => {
+            let deps = connect(&cli.db, Open::Existing, given)?;
+            commands::export::run(&deps, command).await
         }
     }
 }

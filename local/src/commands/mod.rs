@@ -3,6 +3,7 @@
 pub mod analytics;
 pub mod couriers;
 pub mod edd;
+pub mod export;
 pub mod generate;
 pub mod import;
 pub mod notification_rules;

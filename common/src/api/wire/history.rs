@@ -362,5 +362,9 @@ fn csv_record(columns: &[Column], record: &csv::StringRecord) -> Result<HistoryR
     complete(&mut tracking, created_at, Vec::new())
 }
 
+mod export;
+
+pub use export::{csv_header, csv_row};
+
 #[cfg(test)]
 mod tests;

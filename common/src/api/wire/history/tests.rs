@@ -161,3 +161,36 @@ fn formats_are_known_by_media_type_and_file_name() {
     assert_eq!(HistoryFormat::from_file_name("orders.csv"), Some(HistoryFormat::Csv));
     assert_eq!(HistoryFormat::from_file_name("orders"), None);
 }
+
+#[test]
+fn an_exported_row_reads_back_as_the_same_tracking() {
+    let (mut shipment, _) = exported();
+    shipment.details.title = Some("Mug, \"blue\"; large".into());
+    shipment.details.destination_postal_code = Some("92019".into());
+    shipment.details.order_promised_delivery_date = Some(crate::domain::PromisedDeliveryDate {
+        promised_delivery_date: Some("2026-03-09".into()),
+        ..Default::default()
+    });
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(csv_header()).expect("header");
+    writer.write_record(csv_row(&shipment)).expect("row");
+    let text = String::from_utf8(writer.into_inner().expect("written")).expect("utf-8");
+
+    let records = read(HistoryFormat::Csv, &text);
+    let record = records[0].1.as_ref().expect("reads back");
+    let tracking = &record.tracking;
+    assert_eq!(tracking.tracking_number, shipment.tracking_number);
+    assert_eq!(tracking.slug.as_ref(), Some(&shipment.slug));
+    let (read, wrote) = (&tracking.details, &shipment.details);
+    assert_eq!(
+        (&read.title, &read.order_number, &read.destination_postal_code),
+        (&wrote.title, &wrote.order_number, &wrote.destination_postal_code)
+    );
+    assert_eq!(
+        (read.destination_country_region, &read.shipment_tags),
+        (wrote.destination_country_region, &wrote.shipment_tags)
+    );
+    assert_eq!(read.customers[0].email, wrote.customers[0].email);
+    assert_eq!(read.order_promised_delivery_date, wrote.order_promised_delivery_date);
+    assert_eq!(record.created_at, Some(shipment.created_at));
+}
