@@ -2,11 +2,13 @@
 
 mod detect;
 mod links;
+mod names;
 
 use serde::Serialize;
 
 pub use detect::{Checksum, Detection, detect, postal_slugs};
 pub use links::tracking_link;
+pub use names::slug_for_name;
 
 /// One courier Porchlight knows, described as AfterShip's `Courier` model does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -325,6 +325,11 @@ fn csv_record(columns: &[Column], record: &csv::StringRecord) -> Result<HistoryR
             continue;
         }
         match column {
+            // A courier's name ("Royal Mail", as exports write it) stands for its slug.
+            Column::Field("slug") => {
+                let slug = crate::couriers::slug_for_name(cell).unwrap_or(cell);
+                fields.insert("slug".to_owned(), Value::from(slug));
+            }
             Column::Field(name) => {
                 fields.insert((*name).to_owned(), Value::from(cell));
             }

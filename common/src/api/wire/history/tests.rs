@@ -126,7 +126,7 @@ fn bad_lines_name_their_line_and_field_and_the_good_ones_still_read() {
 #[test]
 fn a_csv_of_numbers_with_order_fields_reads_with_common_header_names() {
     let text = "\u{feff}Tracking Number,Courier,Order Number,Email,Shipping Country,Tags,order_promised_delivery_date,Unknown\n\
-                1Z999AA10123456784,ups,#1001,ann@example.com,US,vip; gift,2026-03-09,x\n\
+                1Z999AA10123456784,United Parcel Service,#1001,ann@example.com,US,vip; gift,2026-03-09,x\n\
                 ,,,,,,,\n\
                 9400111899223856923448,,#1002,,DE,,,\n\
                 1Z999AA10123456784,ups,#1003,,Atlantis,,,\n\
@@ -136,6 +136,7 @@ fn a_csv_of_numbers_with_order_fields_reads_with_common_header_names() {
     let first = records[0].1.as_ref().expect("reads");
     assert_eq!(records[0].0, 2, "the header is line 1");
     assert_eq!(first.tracking.details.order_number.as_deref(), Some("#1001"));
+    assert_eq!(first.tracking.slug.as_ref().map(Slug::as_str), Some("ups"), "the carrier's name read as its slug");
     assert_eq!(
         first.tracking.details.destination_country_region.map(|c| c.as_str().to_owned()).as_deref(),
         Some("USA")
