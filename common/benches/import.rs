@@ -1,7 +1,8 @@
 //! History import into SQLite: generated trackings with ten checkpoints each, read from JSON
 //! lines and stored (each with its change-feed row) in a fresh database file.
 //!
-//! Target (issue 12): at least 5,000 shipments with 10 checkpoints each per second.
+//! Targets: at least 5,000 shipments with 10 checkpoints each per second (issue 12); a CSV of
+//! 100,000 tracking numbers with order fields in under 20 s (issue 13).
 //! Run: `cargo bench -p porchlight --bench import`.
 
 /// The allocator the shipped binaries use.
@@ -26,6 +27,21 @@ use porchlight::ports::SystemClock;
 use porchlight::settings::Settings;
 
 const SHIPMENTS: usize = 5_000;
+const CSV_ROWS: usize = 100_000;
+
+/// A storefront's CSV: UPS numbers with an order's fields and its buyer, carriers by name.
+fn orders_csv() -> Vec<u8> {
+    let mut text = String::from(
+        "Tracking Number,Courier,Order Number,Order ID,Email,Shipping Name,Shipping Country,Shipping Zip,Title,Tags\n",
+    );
+    for i in 0..CSV_ROWS {
+        text.push_str(&format!(
+            "1Z999AA1{i:010},United Parcel Service,#{i},gid-{i},buyer{i}@example.com,Ann {i},US,{zip:05},Mug,vip\n",
+            zip = 10_000 + i % 80_000
+        ));
+    }
+    text.into_bytes()
+}
 
 fn history() -> Vec<u8> {
     let spec = HistorySpec {
@@ -44,6 +60,16 @@ fn history() -> Vec<u8> {
     text
 }
 
+/// The use cases on a fresh database file in `dir`.
+fn fresh_deps(dir: &std::path::Path, round: usize) -> Deps {
+    let path = dir.join(format!("round-{round}.db"));
+    let store = SqliteStore::open(&path).expect("store");
+    let http = Arc::new(ReqwestClient::new(Duration::from_secs(5)));
+    let blobs = Arc::new(FolderBlobs::new(dir.join("blobs")));
+    let ports = Ports::of_store(store.clone(), Arc::new(store), Arc::new(SystemClock), http.clone(), http, blobs);
+    Deps::new(ports, SecretBox::new([9; 32]), &Settings::default())
+}
+
 fn import(c: &mut Criterion) {
     let text = history();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
@@ -56,13 +82,7 @@ fn import(c: &mut Criterion) {
         b.iter_batched(
             || {
                 round += 1;
-                let path = dir.join(format!("round-{round}.db"));
-                let store = SqliteStore::open(&path).expect("store");
-                let http = Arc::new(ReqwestClient::new(Duration::from_secs(5)));
-                let blobs = Arc::new(FolderBlobs::new(dir.join("blobs")));
-                let ports =
-                    Ports::of_store(store.clone(), Arc::new(store), Arc::new(SystemClock), http.clone(), http, blobs);
-                Deps::new(ports, SecretBox::new([9; 32]), &Settings::default())
+                fresh_deps(&dir, round)
             },
             |deps| {
                 runtime.block_on(async {
@@ -77,6 +97,25 @@ fn import(c: &mut Criterion) {
     });
     group.bench_function("5000_lines_read", |b| {
         b.iter(|| HistoryReader::new(HistoryFormat::JsonLines, text.as_slice()).filter(|(_, r)| r.is_ok()).count())
+    });
+    let csv = orders_csv();
+    group.throughput(Throughput::Elements(CSV_ROWS as u64));
+    group.bench_function("100000_csv_rows_into_sqlite", |b| {
+        b.iter_batched(
+            || {
+                round += 1;
+                fresh_deps(&dir, round)
+            },
+            |deps| {
+                runtime.block_on(async {
+                    let mut tally = ImportTally::default();
+                    let reader = HistoryReader::new(HistoryFormat::Csv, csv.as_slice());
+                    import_all(&deps, &TenantId::random(), reader, &mut tally, |_| {}).await.expect("import");
+                    assert_eq!((tally.created, tally.failed), (CSV_ROWS as u64, 0));
+                })
+            },
+            BatchSize::PerIteration,
+        )
     });
     group.finish();
     let _ = std::fs::remove_dir_all(&dir);
