@@ -70,53 +70,50 @@ fn fresh_deps(dir: &std::path::Path, round: usize) -> Deps {
     Deps::new(ports, SecretBox::new([9; 32]), &Settings::default())
 }
 
+/// Times importing `file` (`format`, `lines` trackings, all created) into a fresh database
+/// file per iteration.
+fn bench_import(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    (runtime, dir, round): (&tokio::runtime::Runtime, &std::path::Path, &mut usize),
+    (format, file, lines): (HistoryFormat, &[u8], usize),
+) {
+    group.throughput(Throughput::Elements(lines as u64));
+    group.bench_function(name, |b| {
+        b.iter_batched(
+            || {
+                *round += 1;
+                fresh_deps(dir, *round)
+            },
+            |deps| {
+                runtime.block_on(async {
+                    let mut tally = ImportTally::default();
+                    let reader = HistoryReader::new(format, file);
+                    import_all(&deps, &TenantId::random(), reader, &mut tally, |_| {}).await.expect("import");
+                    assert_eq!((tally.created, tally.failed), (lines as u64, 0));
+                })
+            },
+            BatchSize::PerIteration,
+        )
+    });
+}
+
 fn import(c: &mut Criterion) {
     let text = history();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let dir = std::env::temp_dir().join(format!("porchlight-import-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let mut group = c.benchmark_group("import");
-    group.sample_size(10).throughput(Throughput::Elements(SHIPMENTS as u64));
+    group.sample_size(10);
     let mut round = 0;
-    group.bench_function("5000_shipments_x10_checkpoints_into_sqlite", |b| {
-        b.iter_batched(
-            || {
-                round += 1;
-                fresh_deps(&dir, round)
-            },
-            |deps| {
-                runtime.block_on(async {
-                    let mut tally = ImportTally::default();
-                    let reader = HistoryReader::new(HistoryFormat::JsonLines, text.as_slice());
-                    import_all(&deps, &TenantId::random(), reader, &mut tally, |_| {}).await.expect("import");
-                    assert_eq!(tally.created, SHIPMENTS as u64);
-                })
-            },
-            BatchSize::PerIteration,
-        )
-    });
+    let json = (HistoryFormat::JsonLines, text.as_slice(), SHIPMENTS);
+    bench_import(&mut group, "5000_shipments_x10_checkpoints_into_sqlite", (&runtime, &dir, &mut round), json);
     group.bench_function("5000_lines_read", |b| {
         b.iter(|| HistoryReader::new(HistoryFormat::JsonLines, text.as_slice()).filter(|(_, r)| r.is_ok()).count())
     });
     let csv = orders_csv();
-    group.throughput(Throughput::Elements(CSV_ROWS as u64));
-    group.bench_function("100000_csv_rows_into_sqlite", |b| {
-        b.iter_batched(
-            || {
-                round += 1;
-                fresh_deps(&dir, round)
-            },
-            |deps| {
-                runtime.block_on(async {
-                    let mut tally = ImportTally::default();
-                    let reader = HistoryReader::new(HistoryFormat::Csv, csv.as_slice());
-                    import_all(&deps, &TenantId::random(), reader, &mut tally, |_| {}).await.expect("import");
-                    assert_eq!((tally.created, tally.failed), (CSV_ROWS as u64, 0));
-                })
-            },
-            BatchSize::PerIteration,
-        )
-    });
+    let csv = (HistoryFormat::Csv, csv.as_slice(), CSV_ROWS);
+    bench_import(&mut group, "100000_csv_rows_into_sqlite", (&runtime, &dir, &mut round), csv);
     group.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }
