@@ -12,18 +12,7 @@ mod support;
 
 /// Twenty generated shipments as the JSON lines `GET /trackings` pages give, and a bad line.
 fn history() -> String {
-    let spec = porchlight::demo::history::HistorySpec {
-        shipments: 20,
-        start: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"),
-        days: 10,
-        seed: 3,
-        lanes: porchlight::demo::history::default_lanes(),
-    };
-    let mut file = String::new();
-    porchlight::demo::history::generate(&spec, chrono::Utc::now(), |g| {
-        file.push_str(&g.line);
-        file.push('\n');
-    });
+    let mut file = support::generated_history(20, 10, 3);
     file.push_str("{\"tracking_number\": \"1Z999AA10123456784\", \"slug\": \"no-such-courier\"}\n");
     file
 }

@@ -26,20 +26,11 @@ async fn reports_are_built_into_s3_planned_weekly_and_opened_by_their_link() {
     let deps = &runtime.deps;
 
     // 120 generated shipments of last March, imported and counted.
-    let spec = porchlight::demo::history::HistorySpec {
-        shipments: 120,
-        start: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"),
-        days: 20,
-        seed: 8,
-        lanes: porchlight::demo::history::default_lanes(),
-    };
-    let mut file = Vec::new();
-    porchlight::demo::history::generate(&spec, chrono::Utc::now(), |g| {
-        file.extend_from_slice(g.line.as_bytes());
-        file.push(b'\n');
-    });
-    let lines =
-        porchlight::api::wire::history::history_lines(porchlight::domain::imports::HistoryFormat::JsonLines, &file);
+    let file = support::generated_history(120, 20, 8);
+    let lines = porchlight::api::wire::history::history_lines(
+        porchlight::domain::imports::HistoryFormat::JsonLines,
+        file.as_bytes(),
+    );
     let mut tally = porchlight::domain::imports::ImportTally::default();
     porchlight::app::imports::import_all(deps, &tenant, lines, &mut tally, |_| {}).await.expect("imported");
     assert_eq!(tally.imported, 120);

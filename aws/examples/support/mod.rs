@@ -85,6 +85,24 @@ pub async fn add_merchant(runtime: &Runtime, event: &Value) -> anyhow::Result<po
     Ok(tenant.id)
 }
 
+/// `shipments` generated trackings over `days` from 1 March 2026, as the JSON lines
+/// `GET /trackings` pages give (one per line).
+pub fn generated_history(shipments: usize, days: u32, seed: u64) -> String {
+    let spec = porchlight::demo::history::HistorySpec {
+        shipments,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"),
+        days,
+        seed,
+        lanes: porchlight::demo::history::default_lanes(),
+    };
+    let mut file = String::new();
+    porchlight::demo::history::generate(&spec, chrono::Utc::now(), |g| {
+        file.push_str(&g.line);
+        file.push('\n');
+    });
+    file
+}
+
 /// The sample event `name` from `events/`.
 pub fn sample(name: &str) -> anyhow::Result<Value> {
     let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));

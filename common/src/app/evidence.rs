@@ -289,52 +289,46 @@ pub async fn evidence(deps: &Deps, tenant: &TenantId, id: &ShipmentId) -> Result
 
 /// The timeline as CSV, a row per event.
 pub fn timeline_csv(evidence: &Evidence) -> Result<Vec<u8>, AppError> {
-    let fault = |error: csv::Error| AppError::Internal(format!("csv: {error}"));
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer
-        .write_record([
-            "checkpoint_time",
-            "stored_at",
-            "slug",
-            "tracking_number",
-            "tag",
-            "subtag",
-            "message",
-            "raw_tag",
-            "location",
-            "city",
-            "state",
-            "postal_code",
-            "country_region",
-            "signed_by",
-            "source",
-            "unmapped",
-            "event_id",
-        ])
-        .map_err(fault)?;
-    for event in &evidence.timeline {
-        let text = |value: &Option<String>| value.clone().unwrap_or_default();
-        writer
-            .write_record([
-                event.checkpoint_time.clone(),
-                event.stored_at.to_rfc3339(),
-                event.slug.clone(),
-                event.tracking_number.clone(),
-                event.tag.as_str().to_owned(),
-                event.subtag.clone(),
-                event.message.clone(),
-                text(&event.raw_tag),
-                text(&event.location),
-                text(&event.city),
-                text(&event.state),
-                text(&event.postal_code),
-                text(&event.country_region),
-                text(&event.signed_by),
-                event.source.to_owned(),
-                event.unmapped.to_string(),
-                event.event_id.clone(),
-            ])
-            .map_err(fault)?;
-    }
-    writer.into_inner().map_err(|e| AppError::Internal(format!("csv: {e}")))
+    let header = [
+        "checkpoint_time",
+        "stored_at",
+        "slug",
+        "tracking_number",
+        "tag",
+        "subtag",
+        "message",
+        "raw_tag",
+        "location",
+        "city",
+        "state",
+        "postal_code",
+        "country_region",
+        "signed_by",
+        "source",
+        "unmapped",
+        "event_id",
+    ];
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    let rows = evidence.timeline.iter().map(|event| {
+        vec![
+            event.checkpoint_time.clone(),
+            event.stored_at.to_rfc3339(),
+            event.slug.clone(),
+            event.tracking_number.clone(),
+            event.tag.as_str().to_owned(),
+            event.subtag.clone(),
+            event.message.clone(),
+            text(&event.raw_tag),
+            text(&event.location),
+            text(&event.city),
+            text(&event.state),
+            text(&event.postal_code),
+            text(&event.country_region),
+            text(&event.signed_by),
+            event.source.to_owned(),
+            event.unmapped.to_string(),
+            event.event_id.clone(),
+        ]
+    });
+    super::csv_table(std::iter::once(header.map(str::to_owned).to_vec()).chain(rows))
 }

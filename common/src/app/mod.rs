@@ -254,6 +254,15 @@ pub(crate) fn next_cursor<T>(items: &[T], limit: usize, id: impl Fn(&T) -> &str)
     (items.len() == limit).then(|| items.last().map(|last| id(last).to_owned())).flatten()
 }
 
+/// `rows` (the header first) as a CSV file.
+pub(crate) fn csv_table(rows: impl IntoIterator<Item = Vec<String>>) -> Result<Vec<u8>, AppError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        writer.write_record(row).map_err(|e| AppError::Internal(format!("csv: {e}")))?;
+    }
+    writer.into_inner().map_err(|e| AppError::Internal(format!("csv: {e}")))
+}
+
 /// Why a use case failed. Variants map one-to-one onto AfterShip's error codes at the edge.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

@@ -101,7 +101,7 @@ pub(crate) fn figures(overview: &analytics::Overview) -> Vec<(&'static str, Stri
 }
 
 /// Notification reach as the report's table: a row per channel and one for webhooks.
-fn reach_rows(reach: &analytics::NotificationReach) -> Vec<Vec<String>> {
+fn reach_table(reach: &analytics::NotificationReach) -> Vec<Vec<String>> {
     let mut rows: Vec<Vec<String>> = reach
         .channels
         .iter()
@@ -130,7 +130,7 @@ fn reach_rows(reach: &analytics::NotificationReach) -> Vec<Vec<String>> {
 }
 
 /// Carrier health as the report's table: a row per carrier.
-fn health_rows(health: &analytics::CarrierHealth) -> Vec<Vec<String>> {
+fn health_table(health: &analytics::CarrierHealth) -> Vec<Vec<String>> {
     let row = |c: &analytics::CarrierHealthCard| {
         vec![c.slug.clone(), c.events.to_string(), c.unmapped.to_string(), share(c.unmapped_rate.as_ref())]
     };
@@ -229,8 +229,8 @@ pub async fn build_report(deps: &Deps, tenant: &TenantId, range: DayRange) -> Re
             figures => figures(&overview),
             lanes => carriers.lanes.iter().map(lane_row).collect::<Vec<_>>(),
             charts => charts,
-            reach => reach_rows(&reach),
-            health => health_rows(&health),
+            reach => reach_table(&reach),
+            health => health_table(&health),
         },
     )
     .map_err(|e| AppError::Internal(format!("report template: {e}")))?;

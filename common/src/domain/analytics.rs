@@ -266,7 +266,11 @@ pub fn health_rows(old: Option<&ShipmentFacts>, new: &ShipmentFacts) -> Vec<(Per
     let mut counters = Counters::default();
     counters.add(counter::CARRIER_EVENTS, events);
     counters.add(counter::UNMAPPED_EVENTS, unmapped);
-    let lane = Lane::carrier_events(new.lane.slug.clone());
+    day_rows(day, &Lane::carrier_events(new.lane.slug.clone()), &counters)
+}
+
+/// `counters` added to `lane` on `day`: the rows of the day, its third and its month.
+pub fn day_rows(day: NaiveDate, lane: &Lane, counters: &Counters) -> Vec<(Period, Lane, Counters)> {
     Period::of_day(day).into_iter().map(|period| (period, lane.clone(), counters.clone())).collect()
 }
 

@@ -8,11 +8,11 @@
 use axum::Extension;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use axum::response::Response;
+use serde::Deserialize;
 
-use crate::api::{ApiError, envelope, query_params};
+use super::tabular::{Format, answer};
+use crate::api::{ApiError, query_params};
 use crate::app::analytics::{self, DayRange, LaneFilter};
 use crate::app::{AppError, Deps};
 use crate::domain::{CountryCode, DomainError, Slug, TenantId};
@@ -28,12 +28,6 @@ pub(super) struct AnalyticsParams {
     tag: Option<String>,
     format: Option<String>,
     by_service: Option<String>,
-}
-
-/// JSON or CSV.
-enum Format {
-    Json,
-    Csv,
 }
 
 fn list<T>(raw: Option<&str>, parse: impl Fn(&str) -> Result<T, DomainError>) -> Result<Vec<T>, DomainError> {
@@ -57,11 +51,7 @@ impl AnalyticsParams {
                 .map_err(AppError::from)?,
             tag: params.tag.clone().map(|tag| tag.trim().to_owned()).filter(|tag| !tag.is_empty()),
         };
-        let format = match params.format.as_deref() {
-            None | Some("json") => Format::Json,
-            Some("csv") => Format::Csv,
-            Some(_) => return Err(AppError::from(DomainError::invalid("format", "must be json or csv")).into()),
-        };
+        let format = Format::parse(params.format.as_deref())?;
         Ok((params, range, filter, format))
     }
 
@@ -81,21 +71,6 @@ impl AnalyticsParams {
                     .into())
             }
             None => Ok(()),
-        }
-    }
-}
-
-fn answer<T: Serialize>(
-    format: Format,
-    value: &T,
-    csv: impl FnOnce(&T) -> Result<Vec<u8>, AppError>,
-) -> Result<Response, ApiError> {
-    match format {
-        Format::Json => Ok(envelope(StatusCode::OK, value)),
-        Format::Csv => {
-            let mut response = (StatusCode::OK, csv(value)?).into_response();
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-            Ok(response)
         }
     }
 }

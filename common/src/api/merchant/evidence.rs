@@ -4,14 +4,15 @@
 use axum::Extension;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use serde::Deserialize;
 
+use super::tabular::{Format, answer};
 use super::trackings::shipment_id;
-use crate::api::{ApiError, envelope, query_params};
-use crate::app::{AppError, Deps, evidence};
-use crate::domain::{DomainError, TenantId};
+use crate::api::{ApiError, query_params};
+use crate::app::{Deps, evidence};
+use crate::domain::TenantId;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,21 +26,15 @@ pub(super) async fn get(
     Path(id): Path<String>,
     query: Result<Query<EvidenceParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let params = query_params(query)?;
-    let csv = match params.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(AppError::from(DomainError::invalid("format", "must be json or csv")).into()),
-    };
+    let format = Format::parse(query_params(query)?.format.as_deref())?;
     let found = evidence::evidence(&deps, &tenant, &shipment_id(&id)?).await?;
-    if !csv {
-        return Ok(envelope(StatusCode::OK, &found));
-    }
-    let mut response = (StatusCode::OK, evidence::timeline_csv(&found)?).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    let disposition = format!("attachment; filename=\"evidence-{}.csv\"", found.tracking.id);
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+    let downloaded = matches!(format, Format::Csv);
+    let mut response = answer(format, &found, evidence::timeline_csv)?;
+    if downloaded {
+        let disposition = format!("attachment; filename=\"evidence-{}.csv\"", found.tracking.id);
+        if let Ok(value) = HeaderValue::from_str(&disposition) {
+            response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+        }
     }
     Ok(response)
 }

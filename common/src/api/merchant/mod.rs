@@ -15,6 +15,7 @@ mod pages;
 mod reports;
 mod returns;
 mod suppressions;
+mod tabular;
 mod trackings;
 mod webhooks;
 

@@ -5,10 +5,6 @@ use super::{
 };
 use crate::app::AppError;
 
-fn fault(error: csv::Error) -> AppError {
-    AppError::Internal(format!("csv: {error}"))
-}
-
 fn number(value: Option<f64>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
@@ -21,11 +17,7 @@ fn bounds(rate: Option<&Rate>) -> [String; 2] {
 }
 
 fn write(rows: Vec<Vec<String>>) -> Result<Vec<u8>, AppError> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        writer.write_record(row).map_err(fault)?;
-    }
-    writer.into_inner().map_err(|e| AppError::Internal(format!("csv: {e}")))
+    crate::app::csv_table(rows)
 }
 
 fn transit_cells(transit: &Transit) -> Vec<String> {

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::report::{Rate, rate};
 use super::{DayRange, totals};
 use crate::app::{AppError, Deps};
-use crate::domain::analytics::{Counters, Lane, MessageOutcome, Period, counter};
+use crate::domain::analytics::{Counters, Lane, MessageOutcome, Period, counter, day_rows};
 use crate::domain::{Channel, Slug, TenantId};
 use crate::ports::CountedChange;
 
@@ -21,11 +21,7 @@ use crate::ports::CountedChange;
 /// failure is logged and the event left uncounted: what it counts (a message sent, a return
 /// stored) has happened and is kept either way.
 async fn count_event(deps: &Deps, tenant: &TenantId, kind: &str, id: &str, counters: Counters) {
-    let lane = Lane::merchant_events();
-    let rows = Period::of_day(deps.clock.now().date_naive())
-        .into_iter()
-        .map(|period| (period, lane.clone(), counters.clone()))
-        .collect();
+    let rows = day_rows(deps.clock.now().date_naive(), &Lane::merchant_events(), &counters);
     let change = CountedChange::event(tenant.clone(), kind, id, rows);
     if let Err(error) = deps.analytics.count_changes(vec![change], None).await {
         tracing::warn!(tenant_id = %tenant, kind, error = %error, "event not counted");

@@ -77,18 +77,13 @@ async fn tally_tenant(deps: &Deps, tenant: &TenantId, now: DateTime<Utc>, tally:
     let today = now.date_naive();
     let carriers = |lane: &Lane| lane.events && !lane.is_merchant_events();
     let usual = DayRange { from: today - Duration::days(BASELINE_DAYS), to: today - Duration::days(1) };
-    let read = |counters: &crate::domain::analytics::Counters| {
-        (counters.get(counter::CARRIER_EVENTS), counters.get(counter::UNMAPPED_EVENTS))
-    };
-    for (lane, counters) in totals(deps, tenant, DayRange { from: today, to: today }, carriers).await? {
-        let entry = tally.entry(lane.slug).or_default();
-        let (events, unmapped) = read(&counters);
-        entry.0 = (entry.0.0 + events, entry.0.1 + unmapped);
-    }
-    for (lane, counters) in totals(deps, tenant, usual, carriers).await? {
-        let entry = tally.entry(lane.slug).or_default();
-        let (events, unmapped) = read(&counters);
-        entry.1 = (entry.1.0 + events, entry.1.1 + unmapped);
+    for (is_today, range) in [(true, DayRange { from: today, to: today }), (false, usual)] {
+        for (lane, counters) in totals(deps, tenant, range, carriers).await? {
+            let entry = tally.entry(lane.slug).or_default();
+            let slot = if is_today { &mut entry.0 } else { &mut entry.1 };
+            slot.0 += counters.get(counter::CARRIER_EVENTS);
+            slot.1 += counters.get(counter::UNMAPPED_EVENTS);
+        }
     }
     Ok(())
 }
