@@ -16,6 +16,7 @@ pub mod notify;
 pub mod ports;
 pub mod secrets;
 pub mod settings;
+pub mod storefronts;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod web;

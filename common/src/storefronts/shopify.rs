@@ -1,0 +1,233 @@
+//! Shopify's webhooks and Admin API, read as the REST Admin API's `Order` and `Fulfillment`
+//! resources are documented (webhook payloads are those resources); the backfill reads the
+//! GraphQL Admin API's `orders` connection.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::{Buyer, ParseError, Parcel, StoreFulfillment, StoreOrder, StorefrontEvent, full_name, present};
+use crate::domain::{CountryCode, Money, OrderItem, ShippingAddress};
+
+/// The header carrying the body's base64 HMAC-SHA256 under the app's client secret.
+pub const HMAC_HEADER: &str = "x-shopify-hmac-sha256";
+/// The header telling when Shopify triggered the event (retries keep it).
+pub const TRIGGERED_AT_HEADER: &str = "x-shopify-triggered-at";
+/// The topics Porchlight subscribes to.
+pub const TOPICS: [&str; 6] =
+    ["orders/create", "orders/updated", "orders/fulfilled", "orders/delete", "fulfillments/create", "fulfillments/update"];
+
+/// An id Shopify writes as a number (REST) or a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Id(pub String);
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::Number(n) => Ok(Id(n.to_string())),
+            serde_json::Value::String(s) if !s.trim().is_empty() => Ok(Id(s.trim().to_owned())),
+            _ => Err(serde::de::Error::custom("must be a number or a string")),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct OrderPayload {
+    id: Id,
+    name: Option<String>,
+    email: Option<String>,
+    contact_email: Option<String>,
+    phone: Option<String>,
+    customer_locale: Option<String>,
+    created_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+    currency: Option<String>,
+    customer: Option<CustomerPayload>,
+    shipping_address: Option<AddressPayload>,
+    #[serde(default)]
+    line_items: Vec<LineItemPayload>,
+    #[serde(default)]
+    fulfillments: Vec<FulfillmentPayload>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CustomerPayload {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AddressPayload {
+    name: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    address1: Option<String>,
+    address2: Option<String>,
+    city: Option<String>,
+    province: Option<String>,
+    province_code: Option<String>,
+    zip: Option<String>,
+    country_code: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LineItemPayload {
+    id: Id,
+    sku: Option<String>,
+    title: Option<String>,
+    name: Option<String>,
+    variant_title: Option<String>,
+    quantity: u32,
+    price: Option<String>,
+    total_discount: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FulfillmentPayload {
+    id: Id,
+    order_id: Option<Id>,
+    status: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+    created_at: Option<DateTime<Utc>>,
+    updated_at: Option<DateTime<Utc>>,
+    tracking_company: Option<String>,
+    tracking_number: Option<String>,
+    #[serde(default)]
+    tracking_numbers: Vec<String>,
+    destination: Option<AddressPayload>,
+}
+
+fn error(topic: &str, reason: impl Into<String>) -> ParseError {
+    ParseError { platform: "shopify", topic: topic.to_owned(), reason: reason.into() }
+}
+
+/// Reads a webhook body of `topic` (one of [`TOPICS`]; others are [`StorefrontEvent::Ignored`]).
+pub fn parse_webhook(topic: &str, body: &[u8]) -> Result<StorefrontEvent, ParseError> {
+    let read = |reason: serde_json::Error| error(topic, reason.to_string());
+    match topic {
+        "orders/create" | "orders/updated" | "orders/fulfilled" | "orders/paid" | "orders/cancelled" => {
+            let order: OrderPayload = serde_json::from_slice(body).map_err(read)?;
+            Ok(StorefrontEvent::Order(store_order(order)))
+        }
+        "orders/delete" => {
+            #[derive(Deserialize)]
+            struct Deleted {
+                id: Id,
+            }
+            let deleted: Deleted = serde_json::from_slice(body).map_err(read)?;
+            Ok(StorefrontEvent::OrderDeleted { external_id: deleted.id.0 })
+        }
+        "fulfillments/create" | "fulfillments/update" => {
+            let fulfillment: FulfillmentPayload = serde_json::from_slice(body).map_err(read)?;
+            store_fulfillment(fulfillment).map(StorefrontEvent::Fulfillment).ok_or_else(|| {
+                error(topic, "a fulfillment needs its order_id and updated_at")
+            })
+        }
+        _ => Ok(StorefrontEvent::Ignored),
+    }
+}
+
+fn address(payload: Option<AddressPayload>) -> (ShippingAddress, Option<String>, Option<String>) {
+    let payload = payload.unwrap_or_default();
+    let name = present(payload.name.as_deref())
+        .or_else(|| full_name(payload.first_name.as_deref(), payload.last_name.as_deref()));
+    let lines = [payload.address1.as_deref(), payload.address2.as_deref()].into_iter().filter_map(present).collect();
+    let address = ShippingAddress {
+        country_region: payload.country_code.as_deref().and_then(CountryCode::from_carrier),
+        state: present(payload.province_code.as_deref()).or_else(|| present(payload.province.as_deref())),
+        city: present(payload.city.as_deref()),
+        postal_code: present(payload.zip.as_deref()),
+        lines,
+    };
+    (address, name, present(payload.phone.as_deref()))
+}
+
+/// A decimal amount Shopify writes (`"199.00"`), kept when it is one.
+fn money(amount: Option<&str>, currency: Option<&str>) -> Option<Money> {
+    let money = Money { amount: present(amount)?, currency: currency?.to_owned() };
+    money.validate("amount").is_ok().then_some(money)
+}
+
+fn parcel(fulfillment: &FulfillmentPayload) -> Option<Parcel> {
+    if matches!(fulfillment.status.as_deref(), Some("cancelled" | "error" | "failure")) {
+        return None;
+    }
+    let mut numbers: Vec<String> = Vec::new();
+    for number in fulfillment.tracking_numbers.iter().map(String::as_str).chain(fulfillment.tracking_number.as_deref())
+    {
+        if let Some(number) = present(Some(number))
+            && !numbers.contains(&number)
+        {
+            numbers.push(number);
+        }
+    }
+    Some(Parcel {
+        external_id: fulfillment.id.0.clone(),
+        carrier: present(fulfillment.tracking_company.as_deref()),
+        numbers,
+        shipped_at: fulfillment.created_at,
+    })
+}
+
+fn store_order(order: OrderPayload) -> StoreOrder {
+    let currency = order.currency.as_deref().map(str::to_ascii_uppercase);
+    let (destination, ship_name, ship_phone) = address(order.shipping_address);
+    let customer = order.customer.as_ref();
+    let buyer = Buyer {
+        name: customer.and_then(|c| full_name(c.first_name.as_deref(), c.last_name.as_deref())).or(ship_name),
+        email: present(order.email.as_deref())
+            .or_else(|| present(order.contact_email.as_deref()))
+            .or_else(|| customer.and_then(|c| present(c.email.as_deref()))),
+        phone: present(order.phone.as_deref())
+            .or_else(|| customer.and_then(|c| present(c.phone.as_deref())))
+            .or(ship_phone),
+        locale: present(order.customer_locale.as_deref()),
+    };
+    let items = order
+        .line_items
+        .iter()
+        .filter_map(|line| {
+            let unit_price = money(line.price.as_deref(), currency.as_deref())?;
+            Some(OrderItem {
+                external_id: line.id.0.clone(),
+                sku: present(line.sku.as_deref()),
+                title: present(line.title.as_deref()).or_else(|| present(line.name.as_deref()))?,
+                variant_title: present(line.variant_title.as_deref()),
+                quantity: line.quantity.max(1),
+                unit_price,
+                discount: money(line.total_discount.as_deref(), currency.as_deref())
+                    .filter(|d| d.minor_units() != Some(0)),
+                tax: None,
+                tags: Vec::new(),
+                categories: Vec::new(),
+                image_url: None,
+            })
+        })
+        .collect();
+    StoreOrder {
+        external_id: order.id.0,
+        order_number: present(order.name.as_deref()),
+        placed_at: order.created_at,
+        updated_at: order.updated_at,
+        buyer,
+        destination,
+        currency,
+        items,
+        parcels: order.fulfillments.iter().filter_map(parcel).collect(),
+    }
+}
+
+fn store_fulfillment(fulfillment: FulfillmentPayload) -> Option<StoreFulfillment> {
+    let order_external_id = fulfillment.order_id.clone()?.0;
+    let updated_at = fulfillment.updated_at.or(fulfillment.created_at)?;
+    // A fulfilment's name is the order's followed by its sequence: `#1001.1`.
+    let order_number = present(fulfillment.name.as_deref())
+        .map(|name| name.rsplit_once('.').map_or(name.clone(), |(order, _)| order.to_owned()));
+    let parcel = parcel(&fulfillment);
+    let (destination, name, phone) = address(fulfillment.destination);
+    let buyer = Buyer { name, email: present(fulfillment.email.as_deref()), phone, locale: None };
+    Some(StoreFulfillment { order_external_id, order_number, updated_at, buyer, destination, parcel })
+}

@@ -1,0 +1,120 @@
+use super::*;
+use crate::domain::CountryCode;
+
+const SHOPIFY_ORDER: &[u8] = include_bytes!("fixtures/shopify/order.json");
+const SHOPIFY_FULFILLMENT: &[u8] = include_bytes!("fixtures/shopify/fulfillment.json");
+const WOO_ORDER: &[u8] = include_bytes!("fixtures/woocommerce/order.json");
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+}
+
+#[test]
+fn a_shopify_order_reads_with_lines_buyer_destination_and_parcels() {
+    let StorefrontEvent::Order(order) = Platform::Shopify.parse_webhook("orders/create", SHOPIFY_ORDER).unwrap() else {
+        panic!("an order")
+    };
+    assert_eq!(order.external_id, "5801234567890");
+    assert_eq!(order.order_number.as_deref(), Some("#1001"));
+    assert_eq!(order.updated_at, at("2026-11-21T14:30:00Z"));
+    assert_eq!(order.buyer.name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(order.buyer.email.as_deref(), Some("ada@example.com"));
+    assert_eq!(order.buyer.phone.as_deref(), Some("+14155550123"));
+    assert_eq!(order.destination.country_region, CountryCode::from_alpha2("US"));
+    assert_eq!(order.destination.state.as_deref(), Some("CA"));
+    assert_eq!(order.destination.postal_code.as_deref(), Some("94105"));
+    assert_eq!(order.destination.lines, ["12 Market Street", "Apt 4"]);
+    assert_eq!(order.items.len(), 2);
+    assert_eq!(order.items[0].unit_price.amount, "24.00");
+    assert_eq!(order.items[0].discount.as_ref().map(|d| d.amount.as_str()), Some("4.00"));
+    assert_eq!(order.items[1].discount, None);
+    assert_eq!(order.parcels.len(), 1);
+    assert_eq!(order.parcels[0].carrier.as_deref(), Some("UPS"));
+    assert_eq!(order.parcels[0].numbers, ["1Z999AA10123456784"]);
+}
+
+#[test]
+fn a_shopify_fulfillment_names_its_order_and_every_number_once() {
+    let mut value: serde_json::Value = serde_json::from_slice(SHOPIFY_FULFILLMENT).unwrap();
+    value["tracking_numbers"] = serde_json::json!(["1Z204W4R0308071865", "1Z12345E0205271688"]);
+    let body = serde_json::to_vec(&value).unwrap();
+    let StorefrontEvent::Fulfillment(fulfillment) =
+        Platform::Shopify.parse_webhook("fulfillments/create", &body).unwrap()
+    else {
+        panic!("a fulfillment")
+    };
+    assert_eq!(fulfillment.order_external_id, "5801234567899");
+    assert_eq!(fulfillment.order_number.as_deref(), Some("#1002"));
+    assert_eq!(fulfillment.buyer.email.as_deref(), Some("grace@example.com"));
+    assert_eq!(fulfillment.destination.postal_code.as_deref(), Some("22202"));
+    let parcel = fulfillment.parcel.unwrap();
+    assert_eq!(parcel.carrier.as_deref(), Some("United Parcel Service"));
+    assert_eq!(parcel.numbers, ["1Z204W4R0308071865", "1Z12345E0205271688"]);
+
+    value["status"] = serde_json::json!("cancelled");
+    let body = serde_json::to_vec(&value).unwrap();
+    let StorefrontEvent::Fulfillment(cancelled) = Platform::Shopify.parse_webhook("fulfillments/update", &body).unwrap()
+    else {
+        panic!("a fulfillment")
+    };
+    assert_eq!(cancelled.parcel, None);
+}
+
+#[test]
+fn shopify_deletions_other_topics_and_bad_bodies() {
+    assert_eq!(
+        Platform::Shopify.parse_webhook("orders/delete", br#"{"id": 42}"#).unwrap(),
+        StorefrontEvent::OrderDeleted { external_id: "42".into() }
+    );
+    assert_eq!(Platform::Shopify.parse_webhook("products/update", b"{}").unwrap(), StorefrontEvent::Ignored);
+    let error = Platform::Shopify.parse_webhook("orders/updated", br#"{"id": 1}"#).unwrap_err();
+    assert!(error.to_string().starts_with("shopify orders/updated payload: missing field `updated_at`"), "{error}");
+    let error = Platform::Shopify.parse_webhook("fulfillments/create", br#"{"id": 1}"#).unwrap_err();
+    assert!(error.to_string().contains("order_id"), "{error}");
+}
+
+#[test]
+fn a_woocommerce_order_reads_its_shipment_tracking_items() {
+    let StorefrontEvent::Order(order) = Platform::Woocommerce.parse_webhook("order.updated", WOO_ORDER).unwrap() else {
+        panic!("an order")
+    };
+    assert_eq!(order.external_id, "727");
+    assert_eq!(order.order_number.as_deref(), Some("727"));
+    assert_eq!(order.updated_at, at("2026-11-19T16:40:00Z"));
+    assert_eq!(order.placed_at, Some(at("2026-11-18T10:05:00Z")));
+    assert_eq!(order.buyer.name.as_deref(), Some("Mary Somerville"));
+    assert_eq!(order.buyer.email.as_deref(), Some("mary@example.com"));
+    assert_eq!(order.destination.country_region, CountryCode::from_alpha2("GB"));
+    assert_eq!(order.currency.as_deref(), Some("GBP"));
+    assert_eq!(order.items[0].unit_price.amount, "19.99");
+    assert_eq!(order.items[0].quantity, 2);
+    assert_eq!(order.parcels.len(), 1);
+    assert_eq!(order.parcels[0].carrier.as_deref(), Some("royal-mail"));
+    assert_eq!(order.parcels[0].numbers, ["RR123456785GB"]);
+    assert_eq!(order.parcels[0].shipped_at, DateTime::from_timestamp(1_795_219_200, 0));
+}
+
+#[test]
+fn a_woocommerce_custom_provider_wins_and_the_ping_is_recognised() {
+    let mut value: serde_json::Value = serde_json::from_slice(WOO_ORDER).unwrap();
+    value["meta_data"][1]["value"][0]["tracking_provider"] = serde_json::json!("");
+    value["meta_data"][1]["value"][0]["custom_tracking_provider"] = serde_json::json!("Royal Mail");
+    let order = woocommerce::parse_order(value).unwrap();
+    assert_eq!(order.parcels[0].carrier.as_deref(), Some("Royal Mail"));
+    assert_eq!(woocommerce::ping_webhook_id(b"webhook_id=17"), Some("17".into()));
+    assert_eq!(woocommerce::ping_webhook_id(b"webhook_id=17&x=1"), None);
+    assert_eq!(woocommerce::ping_webhook_id(WOO_ORDER), None);
+}
+
+#[test]
+fn signatures_are_checked_against_the_raw_body() {
+    let secret = "shpss_0123456789abcdef";
+    let signature = crate::carriers::sign_base64(secret, SHOPIFY_ORDER);
+    let header = |name: &str| (name == shopify::HMAC_HEADER).then(|| signature.clone());
+    assert!(Platform::Shopify.webhook_auth().verify(secret, header, SHOPIFY_ORDER));
+    assert!(!Platform::Shopify.webhook_auth().verify("another", header, SHOPIFY_ORDER));
+    assert!(!Platform::Shopify.webhook_auth().verify(secret, header, b"{}"));
+    let woo = |name: &str| (name == woocommerce::SIGNATURE_HEADER).then(|| signature.clone());
+    assert!(Platform::Woocommerce.webhook_auth().verify(secret, woo, SHOPIFY_ORDER));
+    assert!(!Platform::Woocommerce.webhook_auth().verify(secret, header, SHOPIFY_ORDER));
+}
