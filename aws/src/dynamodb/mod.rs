@@ -11,6 +11,10 @@
 //! | a tenant's API key | `T#<tenant>` | `APIKEY#<key id>` | |
 //! | key lookup by digest | `KEY#<sha-256 hex>` | `KEY` | |
 //! | courier connection | `T#<tenant>` | `CONN#<id>` | |
+//! | storefront connector | `T#<tenant>` | `SFC#<id>` | |
+//! | a connector's tenant (ids are unique) | `SFC#<id>` | `SFC` | |
+//! | a connector's webhook delivery handled (TTL 7 days) | `T#<tenant>` | `SFD#<connector>#<delivery id>` | |
+//! | the newest change of a store's order or fulfilment | `T#<tenant>` | `SFR#<connector>#<resource>` | |
 //! | shipment | `T#<tenant>` | `S#<id>` | GSI2 (sparse, active only): with an explicit poll time `POLL#<shard>` / `<next poll µs>#<tenant>#<id>`, on a cadence `EVERY#<seconds>#<phase / 600>` / `<phase>#<tenant>#<id>` |
 //! | first leg (unique per tenant) | `T#<tenant>` | `NUM#<slug>#<compact number>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
 //! | last-mile leg | `T#<tenant>` | `LM#<slug>#<compact>#<id>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
@@ -55,6 +59,7 @@
 
 mod analytics;
 mod connections;
+mod connectors;
 mod exceptions;
 mod imports;
 mod keys;

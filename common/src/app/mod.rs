@@ -45,7 +45,7 @@ pub use trackings::{
 use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets};
 use crate::domain::{DomainError, PollPolicy, ShipmentId, TargetPolicy};
 use crate::ports::{
-    AnalyticsStore, BlobStore, BoxError, Clock, ConnectionStore, ExceptionStore, HttpClient, ImportStore,
+    AnalyticsStore, BlobStore, BoxError, Clock, ConnectionStore, ConnectorStore, ExceptionStore, HttpClient, ImportStore,
     MessageLedger, OrderStore, PageStore, ReturnStore, SettingsStore, ShipmentStore, StoreError, SuppressionList,
     TenantStore, WebhookStore, WorkQueue,
 };
@@ -62,6 +62,8 @@ pub struct Deps {
     pub queue: Arc<dyn WorkQueue>,
     /// Merchants' courier connections (sealed credentials).
     pub connections: Arc<dyn ConnectionStore>,
+    /// Merchants' storefront connectors (sealed secrets) and their webhooks' deliveries.
+    pub connectors: Arc<dyn ConnectorStore>,
     /// Tracking page settings.
     pub pages: Arc<dyn PageStore>,
     /// Settings documents (notification rules, ...).
@@ -124,6 +126,8 @@ pub struct Ports {
     pub shipments: Arc<dyn ShipmentStore>,
     /// Merchants' courier connections.
     pub connections: Arc<dyn ConnectionStore>,
+    /// Merchants' storefront connectors.
+    pub connectors: Arc<dyn ConnectorStore>,
     /// Tracking page settings.
     pub pages: Arc<dyn PageStore>,
     /// Settings documents.
@@ -172,6 +176,7 @@ impl Ports {
         S: TenantStore
             + ShipmentStore
             + ConnectionStore
+            + ConnectorStore
             + PageStore
             + SettingsStore
             + WebhookStore
@@ -189,6 +194,7 @@ impl Ports {
             tenants: Arc::new(store.clone()),
             shipments: Arc::new(store.clone()),
             connections: Arc::new(store.clone()),
+            connectors: Arc::new(store.clone()),
             pages: Arc::new(store.clone()),
             settings: Arc::new(store.clone()),
             webhooks: Arc::new(store.clone()),
@@ -218,6 +224,7 @@ impl Deps {
             shipments: ports.shipments,
             queue: ports.queue,
             connections: ports.connections,
+            connectors: ports.connectors,
             pages: ports.pages,
             settings: ports.settings,
             secrets: Arc::new(secrets),

@@ -5,13 +5,15 @@
 //! touches merchant data takes the tenant, so no call can reach another tenant's records; the
 //! only cross-tenant reads are [`ShipmentStore::find_legs`] and [`ShipmentStore::due_for_poll`],
 //! which return ids for the carrier pipeline and never data, [`PageStore::page_tenant`],
-//! which routes a shopper's page to its merchant, and [`ReturnStore::due_expiries`], which
+//! which routes a shopper's page to its merchant, [`ConnectorStore::connector_tenant`], which
+//! routes a storefront's webhook to its merchant, and [`ReturnStore::due_expiries`], which
 //! names returns for the expiry schedule.
 
 mod analytics;
 mod blobs;
 mod clock;
 mod connections;
+mod connectors;
 mod exceptions;
 mod feed;
 mod http;
@@ -33,6 +35,9 @@ pub use analytics::{AnalyticsStore, CountedChange, EVENT_GUARD_DAYS, FeedMark, R
 pub use blobs::{BlobStore, validate_blob_key};
 pub use clock::{Clock, SystemClock};
 pub use connections::{ConnectionStore, StoredConnection};
+pub use connectors::{
+    Advance, Backfill, BackfillState, ConnectorRecord, ConnectorStore, DELIVERY_MEMORY_DAYS, MAX_CONNECTORS, StoredConnector,
+};
 pub use exceptions::{CaseFilter, ExceptionCase, ExceptionStore};
 pub use feed::{ChangeEvent, ChangeFeed, ChangeKind, FeedEntry, StatusSnapshot};
 pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse};

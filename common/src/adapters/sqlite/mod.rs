@@ -9,6 +9,7 @@
 
 mod analytics;
 mod connections;
+mod connectors;
 mod exceptions;
 mod feed;
 mod imports;

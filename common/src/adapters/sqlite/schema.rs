@@ -275,6 +275,33 @@ DELETE FROM rollups;
 DELETE FROM rollup_counted;
 DELETE FROM feed_positions WHERE consumer = 'analytics';
 "#,
+    // Storefront connectors: ids unique across tenants (webhooks name them); deliveries
+    // handled (a week); the newest change applied per store resource (orders, fulfilments).
+    r#"
+CREATE TABLE connectors (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL UNIQUE,
+    sealed_secrets BLOB NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE TABLE connector_deliveries (
+    tenant_id TEXT NOT NULL,
+    connector_id TEXT NOT NULL,
+    delivery_id TEXT NOT NULL,
+    handled_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, connector_id, delivery_id)
+);
+CREATE INDEX connector_deliveries_by_age ON connector_deliveries (handled_at);
+CREATE TABLE connector_resources (
+    tenant_id TEXT NOT NULL,
+    connector_id TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    changed_at INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, connector_id, resource)
+);
+"#,
 ];
 
 pub(super) fn migrate(connection: &Connection) -> Result<(), StoreError> {
