@@ -47,6 +47,20 @@ impl OrderStore for DynamoStore {
         Ok(answer.attributes.is_none_or(|old| old.is_empty()))
     }
 
+    async fn delete_order(&self, tenant: &TenantId, id: &str) -> Result<bool, StoreError> {
+        let answer = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(tenant_pk(tenant)))
+            .key("SK", s(order_sk(id)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(answer.attributes.is_some_and(|old| !old.is_empty()))
+    }
+
     async fn order(&self, tenant: &TenantId, id: &str) -> Result<Option<Order>, StoreError> {
         self.get(tenant_pk(tenant), &order_sk(id)).await?.as_ref().map(read_order).transpose()
     }

@@ -10,6 +10,8 @@ use crate::domain::{Order, TenantId};
 pub trait OrderStore: Send + Sync {
     /// Stores `order` under its id, replacing the one there: `true` if it is new.
     async fn put_order(&self, order: &Order) -> Result<bool, StoreError>;
+    /// Deletes the tenant's order `id`: `true` if there was one.
+    async fn delete_order(&self, tenant: &TenantId, id: &str) -> Result<bool, StoreError>;
     /// The tenant's order `id`.
     async fn order(&self, tenant: &TenantId, id: &str) -> Result<Option<Order>, StoreError>;
     /// Up to `limit` of the tenant's orders in id order, from after `after`.

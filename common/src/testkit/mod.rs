@@ -5,6 +5,7 @@
 //! Scenarios use random tenants, so they may share one store.
 
 mod analytics;
+mod connectors;
 mod exceptions;
 mod messages;
 mod orders;
@@ -28,6 +29,7 @@ use crate::ports::{
 use crate::settings::Settings;
 
 pub use analytics::{analytics_contract_counts_events_once, analytics_contract_counts_once_by_row_and_isolates};
+pub use connectors::connector_contract_round_trip_order_and_isolation;
 pub use exceptions::exception_contract_versions_filters_and_isolation;
 pub use messages::{
     ledger_contract_plans_once_leases_and_finishes, suppression_contract_lists_once_pages_and_isolates,
@@ -86,6 +88,7 @@ where
         + ShipmentStore
         + WorkQueue
         + ConnectionStore
+        + crate::ports::ConnectorStore
         + PageStore
         + crate::ports::SettingsStore
         + crate::ports::WebhookStore

@@ -46,6 +46,11 @@ pub async fn order_contract_upserts_pages_finds_and_isolates(store: &dyn OrderSt
     assert_eq!(numbered.len(), 4, "the tenant's four, not the other's");
     assert!(numbered.iter().all(|o| o.tenant_id == tenant));
     assert!(store.orders_by_number(&tenant, "#9999").await.expect("found").is_empty());
+
+    assert!(!store.delete_order(&other, &first.id).await.expect("deleted"), "not the other tenant's");
+    assert!(store.delete_order(&tenant, &first.id).await.expect("deleted"));
+    assert!(store.order(&tenant, &first.id).await.expect("read").is_none(), "gone");
+    assert!(!store.delete_order(&tenant, &first.id).await.expect("deleted"), "once");
 }
 
 /// Generates the order store's contract tests for a store built by `$make`.

@@ -195,6 +195,7 @@ mod tests {
         crate::store_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::queue_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::connection_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
+        crate::connector_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::page_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::settings_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::ledger_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
