@@ -13,7 +13,7 @@ use crate::ports::{StoreError, StoredConnection};
 
 /// A secret as answers show it: its last 4 characters only when they are at most a quarter of
 /// it (16 characters or more), enough to tell two apart; otherwise nothing of it.
-fn mask(secret: &str) -> String {
+pub(crate) fn mask(secret: &str) -> String {
     let length = secret.chars().count();
     if length < 16 {
         return "****".to_owned();

@@ -5,6 +5,7 @@ pub mod analytics;
 mod batching;
 mod cache;
 pub mod connections;
+pub mod connectors;
 pub(crate) mod documents;
 pub mod edd;
 pub mod evidence;

@@ -8,6 +8,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use tracing::Instrument;
 
 use super::{CarrierMessage, LEASE_SECONDS, MAX_EVENTS_PER_MESSAGE, MAX_RECEIVES, skip_unreadable};
+use crate::app::connectors::{self, SyncFailure};
 use crate::app::{AppError, Deps, update_tracking};
 use crate::carriers::TrackingUpdate;
 use crate::domain::Shipment;
@@ -119,6 +120,14 @@ async fn handle_message(deps: &Deps, body: &[u8]) -> Result<usize, Failure> {
     let message: CarrierMessage =
         serde_json::from_slice(body).map_err(|e| Failure::Quarantine(format!("not a carrier message: {e}")))?;
     let updates = match message {
+        CarrierMessage::Storefront(delivery) => {
+            return match connectors::handle_storefront_delivery(deps, &delivery).await {
+                Ok(_) => Ok(0),
+                Err(SyncFailure::Unreadable(error)) => Err(Failure::Quarantine(error.to_string())),
+                Err(SyncFailure::App(error)) if error.is_retryable() => Err(Failure::Retry(error)),
+                Err(SyncFailure::App(error)) => Err(Failure::Quarantine(error.to_string())),
+            };
+        }
         CarrierMessage::Updates { updates, .. } => updates,
         CarrierMessage::Webhook { utf8: false, .. } => {
             return Err(Failure::Quarantine("webhook body is not UTF-8".into()));

@@ -1,4 +1,5 @@
 //! The carrier pipeline: webhook intake, the `carrier-updates` consumer, and the poller.
+//! Storefronts' webhooks share the queue and its consumer (`crate::app::connectors`).
 //!
 //! Intake authenticates and enqueues the raw payload (nothing is parsed on the hot path). The
 //! consumer parses, merges into every shipment with that leg, and sets unparseable payloads
@@ -52,6 +53,8 @@ pub enum CarrierMessage {
         #[serde(default = "yes")]
         utf8: bool,
     },
+    /// A storefront's webhook, verified (see [`crate::app::connectors`]).
+    Storefront(crate::app::connectors::StorefrontDelivery),
     /// Updates a poll parsed already.
     Updates {
         /// The carrier.
