@@ -9,9 +9,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use porchlight::domain::TenantId;
-use porchlight::ports::{
-    Advance, ConnectorStore, DELIVERY_MEMORY_DAYS, MAX_CONNECTORS, StoreError, StoredConnector,
-};
+use porchlight::ports::{Advance, ConnectorStore, DELIVERY_MEMORY_DAYS, MAX_CONNECTORS, StoreError, StoredConnector};
 
 use super::keys::{s, tenant_id, tenant_pk, text, time_value};
 use super::{DynamoStore, Item, cancellation_codes, corrupt, refused_as, unavailable};
@@ -92,7 +90,9 @@ impl ConnectorStore for DynamoStore {
             vec![TransactWriteItem::builder().put(record).build(), TransactWriteItem::builder().put(lookup).build()];
         match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
             Ok(_) => Ok(()),
-            Err(error) if cancellation_codes(&error).is_some_and(|c| c.iter().any(|c| c == "ConditionalCheckFailed")) => {
+            Err(error)
+                if cancellation_codes(&error).is_some_and(|c| c.iter().any(|c| c == "ConditionalCheckFailed")) =>
+            {
                 Err(StoreError::Conflict)
             }
             Err(error) => Err(unavailable(error)),
@@ -138,11 +138,15 @@ impl ConnectorStore for DynamoStore {
             .expression_attribute_values(":tenant", s(tenant.as_str()))
             .build()
             .map_err(unavailable)?;
-        let writes =
-            vec![TransactWriteItem::builder().delete(record).build(), TransactWriteItem::builder().delete(lookup).build()];
+        let writes = vec![
+            TransactWriteItem::builder().delete(record).build(),
+            TransactWriteItem::builder().delete(lookup).build(),
+        ];
         match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
             Ok(_) => {}
-            Err(error) if cancellation_codes(&error).is_some_and(|c| c.iter().any(|c| c == "ConditionalCheckFailed")) => {
+            Err(error)
+                if cancellation_codes(&error).is_some_and(|c| c.iter().any(|c| c == "ConditionalCheckFailed")) =>
+            {
                 return Err(StoreError::NotFound);
             }
             Err(error) => return Err(unavailable(error)),

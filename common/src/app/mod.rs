@@ -46,9 +46,9 @@ pub use trackings::{
 use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets};
 use crate::domain::{DomainError, PollPolicy, ShipmentId, TargetPolicy};
 use crate::ports::{
-    AnalyticsStore, BlobStore, BoxError, Clock, ConnectionStore, ConnectorStore, ExceptionStore, HttpClient, ImportStore,
-    MessageLedger, OrderStore, PageStore, ReturnStore, SettingsStore, ShipmentStore, StoreError, SuppressionList,
-    TenantStore, WebhookStore, WorkQueue,
+    AnalyticsStore, BlobStore, BoxError, Clock, ConnectionStore, ConnectorStore, ExceptionStore, HttpClient,
+    ImportStore, MessageLedger, OrderStore, PageStore, ReturnStore, SettingsStore, ShipmentStore, StoreError,
+    SuppressionList, TenantStore, WebhookStore, WorkQueue,
 };
 use crate::settings::{AdminToken, Settings};
 

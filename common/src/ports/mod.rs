@@ -36,7 +36,8 @@ pub use blobs::{BlobStore, validate_blob_key};
 pub use clock::{Clock, SystemClock};
 pub use connections::{ConnectionStore, StoredConnection};
 pub use connectors::{
-    Advance, Backfill, BackfillState, ConnectorRecord, ConnectorStore, DELIVERY_MEMORY_DAYS, MAX_CONNECTORS, StoredConnector,
+    Advance, Backfill, BackfillState, ConnectorRecord, ConnectorStore, DELIVERY_MEMORY_DAYS, MAX_CONNECTORS,
+    StoredConnector,
 };
 pub use exceptions::{CaseFilter, ExceptionCase, ExceptionStore};
 pub use feed::{ChangeEvent, ChangeFeed, ChangeKind, FeedEntry, StatusSnapshot};

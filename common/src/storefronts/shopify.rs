@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{Buyer, ParseError, Parcel, StoreFulfillment, StoreOrder, StorefrontEvent, full_name, present};
+use super::{Buyer, Parcel, ParseError, StoreFulfillment, StoreOrder, StorefrontEvent, full_name, present};
 use crate::domain::{CountryCode, Money, OrderItem, ShippingAddress};
 
 /// The header carrying the body's base64 HMAC-SHA256 under the app's client secret.
@@ -13,8 +13,14 @@ pub const HMAC_HEADER: &str = "x-shopify-hmac-sha256";
 /// The header telling when Shopify triggered the event (retries keep it).
 pub const TRIGGERED_AT_HEADER: &str = "x-shopify-triggered-at";
 /// The topics Porchlight subscribes to.
-pub const TOPICS: [&str; 6] =
-    ["orders/create", "orders/updated", "orders/fulfilled", "orders/delete", "fulfillments/create", "fulfillments/update"];
+pub const TOPICS: [&str; 6] = [
+    "orders/create",
+    "orders/updated",
+    "orders/fulfilled",
+    "orders/delete",
+    "fulfillments/create",
+    "fulfillments/update",
+];
 
 /// An id Shopify writes as a number (REST) or a string.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,9 +128,9 @@ pub fn parse_webhook(topic: &str, body: &[u8]) -> Result<StorefrontEvent, ParseE
         }
         "fulfillments/create" | "fulfillments/update" => {
             let fulfillment: FulfillmentPayload = serde_json::from_slice(body).map_err(read)?;
-            store_fulfillment(fulfillment).map(StorefrontEvent::Fulfillment).ok_or_else(|| {
-                error(topic, "a fulfillment needs its order_id and updated_at")
-            })
+            store_fulfillment(fulfillment)
+                .map(StorefrontEvent::Fulfillment)
+                .ok_or_else(|| error(topic, "a fulfillment needs its order_id and updated_at"))
         }
         _ => Ok(StorefrontEvent::Ignored),
     }

@@ -53,7 +53,8 @@ fn a_shopify_fulfillment_names_its_order_and_every_number_once() {
 
     value["status"] = serde_json::json!("cancelled");
     let body = serde_json::to_vec(&value).unwrap();
-    let StorefrontEvent::Fulfillment(cancelled) = Platform::Shopify.parse_webhook("fulfillments/update", &body).unwrap()
+    let StorefrontEvent::Fulfillment(cancelled) =
+        Platform::Shopify.parse_webhook("fulfillments/update", &body).unwrap()
     else {
         panic!("a fulfillment")
     };

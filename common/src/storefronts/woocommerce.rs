@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 
 use super::shopify::Id;
-use super::{Buyer, ParseError, Parcel, StoreOrder, StorefrontEvent, full_name, present};
+use super::{Buyer, Parcel, ParseError, StoreOrder, StorefrontEvent, full_name, present};
 use crate::domain::{CountryCode, Money, OrderItem, ShippingAddress};
 
 /// The header carrying the body's base64 HMAC-SHA256 under the webhook's secret.
@@ -164,11 +164,8 @@ fn parcels(meta: &[MetaPayload]) -> Vec<Parcel> {
 }
 
 fn store_order(order: OrderPayload) -> Result<StoreOrder, String> {
-    let updated_at = order
-        .date_modified_gmt
-        .or(order.date_created_gmt)
-        .ok_or("an order needs its date_modified_gmt")?
-        .0;
+    let updated_at =
+        order.date_modified_gmt.or(order.date_created_gmt).ok_or("an order needs its date_modified_gmt")?.0;
     let currency = order.currency.as_deref().map(str::to_ascii_uppercase);
     let ship = &order.shipping;
     let bill = &order.billing;

@@ -110,19 +110,18 @@ impl ConnectorStore for SqliteStore {
     async fn delete_connector(&self, tenant: &TenantId, id: &str) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.clone(), id.to_owned());
         self.write(move |tx| {
-            let deleted = execute(tx, "DELETE FROM connectors WHERE tenant_id = ?1 AND id = ?2", params![
-                tenant.as_str(),
-                id
-            ])
-            .map_err(unavailable)?;
+            let deleted =
+                execute(tx, "DELETE FROM connectors WHERE tenant_id = ?1 AND id = ?2", params![tenant.as_str(), id])
+                    .map_err(unavailable)?;
             if deleted == 0 {
                 return Err(StoreError::NotFound);
             }
             for table in ["connector_deliveries", "connector_resources"] {
-                execute(tx, &format!("DELETE FROM {table} WHERE tenant_id = ?1 AND connector_id = ?2"), params![
-                    tenant.as_str(),
-                    id
-                ])
+                execute(
+                    tx,
+                    &format!("DELETE FROM {table} WHERE tenant_id = ?1 AND connector_id = ?2"),
+                    params![tenant.as_str(), id],
+                )
                 .map_err(unavailable)?;
             }
             Ok(())

@@ -41,8 +41,9 @@ impl OrderStore for SqliteStore {
     async fn delete_order(&self, tenant: &TenantId, id: &str) -> Result<bool, StoreError> {
         let (tenant, id) = (tenant.clone(), id.to_owned());
         self.write(move |tx| {
-            let deleted = execute(tx, "DELETE FROM orders WHERE tenant_id = ?1 AND id = ?2", params![tenant.as_str(), id])
-                .map_err(unavailable)?;
+            let deleted =
+                execute(tx, "DELETE FROM orders WHERE tenant_id = ?1 AND id = ?2", params![tenant.as_str(), id])
+                    .map_err(unavailable)?;
             Ok(deleted > 0)
         })
         .await

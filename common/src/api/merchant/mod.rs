@@ -4,6 +4,7 @@
 
 mod analytics;
 mod connections;
+mod connectors;
 mod couriers;
 mod edd;
 mod evidence;
@@ -98,6 +99,8 @@ pub fn merchant_router(deps: Deps) -> Router {
         .route("/analytics/carrier-health", get(analytics::carrier_health))
         .route("/trackings/{id}/evidence", get(evidence::get))
         .route("/imports", post(imports::start))
+        .route("/connectors", get(connectors::list).post(connectors::create))
+        .route("/connectors/{id}", get(connectors::get).delete(connectors::delete))
         .route("/reports", post(reports::create))
         .route("/report-settings", get(reports::get_settings).put(reports::put_settings))
         .route("/reports/{id}/{file}", get(reports::file))

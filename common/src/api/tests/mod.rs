@@ -587,6 +587,7 @@ async fn bodies_that_could_be_stored_but_not_read_back_are_refused() {
 }
 
 mod analytics;
+mod connectors;
 mod edd;
 mod evidence;
 mod exceptions;

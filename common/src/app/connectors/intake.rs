@@ -96,10 +96,10 @@ pub async fn accept_storefront_webhook(
         tracing::warn!(tenant_id = %tenant, connector_id, refused_total = refused, "unauthenticated storefront webhook refused");
         return Err(ConnectorIntakeError::Unauthorized);
     }
-    let topic = header(platform.topic_header())
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| ConnectorIntakeError::BadRequest(format!("the {} header is required", platform.topic_header())))?;
+    let topic =
+        header(platform.topic_header()).map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).ok_or_else(|| {
+            ConnectorIntakeError::BadRequest(format!("the {} header is required", platform.topic_header()))
+        })?;
     let body = String::from_utf8(body.to_vec())
         .map_err(|_| ConnectorIntakeError::BadRequest("the body must be UTF-8 JSON".into()))?;
     let triggered_at = header(shopify::TRIGGERED_AT_HEADER)
@@ -116,8 +116,11 @@ pub async fn accept_storefront_webhook(
         body,
     };
     let encoded = serde_json::to_vec(&CarrierMessage::Storefront(delivery)).expect("carrier messages serialize");
-    let ids =
-        deps.queue.send_batch(QueueName::CarrierUpdates, &[encoded]).await.map_err(ConnectorIntakeError::Unavailable)?;
+    let ids = deps
+        .queue
+        .send_batch(QueueName::CarrierUpdates, &[encoded])
+        .await
+        .map_err(ConnectorIntakeError::Unavailable)?;
     deps.stats.webhooks_accepted.fetch_add(1, Ordering::Relaxed);
     Ok(Accepted::Queued(ids[0]))
 }

@@ -144,7 +144,9 @@ pub async fn create_connector(
     };
     let fields = secret_fields(platform);
     if let Some(unknown) = body.keys().find(|k| *k != "platform" && *k != shop_field && !fields.contains(&k.as_str())) {
-        return Err(DomainError::invalid(unknown.clone(), format!("is not a field of a {platform_name} connector")).into());
+        return Err(
+            DomainError::invalid(unknown.clone(), format!("is not a field of a {platform_name} connector")).into()
+        );
     }
     let mut secrets = BTreeMap::new();
     for field in fields {
@@ -201,4 +203,3 @@ pub(crate) async fn save_record(deps: &Deps, connector: &Connector) -> Result<()
         other => AppError::from(other),
     })
 }
-

@@ -10,8 +10,8 @@ use crate::app::orders::{OrderWrite, upsert_order};
 use crate::app::{AppError, Deps, NewTracking, create_tracking, update_tracking};
 use crate::couriers;
 use crate::domain::{
-    Contact, Customer, Order, OrderCustomer, ShipmentDetails, ShippingAddress, Slug, Store,
-    TrackingNumber, e164, language_tag,
+    Contact, Customer, Order, OrderCustomer, ShipmentDetails, ShippingAddress, Slug, Store, TrackingNumber, e164,
+    language_tag,
 };
 use crate::ports::Advance;
 use crate::storefronts::{Buyer, Parcel, StoreOrder, StorefrontEvent};
@@ -48,7 +48,10 @@ pub enum SyncFailure {
 }
 
 /// Handles a queued webhook: once per delivery id, in the platform's order of changes.
-pub async fn handle_storefront_delivery(deps: &Deps, delivery: &StorefrontDelivery) -> Result<SyncOutcome, SyncFailure> {
+pub async fn handle_storefront_delivery(
+    deps: &Deps,
+    delivery: &StorefrontDelivery,
+) -> Result<SyncOutcome, SyncFailure> {
     let tenant = &delivery.tenant_id;
     let mut connector = match get_connector(deps, tenant, &delivery.connector_id).await {
         Ok(connector) => connector,
@@ -103,7 +106,8 @@ pub async fn apply_storefront_event(
         }
         StorefrontEvent::Order(order) => {
             let resource = format!("order:{}", order.external_id);
-            if deps.connectors.advance_resource(tenant, id, &resource, order.updated_at, false).await? != Advance::Fresh {
+            if deps.connectors.advance_resource(tenant, id, &resource, order.updated_at, false).await? != Advance::Fresh
+            {
                 return Ok(SyncOutcome::Stale);
             }
             let context = OrderContext::of(&order);
@@ -188,7 +192,10 @@ fn phone_of(buyer: &Buyer) -> Option<String> {
 async fn store_order(deps: &Deps, connector: &Connector, order: StoreOrder) -> Result<(), AppError> {
     let write = OrderWrite {
         external_id: Some(order.external_id),
-        store: Some(Store { platform: connector.record.platform.as_str().to_owned(), external_id: connector.record.shop.clone() }),
+        store: Some(Store {
+            platform: connector.record.platform.as_str().to_owned(),
+            external_id: connector.record.shop.clone(),
+        }),
         order_number: order.order_number,
         placed_at: order.placed_at,
         fulfilled_at: order.parcels.iter().filter_map(|p| p.shipped_at).max(),
@@ -256,7 +263,12 @@ async fn track_parcel(
             continue;
         };
         let named = slug_named(parcel.carrier.as_deref());
-        let new = |slug| NewTracking { slug, tracking_number: tracking_number.clone(), details: details.clone(), last_mile: None };
+        let new = |slug| NewTracking {
+            slug,
+            tracking_number: tracking_number.clone(),
+            details: details.clone(),
+            last_mile: None,
+        };
         let mut created = create_tracking(deps, tenant, new(named.clone())).await;
         // A carrier named for a number that is not its own (`Other`, a reseller's name):
         // detect it from the number instead.
