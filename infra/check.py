@@ -33,7 +33,8 @@ READ_WRITE = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dy
 DYNAMODB_ACTIONS = {
     # Webhook events and delivery logs are read back in batches.
     "ApiFunction": READ_WRITE | {"dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem"},
-    "WebhookIntakeFunction": set(),
+    # A storefront connector read by id: its tenant, then its sealed signing secret.
+    "WebhookIntakeFunction": {"dynamodb:GetItem"},
     "TrackingUpdaterFunction": READ_WRITE,
     # The analytics rollups: each change a transaction of a version put and counter updates.
     "StatusFanoutFunction": {"dynamodb:PutItem", "dynamodb:UpdateItem"},
