@@ -97,6 +97,8 @@ async fn a_signed_shopify_webhook_goes_through_webhook_intake_and_tracking_updat
     assert_eq!(tracking.details.order_id.as_deref(), Some("5801234567899"));
     assert_eq!(tracking.details.order_number.as_deref(), Some("#1002"));
     assert_eq!(tracking.details.customers[0].email.as_deref(), Some("grace@example.com"));
+    let made = runtime.deps.orders.order(&tenant, &Order::id_of(&tenant, "5801234567899")).await.expect("read");
+    assert_eq!(made.map(|o| o.items.len()), Some(1), "the fulfilment made its order");
 
     // The same delivery again: nothing changes.
     let (status, _) = support::call(intake(), &shopify(&path, "fulfillments/create", "w-1", FULFILLMENT)).await;

@@ -170,6 +170,10 @@ pub struct StoreFulfillment {
     pub buyer: Buyer,
     /// The destination, as far as the payload tells.
     pub destination: ShippingAddress,
+    /// The lines it ships (their currency, when the payload tells it).
+    pub items: Vec<OrderItem>,
+    /// The currency of its lines.
+    pub currency: Option<String>,
     /// The parcel; `None` when the fulfilment was cancelled.
     pub parcel: Option<Parcel>,
 }

@@ -88,6 +88,43 @@ struct LineItemPayload {
     quantity: u32,
     price: Option<String>,
     total_discount: Option<String>,
+    price_set: Option<PriceSet>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PriceSet {
+    shop_money: Option<ShopMoney>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ShopMoney {
+    currency_code: Option<String>,
+}
+
+impl LineItemPayload {
+    /// The line's currency: its own price set's, else the order's.
+    fn currency(&self, order: Option<&str>) -> Option<String> {
+        let own = self.price_set.as_ref().and_then(|p| p.shop_money.as_ref()).and_then(|m| m.currency_code.as_deref());
+        own.or(order).map(str::to_ascii_uppercase)
+    }
+
+    /// The line as an order's item, when it has a title and a price.
+    fn item(&self, order_currency: Option<&str>) -> Option<OrderItem> {
+        let currency = self.currency(order_currency);
+        Some(OrderItem {
+            external_id: self.id.0.clone(),
+            sku: present(self.sku.as_deref()),
+            title: present(self.title.as_deref()).or_else(|| present(self.name.as_deref()))?,
+            variant_title: present(self.variant_title.as_deref()),
+            quantity: self.quantity.max(1),
+            unit_price: money(self.price.as_deref(), currency.as_deref())?,
+            discount: money(self.total_discount.as_deref(), currency.as_deref()).filter(|d| d.minor_units() != Some(0)),
+            tax: None,
+            tags: Vec::new(),
+            categories: Vec::new(),
+            image_url: None,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,6 +141,8 @@ struct FulfillmentPayload {
     #[serde(default)]
     tracking_numbers: Vec<String>,
     destination: Option<AddressPayload>,
+    #[serde(default)]
+    line_items: Vec<LineItemPayload>,
 }
 
 fn error(topic: &str, reason: impl Into<String>) -> ParseError {
@@ -192,27 +231,7 @@ fn store_order(order: OrderPayload) -> StoreOrder {
             .or(ship_phone),
         locale: present(order.customer_locale.as_deref()),
     };
-    let items = order
-        .line_items
-        .iter()
-        .filter_map(|line| {
-            let unit_price = money(line.price.as_deref(), currency.as_deref())?;
-            Some(OrderItem {
-                external_id: line.id.0.clone(),
-                sku: present(line.sku.as_deref()),
-                title: present(line.title.as_deref()).or_else(|| present(line.name.as_deref()))?,
-                variant_title: present(line.variant_title.as_deref()),
-                quantity: line.quantity.max(1),
-                unit_price,
-                discount: money(line.total_discount.as_deref(), currency.as_deref())
-                    .filter(|d| d.minor_units() != Some(0)),
-                tax: None,
-                tags: Vec::new(),
-                categories: Vec::new(),
-                image_url: None,
-            })
-        })
-        .collect();
+    let items = order.line_items.iter().filter_map(|line| line.item(currency.as_deref())).collect();
     StoreOrder {
         external_id: order.id.0,
         order_number: present(order.name.as_deref()),
@@ -235,5 +254,7 @@ fn store_fulfillment(fulfillment: FulfillmentPayload) -> Option<StoreFulfillment
     let parcel = parcel(&fulfillment);
     let (destination, name, phone) = address(fulfillment.destination);
     let buyer = Buyer { name, email: present(fulfillment.email.as_deref()), phone, locale: None };
-    Some(StoreFulfillment { order_external_id, order_number, updated_at, buyer, destination, parcel })
+    let items: Vec<OrderItem> = fulfillment.line_items.iter().filter_map(|line| line.item(None)).collect();
+    let currency = items.first().map(|item| item.unit_price.currency.clone());
+    Some(StoreFulfillment { order_external_id, order_number, updated_at, buyer, destination, items, currency, parcel })
 }

@@ -175,6 +175,10 @@ async fn a_shopify_store_brings_orders_and_trackings_once_in_order() {
     );
     assert_eq!(tracking["customers"][0]["email"], "grace@example.com");
     assert_eq!(tracking["destination_state"], "VA");
+    let made = h.deps.orders.order(&tenant, &Order::id_of(&tenant, "5801234567899")).await.expect("read");
+    let made = made.expect("the fulfilment made its order");
+    assert_eq!((made.order_number.as_deref(), made.items.len()), (Some("#1002"), 1));
+    assert_eq!(made.items[0].unit_price.currency, "USD");
 
     // The order deleted: gone, and an update retried after the deletion does not bring it back.
     assert_eq!(h.shopify(&path, "orders/delete", "w-5", br#"{"id": 5801234567890}"#).await, StatusCode::OK);

@@ -130,8 +130,24 @@ pub async fn apply_storefront_event(
             {
                 return Ok(SyncOutcome::Stale);
             }
-            // The order's own record (from its webhook) fills what the fulfilment leaves out.
+            // The order's own record (from its webhook) fills what the fulfilment leaves out;
+            // without one, the fulfilment makes it (with the lines it ships) until the order's
+            // own webhook replaces it.
             let stored = deps.orders.order(tenant, &Order::id_of(tenant, &fulfillment.order_external_id)).await?;
+            if stored.is_none() {
+                let order = StoreOrder {
+                    external_id: fulfillment.order_external_id.clone(),
+                    order_number: fulfillment.order_number.clone(),
+                    placed_at: None,
+                    updated_at: fulfillment.updated_at,
+                    buyer: fulfillment.buyer.clone(),
+                    destination: fulfillment.destination.clone(),
+                    currency: fulfillment.currency.clone(),
+                    items: fulfillment.items.clone(),
+                    parcels: vec![parcel.clone()],
+                };
+                store_order(deps, connector, order).await?;
+            }
             let context = OrderContext {
                 external_id: fulfillment.order_external_id.clone(),
                 order_number: fulfillment.order_number.clone().or(stored.as_ref().and_then(|o| o.order_number.clone())),
