@@ -258,3 +258,313 @@ fn store_fulfillment(fulfillment: FulfillmentPayload) -> Option<StoreFulfillment
     let currency = items.first().map(|item| item.unit_price.currency.clone());
     Some(StoreFulfillment { order_external_id, order_number, updated_at, buyer, destination, items, currency, parcel })
 }
+
+/// The Admin API version the backfill speaks.
+pub const ADMIN_API_VERSION: &str = "2025-10";
+/// Orders a backfill page asks for.
+pub const PAGE_SIZE: u32 = 50;
+
+/// The GraphQL query a backfill pages through: orders changed since a time, oldest change
+/// first, with what a tracking needs.
+const ORDERS_QUERY: &str = "query Backfill($first: Int!, $after: String, $query: String) {
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      legacyResourceId name email phone createdAt updatedAt currencyCode customerLocale
+      customer { firstName lastName email phone }
+      shippingAddress { name firstName lastName address1 address2 city province provinceCode zip countryCodeV2 phone }
+      lineItems(first: 100) {
+        nodes { id sku title variantTitle quantity originalUnitPriceSet { shopMoney { amount currencyCode } } }
+      }
+      fulfillments(first: 20) { legacyResourceId status createdAt trackingInfo(first: 10) { company number } }
+    }
+  }
+}";
+
+/// The body of a backfill page's request: orders updated at or after `since`, after `cursor`.
+pub fn orders_request(since: DateTime<Utc>, cursor: Option<&str>) -> Vec<u8> {
+    let filter = format!("updated_at:>='{}'", since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    serde_json::to_vec(&serde_json::json!({
+        "query": ORDERS_QUERY,
+        "variables": {"first": PAGE_SIZE, "after": cursor, "query": filter},
+    }))
+    .expect("a request serializes")
+}
+
+/// Shopify's leaky bucket after a request (`extensions.cost.throttleStatus`), and what the
+/// request cost.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Throttle {
+    /// Points the request was estimated to cost.
+    pub requested: f64,
+    /// Points left in the bucket.
+    pub available: f64,
+    /// Points restored per second.
+    pub restore_rate: f64,
+}
+
+impl Throttle {
+    /// How long to wait before a request of the same cost fits the bucket.
+    pub fn wait(&self) -> std::time::Duration {
+        if self.available >= self.requested || self.restore_rate <= 0.0 {
+            return std::time::Duration::ZERO;
+        }
+        std::time::Duration::from_secs_f64(((self.requested - self.available) / self.restore_rate).min(60.0))
+    }
+}
+
+/// One page of a backfill.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrdersPage {
+    /// Its orders.
+    pub orders: Vec<StoreOrder>,
+    /// The cursor of the next page, when there is one.
+    pub next: Option<String>,
+    /// The bucket after the request.
+    pub throttle: Option<Throttle>,
+}
+
+/// Why a backfill page was not read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PageError {
+    /// Shopify throttled the request: try again after the wait.
+    #[error("throttled by shopify")]
+    Throttled(Option<Throttle>),
+    /// The answer does not read, or carries errors.
+    #[error(transparent)]
+    Unreadable(#[from] ParseError),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GqlOrder {
+    legacy_resource_id: String,
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    created_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+    currency_code: Option<String>,
+    customer_locale: Option<String>,
+    customer: Option<GqlCustomer>,
+    shipping_address: Option<GqlAddress>,
+    line_items: GqlNodes<GqlLineItem>,
+    #[serde(default)]
+    fulfillments: Vec<GqlFulfillment>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GqlCustomer {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GqlAddress {
+    name: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    address1: Option<String>,
+    address2: Option<String>,
+    city: Option<String>,
+    province: Option<String>,
+    province_code: Option<String>,
+    zip: Option<String>,
+    country_code_v2: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GqlNodes<T> {
+    nodes: Vec<T>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GqlLineItem {
+    id: String,
+    sku: Option<String>,
+    title: Option<String>,
+    variant_title: Option<String>,
+    quantity: u32,
+    original_unit_price_set: Option<GqlMoneyBag>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GqlMoneyBag {
+    shop_money: GqlMoney,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GqlMoney {
+    amount: String,
+    currency_code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GqlFulfillment {
+    legacy_resource_id: String,
+    status: Option<String>,
+    created_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    tracking_info: Vec<GqlTracking>,
+}
+
+#[derive(Deserialize)]
+struct GqlTracking {
+    company: Option<String>,
+    number: Option<String>,
+}
+
+/// The REST shape of a GraphQL order, so that both read through one path.
+fn rest_order(order: GqlOrder) -> OrderPayload {
+    let address = order.shipping_address.map(|a| AddressPayload {
+        name: a.name,
+        first_name: a.first_name,
+        last_name: a.last_name,
+        address1: a.address1,
+        address2: a.address2,
+        city: a.city,
+        province: a.province,
+        province_code: a.province_code,
+        zip: a.zip,
+        country_code: a.country_code_v2,
+        phone: a.phone,
+    });
+    let line_items = order
+        .line_items
+        .nodes
+        .into_iter()
+        .map(|line| LineItemPayload {
+            // `gid://shopify/LineItem/123` is REST's 123.
+            id: Id(line.id.rsplit('/').next().unwrap_or(&line.id).to_owned()),
+            sku: line.sku,
+            title: line.title,
+            name: None,
+            variant_title: line.variant_title,
+            quantity: line.quantity,
+            price: line.original_unit_price_set.as_ref().map(|p| p.shop_money.amount.clone()),
+            total_discount: None,
+            price_set: line
+                .original_unit_price_set
+                .map(|p| PriceSet { shop_money: Some(ShopMoney { currency_code: Some(p.shop_money.currency_code) }) }),
+        })
+        .collect();
+    let fulfillments = order
+        .fulfillments
+        .into_iter()
+        .map(|f| {
+            let company = f.tracking_info.iter().find_map(|t| t.company.clone());
+            FulfillmentPayload {
+                id: Id(f.legacy_resource_id),
+                order_id: None,
+                status: f.status.map(|s| s.to_ascii_lowercase()),
+                name: None,
+                email: None,
+                created_at: f.created_at,
+                updated_at: None,
+                tracking_company: company,
+                tracking_number: None,
+                tracking_numbers: f.tracking_info.into_iter().filter_map(|t| t.number).collect(),
+                destination: None,
+                line_items: Vec::new(),
+            }
+        })
+        .collect();
+    OrderPayload {
+        id: Id(order.legacy_resource_id),
+        name: order.name,
+        email: order.email,
+        contact_email: None,
+        phone: order.phone,
+        customer_locale: order.customer_locale,
+        created_at: order.created_at,
+        updated_at: order.updated_at,
+        currency: order.currency_code,
+        customer: order.customer.map(|c| CustomerPayload {
+            first_name: c.first_name,
+            last_name: c.last_name,
+            email: c.email,
+            phone: c.phone,
+        }),
+        shipping_address: address,
+        line_items,
+        fulfillments,
+    }
+}
+
+/// Reads a backfill page's answer (`data.orders`, `extensions.cost`); a `THROTTLED` error is
+/// [`PageError::Throttled`].
+pub fn parse_orders_page(body: &[u8]) -> Result<OrdersPage, PageError> {
+    #[derive(Deserialize)]
+    struct Answer {
+        data: Option<Data>,
+        #[serde(default)]
+        errors: Vec<GqlError>,
+        extensions: Option<Extensions>,
+    }
+    #[derive(Deserialize)]
+    struct Data {
+        orders: Connection,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Connection {
+        page_info: PageInfo,
+        nodes: Vec<GqlOrder>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct PageInfo {
+        has_next_page: bool,
+        end_cursor: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct GqlError {
+        message: String,
+        extensions: Option<serde_json::Value>,
+    }
+    #[derive(Deserialize)]
+    struct Extensions {
+        cost: Option<Cost>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Cost {
+        requested_query_cost: f64,
+        throttle_status: ThrottleStatus,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ThrottleStatus {
+        currently_available: f64,
+        restore_rate: f64,
+    }
+    let answer: Answer = serde_json::from_slice(body).map_err(|e| error("backfill", e.to_string()))?;
+    let throttle = answer.extensions.and_then(|e| e.cost).map(|cost| Throttle {
+        requested: cost.requested_query_cost,
+        available: cost.throttle_status.currently_available,
+        restore_rate: cost.throttle_status.restore_rate,
+    });
+    let throttled = answer
+        .errors
+        .iter()
+        .any(|e| e.extensions.as_ref().and_then(|x| x.get("code")).is_some_and(|c| c == "THROTTLED"));
+    if throttled {
+        return Err(PageError::Throttled(throttle));
+    }
+    if let Some(first) = answer.errors.first() {
+        return Err(error("backfill", format!("graphql error: {}", first.message)).into());
+    }
+    let orders = answer.data.ok_or_else(|| error("backfill", "an answer without data"))?.orders;
+    let next = orders.page_info.end_cursor.filter(|_| orders.page_info.has_next_page);
+    let orders = orders.nodes.into_iter().map(|order| store_order(rest_order(order))).collect();
+    Ok(OrdersPage { orders, next, throttle })
+}

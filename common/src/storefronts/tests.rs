@@ -119,3 +119,48 @@ fn signatures_are_checked_against_the_raw_body() {
     assert!(Platform::Woocommerce.webhook_auth().verify(secret, woo, SHOPIFY_ORDER));
     assert!(!Platform::Woocommerce.webhook_auth().verify(secret, header, SHOPIFY_ORDER));
 }
+
+#[test]
+fn a_graphql_backfill_page_reads_as_rest_orders_do() {
+    let body = include_bytes!("fixtures/shopify/graphql-orders.json");
+    let page = shopify::parse_orders_page(body).unwrap();
+    assert_eq!(page.next.as_deref(), Some("eyJsYXN0X2lkIjo1ODAxMjM0NTY3ODkxfQ=="));
+    let order = &page.orders[0];
+    assert_eq!((order.external_id.as_str(), order.order_number.as_deref()), ("5801234567891", Some("#1003")));
+    assert_eq!(order.items[0].external_id, "13501234567892");
+    assert_eq!(
+        (order.items[0].unit_price.amount.as_str(), order.items[0].unit_price.currency.as_str()),
+        ("35.0", "EUR")
+    );
+    assert_eq!(order.destination.country_region, CountryCode::from_alpha2("DE"));
+    assert_eq!(order.parcels[0].numbers, ["1Z12345E0205271688"]);
+    assert_eq!(order.parcels[0].carrier.as_deref(), Some("UPS"));
+    let throttle = page.throttle.unwrap();
+    assert_eq!(throttle.wait(), std::time::Duration::ZERO, "plenty left");
+    let low = shopify::Throttle { available: 52.0, ..throttle };
+    assert_eq!(low.wait(), std::time::Duration::from_secs(2), "200 points short at 100 a second");
+
+    let throttled = br#"{"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+        "extensions": {"cost": {"requestedQueryCost": 252, "actualQueryCost": null,
+        "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 12, "restoreRate": 100.0}}}}"#;
+    assert!(matches!(shopify::parse_orders_page(throttled), Err(shopify::PageError::Throttled(Some(_)))));
+    let denied = br#"{"errors": [{"message": "Access denied for orders field."}]}"#;
+    let error = shopify::parse_orders_page(denied).unwrap_err();
+    assert!(error.to_string().contains("Access denied"), "{error}");
+    let request: serde_json::Value =
+        serde_json::from_slice(&shopify::orders_request(at("2026-11-01T00:00:00Z"), Some("abc"))).unwrap();
+    assert_eq!(request["variables"]["query"], "updated_at:>='2026-11-01T00:00:00Z'");
+    assert_eq!(request["variables"]["after"], "abc");
+}
+
+#[test]
+fn a_woocommerce_backfill_page_is_an_array_of_orders() {
+    let body = format!("[{}]", std::str::from_utf8(WOO_ORDER).unwrap());
+    let orders = woocommerce::parse_orders(body.as_bytes()).unwrap();
+    assert_eq!(orders[0].parcels[0].numbers, ["RR123456785GB"]);
+    let url = woocommerce::orders_url("https://shop.example.org/", at("2026-11-01T00:00:00Z"), 3);
+    assert_eq!(
+        url,
+        "https://shop.example.org/wp-json/wc/v3/orders?per_page=50&page=3&modified_after=2026-11-01T00%3A00%3A00Z&dates_are_gmt=true&orderby=modified&order=asc"
+    );
+}

@@ -221,3 +221,28 @@ fn store_order(order: OrderPayload) -> Result<StoreOrder, String> {
         parcels: parcels(&order.meta_data),
     })
 }
+
+/// Orders a backfill page asks for.
+pub const PAGE_SIZE: u32 = 50;
+
+/// The REST API's URL of backfill page `page` (from 1): orders modified after `since`, oldest
+/// change first.
+pub fn orders_url(site_url: &str, since: DateTime<Utc>, page: u32) -> String {
+    let since = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut url = url::Url::parse(&format!("{}/wp-json/wc/v3/orders", site_url.trim_end_matches('/')))
+        .expect("a connector's site URL was checked when it was made");
+    url.query_pairs_mut()
+        .append_pair("per_page", &PAGE_SIZE.to_string())
+        .append_pair("page", &page.to_string())
+        .append_pair("modified_after", &since)
+        .append_pair("dates_are_gmt", "true")
+        .append_pair("orderby", "modified")
+        .append_pair("order", "asc");
+    url.into()
+}
+
+/// Reads a page of `GET /wp-json/wc/v3/orders`: an array of orders.
+pub fn parse_orders(body: &[u8]) -> Result<Vec<StoreOrder>, ParseError> {
+    let values: Vec<serde_json::Value> = serde_json::from_slice(body).map_err(|e| error("backfill", e.to_string()))?;
+    values.into_iter().map(parse_order).collect()
+}
