@@ -93,6 +93,33 @@ pub(super) async fn get(
     Ok(envelope(StatusCode::OK, json!({ "connector": view(&connector) })))
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BackfillRequest {
+    days: Option<i64>,
+}
+
+/// How far back a backfill reads when the request does not say.
+const DEFAULT_BACKFILL_DAYS: i64 = 30;
+
+/// `POST /porchlight/v1/connectors/{id}/backfills`: `{"days": 30}` (1 to 365); reads the
+/// store's orders changed in those days, page by page, behind the queue; answers 202 with the
+/// connector, whose `backfill` shows the progress.
+pub(super) async fn backfill(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request: BackfillRequest = match &body {
+        Ok(bytes) if bytes.is_empty() => BackfillRequest { days: None },
+        _ => parse_body(body)?,
+    };
+    let days = request.days.unwrap_or(DEFAULT_BACKFILL_DAYS);
+    let (connector, _) = connectors::start_backfill(&deps, &tenant, &id, days, true).await?;
+    Ok(envelope(StatusCode::ACCEPTED, json!({ "connector": view(&connector) })))
+}
+
 /// `DELETE /porchlight/v1/connectors/{id}`: its webhooks are refused from then on; the orders
 /// and trackings it brought stay.
 pub(super) async fn delete(

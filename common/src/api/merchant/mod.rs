@@ -101,6 +101,7 @@ pub fn merchant_router(deps: Deps) -> Router {
         .route("/imports", post(imports::start))
         .route("/connectors", get(connectors::list).post(connectors::create))
         .route("/connectors/{id}", get(connectors::get).delete(connectors::delete))
+        .route("/connectors/{id}/backfills", post(connectors::backfill))
         .route("/reports", post(reports::create))
         .route("/report-settings", get(reports::get_settings).put(reports::put_settings))
         .route("/reports/{id}/{file}", get(reports::file))

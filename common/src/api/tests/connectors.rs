@@ -132,10 +132,10 @@ async fn a_shopify_store_brings_orders_and_trackings_once_in_order() {
     let version_before = h
         .deps
         .shipments
-        .get(&tenant, &crate::domain::ShipmentId::parse(tracking["id"].as_str().unwrap()).unwrap())
+        .get(&tenant, &crate::domain::ShipmentId::parse(tracking["id"].as_str().expect("as given")).expect("as given"))
         .await
-        .unwrap()
-        .unwrap()
+        .expect("as given")
+        .expect("as given")
         .version;
     let replayed = with(SHOPIFY_ORDER, |o| o["line_items"][0]["quantity"] = json!(9));
     assert_eq!(h.shopify(&path, "orders/create", "w-1", &replayed).await, StatusCode::OK);
@@ -270,4 +270,156 @@ async fn a_woocommerce_store_pings_and_brings_shipment_tracking_items() {
         let message = refused["meta"]["message"].as_str().unwrap_or_default();
         assert!(status.is_client_error() && message.contains(field), "{field}: {status} {refused}");
     }
+}
+
+/// A Shopify Admin API standing in for a shop: two pages of orders, the first answer
+/// throttled; what it was asked is kept.
+async fn shopify_admin(asked: std::sync::Arc<std::sync::Mutex<Vec<Value>>>) -> String {
+    use axum::routing::post;
+    let first = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let routes = axum::Router::new().route(
+        "/admin/api/2025-10/graphql.json",
+        post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let (asked, first) = (asked.clone(), first.clone());
+            async move {
+                assert_eq!(headers["x-shopify-access-token"], "shpat_0123456789abcdef0123");
+                let request: Value = serde_json::from_slice(&body).expect("json");
+                if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                    return axum::Json(
+                        json!({"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                        "extensions": {"cost": {"requestedQueryCost": 252, "throttleStatus":
+                            {"maximumAvailable": 2000.0, "currentlyAvailable": 250, "restoreRate": 100.0}}}}),
+                    );
+                }
+                asked.lock().expect("lock").push(request.clone());
+                let mut page: Value =
+                    serde_json::from_slice(include_bytes!("../../storefronts/fixtures/shopify/graphql-orders.json"))
+                        .expect("json");
+                if request["variables"]["after"].is_string() {
+                    // The second page: another order, and no more.
+                    let orders = &mut page["data"]["orders"];
+                    orders["pageInfo"] = json!({"hasNextPage": false, "endCursor": "end"});
+                    orders["nodes"][0]["legacyResourceId"] = json!("5801234567892");
+                    orders["nodes"][0]["name"] = json!("#1004");
+                    orders["nodes"][0]["fulfillments"][0]["trackingInfo"][0]["number"] = json!("1Z999AA10123456784");
+                }
+                axum::Json(page)
+            }
+        }),
+    );
+    crate::carriers::mock::serve(routes).await
+}
+
+#[tokio::test]
+async fn a_shopify_backfill_pages_through_the_admin_api_behind_the_queue() {
+    let mut h = Harness::new().await;
+    h.allow_private_webhooks();
+    let asked = std::sync::Arc::default();
+    let shop = shopify_admin(std::sync::Arc::clone(&asked)).await;
+    let (status, created) = h
+        .call(
+            Method::POST,
+            "/porchlight/v1/connectors",
+            Some(json!({"platform": "shopify", "shop_domain": shop, "client_secret": SHOPIFY_SECRET,
+                "access_token": "shpat_0123456789abcdef0123"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["data"]["connector"]["id"].as_str().expect("an id").to_owned();
+    let path = format!("/porchlight/v1/connectors/{id}/backfills");
+    let (status, refused) = h.call(Method::POST, &path, Some(json!({"days": 400}))).await;
+    assert!(status.is_client_error() && refused["meta"]["message"].as_str().unwrap_or_default().contains("days"));
+    let (status, started) = h.call(Method::POST, &path, Some(json!({"days": 30}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    assert_eq!(started["data"]["connector"]["backfill"]["state"], "running");
+
+    // The consumer takes the steps: the throttled one is retried, then two pages.
+    for _ in 0..20 {
+        app::process_carrier_updates(&h.deps, 10).await.expect("processed");
+        h.clock.advance(chrono::Duration::seconds(30));
+        let (_, read) = h.call(Method::GET, &format!("/porchlight/v1/connectors/{id}"), None).await;
+        if read["data"]["connector"]["backfill"]["state"] != "running" {
+            break;
+        }
+    }
+    let (_, read) = h.call(Method::GET, &format!("/porchlight/v1/connectors/{id}"), None).await;
+    let backfill = &read["data"]["connector"]["backfill"];
+    assert_eq!(backfill["state"], "done", "{read}");
+    assert_eq!(
+        (backfill["pages"].as_u64(), backfill["orders"].as_u64(), backfill["trackings"].as_u64()),
+        (Some(2), Some(2), Some(2))
+    );
+    let asked = asked.lock().expect("lock").clone();
+    assert_eq!(asked.len(), 2, "each page asked once after the throttle");
+    assert_eq!(
+        asked[1]["variables"]["after"], "eyJsYXN0X2lkIjo1ODAxMjM0NTY3ODkxfQ==",
+        "the second page from the first's cursor"
+    );
+    let since = (Harness::today() - chrono::Duration::days(30)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(asked[0]["variables"]["query"], format!("updated_at:>='{since}'"));
+    let (_, listed) = h.call(Method::GET, "/tracking/2026-07/trackings?order_id=5801234567892", None).await;
+    assert_eq!(listed["data"]["trackings"][0]["order_number"], "#1004", "{listed}");
+    let tenant = h.tenant().await;
+    let order = h.deps.orders.order(&tenant, &Order::id_of(&tenant, "5801234567891")).await.expect("read");
+    assert_eq!(order.map(|o| o.items[0].unit_price.currency.clone()).as_deref(), Some("EUR"));
+}
+
+#[tokio::test]
+async fn a_woocommerce_backfill_reads_rest_pages_and_a_refusal_fails_it() {
+    use axum::extract::Query;
+    use axum::routing::get;
+    let mut h = Harness::new().await;
+    h.allow_private_webhooks();
+    let routes = axum::Router::new().route(
+        "/wp-json/wc/v3/orders",
+        get(|headers: axum::http::HeaderMap, Query(query): Query<std::collections::HashMap<String, String>>| async move {
+            use axum::response::IntoResponse;
+            if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Basic Y2tfZ29vZDpjc19nb29k") {
+                return (StatusCode::UNAUTHORIZED, axum::Json(json!({"code": "woocommerce_rest_cannot_view"}))).into_response();
+            }
+            let page: u32 = query["page"].parse().expect("a page");
+            let mut order: Value = serde_json::from_slice(WOO_ORDER).expect("json");
+            order["id"] = json!(700 + page);
+            order["number"] = json!(format!("{}", 700 + page));
+            let number = if page == 1 { "RR123456785GB" } else { "RB123456785GB" };
+            order["meta_data"][1]["value"][0]["tracking_number"] = json!(number);
+            ([("x-wp-total", "2"), ("x-wp-totalpages", "2")], axum::Json(json!([order]))).into_response()
+        }),
+    );
+    let site = crate::carriers::mock::serve(routes).await;
+    let connect = |key: &str| {
+        json!({"platform": "woocommerce", "site_url": site, "webhook_secret": WOO_SECRET,
+            "consumer_key": format!("ck_{key}"), "consumer_secret": format!("cs_{key}")})
+    };
+    let (_, good) = h.call(Method::POST, "/porchlight/v1/connectors", Some(connect("good"))).await;
+    let (_, bad) = h.call(Method::POST, "/porchlight/v1/connectors", Some(connect("bad"))).await;
+    for connector in [&good, &bad] {
+        let id = connector["data"]["connector"]["id"].as_str().expect("an id");
+        let (status, _) = h.call(Method::POST, &format!("/porchlight/v1/connectors/{id}/backfills"), None).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+    for _ in 0..5 {
+        app::process_carrier_updates(&h.deps, 10).await.expect("processed");
+    }
+    let h = &h;
+    let read = |connector: &Value| {
+        let id = connector["data"]["connector"]["id"].as_str().expect("an id").to_owned();
+        async move { h.call(Method::GET, &format!("/porchlight/v1/connectors/{id}"), None).await.1 }
+    };
+    let good = read(&good).await;
+    let backfill = &good["data"]["connector"]["backfill"];
+    assert_eq!(
+        (backfill["state"].as_str(), backfill["orders"].as_u64(), backfill["total"].as_u64()),
+        (Some("done"), Some(2), Some(2)),
+        "{good}"
+    );
+    let bad = read(&bad).await;
+    let backfill = &bad["data"]["connector"]["backfill"];
+    assert_eq!(backfill["state"], "failed");
+    assert!(
+        backfill["error"].as_str().unwrap_or_default().contains("refused the connector's credentials (401)"),
+        "{bad}"
+    );
+    let (_, listed) = h.call(Method::GET, "/tracking/2026-07/trackings?order_id=702", None).await;
+    assert_eq!(listed["data"]["trackings"][0]["tracking_number"], "RB123456785GB", "{listed}");
 }

@@ -36,6 +36,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/porchlight/v1/connectors", "post"),
         ("/porchlight/v1/connectors/{id}", "get"),
         ("/porchlight/v1/connectors/{id}", "delete"),
+        ("/porchlight/v1/connectors/{id}/backfills", "post"),
         ("/tracking/2026-07/courier-connections", "get"),
         ("/tracking/2026-07/courier-connections", "post"),
         ("/tracking/2026-07/courier-connections/{id}", "get"),

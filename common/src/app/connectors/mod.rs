@@ -3,11 +3,13 @@
 //! whose API a backfill reads (`backfill.rs`). Secrets are sealed like carrier credentials and
 //! masked in every answer.
 
+mod backfill;
 mod intake;
 mod sync;
 
 use std::collections::BTreeMap;
 
+pub use backfill::{BackfillStep, MAX_BACKFILL_DAYS, StepOutcome, run_backfill_step, start_backfill};
 pub use intake::{Accepted, ConnectorIntakeError, StorefrontDelivery, accept_storefront_webhook};
 pub use sync::{SyncFailure, SyncOutcome, apply_storefront_event, handle_storefront_delivery};
 

@@ -243,7 +243,7 @@ fn details_of(context: &OrderContext) -> ShipmentDetails {
         order_id: Some(context.external_id.clone()),
         order_number: context.order_number.clone(),
         order_date: context.placed_at.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-        destination_country_region: destination.country_region.clone(),
+        destination_country_region: destination.country_region,
         destination_state: destination.state.clone(),
         destination_city: destination.city.clone(),
         destination_postal_code: destination.postal_code.clone(),

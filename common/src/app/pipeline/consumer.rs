@@ -128,6 +128,13 @@ async fn handle_message(deps: &Deps, body: &[u8]) -> Result<usize, Failure> {
                 Err(SyncFailure::App(error)) => Err(Failure::Quarantine(error.to_string())),
             };
         }
+        CarrierMessage::Backfill(step) => {
+            return match connectors::run_backfill_step(deps, &step, true).await {
+                Ok(_) => Ok(0),
+                Err(error) if error.is_retryable() => Err(Failure::Retry(error)),
+                Err(error) => Err(Failure::Quarantine(error.to_string())),
+            };
+        }
         CarrierMessage::Updates { updates, .. } => updates,
         CarrierMessage::Webhook { utf8: false, .. } => {
             return Err(Failure::Quarantine("webhook body is not UTF-8".into()));

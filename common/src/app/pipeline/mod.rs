@@ -55,6 +55,8 @@ pub enum CarrierMessage {
     },
     /// A storefront's webhook, verified (see [`crate::app::connectors`]).
     Storefront(crate::app::connectors::StorefrontDelivery),
+    /// One page of a storefront backfill.
+    Backfill(crate::app::connectors::BackfillStep),
     /// Updates a poll parsed already.
     Updates {
         /// The carrier.
