@@ -100,6 +100,9 @@ enum Command {
     /// Bring a merchant's history in from a file (AfterShip's export, or a CSV).
     #[command(subcommand)]
     Import(commands::import::ImportCommand),
+    /// A merchant's storefront connectors (Shopify, WooCommerce): list them, backfill orders.
+    #[command(subcommand)]
+    Connectors(commands::connectors::ConnectorsCommand),
     /// Write a merchant's trackings out as CSV (the columns an import reads).
     #[command(subcommand)]
     Export(commands::export::ExportCommand),
@@ -191,6 +194,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Export(command) => {
             let deps = connect(&cli.db, Open::Existing, given)?;
             commands::export::run(&deps, command).await
+        }
+        Command::Connectors(command) => {
+            // A backfill calls the store's API as webhooks are sent: private addresses only
+            // when the operator allows them (development, tests).
+            let private =
+                |name: &str| (name == var::ALLOW_PRIVATE_WEBHOOKS).then(|| std::env::var(name).ok()).flatten();
+            let deps = connect(&cli.db, Open::Existing, |name| given(name).or_else(|| private(name)))?;
+            commands::connectors::run(&deps, command).await
         }
     }
 }

@@ -122,3 +122,79 @@ fn signed_storefront_webhooks_on_serve_make_orders_and_trackings_once() {
         (Some("royal-mail"), Some("RR123456785GB"))
     );
 }
+
+/// A WooCommerce REST API on loopback answering every request with one order per page, two
+/// pages in all.
+fn woocommerce_site() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let address = listener.local_addr().expect("bound");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("a stream"));
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).expect("a request");
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let page = if request_line.contains("page=2") { 2 } else { 1 };
+            let mut order: Value = serde_json::from_str(WOO_ORDER).expect("json");
+            order["id"] = (800 + page).into();
+            let number = if page == 1 { "RR123456785GB" } else { "RB123456785GB" };
+            order["meta_data"][1]["value"][0]["tracking_number"] = number.into();
+            let body = serde_json::json!([order]).to_string();
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-WP-Total: 2\r\nX-WP-TotalPages: 2\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let mut stream = stream;
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    format!("http://{address}")
+}
+
+#[test]
+fn a_backfill_from_the_command_line_reads_every_page() {
+    let db = temp_db();
+    let created = json(&support::stdout(&porchlight(&db, &["tenants", "create", "Backfill shop", "--json"])));
+    let (tenant, key) = (created["tenant_id"].as_str().map(str::to_owned), created["api_key"].as_str().expect("a key"));
+    let port = free_port();
+    let server = start_server(&db, port, &["--allow-private-webhooks"]);
+    let site = woocommerce_site();
+    let (status, answer) = http(
+        port,
+        "POST",
+        "/porchlight/v1/connectors",
+        key,
+        &format!(
+            r#"{{"platform": "woocommerce", "site_url": "{site}", "webhook_secret": "s", "consumer_key": "ck", "consumer_secret": "cs"}}"#
+        ),
+    );
+    assert_eq!(status, 201, "{answer}");
+    drop(server);
+    let id = json(&answer)["data"]["connector"]["id"].as_str().expect("an id").to_owned();
+    let tenant = tenant.expect("the tenant's id");
+
+    let refused = porchlight(&db, &["connectors", "backfill", &id, "--tenant", &tenant]);
+    assert!(!refused.status.success(), "a loopback site without the operator's leave");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_porchlight"))
+        .arg("--db")
+        .arg(&db)
+        .args(["connectors", "backfill", &id, "--tenant", &tenant, "--days", "60"])
+        .env("PORCHLIGHT_ALLOW_PRIVATE_WEBHOOKS", "true")
+        .output()
+        .expect("runs");
+    let stdout = support::stdout(&output);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let backfill = json(&stdout);
+    assert_eq!(
+        (backfill["state"].as_str(), backfill["orders"].as_u64(), backfill["trackings"].as_u64()),
+        (Some("done"), Some(2), Some(2)),
+        "{stdout}"
+    );
+    let listed = support::stdout(&porchlight(&db, &["connectors", "list", "--tenant", &tenant]));
+    assert!(listed.contains("\"state\":\"done\"") && listed.contains("****"), "{listed}");
+}

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{Connector, SyncOutcome, apply_storefront_event, get_connector, save_record};
 use crate::app::pipeline::CarrierMessage;
 use crate::app::{AppError, Deps};
-use crate::domain::{DomainError, TenantId};
+use crate::domain::{DomainError, TenantId, validate_target};
 use crate::ports::{Backfill, BackfillState, HttpRequest, HttpResponse, QueueName};
 use crate::storefronts::{Platform, StoreOrder, StorefrontEvent, shopify, woocommerce};
 
@@ -155,6 +155,12 @@ fn page_request(connector: &Connector, backfill: &Backfill) -> HttpRequest {
 
 async fn read_page(deps: &Deps, connector: &Connector, backfill: &Backfill) -> Result<Page, PageFailure> {
     let platform = connector.record.platform;
+    // The store's address as the operator's policy for outgoing calls sees it now (a private
+    // address allowed when the connector was made may not be any more).
+    let request = page_request(connector, backfill);
+    if let Err(error) = validate_target(&request.url, deps.webhook_targets) {
+        return Err(PageFailure::Refused(format!("the store's address is refused: {}", error.reason)));
+    }
     for _ in 0..THROTTLED_ATTEMPTS {
         let response = deps
             .webhook_http
