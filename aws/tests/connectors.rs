@@ -132,3 +132,67 @@ async fn a_signed_shopify_webhook_goes_through_webhook_intake_and_tracking_updat
     assert_eq!(support::call(intake(), &ping).await.0, 200);
     assert_eq!(runtime.deps.queue.depth(QueueName::CarrierUpdates).await.expect("depth"), 0);
 }
+
+/// A WooCommerce REST API on loopback: one order per page, two pages.
+async fn woocommerce_site() -> String {
+    use axum::extract::Query;
+    let routes = axum::Router::new().route(
+        "/wp-json/wc/v3/orders",
+        axum::routing::get(|Query(query): Query<std::collections::HashMap<String, String>>| async move {
+            let page: u32 = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let mut order: Value =
+                serde_json::from_str(include_str!("../../common/src/storefronts/fixtures/woocommerce/order.json"))
+                    .expect("json");
+            order["id"] = (900 + page).into();
+            let number = if page == 1 { "RR123456785GB" } else { "RB123456785GB" };
+            order["meta_data"][1]["value"][0]["tracking_number"] = number.into();
+            ([("x-wp-total", "2"), ("x-wp-totalpages", "2")], axum::Json(json!([order])))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let address = listener.local_addr().expect("bound");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, routes).await;
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_runs_as_queued_steps_through_tracking_updater() {
+    support::emulator().expect("AWS_ENDPOINT_URL must name a loopback moto server (scripts/test.sh starts one)");
+    let (runtime, _config) =
+        support::runtime_with_bucket("porchlight-backfill", &[("PORCHLIGHT_ALLOW_PRIVATE_WEBHOOKS", "true")]).await;
+    let sample = support::sample("api.json").expect("sample");
+    let tenant = support::add_merchant(&runtime, &sample).await.expect("merchant");
+    let api = || porchlight_aws::api_router(runtime.deps.clone());
+    let site = woocommerce_site().await;
+    let body = json!({"platform": "woocommerce", "site_url": site, "webhook_secret": "wc-secret",
+        "consumer_key": "ck_moto", "consumer_secret": "cs_moto"});
+    let (status, created) =
+        support::call(api(), &support::api_event("POST", "/porchlight/v1/connectors", Some(&body))).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["data"]["connector"]["id"].as_str().expect("an id").to_owned();
+    let path = format!("/porchlight/v1/connectors/{id}/backfills");
+    let (status, started) = support::call(api(), &support::api_event("POST", &path, Some(&json!({"days": 90})))).await;
+    assert_eq!(status, 202, "{started}");
+
+    // Each step reads a page and queues the next; the last one ends the backfill.
+    let mut steps = 0;
+    while update(&runtime).await > 0 {
+        steps += 1;
+        assert!(steps < 10, "the backfill ends");
+    }
+    assert_eq!(steps, 2, "a step per page");
+    let (_, read) =
+        support::call(api(), &support::api_event("GET", &format!("/porchlight/v1/connectors/{id}"), None)).await;
+    let backfill = &read["data"]["connector"]["backfill"];
+    assert_eq!(
+        (backfill["state"].as_str(), backfill["orders"].as_u64(), backfill["total"].as_u64()),
+        (Some("done"), Some(2), Some(2)),
+        "{read}"
+    );
+    let stored = trackings(&runtime, &tenant).await;
+    let mut numbers: Vec<&str> = stored.iter().map(|s| s.tracking_number.as_str()).collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, ["RB123456785GB", "RR123456785GB"]);
+}

@@ -16,7 +16,7 @@ use crate::storefronts::{Platform, StoreOrder, StorefrontEvent, shopify, woocomm
 /// The longest backfill, in days.
 pub const MAX_BACKFILL_DAYS: i64 = 365;
 /// The longest a step waits for Shopify's bucket to refill before its next page.
-const MAX_THROTTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+const MAX_THROTTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// One page of a backfill, as queued.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
