@@ -98,3 +98,39 @@ fn edd_ranges_cover_held_back_deliveries_at_their_stated_rate() {
         porchlight(&db, &["edd", "evaluate", &tenant, "--from", &day(30), "--to", &day(0), "--split", &day(30)]);
     assert!(String::from_utf8_lossy(&no_test.stderr).contains("--split"), "a split on --from is refused");
 }
+
+/// A Shopify-style order export imports with `porchlight import orders`: orders with their
+/// lines, a tracking per number, a report naming each bad row; again, nothing changes.
+#[test]
+fn an_order_export_imports_as_orders_with_their_lines_and_trackings() {
+    let db = temp_db();
+    let tenant = new_tenant(&db, "Order shop");
+    let file = db.with_file_name("orders_export.csv");
+    std::fs::create_dir_all(file.parent().expect("a folder")).expect("folder");
+    std::fs::write(
+        &file,
+        "Name,Email,Currency,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Shipping Country,Tracking Number,Courier\n\
+         #2001,ada@example.com,EUR,1,Canvas bag,35.00,BAG-1,DE,1Z999AA10123456784,United Parcel Service\n\
+         #2001,ada@example.com,EUR,3,Patch,2.50,PATCH-1,DE,1Z999AA10123456784,United Parcel Service\n\
+         #2002,grace@example.com,EUR,1,Mug,12.00,MUG-1,XX,1Z204W4R0308071865,UPS\n",
+    )
+    .expect("written");
+    let file_arg = file.to_str().expect("a UTF-8 path");
+    for round in 0..2 {
+        let imported = porchlight(&db, &["import", "orders", file_arg, "--tenant", &tenant]);
+        let tally: serde_json::Value = serde_json::from_str(&stdout(&imported)).expect("the tally");
+        assert_eq!(
+            (tally["lines"].as_u64(), tally["imported"].as_u64(), tally["failed"].as_u64()),
+            (Some(3), Some(2), Some(1)),
+            "{tally}"
+        );
+        assert_eq!(tally["orders"].as_u64(), Some(if round == 0 { 1 } else { 0 }), "{tally}");
+        assert_eq!(
+            (tally["errors"][0]["line"].as_u64(), tally["errors"][0]["field"].as_str()),
+            (Some(4), Some("destination_country_region"))
+        );
+        assert!(String::from_utf8_lossy(&imported.stderr).contains("1 of 3 lines were not imported"));
+    }
+    let orders = stdout(&porchlight(&db, &["orders", "list", &tenant]));
+    assert!(orders.contains("\"#2001\"") && orders.contains("PATCH-1"), "{orders}");
+}

@@ -12,7 +12,7 @@ use futures_util::future::join_all;
 use super::trackings::{apply_change, new_shipment};
 use super::{AppError, Deps, NewTracking};
 pub use crate::domain::imports::{HistoryFormat, ImportJob, ImportState, ImportTally, LineError, MAX_LINE_ERRORS};
-use crate::domain::{CheckpointInput, DomainError, Shipment, TenantId};
+use crate::domain::{CheckpointInput, DomainError, OrderItem, Shipment, TenantId};
 use crate::ports::StoreError;
 
 /// A tracking as a history file gives it.
@@ -24,6 +24,9 @@ pub struct HistoryRecord {
     pub created_at: Option<DateTime<Utc>>,
     /// Its checkpoints.
     pub events: Vec<CheckpointInput>,
+    /// The order line the same row describes (a CSV's item columns), in the order the
+    /// tracking's `order_id` (or else `order_number`) names.
+    pub order_line: Option<OrderItem>,
 }
 
 /// The error of `line` for an [`AppError`] of its tracking.
@@ -63,17 +66,22 @@ pub async fn import_lines(
 ) -> Result<(), AppError> {
     let results = join_all(lines.into_iter().map(|(line, record)| async move {
         let outcome = match record {
-            Ok(record) => import_one(deps, tenant, record).await,
+            Ok(mut record) => {
+                let line_of_order = order_lines::take(&mut record);
+                import_one(deps, tenant, record).await.map(|outcome| (outcome, line_of_order))
+            }
             Err(error) => return (line, Err(Ok(error))),
         };
         (line, outcome.map_err(Err))
     }))
     .await;
     let mut store_error = None;
+    let mut orders = order_lines::OrderLines::default();
     for (line, result) in results {
         tally.lines += 1;
         match result {
-            Ok(outcome) => {
+            Ok((outcome, line_of_order)) => {
+                orders.add(line_of_order);
                 tally.imported += 1;
                 match outcome {
                     Outcome::Created => tally.created += 1,
@@ -89,7 +97,11 @@ pub async fn import_lines(
             Err(Err(error)) => tally.fail(line_error(line, &error)),
         }
     }
-    store_error.map_or(Ok(()), Err)
+    if let Some(error) = store_error {
+        return Err(error);
+    }
+    tally.orders += orders.store(deps, tenant).await?;
+    Ok(())
 }
 
 /// Imports every line of `lines` for `tenant` (see [`import_lines`]), a round of [`ROUND`]
@@ -264,6 +276,8 @@ pub async fn run_running_imports(deps: &Deps, read: HistoryLines) -> Result<usiz
     }
     Ok(running.len())
 }
+
+mod order_lines;
 
 #[cfg(test)]
 mod tests;

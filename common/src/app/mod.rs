@@ -10,6 +10,7 @@ pub(crate) mod documents;
 pub mod edd;
 pub mod evidence;
 pub mod exceptions;
+pub mod exports;
 pub mod fanout;
 pub mod imports;
 pub mod notification_rules;

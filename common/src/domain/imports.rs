@@ -34,6 +34,9 @@ pub struct ImportTally {
     pub unchanged: u64,
     /// Lines not imported.
     pub failed: u64,
+    /// Orders created or given lines by the file's item columns.
+    #[serde(default)]
+    pub orders: u64,
     /// Why, line by line (the first [`MAX_LINE_ERRORS`]).
     pub errors: Vec<LineError>,
 }

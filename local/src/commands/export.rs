@@ -6,15 +6,11 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
-use porchlight::api::wire::history::{csv_header, csv_row};
 use porchlight::app::Deps;
-use porchlight::ports::{Cursor, ListQuery};
+use porchlight::app::exports::write_trackings_csv;
 
 use super::print_json;
 use super::tenants::tenant_id;
-
-/// Trackings read from the store at once.
-const PAGE: usize = 200;
 
 #[derive(Subcommand)]
 pub enum ExportCommand {
@@ -40,21 +36,8 @@ pub async fn run(deps: &Deps, command: ExportCommand) -> anyhow::Result<()> {
         None => Box::new(std::io::stdout().lock()),
     };
     let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(sink));
-    writer.write_record(csv_header()).context("writing the header")?;
-    let mut exported = 0usize;
-    let mut cursor: Option<Cursor> = None;
-    loop {
-        let query = ListQuery { limit: PAGE, cursor: cursor.take(), ..ListQuery::default() };
-        let page = deps.shipments.list(&tenant, &query).await.context("reading the trackings")?;
-        for shipment in &page.shipments {
-            writer.write_record(csv_row(shipment)).context("writing a row")?;
-            exported += 1;
-        }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let (exported, _) =
+        write_trackings_csv(deps, &tenant, None, usize::MAX, &mut writer).await.context("writing the trackings")?;
     writer.flush().context("writing the file")?;
     if let Some(path) = out {
         print_json(&serde_json::json!({ "exported": exported, "file": path }))?;

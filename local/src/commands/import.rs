@@ -35,10 +35,25 @@ pub enum ImportCommand {
         #[arg(long, value_enum)]
         format: Option<Format>,
     },
+    /// Import a CSV of orders and their tracking numbers (a row per tracking number or order
+    /// line: Shopify's order export, AfterShip's tracking export, or the documented columns).
+    /// Trackings are made as history (nobody is notified of the past); item columns make the
+    /// orders' lines. Prints what was done as JSON, with every failed row's number, column and
+    /// reason.
+    Orders {
+        /// The CSV file.
+        file: PathBuf,
+        /// The tenant the orders belong to.
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 pub async fn run(deps: &Deps, command: ImportCommand) -> anyhow::Result<()> {
-    let ImportCommand::Trackings { file, tenant, format } = command;
+    let (file, tenant, format) = match command {
+        ImportCommand::Trackings { file, tenant, format } => (file, tenant, format),
+        ImportCommand::Orders { file, tenant } => (file, tenant, Some(Format::Csv)),
+    };
     let tenant = tenant_id(&tenant)?;
     if deps.tenants.get_tenant(&tenant).await?.is_none() {
         anyhow::bail!("no tenant {tenant} (see `porchlight tenants list`)");
@@ -62,7 +77,7 @@ pub async fn run(deps: &Deps, command: ImportCommand) -> anyhow::Result<()> {
     let mut tally = ImportTally::default();
     let result = import_all(deps, &tenant, reader, &mut tally, |tally| {
         bar.set_position(bytes.load(Ordering::Relaxed));
-        bar.set_message(format!("{} imported, {} failed", tally.imported, tally.failed));
+        bar.set_message(format!("{} imported, {} failed, {} orders", tally.imported, tally.failed, tally.orders));
     })
     .await;
     bar.finish();

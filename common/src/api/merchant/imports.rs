@@ -60,3 +60,54 @@ pub(super) async fn get(
     let job = imports::get_import(&deps, &tenant, &id).await?;
     Ok(envelope(StatusCode::OK, job_view(&job)))
 }
+
+/// Most trackings one part of an export holds.
+const EXPORT_PART: usize = 10_000;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ExportParams {
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /porchlight/v1/exports/trackings`: the merchant's trackings as CSV with the columns an
+/// import reads, newest first, up to `limit` (at most 10,000) from `cursor`; when more follow,
+/// the `x-next-cursor` header names where the next part starts.
+pub(super) async fn export_trackings(
+    State(deps): State<Deps>,
+    Extension(tenant): Extension<TenantId>,
+    params: Result<axum::extract::Query<ExportParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    use axum::response::IntoResponse;
+    let axum::extract::Query(params) =
+        params.map_err(|e| AppError::from(DomainError::invalid("query", e.body_text())))?;
+    let limit = match params.limit.as_deref() {
+        None => EXPORT_PART,
+        Some(raw) => raw
+            .parse()
+            .ok()
+            .filter(|l| (1..=EXPORT_PART).contains(l))
+            .ok_or_else(|| AppError::from(DomainError::invalid("limit", format!("must be 1 to {EXPORT_PART}"))))?,
+    };
+    let cursor = params
+        .cursor
+        .as_deref()
+        .map(|c| {
+            crate::ports::Cursor::decode(c)
+                .ok_or_else(|| AppError::from(DomainError::invalid("cursor", "is not a cursor this API returned")))
+        })
+        .transpose()?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let (_, next) = crate::app::exports::write_trackings_csv(&deps, &tenant, cursor, limit, &mut writer).await?;
+    let body = writer.into_inner().map_err(|e| AppError::Internal(format!("csv: {e}")))?;
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Some(next) = next
+        && let Ok(value) = header::HeaderValue::from_str(&next.encode())
+    {
+        headers.insert("x-next-cursor", value);
+    }
+    Ok(response)
+}

@@ -99,6 +99,7 @@ pub fn merchant_router(deps: Deps) -> Router {
         .route("/analytics/carrier-health", get(analytics::carrier_health))
         .route("/trackings/{id}/evidence", get(evidence::get))
         .route("/imports", post(imports::start))
+        .route("/exports/trackings", get(imports::export_trackings))
         .route("/connectors", get(connectors::list).post(connectors::create))
         .route("/connectors/{id}", get(connectors::get).delete(connectors::delete))
         .route("/connectors/{id}/backfills", post(connectors::backfill))

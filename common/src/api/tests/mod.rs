@@ -591,6 +591,7 @@ mod connectors;
 mod edd;
 mod evidence;
 mod exceptions;
+mod exports;
 mod openapi;
 mod operator;
 mod orders;

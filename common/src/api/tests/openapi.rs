@@ -37,6 +37,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/porchlight/v1/connectors/{id}", "get"),
         ("/porchlight/v1/connectors/{id}", "delete"),
         ("/porchlight/v1/connectors/{id}/backfills", "post"),
+        ("/porchlight/v1/exports/trackings", "get"),
         ("/tracking/2026-07/courier-connections", "get"),
         ("/tracking/2026-07/courier-connections", "post"),
         ("/tracking/2026-07/courier-connections/{id}", "get"),

@@ -17,7 +17,7 @@ use super::TrackingWrite;
 use crate::app::imports::{HistoryRecord, LineError};
 use crate::app::{AppError, NewTracking, courier_of};
 pub use crate::domain::imports::HistoryFormat;
-use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, EventTime, Subtag, Tag};
+use crate::domain::{CheckpointInput, CheckpointSource, CountryCode, EventTime, Money, OrderItem, Subtag, Tag};
 
 /// The numbered lines of `file`, read as `format` (the reader import jobs are given).
 pub fn history_lines(
@@ -248,7 +248,7 @@ fn complete(
         input.country_region = record.country_region.as_deref().and_then(CountryCode::from_carrier);
         events.push(input);
     }
-    Ok(HistoryRecord { tracking: tracking.clone(), created_at, events })
+    Ok(HistoryRecord { tracking: tracking.clone(), created_at, events, order_line: None })
 }
 
 /// What a CSV column holds.
@@ -266,39 +266,63 @@ enum Column {
     Promised,
     /// When it was created at the source.
     CreatedAt,
+    /// A field of the row's order line: `id`, `sku`, `title`, `variant_title`, `quantity`,
+    /// `price`.
+    Item(&'static str),
+    /// The currency of the line's price.
+    Currency,
     /// A column Porchlight does not read.
     Ignored,
 }
 
 /// The columns a history CSV may have, with the names common exports give them.
 const CSV_COLUMNS: &[(&[&str], Column)] = &[
-    (&["tracking_number", "tracking number", "tracking_no"], Column::Field("tracking_number")),
+    (&["tracking_number", "tracking number", "tracking_no", "tracking no"], Column::Field("tracking_number")),
     (&["slug", "courier", "carrier", "courier_slug"], Column::Field("slug")),
     (&["title"], Column::Field("title")),
     (&["order_id", "order id"], Column::Field("order_id")),
     (&["order_number", "order number", "order_name", "name"], Column::Field("order_number")),
     (&["order_date", "order date"], Column::Field("order_date")),
     (&["shipping_method", "shipping method"], Column::Field("shipping_method")),
-    (&["shipment_type", "service_type", "service"], Column::Field("shipment_type")),
+    (&["shipment_type", "shipment type", "service_type", "service"], Column::Field("shipment_type")),
     (&["language"], Column::Field("language")),
     (&["note"], Column::Field("note")),
-    (&["origin_country_region", "origin_country", "origin"], Column::Country("origin_country_region")),
+    (
+        &["origin_country_region", "origin_country", "origin country", "origin"],
+        Column::Country("origin_country_region"),
+    ),
     (&["origin_state"], Column::Field("origin_state")),
     (&["origin_city"], Column::Field("origin_city")),
     (&["origin_postal_code"], Column::Field("origin_postal_code")),
     (
-        &["destination_country_region", "destination_country", "destination", "shipping country"],
+        &[
+            "destination_country_region",
+            "destination_country",
+            "destination country",
+            "destination",
+            "shipping country",
+        ],
         Column::Country("destination_country_region"),
     ),
     (&["destination_state", "shipping province"], Column::Field("destination_state")),
     (&["destination_city", "shipping city"], Column::Field("destination_city")),
-    (&["destination_postal_code", "shipping zip", "postal_code", "zip"], Column::Field("destination_postal_code")),
-    (&["customer_name", "shipping name"], Column::Customer("name")),
-    (&["email", "customer_email"], Column::Customer("email")),
+    (
+        &["destination_postal_code", "destination postal code", "shipping zip", "postal_code", "zip"],
+        Column::Field("destination_postal_code"),
+    ),
+    (&["customer_name", "customer name", "shipping name"], Column::Customer("name")),
+    (&["email", "customer_email", "customer email"], Column::Customer("email")),
     (&["phone", "phone_number", "customer_phone_number", "shipping phone"], Column::Customer("phone_number")),
     (&["shipment_tags", "tags"], Column::Tags),
     (&["order_promised_delivery_date", "promised_delivery_date"], Column::Promised),
-    (&["created_at"], Column::CreatedAt),
+    (&["created_at", "created at"], Column::CreatedAt),
+    (&["item_id", "lineitem id"], Column::Item("id")),
+    (&["item_sku", "lineitem sku", "sku"], Column::Item("sku")),
+    (&["item_title", "lineitem name", "product_title", "product title"], Column::Item("title")),
+    (&["item_variant_title", "lineitem variant", "variant_title"], Column::Item("variant_title")),
+    (&["item_quantity", "lineitem quantity", "quantity"], Column::Item("quantity")),
+    (&["item_price", "lineitem price", "price"], Column::Item("price")),
+    (&["currency"], Column::Currency),
 ];
 
 /// The CSV columns a history file may have, by their Porchlight names (the documentation's list).
@@ -319,6 +343,8 @@ impl Column {
 fn csv_record(columns: &[Column], record: &csv::StringRecord) -> Result<HistoryRecord, Fault> {
     let mut fields = Map::new();
     let mut customer = Map::new();
+    let mut item: Vec<(&'static str, &str)> = Vec::new();
+    let mut currency = None;
     let mut created_at = None;
     for (column, cell) in columns.iter().zip(record.iter()) {
         if cell.is_empty() {
@@ -354,6 +380,8 @@ fn csv_record(columns: &[Column], record: &csv::StringRecord) -> Result<HistoryR
                 );
             }
             Column::CreatedAt => created_at = Some(instant("created_at", cell)?),
+            Column::Item(field) => item.push((field, cell)),
+            Column::Currency => currency = Some(cell),
             Column::Ignored => {}
         }
     }
@@ -364,7 +392,52 @@ fn csv_record(columns: &[Column], record: &csv::StringRecord) -> Result<HistoryR
     let write: TrackingWrite = serde_path_to_error::deserialize(Value::Object(fields))
         .map_err(|e| (e.path().to_string(), e.inner().to_string()))?;
     let mut tracking = write.into_new_tracking().map_err(|e| fault_of(&e))?;
-    complete(&mut tracking, created_at, Vec::new())
+    let order_line = if item.is_empty() { None } else { Some(order_line(&tracking, &item, currency)?) };
+    let mut record = complete(&mut tracking, created_at, Vec::new())?;
+    record.order_line = order_line;
+    Ok(record)
+}
+
+/// The order line a row's item columns describe: a title and a price (with its currency) at
+/// least, its order named by the row's `order_id` or `order_number`. Without an `item_id`, the
+/// line is known by its SKU, else its title, so that a file imported again replaces it.
+fn order_line(tracking: &NewTracking, item: &[(&str, &str)], currency: Option<&str>) -> Result<OrderItem, Fault> {
+    let field = |name: &str| item.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned());
+    let required = |name: &str, column: &str| {
+        field(name).ok_or_else(|| (column.to_owned(), "is required with item columns".to_owned()))
+    };
+    if tracking.details.order_id.is_none() && tracking.details.order_number.is_none() {
+        return Err(("order_id".into(), "is required with item columns (or order_number)".into()));
+    }
+    let title = required("title", "item_title")?;
+    let amount = required("price", "item_price")?;
+    let currency = currency.ok_or_else(|| ("currency".to_owned(), "is required with item_price".to_owned()))?;
+    let unit_price = Money { amount, currency: currency.to_ascii_uppercase() };
+    unit_price.validate("item_price").map_err(|e| (e.field, e.reason))?;
+    let quantity = match field("quantity") {
+        Some(q) => q
+            .parse::<u32>()
+            .ok()
+            .filter(|q| *q >= 1)
+            .ok_or_else(|| ("item_quantity".to_owned(), format!("{q:?} is not a whole number of at least 1")))?,
+        None => 1,
+    };
+    let sku = field("sku");
+    let external_id =
+        field("id").or_else(|| sku.as_ref().map(|s| format!("sku:{s}"))).unwrap_or_else(|| format!("title:{title}"));
+    Ok(OrderItem {
+        external_id,
+        sku,
+        title,
+        variant_title: field("variant_title"),
+        quantity,
+        unit_price,
+        discount: None,
+        tax: None,
+        tags: Vec::new(),
+        categories: Vec::new(),
+        image_url: None,
+    })
 }
 
 mod export;

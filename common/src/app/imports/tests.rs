@@ -40,6 +40,7 @@ fn record(number: &str, codes: &[(&str, u32)]) -> HistoryRecord {
         },
         created_at: Some(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).single().expect("time")),
         events,
+        order_line: None,
     }
 }
 
@@ -122,4 +123,41 @@ async fn live_news_after_an_import_is_news_again() {
     .expect("live update");
     let fanned = fan_out_feed(&deps, &store, 100).await.expect("fan-out");
     assert_eq!((fanned.read, fanned.published), (2, 1), "the import is history, the delivery is news");
+}
+
+/// A Shopify-style order export: a row per line, the order's fields repeated, the header's
+/// names as Shopify writes them; one row without a tracking number, one with a bad price.
+const ORDER_EXPORT: &str = "\
+Name,Email,Currency,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Shipping Zip,Shipping Country,Tracking Number,Courier
+#1001,ada@example.com,USD,2,Organic cotton tee,24.00,TEE-BLU-M,94105,US,1Z999AA10123456784,UPS
+#1001,ada@example.com,USD,1,Wool cap,18.50,CAP-GRY,94105,US,1Z999AA10123456784,UPS
+#1002,grace@example.com,USD,1,Compiler mug,12.00,MUG-1,22202,USA,,
+#1003,mary@example.com,GBP,1,Star atlas,19.x9,ATLAS-1,SW3 4HS,GB,RR123456785GB,Royal Mail
+";
+
+#[tokio::test]
+async fn a_csv_with_item_columns_makes_orders_once() {
+    use crate::domain::Order;
+    let store = SqliteStore::in_memory().expect("store");
+    let deps = deps_on(store);
+    let tenant = TenantId::random();
+    for round in 0..2 {
+        let mut tally = ImportTally::default();
+        let read = crate::api::wire::history::history_lines(HistoryFormat::Csv, ORDER_EXPORT.as_bytes());
+        import_all(&deps, &tenant, read, &mut tally, |_| {}).await.expect("imported");
+        assert_eq!((tally.lines, tally.imported, tally.failed), (4, 2, 2), "{tally:?}");
+        let errors: Vec<(u64, &str)> = tally.errors.iter().map(|e| (e.line, e.field.as_str())).collect();
+        assert_eq!(errors, [(4, "tracking_number"), (5, "item_price.amount")], "{:?}", tally.errors);
+        assert_eq!(tally.orders, if round == 0 { 1 } else { 0 }, "the same file again changes no order");
+    }
+    let order = deps.orders.order(&tenant, &Order::id_of(&tenant, "#1001")).await.expect("read").expect("made");
+    let lines: Vec<(&str, u32, &str)> =
+        order.items.iter().map(|i| (i.external_id.as_str(), i.quantity, i.unit_price.amount.as_str())).collect();
+    assert_eq!(lines, [("sku:TEE-BLU-M", 2, "24.00"), ("sku:CAP-GRY", 1, "18.50")]);
+    assert_eq!(order.customer.email.as_deref(), Some("ada@example.com"));
+    assert_eq!(order.shipping_address.postal_code.as_deref(), Some("94105"));
+    assert_eq!(order.currency.as_deref(), Some("USD"));
+    let page = deps.shipments.list(&tenant, &ListQuery { limit: 10, ..ListQuery::default() }).await.expect("listed");
+    assert_eq!(page.shipments.len(), 1, "two rows, one parcel");
+    assert_eq!(page.shipments[0].details.order_number.as_deref(), Some("#1001"));
 }

@@ -5,9 +5,14 @@
 use super::{CSV_COLUMNS, Column};
 use crate::domain::Shipment;
 
-/// The header row: every column by its Porchlight name.
+/// The tracking's columns (the order line's columns are an order's, not a tracking's).
+fn tracking_columns() -> impl Iterator<Item = &'static (&'static [&'static str], Column)> {
+    CSV_COLUMNS.iter().filter(|(_, column)| !matches!(column, Column::Item(_) | Column::Currency))
+}
+
+/// The header row: every tracking column by its Porchlight name.
 pub fn csv_header() -> Vec<&'static str> {
-    super::csv_column_names().collect()
+    tracking_columns().map(|(names, _)| names[0]).collect()
 }
 
 /// `shipment`'s row, a cell per [`csv_header`] column (empty when it has no value). The buyer
@@ -17,8 +22,7 @@ pub fn csv_row(shipment: &Shipment) -> Vec<String> {
     let buyer =
         details.customers.iter().find(|c| c.role.as_deref() == Some("buyer")).or_else(|| details.customers.first());
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
-    CSV_COLUMNS
-        .iter()
+    tracking_columns()
         .map(|(_, column)| match column {
             Column::Field(name) => match *name {
                 "tracking_number" => shipment.tracking_number.to_string(),
@@ -53,7 +57,7 @@ pub fn csv_row(shipment: &Shipment) -> Vec<String> {
                 .and_then(|p| p.promised_delivery_date.clone())
                 .unwrap_or_default(),
             Column::CreatedAt => shipment.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            Column::Ignored => String::new(),
+            Column::Item(_) | Column::Currency | Column::Ignored => String::new(),
         })
         .collect()
 }
