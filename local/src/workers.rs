@@ -251,6 +251,9 @@ async fn purge(
     loop {
         let now = deps.clock.now();
         purge_all("webhook history", || store.purge_webhook_history(now - WEBHOOK_HISTORY, PURGE_BATCH)).await;
+        let delivery_memory = chrono::Duration::days(porchlight::ports::DELIVERY_MEMORY_DAYS);
+        purge_all("storefront deliveries", || store.purge_connector_deliveries(now - delivery_memory, PURGE_BATCH))
+            .await;
         if let Some(retention) = retention {
             purge_all("finished shipments", || store.purge_finished(now - retention, PURGE_BATCH)).await;
         }

@@ -235,3 +235,25 @@ impl ConnectorStore for SqliteStore {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone, Utc};
+
+    use crate::adapters::sqlite::SqliteStore;
+    use crate::domain::TenantId;
+    use crate::ports::ConnectorStore;
+
+    /// Deliveries are forgotten after the week the platforms may retry them in.
+    #[tokio::test]
+    async fn the_purge_forgets_deliveries_older_than_the_cutoff() {
+        let store = SqliteStore::in_memory().expect("store");
+        let tenant = TenantId::random();
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).single().expect("time");
+        store.remember_delivery(&tenant, "con_a", "old", now - Duration::days(8)).await.expect("remembered");
+        store.remember_delivery(&tenant, "con_a", "new", now - Duration::days(1)).await.expect("remembered");
+        assert_eq!(store.purge_connector_deliveries(now - Duration::days(7), 100).await.expect("purged"), 1);
+        assert!(!store.delivery_seen(&tenant, "con_a", "old").await.expect("read"));
+        assert!(store.delivery_seen(&tenant, "con_a", "new").await.expect("read"));
+    }
+}
