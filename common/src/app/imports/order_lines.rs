@@ -6,7 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::app::orders::{OrderWrite, upsert_order};
+use chrono::{DateTime, Utc};
+use futures_util::{StreamExt, TryStreamExt};
+
 use crate::app::{AppError, Deps};
 use crate::domain::{Order, OrderCustomer, OrderItem, ShipmentDetails, ShippingAddress, TenantId};
 
@@ -39,48 +41,56 @@ impl OrderLines {
         }
     }
 
-    /// Stores every order that gained or changed a line: how many.
+    /// Stores every order that gained or changed a line, a few at a time (each order once, so
+    /// no two writes race): how many.
     pub(super) async fn store(self, deps: &Deps, tenant: &TenantId) -> Result<u64, AppError> {
-        let mut stored = 0;
-        for (key, lines) in self.0 {
-            let existing = deps.orders.order(tenant, &Order::id_of(tenant, &key)).await?;
-            let mut items = existing.as_ref().map(|o| o.items.clone()).unwrap_or_default();
-            for line in &lines {
-                match items.iter_mut().find(|item| item.external_id == line.item.external_id) {
-                    Some(item) => *item = line.item.clone(),
-                    None => items.push(line.item.clone()),
-                }
-            }
-            if existing.as_ref().is_some_and(|order| order.items == items) {
-                continue;
-            }
-            let first = &lines[0].details;
-            let write = match existing {
-                Some(order) => OrderWrite {
-                    external_id: Some(order.external_id),
-                    store: order.store,
-                    order_number: order.order_number,
-                    placed_at: order.placed_at,
-                    fulfilled_at: order.fulfilled_at,
-                    customer: order.customer,
-                    shipping_address: order.shipping_address,
-                    currency: order.currency,
-                    items: Some(items),
-                },
-                None => new_order(key, first, items),
-            };
-            upsert_order(deps, tenant, write).await?;
-            stored += 1;
-        }
-        Ok(stored)
+        let changed: Vec<bool> = futures_util::stream::iter(self.0)
+            .map(|(key, lines)| store_order(deps, tenant, key, lines))
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(changed.into_iter().filter(|changed| *changed).count() as u64)
     }
 }
 
-/// An order made from the first row's tracking fields.
-fn new_order(key: String, details: &ShipmentDetails, items: Vec<OrderItem>) -> OrderWrite {
+/// Orders read and written at once: enough to fill the embedded store's group commits.
+const CONCURRENCY: usize = 32;
+
+/// Adds `lines` to the order `key` names, made from the first line's row when there is none:
+/// whether it changed.
+async fn store_order(deps: &Deps, tenant: &TenantId, key: String, lines: Vec<LineOfOrder>) -> Result<bool, AppError> {
+    let id = Order::id_of(tenant, &key);
+    let now = deps.clock.now();
+    let mut order = match deps.orders.order(tenant, &id).await? {
+        Some(order) => order,
+        None => new_order(tenant, id, key, &lines[0].details, now),
+    };
+    let before = order.items.clone();
+    for line in &lines {
+        match order.items.iter_mut().find(|item| item.external_id == line.item.external_id) {
+            Some(item) => *item = line.item.clone(),
+            None => order.items.push(line.item.clone()),
+        }
+    }
+    if order.items == before {
+        return Ok(false);
+    }
+    if order.currency.is_none() {
+        order.currency = order.items.first().map(|item| item.unit_price.currency.clone());
+    }
+    order.updated_at = now;
+    order.validate()?;
+    deps.orders.put_order(&order).await?;
+    Ok(true)
+}
+
+/// An order made from a row's tracking fields, without lines yet.
+fn new_order(tenant: &TenantId, id: String, key: String, details: &ShipmentDetails, now: DateTime<Utc>) -> Order {
     let buyer = details.customers.iter().find(|c| c.role.as_deref() == Some("buyer"));
-    OrderWrite {
-        external_id: Some(key),
+    Order {
+        id,
+        tenant_id: tenant.clone(),
+        external_id: key,
         store: None,
         order_number: details.order_number.clone(),
         placed_at: None,
@@ -97,7 +107,9 @@ fn new_order(key: String, details: &ShipmentDetails, items: Vec<OrderItem>) -> O
             postal_code: details.destination_postal_code.clone(),
             lines: Vec::new(),
         },
-        currency: items.first().map(|item| item.unit_price.currency.clone()),
-        items: Some(items),
+        currency: None,
+        items: Vec::new(),
+        created_at: now,
+        updated_at: now,
     }
 }
