@@ -139,11 +139,37 @@ async fn import_one(deps: &Deps, tenant: &TenantId, record: HistoryRecord) -> Re
     let created_at = record.created_at.unwrap_or(now);
     let mut shipment = new_shipment(deps, tenant, record.tracking, created_at, record.events.clone())?;
     shipment.imported_version = Some(1);
+    // A file imported again finds its trackings there: merged without a refused insert first
+    // (on DynamoDB a refused transaction still costs its writes). The insert's own guard keeps
+    // a tracking the lookup missed (an index not yet caught up) from being doubled.
+    if let Some(existing) = tracked_already(deps, tenant, &shipment).await? {
+        return merge_into(deps, tenant, &existing, record.events).await;
+    }
     match deps.shipments.insert(&shipment).await {
         Ok(_) => Ok(Outcome::Created),
         Err(StoreError::Duplicate(existing)) => merge_into(deps, tenant, &existing, record.events).await,
         Err(other) => Err(other.into()),
     }
+}
+
+/// The tenant's tracking of `shipment`'s courier and number (its first leg), if it has one.
+async fn tracked_already(
+    deps: &Deps,
+    tenant: &TenantId,
+    shipment: &Shipment,
+) -> Result<Option<crate::domain::ShipmentId>, AppError> {
+    for (owner, id) in deps.shipments.find_legs(&shipment.slug, &shipment.tracking_number).await? {
+        if owner != *tenant {
+            continue;
+        }
+        if let Some(stored) = deps.shipments.get(tenant, &id).await?
+            && stored.slug == shipment.slug
+            && stored.tracking_number == shipment.tracking_number
+        {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
 }
 
 /// Adds the `events` a stored tracking lacks, as history; writes nothing when it lacks none.
