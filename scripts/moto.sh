@@ -1,6 +1,6 @@
 # Sourced: makes sure the test venv (beside the cargo target cache) holds the pinned Python
 # packages (scripts/requirements-test.txt: the moto AWS emulator, aws-sam-translator, cfn-lint),
-# starts `moto_server` on a free loopback port and stops it on exit.
+# starts moto's server (scripts/moto_server.py) on a free loopback port and stops it on exit.
 # Sets: venv, AWS_ENDPOINT_URL, dummy credentials and region (exported), moto_pid.
 venv="${PORCHLIGHT_VENV:-$(dirname "$CARGO_TARGET_DIR")/venv}"
 requirements="$(dirname "${BASH_SOURCE[0]}")/requirements-test.txt"
@@ -15,7 +15,9 @@ moto_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0
 moto_log=$(mktemp)
 # Where moto's request recorder writes (the lifecycle test reads the SMS SNS was asked for).
 moto_recording=$(mktemp)
-MOTO_RECORDER_FILEPATH="$moto_recording" "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$moto_log" 2>&1 &
+# One request at a time (see moto_server.py: moto's backends are not thread-safe).
+MOTO_RECORDER_FILEPATH="$moto_recording" "$venv/bin/python" "$(dirname "${BASH_SOURCE[0]}")/moto_server.py" 127.0.0.1 "$moto_port" \
+  >"$moto_log" 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; rm -f "$moto_log" "$moto_recording"' EXIT
 for _ in $(seq 1 100); do
