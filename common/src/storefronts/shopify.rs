@@ -55,25 +55,33 @@ struct OrderPayload {
     fulfillments: Vec<FulfillmentPayload>,
 }
 
+/// A customer as REST writes it (the GraphQL API's camel-case names read too).
 #[derive(Debug, Deserialize)]
 struct CustomerPayload {
+    #[serde(alias = "firstName")]
     first_name: Option<String>,
+    #[serde(alias = "lastName")]
     last_name: Option<String>,
     email: Option<String>,
     phone: Option<String>,
 }
 
+/// An address as REST writes it (the GraphQL API's camel-case names read too).
 #[derive(Debug, Default, Deserialize)]
 struct AddressPayload {
     name: Option<String>,
+    #[serde(alias = "firstName")]
     first_name: Option<String>,
+    #[serde(alias = "lastName")]
     last_name: Option<String>,
     address1: Option<String>,
     address2: Option<String>,
     city: Option<String>,
     province: Option<String>,
+    #[serde(alias = "provinceCode")]
     province_code: Option<String>,
     zip: Option<String>,
+    #[serde(alias = "countryCodeV2")]
     country_code: Option<String>,
     phone: Option<String>,
 }
@@ -346,36 +354,11 @@ struct GqlOrder {
     updated_at: DateTime<Utc>,
     currency_code: Option<String>,
     customer_locale: Option<String>,
-    customer: Option<GqlCustomer>,
-    shipping_address: Option<GqlAddress>,
+    customer: Option<CustomerPayload>,
+    shipping_address: Option<AddressPayload>,
     line_items: GqlNodes<GqlLineItem>,
     #[serde(default)]
     fulfillments: Vec<GqlFulfillment>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GqlCustomer {
-    first_name: Option<String>,
-    last_name: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GqlAddress {
-    name: Option<String>,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    address1: Option<String>,
-    address2: Option<String>,
-    city: Option<String>,
-    province: Option<String>,
-    province_code: Option<String>,
-    zip: Option<String>,
-    country_code_v2: Option<String>,
-    phone: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -425,19 +408,6 @@ struct GqlTracking {
 
 /// The REST shape of a GraphQL order, so that both read through one path.
 fn rest_order(order: GqlOrder) -> OrderPayload {
-    let address = order.shipping_address.map(|a| AddressPayload {
-        name: a.name,
-        first_name: a.first_name,
-        last_name: a.last_name,
-        address1: a.address1,
-        address2: a.address2,
-        city: a.city,
-        province: a.province,
-        province_code: a.province_code,
-        zip: a.zip,
-        country_code: a.country_code_v2,
-        phone: a.phone,
-    });
     let line_items = order
         .line_items
         .nodes
@@ -488,13 +458,8 @@ fn rest_order(order: GqlOrder) -> OrderPayload {
         created_at: order.created_at,
         updated_at: order.updated_at,
         currency: order.currency_code,
-        customer: order.customer.map(|c| CustomerPayload {
-            first_name: c.first_name,
-            last_name: c.last_name,
-            email: c.email,
-            phone: c.phone,
-        }),
-        shipping_address: address,
+        customer: order.customer,
+        shipping_address: order.shipping_address,
         line_items,
         fulfillments,
     }

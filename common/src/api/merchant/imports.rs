@@ -82,22 +82,8 @@ pub(super) async fn export_trackings(
     use axum::response::IntoResponse;
     let axum::extract::Query(params) =
         params.map_err(|e| AppError::from(DomainError::invalid("query", e.body_text())))?;
-    let limit = match params.limit.as_deref() {
-        None => EXPORT_PART,
-        Some(raw) => raw
-            .parse()
-            .ok()
-            .filter(|l| (1..=EXPORT_PART).contains(l))
-            .ok_or_else(|| AppError::from(DomainError::invalid("limit", format!("must be 1 to {EXPORT_PART}"))))?,
-    };
-    let cursor = params
-        .cursor
-        .as_deref()
-        .map(|c| {
-            crate::ports::Cursor::decode(c)
-                .ok_or_else(|| AppError::from(DomainError::invalid("cursor", "is not a cursor this API returned")))
-        })
-        .transpose()?;
+    let limit = super::page_limit(params.limit.as_deref(), EXPORT_PART, EXPORT_PART).map_err(AppError::from)?;
+    let cursor = super::shipments_cursor(params.cursor.as_deref()).map_err(AppError::from)?;
     let mut writer = csv::Writer::from_writer(Vec::new());
     let (_, next) = crate::app::exports::write_trackings_csv(&deps, &tenant, cursor, limit, &mut writer).await?;
     let body = writer.into_inner().map_err(|e| AppError::Internal(format!("csv: {e}")))?;

@@ -40,6 +40,16 @@ fn page_limit(raw: Option<&str>, default: usize, max: usize) -> Result<usize, cr
     }
 }
 
+/// A shipments cursor (`Cursor::encode`'s text) given as `cursor`; an empty one is none.
+fn shipments_cursor(raw: Option<&str>) -> Result<Option<crate::ports::Cursor>, crate::domain::DomainError> {
+    raw.filter(|c| !c.is_empty())
+        .map(|c| {
+            crate::ports::Cursor::decode(c)
+                .ok_or_else(|| crate::domain::DomainError::invalid("cursor", "is not a cursor this API returned"))
+        })
+        .transpose()
+}
+
 /// A page of a listing in id order: `?cursor=<the last id seen>&limit=`.
 #[derive(Debug, serde::Deserialize)]
 pub(super) struct IdPage {

@@ -160,14 +160,7 @@ pub(super) fn instant(field: &str, raw: &Option<String>) -> Result<Option<DateTi
 impl ListParams {
     fn into_query(self) -> Result<ListQuery, DomainError> {
         let limit = super::page_limit(self.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
-        let cursor = self
-            .cursor
-            .as_deref()
-            .filter(|c| !c.is_empty())
-            .map(|c| {
-                Cursor::decode(c).ok_or_else(|| DomainError::invalid("cursor", "is not a cursor this API returned"))
-            })
-            .transpose()?;
+        let cursor = super::shipments_cursor(self.cursor.as_deref())?;
         let bool_param = |field: &str, raw: &Option<String>| -> Result<Option<bool>, DomainError> {
             match raw.as_deref() {
                 None | Some("") => Ok(None),

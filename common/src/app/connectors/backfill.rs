@@ -3,7 +3,7 @@
 //! page is one queued step (`CarrierMessage::Backfill`) on both runtimes, so a backfill of any
 //! size runs in short steps; the command line runs the same steps in-process.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{Connector, SyncOutcome, apply_storefront_event, get_connector, save_record};
@@ -273,7 +273,7 @@ pub async fn run_backfill_step(deps: &Deps, step: &BackfillStep, queue: bool) ->
             // The page is saved; without its next step the backfill would stay running.
             backfill.state = BackfillState::Failed;
             backfill.error = Some("the next page could not be queued; start the backfill again".into());
-            backfill.finished_at = Some(Utc::now());
+            backfill.finished_at = Some(deps.clock.now());
             connector.record.backfill = Some(backfill);
             save_record(deps, &connector).await?;
             return Err(error);
