@@ -18,6 +18,7 @@ async fn store() -> DynamoStore {
 porchlight::shipment_contract_tests!(store().await);
 porchlight::connection_contract_tests!(store().await);
 porchlight::connector_contract_tests!(store().await);
+porchlight::team_contract_tests!(store().await);
 porchlight::page_contract_tests!(store().await);
 porchlight::settings_contract_tests!(store().await);
 porchlight::ledger_contract_tests!(store().await);

@@ -32,6 +32,10 @@
 //! | analytics rollup | `T#<tenant>#AN#<day or month>` | `<lane as JSON>` | |
 //! | a shipment's last version counted into the rollups | `T#<tenant>` | `ANV#<shipment id>` | |
 //! | history import job | `T#<tenant>` | `IMP#<id>` | GSI2 while running: `IMPRUN` / `<created µs>#<tenant>#<id>` |
+//! | console member | `T#<tenant>` | `USR#<member id>` | |
+//! | a member's email (unique across merchants) | `USREMAIL#<sha-256 of the email>` | `USREMAIL` | |
+//! | console session (TTL at its end) | `SES#<sha-256 of its secret>` | `SES` | |
+//! | audit log line (TTL 400 days) | `T#<tenant>` | `AUD#<µs, 20 digits>-<random>` | |
 //! | message (the ledger) | `T#<tenant>` | `MSG#<shipment>#<message id>` | GSI2 while planned: `DUE#<id's first hex digit>` / `<due µs>#<tenant>#<shipment>#<id>` |
 //!
 //! GSI3 (keys only) answers shoppers' lookups within a tenant: each leg item carries
@@ -71,6 +75,7 @@ mod settings;
 mod shipments;
 mod stream;
 mod suppressions;
+mod team;
 mod tenants;
 mod webhooks;
 

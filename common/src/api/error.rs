@@ -133,6 +133,7 @@ impl From<AppError> for ApiError {
             AppError::ConnectionNotFound | AppError::Missing(_) => (StatusCode::NOT_FOUND, 404),
             AppError::RetrackNotAllowed => (StatusCode::BAD_REQUEST, 4013),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, 401),
+            AppError::Forbidden => (StatusCode::FORBIDDEN, 403),
             AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, 503),
             AppError::ReturnRefused(_) | AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, 42200),
             AppError::NotReceivable(refused) => (

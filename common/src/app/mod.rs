@@ -24,6 +24,7 @@ pub mod returns;
 pub mod scan;
 pub mod subscriptions;
 pub mod suppressions;
+pub mod team;
 mod tenants;
 mod trackings;
 pub mod webhooks;
@@ -49,7 +50,7 @@ use crate::domain::{DomainError, PollPolicy, ShipmentId, TargetPolicy};
 use crate::ports::{
     AnalyticsStore, BlobStore, BoxError, Clock, ConnectionStore, ConnectorStore, ExceptionStore, HttpClient,
     ImportStore, MessageLedger, OrderStore, PageStore, ReturnStore, SettingsStore, ShipmentStore, StoreError,
-    SuppressionList, TenantStore, WebhookStore, WorkQueue,
+    SuppressionList, TeamStore, TenantStore, WebhookStore, WorkQueue,
 };
 use crate::settings::{AdminToken, Settings};
 
@@ -58,6 +59,8 @@ use crate::settings::{AdminToken, Settings};
 pub struct Deps {
     /// Tenants and API keys.
     pub tenants: Arc<dyn TenantStore>,
+    /// Console members, sessions and the audit log.
+    pub team: Arc<dyn TeamStore>,
     /// Shipments.
     pub shipments: Arc<dyn ShipmentStore>,
     /// Work queues.
@@ -124,6 +127,8 @@ pub struct Deps {
 pub struct Ports {
     /// Tenants and API keys.
     pub tenants: Arc<dyn TenantStore>,
+    /// Console members, sessions and the audit log.
+    pub team: Arc<dyn TeamStore>,
     /// Shipments.
     pub shipments: Arc<dyn ShipmentStore>,
     /// Merchants' courier connections.
@@ -176,6 +181,7 @@ impl Ports {
     ) -> Self
     where
         S: TenantStore
+            + TeamStore
             + ShipmentStore
             + ConnectionStore
             + ConnectorStore
@@ -194,6 +200,7 @@ impl Ports {
     {
         Ports {
             tenants: Arc::new(store.clone()),
+            team: Arc::new(store.clone()),
             shipments: Arc::new(store.clone()),
             connections: Arc::new(store.clone()),
             connectors: Arc::new(store.clone()),
@@ -223,6 +230,7 @@ impl Deps {
     pub fn new(ports: Ports, secrets: SecretBox, settings: &Settings) -> Self {
         Deps {
             tenants: ports.tenants,
+            team: ports.team,
             shipments: ports.shipments,
             queue: ports.queue,
             connections: ports.connections,
@@ -299,6 +307,9 @@ pub enum AppError {
     /// The API key is missing, unknown or revoked.
     #[error("invalid api key")]
     Unauthorized,
+    /// The console member's role does not allow the action.
+    #[error("your role does not allow this")]
+    Forbidden,
     /// No such courier connection for this tenant.
     #[error("courier connection does not exist")]
     ConnectionNotFound,

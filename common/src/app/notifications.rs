@@ -375,6 +375,33 @@ async fn report_message(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, Ap
     }
 }
 
+/// A console access email (invitation, reset, lockout notice) to the member the entry's
+/// recipient names, with a one-time link made now.
+async fn access_message(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, AppError> {
+    use crate::app::team::{Purpose, link_for};
+    use crate::notify::{AccessEmail, compose_access_email};
+    let member = deps.team.member_by_email(&entry.recipient).await?.filter(|m| m.tenant_id == entry.tenant_id);
+    let Some(member) = member else { return Ok(Prepared::Skip("the member was removed")) };
+    let (kind, purpose) = match entry.trigger {
+        Trigger::MemberInvited if member.password_hash.is_some() => {
+            return Ok(Prepared::Skip("the invitation was accepted"));
+        }
+        Trigger::MemberInvited => (AccessEmail::Invitation, Purpose::Invitation),
+        Trigger::SignInLocked => (AccessEmail::Locked, Purpose::Reset),
+        _ => (AccessEmail::PasswordReset, Purpose::Reset),
+    };
+    let Some(base) = deps.public_url.as_deref() else {
+        return Ok(Prepared::Fail("no public URL to link the console from".into()));
+    };
+    let link = format!("{base}/console/link/{}", link_for(deps, &member, purpose).token);
+    let until = member.locked_until.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default();
+    let page = super::pages::page_settings(deps, &entry.tenant_id).await?;
+    match compose_access_email(kind, &page, &link, purpose.lifetime_words(), &until) {
+        Ok(message) => Ok(send(entry, &page.brand_name, message, None)),
+        Err(error) => Ok(Prepared::Fail(format!("the message could not be written: {error}"))),
+    }
+}
+
 /// The message `entry` stands for, written from the shipment (or return) as it is now.
 async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, AppError> {
     if entry.trigger.is_return() {
@@ -382,6 +409,9 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, AppError
     }
     if entry.trigger == Trigger::ReportReady {
         return report_message(deps, entry).await;
+    }
+    if entry.trigger.is_access() {
+        return access_message(deps, entry).await;
     }
     let Some(shipment) = deps.shipments.get(&entry.tenant_id, &entry.shipment_id).await? else {
         return Ok(Prepared::Skip("the shipment was deleted"));

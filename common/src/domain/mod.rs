@@ -24,6 +24,7 @@ mod reports;
 mod returns;
 mod shipment;
 mod status;
+mod team;
 mod webhook;
 
 pub use checkpoint::{Checkpoint, CheckpointHash, CheckpointInput, CheckpointSource, EventTime, written_date};
@@ -53,6 +54,10 @@ pub use shipment::{
     Shipment, ShipmentDetails, ShipmentDirection,
 };
 pub use status::{SUBTAGS, Subtag, SubtagInfo, Tag};
+pub use team::{
+    Action, LOCKOUT_FAILURES, LOCKOUT_MINUTES, MAX_PASSWORD_CHARS, Member, Role, check_password, member_email,
+    member_name,
+};
 pub use webhook::{
     ALLOWED_PORTS, MAX_ATTEMPTS as MAX_WEBHOOK_ATTEMPTS, MAX_ENDPOINTS, RETURNS_SIGNATURE_HEADER, SIGNATURE_HEADER,
     TargetPolicy, VERSION_HEADER, WebhookEvent, is_forbidden_address, retry_delay, sign_webhook, validate_target,

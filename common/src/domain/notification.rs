@@ -55,6 +55,16 @@ pub enum Trigger {
     /// ledger's shipment id encodes the report's week, see `app::reports`).
     #[serde(skip_deserializing)]
     ReportReady,
+    /// A team member's invitation to the console (the ledger's shipment id is a random id of
+    /// the invitation; the recipient names the member).
+    #[serde(skip_deserializing)]
+    MemberInvited,
+    /// A team member's password reset link.
+    #[serde(skip_deserializing)]
+    PasswordReset,
+    /// A team member's sign-in was locked after failed attempts.
+    #[serde(skip_deserializing)]
+    SignInLocked,
 }
 
 impl Trigger {
@@ -104,6 +114,9 @@ impl Trigger {
             Trigger::ReturnApproved => "return_approved",
             Trigger::ReturnRejected => "return_rejected",
             Trigger::ReportReady => "report_ready",
+            Trigger::MemberInvited => "member_invited",
+            Trigger::PasswordReset => "password_reset",
+            Trigger::SignInLocked => "sign_in_locked",
         }
     }
 
@@ -122,6 +135,9 @@ impl Trigger {
                 Trigger::ReturnApproved,
                 Trigger::ReturnRejected,
                 Trigger::ReportReady,
+                Trigger::MemberInvited,
+                Trigger::PasswordReset,
+                Trigger::SignInLocked,
             ]
             .into_iter()
             .find(|t| t.as_str() == text)
@@ -131,7 +147,12 @@ impl Trigger {
     /// Whether its message goes to the merchant's team rather than a shopper (notification
     /// reach counts the shoppers').
     pub fn is_for_team(self) -> bool {
-        matches!(self, Trigger::TeamAlert | Trigger::ReportReady)
+        matches!(self, Trigger::TeamAlert | Trigger::ReportReady) || self.is_access()
+    }
+
+    /// Whether it is a console access email (invitation, reset, lockout).
+    pub fn is_access(self) -> bool {
+        matches!(self, Trigger::MemberInvited | Trigger::PasswordReset | Trigger::SignInLocked)
     }
 
     /// Whether it is a return's message (its ledger entry names the return, not a shipment).

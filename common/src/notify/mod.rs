@@ -5,6 +5,7 @@
 //! planning and sending in `app::notifications`. [`compose_team_alert`] writes the email to a
 //! merchant's team about exception cases.
 
+mod access;
 mod report;
 mod returns;
 mod sms;
@@ -14,6 +15,7 @@ mod texts;
 use chrono::{DateTime, Utc};
 use minijinja::context;
 
+pub use access::{AccessEmail, compose_access_email};
 pub use report::compose_report_email;
 pub use returns::compose_return_email;
 pub use sms::{SmsEncoding, SmsSegments, fit_gsm7, sms_segments};

@@ -7,7 +7,8 @@
 //! which return ids for the carrier pipeline and never data, [`PageStore::page_tenant`],
 //! which routes a shopper's page to its merchant, [`ConnectorStore::connector_tenant`], which
 //! routes a storefront's webhook to its merchant, and [`ReturnStore::due_expiries`], which
-//! names returns for the expiry schedule.
+//! names returns for the expiry schedule; [`TeamStore::member_by_email`] and
+//! [`TeamStore::session`] find a console user's merchant at sign-in and from a cookie.
 
 mod analytics;
 mod blobs;
@@ -28,6 +29,7 @@ mod settings;
 mod shipments;
 mod store;
 mod suppressions;
+mod team;
 mod tenants;
 mod webhooks;
 
@@ -53,6 +55,7 @@ pub use settings::{SettingsKind, SettingsStore, Versioned};
 pub use shipments::{Cursor, ListPage, ListQuery, MAX_LOOKUP, ShipmentStore};
 pub use store::{BoxError, StoreError};
 pub use suppressions::{Suppression, SuppressionList, SuppressionReason};
+pub use team::{AuditEntry, MAX_MEMBERS, Session, TeamStore};
 pub use tenants::{ApiKeyRecord, Tenant, TenantStore};
 pub use webhooks::{
     AfterAttempt, Attempt, Delivery, DeliveryState, MAX_REPLAY_EVENTS, WebhookEventRecord, WebhookStore,

@@ -11,6 +11,7 @@ mod messages;
 mod orders;
 mod returns;
 mod settings;
+mod team;
 mod webhooks;
 
 use std::sync::Mutex;
@@ -42,6 +43,7 @@ pub use settings::{
     contract_lookups_by_number_and_order, page_contract_slugs_are_unique_and_move,
     settings_contract_versions_and_isolation,
 };
+pub use team::{sample_member, team_contract_members, team_contract_sessions_and_audit};
 pub use webhooks::webhook_contract_keeps_events_and_deliveries;
 
 /// A clock that stands still until moved.
@@ -99,6 +101,7 @@ where
         + crate::ports::ImportStore
         + crate::ports::MessageLedger
         + crate::ports::ExceptionStore
+        + crate::ports::TeamStore
         + Clone
         + 'static,
 {
@@ -119,7 +122,8 @@ impl<T: ShipmentBackend + ChangeFeed> Backend for T {}
 pub trait ShipmentBackend: TenantStore + ShipmentStore {}
 impl<T: TenantStore + ShipmentStore> ShipmentBackend for T {}
 
-fn base_time() -> DateTime<Utc> {
+/// A fixed moment the contract suites start from.
+pub fn base_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).single().expect("valid")
 }
 

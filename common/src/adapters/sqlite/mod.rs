@@ -22,6 +22,7 @@ mod schema;
 mod settings;
 mod shipments;
 mod suppressions;
+mod team;
 mod tenants;
 mod webhooks;
 mod writer;
@@ -204,6 +205,7 @@ mod tests {
         crate::order_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::analytics_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
         crate::return_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
+        crate::team_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
     }
 
     /// The file-backed store, with its pool of read connections over WAL.

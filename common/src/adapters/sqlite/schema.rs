@@ -302,6 +302,31 @@ CREATE TABLE connector_resources (
     PRIMARY KEY (tenant_id, connector_id, resource)
 );
 "#,
+    // The console: team members (an email signs in to one merchant), sessions by the digest
+    // of their cookie's secret, the audit log.
+    r#"
+CREATE TABLE members (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    email TEXT NOT NULL UNIQUE,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE TABLE console_sessions (
+    digest BLOB PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at);
+CREATE TABLE audit_log (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+"#,
 ];
 
 pub(super) fn migrate(connection: &Connection) -> Result<(), StoreError> {
