@@ -9,6 +9,7 @@ pub mod adapters;
 pub mod api;
 pub mod app;
 pub mod carriers;
+pub mod console;
 pub mod couriers;
 pub mod demo;
 pub mod domain;

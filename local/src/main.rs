@@ -103,6 +103,9 @@ enum Command {
     /// A merchant's storefront connectors (Shopify, WooCommerce): list them, backfill orders.
     #[command(subcommand)]
     Connectors(commands::connectors::ConnectorsCommand),
+    /// A merchant's console team: add, list, remove members; print a sign-in link.
+    #[command(subcommand)]
+    Users(commands::users::UsersCommand),
     /// Write a merchant's trackings out as CSV (the columns an import reads).
     #[command(subcommand)]
     Export(commands::export::ExportCommand),
@@ -143,8 +146,13 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Tenants(command) => {
             let mode = if command.creates() { Open::OrCreate } else { Open::Existing };
-            let deps = connect(&cli.db, mode, given)?;
+            let deps = connect(&cli.db, mode, |name| given(name).or_else(|| public_url(name)))?;
             commands::tenants::run(&deps, command).await
+        }
+        Command::Users(command) => {
+            // Printed sign-in links start with the public URL serve is given.
+            let deps = connect(&cli.db, Open::Existing, |name| given(name).or_else(|| public_url(name)))?;
+            commands::users::run(&deps, command).await
         }
         Command::Quarantine(command) => {
             let deps = connect(&cli.db, Open::Existing, given)?;
@@ -152,7 +160,6 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::TrackingPage(command) => {
             // The page's address in what is printed comes from the public URL serve is given.
-            let public_url = |name: &str| (name == var::PUBLIC_URL).then(|| std::env::var(name).ok()).flatten();
             let deps = connect(&cli.db, Open::Existing, |name| given(name).or_else(|| public_url(name)))?;
             commands::tracking_page::run(&deps, command).await
         }
@@ -179,7 +186,6 @@ async fn main() -> anyhow::Result<()> {
             commands::analytics::run(&deps, &store, command).await
         }
         Command::Reports(command) => {
-            let public_url = |name: &str| (name == var::PUBLIC_URL).then(|| std::env::var(name).ok()).flatten();
             let deps = connect(&cli.db, Open::Existing, |name| given(name).or_else(|| public_url(name)))?;
             commands::reports::run(&deps, command).await
         }
@@ -204,6 +210,12 @@ async fn main() -> anyhow::Result<()> {
             commands::connectors::run(&deps, command).await
         }
     }
+}
+
+/// `PORCHLIGHT_PUBLIC_URL` from the environment when `name` asks for it: commands that print
+/// links (pages, reports, sign-in links) start them with the address serve is given.
+fn public_url(name: &str) -> Option<String> {
+    (name == var::PUBLIC_URL).then(|| std::env::var(name).ok()).flatten()
 }
 
 /// The use cases on the database at `db`, with the settings `var` gives (the operator verbs

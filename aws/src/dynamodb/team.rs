@@ -35,15 +35,15 @@ fn read_member(item: &Item) -> Result<Member, StoreError> {
     serde_json::from_str(text(item, "body")?).map_err(|_| corrupt("body"))
 }
 
-fn member_put(table: &str, member: &Member) -> Result<aws_sdk_dynamodb::types::builders::PutBuilder, StoreError> {
-    Ok(Put::builder()
-        .table_name(table)
-        .item("PK", s(tenant_pk(&member.tenant_id)))
-        .item("SK", s(member_sk(&member.id)))
-        .item("tenant_id", s(member.tenant_id.as_str()))
-        .item("email", s(&member.email))
-        .item("version", AttributeValue::N(member.version.to_string()))
-        .item("body", s(serde_json::to_string(member).map_err(unavailable)?)))
+fn member_item(member: &Member) -> Result<Item, StoreError> {
+    Ok(Item::from([
+        ("PK".to_owned(), s(tenant_pk(&member.tenant_id))),
+        ("SK".to_owned(), s(member_sk(&member.id))),
+        ("tenant_id".to_owned(), s(member.tenant_id.as_str())),
+        ("email".to_owned(), s(&member.email)),
+        ("version".to_owned(), AttributeValue::N(member.version.to_string())),
+        ("body".to_owned(), s(serde_json::to_string(member).map_err(unavailable)?)),
+    ]))
 }
 
 fn condition_failed(
@@ -57,7 +57,9 @@ fn condition_failed(
 #[async_trait]
 impl TeamStore for DynamoStore {
     async fn insert_member(&self, member: &Member) -> Result<(), StoreError> {
-        let record = member_put(&self.table, member)?
+        let record = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(member_item(member)?))
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .map_err(unavailable)?;
@@ -83,8 +85,8 @@ impl TeamStore for DynamoStore {
         let result = self
             .client
             .put_item()
-            .set_item(member_put(&self.table, member)?.build().map_err(unavailable)?.item)
             .table_name(&self.table)
+            .set_item(Some(member_item(member)?))
             .condition_expression("attribute_exists(PK) AND version = :read AND email = :email")
             .expression_attribute_values(":read", AttributeValue::N(member.version.saturating_sub(1).to_string()))
             .expression_attribute_values(":email", s(&member.email))

@@ -125,6 +125,8 @@ async fn stats(State(deps): State<Deps>) -> Result<Response, ApiError> {
 #[derive(Deserialize)]
 struct NewTenant {
     name: String,
+    #[serde(default)]
+    owner_email: Option<String>,
 }
 
 fn tenant_json(tenant: &crate::ports::Tenant) -> serde_json::Value {
@@ -144,11 +146,26 @@ fn tenant_id(id: &str) -> Result<TenantId, ApiError> {
     TenantId::parse(id).map_err(|_| ApiError::from(AppError::NotFound))
 }
 
-/// `POST /admin/tenants {"name": ...}`: a merchant and its first API key.
+/// `POST /admin/tenants {"name": ..., "owner_email": ...}`: a merchant, its first API key and, with
+/// an owner, their one-time sign-in link.
 async fn create_tenant(State(deps): State<Deps>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     let new: NewTenant = super::parse_body(body)?;
+    if let Some(email) = &new.owner_email {
+        app::team::check_new_email(&deps, email).await?;
+    }
     let (tenant, key) = app::create_tenant(&deps, &new.name).await?;
-    let body = serde_json::json!({ "tenant": tenant_json(&tenant), "api_key": new_key_json(&key) });
+    let mut body = serde_json::json!({ "tenant": tenant_json(&tenant), "api_key": new_key_json(&key) });
+    if let Some(email) = &new.owner_email {
+        let (owner, link) = app::team::add_owner(&deps, &tenant.id, email).await?;
+        let path = format!("/console/link/{}", link.token);
+        body["owner"] = serde_json::json!({
+            "id": owner.id,
+            "email": owner.email,
+            "role": owner.role.as_str(),
+            "sign_in_link": deps.public_url.as_deref().map_or(path.clone(), |base| format!("{base}{path}")),
+            "sign_in_link_expires_at": super::wire::timestamp(link.expires_at),
+        });
+    }
     Ok(envelope(StatusCode::CREATED, body))
 }
 

@@ -46,6 +46,7 @@ pub fn router(deps: Deps) -> Router {
         merchant_router(deps.clone()),
         admin_router(deps.clone()),
         webhook_router(deps.clone()),
+        crate::console::console_router(deps.clone()),
         crate::web::page_router(deps),
     ])
 }

@@ -12,11 +12,13 @@ use crate::ports::{Cursor, ListQuery};
 /// Trackings read from the store at once.
 const PAGE: usize = 200;
 
-/// Writes the header and then the tenant's trackings from `cursor` on, at most `limit`, into
-/// `writer`: how many it wrote, and where the next part starts when more follow.
+/// Writes the header and then the tenant's trackings that pass `filters` (its page size and
+/// cursor aside) from `cursor` on, at most `limit`, into `writer`: how many it wrote, and
+/// where the next part starts when more follow.
 pub async fn write_trackings_csv<W: Write>(
     deps: &Deps,
     tenant: &TenantId,
+    filters: &ListQuery,
     mut cursor: Option<Cursor>,
     limit: usize,
     writer: &mut csv::Writer<W>,
@@ -25,7 +27,7 @@ pub async fn write_trackings_csv<W: Write>(
     writer.write_record(csv_header()).map_err(failed)?;
     let mut written = 0;
     while written < limit {
-        let query = ListQuery { limit: PAGE.min(limit - written), cursor: cursor.take(), ..ListQuery::default() };
+        let query = ListQuery { limit: PAGE.min(limit - written), cursor: cursor.take(), ..filters.clone() };
         let page = deps.shipments.list(tenant, &query).await?;
         for shipment in &page.shipments {
             writer.write_record(csv_row(shipment)).map_err(failed)?;

@@ -104,13 +104,23 @@ impl Visit {
     }
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// The value of the request's cookie `name`, if it sent one.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('=').map(str::to_owned))
+}
+
+/// The client's address: the runtime's [`ClientIp`], else the connection's peer.
+pub(crate) fn client_ip(parts: &axum::http::request::Parts) -> IpAddr {
+    match (parts.extensions.get::<ClientIp>(), parts.extensions.get::<ConnectInfo<SocketAddr>>()) {
+        (Some(ClientIp(ip)), _) => *ip,
+        (None, Some(ConnectInfo(address))) => address.ip(),
+        (None, None) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    }
 }
 
 /// What the request says about its client: its address, languages and remembered pick.
@@ -124,11 +134,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Client {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = match (parts.extensions.get::<ClientIp>(), parts.extensions.get::<ConnectInfo<SocketAddr>>()) {
-            (Some(ClientIp(ip)), _) => *ip,
-            (None, Some(ConnectInfo(address))) => address.ip(),
-            (None, None) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        };
+        let ip = client_ip(parts);
         let accept_language = parts
             .headers
             .get(header::ACCEPT_LANGUAGE)

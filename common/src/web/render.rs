@@ -43,7 +43,7 @@ fn engine() -> &'static Templates {
     static ENGINE: OnceLock<Templates> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let mut env = Environment::new();
-        for (name, source) in TEMPLATES {
+        for (name, source) in TEMPLATES.iter().chain(crate::console::TEMPLATES) {
             env.add_template(name, source).expect("templates are checked by tests");
         }
         Templates { env, css: Value::from_safe_string(CSS.to_owned()), css_source: csp_source(CSS) }

@@ -36,8 +36,9 @@ pub async fn run(deps: &Deps, command: ExportCommand) -> anyhow::Result<()> {
         None => Box::new(std::io::stdout().lock()),
     };
     let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(sink));
-    let (exported, _) =
-        write_trackings_csv(deps, &tenant, None, usize::MAX, &mut writer).await.context("writing the trackings")?;
+    let (exported, _) = write_trackings_csv(deps, &tenant, &Default::default(), None, usize::MAX, &mut writer)
+        .await
+        .context("writing the trackings")?;
     writer.flush().context("writing the file")?;
     if let Some(path) = out {
         print_json(&serde_json::json!({ "exported": exported, "file": path }))?;

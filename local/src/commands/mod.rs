@@ -16,6 +16,7 @@ pub mod returns;
 pub mod serve;
 pub mod tenants;
 pub mod tracking_page;
+pub mod users;
 
 /// A JSON value of type `T` from `file`, or standard input for `-`; errors name the file and
 /// the field.

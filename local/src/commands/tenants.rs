@@ -12,6 +12,9 @@ pub enum TenantsCommand {
     Create {
         /// The merchant's display name.
         name: String,
+        /// The console's first owner: prints their one-time sign-in link too.
+        #[arg(long)]
+        owner: Option<String>,
         /// Print everything as one JSON object instead.
         #[arg(long)]
         json: bool,
@@ -57,14 +60,35 @@ pub fn tenant_id(raw: &str) -> anyhow::Result<TenantId> {
 
 pub async fn run(deps: &Deps, command: TenantsCommand) -> anyhow::Result<()> {
     match command {
-        TenantsCommand::Create { name, json } => {
+        TenantsCommand::Create { name, owner, json } => {
+            if let Some(email) = &owner {
+                match app::team::check_new_email(deps, email).await {
+                    Ok(_) => {}
+                    Err(AppError::Invalid(invalid)) => bail!("--owner: {invalid}"),
+                    Err(AppError::Unprocessable(why)) => bail!("--owner: {why}"),
+                    Err(other) => return Err(other).context("checking the owner's address"),
+                }
+            }
             let (tenant, key) = app::create_tenant(deps, &name).await.context("creating the tenant")?;
+            let owner = match &owner {
+                Some(email) => Some(app::team::add_owner(deps, &tenant.id, email).await.context("adding the owner")?),
+                None => None,
+            };
+            let base = deps.public_url.as_deref().unwrap_or("http://127.0.0.1:8080");
+            let owner_link = owner.as_ref().map(|(_, link)| format!("{base}/console/link/{}", link.token));
             if json {
-                let out =
-                    json!({"tenant_id": tenant.id, "name": tenant.name, "key_id": key.key_id, "api_key": key.secret});
+                let out = json!({
+                    "tenant_id": tenant.id, "name": tenant.name, "key_id": key.key_id, "api_key": key.secret,
+                    "owner_id": owner.as_ref().map(|(m, _)| &m.id), "owner_sign_in_link": owner_link,
+                });
                 println!("{out}");
             } else {
                 println!("tenant: {} ({})", tenant.name, tenant.id);
+                if let (Some((member, link)), Some(url)) = (&owner, &owner_link) {
+                    println!("owner: {} ({})", member.email, member.id);
+                    println!("owner's one-time sign-in link (until {}):", link.expires_at.to_rfc3339());
+                    println!("{url}");
+                }
                 println!("key id: {}", key.key_id);
                 println!("api key (shown once, keep it safe):");
                 println!("{}", key.secret);

@@ -85,7 +85,9 @@ pub(super) async fn export_trackings(
     let limit = super::page_limit(params.limit.as_deref(), EXPORT_PART, EXPORT_PART).map_err(AppError::from)?;
     let cursor = super::shipments_cursor(params.cursor.as_deref()).map_err(AppError::from)?;
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let (_, next) = crate::app::exports::write_trackings_csv(&deps, &tenant, cursor, limit, &mut writer).await?;
+    let (_, next) =
+        crate::app::exports::write_trackings_csv(&deps, &tenant, &Default::default(), cursor, limit, &mut writer)
+            .await?;
     let body = writer.into_inner().map_err(|e| AppError::Internal(format!("csv: {e}")))?;
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();

@@ -166,6 +166,26 @@ pub(crate) async fn plan_access_email(
     Ok(())
 }
 
+/// Checks that `email` could be a new member's (an address, on no team yet), before a
+/// merchant is made with it as owner.
+pub async fn check_new_email(deps: &Deps, email: &str) -> Result<String, AppError> {
+    let email = member_email(email)?;
+    if deps.team.member_by_email(&email).await?.is_some() {
+        return Err(AppError::Unprocessable("this email address is already on a team".into()));
+    }
+    Ok(email)
+}
+
+/// Makes `email` the merchant's owner (without a password) and a one-time sign-in link for
+/// them: how a new merchant's first owner gets in.
+pub async fn add_owner(deps: &Deps, tenant: &TenantId, email: &str) -> Result<(Member, OneTimeLink), AppError> {
+    let owner =
+        add_member(deps, tenant, &Actor::Operator, NewMember { email, name: "", role: Role::Owner, password: None })
+            .await?;
+    let link = link_for(deps, &owner, Purpose::SignIn);
+    Ok((owner, link))
+}
+
 /// A merchant's members, oldest first.
 pub async fn members(deps: &Deps, tenant: &TenantId) -> Result<Vec<Member>, AppError> {
     Ok(deps.team.list_members(tenant).await?)
