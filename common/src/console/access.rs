@@ -207,8 +207,10 @@ pub(super) async fn use_link(
     if let Err(response) = within_limit(&console, &parts) {
         return response;
     }
+    let sets_password = matches!(members::link_member(&console.deps, &token).await, Ok((_, p)) if p.sets_password());
     match members::redeem_link(&console.deps, &token, form.password.as_deref()).await {
-        Ok(signed) => signed_in(&signed, Some("/console/shipments?notice=password_set")),
+        Ok(signed) if sets_password => signed_in(&signed, Some("/console/shipments?notice=password_set")),
+        Ok(signed) => signed_in(&signed, None),
         Err(AppError::Unauthorized) => dead_link(),
         Err(AppError::Invalid(_) | AppError::Required(_)) => {
             let Ok((member, _)) = members::link_member(&console.deps, &token).await else { return dead_link() };

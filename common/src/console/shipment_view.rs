@@ -144,6 +144,8 @@ pub(super) async fn detail_page(
         messages => super::value(&messages),
         can_retrack => !finished,
         can_complete => shipment.completed.is_none(),
+        status => super::shipments::status_label(shipment.tag),
+        tone => super::shipments::tone(shipment.tag),
     };
     let title = format!("{} {}", super::shipments::carrier_name(&shipment.slug), shipment.tracking_number.as_str());
     Ok(page(StatusCode::OK, "console/shipment.html", &title, &layout, content))

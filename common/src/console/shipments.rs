@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 use super::{Console, Visitor, failure, message, notice_text, page, see_other};
 use crate::app::{self, AppError, NewTracking};
 use crate::domain::{
-    Action, CompletionReason, CountryCode, Language, Shipment, ShipmentDetails, ShipmentId, Slug, Tag, TrackingNumber,
+    Action, CompletionReason, CountryCode, Shipment, ShipmentDetails, ShipmentId, Slug, Tag, TrackingNumber,
 };
 use crate::ports::{Cursor, ListQuery};
-use crate::web::{Catalog, url_component};
+use crate::web::url_component;
 
 /// Shipments on a page of the list.
 const PAGE_SIZE: usize = 50;
@@ -132,12 +132,27 @@ struct Row {
 
 /// How a status reads: good (delivered), bad (exception, failed attempt, expired), near
 /// (out for delivery, at a pickup point) or plain.
-fn tone(tag: Tag) -> &'static str {
+pub(super) fn tone(tag: Tag) -> &'static str {
     match tag {
         Tag::Delivered => "good",
         Tag::Exception | Tag::AttemptFail | Tag::Expired => "bad",
         Tag::OutForDelivery | Tag::AvailableForPickup => "near",
         _ => "plain",
+    }
+}
+
+/// How the team names a status (AfterShip's names, not the shopper's wording).
+pub(super) fn status_label(tag: Tag) -> &'static str {
+    match tag {
+        Tag::Pending => "Pending",
+        Tag::InfoReceived => "Info received",
+        Tag::InTransit => "In transit",
+        Tag::OutForDelivery => "Out for delivery",
+        Tag::AvailableForPickup => "Available for pickup",
+        Tag::Delivered => "Delivered",
+        Tag::AttemptFail => "Failed attempt",
+        Tag::Exception => "Exception",
+        Tag::Expired => "Expired",
     }
 }
 
@@ -150,7 +165,7 @@ pub(super) fn when(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-fn row(shipment: &Shipment, catalog: &Catalog) -> Row {
+fn row(shipment: &Shipment) -> Row {
     let details = &shipment.details;
     let country = |c: &Option<CountryCode>| c.as_ref().map_or("?", |c| c.as_str()).to_owned();
     Row {
@@ -158,7 +173,7 @@ fn row(shipment: &Shipment, catalog: &Catalog) -> Row {
         tracking_number: shipment.tracking_number.as_str().to_owned(),
         title: details.title.clone(),
         carrier: carrier_name(&shipment.slug),
-        status: catalog.status(shipment.tag).to_owned(),
+        status: status_label(shipment.tag).to_owned(),
         substatus: shipment.subtag.message().to_owned(),
         tone: tone(shipment.tag),
         order: details.order_number.clone().or_else(|| details.order_id.clone()),
@@ -204,15 +219,14 @@ async fn list_page(console: &Console, visitor: &Visitor, filters: &Filters, prob
         Ok(listed) => listed,
         Err(error) => return failure(&error),
     };
-    let catalog = Catalog::of(Language::En);
-    let rows: Vec<Row> = listed.shipments.iter().map(|s| row(s, catalog)).collect();
+    let rows: Vec<Row> = listed.shipments.iter().map(row).collect();
     let base = filters.query_string();
     let next_href = listed.next_cursor.map(|cursor| {
         let joiner = if base.is_empty() { "?" } else { "&" };
         format!("/console/shipments{base}{joiner}cursor={}", cursor.encode())
     });
     let statuses: Vec<Choice> =
-        Tag::ALL.iter().map(|t| Choice { value: t.as_str(), label: catalog.status(*t).to_owned() }).collect();
+        Tag::ALL.iter().map(|t| Choice { value: t.as_str(), label: status_label(*t).to_owned() }).collect();
     let mut layout = visitor.layout("shipments");
     layout.notice = notice_text(&filters.notice).map(str::to_owned);
     problems.extend(problem);

@@ -1,1 +1,296 @@
+//! The console through the whole router, in process: sign-in, sessions, CSRF, roles, tenants
+//! kept apart, the list's filters.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use crate::adapters::sqlite::SqliteStore;
+use crate::app::team::{Actor, NewMember, add_member};
+use crate::app::{self, Deps, NewTracking};
+use crate::domain::{Role, ShipmentDetails, ShipmentId, Slug, TenantId, TrackingNumber};
+use crate::testkit::{ManualClock, base_time};
+
+const PASSWORD: &str = "correct horse battery";
+
+struct Harness {
+    router: Router,
+    deps: Deps,
+    tenant: TenantId,
+}
+
+/// One browser: its cookies, and the last page it was given.
+#[derive(Default)]
+struct Browser {
+    cookies: HashMap<String, String>,
+}
+
+struct Answer {
+    status: StatusCode,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    body: String,
+}
+
+impl Answer {
+    /// The first form's CSRF token on the page.
+    fn csrf(&self) -> String {
+        let start = self.body.find("name=\"csrf\" value=\"").expect("a form with a token") + 19;
+        self.body[start..].split('"').next().expect("a token").to_owned()
+    }
+}
+
+impl Harness {
+    async fn new() -> Harness {
+        let store = SqliteStore::in_memory().expect("store");
+        let deps = crate::testkit::deps(store, Arc::new(ManualClock::at(base_time())));
+        let tenant = app::create_tenant(&deps, "Acme").await.expect("tenant").0.id;
+        Harness { router: crate::api::router(deps.clone()), deps, tenant }
+    }
+
+    async fn member(&self, tenant: &TenantId, email: &str, role: Role) {
+        let new = NewMember { email, name: "", role, password: Some(PASSWORD) };
+        add_member(&self.deps, tenant, &Actor::Operator, new).await.expect("member");
+    }
+
+    async fn tracking(&self, tenant: &TenantId, slug: &str, number: &str, order: &str) -> ShipmentId {
+        let details = ShipmentDetails { order_number: Some(order.to_owned()), ..ShipmentDetails::default() };
+        let new = NewTracking {
+            slug: Some(Slug::parse(slug).expect("slug")),
+            tracking_number: TrackingNumber::parse(number).expect("number"),
+            details,
+            last_mile: None,
+        };
+        app::create_tracking(&self.deps, tenant, new).await.expect("tracking").id
+    }
+
+    async fn send(&self, browser: &mut Browser, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Answer {
+        let cookies: Vec<String> = browser.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut request = Request::builder().method(method).uri(path).header(header::COOKIE, cookies.join("; "));
+        let body = match form {
+            Some(fields) => {
+                request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                Body::from(url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish())
+            }
+            None => Body::empty(),
+        };
+        let response = self.router.clone().oneshot(request.body(body).expect("request")).await.expect("response");
+        let status = response.status();
+        let location = response.headers().get(header::LOCATION).map(|v| v.to_str().expect("ascii").to_owned());
+        let set_cookies: Vec<String> = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().expect("ascii").to_owned())
+            .collect();
+        for cookie in &set_cookies {
+            let (pair, _) = cookie.split_once(';').unwrap_or((cookie, ""));
+            let (name, value) = pair.split_once('=').expect("a cookie");
+            if value.is_empty() {
+                browser.cookies.remove(name);
+            } else {
+                browser.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let body = response.into_body().collect().await.expect("body").to_bytes();
+        Answer { status, location, set_cookies, body: String::from_utf8_lossy(&body).into_owned() }
+    }
+
+    async fn get(&self, browser: &mut Browser, path: &str) -> Answer {
+        self.send(browser, Method::GET, path, None).await
+    }
+
+    async fn post(&self, browser: &mut Browser, path: &str, form: &[(&str, &str)]) -> Answer {
+        self.send(browser, Method::POST, path, Some(form)).await
+    }
+
+    /// A browser signed in as `email`.
+    async fn signed_in(&self, email: &str) -> Browser {
+        let mut browser = Browser::default();
+        let form = self.get(&mut browser, "/console/sign-in").await;
+        let token = form.csrf();
+        let answer = self
+            .post(&mut browser, "/console/sign-in", &[("csrf", &token), ("email", email), ("password", PASSWORD)])
+            .await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        browser
+    }
+}
+
+#[tokio::test]
+async fn signing_in_opens_the_console_and_signing_out_closes_it() {
+    let h = Harness::new().await;
+    h.member(&h.tenant, "ana@example.com", Role::Agent).await;
+    h.tracking(&h.tenant, "ups", "1Z999AA10123456784", "#1001").await;
+    let mut browser = Browser::default();
+    let away = h.get(&mut browser, "/console/shipments?tag=Delivered").await;
+    assert_eq!(away.status, StatusCode::SEE_OTHER);
+    assert_eq!(away.location.as_deref(), Some("/console/sign-in?next=%2Fconsole%2Fshipments%3Ftag%3DDelivered"));
+
+    let form = h.get(&mut browser, "/console/sign-in").await;
+    assert!(form.set_cookies[0].contains("HttpOnly; Secure; SameSite=Strict"), "{:?}", form.set_cookies);
+    let token = form.csrf();
+    let forged = h
+        .post(
+            &mut browser,
+            "/console/sign-in",
+            &[("csrf", "0123"), ("email", "ana@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let wrong = h
+        .post(&mut browser, "/console/sign-in", &[("csrf", &token), ("email", "ana@example.com"), ("password", "nope")])
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("The email address or password is not right."));
+    let path = "/console/sign-in?next=%2Fconsole%2Fshipments%3Ftag%3DDelivered";
+    let right =
+        h.post(&mut browser, path, &[("csrf", &token), ("email", "ana@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(right.status, StatusCode::SEE_OTHER);
+    assert_eq!(right.location.as_deref(), Some("/console/shipments?tag=Delivered"));
+    let session = right.set_cookies.iter().find(|c| c.starts_with("pl_console=")).expect("a session cookie");
+    assert!(session.contains("Path=/console") && session.contains("HttpOnly; Secure; SameSite=Lax"), "{session}");
+
+    let list = h.get(&mut browser, "/console/shipments").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains("1Z999AA10123456784"));
+    assert!(list.body.contains("ana@example.com"));
+    let csp = "default-src 'none'; style-src 'self'";
+    let answer = h.router.clone().oneshot(Request::get("/console/sign-in").body(Body::empty()).expect("request"));
+    let headers = answer.await.expect("response").headers().clone();
+    assert!(headers[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii").starts_with(csp));
+
+    let token = list.csrf();
+    let out = h.post(&mut browser, "/console/sign-out", &[("csrf", &token)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    browser.cookies.insert("pl_console".into(), session["pl_console=".len()..].split(';').next().expect("v").into());
+    assert_eq!(h.get(&mut browser, "/console/shipments").await.status, StatusCode::SEE_OTHER, "the old cookie is dead");
+}
+
+#[tokio::test]
+async fn a_viewer_has_no_edit_controls_and_its_forged_posts_change_nothing() {
+    let h = Harness::new().await;
+    h.member(&h.tenant, "vic@example.com", Role::Viewer).await;
+    h.member(&h.tenant, "ana@example.com", Role::Agent).await;
+    let id = h.tracking(&h.tenant, "ups", "1Z999AA10123456784", "#1001").await;
+    let page = format!("/console/shipments/{id}");
+
+    let mut viewer = h.signed_in("vic@example.com").await;
+    let seen = h.get(&mut viewer, &page).await;
+    assert_eq!(seen.status, StatusCode::OK);
+    assert!(seen.body.contains("1Z999AA10123456784"));
+    for control in ["Retrack now", "Mark completed", "Save tags and note"] {
+        assert!(!seen.body.contains(control), "a viewer is not offered {control:?}");
+    }
+    let list = h.get(&mut viewer, "/console/shipments").await;
+    assert!(!list.body.contains("Add a tracking"));
+    let token = seen.csrf();
+    for (path, form) in [
+        (format!("{page}/retrack"), vec![("csrf", token.as_str())]),
+        (format!("{page}/labels"), vec![("csrf", token.as_str()), ("tags", "vip")]),
+        (format!("{page}/complete"), vec![("csrf", token.as_str()), ("reason", "lost")]),
+        ("/console/shipments".to_owned(), vec![("csrf", token.as_str()), ("tracking_number", "449044304137821")]),
+        ("/console/team".to_owned(), vec![("csrf", token.as_str()), ("email", "x@example.com"), ("role", "owner")]),
+    ] {
+        let answer = h.post(&mut viewer, &path, &form).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let unchanged = app::get_tracking(&h.deps, &h.tenant, &id).await.expect("tracking");
+    assert_eq!((unchanged.retracked_at, unchanged.completed), (None, None));
+    assert!(unchanged.details.shipment_tags.is_empty());
+    assert_eq!(app::list_trackings(&h.deps, &h.tenant, &Default::default()).await.expect("list").total, 1);
+
+    let mut agent = h.signed_in("ana@example.com").await;
+    let theirs = h.get(&mut agent, &page).await;
+    assert!(theirs.body.contains("Retrack now"));
+    let stolen = h.post(&mut agent, &format!("{page}/labels"), &[("csrf", &token), ("tags", "vip")]).await;
+    assert_eq!(stolen.status, StatusCode::FORBIDDEN, "another session's token does not do");
+    let token = theirs.csrf();
+    let done = h
+        .post(&mut agent, &format!("{page}/labels"), &[("csrf", &token), ("tags", "vip, late"), ("note", "called")])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let labelled = app::get_tracking(&h.deps, &h.tenant, &id).await.expect("tracking");
+    assert_eq!(labelled.details.shipment_tags, ["vip", "late"]);
+    assert_eq!(labelled.details.note.as_deref(), Some("called"));
+    let (log, _) = app::team::audit_log(&h.deps, &h.tenant, None, 10).await.expect("log");
+    assert!(log.iter().any(|e| (e.actor.as_str(), e.action.as_str()) == ("ana@example.com", "shipment.labelled")));
+    assert!(!log.iter().any(|e| e.actor == "vic@example.com"), "refused posts change nothing, the log neither");
+}
+
+#[tokio::test]
+async fn a_member_never_reaches_another_merchants_shipments() {
+    let h = Harness::new().await;
+    let other = app::create_tenant(&h.deps, "Other").await.expect("tenant").0.id;
+    h.member(&other, "bo@example.com", Role::Owner).await;
+    let theirs = h.tracking(&h.tenant, "ups", "1Z999AA10123456784", "#1001").await;
+    let mut bo = h.signed_in("bo@example.com").await;
+    let list = h.get(&mut bo, "/console/shipments").await;
+    assert!(!list.body.contains("1Z999AA10123456784"));
+    assert_eq!(h.get(&mut bo, &format!("/console/shipments/{theirs}")).await.status, StatusCode::NOT_FOUND);
+    let token = list.csrf();
+    let answer = h.post(&mut bo, &format!("/console/shipments/{theirs}/retrack"), &[("csrf", &token)]).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_eq!(app::get_tracking(&h.deps, &h.tenant, &theirs).await.expect("tracking").retracked_at, None);
+    let csv = h.get(&mut bo, "/console/shipments.csv").await;
+    assert!(!csv.body.contains("1Z999AA10123456784"));
+}
+
+#[tokio::test]
+async fn filters_narrow_the_list_and_the_csv_of_the_view() {
+    let h = Harness::new().await;
+    h.member(&h.tenant, "ana@example.com", Role::Agent).await;
+    h.tracking(&h.tenant, "ups", "1Z999AA10123456784", "#1001").await;
+    h.tracking(&h.tenant, "fedex", "449044304137821", "#1002").await;
+    let mut ana = h.signed_in("ana@example.com").await;
+    let ups = h.get(&mut ana, "/console/shipments?slug=ups&tag=Pending").await;
+    assert!(ups.body.contains("1Z999AA10123456784") && !ups.body.contains("449044304137821"));
+    assert!(ups.body.contains("1 shipment<"), "the count");
+    let searched = h.get(&mut ana, "/console/shipments?q=%231002").await;
+    assert!(searched.body.contains("449044304137821") && !searched.body.contains("1Z999AA10123456784"));
+    let csv = h.get(&mut ana, "/console/shipments.csv?slug=fedex").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.body.lines().count(), 2, "the header and the one FedEx tracking: {}", csv.body);
+    let bad = h.get(&mut ana, "/console/shipments?destination=Narnia").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("To country must be a country code"));
+
+    let token = ups.csrf();
+    let added = h
+        .post(&mut ana, "/console/shipments", &[("csrf", &token), ("tracking_number", "9400111899223100000000")])
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let page = h.get(&mut ana, added.location.as_deref().expect("to the new shipment")).await;
+    assert!(page.body.contains("USPS 9400111899223100000000"), "the carrier detected as typed");
+    let refused = h.post(&mut ana, "/console/shipments", &[("csrf", &token), ("tracking_number", "??")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("The tracking was not added"));
+}
+
+#[tokio::test]
+async fn an_invitation_from_the_team_page_and_the_roles_it_may_give() {
+    let h = Harness::new().await;
+    h.member(&h.tenant, "owner@example.com", Role::Owner).await;
+    h.member(&h.tenant, "adm@example.com", Role::Admin).await;
+    let mut admin = h.signed_in("adm@example.com").await;
+    let team = h.get(&mut admin, "/console/team").await;
+    assert!(team.body.contains("Send the invitation"));
+    assert!(!team.body.contains("<option value=\"owner\""), "admins do not give the owner role");
+    let token = team.csrf();
+    let invited =
+        h.post(&mut admin, "/console/team", &[("csrf", &token), ("email", "new@example.com"), ("role", "agent")]).await;
+    assert_eq!(invited.status, StatusCode::SEE_OTHER);
+    let new = app::team::find_member(&h.deps, &h.tenant, "new@example.com").await.expect("invited");
+    assert_eq!(new.role, Role::Agent);
+    let owner = app::team::find_member(&h.deps, &h.tenant, "owner@example.com").await.expect("owner");
+    let removal = h.post(&mut admin, &format!("/console/team/{}/remove", owner.id), &[("csrf", &token)]).await;
+    assert_eq!(removal.status, StatusCode::FORBIDDEN);
+    assert!(app::team::find_member(&h.deps, &h.tenant, "owner@example.com").await.is_ok());
+    let log = h.get(&mut admin, "/console/audit").await;
+    assert!(log.body.contains("member.invited"));
+}
