@@ -26,6 +26,7 @@ FUNCTIONS = [
     "ApiFunction", "WebhookIntakeFunction", "TrackingUpdaterFunction", "StatusFanoutFunction", "CarrierPollerFunction",
     "TrackingPageFunction", "NotifierFunction", "WebhookDispatcherFunction",
     "ExceptionDetectorFunction", "PageFormsFunction", "ReportGeneratorFunction", "HistoryImporterFunction",
+    "ConsoleFunction",
 ]
 PARAMETERS = {"Stage": "check", "SecretKey": "0" * 64}
 READ_WRITE = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
@@ -58,6 +59,9 @@ DYNAMODB_ACTIONS = {
     "ReportGeneratorFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
     # Import jobs read and saved; trackings inserted and updated with their lookup items.
     "HistoryImporterFunction": READ_WRITE,
+    # The console: members added and removed with their email items (transactions, a
+    # condition on each), sessions and audit lines put, shipments read, listed and changed.
+    "ConsoleFunction": READ_WRITE | {"dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem"},
 }
 # AWS managed policies SAM attaches for logs and event sources; nothing broader.
 MANAGED = {"AWSLambdaBasicExecutionRole", "AWSLambdaSQSQueueExecutionRole", "AWSLambdaDynamoDBExecutionRole"}
@@ -273,7 +277,13 @@ def deploy_and_inspect(template):
     # and the page API is made through moto's API Gateway API for the distribution to face.
     pages = page_api_definition["Body"]
     routes = {(path, method) for path, item in pages["paths"].items() for method in item}
-    expect(routes == {("/t/{proxy+}", "get"), ("/t/{proxy+}", "post"), ("/reports/{proxy+}", "get")}, f"page API routes {routes}")
+    expected_routes = {
+        ("/t/{proxy+}", "get"), ("/t/{proxy+}", "post"), ("/reports/{proxy+}", "get"),
+        ("/console", "x-amazon-apigateway-any-method"), ("/console/{proxy+}", "x-amazon-apigateway-any-method"),
+    }
+    expect(routes == expected_routes, f"page API routes {routes}")
+    integration = json.dumps(pages["paths"]["/console/{proxy+}"]["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"])
+    expect("ConsoleFunction" in integration, "the console's pages go to the console function")
     integration = json.dumps(pages["paths"]["/t/{proxy+}"]["get"]["x-amazon-apigateway-integration"])
     expect("TrackingPageFunction" in integration, "the page API invokes the tracking-page function")
     integration = json.dumps(pages["paths"]["/t/{proxy+}"]["post"]["x-amazon-apigateway-integration"])

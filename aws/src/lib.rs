@@ -98,6 +98,13 @@ pub fn tracking_page_router(deps: Deps) -> axum::Router {
     porchlight::api::app([porchlight::web::page_router(deps)]).layer(axum::middleware::map_request(with_client_ip))
 }
 
+/// What the `console` function serves: the merchant console, with each request's client
+/// address taken as the tracking page's is (sign-ins are limited by it).
+pub fn console_router(deps: Deps) -> axum::Router {
+    porchlight::api::app([porchlight::console::console_router(deps)])
+        .layer(axum::middleware::map_request(with_client_ip))
+}
+
 async fn with_client_ip(mut request: axum::extract::Request) -> axum::extract::Request {
     if let Some(ip) = client_ip(&request) {
         request.extensions_mut().insert(porchlight::web::ClientIp(ip));

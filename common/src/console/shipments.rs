@@ -91,6 +91,13 @@ impl Filters {
         (query, problems)
     }
 
+    /// Whether any filter under "More filters" is set (the section then opens).
+    fn has_more(&self) -> bool {
+        [&self.order, &self.origin, &self.destination, &self.tagged, &self.from, &self.to]
+            .iter()
+            .any(|v| !v.trim().is_empty())
+    }
+
     /// The filters as a query string (`?a=b&...`, empty when none), without the cursor.
     fn query_string(&self) -> String {
         let pairs = [
@@ -237,7 +244,7 @@ async fn list_page(console: &Console, visitor: &Visitor, filters: &Filters, prob
     };
     let content = minijinja::context! {
         shipments => super::value(&rows), total_text => total_text, filters => super::value(&filters), query => base,
-        next_href => next_href, couriers => super::value(&couriers()), statuses => super::value(&statuses),
+        more_filters => filters.has_more(), next_href => next_href, couriers => super::value(&couriers()), statuses => super::value(&statuses),
     };
     let status = if layout.problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     page(status, "console/shipments.html", "Shipments", &layout, content)

@@ -1,0 +1,139 @@
+// The merchant console in headless Chromium, with JavaScript off (every action is a plain
+// form): an agent signs in, filters the demo shipments by carrier and status, opens one and
+// sees its timeline and notifications, tags it; a viewer signs in, is offered no edit
+// control, and a post forged with its own session gets 403 and changes nothing. Every page
+// is axe-checked at a phone's width and a desktop's and screenshotted.
+//
+// Needs CONSOLE_AGENT, CONSOLE_VIEWER and CONSOLE_PASSWORD: members of the demo shop that
+// scripts/browser-tests.sh adds with `porchlight users add`.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { base, shots, open, axe } from "./support.mjs";
+
+const agent = process.env.CONSOLE_AGENT;
+const viewer = process.env.CONSOLE_VIEWER;
+const password = process.env.CONSOLE_PASSWORD;
+for (const [name, value] of Object.entries({ CONSOLE_AGENT: agent, CONSOLE_VIEWER: viewer, CONSOLE_PASSWORD: password })) {
+  if (!value) throw new Error(`${name} is not set`);
+}
+
+/// A fresh browser context at `width`, signed in as `email` through the sign-in form.
+async function signIn(email, width = 1280) {
+  const { context, page, response } = await open(`${base}/console/shipments`, { width, javaScript: false });
+  assert.equal(response.status(), 200);
+  assert.match(page.url(), /\/console\/sign-in\?next=/, "sent to sign in first");
+  await page.fill("#email", email);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  assert.match(page.url(), /\/console\/shipments$/);
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === "pl_console");
+  assert.ok(session?.httpOnly && session.secure && session.sameSite === "Lax", JSON.stringify(session));
+  return { context, page };
+}
+
+/// axe on the page now showing in `context` (a second page with CSP bypassed, same cookies).
+async function axeClean(context, url, label) {
+  const checking = await context.browser().newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+  try {
+    await checking.addCookies(await context.cookies());
+    const page = await checking.newPage();
+    await page.goto(url);
+    assert.deepEqual(await axe(page), [], label);
+  } finally {
+    await checking.close();
+  }
+}
+
+test("the sign-in page is accessible and refuses a wrong password", async () => {
+  for (const width of [360, 1280]) {
+    const { context, page } = await open(`${base}/console/sign-in`, { width, javaScript: false });
+    try {
+      await page.screenshot({ path: `${shots}/console-sign-in-${width}.png`, fullPage: true });
+      await page.fill("#email", agent);
+      await page.fill("#password", "not the password at all");
+      await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+      assert.match(await page.locator(".problem").textContent(), /not right/);
+    } finally {
+      await context.close();
+    }
+  }
+  const checked = await open(`${base}/console/sign-in`, { bypassCSP: true });
+  try {
+    assert.deepEqual(await axe(checked.page), [], "sign-in");
+  } finally {
+    await checked.context.close();
+  }
+});
+
+test("an agent filters by carrier and status, opens a shipment, sees its timeline and notifications, tags it", async () => {
+  for (const width of [360, 1280]) {
+    const { context, page } = await signIn(agent, width);
+    try {
+      const all = await page.locator("table.list tbody tr").count();
+      assert.ok(all >= 10, `the demo shipments are listed (${all})`);
+      await page.screenshot({ path: `${shots}/console-shipments-${width}.png`, fullPage: true });
+      await page.selectOption("#slug", "ups");
+      await page.selectOption("#tag", "Delivered");
+      await Promise.all([page.waitForNavigation(), page.click("form.filters button[type=submit]")]);
+      assert.match(page.url(), /slug=ups&tag=Delivered/);
+      const rows = page.locator("table.list tbody tr");
+      const count = await rows.count();
+      assert.ok(count >= 1 && count < all, `filtered to ${count} of ${all}`);
+      for (let i = 0; i < count; i++) {
+        assert.equal(await rows.nth(i).locator("td[data-label=Carrier]").textContent(), "UPS");
+        assert.equal(await rows.nth(i).locator(".badge").textContent(), "Delivered");
+      }
+      await page.screenshot({ path: `${shots}/console-shipments-filtered-${width}.png`, fullPage: true });
+      if (width === 1280) await axeClean(context, page.url(), "filtered list");
+
+      await Promise.all([page.waitForNavigation(), rows.first().locator("a").click()]);
+      assert.ok((await page.locator(".timeline li").count()) >= 5, "the delivered parcel's timeline");
+      // A parcel the sandbox carrier moves on (polled every second) has notifications: the
+      // demo's imported history is not news and notifies no one.
+      await page.goto(`${base}/console/shipments?slug=testing-courier`);
+      await Promise.all([page.waitForNavigation(), page.locator("table.list tbody tr a").first().click()]);
+      assert.match(page.url(), /\/console\/shipments\/[0-9a-f]{32}$/);
+      for (let i = 0; i < 30 && (await page.locator("#messages-h ~ div tbody tr").count()) === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await page.reload();
+      }
+      assert.ok((await page.locator(".timeline li").count()) >= 1, "the timeline's events");
+      assert.ok((await page.locator("#messages-h ~ div tbody tr").count()) >= 1, "its notifications");
+      await page.screenshot({ path: `${shots}/console-shipment-${width}.png`, fullPage: true });
+      if (width === 1280) await axeClean(context, page.url(), "shipment");
+
+      await page.fill("#tags", `demo, checked-${width}`);
+      await Promise.all([page.waitForNavigation(), page.click("button:has-text('Save tags and note')")]);
+      assert.match(await page.locator(".flash").textContent(), /saved/);
+      assert.ok((await page.locator(".tags li").allTextContents()).includes(`checked-${width}`));
+    } finally {
+      await context.close();
+    }
+  }
+});
+
+test("a viewer is offered no edit control, and its forged post gets 403 and changes nothing", async () => {
+  const { context, page } = await signIn(viewer, 1280);
+  try {
+    assert.equal(await page.locator("summary", { hasText: "Add a tracking" }).count(), 0);
+    await Promise.all([page.waitForNavigation(), page.locator("table.list tbody tr a").first().click()]);
+    const url = page.url();
+    for (const control of ["Retrack now", "Mark completed", "Save tags and note"]) {
+      assert.equal(await page.locator("button", { hasText: control }).count(), 0, control);
+    }
+    const tags = await page.locator(".tags li").allTextContents();
+    // The viewer's own token (from its sign-out form) and cookie: a forged post, not a CSRF one.
+    const csrf = await page.locator("form[action='/console/sign-out'] input[name=csrf]").getAttribute("value");
+    for (const [action, form] of [["labels", { csrf, tags: "forged" }], ["retrack", { csrf }], ["complete", { csrf, reason: "lost" }]]) {
+      const answer = await page.request.post(`${url}/${action}`, { form, maxRedirects: 0 });
+      assert.equal(answer.status(), 403, action);
+    }
+    await page.reload();
+    assert.deepEqual(await page.locator(".tags li").allTextContents(), tags, "unchanged");
+    await page.screenshot({ path: `${shots}/console-shipment-viewer-1280.png`, fullPage: true });
+  } finally {
+    await context.close();
+  }
+});
