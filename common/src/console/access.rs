@@ -93,9 +93,9 @@ fn signed_in(signed: &SignedIn, next: Option<&str>) -> Response {
     response
 }
 
-/// `Err(429 page)` when the client address has asked too often this minute.
-fn within_limit(console: &Console, parts: &Parts) -> Result<(), Response> {
-    console.sign_ins.check(crate::web::client_ip(parts)).map_err(|wait| {
+/// The 429 page when the client address has asked too often this minute.
+fn over_limit(console: &Console, parts: &Parts) -> Option<Response> {
+    console.sign_ins.check(crate::web::client_ip(parts)).err().map(|wait| {
         let body = format!("Too many attempts from this address. Try again in {} seconds.", wait.max(1));
         let mut response = message(StatusCode::TOO_MANY_REQUESTS, &Layout::anonymous(), "Slow down", &body, None);
         response.headers_mut().insert(axum::http::header::RETRY_AFTER, wait.max(1).into());
@@ -109,7 +109,7 @@ pub(super) async fn sign_in(
     query: Result<Query<SignInQuery>, QueryRejection>,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    if let Err(response) = within_limit(&console, &parts) {
+    if let Some(response) = over_limit(&console, &parts) {
         return response;
     }
     let next = query.ok().and_then(|Query(q)| q.next);
@@ -153,7 +153,7 @@ pub(super) struct ForgotForm {
 }
 
 pub(super) async fn forgot(State(console): State<Console>, parts: Parts, Form(form): Form<ForgotForm>) -> Response {
-    if let Err(response) = within_limit(&console, &parts) {
+    if let Some(response) = over_limit(&console, &parts) {
         return response;
     }
     let deps = &console.deps;
@@ -204,7 +204,7 @@ pub(super) async fn use_link(
     Path(token): Path<String>,
     Form(form): Form<LinkForm>,
 ) -> Response {
-    if let Err(response) = within_limit(&console, &parts) {
+    if let Some(response) = over_limit(&console, &parts) {
         return response;
     }
     let sets_password = matches!(members::link_member(&console.deps, &token).await, Ok((_, p)) if p.sets_password());

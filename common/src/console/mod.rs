@@ -151,14 +151,13 @@ pub(crate) struct Visitor {
 }
 
 impl Visitor {
-    /// `Err(403 page)` unless the member's role allows `action`.
-    fn require(&self, action: Action) -> Result<(), Response> {
+    /// The 403 page when the member's role does not allow `action`.
+    fn refused(&self, action: Action) -> Option<Response> {
         if self.member.role.may(action) {
-            Ok(())
-        } else {
-            tracing::info!(tenant_id = %self.member.tenant_id, member_id = %self.member.id, "console action refused by role");
-            Err(forbidden(&self.layout("")))
+            return None;
         }
+        tracing::info!(tenant_id = %self.member.tenant_id, member_id = %self.member.id, "console action refused by role");
+        Some(forbidden(&self.layout("")))
     }
 
     fn actor(&self) -> Actor {

@@ -300,7 +300,7 @@ pub(super) async fn add(
     visitor: Visitor,
     Form(form): Form<NewTrackingForm>,
 ) -> Response {
-    if let Err(refused) = visitor.require(Action::Work) {
+    if let Some(refused) = visitor.refused(Action::Work) {
         return refused;
     }
     let made = async {
@@ -395,7 +395,7 @@ async fn act(
     notice: &str,
     run: impl AsyncFnOnce(&ShipmentId) -> Result<(), AppError>,
 ) -> Response {
-    if let Err(refused) = visitor.require(Action::Work) {
+    if let Some(refused) = visitor.refused(Action::Work) {
         return refused;
     }
     let shipment = match shipment_of(console, visitor, id).await {

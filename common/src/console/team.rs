@@ -86,7 +86,7 @@ pub(super) struct InviteForm {
 }
 
 pub(super) async fn invite(State(console): State<Console>, visitor: Visitor, Form(form): Form<InviteForm>) -> Response {
-    if let Err(refused) = visitor.require(Action::ManageTeam) {
+    if let Some(refused) = visitor.refused(Action::ManageTeam) {
         return refused;
     }
     let deps = &console.deps;
@@ -111,7 +111,7 @@ pub(super) async fn change_role(
     Path(id): Path<String>,
     Form(form): Form<RoleForm>,
 ) -> Response {
-    if let Err(refused) = visitor.require(Action::ManageTeam) {
+    if let Some(refused) = visitor.refused(Action::ManageTeam) {
         return refused;
     }
     let result = async {
@@ -124,7 +124,7 @@ pub(super) async fn change_role(
 }
 
 pub(super) async fn remove(State(console): State<Console>, visitor: Visitor, Path(id): Path<String>) -> Response {
-    if let Err(refused) = visitor.require(Action::ManageTeam) {
+    if let Some(refused) = visitor.refused(Action::ManageTeam) {
         return refused;
     }
     let result = members::remove_member(&console.deps, &visitor.member.tenant_id, &visitor.actor(), &id).await;
@@ -151,7 +151,7 @@ pub(super) async fn audit(
     visitor: Visitor,
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Response {
-    if let Err(refused) = visitor.require(Action::ManageTeam) {
+    if let Some(refused) = visitor.refused(Action::ManageTeam) {
         return refused;
     }
     let before = query.ok().and_then(|Query(q)| q.before).filter(|b| b.len() <= 40);

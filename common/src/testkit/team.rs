@@ -33,7 +33,8 @@ pub async fn team_contract_members(store: &dyn TeamStore) {
     let ana = sample_member(&a, &email);
     store.insert_member(&ana).await.expect("inserted");
     assert!(matches!(store.insert_member(&sample_member(&b, &email)).await, Err(StoreError::Conflict)), "one merchant");
-    let bo = sample_member(&a, &format!("bo-{email}"));
+    let mut bo = sample_member(&a, &format!("bo-{email}"));
+    bo.created_at += Duration::minutes(1);
     store.insert_member(&bo).await.expect("inserted");
     assert_eq!(store.get_member(&a, &ana.id).await.expect("read"), Some(ana.clone()));
     assert_eq!(store.get_member(&b, &ana.id).await.expect("read"), None, "per tenant");
