@@ -9,6 +9,7 @@
 //! action is a 403 page and changes nothing. Changes are written to the audit log.
 
 mod access;
+mod exceptions;
 mod shipment_view;
 mod shipments;
 mod team;
@@ -38,6 +39,8 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ("console/shipments.html", include_str!("templates/shipments.html")),
     ("console/shipment.html", include_str!("templates/shipment.html")),
     ("console/team.html", include_str!("templates/team.html")),
+    ("console/exceptions.html", include_str!("templates/exceptions.html")),
+    ("console/exception.html", include_str!("templates/exception.html")),
     ("console/audit.html", include_str!("templates/audit.html")),
 ];
 
@@ -73,6 +76,9 @@ pub fn console_router(deps: Deps) -> Router {
         .route("/console/shipments/{id}/retrack", post(shipments::retrack))
         .route("/console/shipments/{id}/complete", post(shipments::complete))
         .route("/console/shipments/{id}/labels", post(shipments::labels))
+        .route("/console/exceptions", get(exceptions::list))
+        .route("/console/exceptions/bulk", post(exceptions::bulk))
+        .route("/console/exceptions/{id}", get(exceptions::detail).post(exceptions::change))
         .route("/console/team", get(team::list).post(team::invite))
         .route("/console/team/{id}/role", post(team::change_role))
         .route("/console/team/{id}/remove", post(team::remove))
@@ -362,6 +368,11 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "role" => "Role changed.",
         "removed" => "Member removed; their sessions ended.",
         "signed_out" => "You are signed out.",
+        "case_note" => "Note added.",
+        "case_assign" | "case_assign_me" => "Assigned.",
+        "case_unassign" => "Unassigned.",
+        "case_resolve" => "Resolved. It opens again only on new facts.",
+        "case_reopen" => "Reopened.",
         "password_set" => "Your password is set.",
         _ => return None,
     })

@@ -294,3 +294,83 @@ async fn an_invitation_from_the_team_page_and_the_roles_it_may_give() {
     let log = h.get(&mut admin, "/console/audit").await;
     assert!(log.body.contains("member.invited"));
 }
+
+/// A UPS parcel of `tenant` with a carrier exception, and its case opened by the default rules.
+async fn exception(h: &Harness, tenant: &TenantId, number: &str) -> String {
+    use crate::domain::{CheckpointInput, CheckpointSource, EventTime, Subtag};
+    let id = h.tracking(tenant, "ups", number, "#1001").await;
+    let mut shipment = h.deps.shipments.get(tenant, &id).await.expect("read").expect("there");
+    let input = CheckpointInput::new(
+        shipment.slug.clone(),
+        shipment.tracking_number.clone(),
+        EventTime::from_utc(base_time()),
+        Subtag::parse("Exception_011").expect("code"),
+        "Damaged",
+        CheckpointSource::Carrier,
+    );
+    shipment.merge([input], base_time());
+    h.deps.shipments.update(&shipment).await.expect("updated");
+    let shipment = h.deps.shipments.get(tenant, &id).await.expect("read").expect("there");
+    app::exceptions::evaluate(&h.deps, h.deps.ledger.as_ref(), &shipment, false, false).await.expect("evaluated");
+    let cases = app::exceptions::open_cases_of(&h.deps, &shipment).await.expect("cases");
+    cases[0].id.clone()
+}
+
+#[tokio::test]
+async fn the_exceptions_queue_counts_resolves_in_bulk_and_keeps_tenants_apart() {
+    let h = Harness::new().await;
+    h.member(&h.tenant, "ana@example.com", Role::Agent).await;
+    h.member(&h.tenant, "vic@example.com", Role::Viewer).await;
+    let first = exception(&h, &h.tenant, "1Z999AA10123456784").await;
+    let second = exception(&h, &h.tenant, "1Z12345E0205271688").await;
+    let mut ana = h.signed_in("ana@example.com").await;
+    let queue = h.get(&mut ana, "/console/exceptions").await;
+    assert_eq!(queue.status, StatusCode::OK);
+    assert!(queue.body.contains("<span class=\"big\">2</span><span>Carrier exception</span>"), "{}", queue.body);
+    let page = h.get(&mut ana, &format!("/console/exceptions/{first}")).await;
+    assert!(page.body.contains("What to do"));
+    let token = page.csrf();
+    let noted = h
+        .post(
+            &mut ana,
+            &format!("/console/exceptions/{first}"),
+            &[("csrf", &token), ("action", "note"), ("note", "Called UPS")],
+        )
+        .await;
+    assert_eq!(noted.status, StatusCode::SEE_OTHER);
+    let bulk = h
+        .post(
+            &mut ana,
+            "/console/exceptions/bulk",
+            &[("csrf", &token), ("case", &first), ("case", &second), ("action", "resolve")],
+        )
+        .await;
+    assert_eq!(bulk.status, StatusCode::SEE_OTHER);
+    for id in [&first, &second] {
+        let case = app::exceptions::get_case(&h.deps, &h.tenant, id).await.expect("case");
+        assert_eq!(case.state, crate::domain::CaseState::Resolved);
+    }
+    let case = app::exceptions::get_case(&h.deps, &h.tenant, &first).await.expect("case");
+    assert_eq!((case.notes[0].text.as_str(), case.notes[0].author.as_deref()), ("Called UPS", Some("ana@example.com")));
+    let now_empty = h.get(&mut ana, "/console/exceptions").await;
+    assert!(now_empty.body.contains("Nothing open"));
+
+    let mut vic = h.signed_in("vic@example.com").await;
+    let seen = h.get(&mut vic, &format!("/console/exceptions/{first}")).await;
+    assert!(!seen.body.contains("Handle it"));
+    let token = seen.csrf();
+    let forged =
+        h.post(&mut vic, &format!("/console/exceptions/{first}"), &[("csrf", &token), ("action", "reopen")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    let other = app::create_tenant(&h.deps, "Other").await.expect("tenant").0.id;
+    h.member(&other, "bo@example.com", Role::Owner).await;
+    let mut bo = h.signed_in("bo@example.com").await;
+    assert_eq!(h.get(&mut bo, &format!("/console/exceptions/{first}")).await.status, StatusCode::NOT_FOUND);
+    let token = h.get(&mut bo, "/console/exceptions").await.csrf();
+    let reached =
+        h.post(&mut bo, "/console/exceptions/bulk", &[("csrf", &token), ("case", &first), ("action", "reopen")]).await;
+    assert_eq!(reached.status, StatusCode::SEE_OTHER, "other merchants' ids are left alone");
+    let case = app::exceptions::get_case(&h.deps, &h.tenant, &first).await.expect("case");
+    assert_eq!(case.state, crate::domain::CaseState::Resolved, "unchanged");
+}
