@@ -9,7 +9,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { base, shots, open, axe } from "./support.mjs";
+import { base, key, shots, open, axe } from "./support.mjs";
 
 const agent = process.env.CONSOLE_AGENT;
 const viewer = process.env.CONSOLE_VIEWER;
@@ -135,5 +135,65 @@ test("a viewer is offered no edit control, and its forged post gets 403 and chan
     await page.screenshot({ path: `${shots}/console-shipment-viewer-1280.png`, fullPage: true });
   } finally {
     await context.close();
+  }
+});
+
+async function api(method, path, body) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { "as-api-key": key, "content-type": "application/json" },
+    body: body && JSON.stringify(body),
+  });
+  const json = await response.json();
+  assert.ok(response.status < 300, `${method} ${path}: ${JSON.stringify(json)}`);
+  return json.data;
+}
+
+/// A delivered order of the demo shop with a submitted return: its RMA number.
+async function submittedReturn() {
+  const run = Date.now().toString(36);
+  const store = { platform: "shopify", external_id: "porchlight-demo.myshopify.com" };
+  await api("POST", "/porchlight/v1/orders", {
+    external_id: `console-${run}`, order_number: `#C${run}`, placed_at: new Date(Date.now() - 5 * 86_400_000).toISOString(),
+    store, customer: { email: "sam.lee@example.com" }, currency: "USD",
+    items: [{ external_id: `console-${run}-1`, title: "Linen apron", quantity: 1, unit_price: { amount: "30.00", currency: "USD" } }],
+  });
+  const tracking = await api("POST", "/tracking/2026-07/trackings", { slug: "dhl", tracking_number: `${Date.now()}`.slice(-10), order_id: `console-${run}` });
+  await api("POST", `/tracking/2026-07/trackings/${tracking.id}/mark-as-completed`, { reason: "DELIVERED" });
+  const ret = await api("POST", "/returns/2026-07/returns", {
+    order: { external_id: `console-${run}`, store },
+    return_items: [{ external_order_item_id: `console-${run}-1`, intended_return_quantity: 1, return_reason: "changed_mind", resolution: "refund" }],
+    return_method: { type: "customer_courier" },
+    refund_destination: "original_payment",
+  });
+  return ret.rma_number;
+}
+
+test("an agent approves a submitted return from the review queue", async () => {
+  const rma = await submittedReturn();
+  for (const width of [360, 1280]) {
+    const { context, page } = await signIn(agent, width);
+    try {
+      await page.goto(`${base}/console/returns`);
+      await page.screenshot({ path: `${shots}/console-returns-${width}.png`, fullPage: true });
+      if (width === 1280) await axeClean(context, page.url(), "returns");
+      const link = page.locator("table.list a", { hasText: rma });
+      if (width === 360) {
+        assert.equal(await link.count(), 1, "the submitted return waits in the queue");
+        continue;
+      }
+      await Promise.all([page.waitForNavigation(), link.click()]);
+      assert.match(await page.locator("h1").textContent(), new RegExp(rma));
+      assert.match(await page.locator(".items").textContent(), /Linen apron/);
+      await page.screenshot({ path: `${shots}/console-return-${width}.png`, fullPage: true });
+      await axeClean(context, page.url(), "return");
+      await Promise.all([page.waitForNavigation(), page.click("button:has-text('Approve')")]);
+      assert.match(await page.locator(".flash").textContent(), /Approved/);
+      assert.equal(await page.locator(".heading .badge").textContent(), "approved");
+      const stored = await api("GET", `/returns/2026-07/returns/rma/${rma}`);
+      assert.equal(stored.approval_status, "approved");
+    } finally {
+      await context.close();
+    }
   }
 });

@@ -10,6 +10,7 @@
 
 mod access;
 mod exceptions;
+mod returns;
 mod shipment_view;
 mod shipments;
 mod team;
@@ -41,6 +42,8 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ("console/team.html", include_str!("templates/team.html")),
     ("console/exceptions.html", include_str!("templates/exceptions.html")),
     ("console/exception.html", include_str!("templates/exception.html")),
+    ("console/returns.html", include_str!("templates/returns.html")),
+    ("console/return.html", include_str!("templates/return.html")),
     ("console/audit.html", include_str!("templates/audit.html")),
 ];
 
@@ -79,6 +82,9 @@ pub fn console_router(deps: Deps) -> Router {
         .route("/console/exceptions", get(exceptions::list))
         .route("/console/exceptions/bulk", post(exceptions::bulk))
         .route("/console/exceptions/{id}", get(exceptions::detail).post(exceptions::change))
+        .route("/console/returns", get(returns::list))
+        .route("/console/returns/{id}", get(returns::detail))
+        .route("/console/returns/{id}/{action}", post(returns::act))
         .route("/console/team", get(team::list).post(team::invite))
         .route("/console/team/{id}/role", post(team::change_role))
         .route("/console/team/{id}/remove", post(team::remove))
@@ -202,6 +208,8 @@ impl Visitor {
 /// The console's sections: (section, address, label).
 const NAV: &[(&str, &str, &str)] = &[
     ("shipments", "/console/shipments", "Shipments"),
+    ("exceptions", "/console/exceptions", "Exceptions"),
+    ("returns", "/console/returns", "Returns"),
     ("team", "/console/team", "Team"),
     ("audit", "/console/audit", "Audit log"),
 ];
@@ -373,6 +381,10 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "case_unassign" => "Unassigned.",
         "case_resolve" => "Resolved. It opens again only on new facts.",
         "case_reopen" => "Reopened.",
+        "return_approve" => "Approved. The shopper has their next steps.",
+        "return_reject" => "Rejected.",
+        "return_receive" => "Receiving recorded.",
+        "return_resolve" => "Resolved.",
         "password_set" => "Your password is set.",
         _ => return None,
     })

@@ -33,6 +33,19 @@ impl ApprovalStatus {
             ApprovalStatus::Expired => "expired",
         }
     }
+
+    /// Reads [`ApprovalStatus::as_str`]'s spelling.
+    pub fn parse(text: &str) -> Option<ApprovalStatus> {
+        [
+            ApprovalStatus::Submitted,
+            ApprovalStatus::Approved,
+            ApprovalStatus::Done,
+            ApprovalStatus::Rejected,
+            ApprovalStatus::Expired,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
 }
 
 /// What the Returns API does to a return.
