@@ -197,3 +197,25 @@ test("an agent approves a submitted return from the review queue", async () => {
     }
   }
 });
+
+test("the analytics page draws the year's charts and tables without JavaScript", async () => {
+  for (const width of [360, 1280]) {
+    const { context, page } = await signIn(viewer, width);
+    try {
+      await page.goto(`${base}/console/analytics`);
+      await Promise.all([page.waitForNavigation(), page.click("a:has-text('Last year')")]);
+      assert.match(page.url(), /from=\d{4}-\d{2}-\d{2}&to=/);
+      assert.ok((await page.locator("svg.chart").count()) >= 3, "charts drawn");
+      const shipments = await page.locator(".figures li strong").first().textContent();
+      assert.ok(Number(shipments.replace(/[^0-9]/g, "")) > 0, `the demo's shipments are counted (${shipments})`);
+      assert.equal(await page.locator("button:has-text('Keep this period')").count(), 0, "a viewer keeps no report");
+      await page.screenshot({ path: `${shots}/console-analytics-${width}.png`, fullPage: true });
+      if (width === 1280) await axeClean(context, page.url(), "analytics");
+      const csv = await page.request.get(`${base}/console/analytics/carriers.csv`);
+      assert.equal(csv.status(), 200);
+      assert.match(await csv.text(), /^slug,/);
+    } finally {
+      await context.close();
+    }
+  }
+});

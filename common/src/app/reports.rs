@@ -153,21 +153,26 @@ fn lane_row(card: &analytics::LaneCard) -> Vec<String> {
 /// A bar's value and the one drawn behind it, if any.
 type BarValue = (f64, Option<f64>);
 
-/// Builds `tenant`'s report over `range` from its rollups.
-pub async fn build_report(deps: &Deps, tenant: &TenantId, range: DayRange) -> Result<Report, AppError> {
-    let all = LaneFilter::default();
-    let overview = analytics::overview(deps, tenant, range, &all).await?;
-    let carriers = analytics::carrier_scorecard(deps, tenant, range, &all, false).await?;
-    let exceptions = analytics::exceptions_breakdown(deps, tenant, range, &all).await?;
+/// What a report shows over `range` for the lanes `filter` admits: the figures, charts, lane
+/// table, notification reach and carrier health as the `report_sections.html` template reads
+/// them (charts in `color`), and the CSV files of the same numbers.
+pub async fn report_sections(
+    deps: &Deps,
+    tenant: &TenantId,
+    range: DayRange,
+    filter: &LaneFilter,
+    color: &str,
+) -> Result<(minijinja::Value, Vec<(&'static str, Vec<u8>)>), AppError> {
+    let overview = analytics::overview(deps, tenant, range, filter).await?;
+    let carriers = analytics::carrier_scorecard(deps, tenant, range, filter, false).await?;
+    let exceptions = analytics::exceptions_breakdown(deps, tenant, range, filter).await?;
     let reach = analytics::notification_reach(deps, tenant, range).await?;
     let reasons = analytics::return_reasons(deps, tenant, range).await?;
-    let health = analytics::carrier_health(deps, tenant, range, &[]).await?;
-    let page = super::pages::page_settings(deps, tenant).await?;
-    let palette = crate::web::Palette::of(&page);
+    let health = analytics::carrier_health(deps, tenant, range, &filter.slugs).await?;
     let busiest = &carriers.lanes[..carriers.lanes.len().min(CHART_LANES)];
     let chart = |title, unit, decimals, bars: Vec<Bar>| {
         let empty = bars.is_empty();
-        (title, empty, BarChart { title, unit, decimals, bars, color: &palette.accent }.svg())
+        (title, empty, BarChart { title, unit, decimals, bars, color }.svg())
     };
     // A lane without the value (no delivery yet, nothing promised) has no bar.
     let bars = |value: &dyn Fn(&analytics::LaneCard) -> Option<BarValue>| -> Vec<Bar> {
@@ -217,6 +222,29 @@ pub async fn build_report(deps: &Deps, tenant: &TenantId, range: DayRange) -> Re
         .into_iter()
         .map(|(title, empty, svg)| context! { title, empty, svg => minijinja::Value::from_safe_string(svg) })
         .collect();
+    let sections = context! {
+        figures => figures(&overview),
+        lanes => carriers.lanes.iter().map(lane_row).collect::<Vec<_>>(),
+        charts => charts,
+        reach => reach_table(&reach),
+        health => health_table(&health),
+    };
+    let files = vec![
+        ("overview.csv", analytics::overview_csv(&overview)?),
+        ("carriers.csv", analytics::carriers_csv(&carriers)?),
+        ("exceptions.csv", analytics::exceptions_csv(&exceptions)?),
+        ("notifications.csv", analytics::notifications_csv(&reach)?),
+        ("returns.csv", analytics::returns_csv(&reasons)?),
+        ("carrier-health.csv", analytics::carrier_health_csv(&health)?),
+    ];
+    Ok((sections, files))
+}
+
+/// Builds `tenant`'s report over `range` from its rollups.
+pub async fn build_report(deps: &Deps, tenant: &TenantId, range: DayRange) -> Result<Report, AppError> {
+    let page = super::pages::page_settings(deps, tenant).await?;
+    let palette = crate::web::Palette::of(&page);
+    let (sections, csvs) = report_sections(deps, tenant, range, &LaneFilter::default(), &palette.accent).await?;
     let html = crate::web::render_document(
         "report.html",
         context! {
@@ -226,23 +254,12 @@ pub async fn build_report(deps: &Deps, tenant: &TenantId, range: DayRange) -> Re
             accent => &palette.accent,
             from => range.from.to_string(),
             to => range.to.to_string(),
-            figures => figures(&overview),
-            lanes => carriers.lanes.iter().map(lane_row).collect::<Vec<_>>(),
-            charts => charts,
-            reach => reach_table(&reach),
-            health => health_table(&health),
+            ..sections
         },
     )
     .map_err(|e| AppError::Internal(format!("report template: {e}")))?;
-    let files = vec![
-        ("report.html", html.into_bytes()),
-        ("overview.csv", analytics::overview_csv(&overview)?),
-        ("carriers.csv", analytics::carriers_csv(&carriers)?),
-        ("exceptions.csv", analytics::exceptions_csv(&exceptions)?),
-        ("notifications.csv", analytics::notifications_csv(&reach)?),
-        ("returns.csv", analytics::returns_csv(&reasons)?),
-        ("carrier-health.csv", analytics::carrier_health_csv(&health)?),
-    ];
+    let mut files = vec![("report.html", html.into_bytes())];
+    files.extend(csvs);
     Ok(Report { id: report_id(range), range, files })
 }
 

@@ -9,6 +9,7 @@
 //! action is a 403 page and changes nothing. Changes are written to the audit log.
 
 mod access;
+mod analytics;
 mod exceptions;
 mod returns;
 mod shipment_view;
@@ -44,6 +45,7 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ("console/exception.html", include_str!("templates/exception.html")),
     ("console/returns.html", include_str!("templates/returns.html")),
     ("console/return.html", include_str!("templates/return.html")),
+    ("console/analytics.html", include_str!("templates/analytics.html")),
     ("console/audit.html", include_str!("templates/audit.html")),
 ];
 
@@ -85,6 +87,9 @@ pub fn console_router(deps: Deps) -> Router {
         .route("/console/returns", get(returns::list))
         .route("/console/returns/{id}", get(returns::detail))
         .route("/console/returns/{id}/{action}", post(returns::act))
+        .route("/console/analytics", get(analytics::overview))
+        .route("/console/analytics/report", post(analytics::keep_report))
+        .route("/console/analytics/{file}", get(analytics::csv))
         .route("/console/team", get(team::list).post(team::invite))
         .route("/console/team/{id}/role", post(team::change_role))
         .route("/console/team/{id}/remove", post(team::remove))
@@ -210,6 +215,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("shipments", "/console/shipments", "Shipments"),
     ("exceptions", "/console/exceptions", "Exceptions"),
     ("returns", "/console/returns", "Returns"),
+    ("analytics", "/console/analytics", "Analytics"),
     ("team", "/console/team", "Team"),
     ("audit", "/console/audit", "Audit log"),
 ];

@@ -207,12 +207,12 @@ struct Choice {
 }
 
 #[derive(Serialize)]
-struct CourierChoice {
+pub(super) struct CourierChoice {
     slug: &'static str,
     name: &'static str,
 }
 
-fn couriers() -> Vec<CourierChoice> {
+pub(super) fn couriers() -> Vec<CourierChoice> {
     let mut all: Vec<_> =
         crate::couriers::COURIERS.iter().map(|c| CourierChoice { slug: c.slug, name: c.name }).collect();
     all.sort_by_key(|c| c.name.to_lowercase());

@@ -27,6 +27,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("email.html", include_str!("templates/email.html")),
     ("email.txt", include_str!("templates/email.txt")),
     ("report.html", include_str!("templates/report.html")),
+    ("report_sections.html", include_str!("templates/report_sections.html")),
 ];
 
 /// The style sheet every page inlines.
