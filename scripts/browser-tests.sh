@@ -47,10 +47,10 @@ key=$(grep '^plk_' "$browser_work/stdout" | tail -n 1)
 page_url=$(grep '^demo tracking page: ' "$browser_work/stdout" | sed 's/^demo tracking page: //')
 [ -n "$key" ] && [ -n "$page_url" ] || { echo "error: serve --demo printed no key or page" >&2; cat "$browser_work"/std* >&2; exit 1; }
 
-# The console's agent and viewer, added as an operator adds members (while serve runs).
+# The console's admin, agent and viewer, added as an operator adds members (while serve runs).
 tenant=$(grep '^demo tenant: ' "$browser_work/stdout" | sed 's/.*(\(.*\))$/\1/')
 console_password="browser-test-$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
-for role in agent viewer; do
+for role in admin agent viewer; do
   printf '%s\n' "$console_password" \
     | "$bin" --db "$browser_work/demo.db" users add "$tenant" "$role@demo.example" --role "$role" --password-stdin >/dev/null
 done
@@ -58,7 +58,7 @@ done
 rm -rf screenshots
 (cd tests/browser && PORCHLIGHT_URL="http://127.0.0.1:$page_port" PORCHLIGHT_API_KEY="$key" \
   PAGE_SLUG="${page_url##*/t/}" SCREENSHOT_DIR="$PWD/../../screenshots" \
-  CONSOLE_AGENT="agent@demo.example" CONSOLE_VIEWER="viewer@demo.example" CONSOLE_PASSWORD="$console_password" \
+  CONSOLE_ADMIN="admin@demo.example" CONSOLE_AGENT="agent@demo.example" CONSOLE_VIEWER="viewer@demo.example" CONSOLE_PASSWORD="$console_password" \
   node --test) || {
   echo "server log:" >&2; cat "$browser_work/stderr" >&2; exit 1
 }

@@ -4,17 +4,18 @@
 // control, and a post forged with its own session gets 403 and changes nothing. Every page
 // is axe-checked at a phone's width and a desktop's and screenshotted.
 //
-// Needs CONSOLE_AGENT, CONSOLE_VIEWER and CONSOLE_PASSWORD: members of the demo shop that
+// Needs CONSOLE_ADMIN, CONSOLE_AGENT, CONSOLE_VIEWER and CONSOLE_PASSWORD: members of the demo shop that
 // scripts/browser-tests.sh adds with `porchlight users add`.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { base, key, shots, open, axe } from "./support.mjs";
 
+const admin = process.env.CONSOLE_ADMIN;
 const agent = process.env.CONSOLE_AGENT;
 const viewer = process.env.CONSOLE_VIEWER;
 const password = process.env.CONSOLE_PASSWORD;
-for (const [name, value] of Object.entries({ CONSOLE_AGENT: agent, CONSOLE_VIEWER: viewer, CONSOLE_PASSWORD: password })) {
+for (const [name, value] of Object.entries({ CONSOLE_ADMIN: admin, CONSOLE_AGENT: agent, CONSOLE_VIEWER: viewer, CONSOLE_PASSWORD: password })) {
   if (!value) throw new Error(`${name} is not set`);
 }
 
@@ -217,5 +218,49 @@ test("the analytics page draws the year's charts and tables without JavaScript",
     } finally {
       await context.close();
     }
+  }
+});
+
+test("an admin edits a notification's wording, sees the preview change, and saves it", async () => {
+  for (const width of [1280, 360]) {
+    const { context, page } = await signIn(admin, width);
+    try {
+      await page.goto(`${base}/console/notifications`);
+      const trigger = width === 1280 ? "out_for_delivery" : "delivered";
+      await Promise.all([page.waitForNavigation(), page.click(`a[href='/console/notifications/${trigger}/en']`)]);
+      const before = await page.locator("#preview-subject").textContent();
+      await page.selectOption("#tracking_id", { index: 1 });
+      await page.fill("#subject", "{{ brand }}: {{ title }} is nearly there, {{ name }}");
+      await page.fill("#sms", "{{ brand }}: order {{ order }} arrives today. {{ tracking_url }}");
+      await Promise.all([page.waitForNavigation(), page.click("button[value=preview]")]);
+      const after = await page.locator("#preview-subject").textContent();
+      assert.notEqual(after, before);
+      assert.match(after, /^Porchlight Demo Shop: .+ is nearly there, /, after);
+      assert.match(await page.locator("#preview-sms").textContent(), /arrives today/);
+      assert.match(await page.locator("h2#preview-h").textContent(), /not saved/);
+      const frame = page.frameLocator("iframe");
+      assert.ok((await frame.locator("body").textContent()).length > 50, "the email is drawn in its frame");
+      await page.screenshot({ path: `${shots}/console-notification-preview-${width}.png`, fullPage: true });
+      await page.locator("iframe").screenshot({ path: `${shots}/console-notification-email-${width}.png` });
+      if (width === 1280) await axeClean(context, page.url(), "notification designer");
+      await Promise.all([page.waitForNavigation(), page.click("button[value=save]")]);
+      assert.match(await page.locator(".flash").textContent(), /Saved/);
+      await page.goto(`${base}/console/notifications`);
+      assert.match(await page.locator(`a[href='/console/notifications/${trigger}/en']`).textContent(), /Your wording/);
+    } finally {
+      await context.close();
+    }
+  }
+  const { context, page } = await signIn(agent);
+  try {
+    await page.goto(`${base}/console/notifications/delivered/en`);
+    assert.equal(await page.locator("button[value=save]").count(), 0, "agents preview, admins save");
+    const csrf = await page.locator("form[action='/console/sign-out'] input[name=csrf]").getAttribute("value");
+    const forged = await page.request.post(`${base}/console/notifications/delivered/en`, {
+      form: { csrf, action: "reset" }, maxRedirects: 0,
+    });
+    assert.equal(forged.status(), 403);
+  } finally {
+    await context.close();
   }
 });

@@ -637,6 +637,17 @@ pub async fn preview(
     tenant: &crate::domain::TenantId,
     request: &PreviewRequest,
 ) -> Result<(crate::notify::Message, Option<String>), AppError> {
+    preview_draft(deps, tenant, request, None).await
+}
+
+/// As [`preview`], with `draft` (a wording not saved yet, checked by the caller) in place of
+/// the merchant's saved one: what the console's designer shows while the team writes.
+pub async fn preview_draft(
+    deps: &Deps,
+    tenant: &crate::domain::TenantId,
+    request: &PreviewRequest,
+    draft: Option<&MessageTexts>,
+) -> Result<(crate::notify::Message, Option<String>), AppError> {
     let page = super::pages::page_settings(deps, tenant).await?;
     let shipment = match &request.tracking_id {
         Some(id) => {
@@ -670,7 +681,7 @@ pub async fn preview(
         &envelope,
         language,
         deps.clock.now(),
-        own.find(request.trigger, language),
+        draft.or(own.find(request.trigger, language)),
     )
     .map_err(|e| AppError::Internal(format!("the preview could not be written: {e}")))?;
     Ok((message, unsubscribe_url))

@@ -11,6 +11,7 @@
 mod access;
 mod analytics;
 mod exceptions;
+mod notifications;
 mod returns;
 mod shipment_view;
 mod shipments;
@@ -46,6 +47,8 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ("console/returns.html", include_str!("templates/returns.html")),
     ("console/return.html", include_str!("templates/return.html")),
     ("console/analytics.html", include_str!("templates/analytics.html")),
+    ("console/notifications.html", include_str!("templates/notifications.html")),
+    ("console/notification.html", include_str!("templates/notification.html")),
     ("console/audit.html", include_str!("templates/audit.html")),
 ];
 
@@ -90,6 +93,9 @@ pub fn console_router(deps: Deps) -> Router {
         .route("/console/analytics", get(analytics::overview))
         .route("/console/analytics/report", post(analytics::keep_report))
         .route("/console/analytics/{file}", get(analytics::csv))
+        .route("/console/notifications", get(notifications::overview))
+        .route("/console/notifications/{trigger}/{language}", get(notifications::edit).post(notifications::change))
+        .route("/console/notifications/{trigger}/{language}/email.html", get(notifications::email))
         .route("/console/team", get(team::list).post(team::invite))
         .route("/console/team/{id}/role", post(team::change_role))
         .route("/console/team/{id}/remove", post(team::remove))
@@ -216,6 +222,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("exceptions", "/console/exceptions", "Exceptions"),
     ("returns", "/console/returns", "Returns"),
     ("analytics", "/console/analytics", "Analytics"),
+    ("notifications", "/console/notifications", "Notifications"),
     ("team", "/console/team", "Team"),
     ("audit", "/console/audit", "Audit log"),
 ];
@@ -312,8 +319,8 @@ fn html(status: StatusCode, body: String) -> Response {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self'; \
-             base-uri 'none'; frame-ancestors 'none'",
+            "default-src 'none'; style-src 'self'; img-src 'self' https: data:; frame-src 'self'; \
+             form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
         ),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -391,6 +398,8 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "return_reject" => "Rejected.",
         "return_receive" => "Receiving recorded.",
         "return_resolve" => "Resolved.",
+        "texts_saved" => "Saved: messages from now on use this wording.",
+        "texts_reset" => "Back to the built-in text.",
         "password_set" => "Your password is set.",
         _ => return None,
     })
