@@ -37,6 +37,8 @@ const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Where history files are sent, with their own limits: [`crate::app::imports::MAX_IMPORT_BYTES`]
 /// and [`IMPORT_TIMEOUT`].
 const IMPORTS_PATH: &str = "/porchlight/v1/imports";
+/// Where the console takes a history file, with the same limits.
+const CONSOLE_IMPORTS_PATH: &str = "/console/settings/imports";
 /// How long a history file may take to arrive.
 const IMPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
@@ -74,7 +76,7 @@ async fn bounded_body(request: axum::extract::Request, next: axum::middleware::N
     let post = request.method() == axum::http::Method::POST;
     let (limit, timeout) = if post && crate::web::is_upload(request.uri().path()) {
         (crate::web::MAX_FORM_BYTES, BODY_TIMEOUT)
-    } else if post && request.uri().path() == IMPORTS_PATH {
+    } else if post && [IMPORTS_PATH, CONSOLE_IMPORTS_PATH].contains(&request.uri().path()) {
         (crate::app::imports::MAX_IMPORT_BYTES, IMPORT_TIMEOUT)
     } else {
         (MAX_BODY_BYTES, BODY_TIMEOUT)

@@ -231,6 +231,7 @@ pub async fn start_import(
         state: ImportState::Running,
         format,
         bytes: file.len() as u64,
+        lines_total: Some(count_lines(format, &file)),
         tally: ImportTally::default(),
         error: None,
     };
@@ -238,6 +239,15 @@ pub async fn start_import(
     deps.imports.save_import(&job).await?;
     tracing::info!(tenant_id = %tenant, import_id = %job.id, bytes = job.bytes, "import started");
     Ok(job)
+}
+
+/// The lines of a history file that hold records: those not blank, but a CSV's header.
+fn count_lines(format: HistoryFormat, file: &[u8]) -> u64 {
+    let lines = file.split(|b| *b == b'\n').filter(|line| !line.iter().all(u8::is_ascii_whitespace)).count() as u64;
+    match format {
+        HistoryFormat::Csv => lines.saturating_sub(1),
+        HistoryFormat::JsonLines => lines,
+    }
 }
 
 /// One of the tenant's import jobs.

@@ -13,6 +13,7 @@ mod analytics;
 mod exceptions;
 mod notifications;
 mod returns;
+mod settings;
 mod shipment_view;
 mod shipments;
 mod team;
@@ -49,6 +50,9 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ("console/analytics.html", include_str!("templates/analytics.html")),
     ("console/notifications.html", include_str!("templates/notifications.html")),
     ("console/notification.html", include_str!("templates/notification.html")),
+    ("console/settings.html", include_str!("templates/settings.html")),
+    ("console/webhook.html", include_str!("templates/webhook.html")),
+    ("console/import.html", include_str!("templates/import.html")),
     ("console/audit.html", include_str!("templates/audit.html")),
 ];
 
@@ -96,6 +100,13 @@ pub fn console_router(deps: Deps) -> Router {
         .route("/console/notifications", get(notifications::overview))
         .route("/console/notifications/{trigger}/{language}", get(notifications::edit).post(notifications::change))
         .route("/console/notifications/{trigger}/{language}/email.html", get(notifications::email))
+        .route("/console/settings", get(settings::overview))
+        .route("/console/settings/api-keys", post(settings::create_key))
+        .route("/console/settings/api-keys/{id}/revoke", post(settings::revoke_key))
+        .route("/console/settings/webhooks/{id}", get(settings::webhook_log))
+        .route("/console/settings/webhooks/{id}/deliveries/{delivery}/replay", post(settings::replay))
+        .route("/console/settings/imports", post(settings::upload))
+        .route("/console/settings/imports/{id}", get(settings::import_job))
         .route("/console/team", get(team::list).post(team::invite))
         .route("/console/team/{id}/role", post(team::change_role))
         .route("/console/team/{id}/remove", post(team::remove))
@@ -123,8 +134,8 @@ fn is_public_form(path: &str) -> bool {
     matches!(path, "/console/sign-in" | "/console/forgot") || path.starts_with("/console/link/")
 }
 
-/// Refuses a `POST` whose `csrf` field is not the token its cookie calls for (403), before
-/// any handler runs. The body was read whole by [`crate::api::app`]'s limit; it is put back.
+/// Refuses a `POST` whose `csrf` field (in the query for a multipart form) is not the token
+/// its cookie calls for (403), before any handler runs. The body was read whole by [`crate::api::app`]'s limit; it is put back.
 async fn guard(request: Request, next: Next) -> Response {
     if request.method() != Method::POST {
         return next.run(request).await;
@@ -133,7 +144,17 @@ async fn guard(request: Request, next: Next) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return expired_form();
     };
-    let given = form_field(&bytes, "csrf");
+    let multipart = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    // A file's form carries its token in its address: the guard does not read multipart bodies.
+    let given = if multipart {
+        parts.uri.query().and_then(|q| form_field(q.as_bytes(), "csrf"))
+    } else {
+        form_field(&bytes, "csrf")
+    };
     let accepted = if is_public_form(parts.uri.path()) {
         cookie(&parts.headers, FORM_COOKIE).is_some_and(|token| {
             use subtle::ConstantTimeEq;
@@ -223,6 +244,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("returns", "/console/returns", "Returns"),
     ("analytics", "/console/analytics", "Analytics"),
     ("notifications", "/console/notifications", "Notifications"),
+    ("settings", "/console/settings", "Settings"),
     ("team", "/console/team", "Team"),
     ("audit", "/console/audit", "Audit log"),
 ];
@@ -400,6 +422,8 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "return_resolve" => "Resolved.",
         "texts_saved" => "Saved: messages from now on use this wording.",
         "texts_reset" => "Back to the built-in text.",
+        "key_revoked" => "Key revoked: requests with it fail from now on.",
+        "replayed" => "Replayed: the delivery is sent again within a minute.",
         "password_set" => "Your password is set.",
         _ => return None,
     })

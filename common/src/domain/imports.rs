@@ -123,6 +123,9 @@ pub struct ImportJob {
     pub format: HistoryFormat,
     /// The file's size.
     pub bytes: u64,
+    /// Its lines (the CSV header aside), counted when it came: how far `tally.lines` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines_total: Option<u64>,
     /// What was done so far; `lines` is also where a resumed job goes on from.
     pub tally: ImportTally,
     /// Why it failed.
