@@ -264,3 +264,33 @@ test("an admin edits a notification's wording, sees the preview change, and save
     await context.close();
   }
 });
+
+test("an admin previews the tracking page with a colour too light for links, is warned, and saves it", async () => {
+  for (const width of [1280, 360]) {
+    const { context, page } = await signIn(admin, width);
+    try {
+      await page.goto(`${base}/console/tracking-page`);
+      const frame = page.frameLocator("iframe");
+      const brand = await page.inputValue("#brand_name");
+      assert.ok((await frame.locator("body").textContent()).includes(brand), "the page drawn as it is");
+      await page.fill("#brand_name", `${brand} Outlet`);
+      await page.fill("#accent_color", "#ffee00");
+      await Promise.all([page.waitForNavigation(), page.click("button[value=preview]")]);
+      assert.match(await page.locator(".warnings").textContent(), /too light to read on white/);
+      assert.match(await page.locator("#page-preview-h").textContent(), /not saved/);
+      await page.waitForTimeout(300);
+      assert.ok((await frame.locator("body").textContent()).includes(`${brand} Outlet`), "the draft drawn");
+      await page.screenshot({ path: `${shots}/console-tracking-page-${width}.png`, fullPage: true });
+      await page.locator("iframe").screenshot({ path: `${shots}/console-tracking-page-frame-${width}.png` });
+      if (width === 1280) await axeClean(context, page.url(), "tracking page designer");
+      // Saved and back as it was, so the other tests see the demo's page.
+      await Promise.all([page.waitForNavigation(), page.click("button[value=save]")]);
+      assert.match(await page.locator(".flash").textContent(), /Saved/);
+      await page.fill("#brand_name", brand);
+      await Promise.all([page.waitForNavigation(), page.click("button[value=save]")]);
+      assert.equal(await page.inputValue("#brand_name"), brand);
+    } finally {
+      await context.close();
+    }
+  }
+});

@@ -142,6 +142,15 @@ impl PageUpdate {
     }
 }
 
+/// The tenant's settings as `update` would make them, checked but not stored: what a
+/// designer previews. `Invalid` naming the field that breaks a rule.
+pub async fn draft_page_settings(deps: &Deps, tenant: &TenantId, update: PageUpdate) -> Result<TrackingPage, AppError> {
+    let mut page = (*page_settings(deps, tenant).await?).clone();
+    update.apply(&mut page);
+    page.validate()?;
+    Ok(page)
+}
+
 /// Changes the tenant's settings. `Invalid` naming the field that breaks a rule (`slug` when
 /// another merchant has it); nothing is stored then.
 pub async fn update_page_settings(

@@ -17,6 +17,7 @@ mod settings;
 mod shipment_view;
 mod shipments;
 mod team;
+mod tracking_page;
 
 use std::sync::Arc;
 
@@ -53,6 +54,7 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ("console/settings.html", include_str!("templates/settings.html")),
     ("console/webhook.html", include_str!("templates/webhook.html")),
     ("console/import.html", include_str!("templates/import.html")),
+    ("console/tracking_page.html", include_str!("templates/tracking_page.html")),
     ("console/audit.html", include_str!("templates/audit.html")),
 ];
 
@@ -107,6 +109,8 @@ pub fn console_router(deps: Deps) -> Router {
         .route("/console/settings/webhooks/{id}/deliveries/{delivery}/replay", post(settings::replay))
         .route("/console/settings/imports", post(settings::upload))
         .route("/console/settings/imports/{id}", get(settings::import_job))
+        .route("/console/tracking-page", get(tracking_page::edit).post(tracking_page::change))
+        .route("/console/tracking-page/preview.html", get(tracking_page::preview))
         .route("/console/team", get(team::list).post(team::invite))
         .route("/console/team/{id}/role", post(team::change_role))
         .route("/console/team/{id}/remove", post(team::remove))
@@ -244,6 +248,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("returns", "/console/returns", "Returns"),
     ("analytics", "/console/analytics", "Analytics"),
     ("notifications", "/console/notifications", "Notifications"),
+    ("tracking_page", "/console/tracking-page", "Tracking page"),
     ("settings", "/console/settings", "Settings"),
     ("team", "/console/team", "Team"),
     ("audit", "/console/audit", "Audit log"),
@@ -422,6 +427,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "return_resolve" => "Resolved.",
         "texts_saved" => "Saved: messages from now on use this wording.",
         "texts_reset" => "Back to the built-in text.",
+        "page_saved" => "Saved: shoppers see the page this way now.",
         "key_revoked" => "Key revoked: requests with it fail from now on.",
         "replayed" => "Replayed: the delivery is sent again within a minute.",
         "password_set" => "Your password is set.",

@@ -38,7 +38,7 @@ pub fn is_upload(path: &str) -> bool {
     path.strip_prefix("/t/").and_then(|rest| rest.strip_suffix("/returns")).is_some_and(|slug| !slug.contains('/'))
 }
 pub use limiter::Limiter;
-pub use render::{Palette, Rendered, contrast, render, render_document};
+pub use render::{Palette, Rendered, contrast, render, render_document, rgb};
 pub use view::{OrderView, ParcelView, Shell, choose_language, order, parcel};
 
 use crate::app::pages::{self, OrderProof};
@@ -509,6 +509,24 @@ fn parcels_page(
     let content = Content { order: order_view, parcels: views, returns: returns_url, subscribe, subscribe_sms: sms };
     let caching = if order_number.is_some() { Caching::Never } else { Caching::Public(60) };
     reply(StatusCode::OK, "parcels.html", &shell, &visit.page, catalog, content, Some(visit), caching)
+}
+
+/// A parcel's page as a shopper would see it under `page` (settings not yet saved, in a
+/// designer's preview) in `language`: no subscription form, nothing that posts.
+pub fn preview_parcel(
+    page: &TrackingPage,
+    shipment: &Shipment,
+    language: Language,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Rendered, minijinja::Error> {
+    let catalog = Catalog::of(language);
+    let view = parcel(shipment, page, catalog, now, None, false);
+    let shell = Shell::new(page, catalog, view.headline.clone(), Vec::new());
+    let content = minijinja::context! {
+        parcels => minijinja::Value::from(minijinja::value::Serde(vec![view])),
+        subscribe_sms => false,
+    };
+    render("parcels.html", &shell, page, catalog, content)
 }
 
 #[cfg(test)]

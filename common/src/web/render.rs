@@ -135,7 +135,7 @@ pub fn render_document(template: &str, context: Value) -> Result<String, minijin
 }
 
 /// `#rrggbb` as bytes (validated settings only reach here; anything else reads as black).
-fn rgb(hex: &str) -> [u8; 3] {
+pub fn rgb(hex: &str) -> [u8; 3] {
     let channel = |i: usize| hex.get(1 + 2 * i..3 + 2 * i).and_then(|h| u8::from_str_radix(h, 16).ok()).unwrap_or(0);
     [channel(0), channel(1), channel(2)]
 }
