@@ -35,6 +35,7 @@ page_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0
 # portal test tracks a sandbox return shipment (polled every second) and receives webhooks on
 # loopback.
 "$bin" --db "$browser_work/demo.db" serve --demo --listen "127.0.0.1:$page_port" --page-lookups-per-minute 100000 \
+  --console-sign-ins-per-minute 100000 \
   --poll-every 1 --poll-interval testing-courier=1 --allow-private-webhooks \
   >"$browser_work/stdout" 2>"$browser_work/stderr" &
 page_pid=$!

@@ -40,6 +40,8 @@ pub mod var {
     pub const PUBLIC_URL: &str = "PORCHLIGHT_PUBLIC_URL";
     /// Tracking page lookups one client address may make per minute.
     pub const PAGE_LOOKUPS_PER_MINUTE: &str = "PORCHLIGHT_PAGE_LOOKUPS_PER_MINUTE";
+    /// Console sign-ins per client address and minute.
+    pub const CONSOLE_SIGN_INS_PER_MINUTE: &str = "PORCHLIGHT_CONSOLE_SIGN_INS_PER_MINUTE";
     /// `true` lets merchants' webhooks target http, any port and private addresses
     /// (development only).
     pub const ALLOW_PRIVATE_WEBHOOKS: &str = "PORCHLIGHT_ALLOW_PRIVATE_WEBHOOKS";
@@ -54,6 +56,8 @@ pub const DEFAULT_POLL_BATCH: u64 = 500;
 /// Default tracking page lookups per client address and minute: a shopper trying a few
 /// spellings, a household behind one address, never a crawl of order numbers.
 pub const DEFAULT_PAGE_LOOKUPS_PER_MINUTE: u64 = 30;
+/// Console sign-ins (and reset requests) per client address and minute.
+pub const DEFAULT_CONSOLE_SIGN_INS_PER_MINUTE: u64 = 10;
 
 /// A setting that is missing or unreadable.
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +122,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// `PORCHLIGHT_PAGE_LOOKUPS_PER_MINUTE` (default 30): per client address.
     pub page_lookups_per_minute: u32,
+    /// `PORCHLIGHT_CONSOLE_SIGN_INS_PER_MINUTE` (default 10): console sign-ins, resets and
+    /// one-time links used, per client address.
+    pub console_sign_ins_per_minute: u32,
     /// `PORCHLIGHT_ALLOW_PRIVATE_WEBHOOKS` (`true`/`false`, default false): which webhook
     /// targets merchants may register and Porchlight connects to.
     pub webhook_targets: TargetPolicy,
@@ -137,6 +144,7 @@ impl Default for Settings {
             retention: None,
             public_url: None,
             page_lookups_per_minute: DEFAULT_PAGE_LOOKUPS_PER_MINUTE as u32,
+            console_sign_ins_per_minute: DEFAULT_CONSOLE_SIGN_INS_PER_MINUTE as u32,
             webhook_targets: TargetPolicy::PublicOnly,
         }
     }
@@ -207,6 +215,11 @@ impl Settings {
             page_lookups_per_minute: u32::try_from(number(
                 var::PAGE_LOOKUPS_PER_MINUTE,
                 DEFAULT_PAGE_LOOKUPS_PER_MINUTE,
+            )?)
+            .unwrap_or(u32::MAX),
+            console_sign_ins_per_minute: u32::try_from(number(
+                var::CONSOLE_SIGN_INS_PER_MINUTE,
+                DEFAULT_CONSOLE_SIGN_INS_PER_MINUTE,
             )?)
             .unwrap_or(u32::MAX),
             webhook_targets: match var(var::ALLOW_PRIVATE_WEBHOOKS).as_deref().map(str::trim) {

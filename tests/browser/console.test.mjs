@@ -294,3 +294,34 @@ test("an admin previews the tracking page with a colour too light for links, is 
     }
   }
 });
+
+test("with JavaScript, htmx (served by the console, integrity-checked) updates previews and filters in place", async () => {
+  const { context, page } = await open(`${base}/console/sign-in`, { javaScript: true });
+  const errors = [];
+  page.on("console", (message) => message.type() === "error" && errors.push(message.text()));
+  page.on("pageerror", (error) => errors.push(String(error)));
+  const requests = [];
+  page.on("request", (request) => requests.push(request.url()));
+  try {
+    await page.fill("#email", admin);
+    await page.fill("#password", password);
+    await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+    await page.goto(`${base}/console/notifications/in_transit/en`);
+    await page.waitForFunction(() => typeof window.htmx === "object");
+    const url = page.url();
+    await page.fill("#subject", "Live: {{ order }} is moving");
+    await page.waitForFunction(() => document.querySelector("#preview-subject")?.textContent.startsWith("Live: #"));
+    assert.equal(page.url(), url, "no navigation: the preview was swapped in place");
+    await page.goto(`${base}/console/shipments`);
+    await page.waitForFunction(() => typeof window.htmx === "object");
+    const all = await page.locator("table.list tbody tr").count();
+    await page.selectOption("#slug", "ups");
+    await page.waitForFunction((n) => document.querySelectorAll("table.list tbody tr").length < n, all);
+    assert.match(page.url(), /slug=ups/, "the filtered view's address is kept");
+    assert.deepEqual(errors, [], "no script errors, no policy violations");
+    assert.deepEqual(requests.filter((r) => !r.startsWith(base)), [], "nothing loaded from elsewhere");
+    await page.screenshot({ path: `${shots}/console-shipments-live-1280.png`, fullPage: true });
+  } finally {
+    await context.close();
+  }
+});

@@ -121,6 +121,8 @@ pub struct Deps {
     pub public_url: Option<Arc<str>>,
     /// Tracking page lookups per client address and minute.
     pub page_lookups_per_minute: u32,
+    /// Console sign-ins per client address and minute.
+    pub console_sign_ins_per_minute: u32,
 }
 
 /// Every port a runtime provides, each required.
@@ -261,6 +263,7 @@ impl Deps {
             edd_models: Arc::default(),
             public_url: settings.public_url.as_deref().map(Arc::from),
             page_lookups_per_minute: settings.page_lookups_per_minute,
+            console_sign_ins_per_minute: settings.console_sign_ins_per_minute,
         }
     }
 }

@@ -60,13 +60,14 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
 
 /// The console's one style sheet.
 const CSS: &str = include_str!("console.css");
+/// htmx (vendored, see `assets/README.md`): forms update their page in place when scripts run;
+/// every one still posts as a plain form without it.
+const HTMX: &[u8] = include_bytes!("assets/htmx.min.js");
 
 /// The session cookie.
 const SESSION_COOKIE: &str = "pl_console";
 /// The cookie holding the token of the forms used before signing in.
 const FORM_COOKIE: &str = "pl_form";
-/// Sign-in and reset requests per client address and minute.
-const SIGN_INS_PER_MINUTE: u32 = 10;
 
 #[derive(Clone)]
 struct Console {
@@ -76,10 +77,11 @@ struct Console {
 
 /// The console's routes.
 pub fn console_router(deps: Deps) -> Router {
-    let state = Console { sign_ins: Arc::new(Limiter::per_minute(SIGN_INS_PER_MINUTE)), deps };
+    let state = Console { sign_ins: Arc::new(Limiter::per_minute(deps.console_sign_ins_per_minute)), deps };
     Router::new()
         .route("/console", get(|| async { Redirect::to("/console/shipments") }))
         .route("/console/assets/console.css", get(stylesheet))
+        .route("/console/assets/htmx.min.js", get(htmx))
         .route("/console/sign-in", get(access::sign_in_form).post(access::sign_in))
         .route("/console/sign-out", post(access::sign_out))
         .route("/console/forgot", get(access::forgot_form).post(access::forgot))
@@ -123,6 +125,26 @@ pub fn console_router(deps: Deps) -> Router {
 fn css_href() -> &'static str {
     static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HREF.get_or_init(|| format!("/console/assets/console.css?v={}", &hex::encode(Sha256::digest(CSS))[..12]))
+}
+
+/// htmx's address (its digest in the query) and its Subresource Integrity value.
+fn htmx_script() -> &'static (String, String) {
+    static SCRIPT: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    SCRIPT.get_or_init(|| {
+        use base64::Engine as _;
+        let src = format!("/console/assets/htmx.min.js?v={}", &hex::encode(Sha256::digest(HTMX))[..12]);
+        let integrity =
+            format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(HTMX)));
+        (src, integrity)
+    })
+}
+
+async fn htmx() -> Response {
+    let mut response = HTMX.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+    response
 }
 
 async fn stylesheet() -> Response {
@@ -229,6 +251,8 @@ impl Visitor {
             notice: None,
             problem: None,
             css_href: css_href(),
+            htmx_src: &htmx_script().0,
+            htmx_integrity: &htmx_script().1,
         }
     }
 
@@ -318,6 +342,8 @@ struct Layout {
     notice: Option<String>,
     problem: Option<String>,
     css_href: &'static str,
+    htmx_src: &'static str,
+    htmx_integrity: &'static str,
 }
 
 impl Layout {
@@ -333,12 +359,14 @@ impl Layout {
             notice: None,
             problem: None,
             css_href: css_href(),
+            htmx_src: &htmx_script().0,
+            htmx_integrity: &htmx_script().1,
         }
     }
 }
 
-/// The console's security headers: no script, styles from the console's own sheet, forms
-/// only to itself, never framed, never cached.
+/// The console's security headers: scripts and styles only from the console's own files
+/// (htmx, the sheet), forms only to itself, never framed, never cached.
 fn html(status: StatusCode, body: String) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
@@ -346,7 +374,7 @@ fn html(status: StatusCode, body: String) -> Response {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self' https: data:; frame-src 'self'; \
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' https: data:; frame-src 'self'; \
              form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
         ),
     );

@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// Tracking page lookups one client address may make per minute [default: 30].
     #[arg(long, env = "PORCHLIGHT_PAGE_LOOKUPS_PER_MINUTE")]
     page_lookups_per_minute: Option<String>,
+    /// Console sign-ins (and password reset requests) one client address may make per minute
+    /// [default: 10].
+    #[arg(long, env = "PORCHLIGHT_CONSOLE_SIGN_INS_PER_MINUTE")]
+    console_sign_ins_per_minute: Option<String>,
     /// Where notifications are written, one `.eml` file per email and one `.sms.json` per
     /// SMS [default: `outbox/` beside the database].
     #[arg(long, env = "PORCHLIGHT_OUTBOX")]
@@ -98,6 +102,7 @@ impl ServeArgs {
             var::RETENTION_DAYS => self.retention_days.clone(),
             var::PUBLIC_URL => self.public_url.clone(),
             var::PAGE_LOOKUPS_PER_MINUTE => self.page_lookups_per_minute.clone(),
+            var::CONSOLE_SIGN_INS_PER_MINUTE => self.console_sign_ins_per_minute.clone(),
             var::ALLOW_PRIVATE_WEBHOOKS => self.allow_private_webhooks.then(|| "true".to_owned()),
             _ => None,
         }
@@ -119,6 +124,7 @@ pub fn name_the_flag(error: SettingsError) -> anyhow::Error {
             var::RETENTION_DAYS => "--retention-days",
             var::PUBLIC_URL => "--public-url",
             var::PAGE_LOOKUPS_PER_MINUTE => "--page-lookups-per-minute",
+            var::CONSOLE_SIGN_INS_PER_MINUTE => "--console-sign-ins-per-minute",
             var::ALLOW_PRIVATE_WEBHOOKS => "--allow-private-webhooks",
             _ => return error.into(),
         },
