@@ -325,3 +325,48 @@ test("with JavaScript, htmx (served by the console, integrity-checked) updates p
     await context.close();
   }
 });
+
+test("an agent resolves an exception from the queue; every other page passes axe and is screenshotted", async () => {
+  const { context, page } = await signIn(agent, 1280);
+  try {
+    await page.goto(`${base}/console/exceptions`);
+    const open = await page.locator(".tiles .big").allTextContents();
+    assert.ok(open.length >= 1, "the demo's open cases are counted by rule");
+    await page.screenshot({ path: `${shots}/console-exceptions-1280.png`, fullPage: true });
+    await axeClean(context, page.url(), "exceptions");
+    const first = page.locator("table.list tbody tr").first();
+    const number = await first.locator("th a").textContent();
+    await Promise.all([page.waitForNavigation(), first.locator("th a").click()]);
+    assert.match(await page.locator("#todo-h + p").textContent(), /\w/, "the rule's what-to-do");
+    await page.fill("#note", "Called the carrier; redelivery booked.");
+    await Promise.all([page.waitForNavigation(), page.click("button[value=note]")]);
+    assert.match(await page.locator(".notes").textContent(), /redelivery booked/);
+    await page.screenshot({ path: `${shots}/console-exception-1280.png`, fullPage: true });
+    await axeClean(context, page.url(), "exception");
+    await Promise.all([page.waitForNavigation(), page.click("button[value=resolve]")]);
+    assert.match(await page.locator(".flash").textContent(), /Resolved/);
+    assert.match(await page.locator(".heading").textContent(), /resolved/);
+    await page.goto(`${base}/console/exceptions`);
+    const still = await page.locator("table.list tbody th a", { hasText: number }).count();
+    const total = await page.locator(".tiles .big").allTextContents();
+    assert.ok(total.reduce((n, t) => n + Number(t), 0) < open.reduce((n, t) => n + Number(t), 0) || still === 0, "one fewer open");
+  } finally {
+    await context.close();
+  }
+  for (const [who, pages] of [[admin, ["team", "audit", "settings", "notifications"]], [viewer, ["settings", "team"]]]) {
+    for (const width of [360, 1280]) {
+      const signed = await signIn(who, width);
+      try {
+        for (const name of pages) {
+          await signed.page.goto(`${base}/console/${name}`);
+          assert.equal(await signed.page.locator("h1").count(), 1, name);
+          const role = who === admin ? "admin" : "viewer";
+          await signed.page.screenshot({ path: `${shots}/console-${name}-${role}-${width}.png`, fullPage: true });
+          if (width === 1280) await axeClean(signed.context, signed.page.url(), `${name} as ${role}`);
+        }
+      } finally {
+        await signed.context.close();
+      }
+    }
+  }
+});
