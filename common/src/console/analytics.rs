@@ -43,8 +43,8 @@ impl Filters {
         }
         for (raw, into) in [(&self.origin, &mut lanes.origins), (&self.destination, &mut lanes.destinations)] {
             if let Some(code) = text(raw) {
-                let code = CountryCode::parse(&code.to_uppercase())
-                    .map_err(|_| "Countries are ISO codes such as US or DEU.".to_owned())?;
+                let code = CountryCode::from_carrier(&code)
+                    .ok_or_else(|| "Countries are ISO codes such as US or DEU.".to_owned())?;
                 *into = vec![code];
             }
         }

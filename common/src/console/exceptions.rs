@@ -11,10 +11,10 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::shipments::{carrier_name, when};
-use super::{Console, Visitor, failure, message, notice_text, page, see_other, value};
+use super::{Console, Visitor, failure, fields, message, notice_text, one, optional, page, see_other, value};
 use crate::app::AppError;
 use crate::app::exceptions::{self, CaseWrite};
-use crate::domain::{Action, CaseState, Severity};
+use crate::domain::{Action, CaseState, Condition, Severity};
 use crate::ports::{CaseFilter, ExceptionCase};
 
 /// Most cases a page lists (and the open ones counted on top).
@@ -156,8 +156,16 @@ pub(super) async fn list(
         .into_iter()
         .map(|(s, count)| minijinja::context! { severity => s.0.as_str(), count => count })
         .collect();
-    let rule_choices: Vec<_> =
-        rules.rules.iter().map(|r| minijinja::context! { id => r.id.clone(), name => r.name.clone() }).collect();
+    let rule_choices: Vec<_> = rules
+        .rules
+        .iter()
+        .map(|r| {
+            minijinja::context! {
+                id => r.id.clone(), name => r.name.clone(), enabled => r.enabled, severity => r.severity.as_str(),
+                tone => severity_tone(r.severity), when => condition_text(&r.condition), todo => r.reason.clone(),
+            }
+        })
+        .collect();
     let states = [
         Choice { value: "open", label: "Open" },
         Choice { value: "resolved", label: "Resolved" },
@@ -183,6 +191,48 @@ pub(super) async fn list(
         severities => ["critical", "high", "medium", "low"],
     };
     page(StatusCode::OK, "console/exceptions.html", "Exceptions", &layout, content)
+}
+
+/// A rule's condition as the team reads it.
+fn condition_text(condition: &Condition) -> String {
+    match condition {
+        Condition::SubtagIn { subtags } => {
+            let codes: Vec<&str> = subtags.iter().map(|s| s.code()).collect();
+            format!("the sub-status is {}", codes.join(" or "))
+        }
+        Condition::FailedAttempts { at_least } => format!("{at_least} or more failed delivery attempts"),
+        Condition::NoUpdate { days, .. } => format!("no news for {days} days"),
+        Condition::PastDue { days } => format!("not delivered {days} days after the promised or estimated date"),
+        Condition::BeyondLaneP90 => "slower than 90 % of its lane's deliveries".to_owned(),
+        Condition::ReturnedToSender => "returning or returned to the sender".to_owned(),
+        Condition::CustomsHold => "held in customs".to_owned(),
+        Condition::AddressProblem => "an address problem".to_owned(),
+        Condition::LostOrDamaged => "lost or damaged".to_owned(),
+    }
+}
+
+/// Turns a rule on or off (admins): the rest of a rule is changed through the API.
+pub(super) async fn toggle_rule(
+    State(console): State<Console>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = visitor.refused(Action::Configure) {
+        return refused;
+    }
+    let form = fields(&body);
+    let enabled = one(&form, "enabled") == "yes";
+    let write = exceptions::ExceptionRuleWrite { enabled: Some(enabled), ..Default::default() };
+    match exceptions::update_rule(&console.deps, &visitor.member.tenant_id, &id, write).await {
+        Ok(_) => {
+            let action = if enabled { "exception_rule.enabled" } else { "exception_rule.disabled" };
+            visitor.audit(&console.deps, action, &id, "").await;
+            see_other("/console/exceptions?notice=rule_saved")
+        }
+        Err(AppError::Missing(_)) => not_done(&visitor, "That rule is not there any more.", "/console/exceptions"),
+        Err(error) => failure(&error),
+    }
 }
 
 /// The case of the path's id within the visitor's merchant; a 404 page otherwise.
@@ -239,19 +289,6 @@ fn write_for(visitor: &Visitor, action: &str, note: Option<String>, assignee: Op
     Some(write)
 }
 
-/// The fields of a URL-encoded form, every value of each name.
-fn fields(body: &Bytes) -> BTreeMap<String, Vec<String>> {
-    let mut fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (key, value) in url::form_urlencoded::parse(body) {
-        fields.entry(key.into_owned()).or_default().push(value.into_owned());
-    }
-    fields
-}
-
-fn first(fields: &BTreeMap<String, Vec<String>>, name: &str) -> Option<String> {
-    fields.get(name).and_then(|v| v.first()).cloned()
-}
-
 /// The answer to a refused case form.
 fn not_done(visitor: &Visitor, why: &str, back: &str) -> Response {
     message(StatusCode::UNPROCESSABLE_ENTITY, &visitor.layout("exceptions"), "Not done", why, Some((back, "Back")))
@@ -271,9 +308,9 @@ pub(super) async fn change(
         Err(response) => return response,
     };
     let form = fields(&body);
-    let action = first(&form, "action").unwrap_or_default();
+    let action = one(&form, "action").to_owned();
     let back = format!("/console/exceptions/{}", case.id);
-    let Some(write) = write_for(&visitor, &action, first(&form, "note"), first(&form, "assignee")) else {
+    let Some(write) = write_for(&visitor, &action, optional(&form, "note"), optional(&form, "assignee")) else {
         return not_done(&visitor, "Say what to do with the case (a note needs its text).", &back);
     };
     match exceptions::change_case(&console.deps, &visitor.member.tenant_id, &case.id, &write).await {
@@ -291,9 +328,9 @@ pub(super) async fn bulk(State(console): State<Console>, visitor: Visitor, body:
         return refused;
     }
     let form = fields(&body);
-    let action = first(&form, "action").unwrap_or_default();
+    let action = one(&form, "action").to_owned();
     let ids = form.get("case").cloned().unwrap_or_default();
-    let Some(write) = write_for(&visitor, &action, first(&form, "note"), None) else {
+    let Some(write) = write_for(&visitor, &action, optional(&form, "note"), None) else {
         return not_done(&visitor, "Choose what to do with the selected cases.", "/console/exceptions");
     };
     if ids.is_empty() || ids.len() > MAX_CASES {

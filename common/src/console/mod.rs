@@ -88,12 +88,15 @@ pub fn console_router(deps: Deps) -> Router {
         .route("/console/link/{token}", get(access::link_form).post(access::use_link))
         .route("/console/shipments", get(shipments::list).post(shipments::add))
         .route("/console/shipments.csv", get(shipments::export))
+        .route("/console/shipments/views", post(shipments::save_view))
+        .route("/console/shipments/views/delete", post(shipments::delete_view))
         .route("/console/shipments/{id}", get(shipments::detail))
         .route("/console/shipments/{id}/retrack", post(shipments::retrack))
         .route("/console/shipments/{id}/complete", post(shipments::complete))
         .route("/console/shipments/{id}/labels", post(shipments::labels))
         .route("/console/exceptions", get(exceptions::list))
         .route("/console/exceptions/bulk", post(exceptions::bulk))
+        .route("/console/exceptions/rules/{id}", post(exceptions::toggle_rule))
         .route("/console/exceptions/{id}", get(exceptions::detail).post(exceptions::change))
         .route("/console/returns", get(returns::list))
         .route("/console/returns/{id}", get(returns::detail))
@@ -102,6 +105,7 @@ pub fn console_router(deps: Deps) -> Router {
         .route("/console/analytics/report", post(analytics::keep_report))
         .route("/console/analytics/{file}", get(analytics::csv))
         .route("/console/notifications", get(notifications::overview))
+        .route("/console/notifications/rules/{id}", post(notifications::change_rule))
         .route("/console/notifications/{trigger}/{language}", get(notifications::edit).post(notifications::change))
         .route("/console/notifications/{trigger}/{language}/email.html", get(notifications::email))
         .route("/console/settings", get(settings::overview))
@@ -195,6 +199,28 @@ async fn guard(request: Request, next: Next) -> Response {
         return expired_form();
     }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
+/// A URL-encoded form's fields (or a query's): every value of each name, in order.
+type Fields = std::collections::BTreeMap<String, Vec<String>>;
+
+/// Reads a URL-encoded form body or query.
+fn fields(body: &[u8]) -> Fields {
+    let mut fields = Fields::new();
+    for (key, value) in url::form_urlencoded::parse(body) {
+        fields.entry(key.into_owned()).or_default().push(value.into_owned());
+    }
+    fields
+}
+
+/// The first value of `name`, trimmed; `""` when the form has none.
+fn one<'a>(fields: &'a Fields, name: &str) -> &'a str {
+    fields.get(name).and_then(|v| v.first()).map_or("", |v| v.trim())
+}
+
+/// The first value of `name`, trimmed, unless empty.
+fn optional(fields: &Fields, name: &str) -> Option<String> {
+    Some(one(fields, name).to_owned()).filter(|v| !v.is_empty())
 }
 
 /// The first value of `name` in a URL-encoded form body.
@@ -455,6 +481,8 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "return_resolve" => "Resolved.",
         "texts_saved" => "Saved: messages from now on use this wording.",
         "texts_reset" => "Back to the built-in text.",
+        "rule_saved" => "Rule saved.",
+        "view_saved" => "View saved: the whole team finds it above the filters.",
         "page_saved" => "Saved: shoppers see the page this way now.",
         "key_revoked" => "Key revoked: requests with it fail from now on.",
         "replayed" => "Replayed: the delivery is sent again within a minute.",

@@ -2,8 +2,6 @@
 //! preview on a real shipment or a sample (subject, SMS, the email itself in a sandboxed
 //! frame), saved, or set back to the built-in text.
 
-use std::collections::BTreeMap;
-
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -11,10 +9,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{Console, Visitor, failure, message, notice_text, page, see_other, value};
+use super::{Console, Fields, Visitor, failure, fields, message, notice_text, one, optional, page, see_other, value};
 use crate::app::AppError;
+use crate::app::notification_rules::RuleWrite;
 use crate::app::notifications::{self as notifications, PreviewRequest};
-use crate::domain::{Action, Language, Trigger};
+use crate::domain::{Action, Channel, CountryCode, Language, Scope, Slug, Trigger};
 use crate::notify::{MessageTexts, VARIABLES};
 use crate::ports::ListQuery;
 use crate::web::url_component;
@@ -24,19 +23,24 @@ const PREVIEW_SHIPMENTS: usize = 20;
 
 /// How the team names a trigger.
 fn trigger_label(trigger: Trigger) -> String {
-    let name = trigger.as_str().replace('_', " ");
+    let name = trigger.as_str().replace('_', " ").replace("edd", "EDD");
     let mut chars = name.chars();
     chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
 }
 
-pub(super) async fn overview(State(console): State<Console>, visitor: Visitor) -> Response {
+pub(super) async fn overview(
+    State(console): State<Console>,
+    visitor: Visitor,
+    query: Result<Query<EditQuery>, QueryRejection>,
+) -> Response {
     let tenant = &visitor.member.tenant_id;
     let loaded = async {
         let page = crate::app::pages::page_settings(&console.deps, tenant).await?;
         let texts = notifications::merchant_texts(&console.deps, tenant).await?;
-        Ok::<_, AppError>((page, texts))
+        let (rules, _) = crate::app::notification_rules::notification_rules(&console.deps, tenant).await?;
+        Ok::<_, AppError>((page, texts, rules))
     };
-    let (settings, texts) = match loaded.await {
+    let (settings, texts, rules) = match loaded.await {
         Ok(loaded) => loaded,
         Err(error) => return failure(&error),
     };
@@ -57,8 +61,29 @@ pub(super) async fn overview(State(console): State<Console>, visitor: Visitor) -
             minijinja::context! { trigger => t.as_str(), label => trigger_label(*t), cells => cells }
         })
         .collect();
-    let content = minijinja::context! { languages => languages, rows => rows };
-    page(StatusCode::OK, "console/notifications.html", "Notifications", &visitor.layout("notifications"), content)
+    let join = |items: Vec<&str>| items.join(", ");
+    let rules: Vec<_> = rules
+        .rules
+        .iter()
+        .map(|r| {
+            let channels: Vec<&str> = r.channels.iter().map(|c| c.as_str()).collect();
+            minijinja::context! {
+                id => r.id.clone(),
+                label => format!("{}: {}", trigger_label(r.trigger), if channels.is_empty() { "no channel".to_owned() } else { channels.join(" and ") }),
+                enabled => r.enabled,
+                email => r.channels.contains(&Channel::Email),
+                sms => r.channels.contains(&Channel::Sms),
+                delay => r.delay_minutes,
+                slugs => join(r.scope.slugs.iter().map(|s| s.as_str()).collect()),
+                countries => join(r.scope.destination_countries.iter().map(|c| c.as_str()).collect()),
+                tags => r.scope.shipment_tags.join(", "),
+            }
+        })
+        .collect();
+    let mut layout = visitor.layout("notifications");
+    layout.notice = query.ok().and_then(|Query(q)| q.notice).as_deref().and_then(notice_text).map(str::to_owned);
+    let content = minijinja::context! { languages => languages, rows => rows, rules => rules };
+    page(StatusCode::OK, "console/notifications.html", "Notifications", &layout, content)
 }
 
 /// The trigger and language of the path; `None` for others.
@@ -68,8 +93,8 @@ fn message_of(trigger: &str, language: &str) -> Option<(Trigger, Language)> {
 
 /// A draft from form or query fields (empty ones keep the built-in text); `None` when every
 /// field is empty.
-fn draft(trigger: Trigger, language: Language, fields: &BTreeMap<String, String>) -> Option<MessageTexts> {
-    let field = |name: &str| fields.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+fn draft(trigger: Trigger, language: Language, fields: &Fields) -> Option<MessageTexts> {
+    let field = |name: &str| optional(fields, name);
     let texts = MessageTexts {
         trigger,
         language,
@@ -183,10 +208,12 @@ pub(super) async fn change(
     body: Bytes,
 ) -> Response {
     let Some((trigger, language)) = message_of(&trigger, &language) else { return no_such_message(&visitor) };
-    let fields: BTreeMap<String, String> =
-        url::form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-    let action = fields.get("action").map_or("preview", String::as_str);
-    let tracking_id = fields.get("tracking_id").filter(|t| !t.is_empty()).cloned();
+    let fields = fields(&body);
+    let action = match one(&fields, "action") {
+        "" => "preview",
+        action => action,
+    };
+    let tracking_id = optional(&fields, "tracking_id");
     let draft = draft(trigger, language, &fields);
     let checked = draft.as_ref().map(MessageTexts::validate).transpose().err().map(|e| format!("{e}."));
     let deps = &console.deps;
@@ -222,18 +249,91 @@ pub(super) async fn change(
     }
 }
 
+/// The rule a rules form asks for: sends or not, channels, delay, scope.
+fn rule_write(fields: &Fields) -> Result<RuleWrite, AppError> {
+    let invalid = |field: &str, why: &str| AppError::from(crate::domain::DomainError::invalid(field, why));
+    let list = |name: &str| -> Vec<String> {
+        one(fields, name).split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect()
+    };
+    let yes = |name: &str| one(fields, name) == "yes";
+    let mut channels = Vec::new();
+    if yes("email") {
+        channels.push(Channel::Email);
+    }
+    if yes("sms") {
+        channels.push(Channel::Sms);
+    }
+    let delay = match one(fields, "delay_minutes") {
+        "" => "0",
+        delay => delay,
+    };
+    let delay_minutes = delay.parse().map_err(|_| invalid("delay_minutes", "must be a whole number of minutes"))?;
+    let slugs = list("scope_slugs")
+        .iter()
+        .map(|s| Slug::parse(s).map_err(|_| invalid("scope.slugs", "must be carrier slugs such as ups")))
+        .collect::<Result<_, _>>()?;
+    let destination_countries = list("scope_countries")
+        .iter()
+        .map(|c| {
+            CountryCode::from_carrier(c)
+                .ok_or_else(|| invalid("scope.destination_countries", "must be country codes such as US or DEU"))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(RuleWrite {
+        enabled: Some(yes("enabled")),
+        channels: Some(channels),
+        delay_minutes: Some(delay_minutes),
+        scope: Some(Scope { slugs, destination_countries, shipment_tags: list("scope_tags") }),
+        ..RuleWrite::default()
+    })
+}
+
+pub(super) async fn change_rule(
+    State(console): State<Console>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = visitor.refused(Action::Configure) {
+        return refused;
+    }
+    let fields = fields(&body);
+    let tenant = &visitor.member.tenant_id;
+    let changed = match rule_write(&fields) {
+        Ok(write) => crate::app::notification_rules::update_rule(&console.deps, tenant, &id, write).await,
+        Err(error) => Err(error),
+    };
+    let why = match changed {
+        Ok(_) => {
+            visitor.audit(&console.deps, "notification_rule.changed", &id, "").await;
+            return see_other("/console/notifications?notice=rule_saved");
+        }
+        Err(AppError::Missing(_)) => "That rule is not there any more.".to_owned(),
+        Err(AppError::Invalid(invalid)) => format!("{invalid}."),
+        Err(error) => return failure(&error),
+    };
+    let layout = visitor.layout("notifications");
+    message(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &layout,
+        "Not saved",
+        &why,
+        Some(("/console/notifications", "Back to notifications")),
+    )
+}
+
 /// The email itself, for the designer's frame: its own policy (the email's inline styles, no
 /// script, framed only by the console) and the draft from the query.
 pub(super) async fn email(
     State(console): State<Console>,
     visitor: Visitor,
     Path((trigger, language)): Path<(String, String)>,
-    query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Response {
     let Some((trigger, language)) = message_of(&trigger, &language) else { return no_such_message(&visitor) };
-    let fields = query.map(|Query(q)| q).unwrap_or_default();
+    let fields = fields(query.unwrap_or_default().as_bytes());
     let draft = draft(trigger, language, &fields).filter(|d| d.validate().is_ok());
-    let tracking_id = fields.get("tracking_id").filter(|t| !t.is_empty()).cloned();
+    let tracking_id = optional(&fields, "tracking_id");
     let request = PreviewRequest { trigger, language: Some(language), tracking_id };
     let (message, _) =
         match notifications::preview_draft(&console.deps, &visitor.member.tenant_id, &request, draft.as_ref()).await {

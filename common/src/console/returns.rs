@@ -2,8 +2,6 @@
 //! reasons, comments and photos, the parcels back, its history) and the team's moves on it:
 //! approve, reject with a reason, receive with grading, resolve.
 
-use std::collections::BTreeMap;
-
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -12,7 +10,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::shipments::when;
-use super::{Console, Visitor, failure, message, notice_text, page, see_other, value};
+use super::{Console, Fields, Visitor, failure, fields, message, notice_text, one, optional, page, see_other, value};
 use crate::app::AppError;
 use crate::app::returns::{self as returns, ReturnKey};
 use crate::domain::{Action, ApprovalStatus, Grading, Language, ReceivedItem, Return};
@@ -236,24 +234,18 @@ pub(super) async fn detail(
     page(StatusCode::OK, "console/return.html", &title, &layout, minijinja::context! { ret => view(&ret) })
 }
 
-/// The fields of a URL-encoded form (the last value of each name).
-fn fields(body: &Bytes) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-}
-
 /// The receiving a form describes: `qty:<line>` units of each line, graded `grade:<line>`.
-fn receiving(form: &BTreeMap<String, String>, inspector: &str) -> Result<Vec<ReceivedItem>, AppError> {
+fn receiving(form: &Fields, inspector: &str) -> Result<Vec<ReceivedItem>, AppError> {
     let mut items = Vec::new();
-    for (name, quantity) in form {
+    for name in form.keys() {
         let Some(line) = name.strip_prefix("qty:") else { continue };
-        let quantity: u32 = quantity
-            .trim()
+        let quantity: u32 = one(form, name)
             .parse()
             .map_err(|_| crate::domain::DomainError::invalid("quantity", "must be a whole number"))?;
         if quantity == 0 {
             continue;
         }
-        let grade = form.get(&format!("grade:{line}")).cloned().unwrap_or_else(|| "a".into());
+        let grade = optional(form, &format!("grade:{line}")).unwrap_or_else(|| "a".into());
         let grading = Grading {
             grade,
             quantity,
@@ -281,11 +273,11 @@ pub(super) async fn act(
         Err(response) => return response,
     };
     let form = fields(&body);
-    let notify = form.get("notify").is_some_and(|v| v == "yes");
+    let notify = one(&form, "notify") == "yes";
     let (deps, tenant, key) = (&console.deps, &visitor.member.tenant_id, ReturnKey::Id(ret.id.clone()));
     let done = match action.as_str() {
         "approve" => returns::approve(deps, tenant, &key, notify).await,
-        "reject" => returns::reject(deps, tenant, &key, form.get("reason").map_or("", String::as_str), notify).await,
+        "reject" => returns::reject(deps, tenant, &key, one(&form, "reason"), notify).await,
         "resolve" => returns::resolve(deps, tenant, &key).await,
         "receive" => match receiving(&form, &visitor.member.email) {
             Ok(items) => returns::receive(deps, tenant, &key, items).await,

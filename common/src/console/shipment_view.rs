@@ -130,6 +130,17 @@ pub(super) async fn detail_page(
             when: super::shipments::when(m.finished_at.unwrap_or(m.due_at)),
         })
         .collect();
+    let returns = match &shipment.details.order_number {
+        Some(order) => {
+            let filter = crate::ports::ReturnFilter { order_name: Some(order.clone()), ..Default::default() };
+            deps.returns.returns(&shipment.tenant_id, &filter, 0, 20).await?.0
+        }
+        None => Vec::new(),
+    };
+    let returns: Vec<_> = returns
+        .iter()
+        .map(|r| minijinja::context! { id => r.id.clone(), rma => r.rma_number.clone(), status => r.approval_status.as_str() })
+        .collect();
     let mut layout = visitor.layout("shipments");
     layout.notice = notice.as_deref().and_then(notice_text).map(str::to_owned);
     let finished = shipment.completed.is_some() || shipment.tag == Tag::Delivered;
@@ -141,6 +152,7 @@ pub(super) async fn detail_page(
         tags => super::value(&shipment.details.shipment_tags),
         note => shipment.details.note.clone(),
         cases => super::value(&cases),
+        returns => returns,
         messages => super::value(&messages),
         can_retrack => !finished,
         can_complete => shipment.completed.is_none(),

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{Console, Visitor, failure, message, notice_text, page, see_other};
 use crate::app::{self, AppError, NewTracking};
 use crate::domain::{
-    Action, CompletionReason, CountryCode, Shipment, ShipmentDetails, ShipmentId, Slug, Tag, TrackingNumber,
+    Action, CompletionReason, CountryCode, Shipment, ShipmentDetails, ShipmentId, Slug, Subtag, Tag, TrackingNumber,
 };
 use crate::ports::{Cursor, ListQuery};
 use crate::web::url_component;
@@ -30,6 +30,7 @@ pub(super) struct Filters {
     q: String,
     slug: String,
     tag: String,
+    subtag: String,
     order: String,
     origin: String,
     destination: String,
@@ -66,14 +67,20 @@ impl Filters {
                 Err(_) => problems.push("The status filter was not a status.".to_owned()),
             }
         }
+        if let Some(code) = text(&self.subtag) {
+            match Subtag::parse(&code) {
+                Ok(subtag) => query.subtags = vec![subtag],
+                Err(_) => problems.push("The sub-status filter was not a sub-status.".to_owned()),
+            }
+        }
         for (raw, into, what) in [
             (&self.origin, &mut query.origins, "From country"),
             (&self.destination, &mut query.destinations, "To country"),
         ] {
             if let Some(code) = text(raw) {
-                match CountryCode::parse(&code.to_uppercase()) {
-                    Ok(code) => *into = vec![code],
-                    Err(_) => problems.push(format!("{what} must be a country code such as US or DEU.")),
+                match CountryCode::from_carrier(&code) {
+                    Some(code) => *into = vec![code],
+                    None => problems.push(format!("{what} must be a country code such as US or DEU.")),
                 }
             }
         }
@@ -93,7 +100,7 @@ impl Filters {
 
     /// Whether any filter under "More filters" is set (the section then opens).
     fn has_more(&self) -> bool {
-        [&self.order, &self.origin, &self.destination, &self.tagged, &self.from, &self.to]
+        [&self.subtag, &self.order, &self.origin, &self.destination, &self.tagged, &self.from, &self.to]
             .iter()
             .any(|v| !v.trim().is_empty())
     }
@@ -104,6 +111,7 @@ impl Filters {
             ("q", &self.q),
             ("slug", &self.slug),
             ("tag", &self.tag),
+            ("subtag", &self.subtag),
             ("order", &self.order),
             ("origin", &self.origin),
             ("destination", &self.destination),
@@ -222,8 +230,14 @@ pub(super) fn couriers() -> Vec<CourierChoice> {
 /// The list page for `filters`, with `problem` (a refused form) shown above it.
 async fn list_page(console: &Console, visitor: &Visitor, filters: &Filters, problem: Option<String>) -> Response {
     let (query, mut problems) = filters.query();
-    let listed = match app::list_trackings(&console.deps, &visitor.member.tenant_id, &query).await {
-        Ok(listed) => listed,
+    let tenant = &visitor.member.tenant_id;
+    let loaded = async {
+        let listed = app::list_trackings(&console.deps, tenant, &query).await?;
+        let views = app::team::views::saved_views(&console.deps, tenant).await?;
+        Ok::<_, AppError>((listed, views))
+    };
+    let (listed, views) = match loaded.await {
+        Ok(loaded) => loaded,
         Err(error) => return failure(&error),
     };
     let rows: Vec<Row> = listed.shipments.iter().map(row).collect();
@@ -234,6 +248,17 @@ async fn list_page(console: &Console, visitor: &Visitor, filters: &Filters, prob
     });
     let statuses: Vec<Choice> =
         Tag::ALL.iter().map(|t| Choice { value: t.as_str(), label: status_label(*t).to_owned() }).collect();
+    let substatuses: Vec<_> = Tag::ALL
+        .iter()
+        .map(|tag| {
+            let codes: Vec<Choice> = crate::domain::SUBTAGS
+                .iter()
+                .filter(|s| s.tag == *tag)
+                .map(|s| Choice { value: s.code, label: format!("{} ({})", s.message, s.code) })
+                .collect();
+            minijinja::context! { label => status_label(*tag), codes => super::value(&codes) }
+        })
+        .collect();
     let mut layout = visitor.layout("shipments");
     layout.notice = notice_text(&filters.notice).map(str::to_owned);
     problems.extend(problem);
@@ -244,7 +269,7 @@ async fn list_page(console: &Console, visitor: &Visitor, filters: &Filters, prob
     };
     let content = minijinja::context! {
         shipments => super::value(&rows), total_text => total_text, filters => super::value(&filters), query => base,
-        more_filters => filters.has_more(), next_href => next_href, couriers => super::value(&couriers()), statuses => super::value(&statuses),
+        views => super::value(&views), more_filters => filters.has_more(), next_href => next_href, couriers => super::value(&couriers()), statuses => super::value(&statuses), substatuses => substatuses,
     };
     let status = if layout.problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     page(status, "console/shipments.html", "Shipments", &layout, content)
@@ -334,6 +359,54 @@ pub(super) async fn add(
         ) => {
             let problem = format!("The tracking was not added: {error}.");
             list_page(&console, &visitor, &Filters::default(), Some(problem)).await
+        }
+        Err(error) => failure(&error),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct ViewForm {
+    name: String,
+    #[serde(default)]
+    query: String,
+}
+
+/// Saves the list's filters as a named view of the merchant's (agents and up).
+pub(super) async fn save_view(
+    State(console): State<Console>,
+    visitor: Visitor,
+    Form(form): Form<ViewForm>,
+) -> Response {
+    if let Some(refused) = visitor.refused(Action::Work) {
+        return refused;
+    }
+    match app::team::views::save_view(&console.deps, &visitor.member.tenant_id, &form.name, &form.query).await {
+        Ok(view) => {
+            visitor.audit(&console.deps, "view.saved", &view.name, &view.query).await;
+            let joiner = if view.query.is_empty() { "?" } else { "&" };
+            see_other(&format!("/console/shipments{}{joiner}notice=view_saved", view.query))
+        }
+        Err(AppError::Invalid(invalid)) => {
+            let problem = format!("The view was not saved: {invalid}.");
+            list_page(&console, &visitor, &Filters::default(), Some(problem)).await
+        }
+        Err(error) => failure(&error),
+    }
+}
+
+/// Forgets a saved view.
+pub(super) async fn delete_view(
+    State(console): State<Console>,
+    visitor: Visitor,
+    Form(form): Form<ViewForm>,
+) -> Response {
+    if let Some(refused) = visitor.refused(Action::Work) {
+        return refused;
+    }
+    match app::team::views::delete_view(&console.deps, &visitor.member.tenant_id, &form.name).await {
+        Ok(()) | Err(AppError::Missing(_)) => {
+            visitor.audit(&console.deps, "view.deleted", &form.name, "").await;
+            see_other("/console/shipments")
         }
         Err(error) => failure(&error),
     }

@@ -257,6 +257,11 @@ async fn filters_narrow_the_list_and_the_csv_of_the_view() {
     let csv = h.get(&mut ana, "/console/shipments.csv?slug=fedex").await;
     assert_eq!(csv.status, StatusCode::OK);
     assert_eq!(csv.body.lines().count(), 2, "the header and the one FedEx tracking: {}", csv.body);
+    assert_eq!(h.get(&mut ana, "/console/shipments?destination=us").await.status, StatusCode::OK, "alpha-2 too");
+    let pending = h.get(&mut ana, "/console/shipments?subtag=Pending_001").await;
+    assert!(pending.body.contains("2 shipments<"), "both wait for their first news");
+    let none = h.get(&mut ana, "/console/shipments?subtag=Delivered_001").await;
+    assert!(none.body.contains("0 shipments<"));
     let bad = h.get(&mut ana, "/console/shipments?destination=Narnia").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("To country must be a country code"));
@@ -374,4 +379,91 @@ async fn the_exceptions_queue_counts_resolves_in_bulk_and_keeps_tenants_apart() 
     assert_eq!(reached.status, StatusCode::SEE_OTHER, "other merchants' ids are left alone");
     let case = app::exceptions::get_case(&h.deps, &h.tenant, &first).await.expect("case");
     assert_eq!(case.state, crate::domain::CaseState::Resolved, "unchanged");
+}
+
+#[tokio::test]
+async fn admins_trial_a_notification_rule_and_make_keys_shown_once() {
+    let h = Harness::new().await;
+    h.member(&h.tenant, "adm@example.com", Role::Admin).await;
+    h.member(&h.tenant, "vic@example.com", Role::Viewer).await;
+    let (rules, _) = app::notification_rules::notification_rules(&h.deps, &h.tenant).await.expect("rules");
+    let rule = rules.rules[0].id.clone();
+    let path = format!("/console/notifications/rules/{rule}");
+
+    let mut vic = h.signed_in("vic@example.com").await;
+    let page = h.get(&mut vic, "/console/notifications").await;
+    assert!(page.body.contains("<fieldset disabled>"), "a viewer reads the rules");
+    let token = page.csrf();
+    let forged = h.post(&mut vic, &path, &[("csrf", &token), ("enabled", "yes"), ("scope_tags", "vip")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let keys = h.post(&mut vic, "/console/settings/api-keys", &[("csrf", &token)]).await;
+    assert_eq!(keys.status, StatusCode::FORBIDDEN);
+
+    let mut adm = h.signed_in("adm@example.com").await;
+    let token = h.get(&mut adm, "/console/notifications").await.csrf();
+    let form = [
+        ("csrf", token.as_str()),
+        ("enabled", "yes"),
+        ("email", "yes"),
+        ("delay_minutes", "30"),
+        ("scope_slugs", "ups, dhl"),
+        ("scope_countries", "de"),
+        ("scope_tags", "vip"),
+    ];
+    let saved = h.post(&mut adm, &path, &form).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let changed = app::notification_rules::get_rule(&h.deps, &h.tenant, &rule).await.expect("rule");
+    assert_eq!(changed.delay_minutes, 30);
+    assert_eq!(changed.scope.slugs.iter().map(|s| s.as_str()).collect::<Vec<_>>(), ["ups", "dhl"]);
+    assert_eq!(changed.scope.destination_countries[0].as_str(), "DEU");
+    assert_eq!(changed.scope.shipment_tags, ["vip"]);
+    let bad = h.post(&mut adm, &path, &[("csrf", &token), ("scope_countries", "Narnia")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let made = h.post(&mut adm, "/console/settings/api-keys", &[("csrf", &token)]).await;
+    assert_eq!(made.status, StatusCode::OK, "shown on the answer, not in a redirect");
+    let start = made.body.find("plk_").expect("the new key");
+    let key = &made.body[start..start + 52];
+    assert_eq!(app::authenticate(&h.deps, Some(key)).await.expect("a working key"), h.tenant);
+    let again = h.get(&mut adm, "/console/settings").await;
+    assert!(!again.body.contains(key), "shown once");
+}
+
+#[tokio::test]
+async fn saved_views_are_the_teams_and_a_viewer_only_uses_them() {
+    let h = Harness::new().await;
+    h.member(&h.tenant, "ana@example.com", Role::Agent).await;
+    h.member(&h.tenant, "vic@example.com", Role::Viewer).await;
+    h.tracking(&h.tenant, "ups", "1Z999AA10123456784", "#1001").await;
+    let mut ana = h.signed_in("ana@example.com").await;
+    let list = h.get(&mut ana, "/console/shipments?slug=ups").await;
+    assert!(list.body.contains("Save the view"));
+    let token = list.csrf();
+    let saved = h
+        .post(
+            &mut ana,
+            "/console/shipments/views",
+            &[("csrf", &token), ("name", "UPS parcels"), ("query", "?slug=ups")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    assert_eq!(saved.location.as_deref(), Some("/console/shipments?slug=ups&notice=view_saved"));
+    let bad = h
+        .post(
+            &mut ana,
+            "/console/shipments/views",
+            &[("csrf", &token), ("name", "x"), ("query", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let mut vic = h.signed_in("vic@example.com").await;
+    let seen = h.get(&mut vic, "/console/shipments").await;
+    assert!(seen.body.contains("href=\"/console/shipments?slug=ups\">UPS parcels</a>"), "the team's view");
+    assert!(!seen.body.contains("Forget"), "a viewer does not change views");
+    let token = seen.csrf();
+    let forged =
+        h.post(&mut vic, "/console/shipments/views/delete", &[("csrf", &token), ("name", "UPS parcels")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(app::team::views::saved_views(&h.deps, &h.tenant).await.expect("views").len(), 1);
 }

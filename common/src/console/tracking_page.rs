@@ -10,31 +10,12 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{Console, Visitor, failure, notice_text, page, see_other};
+use super::{Console, Fields, Visitor, failure, fields, notice_text, one, optional, page, see_other};
 use crate::app::AppError;
 use crate::app::pages::{self, PageUpdate};
 use crate::domain::{Action, Banner, Language, Money, NavLink, Recommendation, TrackingPage};
 use crate::ports::ListQuery;
 use crate::web::{Palette, url_component};
-
-/// The form's fields (every value of each name).
-type Fields = BTreeMap<String, Vec<String>>;
-
-fn fields_of(body: &[u8]) -> Fields {
-    let mut fields = Fields::new();
-    for (key, value) in url::form_urlencoded::parse(body) {
-        fields.entry(key.into_owned()).or_default().push(value.into_owned());
-    }
-    fields
-}
-
-fn one<'a>(fields: &'a Fields, name: &str) -> &'a str {
-    fields.get(name).and_then(|v| v.first()).map_or("", |v| v.trim())
-}
-
-fn optional(fields: &Fields, name: &str) -> Option<String> {
-    Some(one(fields, name).to_owned()).filter(|v| !v.is_empty())
-}
 
 /// Lines of `a | b | c`, each split and trimmed; blank lines skipped.
 fn rows(text: &str) -> Vec<Vec<String>> {
@@ -238,7 +219,7 @@ pub(super) async fn edit(
 }
 
 pub(super) async fn change(State(console): State<Console>, visitor: Visitor, body: Bytes) -> Response {
-    let fields = fields_of(&body);
+    let fields = fields(&body);
     let tenant = &visitor.member.tenant_id;
     let saving = one(&fields, "action") == "save";
     if saving && let Some(refused) = visitor.refused(Action::Configure) {
@@ -271,7 +252,7 @@ pub(super) async fn preview(
     visitor: Visitor,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Response {
-    let fields = fields_of(query.unwrap_or_default().as_bytes());
+    let fields = fields(query.unwrap_or_default().as_bytes());
     let deps = &console.deps;
     let tenant = &visitor.member.tenant_id;
     let draft = match update_of(&fields) {

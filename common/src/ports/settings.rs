@@ -21,6 +21,8 @@ pub enum SettingsKind {
     ReturnPolicy,
     /// `ReportSettings`.
     ReportSettings,
+    /// The console's saved views of the shipments list (`app::team::views`).
+    ConsoleViews,
 }
 
 impl SettingsKind {
@@ -33,6 +35,7 @@ impl SettingsKind {
             SettingsKind::NotificationTexts => "notification-texts",
             SettingsKind::ReturnPolicy => "return-policy",
             SettingsKind::ReportSettings => "report-settings",
+            SettingsKind::ConsoleViews => "console-views",
         }
     }
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use crate::domain::{CountryCode, Shipment, ShipmentId, Slug, Tag, TenantId, TrackingNumber};
+use crate::domain::{CountryCode, Shipment, ShipmentId, Slug, Subtag, Tag, TenantId, TrackingNumber};
 
 /// Where a listing resumes: the last shipment of the previous page, in (created_at, id)
 /// descending order.
@@ -46,6 +46,8 @@ pub struct ListQuery {
     pub cursor: Option<Cursor>,
     /// Current status.
     pub tags: Vec<Tag>,
+    /// Current sub-status.
+    pub subtags: Vec<Subtag>,
     /// Courier of the first leg.
     pub slugs: Vec<Slug>,
     /// Origin country.
@@ -91,6 +93,7 @@ impl ListQuery {
             min.is_none_or(|min| at >= min) && max.is_none_or(|max| at <= max)
         };
         any_of(&self.tags, Some(&shipment.tag))
+            && any_of(&self.subtags, Some(&shipment.subtag))
             && any_of(&self.slugs, Some(&shipment.slug))
             && any_of(&self.origins, details.origin_country_region.as_ref())
             && any_of(&self.destinations, details.destination_country_region.as_ref())

@@ -269,6 +269,9 @@ pub async fn contract_list_filters_and_paginates(store: &dyn ShipmentBackend) {
     assert_eq!(ups, (4, vec![ids[6].clone(), ids[4].clone(), ids[2].clone(), ids[0].clone()]));
     let delivered = list(ListQuery { tags: vec![Tag::Delivered], ..ListQuery::default() }).await;
     assert_eq!(delivered, (1, vec![ids[5].clone()]));
+    let front_door = Subtag::parse("Delivered_001").expect("code");
+    let by_subtag = list(ListQuery { subtags: vec![front_door], ..ListQuery::default() }).await;
+    assert_eq!(by_subtag, (1, vec![ids[5].clone()]));
     let to_gbr = list(ListQuery { destinations: vec![gbr], ..ListQuery::default() }).await;
     assert_eq!(to_gbr.0, 3);
     let from_usa = list(ListQuery { origins: vec![usa], ..ListQuery::default() }).await;

@@ -340,6 +340,9 @@ fn list_filters(tenant: &TenantId, query: &ListQuery) -> (String, Vec<Value>) {
         }
     };
     any_of("tag", query.tags.iter().map(|t| t.as_str().to_owned()).collect());
+    // No column of its own: read from the stored body (a sub-status narrows a status the
+    // index already narrowed, or a merchant's list of thousands).
+    any_of("json_extract(body, '$.subtag')", query.subtags.iter().map(|t| t.code().to_owned()).collect());
     any_of("slug", query.slugs.iter().map(|s| s.as_str().to_owned()).collect());
     any_of("origin", query.origins.iter().map(|c| c.as_str().to_owned()).collect());
     any_of("destination", query.destinations.iter().map(|c| c.as_str().to_owned()).collect());

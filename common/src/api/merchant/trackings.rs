@@ -173,6 +173,8 @@ impl ListParams {
             limit,
             cursor,
             tags: comma_list(&self.tag, Tag::parse)?,
+            // AfterShip's listing filters by status, not sub-status (the console does).
+            subtags: Vec::new(),
             slugs: comma_list(&self.slug, Slug::parse)?,
             origins: comma_list(&self.origin, |c| CountryCode::parse_field("origin", c))?,
             destinations: comma_list(&self.destination, |c| CountryCode::parse_field("destination", c))?,

@@ -5,6 +5,7 @@
 
 pub mod access;
 mod passwords;
+pub mod views;
 
 use super::{AppError, Deps};
 use crate::domain::{
