@@ -353,7 +353,7 @@ test("an agent resolves an exception from the queue; every other page passes axe
   } finally {
     await context.close();
   }
-  for (const [who, pages] of [[admin, ["team", "audit", "settings", "notifications"]], [viewer, ["settings", "team"]]]) {
+  for (const [who, pages] of [[admin, ["team", "audit", "settings", "notifications", "returns/policy"]], [viewer, ["settings", "team", "returns/policy"]]]) {
     for (const width of [360, 1280]) {
       const signed = await signIn(who, width);
       try {
@@ -361,7 +361,8 @@ test("an agent resolves an exception from the queue; every other page passes axe
           await signed.page.goto(`${base}/console/${name}`);
           assert.equal(await signed.page.locator("h1").count(), 1, name);
           const role = who === admin ? "admin" : "viewer";
-          await signed.page.screenshot({ path: `${shots}/console-${name}-${role}-${width}.png`, fullPage: true });
+          const file = name.replace("/", "-");
+          await signed.page.screenshot({ path: `${shots}/console-${file}-${role}-${width}.png`, fullPage: true });
           if (width === 1280) await axeClean(signed.context, signed.page.url(), `${name} as ${role}`);
         }
       } finally {

@@ -12,6 +12,7 @@ mod access;
 mod analytics;
 mod exceptions;
 mod notifications;
+mod return_policy;
 mod returns;
 mod settings;
 mod shipment_view;
@@ -48,6 +49,7 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ("console/exception.html", include_str!("templates/exception.html")),
     ("console/returns.html", include_str!("templates/returns.html")),
     ("console/return.html", include_str!("templates/return.html")),
+    ("console/return_policy.html", include_str!("templates/return_policy.html")),
     ("console/analytics.html", include_str!("templates/analytics.html")),
     ("console/notifications.html", include_str!("templates/notifications.html")),
     ("console/notification.html", include_str!("templates/notification.html")),
@@ -99,6 +101,7 @@ pub fn console_router(deps: Deps) -> Router {
         .route("/console/exceptions/rules/{id}", post(exceptions::toggle_rule))
         .route("/console/exceptions/{id}", get(exceptions::detail).post(exceptions::change))
         .route("/console/returns", get(returns::list))
+        .route("/console/returns/policy", get(return_policy::edit).post(return_policy::change))
         .route("/console/returns/{id}", get(returns::detail))
         .route("/console/returns/{id}/{action}", post(returns::act))
         .route("/console/analytics", get(analytics::overview))
@@ -482,6 +485,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "texts_saved" => "Saved: messages from now on use this wording.",
         "texts_reset" => "Back to the built-in text.",
         "rule_saved" => "Rule saved.",
+        "policy_saved" => "Policy saved: requests from now on are judged by it.",
         "view_saved" => "View saved: the whole team finds it above the filters.",
         "page_saved" => "Saved: shoppers see the page this way now.",
         "key_revoked" => "Key revoked: requests with it fail from now on.",

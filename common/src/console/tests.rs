@@ -467,3 +467,48 @@ async fn saved_views_are_the_teams_and_a_viewer_only_uses_them() {
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(app::team::views::saved_views(&h.deps, &h.tenant).await.expect("views").len(), 1);
 }
+
+#[tokio::test]
+async fn admins_change_the_return_policy_and_bad_values_change_nothing() {
+    let h = Harness::new().await;
+    h.member(&h.tenant, "adm@example.com", Role::Admin).await;
+    h.member(&h.tenant, "ana@example.com", Role::Agent).await;
+    let before = app::returns::return_policy(&h.deps, &h.tenant).await.expect("policy");
+    let mut ana = h.signed_in("ana@example.com").await;
+    let page = h.get(&mut ana, "/console/returns/policy").await;
+    assert!(page.body.contains("<fieldset disabled>") && !page.body.contains("Save the policy"));
+    let token = page.csrf();
+    let forged = h.post(&mut ana, "/console/returns/policy", &[("csrf", &token), ("window_days", "365")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    let mut adm = h.signed_in("adm@example.com").await;
+    let token = h.get(&mut adm, "/console/returns/policy").await.csrf();
+    let form = [
+        ("csrf", token.as_str()),
+        ("window_days", "45"),
+        ("window_from", "delivery"),
+        ("approved_expiry_days", "20"),
+        ("excluded_tags", "final-sale, gift-card"),
+        ("resolutions", "refund"),
+        ("resolutions", "store_credit"),
+        ("store_credit_bonus_percent", "10"),
+        ("methods", "customer_courier"),
+        ("flagged_emails", "fraud@example.com\n"),
+    ];
+    let saved = h.post(&mut adm, "/console/returns/policy", &form).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let after = app::returns::return_policy(&h.deps, &h.tenant).await.expect("policy");
+    assert_eq!((after.window_days, after.approved_expiry_days, after.store_credit_bonus_percent), (45, 20, 10));
+    assert_eq!(after.excluded_tags, ["final-sale", "gift-card"]);
+    assert_eq!(after.flagged_emails, ["fraud@example.com"]);
+    assert_eq!(after.reasons, before.reasons, "reasons stay as they were");
+    let bad = h
+        .post(
+            &mut adm,
+            "/console/returns/policy",
+            &[("csrf", &token), ("window_days", "0"), ("window_from", "delivery")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app::returns::return_policy(&h.deps, &h.tenant).await.expect("policy").window_days, 45);
+}
