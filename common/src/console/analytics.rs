@@ -12,7 +12,6 @@ use crate::app::AppError;
 use crate::app::analytics::{DayRange, LaneFilter};
 use crate::app::reports;
 use crate::domain::{Action, CountryCode, Slug};
-use crate::web::url_component;
 
 /// The CSV files beside the charts.
 const FILES: [&str; 6] =
@@ -59,12 +58,7 @@ impl Filters {
             ("origin", &self.origin),
             ("destination", &self.destination),
         ];
-        let kept: Vec<String> = pairs
-            .iter()
-            .filter(|(_, v)| !v.trim().is_empty())
-            .map(|(k, v)| format!("{k}={}", url_component(v.trim())))
-            .collect();
-        if kept.is_empty() { String::new() } else { format!("?{}", kept.join("&")) }
+        super::query_of(&pairs)
     }
 }
 

@@ -429,6 +429,21 @@ fn page(status: StatusCode, template: &str, title: &str, layout: &Layout, conten
     }
 }
 
+/// A domain value's wire spelling (its serde name), words apart, for showing.
+fn spelled<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(|s| s.replace('_', " "))).unwrap_or_default()
+}
+
+/// `?name=value&...` of the filters given (empty ones left out), or `""` for none.
+fn query_of(filters: &[(&str, &String)]) -> String {
+    let kept: Vec<String> = filters
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| format!("{k}={}", crate::web::url_component(v.trim())))
+        .collect();
+    if kept.is_empty() { String::new() } else { format!("?{}", kept.join("&")) }
+}
+
 /// `x` as a template value.
 fn value<T: Serialize>(x: &T) -> minijinja::Value {
     minijinja::Value::from(minijinja::value::Serde(x))

@@ -10,7 +10,9 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::shipments::when;
-use super::{Console, Fields, Visitor, failure, fields, message, notice_text, one, optional, page, see_other, value};
+use super::{
+    Console, Fields, Visitor, failure, fields, message, notice_text, one, optional, page, see_other, spelled, value,
+};
 use crate::app::AppError;
 use crate::app::returns::{self as returns, ReturnKey};
 use crate::domain::{Action, ApprovalStatus, Grading, Language, ReceivedItem, Return};
@@ -30,11 +32,6 @@ pub(super) struct Filters {
     page: usize,
     #[serde(skip_serializing)]
     notice: String,
-}
-
-/// A domain value's wire spelling (its serde name), for showing.
-fn spelled<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(|s| s.replace('_', " "))).unwrap_or_default()
 }
 
 fn status_tone(status: ApprovalStatus) -> &'static str {

@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::shipments::when;
-use super::{Console, Visitor, failure, message, notice_text, page, see_other, value};
+use super::{Console, Visitor, failure, message, notice_text, page, see_other, spelled, value};
 use crate::app::{self, AppError, connections, connectors, imports, operator, webhooks};
 use crate::domain::Action;
 use crate::domain::imports::{HistoryFormat, ImportState};
@@ -87,11 +87,6 @@ async fn settings_page(
         keys => keys, endpoints => endpoints, connectors => stores, connections => carriers, new_key => new_key,
     };
     page(StatusCode::OK, "console/settings.html", "Settings", &layout, content)
-}
-
-/// A domain value's wire spelling, for showing.
-fn spelled<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(|s| s.replace('_', " "))).unwrap_or_default()
 }
 
 pub(super) async fn overview(

@@ -16,7 +16,6 @@ use crate::domain::{
     Action, CompletionReason, CountryCode, Shipment, ShipmentDetails, ShipmentId, Slug, Subtag, Tag, TrackingNumber,
 };
 use crate::ports::{Cursor, ListQuery};
-use crate::web::url_component;
 
 /// Shipments on a page of the list.
 const PAGE_SIZE: usize = 50;
@@ -119,12 +118,7 @@ impl Filters {
             ("from", &self.from),
             ("to", &self.to),
         ];
-        let kept: Vec<String> = pairs
-            .iter()
-            .filter(|(_, v)| !v.trim().is_empty())
-            .map(|(k, v)| format!("{k}={}", url_component(v.trim())))
-            .collect();
-        if kept.is_empty() { String::new() } else { format!("?{}", kept.join("&")) }
+        super::query_of(&pairs)
     }
 }
 
