@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use porchlight::domain::{Shipment, ShipmentId, Slug, TenantId, TrackingNumber};
-use porchlight::ports::{Cursor, ListPage, ListQuery, MAX_LOOKUP, ShipmentStore, StoreError};
+use porchlight::ports::{ListPage, ListQuery, MAX_LOOKUP, ShipmentStore, StoreError};
 
 use super::keys::{
     POLL_SHARDS, cadence_partition, cadence_position, first_leg_sk, last_mile_sk, leg_index, lookup_position,
@@ -351,15 +351,14 @@ impl ShipmentStore for DynamoStore {
                 matching.push(shipment);
             }
         }
-        matching.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        query.order.sort(&mut matching);
         let total = matching.len() as u64;
-        let after_cursor =
-            |s: &Shipment| query.cursor.as_ref().is_none_or(|c| (s.created_at, &s.id) < (c.created_at, &c.id));
+        let after_cursor = |s: &Shipment| query.cursor.as_ref().is_none_or(|c| query.order.is_after(s, c));
         let limit = query.limit.clamp(1, 200);
         let mut shipments: Vec<Shipment> = matching.into_iter().filter(after_cursor).take(limit + 1).collect();
         let next_cursor = if shipments.len() > limit {
             shipments.truncate(limit);
-            shipments.last().map(|s| Cursor { created_at: s.created_at, id: s.id.clone() })
+            shipments.last().map(|s| query.order.cursor_after(s))
         } else {
             None
         };

@@ -139,6 +139,7 @@ async fn import_one(deps: &Deps, tenant: &TenantId, record: HistoryRecord) -> Re
     let created_at = record.created_at.unwrap_or(now);
     let mut shipment = new_shipment(deps, tenant, record.tracking, created_at, record.events.clone())?;
     shipment.imported_version = Some(1);
+    shipment.source = crate::domain::TrackingSource::Import;
     // A file imported again finds its trackings there: merged without a refused insert first
     // (on DynamoDB a refused transaction still costs its writes). The insert's own guard keeps
     // a tracking the lookup missed (an index not yet caught up) from being doubled.

@@ -41,8 +41,8 @@ pub use pipeline::{
 };
 pub use tenants::{ApiKey, authenticate, create_api_key, create_tenant, revoke_api_key};
 pub use trackings::{
-    NewTracking, courier_of, create_tracking, delete_tracking, get_tracking, import_tracking, list_trackings,
-    mark_completed, retrack, update_tracking,
+    NewTracking, courier_of, create_tracking, create_tracking_from, delete_tracking, get_tracking, import_tracking,
+    list_trackings, mark_completed, retrack, update_tracking,
 };
 
 use crate::carriers::{CarrierRegistry, Credentials, WebhookSecrets};

@@ -4,7 +4,7 @@
 use crate::couriers;
 use crate::domain::{
     CheckpointInput, CompletionReason, DomainError, EventTime, Leg, Shipment, ShipmentDetails, ShipmentId, Slug,
-    TenantId, TrackingNumber,
+    TenantId, TrackingNumber, TrackingSource,
 };
 use crate::ports::{ListPage, ListQuery, StoreError};
 
@@ -47,9 +47,20 @@ fn validate_details(details: &ShipmentDetails) -> Result<(), AppError> {
 /// Creates a tracking. `Duplicate` if the tenant already tracks the courier and number.
 #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
 pub async fn create_tracking(deps: &Deps, tenant: &TenantId, new: NewTracking) -> Result<Shipment, AppError> {
+    create_tracking_from(deps, tenant, new, TrackingSource::Api).await
+}
+
+/// [`create_tracking`] for a tracking that came through `source` rather than the API.
+pub async fn create_tracking_from(
+    deps: &Deps,
+    tenant: &TenantId,
+    new: NewTracking,
+    source: TrackingSource,
+) -> Result<Shipment, AppError> {
     let model = super::edd::model_for_trackings(deps, tenant).await;
     let now = deps.clock.now();
     let mut shipment = new_shipment(deps, tenant, new, now, Vec::new())?;
+    shipment.source = source;
     if let Some(model) = &model {
         crate::domain::edd::revise(&mut shipment, model, now.date_naive());
     }

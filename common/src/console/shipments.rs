@@ -13,9 +13,11 @@ use serde::{Deserialize, Serialize};
 use super::{Console, Visitor, failure, message, notice_text, page, see_other};
 use crate::app::{self, AppError, NewTracking};
 use crate::domain::{
-    Action, CompletionReason, CountryCode, Shipment, ShipmentDetails, ShipmentId, Slug, Subtag, Tag, TrackingNumber,
+    Action, CaseState, CompletionReason, CountryCode, Shipment, ShipmentDetails, ShipmentId, Slug, Subtag, Tag,
+    TenantId, TrackingNumber, TrackingSource,
 };
-use crate::ports::{Cursor, ListQuery};
+use crate::ports::{CaseFilter, Cursor, ListOrder, ListQuery};
+use crate::storefronts::Platform;
 
 /// Shipments on a page of the list.
 const PAGE_SIZE: usize = 50;
@@ -36,6 +38,12 @@ pub(super) struct Filters {
     tagged: String,
     from: String,
     to: String,
+    /// How the tracking came: a [`TrackingSource::key`].
+    channel: String,
+    /// `open` or `resolved`: shipments with an exception case in that state.
+    exception: String,
+    /// A [`sort_key`] spelling; empty for newest first.
+    sort: String,
     #[serde(skip_serializing)]
     cursor: String,
     #[serde(skip_serializing)]
@@ -93,15 +101,42 @@ impl Filters {
             (Ok(from), Ok(to)) => (query.created_at_min, query.created_at_max) = (from, to),
             _ => problems.push("Dates must be written as YYYY-MM-DD.".to_owned()),
         }
+        if let Some(channel) = text(&self.channel) {
+            query.sources = vec![TrackingSource::parse(&channel)];
+        }
+        match ListOrder::ALL.into_iter().find(|o| sort_key(*o) == self.sort.trim()) {
+            Some(order) => query.order = order,
+            None => problems.push("The order was not one the list offers.".to_owned()),
+        }
         query.cursor = Cursor::decode(self.cursor.trim());
         (query, problems)
     }
 
+    /// The state of exception case asked for, if any (or the problem with it).
+    fn exception_state(&self) -> Result<Option<CaseState>, String> {
+        match self.exception.trim() {
+            "" => Ok(None),
+            "open" => Ok(Some(CaseState::Open)),
+            "resolved" => Ok(Some(CaseState::Resolved)),
+            _ => Err("The exception filter was not open or resolved.".to_owned()),
+        }
+    }
+
     /// Whether any filter under "More filters" is set (the section then opens).
     fn has_more(&self) -> bool {
-        [&self.subtag, &self.order, &self.origin, &self.destination, &self.tagged, &self.from, &self.to]
-            .iter()
-            .any(|v| !v.trim().is_empty())
+        [
+            &self.subtag,
+            &self.order,
+            &self.origin,
+            &self.destination,
+            &self.tagged,
+            &self.from,
+            &self.to,
+            &self.channel,
+            &self.exception,
+        ]
+        .iter()
+        .any(|v| !v.trim().is_empty())
     }
 
     /// The filters as a query string (`?a=b&...`, empty when none), without the cursor.
@@ -117,8 +152,85 @@ impl Filters {
             ("tagged", &self.tagged),
             ("from", &self.from),
             ("to", &self.to),
+            ("channel", &self.channel),
+            ("exception", &self.exception),
+            ("sort", &self.sort),
         ];
         super::query_of(&pairs)
+    }
+}
+
+/// Most exception cases whose shipments the exception filter takes.
+const MAX_CASES: usize = 10_000;
+
+/// How an order is written in the list's address (empty: the default, newest first).
+fn sort_key(order: ListOrder) -> &'static str {
+    match order {
+        ListOrder::NewestFirst => "",
+        ListOrder::OldestFirst => "oldest",
+        ListOrder::RecentlyUpdated => "updated",
+        ListOrder::LeastRecentlyUpdated => "quiet",
+    }
+}
+
+fn sort_label(order: ListOrder) -> &'static str {
+    match order {
+        ListOrder::NewestFirst => "Newest first",
+        ListOrder::OldestFirst => "Oldest first",
+        ListOrder::RecentlyUpdated => "Recently updated",
+        ListOrder::LeastRecentlyUpdated => "Longest without news",
+    }
+}
+
+/// The store's query for `filters` with the exception filter resolved to the shipments it
+/// names, and the problems with the filters.
+async fn full_query(
+    console: &Console,
+    tenant: &TenantId,
+    filters: &Filters,
+) -> Result<(ListQuery, Vec<String>), AppError> {
+    let (mut query, mut problems) = filters.query();
+    match filters.exception_state() {
+        Ok(Some(state)) => {
+            let filter = CaseFilter { state: Some(state), ..CaseFilter::default() };
+            let cases = console.deps.exceptions.cases(tenant, &filter, MAX_CASES).await?;
+            let mut ids: Vec<ShipmentId> = cases.into_iter().map(|c| c.shipment_id).collect();
+            ids.sort();
+            ids.dedup();
+            query.ids = Some(ids);
+        }
+        Ok(None) => {}
+        Err(problem) => problems.push(problem),
+    }
+    Ok((query, problems))
+}
+
+/// The channels a merchant's shipments may have come through: the fixed ones and each
+/// storefront connector.
+async fn channels(console: &Console, tenant: &TenantId) -> Result<Vec<Choice>, AppError> {
+    let mut all: Vec<Choice> = [
+        (TrackingSource::Api, "API"),
+        (TrackingSource::Console, "Added in the console"),
+        (TrackingSource::Import, "Imports"),
+        (TrackingSource::Returns, "Returns"),
+    ]
+    .into_iter()
+    .map(|(source, label)| Choice { value: source.key(), label: label.to_owned() })
+    .collect();
+    for connector in console.deps.connectors.list_connectors(tenant).await? {
+        let record = &connector.record;
+        all.push(Choice {
+            value: TrackingSource::Connector(connector.id.clone()).key(),
+            label: format!("{}: {}", platform_name(record.platform), record.shop),
+        });
+    }
+    Ok(all)
+}
+
+fn platform_name(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Shopify => "Shopify",
+        Platform::Woocommerce => "WooCommerce",
     }
 }
 
@@ -204,7 +316,7 @@ fn expected(shipment: &Shipment) -> Option<NaiveDate> {
 
 #[derive(Serialize)]
 struct Choice {
-    value: &'static str,
+    value: String,
     label: String,
 }
 
@@ -223,14 +335,15 @@ pub(super) fn couriers() -> Vec<CourierChoice> {
 
 /// The list page for `filters`, with `problem` (a refused form) shown above it.
 async fn list_page(console: &Console, visitor: &Visitor, filters: &Filters, problem: Option<String>) -> Response {
-    let (query, mut problems) = filters.query();
     let tenant = &visitor.member.tenant_id;
     let loaded = async {
+        let (query, problems) = full_query(console, tenant, filters).await?;
         let listed = app::list_trackings(&console.deps, tenant, &query).await?;
         let views = app::team::views::saved_views(&console.deps, tenant).await?;
-        Ok::<_, AppError>((listed, views))
+        let channels = channels(console, tenant).await?;
+        Ok::<_, AppError>((problems, listed, views, channels))
     };
-    let (listed, views) = match loaded.await {
+    let (mut problems, listed, views, channels) = match loaded.await {
         Ok(loaded) => loaded,
         Err(error) => return failure(&error),
     };
@@ -241,18 +354,23 @@ async fn list_page(console: &Console, visitor: &Visitor, filters: &Filters, prob
         format!("/console/shipments{base}{joiner}cursor={}", cursor.encode())
     });
     let statuses: Vec<Choice> =
-        Tag::ALL.iter().map(|t| Choice { value: t.as_str(), label: status_label(*t).to_owned() }).collect();
+        Tag::ALL.iter().map(|t| Choice { value: t.as_str().to_owned(), label: status_label(*t).to_owned() }).collect();
     let substatuses: Vec<_> = Tag::ALL
         .iter()
         .map(|tag| {
             let codes: Vec<Choice> = crate::domain::SUBTAGS
                 .iter()
                 .filter(|s| s.tag == *tag)
-                .map(|s| Choice { value: s.code, label: format!("{} ({})", s.message, s.code) })
+                .map(|s| Choice { value: s.code.to_owned(), label: format!("{} ({})", s.message, s.code) })
                 .collect();
             minijinja::context! { label => status_label(*tag), codes => super::value(&codes) }
         })
         .collect();
+    let sorts: Vec<Choice> = ListOrder::ALL
+        .into_iter()
+        .map(|o| Choice { value: sort_key(o).to_owned(), label: sort_label(o).to_owned() })
+        .collect();
+    let query_order = filters.query().0.order;
     let mut layout = visitor.layout("shipments");
     layout.notice = notice_text(&filters.notice).map(str::to_owned);
     problems.extend(problem);
@@ -263,7 +381,7 @@ async fn list_page(console: &Console, visitor: &Visitor, filters: &Filters, prob
     };
     let content = minijinja::context! {
         shipments => super::value(&rows), total_text => total_text, filters => super::value(&filters), query => base,
-        views => super::value(&views), more_filters => filters.has_more(), next_href => next_href, couriers => super::value(&couriers()), statuses => super::value(&statuses), substatuses => substatuses,
+        views => super::value(&views), more_filters => filters.has_more(), channels => super::value(&channels), sorts => super::value(&sorts), sort_caption => sort_label(query_order), next_href => next_href, couriers => super::value(&couriers()), statuses => super::value(&statuses), substatuses => substatuses,
     };
     let status = if layout.problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     page(status, "console/shipments.html", "Shipments", &layout, content)
@@ -284,12 +402,13 @@ pub(super) async fn export(
     query: Result<Query<Filters>, QueryRejection>,
 ) -> Response {
     let filters = query.map(|Query(f)| f).unwrap_or_default();
-    let (query, _) = filters.query();
     let mut writer = csv::Writer::from_writer(Vec::new());
     let tenant = &visitor.member.tenant_id;
-    if let Err(error) =
+    let written = async {
+        let (query, _) = full_query(&console, tenant, &filters).await?;
         app::exports::write_trackings_csv(&console.deps, tenant, &query, None, MAX_EXPORT, &mut writer).await
-    {
+    };
+    if let Err(error) = written.await {
         return failure(&error);
     }
     let Ok(body) = writer.into_inner() else {
@@ -336,7 +455,7 @@ pub(super) async fn add(
         };
         details.validate()?;
         let new = NewTracking { slug, tracking_number, details, last_mile: None };
-        app::create_tracking(&console.deps, &visitor.member.tenant_id, new).await
+        app::create_tracking_from(&console.deps, &visitor.member.tenant_id, new, TrackingSource::Console).await
     }
     .await;
     match made {

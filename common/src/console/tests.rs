@@ -22,6 +22,7 @@ struct Harness {
     router: Router,
     deps: Deps,
     tenant: TenantId,
+    clock: Arc<ManualClock>,
 }
 
 /// One browser: its cookies, and the last page it was given.
@@ -48,9 +49,10 @@ impl Answer {
 impl Harness {
     async fn new() -> Harness {
         let store = SqliteStore::in_memory().expect("store");
-        let deps = crate::testkit::deps(store, Arc::new(ManualClock::at(base_time())));
+        let clock = Arc::new(ManualClock::at(base_time()));
+        let deps = crate::testkit::deps(store, clock.clone());
         let tenant = app::create_tenant(&deps, "Acme").await.expect("tenant").0.id;
-        Harness { router: crate::api::router(deps.clone()), deps, tenant }
+        Harness { router: crate::api::router(deps.clone()), deps, tenant, clock }
     }
 
     async fn member(&self, tenant: &TenantId, email: &str, role: Role) {
@@ -267,6 +269,7 @@ async fn filters_narrow_the_list_and_the_csv_of_the_view() {
     assert!(bad.body.contains("To country must be a country code"));
 
     let token = ups.csrf();
+    h.clock.advance(chrono::Duration::minutes(1));
     let added = h
         .post(&mut ana, "/console/shipments", &[("csrf", &token), ("tracking_number", "9400111899223100000000")])
         .await;
@@ -276,6 +279,21 @@ async fn filters_narrow_the_list_and_the_csv_of_the_view() {
     let refused = h.post(&mut ana, "/console/shipments", &[("csrf", &token), ("tracking_number", "??")]).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.body.contains("The tracking was not added"));
+
+    let by_hand = h.get(&mut ana, "/console/shipments?channel=console").await;
+    assert!(by_hand.body.contains("1 shipment<") && by_hand.body.contains("9400111899223100000000"));
+    let by_api = h.get(&mut ana, "/console/shipments?channel=api").await;
+    assert!(by_api.body.contains("2 shipments<") && !by_api.body.contains("9400111899223100000000"));
+    let position = |body: &str, number: &str| body.find(number).expect("listed");
+    let newest = h.get(&mut ana, "/console/shipments").await.body;
+    let oldest = h.get(&mut ana, "/console/shipments?sort=oldest").await.body;
+    let (usps, ups) = ("9400111899223100000000", "1Z999AA10123456784");
+    assert!(position(&newest, usps) < position(&newest, ups), "added last, listed first");
+    assert!(position(&oldest, usps) > position(&oldest, ups), "and last when the oldest come first");
+    assert!(oldest.contains("<option value=\"oldest\" selected>"), "the order is kept in the form");
+    let unknown = h.get(&mut ana, "/console/shipments?sort=sideways").await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown.body.contains("The order was not one the list offers"));
 }
 
 #[tokio::test]
@@ -329,7 +347,12 @@ async fn the_exceptions_queue_counts_resolves_in_bulk_and_keeps_tenants_apart() 
     h.member(&h.tenant, "vic@example.com", Role::Viewer).await;
     let first = exception(&h, &h.tenant, "1Z999AA10123456784").await;
     let second = exception(&h, &h.tenant, "1Z12345E0205271688").await;
+    let calm = h.tracking(&h.tenant, "fedex", "449044304137821", "#1003").await;
     let mut ana = h.signed_in("ana@example.com").await;
+    let open = h.get(&mut ana, "/console/shipments?exception=open").await;
+    assert!(open.body.contains("2 shipments<") && !open.body.contains(calm.as_str()), "{}", open.body);
+    let open_csv = h.get(&mut ana, "/console/shipments.csv?exception=open").await;
+    assert_eq!(open_csv.body.lines().count(), 3, "the header and the two cases' shipments");
     let queue = h.get(&mut ana, "/console/exceptions").await;
     assert_eq!(queue.status, StatusCode::OK);
     assert!(queue.body.contains("<span class=\"big\">2</span><span>Carrier exception</span>"), "{}", queue.body);
@@ -360,6 +383,8 @@ async fn the_exceptions_queue_counts_resolves_in_bulk_and_keeps_tenants_apart() 
     assert_eq!((case.notes[0].text.as_str(), case.notes[0].author.as_deref()), ("Called UPS", Some("ana@example.com")));
     let now_empty = h.get(&mut ana, "/console/exceptions").await;
     assert!(now_empty.body.contains("Nothing open"));
+    assert!(h.get(&mut ana, "/console/shipments?exception=open").await.body.contains("0 shipments<"));
+    assert!(h.get(&mut ana, "/console/shipments?exception=resolved").await.body.contains("2 shipments<"));
 
     let mut vic = h.signed_in("vic@example.com").await;
     let seen = h.get(&mut vic, &format!("/console/exceptions/{first}")).await;

@@ -25,6 +25,7 @@ mod returns;
 mod shipment;
 mod status;
 mod team;
+mod tracking_source;
 mod webhook;
 
 pub use checkpoint::{Checkpoint, CheckpointHash, CheckpointInput, CheckpointSource, EventTime, written_date};
@@ -58,6 +59,7 @@ pub use team::{
     Action, LOCKOUT_FAILURES, LOCKOUT_MINUTES, MAX_PASSWORD_CHARS, Member, Role, check_password, member_email,
     member_name,
 };
+pub use tracking_source::TrackingSource;
 pub use webhook::{
     ALLOWED_PORTS, MAX_ATTEMPTS as MAX_WEBHOOK_ATTEMPTS, MAX_ENDPOINTS, RETURNS_SIGNATURE_HEADER, SIGNATURE_HEADER,
     TargetPolicy, VERSION_HEADER, WebhookEvent, is_forbidden_address, retry_delay, sign_webhook, validate_target,

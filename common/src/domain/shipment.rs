@@ -389,6 +389,9 @@ pub struct Shipment {
     /// The delivery date the carrier last scheduled (its own estimate), when it gives one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub carrier_edd: Option<chrono::NaiveDate>,
+    /// How the tracking came (API, console, import, returns, a storefront connector).
+    #[serde(default)]
+    pub source: super::TrackingSource,
 }
 
 impl Shipment {
@@ -452,6 +455,7 @@ impl Shipment {
             imported_version: None,
             edd: None,
             carrier_edd: None,
+            source: super::TrackingSource::Api,
         };
         shipment.derive(now);
         shipment

@@ -52,7 +52,7 @@ pub use pages::{PageStore, PageWrite};
 pub use queue::{DeadLetter, QueueName, Received, WorkQueue};
 pub use returns::{DueReturn, ReturnFilter, ReturnStore};
 pub use settings::{SettingsKind, SettingsStore, Versioned};
-pub use shipments::{Cursor, ListPage, ListQuery, MAX_LOOKUP, ShipmentStore};
+pub use shipments::{Cursor, ListOrder, ListPage, ListQuery, MAX_LOOKUP, ShipmentStore};
 pub use store::{BoxError, StoreError};
 pub use suppressions::{Suppression, SuppressionList, SuppressionReason};
 pub use team::{AuditEntry, MAX_MEMBERS, Session, TeamStore};

@@ -4,14 +4,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use crate::domain::{CountryCode, Shipment, ShipmentId, Slug, Subtag, Tag, TenantId, TrackingNumber};
+use crate::domain::{CountryCode, Shipment, ShipmentId, Slug, Subtag, Tag, TenantId, TrackingNumber, TrackingSource};
 
-/// Where a listing resumes: the last shipment of the previous page, in (created_at, id)
-/// descending order.
+/// Where a listing resumes: the last shipment of the previous page, by the listing's
+/// [`ListOrder`] (its time, then its id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
-    /// The previous page's last `created_at`.
-    pub created_at: DateTime<Utc>,
+    /// The previous page's last time of the order's column (`created_at` or `updated_at`).
+    pub at: DateTime<Utc>,
     /// The previous page's last id.
     pub id: ShipmentId,
 }
@@ -19,7 +19,7 @@ pub struct Cursor {
 impl Cursor {
     /// The opaque text handed to clients.
     pub fn encode(&self) -> String {
-        hex::encode(format!("{}:{}", self.created_at.timestamp_micros(), self.id))
+        hex::encode(format!("{}:{}", self.at.timestamp_micros(), self.id))
     }
 
     /// Reads text made by [`Cursor::encode`]; `None` for anything else.
@@ -29,10 +29,61 @@ impl Cursor {
         }
         let plain = String::from_utf8(hex::decode(text).ok()?).ok()?;
         let (micros, id) = plain.split_once(':')?;
-        Some(Cursor {
-            created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-            id: ShipmentId::parse(id).ok()?,
-        })
+        Some(Cursor { at: DateTime::from_timestamp_micros(micros.parse().ok()?)?, id: ShipmentId::parse(id).ok()? })
+    }
+}
+
+/// The order of a listing; ties are broken by id in the same direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListOrder {
+    /// Newest first (by `created_at`): the API's order.
+    #[default]
+    NewestFirst,
+    /// Oldest first.
+    OldestFirst,
+    /// Most recently changed first (by `updated_at`).
+    RecentlyUpdated,
+    /// Longest unchanged first: the parcels that have gone quiet.
+    LeastRecentlyUpdated,
+}
+
+impl ListOrder {
+    /// Every order, in the order a form offers them.
+    pub const ALL: [ListOrder; 4] =
+        [ListOrder::NewestFirst, ListOrder::OldestFirst, ListOrder::RecentlyUpdated, ListOrder::LeastRecentlyUpdated];
+
+    /// Whether it sorts by `updated_at` (else `created_at`).
+    pub fn by_update(self) -> bool {
+        matches!(self, ListOrder::RecentlyUpdated | ListOrder::LeastRecentlyUpdated)
+    }
+
+    /// Whether it sorts in descending order.
+    pub fn descending(self) -> bool {
+        matches!(self, ListOrder::NewestFirst | ListOrder::RecentlyUpdated)
+    }
+
+    /// The time `shipment` is sorted by.
+    pub fn time_of(self, shipment: &Shipment) -> DateTime<Utc> {
+        if self.by_update() { shipment.updated_at } else { shipment.created_at }
+    }
+
+    /// The cursor that resumes after `shipment`.
+    pub fn cursor_after(self, shipment: &Shipment) -> Cursor {
+        Cursor { at: self.time_of(shipment), id: shipment.id.clone() }
+    }
+
+    /// Whether `shipment` comes after `cursor` in this order.
+    pub fn is_after(self, shipment: &Shipment, cursor: &Cursor) -> bool {
+        let key = (self.time_of(shipment), &shipment.id);
+        if self.descending() { key < (cursor.at, &cursor.id) } else { key > (cursor.at, &cursor.id) }
+    }
+
+    /// Sorts `shipments` in this order.
+    pub fn sort(self, shipments: &mut [Shipment]) {
+        shipments.sort_by(|a, b| {
+            let ordering = (self.time_of(a), &a.id).cmp(&(self.time_of(b), &b.id));
+            if self.descending() { ordering.reverse() } else { ordering }
+        });
     }
 }
 
@@ -44,6 +95,8 @@ pub struct ListQuery {
     pub limit: usize,
     /// Resume after this position.
     pub cursor: Option<Cursor>,
+    /// The order of the page.
+    pub order: ListOrder,
     /// Current status.
     pub tags: Vec<Tag>,
     /// Current sub-status.
@@ -79,6 +132,10 @@ pub struct ListQuery {
     pub return_to_sender: Option<bool>,
     /// Transit time in days, exact.
     pub transit_time: Option<u32>,
+    /// How the tracking came: any of these.
+    pub sources: Vec<TrackingSource>,
+    /// Only these shipments (an empty list matches none); `None` for any.
+    pub ids: Option<Vec<ShipmentId>>,
 }
 
 impl ListQuery {
@@ -111,13 +168,15 @@ impl ListQuery {
             && within(shipment.updated_at, self.updated_at_min, self.updated_at_max)
             && self.return_to_sender.is_none_or(|flag| shipment.return_to_sender == flag)
             && self.transit_time.is_none_or(|days| shipment.transit_time == Some(days))
+            && (self.sources.is_empty() || self.sources.contains(&shipment.source))
+            && self.ids.as_ref().is_none_or(|ids| ids.contains(&shipment.id))
     }
 }
 
 /// One page of a listing.
 #[derive(Debug, Clone)]
 pub struct ListPage {
-    /// The shipments, newest first.
+    /// The shipments, in the query's order.
     pub shipments: Vec<Shipment>,
     /// How many shipments match the filters in all.
     pub total: u64,
@@ -151,7 +210,7 @@ pub trait ShipmentStore: Send + Sync {
     /// Deletes a shipment and returns it as it was, recording a `Deleted` change.
     /// `NotFound` if the tenant has no such shipment.
     async fn delete(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment, StoreError>;
-    /// One page of the tenant's shipments matching `query`, newest first.
+    /// One page of the tenant's shipments matching `query`, in its order.
     async fn list(&self, tenant: &TenantId, query: &ListQuery) -> Result<ListPage, StoreError>;
     /// The tenant's shipments with a leg, first or last mile, numbered `number` by any courier
     /// (compared in compact form): at most [`MAX_LOOKUP`], newest first. For shoppers who
@@ -185,11 +244,11 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let cursor = Cursor { created_at: Utc::now(), id: ShipmentId::random() };
+        let cursor = Cursor { at: Utc::now(), id: ShipmentId::random() };
         let text = cursor.encode();
         let back = Cursor::decode(&text).expect("decodes");
         assert_eq!(back.id, cursor.id);
-        assert_eq!(back.created_at.timestamp_micros(), cursor.created_at.timestamp_micros());
+        assert_eq!(back.at.timestamp_micros(), cursor.at.timestamp_micros());
         for garbage in ["", "zz", "abc", "3132", &"00".repeat(150)] {
             assert_eq!(Cursor::decode(garbage), None, "{garbage}");
         }

@@ -21,11 +21,12 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use crate::app::{Deps, Ports, SecretBox};
 use crate::domain::{
     CheckpointInput, CheckpointSource, CountryCode, EventTime, Leg, LegSource, Shipment, ShipmentDetails, ShipmentId,
-    Slug, Subtag, Tag, TenantId, TrackingNumber,
+    Slug, Subtag, Tag, TenantId, TrackingNumber, TrackingSource,
 };
 use crate::ports::{
     ApiKeyRecord, ChangeEvent, ChangeFeed, ChangeKind, Clock, ConnectionStore, HttpClient, HttpError, HttpRequest,
-    HttpResponse, ListQuery, PageStore, QueueName, ShipmentStore, StoreError, Tenant, TenantStore, WorkQueue,
+    HttpResponse, ListOrder, ListQuery, PageStore, QueueName, ShipmentStore, StoreError, Tenant, TenantStore,
+    WorkQueue,
 };
 use crate::settings::Settings;
 
@@ -318,6 +319,56 @@ pub async fn contract_list_filters_and_paginates(store: &dyn ShipmentBackend) {
     assert_eq!(seen, newest_first);
 }
 
+/// Every order pages through all matches once, in order; sources and id sets filter.
+pub async fn contract_list_sorts_and_filters_by_source_and_ids(store: &dyn ShipmentBackend) {
+    let tenant = new_tenant(store).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let mut s = shipment(&tenant, "ups", &format!("SRT{i:04}"), i);
+        s.source = match i {
+            1 => TrackingSource::Console,
+            2 | 3 => TrackingSource::Connector("conn_1".into()),
+            _ => TrackingSource::Api,
+        };
+        if i == 1 {
+            // Changed last of all: first by update.
+            s.updated_at = base_time() + Duration::hours(3);
+        }
+        ids.push(insert(store, s).await.id);
+    }
+    let pages = |order: ListOrder, query: ListQuery| {
+        let tenant = &tenant;
+        async move {
+            let (mut seen, mut cursor) = (Vec::new(), None);
+            loop {
+                let asked = ListQuery { limit: 2, cursor, order, ..query.clone() };
+                let page = store.list(tenant, &asked).await.expect("page");
+                seen.extend(page.shipments.into_iter().map(|s| s.id));
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break seen,
+                }
+            }
+        }
+    };
+    let at = |order: &[usize]| order.iter().map(|i| ids[*i].clone()).collect::<Vec<_>>();
+    assert_eq!(pages(ListOrder::NewestFirst, ListQuery::default()).await, at(&[4, 3, 2, 1, 0]));
+    assert_eq!(pages(ListOrder::OldestFirst, ListQuery::default()).await, at(&[0, 1, 2, 3, 4]));
+    assert_eq!(pages(ListOrder::RecentlyUpdated, ListQuery::default()).await, at(&[1, 4, 3, 2, 0]));
+    assert_eq!(pages(ListOrder::LeastRecentlyUpdated, ListQuery::default()).await, at(&[0, 2, 3, 4, 1]));
+    let connector = ListQuery { sources: vec![TrackingSource::Connector("conn_1".into())], ..ListQuery::default() };
+    assert_eq!(pages(ListOrder::OldestFirst, connector).await, at(&[2, 3]));
+    let by_hand_or_api =
+        ListQuery { sources: vec![TrackingSource::Console, TrackingSource::Api], ..ListQuery::default() };
+    assert_eq!(pages(ListOrder::NewestFirst, by_hand_or_api).await, at(&[4, 1, 0]));
+    let chosen = ListQuery { ids: Some(vec![ids[0].clone(), ids[3].clone()]), ..ListQuery::default() };
+    assert_eq!(pages(ListOrder::NewestFirst, chosen).await, at(&[3, 0]));
+    let none = ListQuery { ids: Some(Vec::new()), ..ListQuery::default() };
+    assert_eq!(store.list(&tenant, &ListQuery { limit: 10, ..none }).await.expect("list").total, 0);
+    let stored = store.get(&tenant, &ids[2]).await.expect("read").expect("there");
+    assert_eq!(stored.source, TrackingSource::Connector("conn_1".into()), "the source is kept");
+}
+
 /// Carrier routing finds first- and last-mile legs across tenants, by compact number.
 pub async fn contract_find_legs_spans_tenants_and_legs(store: &dyn ShipmentBackend) {
     let (a, b) = (new_tenant(store).await, new_tenant(store).await);
@@ -499,6 +550,7 @@ macro_rules! shipment_contract_tests {
             contract_updates_use_optimistic_concurrency,
             contract_delete_removes_and_frees_the_number,
             contract_list_filters_and_paginates,
+            contract_list_sorts_and_filters_by_source_and_ids,
             contract_find_legs_spans_tenants_and_legs,
             contract_due_for_poll_lists_only_due_active_shipments,
             contract_api_keys_resolve_until_revoked,

@@ -327,6 +327,9 @@ CREATE TABLE audit_log (
     PRIMARY KEY (tenant_id, id)
 );
 "#,
+    r#"
+CREATE INDEX shipments_by_updated ON shipments (tenant_id, updated_at DESC, id DESC);
+"#,
 ];
 
 pub(super) fn migrate(connection: &Connection) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use super::feed::record_change;
 use super::{SqliteStore, corrupt, execute, is_unique_violation, micros, unavailable};
 use crate::domain::{Shipment, ShipmentId, Slug, TenantId, TrackingNumber};
-use crate::ports::{ChangeKind, Cursor, ListPage, ListQuery, MAX_LOOKUP, ShipmentStore, StatusSnapshot, StoreError};
+use crate::ports::{ChangeKind, ListPage, ListQuery, MAX_LOOKUP, ShipmentStore, StatusSnapshot, StoreError};
 
 /// The row's columns for `shipment` stored at `version`, in the order of [`UPSERT_COLUMNS`],
 /// and the snapshot the change feed records of it.
@@ -359,6 +359,8 @@ fn list_filters(tenant: &TenantId, query: &ListQuery) -> (String, Vec<Value>) {
     any_of("number_compact", numbers);
     any_of("order_id", query.order_id.iter().cloned().collect());
     any_of("order_number", query.order_number.iter().cloned().collect());
+    // Rows stored before sources were kept have none: they came through the API.
+    any_of("coalesce(json_extract(body, '$.source'), 'api')", query.sources.iter().map(|s| s.key()).collect());
     if !query.shipment_tags.is_empty() {
         clauses.push(format!(
             "EXISTS (SELECT 1 FROM json_each(shipments.shipment_tags) WHERE json_each.value IN ({}))",
@@ -389,6 +391,12 @@ fn list_filters(tenant: &TenantId, query: &ListQuery) -> (String, Vec<Value>) {
     if let Some(days) = query.transit_time {
         clauses.push("transit_time = ?".to_owned());
         values.push(Value::Integer(i64::from(days)));
+    }
+    if let Some(ids) = &query.ids {
+        // One JSON parameter, whatever the count: one statement to cache, no variable limit.
+        let ids: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
+        clauses.push("id IN (SELECT value FROM json_each(?))".to_owned());
+        values.push(Value::Text(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned())));
     }
     (clauses.join(" AND "), values)
 }
@@ -422,18 +430,22 @@ fn list_page(connection: &Connection, tenant: &TenantId, query: &ListQuery) -> R
         .prepare_cached(&format!("SELECT COUNT(*) FROM shipments WHERE {filters}"))
         .and_then(|mut statement| statement.query_row(params_from_iter(values.iter()), |row| row.get(0)))
         .map_err(unavailable)?;
+    let order = query.order;
+    let column = if order.by_update() { "updated_at" } else { "created_at" };
+    let (direction, beyond) = if order.descending() { ("DESC", "<") } else { ("ASC", ">") };
     let mut page_filters = filters;
     if let Some(cursor) = &query.cursor {
-        page_filters.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
-        values.push(Value::Integer(micros(cursor.created_at)));
-        values.push(Value::Integer(micros(cursor.created_at)));
+        page_filters.push_str(&format!(" AND ({column} {beyond} ? OR ({column} = ? AND id {beyond} ?))"));
+        values.push(Value::Integer(micros(cursor.at)));
+        values.push(Value::Integer(micros(cursor.at)));
         values.push(Value::Text(cursor.id.as_str().to_owned()));
     }
     let limit = query.limit.clamp(1, 200);
     values.push(Value::Integer(limit as i64 + 1));
     let mut statement = connection
         .prepare_cached(&format!(
-            "SELECT body, version FROM shipments WHERE {page_filters} ORDER BY created_at DESC, id DESC LIMIT ?"
+            "SELECT body, version FROM shipments WHERE {page_filters}
+             ORDER BY {column} {direction}, id {direction} LIMIT ?"
         ))
         .map_err(unavailable)?;
     let rows = statement
@@ -447,7 +459,7 @@ fn list_page(connection: &Connection, tenant: &TenantId, query: &ListQuery) -> R
         .collect::<Result<Vec<_>, _>>()?;
     let next_cursor = if shipments.len() > limit {
         shipments.truncate(limit);
-        shipments.last().map(|last| Cursor { created_at: last.created_at, id: last.id.clone() })
+        shipments.last().map(|last| order.cursor_after(last))
     } else {
         None
     };

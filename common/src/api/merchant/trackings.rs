@@ -12,7 +12,7 @@ use crate::api::wire::{MarkCompletedRequest, TrackingView, TrackingWrite};
 use crate::api::{ApiError, envelope, parse_body};
 use crate::app::{self, AppError, Deps};
 use crate::domain::{CountryCode, DomainError, EventTime, Shipment, ShipmentId, Slug, Tag, TenantId};
-use crate::ports::{Cursor, ListQuery};
+use crate::ports::{Cursor, ListOrder, ListQuery};
 
 /// Default and largest page sizes of `GET /trackings`.
 const DEFAULT_LIMIT: usize = 100;
@@ -199,6 +199,10 @@ impl ListParams {
                     raw.parse().map_err(|_| DomainError::invalid("transit_time", "must be a whole number of days"))
                 })
                 .transpose()?,
+            // The API lists newest first, from any source (the console sorts and filters more).
+            order: ListOrder::NewestFirst,
+            sources: Vec::new(),
+            ids: None,
         })
     }
 }

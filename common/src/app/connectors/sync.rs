@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 
 use super::{Connector, StorefrontDelivery, get_connector, save_record};
 use crate::app::orders::{OrderWrite, upsert_order};
-use crate::app::{AppError, Deps, NewTracking, create_tracking, update_tracking};
+use crate::app::{AppError, Deps, NewTracking, create_tracking_from, update_tracking};
 use crate::couriers;
 use crate::domain::{
-    Contact, Customer, Order, OrderCustomer, ShipmentDetails, ShippingAddress, Slug, Store, TrackingNumber, e164,
-    language_tag,
+    Contact, Customer, Order, OrderCustomer, ShipmentDetails, ShippingAddress, Slug, Store, TrackingNumber,
+    TrackingSource, e164, language_tag,
 };
 use crate::ports::Advance;
 use crate::storefronts::{Buyer, Parcel, StoreOrder, StorefrontEvent};
@@ -285,11 +285,12 @@ async fn track_parcel(
             details: details.clone(),
             last_mile: None,
         };
-        let mut created = create_tracking(deps, tenant, new(named.clone())).await;
+        let source = TrackingSource::Connector(connector.id.clone());
+        let mut created = create_tracking_from(deps, tenant, new(named.clone()), source.clone()).await;
         // A carrier named for a number that is not its own (`Other`, a reseller's name):
         // detect it from the number instead.
         if named.is_some() && matches!(created, Err(AppError::Invalid(_) | AppError::UnknownCourier(_))) {
-            created = create_tracking(deps, tenant, new(None)).await;
+            created = create_tracking_from(deps, tenant, new(None), source).await;
         }
         match created {
             Ok(shipment) => {

@@ -6,7 +6,7 @@
 use super::super::{AppError, Deps, NewTracking};
 use crate::domain::{
     ApprovalStatus, DomainError, Money, ReceivedItem, Return, ReturnAction, ReturnShipment, Shipment, ShipmentDetails,
-    ShipmentDirection, Slug, TenantId, TrackingNumber, WebhookEvent,
+    ShipmentDirection, Slug, TenantId, TrackingNumber, TrackingSource, WebhookEvent,
 };
 use crate::ports::{ChangeEvent, StoreError};
 use crate::secrets::random_bytes;
@@ -235,7 +235,7 @@ pub async fn attach_shipment(
         ..ShipmentDetails::default()
     };
     let new = NewTracking { slug: Some(slug), tracking_number: number, details, last_mile: None };
-    let shipment = match super::super::create_tracking(deps, tenant, new).await {
+    let shipment = match super::super::create_tracking_from(deps, tenant, new, TrackingSource::Returns).await {
         Ok(shipment) => shipment,
         Err(AppError::Duplicate(id)) => super::super::get_tracking(deps, tenant, &id).await?,
         Err(other) => return Err(other),
