@@ -35,6 +35,10 @@ fn delivery_sk(id: &str) -> String {
     format!("WDL#{id}")
 }
 
+fn subject_partition(tenant: &TenantId, subject: &str) -> String {
+    format!("T#{tenant}#WEVS#{subject}")
+}
+
 fn micros_key(at: DateTime<Utc>) -> String {
     format!("{:020}", at.timestamp_micros().max(0))
 }
@@ -72,6 +76,9 @@ fn event_item(e: &WebhookEventRecord) -> Item {
         ("body".to_owned(), AttributeValue::B(Blob::new(body))),
         ("GSI3PK".to_owned(), s(format!("T#{}#WEV", e.tenant_id))),
         ("GSI3SK".to_owned(), s(format!("{}#{}", micros_key(e.at), e.event_id))),
+        // What a tracking's or return's page lists (keys only, then read).
+        ("GSI2PK".to_owned(), s(subject_partition(&e.tenant_id, &e.subject))),
+        ("GSI2SK".to_owned(), s(format!("{}#{}", micros_key(e.at), e.event_id))),
         ("expires_at".to_owned(), expires(e.at)),
     ])
 }
@@ -440,5 +447,37 @@ impl WebhookStore for DynamoStore {
         }
         deliveries.truncate(limit);
         Ok(deliveries)
+    }
+
+    async fn subject_events(
+        &self,
+        tenant: &TenantId,
+        subject: &str,
+        limit: usize,
+    ) -> Result<Vec<WebhookEventRecord>, StoreError> {
+        let answer = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI2")
+            .key_condition_expression("GSI2PK = :partition")
+            .expression_attribute_values(":partition", s(subject_partition(tenant, subject)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.clamp(1, 100)).unwrap_or(100))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let sks = answer
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| text(item, "GSI2SK").map(|p| p.split_once('#').map_or(p, |(_, id)| id)).map(event_sk))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.get_many(tenant, &sks).await?.iter().map(read_event).collect()
+    }
+
+    async fn deliveries(&self, tenant: &TenantId, ids: &[String]) -> Result<Vec<Delivery>, StoreError> {
+        let sks: Vec<String> = ids.iter().take(100).map(|id| delivery_sk(id)).collect();
+        self.get_many(tenant, &sks).await?.iter().map(read_delivery).collect()
     }
 }

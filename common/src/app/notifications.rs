@@ -723,7 +723,7 @@ pub(crate) fn sample_shipment(
         confidence_code: Some(20001),
         lane_p90: None,
     };
-    shipment.edd = Some(crate::domain::edd::ShipmentEdd { first: estimate.clone(), latest: estimate, predicted: None });
+    shipment.edd = Some(crate::domain::edd::ShipmentEdd::starting(estimate));
     Ok(shipment)
 }
 

@@ -93,7 +93,7 @@ impl StoredEndpoint {
 }
 
 /// A registration: `url` and the `events` it takes (absent: `tracking_update`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointWrite {
     /// Where events are posted.

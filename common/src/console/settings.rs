@@ -13,7 +13,7 @@ use super::{Console, Visitor, failure, message, notice_text, page, see_other, sp
 use crate::app::{self, AppError, connections, connectors, imports, operator, webhooks};
 use crate::domain::Action;
 use crate::domain::imports::{HistoryFormat, ImportState};
-use crate::ports::DeliveryState;
+use crate::ports::{Delivery, DeliveryState};
 
 /// Deliveries a webhook's log shows.
 const LOG_SIZE: usize = 50;
@@ -146,31 +146,31 @@ pub(super) async fn webhook_log(
         Ok(found) => found,
         Err(error) => return failure(&error),
     };
-    let rows: Vec<_> = deliveries
-        .iter()
-        .map(|d| {
-            let last = d.attempts.last().map(|a| match (a.status, &a.error) {
-                (Some(status), _) => format!("HTTP {status} in {} ms, {}", a.latency_ms, when(a.at)),
-                (None, Some(error)) => format!("{error}, {}", when(a.at)),
-                (None, None) => when(a.at),
-            });
-            let tone = match d.state {
-                DeliveryState::Delivered => "good",
-                DeliveryState::Dead => "bad",
-                DeliveryState::Pending => "near",
-            };
-            minijinja::context! {
-                id => d.id.clone(), event => d.event.as_str(), event_id => d.event_id.clone(), created => when(d.created_at),
-                state => d.state.as_str(), tone => tone, attempts => d.attempts.len(), last => last,
-                dead => d.state == DeliveryState::Dead,
-            }
-        })
-        .collect();
+    let rows: Vec<_> = deliveries.iter().map(delivery_row).collect();
     let events: Vec<&str> = endpoint.events.iter().map(|e| e.as_str()).collect();
     let mut layout = visitor.layout("settings");
     layout.notice = query.ok().and_then(|Query(q)| q.notice).as_deref().and_then(notice_text).map(str::to_owned);
     let content = minijinja::context! { endpoint => endpoint.id, deliveries => rows, events => events.join(", ") };
     page(StatusCode::OK, "console/webhook.html", &endpoint.url, &layout, content)
+}
+
+/// A row of a delivery log: the event, when, its state and its last answer.
+pub(super) fn delivery_row(d: &Delivery) -> minijinja::Value {
+    let last = d.attempts.last().map(|a| match (a.status, &a.error) {
+        (Some(status), _) => format!("HTTP {status} in {} ms, {}", a.latency_ms, when(a.at)),
+        (None, Some(error)) => format!("{error}, {}", when(a.at)),
+        (None, None) => when(a.at),
+    });
+    let tone = match d.state {
+        DeliveryState::Delivered => "good",
+        DeliveryState::Dead => "bad",
+        DeliveryState::Pending => "near",
+    };
+    minijinja::context! {
+        id => d.id.clone(), endpoint => d.endpoint_id.clone(), event => d.event.as_str(), event_id => d.event_id.clone(),
+        created => when(d.created_at), state => d.state.as_str(), tone => tone, attempts => d.attempts.len(), last => last,
+        dead => d.state == DeliveryState::Dead,
+    }
 }
 
 pub(super) async fn replay(

@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use super::{Visitor, notice_text, page};
 use crate::app::{AppError, Deps};
+use crate::domain::edd::EddSource;
 use crate::domain::{Language, Severity, Shipment, Tag};
+use crate::ports::Delivery;
 use crate::web::Catalog;
 
 #[derive(Serialize)]
@@ -71,9 +73,10 @@ fn facts(shipment: &Shipment) -> Vec<(&'static str, String)> {
     .collect()
 }
 
-/// The estimates the shipment had and has.
-fn estimates(shipment: &Shipment) -> Vec<(&'static str, String)> {
+/// The estimates the shipment had and has, then how the latest changed, newest first.
+fn estimates(shipment: &Shipment) -> (Vec<(&'static str, String)>, Vec<(String, String)>) {
     let mut rows = Vec::new();
+    let mut changes = Vec::new();
     if let Some(date) = shipment.carrier_edd {
         rows.push(("Carrier's date", date.to_string()));
     }
@@ -84,8 +87,36 @@ fn estimates(shipment: &Shipment) -> Vec<(&'static str, String)> {
         if let Some(predicted) = &edd.predicted {
             rows.push(("Porchlight's prediction", range(predicted)));
         }
+        let by = |source: EddSource| match source {
+            EddSource::Carrier => "the carrier",
+            EddSource::Predicted => "Porchlight",
+        };
+        changes =
+            edd.changes.iter().rev().map(|c| (c.on.to_string(), format!("{} by {}", c.date, by(c.source)))).collect();
     }
-    rows
+    (rows, changes)
+}
+
+/// Events about a shipment whose deliveries its page lists.
+const EVENTS_SHOWN: usize = 20;
+
+/// The deliveries of the shipment's latest events to the merchant's endpoints, newest first
+/// (each event's own delivery; replays of a dead one keep its id).
+async fn webhook_deliveries(deps: &Deps, shipment: &Shipment) -> Result<Vec<minijinja::Value>, AppError> {
+    let tenant = &shipment.tenant_id;
+    let events = deps.webhooks.subject_events(tenant, shipment.id.as_str(), EVENTS_SHOWN).await?;
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let endpoints = crate::app::webhooks::list_endpoints(deps, tenant).await?;
+    let ids: Vec<String> = events
+        .iter()
+        .flat_map(|e| endpoints.iter().map(|ep| Delivery::delivery_id(tenant, &ep.id, &e.event_id, "")))
+        .take(100)
+        .collect();
+    let mut deliveries = deps.webhooks.deliveries(tenant, &ids).await?;
+    deliveries.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+    Ok(deliveries.iter().map(super::settings::delivery_row).collect())
 }
 
 fn severity_tone(severity: Severity) -> &'static str {
@@ -141,6 +172,8 @@ pub(super) async fn detail_page(
         .iter()
         .map(|r| minijinja::context! { id => r.id.clone(), rma => r.rma_number.clone(), status => r.approval_status.as_str() })
         .collect();
+    let deliveries = webhook_deliveries(deps, shipment).await?;
+    let (edd, edd_changes) = estimates(shipment);
     let mut layout = visitor.layout("shipments");
     layout.notice = notice.as_deref().and_then(notice_text).map(str::to_owned);
     let finished = shipment.completed.is_some() || shipment.tag == Tag::Delivered;
@@ -148,12 +181,14 @@ pub(super) async fn detail_page(
         id => shipment.id.as_str(),
         parcel => super::value(&parcel),
         facts => super::value(&facts(shipment)),
-        edd => super::value(&estimates(shipment)),
+        edd => super::value(&edd),
+        edd_changes => super::value(&edd_changes),
         tags => super::value(&shipment.details.shipment_tags),
         note => shipment.details.note.clone(),
         cases => super::value(&cases),
         returns => returns,
         messages => super::value(&messages),
+        deliveries => deliveries,
         can_retrack => !finished,
         can_complete => shipment.completed.is_none(),
         status => super::shipments::status_label(shipment.tag),

@@ -12,7 +12,7 @@
 pub mod calendar;
 mod tracking;
 
-pub use tracking::{DeliveryEstimate, EddSource, ShipmentEdd, predict_for, revise};
+pub use tracking::{DeliveryEstimate, EddChange, EddSource, MAX_EDD_CHANGES, ShipmentEdd, predict_for, revise};
 
 use std::collections::HashMap;
 

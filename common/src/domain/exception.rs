@@ -403,7 +403,7 @@ mod tests {
             confidence_code: Some(10001),
             lane_p90: Some(p90),
         };
-        slow.edd = Some(crate::domain::edd::ShipmentEdd { first: estimate.clone(), latest: estimate, predicted: None });
+        slow.edd = Some(crate::domain::edd::ShipmentEdd::starting(estimate));
         assert!(Condition::BeyondLaneP90.holds(&slow, now));
         assert!(!Condition::BeyondLaneP90.holds(&slow, now - Duration::days(2)), "on its p90 day it is not late yet");
         slow.edd.as_mut().expect("estimate").latest.lane_p90 = None;

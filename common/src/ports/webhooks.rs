@@ -195,4 +195,14 @@ pub trait WebhookStore: Send + Sync {
         before: Option<DateTime<Utc>>,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError>;
+    /// The tenant's events about `subject` (a tracking's or a return's id), newest first, at
+    /// most `limit`.
+    async fn subject_events(
+        &self,
+        tenant: &TenantId,
+        subject: &str,
+        limit: usize,
+    ) -> Result<Vec<WebhookEventRecord>, StoreError>;
+    /// The tenant's deliveries among `ids` (at most 100), those that exist, in no promised order.
+    async fn deliveries(&self, tenant: &TenantId, ids: &[String]) -> Result<Vec<Delivery>, StoreError>;
 }

@@ -45,7 +45,9 @@ pub use settings::{
     settings_contract_versions_and_isolation,
 };
 pub use team::{sample_member, team_contract_members, team_contract_sessions_and_audit};
-pub use webhooks::webhook_contract_keeps_events_and_deliveries;
+pub use webhooks::{
+    webhook_contract_finds_a_subjects_events_and_deliveries, webhook_contract_keeps_events_and_deliveries,
+};
 
 /// A clock that stands still until moved.
 #[derive(Debug)]

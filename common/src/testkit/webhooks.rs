@@ -125,10 +125,45 @@ pub async fn webhook_contract_keeps_events_and_deliveries(store: &dyn WebhookSto
     assert!(taken.iter().any(|d| d.id == elsewhere.id));
 }
 
+/// A subject's events come back newest first, and deliveries by id, within the tenant only.
+pub async fn webhook_contract_finds_a_subjects_events_and_deliveries(store: &dyn WebhookStore) {
+    let (tenant, other) = (TenantId::random(), TenantId::random());
+    let subject = ShipmentId::random().to_string();
+    let about = |minutes, n| WebhookEventRecord { subject: subject.clone(), ..event(&tenant, minutes, n) };
+    let (older, newer, unrelated) = (about(1, 1), about(5, 2), event(&tenant, 3, 3));
+    let theirs = WebhookEventRecord { subject: subject.clone(), ..event(&other, 2, 4) };
+    for e in [&older, &newer, &unrelated, &theirs] {
+        assert!(store.record_event(e).await.expect("kept"));
+    }
+    let found = store.subject_events(&tenant, &subject, 10).await.expect("found");
+    assert_eq!(found, [newer.clone(), older.clone()], "newest first, the tenant's only");
+    assert_eq!(store.subject_events(&tenant, &subject, 1).await.expect("found"), [newer.clone()]);
+    assert!(store.subject_events(&tenant, "nothing", 10).await.expect("found").is_empty());
+
+    let planned = [
+        Delivery::new(&older, "ep_a", "", older.at),
+        Delivery::new(&newer, "ep_a", "", newer.at),
+        Delivery::new(&theirs, "ep_a", "", theirs.at),
+    ];
+    for d in &planned {
+        assert!(store.plan_delivery(d).await.expect("planned"));
+    }
+    let ids: Vec<String> = planned.iter().map(|d| d.id.clone()).chain(["missing".to_owned()]).collect();
+    let mut got: Vec<String> = store.deliveries(&tenant, &ids).await.expect("read").into_iter().map(|d| d.id).collect();
+    got.sort();
+    let mut mine = vec![planned[0].id.clone(), planned[1].id.clone()];
+    mine.sort();
+    assert_eq!(got, mine, "another tenant's delivery and a missing id are left out");
+    assert!(store.deliveries(&tenant, &[]).await.expect("read").is_empty());
+}
+
 /// Generates the webhook store contract test for a store built by `$make`.
 #[macro_export]
 macro_rules! webhook_contract_tests {
     ($make:expr) => {
-        $crate::store_contract_tests!(@each $make; webhook_contract_keeps_events_and_deliveries,);
+        $crate::store_contract_tests!(@each $make;
+            webhook_contract_keeps_events_and_deliveries,
+            webhook_contract_finds_a_subjects_events_and_deliveries,
+        );
     };
 }

@@ -469,7 +469,7 @@ mod tests {
             confidence_code: Some(code),
             lane_p90: None,
         };
-        shipment.edd = Some(ShipmentEdd { first: estimate.clone(), latest: estimate, predicted: None });
+        shipment.edd = Some(ShipmentEdd::starting(estimate));
         shipment
     }
 

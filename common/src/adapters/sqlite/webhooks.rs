@@ -293,6 +293,43 @@ impl WebhookStore for SqliteStore {
         })
         .await
     }
+
+    async fn subject_events(
+        &self,
+        tenant: &TenantId,
+        subject: &str,
+        limit: usize,
+    ) -> Result<Vec<WebhookEventRecord>, StoreError> {
+        let (tenant, subject) = (tenant.clone(), subject.to_owned());
+        self.read(move |connection| {
+            let mut statement = connection
+                .prepare_cached(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM webhook_events WHERE tenant_id = ?1 AND shipment_id = ?2
+                     ORDER BY at DESC, event_id DESC LIMIT ?3"
+                ))
+                .map_err(unavailable)?;
+            let rows =
+                statement.query_map(params![tenant.as_str(), subject, limit as i64], event_row).map_err(unavailable)?;
+            collect(rows)
+        })
+        .await
+    }
+
+    async fn deliveries(&self, tenant: &TenantId, ids: &[String]) -> Result<Vec<Delivery>, StoreError> {
+        let tenant = tenant.clone();
+        let ids = serde_json::to_string(&ids[..ids.len().min(100)]).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.read(move |connection| {
+            let mut statement = connection
+                .prepare_cached(&format!(
+                    "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries
+                     WHERE tenant_id = ?1 AND id IN (SELECT value FROM json_each(?2))"
+                ))
+                .map_err(unavailable)?;
+            let rows = statement.query_map(params![tenant.as_str(), ids], delivery_row).map_err(unavailable)?;
+            collect(rows)
+        })
+        .await
+    }
 }
 
 impl SqliteStore {

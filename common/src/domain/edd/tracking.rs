@@ -54,6 +54,31 @@ pub struct ShipmentEdd {
     /// Porchlight's latest prediction, when the latest estimate is the carrier's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicted: Option<DeliveryEstimate>,
+    /// Each change of the latest estimate's date or source after the first, oldest first; the
+    /// most recent [`MAX_EDD_CHANGES`] are kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<EddChange>,
+}
+
+impl ShipmentEdd {
+    /// Estimates that begin with `first`, unchanged since.
+    pub fn starting(first: DeliveryEstimate) -> ShipmentEdd {
+        ShipmentEdd { latest: first.clone(), first, predicted: None, changes: Vec::new() }
+    }
+}
+
+/// Most changes of a shipment's estimate kept.
+pub const MAX_EDD_CHANGES: usize = 20;
+
+/// A change of a shipment's latest estimate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EddChange {
+    /// The day it was revised.
+    pub on: NaiveDate,
+    /// Who estimated the new date.
+    pub source: EddSource,
+    /// The new date.
+    pub date: NaiveDate,
 }
 
 /// The cutoff an order is assumed to meet (AfterShip's default).
@@ -131,10 +156,15 @@ pub fn revise(shipment: &mut Shipment, model: &EddModel, today: NaiveDate) {
     };
     match &mut shipment.edd {
         Some(edd) => {
+            if (edd.latest.date, edd.latest.source) != (latest.date, latest.source) {
+                edd.changes.push(EddChange { on: today, source: latest.source, date: latest.date });
+                let excess = edd.changes.len().saturating_sub(MAX_EDD_CHANGES);
+                edd.changes.drain(..excess);
+            }
             edd.latest = latest;
             edd.predicted = predicted;
         }
-        None => shipment.edd = Some(ShipmentEdd { first: latest.clone(), latest, predicted }),
+        None => shipment.edd = Some(ShipmentEdd { predicted, ..ShipmentEdd::starting(latest) }),
     }
 }
 

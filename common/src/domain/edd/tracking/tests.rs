@@ -93,6 +93,12 @@ fn the_latest_estimate_follows_the_pickup_and_the_days_gone_and_the_first_stays(
         (date("2026-12-05"), date("2026-12-05"), date("2026-12-06"))
     );
     assert_eq!(edd.first, first);
+    let changed: Vec<_> = edd.changes.iter().map(|c| (c.on, c.date)).collect();
+    assert_eq!(
+        changed,
+        [(date("2026-12-01"), date("2026-12-04")), (date("2026-12-05"), date("2026-12-05"))],
+        "each revision of the date is kept, with its day"
+    );
 
     // Delivered: the estimates stay as they were.
     s.merge(vec![event("Delivered_001", 5)], now);
@@ -131,4 +137,11 @@ fn a_date_the_carrier_schedules_is_the_latest_estimate_until_it_passes() {
     revise(&mut s, &model, date("2026-12-08"));
     let edd = s.edd.expect("estimated");
     assert_eq!((edd.latest.source, edd.predicted), (EddSource::Predicted, None));
+    let sources: Vec<_> = edd.changes.iter().map(|c| (c.on, c.source)).collect();
+    assert_eq!(
+        sources,
+        [(date("2026-12-01"), EddSource::Carrier), (date("2026-12-08"), EddSource::Predicted)],
+        "{:?}",
+        edd.changes
+    );
 }

@@ -537,3 +537,5 @@ async fn admins_change_the_return_policy_and_bad_values_change_nothing() {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app::returns::return_policy(&h.deps, &h.tenant).await.expect("policy").window_days, 45);
 }
+
+mod details;
