@@ -11,6 +11,7 @@
 mod access;
 mod analytics;
 mod exceptions;
+mod integrations;
 mod notifications;
 mod return_policy;
 mod returns;
@@ -54,6 +55,7 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ("console/notifications.html", include_str!("templates/notifications.html")),
     ("console/notification.html", include_str!("templates/notification.html")),
     ("console/settings.html", include_str!("templates/settings.html")),
+    ("console/connection.html", include_str!("templates/connection.html")),
     ("console/webhook.html", include_str!("templates/webhook.html")),
     ("console/import.html", include_str!("templates/import.html")),
     ("console/tracking_page.html", include_str!("templates/tracking_page.html")),
@@ -114,8 +116,14 @@ pub fn console_router(deps: Deps) -> Router {
         .route("/console/settings", get(settings::overview))
         .route("/console/settings/api-keys", post(settings::create_key))
         .route("/console/settings/api-keys/{id}/revoke", post(settings::revoke_key))
-        .route("/console/settings/webhooks/{id}", get(settings::webhook_log))
-        .route("/console/settings/webhooks/{id}/deliveries/{delivery}/replay", post(settings::replay))
+        .route("/console/settings/webhooks", post(integrations::create_endpoint))
+        .route("/console/settings/webhooks/{id}", get(integrations::webhook_log))
+        .route("/console/settings/webhooks/{id}/deliveries/{delivery}/replay", post(integrations::replay))
+        .route("/console/settings/webhooks/{id}/{action}", post(integrations::endpoint_action))
+        .route("/console/settings/connectors", post(integrations::create_connector))
+        .route("/console/settings/connectors/{id}/{action}", post(integrations::connector_action))
+        .route("/console/settings/carriers", get(integrations::new_connection).post(integrations::create_connection))
+        .route("/console/settings/carriers/{id}/delete", post(integrations::delete_connection))
         .route("/console/settings/imports", post(settings::upload))
         .route("/console/settings/imports/{id}", get(settings::import_job))
         .route("/console/tracking-page", get(tracking_page::edit).post(tracking_page::change))
@@ -505,6 +513,11 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "page_saved" => "Saved: shoppers see the page this way now.",
         "key_revoked" => "Key revoked: requests with it fail from now on.",
         "replayed" => "Replayed: the delivery is sent again within a minute.",
+        "endpoint_removed" => "Endpoint removed: nothing more is sent to it.",
+        "backfill_started" => "Reading the store's orders of the last 30 days; the progress shows below.",
+        "connector_removed" => "Store disconnected: its webhooks are refused from now on.",
+        "connection_added" => "Carrier account connected: its parcels are tracked with it from now on.",
+        "connection_removed" => "Carrier account removed.",
         "password_set" => "Your password is set.",
         _ => return None,
     })

@@ -1,6 +1,5 @@
-//! Settings: API keys (made, shown once, revoked), merchants' webhooks with their delivery log
-//! and replay, storefront connectors with their sync state, carrier connections, and file
-//! imports with a progress bar and the rows refused.
+//! Settings: API keys (made, shown once, revoked), the integrations' summary (their pages are
+//! `integrations.rs`), and file imports with a progress bar and the rows refused.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Multipart, Path, Query, State};
@@ -13,25 +12,38 @@ use super::{Console, Visitor, failure, message, notice_text, page, see_other, sp
 use crate::app::{self, AppError, connections, connectors, imports, operator, webhooks};
 use crate::domain::Action;
 use crate::domain::imports::{HistoryFormat, ImportState};
-use crate::ports::{Delivery, DeliveryState};
 
-/// Deliveries a webhook's log shows.
-const LOG_SIZE: usize = 50;
 /// Carrier connections listed.
 const MAX_CONNECTIONS: usize = 100;
 
 #[derive(Deserialize, Default)]
 pub(super) struct NoticeQuery {
-    notice: Option<String>,
+    pub(super) notice: Option<String>,
 }
 
-/// The settings page, with a key just made shown once.
-async fn settings_page(
-    console: &Console,
-    visitor: &Visitor,
-    new_key: Option<String>,
-    notice: Option<&str>,
-) -> Response {
+/// A secret shown on one answer only (never in a URL): a new API key, a webhook's signing
+/// secret.
+#[derive(serde::Serialize)]
+pub(super) struct ShownOnce {
+    /// What it is.
+    pub(super) title: String,
+    /// The secret.
+    pub(super) secret: String,
+    /// What to do with it.
+    pub(super) hint: String,
+}
+
+/// What a settings page shows above its sections: a secret made for this answer, a notice
+/// left by a form, or the problem with a refused form.
+#[derive(Default)]
+pub(super) struct Above<'a> {
+    pub(super) shown: Option<ShownOnce>,
+    pub(super) notice: Option<&'a str>,
+    pub(super) problem: Option<String>,
+}
+
+/// The settings page.
+pub(super) async fn settings_page(console: &Console, visitor: &Visitor, above: Above<'_>) -> Response {
     let deps = &console.deps;
     let tenant = &visitor.member.tenant_id;
     let loaded = async {
@@ -68,25 +80,24 @@ async fn settings_page(
                 format!("{} · {} orders{total}, {} trackings{error}", spelled(&b.state), b.orders, b.trackings)
             });
             minijinja::context! {
-                shop => c.record.shop.clone(), platform => spelled(&c.record.platform),
+                id => c.id.clone(), shop => c.record.shop.clone(), platform => spelled(&c.record.platform),
                 last_webhook => c.record.last_webhook_at.map(when), backfill => backfill,
             }
         })
         .collect();
     let carriers: Vec<_> = carriers
         .iter()
-        .map(|c| {
-            minijinja::context! {
-                id => c.id.clone(), carrier => super::shipments::carrier_name(&c.courier_slug), description => None::<String>,
-            }
-        })
+        .map(|c| minijinja::context! { id => c.id.clone(), carrier => super::shipments::carrier_name(&c.courier_slug) })
         .collect();
     let mut layout = visitor.layout("settings");
-    layout.notice = notice.and_then(notice_text).map(str::to_owned);
+    layout.notice = above.notice.and_then(notice_text).map(str::to_owned);
+    let status = if above.problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    layout.problem = above.problem;
     let content = minijinja::context! {
-        keys => keys, endpoints => endpoints, connectors => stores, connections => carriers, new_key => new_key,
+        keys => keys, endpoints => endpoints, connectors => stores, connections => carriers, shown => value(&above.shown),
+        events => value(&super::integrations::event_choices()), accounts => value(&super::integrations::carriers_with_accounts(deps)),
     };
-    page(StatusCode::OK, "console/settings.html", "Settings", &layout, content)
+    page(status, "console/settings.html", "Settings", &layout, content)
 }
 
 pub(super) async fn overview(
@@ -95,7 +106,7 @@ pub(super) async fn overview(
     query: Result<Query<NoticeQuery>, QueryRejection>,
 ) -> Response {
     let notice = query.ok().and_then(|Query(q)| q.notice);
-    settings_page(&console, &visitor, None, notice.as_deref()).await
+    settings_page(&console, &visitor, Above { notice: notice.as_deref(), ..Above::default() }).await
 }
 
 pub(super) async fn create_key(State(console): State<Console>, visitor: Visitor) -> Response {
@@ -106,7 +117,12 @@ pub(super) async fn create_key(State(console): State<Console>, visitor: Visitor)
         Ok(key) => {
             visitor.audit(&console.deps, "api_key.created", &key.key_id, "").await;
             // Shown on this answer only: not a redirect, so the key is in no URL or history.
-            settings_page(&console, &visitor, Some(key.secret), None).await
+            let shown = ShownOnce {
+                title: "Your new API key, shown this once".into(),
+                secret: key.secret,
+                hint: "Keep it in your systems' secrets; Porchlight keeps only a digest of it.".into(),
+            };
+            settings_page(&console, &visitor, Above { shown: Some(shown), ..Above::default() }).await
         }
         Err(error) => failure(&error),
     }
@@ -122,80 +138,6 @@ pub(super) async fn revoke_key(State(console): State<Console>, visitor: Visitor,
             see_other("/console/settings?notice=key_revoked")
         }
         Err(AppError::NotFound) => see_other("/console/settings"),
-        Err(error) => failure(&error),
-    }
-}
-
-pub(super) async fn webhook_log(
-    State(console): State<Console>,
-    visitor: Visitor,
-    Path(id): Path<String>,
-    query: Result<Query<NoticeQuery>, QueryRejection>,
-) -> Response {
-    let deps = &console.deps;
-    let tenant = &visitor.member.tenant_id;
-    let endpoint = match webhooks::signing_endpoint(deps, tenant, &id).await {
-        Ok(found) => found.endpoint,
-        Err(AppError::Missing(_)) => {
-            let layout = visitor.layout("settings");
-            return message(StatusCode::NOT_FOUND, &layout, "No such endpoint", "It may have been deleted.", None);
-        }
-        Err(error) => return failure(&error),
-    };
-    let deliveries = match webhooks::endpoint_deliveries(deps, tenant, &id, None, None, LOG_SIZE).await {
-        Ok(found) => found,
-        Err(error) => return failure(&error),
-    };
-    let rows: Vec<_> = deliveries.iter().map(delivery_row).collect();
-    let events: Vec<&str> = endpoint.events.iter().map(|e| e.as_str()).collect();
-    let mut layout = visitor.layout("settings");
-    layout.notice = query.ok().and_then(|Query(q)| q.notice).as_deref().and_then(notice_text).map(str::to_owned);
-    let content = minijinja::context! { endpoint => endpoint.id, deliveries => rows, events => events.join(", ") };
-    page(StatusCode::OK, "console/webhook.html", &endpoint.url, &layout, content)
-}
-
-/// A row of a delivery log: the event, when, its state and its last answer.
-pub(super) fn delivery_row(d: &Delivery) -> minijinja::Value {
-    let last = d.attempts.last().map(|a| match (a.status, &a.error) {
-        (Some(status), _) => format!("HTTP {status} in {} ms, {}", a.latency_ms, when(a.at)),
-        (None, Some(error)) => format!("{error}, {}", when(a.at)),
-        (None, None) => when(a.at),
-    });
-    let tone = match d.state {
-        DeliveryState::Delivered => "good",
-        DeliveryState::Dead => "bad",
-        DeliveryState::Pending => "near",
-    };
-    minijinja::context! {
-        id => d.id.clone(), endpoint => d.endpoint_id.clone(), event => d.event.as_str(), event_id => d.event_id.clone(),
-        created => when(d.created_at), state => d.state.as_str(), tone => tone, attempts => d.attempts.len(), last => last,
-        dead => d.state == DeliveryState::Dead,
-    }
-}
-
-pub(super) async fn replay(
-    State(console): State<Console>,
-    visitor: Visitor,
-    Path((endpoint, delivery)): Path<(String, String)>,
-) -> Response {
-    if let Some(refused) = visitor.refused(Action::Configure) {
-        return refused;
-    }
-    let deps = &console.deps;
-    let tenant = &visitor.member.tenant_id;
-    let back = format!("/console/settings/webhooks/{endpoint}");
-    match webhooks::replay_dead(deps, tenant, &delivery).await {
-        Ok(replayed) if replayed.endpoint_id == endpoint => {
-            visitor.audit(deps, "webhook.replayed", &delivery, &replayed.event_id).await;
-            see_other(&format!("{back}?notice=replayed"))
-        }
-        Ok(_) | Err(AppError::Missing(_)) => message(
-            StatusCode::NOT_FOUND,
-            &visitor.layout("settings"),
-            "Not replayed",
-            "That delivery is not a dead one of this endpoint (it may have been replayed already).",
-            Some((&back, "Back to the log")),
-        ),
         Err(error) => failure(&error),
     }
 }

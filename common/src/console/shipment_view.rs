@@ -73,8 +73,12 @@ fn facts(shipment: &Shipment) -> Vec<(&'static str, String)> {
     .collect()
 }
 
-/// The estimates the shipment had and has, then how the latest changed, newest first.
-fn estimates(shipment: &Shipment) -> (Vec<(&'static str, String)>, Vec<(String, String)>) {
+/// Labelled values, in order.
+type Pairs<L> = Vec<(L, String)>;
+
+/// The estimates the shipment had and has, then how the latest changed (day, what), newest
+/// first.
+fn estimates(shipment: &Shipment) -> (Pairs<&'static str>, Pairs<String>) {
     let mut rows = Vec::new();
     let mut changes = Vec::new();
     if let Some(date) = shipment.carrier_edd {
@@ -116,7 +120,7 @@ async fn webhook_deliveries(deps: &Deps, shipment: &Shipment) -> Result<Vec<mini
         .collect();
     let mut deliveries = deps.webhooks.deliveries(tenant, &ids).await?;
     deliveries.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
-    Ok(deliveries.iter().map(super::settings::delivery_row).collect())
+    Ok(deliveries.iter().map(super::integrations::delivery_row).collect())
 }
 
 fn severity_tone(severity: Severity) -> &'static str {

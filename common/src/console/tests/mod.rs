@@ -539,3 +539,4 @@ async fn admins_change_the_return_policy_and_bad_values_change_nothing() {
 }
 
 mod details;
+mod integrations;
