@@ -41,6 +41,9 @@ fn message_item(e: &LedgerEntry) -> Item {
         ("attempts".to_owned(), AttributeValue::N(e.attempts.to_string())),
         ("state".to_owned(), s(e.state.as_str())),
     ]);
+    if e.test {
+        item.insert("test".to_owned(), AttributeValue::Bool(true));
+    }
     if e.state == MessageState::Planned {
         item.insert("GSI2PK".to_owned(), s(due_partition(&e.id)));
         item.insert("GSI2SK".to_owned(), s(due_position(e.due_at, &e.tenant_id, &e.shipment_id, &e.id)));
@@ -69,6 +72,7 @@ fn read_entry(item: &Item) -> Result<LedgerEntry, StoreError> {
         state: MessageState::parse(text(item, "state")?).ok_or_else(|| corrupt("state"))?,
         finished_at: time(item, "finished_at")?,
         detail: item.get("detail").and_then(|v| v.as_s().ok()).cloned(),
+        test: item.get("test").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
     })
 }
 

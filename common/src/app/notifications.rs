@@ -238,7 +238,7 @@ async fn dispatch_one(
         Dispatched::Failed => MessageOutcome::Failed,
         Dispatched::Retried => return Ok(dispatched),
     };
-    if !entry.trigger.is_for_team() {
+    if !entry.trigger.is_for_team() && !entry.test {
         super::analytics::count_message(deps, &entry.tenant_id, &entry.id, entry.channel, outcome).await;
     }
     Ok(dispatched)
@@ -413,12 +413,16 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, AppError
     if entry.trigger.is_access() {
         return access_message(deps, entry).await;
     }
-    let Some(shipment) = deps.shipments.get(&entry.tenant_id, &entry.shipment_id).await? else {
+    let stored = match entry.test && entry.shipment_id.as_str() == SAMPLE_ID {
+        true => Some(sample_shipment(&entry.tenant_id, entry.planned_at)?),
+        false => deps.shipments.get(&entry.tenant_id, &entry.shipment_id).await?,
+    };
+    let Some(shipment) = stored else {
         return Ok(Prepared::Skip("the shipment was deleted"));
     };
     let contact = contact_of(entry);
     let team = entry.trigger == Trigger::TeamAlert;
-    if !team && !shipment.reaches(&contact) {
+    if !team && !entry.test && !shipment.reaches(&contact) {
         return Ok(Prepared::Skip("no longer subscribed"));
     }
     if let Some(skip) = suppressed(deps, entry).await? {
@@ -431,20 +435,26 @@ async fn outgoing(deps: &Deps, entry: &LedgerEntry) -> Result<Prepared, AppError
         return Ok(Prepared::Fail(NO_ADDRESS.into()));
     };
     let name = shipment.customer_reached_by(&contact).and_then(|c| c.name.clone());
-    let token = super::subscriptions::unsubscribe_token(deps, &entry.tenant_id, &entry.shipment_id, &contact);
-    let unsubscribe_url = format!("{address}/unsubscribe/{token}");
+    // A test goes to the team, who are no subscribers to unsubscribe.
+    let unsubscribe_url = (!entry.test).then(|| {
+        let token = super::subscriptions::unsubscribe_token(deps, &entry.tenant_id, &entry.shipment_id, &contact);
+        format!("{address}/unsubscribe/{token}")
+    });
     let envelope = Envelope {
         tracking_url: &tracking_url,
-        unsubscribe_url: Some(&unsubscribe_url),
+        unsubscribe_url: unsubscribe_url.as_deref(),
         recipient_name: name.as_deref(),
     };
     let own = merchant_texts(deps, &entry.tenant_id).await?;
     let wording = own.find(entry.trigger, entry.language);
     let message = match compose(entry.trigger, &shipment, &page, &envelope, entry.language, deps.clock.now(), wording) {
+        Ok(message) if entry.test => {
+            crate::notify::Message { subject: format!("[Test] {}", message.subject), ..message }
+        }
         Ok(message) => message,
         Err(error) => return Ok(Prepared::Fail(format!("the message could not be written: {error}"))),
     };
-    Ok(send(entry, &page.brand_name, message, Some(unsubscribe_url)))
+    Ok(send(entry, &page.brand_name, message, unsubscribe_url))
 }
 
 /// Sends `message` as `entry`, from the merchant `brand`.
@@ -613,120 +623,6 @@ pub async fn delete_texts(
     .await
 }
 
-/// What a preview is asked for: a trigger, a language, and a real shipment (by id) or the
-/// sample.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PreviewRequest {
-    /// The trigger whose message to write.
-    pub trigger: Trigger,
-    /// Its language; absent, the merchant's default.
-    #[serde(default)]
-    pub language: Option<crate::domain::Language>,
-    /// A tracking of the merchant's (`id` as the tracking API answers it); absent, a sample.
-    #[serde(default)]
-    pub tracking_id: Option<String>,
-}
-
-/// The message `request.trigger` would send, written as the dispatcher writes it, for one of
-/// the merchant's shipments or a sample parcel, with the unsubscribe link its first email
-/// recipient would get (a real shipment with one only). `NotFound` for a tracking it does not
-/// have.
-pub async fn preview(
-    deps: &Deps,
-    tenant: &crate::domain::TenantId,
-    request: &PreviewRequest,
-) -> Result<(crate::notify::Message, Option<String>), AppError> {
-    preview_draft(deps, tenant, request, None).await
-}
-
-/// As [`preview`], with `draft` (a wording not saved yet, checked by the caller) in place of
-/// the merchant's saved one: what the console's designer shows while the team writes.
-pub async fn preview_draft(
-    deps: &Deps,
-    tenant: &crate::domain::TenantId,
-    request: &PreviewRequest,
-    draft: Option<&MessageTexts>,
-) -> Result<(crate::notify::Message, Option<String>), AppError> {
-    let page = super::pages::page_settings(deps, tenant).await?;
-    let shipment = match &request.tracking_id {
-        Some(id) => {
-            let id = crate::domain::ShipmentId::parse(id)?;
-            deps.shipments.get(tenant, &id).await?.ok_or(AppError::NotFound)?
-        }
-        None => sample_shipment(tenant, deps.clock.now())?,
-    };
-    let address = super::pages::page_address(deps, tenant).await?.unwrap_or_else(|| format!("/t/{}", page.slug));
-    let tracking_url = format!("{address}/{}", crate::web::url_component(shipment.tracking_number.as_str()));
-    let name = shipment.details.customers.first().and_then(|c| c.name.clone());
-    let unsubscribe_url = match (&request.tracking_id, shipment.subscribed_emails().first()) {
-        (Some(_), Some(email)) => {
-            let token =
-                super::subscriptions::unsubscribe_token(deps, tenant, &shipment.id, &Contact::Email(email.clone()));
-            Some(format!("{address}/unsubscribe/{token}"))
-        }
-        _ => None,
-    };
-    let envelope = Envelope {
-        tracking_url: &tracking_url,
-        unsubscribe_url: unsubscribe_url.as_deref(),
-        recipient_name: name.as_deref(),
-    };
-    let language = request.language.unwrap_or(page.default_language);
-    let own = merchant_texts(deps, tenant).await?;
-    let message = compose(
-        request.trigger,
-        &shipment,
-        &page,
-        &envelope,
-        language,
-        deps.clock.now(),
-        draft.or(own.find(request.trigger, language)),
-    )
-    .map_err(|e| AppError::Internal(format!("the preview could not be written: {e}")))?;
-    Ok((message, unsubscribe_url))
-}
-
-/// A parcel to preview messages with: an order of a sample shopper, picked up a day ago,
-/// expected in three days (a range of two to five).
-pub(crate) fn sample_shipment(
-    tenant: &crate::domain::TenantId,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Shipment, AppError> {
-    use crate::domain::{
-        CheckpointInput, CheckpointSource, Customer, EventTime, ShipmentDetails, Slug, Subtag, TrackingNumber,
-    };
-    let slug = Slug::parse("ups")?;
-    let number = TrackingNumber::parse("1Z999AA10123456784")?;
-    let details = ShipmentDetails {
-        title: Some("Sample order".into()),
-        order_number: Some("#1001".into()),
-        customers: vec![Customer { name: Some("Alex".into()), ..Customer::default() }],
-        ..ShipmentDetails::default()
-    };
-    let mut shipment = Shipment::new(tenant.clone(), slug.clone(), number.clone(), details, now - Duration::days(2));
-    let event = CheckpointInput::new(
-        slug,
-        number,
-        EventTime::from_utc(now - Duration::days(1)),
-        Subtag::parse("InTransit_002")?,
-        "Picked up",
-        CheckpointSource::Carrier,
-    );
-    shipment.merge([event], now);
-    let day = |days: i64| (now + Duration::days(days)).date_naive();
-    let estimate = crate::domain::edd::DeliveryEstimate {
-        source: crate::domain::edd::EddSource::Predicted,
-        date: day(3),
-        earliest: day(2),
-        latest: day(5),
-        confidence_code: Some(20001),
-        lane_p90: None,
-    };
-    shipment.edd = Some(crate::domain::edd::ShipmentEdd::starting(estimate));
-    Ok(shipment)
-}
-
 /// The contacts `channel` reaches for `shipment`, in the ledger's form (emails lower-cased,
 /// numbers in E.164), each with the language its customer asked for, if any.
 fn recipients(shipment: &Shipment, channel: Channel) -> Vec<(String, Option<String>)> {
@@ -743,6 +639,12 @@ fn recipients(shipment: &Shipment, channel: Channel) -> Vec<(String, Option<Stri
         })
         .collect()
 }
+
+mod designer;
+
+pub use designer::SAMPLE_ID;
+pub(crate) use designer::sample_shipment;
+pub use designer::{PreviewRequest, TestRecipient, preview, preview_draft, send_test};
 
 #[cfg(test)]
 mod simulation;

@@ -113,6 +113,7 @@ pub fn console_router(deps: Deps) -> Router {
         .route("/console/notifications/rules/{id}", post(notifications::change_rule))
         .route("/console/notifications/{trigger}/{language}", get(notifications::edit).post(notifications::change))
         .route("/console/notifications/{trigger}/{language}/email.html", get(notifications::email))
+        .route("/console/notifications/{trigger}/{language}/test", post(notifications::test_send))
         .route("/console/settings", get(settings::overview))
         .route("/console/settings/api-keys", post(settings::create_key))
         .route("/console/settings/api-keys/{id}/revoke", post(settings::revoke_key))
@@ -507,6 +508,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "return_resolve" => "Resolved.",
         "texts_saved" => "Saved: messages from now on use this wording.",
         "texts_reset" => "Back to the built-in text.",
+        "test_sent" => "Test sent with the saved wording: it arrives within a minute, marked [Test].",
         "rule_saved" => "Rule saved.",
         "policy_saved" => "Policy saved: requests from now on are judged by it.",
         "view_saved" => "View saved: the whole team finds it above the filters.",

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::{Console, Fields, Visitor, failure, fields, message, notice_text, one, optional, page, see_other, value};
 use crate::app::AppError;
 use crate::app::notification_rules::RuleWrite;
-use crate::app::notifications::{self as notifications, PreviewRequest};
+use crate::app::notifications::{self as notifications, PreviewRequest, TestRecipient};
 use crate::domain::{Action, Channel, CountryCode, Language, Scope, Slug, Trigger};
 use crate::notify::{MessageTexts, VARIABLES};
 use crate::ports::ListQuery;
@@ -245,6 +245,42 @@ pub(super) async fn change(
             let problem = Some(format!("{invalid}."));
             designer(&console, &visitor, (trigger, language), draft, tracking_id, problem, None).await
         }
+        Err(error) => failure(&error),
+    }
+}
+
+/// `POST /console/notifications/{trigger}/{language}/test`: sends the saved wording, about the
+/// shipment previewed (or the sample), to the member's own email or to a phone number given.
+pub(super) async fn test_send(
+    State(console): State<Console>,
+    visitor: Visitor,
+    Path((trigger, language)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let Some((trigger, language)) = message_of(&trigger, &language) else { return no_such_message(&visitor) };
+    if let Some(refused) = visitor.refused(Action::Configure) {
+        return refused;
+    }
+    let fields = fields(&body);
+    let tracking_id = optional(&fields, "tracking_id");
+    let to = match one(&fields, "channel") {
+        "sms" => TestRecipient::Sms(one(&fields, "phone").to_owned()),
+        _ => TestRecipient::Email(visitor.member.email.clone()),
+    };
+    let deps = &console.deps;
+    let sent = notifications::send_test(deps, &visitor.member.tenant_id, trigger, language, tracking_id.as_deref(), to);
+    let back = format!("/console/notifications/{}/{}", trigger.as_str(), language.code());
+    match sent.await {
+        Ok(entry) => {
+            visitor.audit(deps, "notification.test_sent", &entry.id, entry.channel.as_str()).await;
+            let preview = tracking_id.map(|id| format!("&tracking_id={id}")).unwrap_or_default();
+            see_other(&format!("{back}?notice=test_sent{preview}"))
+        }
+        Err(AppError::Invalid(invalid)) => {
+            let problem = Some(format!("No test sent: {invalid}."));
+            designer(&console, &visitor, (trigger, language), None, tracking_id, problem, None).await
+        }
+        Err(AppError::NotFound) => see_other(&back),
         Err(error) => failure(&error),
     }
 }

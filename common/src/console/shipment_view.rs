@@ -24,7 +24,7 @@ struct CaseRow {
 
 #[derive(Serialize)]
 struct MessageRow {
-    trigger: &'static str,
+    trigger: String,
     channel: &'static str,
     to: String,
     state: &'static str,
@@ -157,7 +157,7 @@ pub(super) async fn detail_page(
         .await?
         .into_iter()
         .map(|m| MessageRow {
-            trigger: m.trigger.as_str(),
+            trigger: if m.test { format!("{} (test)", m.trigger.as_str()) } else { m.trigger.as_str().to_owned() },
             channel: m.channel.as_str(),
             to: m.recipient.clone(),
             state: m.state.as_str(),

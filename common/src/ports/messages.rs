@@ -80,6 +80,10 @@ pub struct LedgerEntry {
     pub finished_at: Option<DateTime<Utc>>,
     /// The provider's id once sent, or why it failed or was suppressed; never personal data.
     pub detail: Option<String>,
+    /// A test the team sent itself from the designer: the trigger's message about the
+    /// shipment (or the sample parcel), to a recipient who need not be its subscriber, with no
+    /// unsubscribe link, and not counted in notification reach.
+    pub test: bool,
 }
 
 impl fmt::Debug for LedgerEntry {
@@ -94,6 +98,7 @@ impl fmt::Debug for LedgerEntry {
             .field("due_at", &self.due_at)
             .field("attempts", &self.attempts)
             .field("state", &self.state)
+            .field("test", &self.test)
             .finish()
     }
 }
@@ -140,6 +145,7 @@ impl LedgerEntry {
             state: MessageState::Planned,
             finished_at: None,
             detail: None,
+            test: false,
         }
     }
 }

@@ -35,7 +35,7 @@ pub async fn ledger_contract_plans_once_leases_and_finishes(ledger: &dyn Message
     let now = base_time() + Duration::minutes(10);
     let soon = planned(&tenant, &shipment, Trigger::InTransit, "ann@example.com", 5);
     let sooner = planned(&tenant, &shipment, Trigger::InTransit, "bo@example.com", 1);
-    let later = planned(&tenant, &shipment, Trigger::Delivered, "ann@example.com", 60);
+    let later = LedgerEntry { test: true, ..planned(&tenant, &shipment, Trigger::Delivered, "ann@example.com", 60) };
     assert_ne!(soon.id, later.id, "another trigger is another message");
     for entry in [&soon, &sooner, &later] {
         assert!(ledger.plan(entry).await.expect("planned"));
@@ -76,6 +76,8 @@ pub async fn ledger_contract_plans_once_leases_and_finishes(ledger: &dyn Message
         (soon_read.state, soon_read.detail.as_deref(), soon_read.finished_at),
         (MessageState::Sent, Some("provider-1"), Some(at))
     );
+    let later_read = read.iter().find(|e| e.id == later.id).expect("there");
+    assert!(later_read.test && !soon_read.test, "a test send is kept as one");
     let sooner_read = read.iter().find(|e| e.id == sooner.id).expect("there");
     assert_eq!((sooner_read.state, sooner_read.due_at), (MessageState::Planned, now + Duration::hours(8)));
     let mine_now = ledger.lease_due(now + Duration::minutes(30), Duration::minutes(5), 10).await.expect("leased");
@@ -123,4 +125,23 @@ macro_rules! ledger_contract_tests {
         $crate::store_contract_tests!(@each $make; ledger_contract_plans_once_leases_and_finishes,
             suppression_contract_lists_once_pages_and_isolates,);
     };
+}
+
+/// A messenger that keeps what it is asked to send.
+#[derive(Default)]
+pub struct KeptMessages(std::sync::Mutex<Vec<crate::ports::Outgoing>>);
+
+#[async_trait::async_trait]
+impl crate::ports::Messenger for KeptMessages {
+    async fn send(&self, message: &crate::ports::Outgoing) -> Result<Option<String>, crate::ports::SendError> {
+        self.0.lock().expect("lock").push(message.clone());
+        Ok(None)
+    }
+}
+
+/// Dispatches every due message of `ledger` and answers what was sent.
+pub async fn dispatched(deps: &crate::app::Deps, ledger: &dyn MessageLedger) -> Vec<crate::ports::Outgoing> {
+    let kept = KeptMessages::default();
+    crate::app::notifications::dispatch_due(deps, ledger, &kept, 100).await.expect("dispatched");
+    kept.0.into_inner().expect("lock")
 }

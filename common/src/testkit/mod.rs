@@ -34,7 +34,8 @@ pub use analytics::{analytics_contract_counts_events_once, analytics_contract_co
 pub use connectors::connector_contract_round_trip_order_and_isolation;
 pub use exceptions::exception_contract_versions_filters_and_isolation;
 pub use messages::{
-    ledger_contract_plans_once_leases_and_finishes, suppression_contract_lists_once_pages_and_isolates,
+    KeptMessages, dispatched, ledger_contract_plans_once_leases_and_finishes,
+    suppression_contract_lists_once_pages_and_isolates,
 };
 pub use orders::{order_contract_upserts_pages_finds_and_isolates, sample_order};
 pub use returns::{

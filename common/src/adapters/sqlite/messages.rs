@@ -9,14 +9,14 @@ use crate::domain::{Channel, Language, ShipmentId, TenantId, Trigger};
 use crate::ports::{LedgerEntry, MessageLedger, MessageState, StoreError};
 
 const COLUMNS: &str = "tenant_id, id, shipment_id, trigger, channel, recipient, language, planned_at, due_at, \
-                       attempts, state, finished_at, detail";
+                       attempts, state, finished_at, detail, test";
 
 /// A row of [`COLUMNS`] as an entry.
 fn entry(row: &Row<'_>) -> rusqlite::Result<Result<LedgerEntry, StoreError>> {
     let texts: [String; 8] =
         [row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?, row.get(10)?];
     let (planned_at, due_at, attempts): (i64, i64, i64) = (row.get(7)?, row.get(8)?, row.get(9)?);
-    let (finished_at, detail): (Option<i64>, Option<String>) = (row.get(11)?, row.get(12)?);
+    let (finished_at, detail, test): (Option<i64>, Option<String>, bool) = (row.get(11)?, row.get(12)?, row.get(13)?);
     let [tenant, id, shipment, trigger, channel, recipient, language, state] = texts;
     Ok((|| {
         let trigger = Trigger::parse_stored(&trigger).ok_or_else(|| corrupt("trigger"))?;
@@ -35,6 +35,7 @@ fn entry(row: &Row<'_>) -> rusqlite::Result<Result<LedgerEntry, StoreError>> {
             state: MessageState::parse(&state).ok_or_else(|| corrupt("state"))?,
             finished_at: finished_at.map(from_micros),
             detail,
+            test,
         })
     })())
 }
@@ -52,7 +53,7 @@ impl MessageLedger for SqliteStore {
         self.write(move |tx| {
             let inserted = tx
                 .prepare_cached(&format!(
-                    "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                    "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                      ON CONFLICT (tenant_id, id) DO NOTHING"
                 ))
                 .and_then(|mut statement| {
@@ -70,6 +71,7 @@ impl MessageLedger for SqliteStore {
                         e.state.as_str(),
                         e.finished_at.map(micros),
                         e.detail,
+                        e.test,
                     ])
                 })
                 .map_err(unavailable)?;

@@ -330,6 +330,7 @@ CREATE TABLE audit_log (
     r#"
 CREATE INDEX shipments_by_updated ON shipments (tenant_id, updated_at DESC, id DESC);
 CREATE INDEX webhook_events_by_subject ON webhook_events (tenant_id, shipment_id, at);
+ALTER TABLE messages ADD COLUMN test INTEGER NOT NULL DEFAULT 0;
 "#,
 ];
 

@@ -1,13 +1,12 @@
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::Duration;
 
 use super::*;
 use crate::adapters::sqlite::SqliteStore;
 use crate::app::create_tenant;
 use crate::domain::LOCKOUT_FAILURES;
-use crate::ports::{Messenger, Outgoing, SendError};
+use crate::ports::Outgoing;
 use crate::testkit::{ManualClock, base_time};
 
 const PASSWORD: &str = "correct horse battery";
@@ -34,22 +33,8 @@ async fn member(w: &World, email: &str, role: Role, password: Option<&str>) -> M
         .expect("added")
 }
 
-/// Keeps what it is asked to send.
-#[derive(Default)]
-struct Kept(Mutex<Vec<Outgoing>>);
-
-#[async_trait]
-impl Messenger for Kept {
-    async fn send(&self, message: &Outgoing) -> Result<Option<String>, SendError> {
-        self.0.lock().expect("lock").push(message.clone());
-        Ok(None)
-    }
-}
-
 async fn sent(w: &World) -> Vec<Outgoing> {
-    let kept = Kept::default();
-    crate::app::notifications::dispatch_due(&w.deps, &w.store, &kept, 100).await.expect("dispatched");
-    kept.0.into_inner().expect("lock")
+    crate::testkit::dispatched(&w.deps, &w.store).await
 }
 
 /// The one-time link's token in an email's text.

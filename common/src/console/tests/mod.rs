@@ -423,6 +423,9 @@ async fn admins_trial_a_notification_rule_and_make_keys_shown_once() {
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     let keys = h.post(&mut vic, "/console/settings/api-keys", &[("csrf", &token)]).await;
     assert_eq!(keys.status, StatusCode::FORBIDDEN);
+    let test_path = "/console/notifications/delivered/en/test";
+    let forged_test = h.post(&mut vic, test_path, &[("csrf", &token), ("channel", "email")]).await;
+    assert_eq!(forged_test.status, StatusCode::FORBIDDEN);
 
     let mut adm = h.signed_in("adm@example.com").await;
     let token = h.get(&mut adm, "/console/notifications").await.csrf();
@@ -444,6 +447,17 @@ async fn admins_trial_a_notification_rule_and_make_keys_shown_once() {
     assert_eq!(changed.scope.shipment_tags, ["vip"]);
     let bad = h.post(&mut adm, &path, &[("csrf", &token), ("scope_countries", "Narnia")]).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let test_sent = h.post(&mut adm, test_path, &[("csrf", &token), ("channel", "email")]).await;
+    assert_eq!(test_sent.status, StatusCode::SEE_OTHER);
+    assert!(test_sent.location.as_deref().is_some_and(|l| l.contains("notice=test_sent")));
+    let sample = crate::domain::ShipmentId::parse(app::notifications::SAMPLE_ID).expect("id");
+    let planned = h.deps.ledger.shipment_messages(&h.tenant, &sample).await.expect("ledger");
+    assert_eq!(planned.iter().map(|e| (e.test, e.recipient.as_str())).collect::<Vec<_>>(), [(true, "adm@example.com")]);
+    assert!(forged_test.body.contains("Not allowed"), "and the viewer's sent nothing");
+    let bad_phone = h.post(&mut adm, test_path, &[("csrf", &token), ("channel", "sms"), ("phone", "12")]).await;
+    assert_eq!(bad_phone.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_phone.body.contains("No test sent"));
 
     let made = h.post(&mut adm, "/console/settings/api-keys", &[("csrf", &token)]).await;
     assert_eq!(made.status, StatusCode::OK, "shown on the answer, not in a redirect");
