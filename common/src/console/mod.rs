@@ -10,11 +10,14 @@
 
 mod access;
 mod analytics;
+mod exception_rules;
 mod exceptions;
 mod integrations;
+mod notification_rules;
 mod notifications;
 mod return_policy;
 mod returns;
+mod rule_forms;
 mod settings;
 mod shipment_view;
 mod shipments;
@@ -56,6 +59,8 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ("console/notification.html", include_str!("templates/notification.html")),
     ("console/settings.html", include_str!("templates/settings.html")),
     ("console/connection.html", include_str!("templates/connection.html")),
+    ("console/rule_macros.html", include_str!("templates/rule_macros.html")),
+    ("console/exception_rule.html", include_str!("templates/exception_rule.html")),
     ("console/webhook.html", include_str!("templates/webhook.html")),
     ("console/import.html", include_str!("templates/import.html")),
     ("console/tracking_page.html", include_str!("templates/tracking_page.html")),
@@ -101,6 +106,12 @@ pub fn console_router(deps: Deps) -> Router {
         .route("/console/exceptions", get(exceptions::list))
         .route("/console/exceptions/bulk", post(exceptions::bulk))
         .route("/console/exceptions/rules/{id}", post(exceptions::toggle_rule))
+        .route("/console/exceptions/rules/new", get(exception_rules::new_rule).post(exception_rules::create_rule))
+        .route(
+            "/console/exceptions/rules/{id}/edit",
+            get(exception_rules::edit_rule).post(exception_rules::change_rule),
+        )
+        .route("/console/exceptions/rules/{id}/delete", post(exception_rules::delete_rule))
         .route("/console/exceptions/{id}", get(exceptions::detail).post(exceptions::change))
         .route("/console/returns", get(returns::list))
         .route("/console/returns/policy", get(return_policy::edit).post(return_policy::change))
@@ -110,7 +121,9 @@ pub fn console_router(deps: Deps) -> Router {
         .route("/console/analytics/report", post(analytics::keep_report))
         .route("/console/analytics/{file}", get(analytics::csv))
         .route("/console/notifications", get(notifications::overview))
-        .route("/console/notifications/rules/{id}", post(notifications::change_rule))
+        .route("/console/notifications/rules", post(notification_rules::create_rule))
+        .route("/console/notifications/rules/{id}", post(notification_rules::change_rule))
+        .route("/console/notifications/rules/{id}/delete", post(notification_rules::delete_rule))
         .route("/console/notifications/{trigger}/{language}", get(notifications::edit).post(notifications::change))
         .route("/console/notifications/{trigger}/{language}/email.html", get(notifications::email))
         .route("/console/notifications/{trigger}/{language}/test", post(notifications::test_send))
@@ -510,6 +523,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "texts_reset" => "Back to the built-in text.",
         "test_sent" => "Test sent with the saved wording: it arrives within a minute, marked [Test].",
         "rule_saved" => "Rule saved.",
+        "rule_removed" => "Rule removed; its cases stay in the queue.",
         "policy_saved" => "Policy saved: requests from now on are judged by it.",
         "view_saved" => "View saved: the whole team finds it above the filters.",
         "page_saved" => "Saved: shoppers see the page this way now.",

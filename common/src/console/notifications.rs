@@ -11,9 +11,8 @@ use serde::Deserialize;
 
 use super::{Console, Fields, Visitor, failure, fields, message, notice_text, one, optional, page, see_other, value};
 use crate::app::AppError;
-use crate::app::notification_rules::RuleWrite;
 use crate::app::notifications::{self as notifications, PreviewRequest, TestRecipient};
-use crate::domain::{Action, Channel, CountryCode, Language, Scope, Slug, Trigger};
+use crate::domain::{Action, Language, Trigger};
 use crate::notify::{MessageTexts, VARIABLES};
 use crate::ports::ListQuery;
 use crate::web::url_component;
@@ -22,7 +21,7 @@ use crate::web::url_component;
 const PREVIEW_SHIPMENTS: usize = 20;
 
 /// How the team names a trigger.
-fn trigger_label(trigger: Trigger) -> String {
+pub(super) fn trigger_label(trigger: Trigger) -> String {
     let name = trigger.as_str().replace('_', " ").replace("edd", "EDD");
     let mut chars = name.chars();
     chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
@@ -61,28 +60,15 @@ pub(super) async fn overview(
             minijinja::context! { trigger => t.as_str(), label => trigger_label(*t), cells => cells }
         })
         .collect();
-    let join = |items: Vec<&str>| items.join(", ");
-    let rules: Vec<_> = rules
-        .rules
-        .iter()
-        .map(|r| {
-            let channels: Vec<&str> = r.channels.iter().map(|c| c.as_str()).collect();
-            minijinja::context! {
-                id => r.id.clone(),
-                label => format!("{}: {}", trigger_label(r.trigger), if channels.is_empty() { "no channel".to_owned() } else { channels.join(" and ") }),
-                enabled => r.enabled,
-                email => r.channels.contains(&Channel::Email),
-                sms => r.channels.contains(&Channel::Sms),
-                delay => r.delay_minutes,
-                slugs => join(r.scope.slugs.iter().map(|s| s.as_str()).collect()),
-                countries => join(r.scope.destination_countries.iter().map(|c| c.as_str()).collect()),
-                tags => r.scope.shipment_tags.join(", "),
-            }
-        })
-        .collect();
+    let rules = super::notification_rules::rule_views(&rules, &settings.languages);
     let mut layout = visitor.layout("notifications");
     layout.notice = query.ok().and_then(|Query(q)| q.notice).as_deref().and_then(notice_text).map(str::to_owned);
-    let content = minijinja::context! { languages => languages, rows => rows, rules => rules };
+    let triggers: Vec<_> =
+        Trigger::ALL.iter().map(|t| minijinja::context! { code => t.as_str(), label => trigger_label(*t) }).collect();
+    let content = minijinja::context! {
+        languages => languages, rows => rows, rules => rules, triggers => triggers,
+        new_rule => super::notification_rules::blank_rule(&settings.languages),
+    };
     page(StatusCode::OK, "console/notifications.html", "Notifications", &layout, content)
 }
 
@@ -283,79 +269,6 @@ pub(super) async fn test_send(
         Err(AppError::NotFound) => see_other(&back),
         Err(error) => failure(&error),
     }
-}
-
-/// The rule a rules form asks for: sends or not, channels, delay, scope.
-fn rule_write(fields: &Fields) -> Result<RuleWrite, AppError> {
-    let invalid = |field: &str, why: &str| AppError::from(crate::domain::DomainError::invalid(field, why));
-    let list = |name: &str| -> Vec<String> {
-        one(fields, name).split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect()
-    };
-    let yes = |name: &str| one(fields, name) == "yes";
-    let mut channels = Vec::new();
-    if yes("email") {
-        channels.push(Channel::Email);
-    }
-    if yes("sms") {
-        channels.push(Channel::Sms);
-    }
-    let delay = match one(fields, "delay_minutes") {
-        "" => "0",
-        delay => delay,
-    };
-    let delay_minutes = delay.parse().map_err(|_| invalid("delay_minutes", "must be a whole number of minutes"))?;
-    let slugs = list("scope_slugs")
-        .iter()
-        .map(|s| Slug::parse(s).map_err(|_| invalid("scope.slugs", "must be carrier slugs such as ups")))
-        .collect::<Result<_, _>>()?;
-    let destination_countries = list("scope_countries")
-        .iter()
-        .map(|c| {
-            CountryCode::from_carrier(c)
-                .ok_or_else(|| invalid("scope.destination_countries", "must be country codes such as US or DEU"))
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(RuleWrite {
-        enabled: Some(yes("enabled")),
-        channels: Some(channels),
-        delay_minutes: Some(delay_minutes),
-        scope: Some(Scope { slugs, destination_countries, shipment_tags: list("scope_tags") }),
-        ..RuleWrite::default()
-    })
-}
-
-pub(super) async fn change_rule(
-    State(console): State<Console>,
-    visitor: Visitor,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    if let Some(refused) = visitor.refused(Action::Configure) {
-        return refused;
-    }
-    let fields = fields(&body);
-    let tenant = &visitor.member.tenant_id;
-    let changed = match rule_write(&fields) {
-        Ok(write) => crate::app::notification_rules::update_rule(&console.deps, tenant, &id, write).await,
-        Err(error) => Err(error),
-    };
-    let why = match changed {
-        Ok(_) => {
-            visitor.audit(&console.deps, "notification_rule.changed", &id, "").await;
-            return see_other("/console/notifications?notice=rule_saved");
-        }
-        Err(AppError::Missing(_)) => "That rule is not there any more.".to_owned(),
-        Err(AppError::Invalid(invalid)) => format!("{invalid}."),
-        Err(error) => return failure(&error),
-    };
-    let layout = visitor.layout("notifications");
-    message(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &layout,
-        "Not saved",
-        &why,
-        Some(("/console/notifications", "Back to notifications")),
-    )
 }
 
 /// The email itself, for the designer's frame: its own policy (the email's inline styles, no

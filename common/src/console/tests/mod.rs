@@ -554,3 +554,4 @@ async fn admins_change_the_return_policy_and_bad_values_change_nothing() {
 
 mod details;
 mod integrations;
+mod rules;
