@@ -1,6 +1,7 @@
-//! The return policy's editor: the window, what may come back, the resolutions and methods
-//! offered, flagged customers. Reasons, fees and the automatic rules are changed through the
-//! API and summed up here.
+//! The return policy's editor: the window, what may come back, the reasons shoppers choose
+//! from (with what each requires), the resolutions, methods and their fees, automatic approval
+//! and rejection, flagged customers. Rows of reasons and fees are numbered fields
+//! (`reasons.0.label`); spare empty rows add new ones, and a ticked "remove" drops one.
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
@@ -12,7 +13,24 @@ use serde::Deserialize;
 use super::{Console, Fields, Visitor, failure, fields, notice_text, one, page, see_other};
 use crate::app::AppError;
 use crate::app::returns::{self as returns, PolicyWrite};
-use crate::domain::{Action, DomainError, Resolution, ReturnMethod, ReturnPolicy, WindowStart};
+use crate::domain::{
+    Action, AutoRule, CountryCode, DomainError, MethodFee, Reason, Resolution, ReturnMethod, ReturnPolicy, WindowStart,
+};
+
+/// Empty rows the form offers for new reasons and fees.
+const SPARE_ROWS: usize = 2;
+/// Most rows read from a form.
+const MAX_ROWS: usize = 100;
+
+/// Every resolution and method, with how the team reads it.
+const RESOLUTIONS: [(Resolution, &str); 3] =
+    [(Resolution::Refund, "Refund"), (Resolution::StoreCredit, "Store credit"), (Resolution::Exchange, "Exchange")];
+const METHODS: [(ReturnMethod, &str); 4] = [
+    (ReturnMethod::RetailerLabel, "A label from the shop"),
+    (ReturnMethod::CustomerCourier, "The shopper's own courier"),
+    (ReturnMethod::DropOff, "Drop-off at a location"),
+    (ReturnMethod::GreenReturn, "Keep it (green return)"),
+];
 
 /// A domain value read from its wire spelling (its serde name).
 fn spelled<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
@@ -29,6 +47,101 @@ fn list(fields: &Fields, name: &str, separator: char) -> Vec<String> {
     one(fields, name).split(separator).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect()
 }
 
+/// The numbers of the rows `{prefix}.{i}.*` of the form that are kept: `key` filled in and
+/// "remove" not ticked.
+fn kept_rows(fields: &Fields, prefix: &str, key: &str) -> Vec<usize> {
+    (0..MAX_ROWS)
+        .take_while(|i| fields.contains_key(&format!("{prefix}.{i}.{key}")))
+        .filter(|i| one(fields, &format!("{prefix}.{i}.remove")) != "yes")
+        .filter(|i| !one(fields, &format!("{prefix}.{i}.{key}")).is_empty())
+        .collect()
+}
+
+/// The reasons in the form's rows.
+fn reasons_of(fields: &Fields) -> Result<Vec<Reason>, AppError> {
+    let mut reasons = Vec::new();
+    for i in kept_rows(fields, "reasons", "label") {
+        let row = |name: &str| one(fields, &format!("reasons.{i}.{name}")).to_owned();
+        let resolutions = fields
+            .get(&format!("reasons.{i}.resolutions"))
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                spelled::<Resolution>(r)
+                    .ok_or_else(|| DomainError::invalid("reasons.resolutions", "must be resolutions offered"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let min_photos = match row("min_photos").as_str() {
+            "" => 0,
+            n => n.parse().map_err(|_| DomainError::invalid("reasons.min_photos", "must be 0 to 10"))?,
+        };
+        let label = row("label");
+        let id = match row("id") {
+            id if id.is_empty() => label.to_lowercase().split_whitespace().collect::<Vec<_>>().join("_"),
+            id => id,
+        };
+        reasons.push(Reason {
+            id,
+            label,
+            subreasons: row("subreasons")
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            requires_comment: row("requires_comment") == "yes",
+            min_photos,
+            resolutions,
+        });
+    }
+    Ok(reasons)
+}
+
+/// The fees in the form's rows (countries in alpha-2 or alpha-3, kept as alpha-3).
+fn fees_of(fields: &Fields) -> Result<Vec<MethodFee>, AppError> {
+    kept_rows(fields, "fees", "fee_minor")
+        .into_iter()
+        .map(|i| {
+            let row = |name: &str| one(fields, &format!("fees.{i}.{name}")).to_owned();
+            let method = spelled::<ReturnMethod>(&row("method"))
+                .ok_or_else(|| DomainError::invalid("fees.method", "must be a return method"))?;
+            let countries = row("countries")
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(|c| {
+                    CountryCode::from_carrier(c).map(|code| code.as_str().to_owned()).ok_or_else(|| {
+                        DomainError::invalid("fees.countries", "must be country codes such as US or DEU")
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let fee_minor = row("fee_minor")
+                .parse()
+                .map_err(|_| DomainError::invalid("fees.fee_minor", "must be a whole number of cents"))?;
+            Ok(MethodFee { method, countries, fee_minor })
+        })
+        .collect()
+}
+
+/// The automatic rule `name` (`auto_approve`, `auto_reject`), if it is on.
+fn auto_rule_of(fields: &Fields, name: &str) -> Result<Option<AutoRule>, AppError> {
+    if one(fields, &format!("{name}.on")) != "yes" {
+        return Ok(None);
+    }
+    let max_total_minor =
+        match one(fields, &format!("{name}.max_total_minor")) {
+            "" => None,
+            n => Some(n.parse().map_err(|_| {
+                DomainError::invalid(format!("{name}.max_total_minor"), "must be a whole number of cents")
+            })?),
+        };
+    Ok(Some(AutoRule {
+        max_total_minor,
+        reasons: list(fields, &format!("{name}.reasons"), ','),
+        unflagged_customers_only: one(fields, &format!("{name}.unflagged_only")) == "yes",
+    }))
+}
+
 /// The policy change the form asks for (checked when applied).
 fn write_of(fields: &Fields) -> Result<PolicyWrite, AppError> {
     let number = |name: &str| -> Result<Option<u32>, AppError> {
@@ -38,6 +151,7 @@ fn write_of(fields: &Fields) -> Result<PolicyWrite, AppError> {
         }
     };
     let all = |name: &str| fields.get(name).cloned().unwrap_or_default();
+    let has = |name: &str| fields.contains_key(name);
     let resolutions = all("resolutions")
         .iter()
         .map(|r| {
@@ -62,6 +176,11 @@ fn write_of(fields: &Fields) -> Result<PolicyWrite, AppError> {
         methods: Some(methods),
         flagged_emails: Some(list(fields, "flagged_emails", '\n')),
         approved_expiry_days: number("approved_expiry_days")?,
+        // A section the form does not carry (a partial post) keeps its value.
+        reasons: has("reasons.0.label").then(|| reasons_of(fields)).transpose()?,
+        fees: has("fees.0.fee_minor").then(|| fees_of(fields)).transpose()?,
+        auto_approve: has("auto_approve.max_total_minor").then(|| auto_rule_of(fields, "auto_approve")).transpose()?,
+        auto_reject: has("auto_reject.max_total_minor").then(|| auto_rule_of(fields, "auto_reject")).transpose()?,
         ..PolicyWrite::default()
     })
 }
@@ -83,20 +202,49 @@ fn editor(visitor: &Visitor, policy: &ReturnPolicy, problem: Option<String>, not
     .iter()
     .map(|(w, label)| choice(spelling(w), label, *w == policy.window_from))
     .collect::<Vec<_>>();
-    let resolutions =
-        [(Resolution::Refund, "Refund"), (Resolution::StoreCredit, "Store credit"), (Resolution::Exchange, "Exchange")]
-            .iter()
-            .map(|(r, label)| choice(spelling(r), label, policy.resolutions.contains(r)))
-            .collect::<Vec<_>>();
-    let methods = [
-        (ReturnMethod::RetailerLabel, "A label from the shop"),
-        (ReturnMethod::CustomerCourier, "The shopper's own courier"),
-        (ReturnMethod::DropOff, "Drop-off at a location"),
-        (ReturnMethod::GreenReturn, "Keep it (green return)"),
-    ]
-    .iter()
-    .map(|(m, label)| choice(spelling(m), label, policy.methods.contains(m)))
-    .collect::<Vec<_>>();
+    let resolutions = RESOLUTIONS
+        .iter()
+        .map(|(r, label)| choice(spelling(r), label, policy.resolutions.contains(r)))
+        .collect::<Vec<_>>();
+    let methods =
+        METHODS.iter().map(|(m, label)| choice(spelling(m), label, policy.methods.contains(m))).collect::<Vec<_>>();
+    let blank_reason = Reason {
+        id: String::new(),
+        label: String::new(),
+        subreasons: Vec::new(),
+        requires_comment: false,
+        min_photos: 0,
+        resolutions: Vec::new(),
+    };
+    let reasons: Vec<_> = policy
+        .reasons
+        .iter()
+        .chain(std::iter::repeat_n(&blank_reason, SPARE_ROWS))
+        .map(|r| {
+            let resolutions: Vec<_> = RESOLUTIONS
+                .iter()
+                .map(|(res, label)| choice(spelling(res), label, r.resolutions.contains(res)))
+                .collect();
+            minijinja::context! {
+                id => r.id.clone(), label => r.label.clone(), subreasons => r.subreasons.join(", "),
+                requires_comment => r.requires_comment, min_photos => r.min_photos, resolutions => resolutions,
+            }
+        })
+        .collect();
+    let fees: Vec<_> = policy
+        .fees
+        .iter()
+        .map(|f| minijinja::context! { method => spelling(&f.method), countries => f.countries.join(", "), fee_minor => f.fee_minor })
+        .chain(std::iter::repeat_n(minijinja::context! { method => "", countries => "", fee_minor => "" }, SPARE_ROWS))
+        .collect();
+    let auto = |rule: &Option<AutoRule>| {
+        minijinja::context! {
+            on => rule.is_some(),
+            max_total_minor => rule.as_ref().and_then(|r| r.max_total_minor),
+            reasons => rule.as_ref().map(|r| r.reasons.join(", ")).unwrap_or_default(),
+            unflagged_only => rule.as_ref().is_some_and(|r| r.unflagged_customers_only),
+        }
+    };
     let shown = minijinja::context! {
         version => policy.version,
         window_days => policy.window_days,
@@ -108,10 +256,10 @@ fn editor(visitor: &Visitor, policy: &ReturnPolicy, problem: Option<String>, not
         max_quantity_per_line => policy.max_quantity_per_line,
         store_credit_bonus_percent => policy.store_credit_bonus_percent,
         flagged_emails => policy.flagged_emails.join("\n"),
-        reasons => policy.reasons.len(),
-        fees => policy.fees.len(),
-        auto_approve => if policy.auto_approve.is_some() { "on" } else { "off" },
-        auto_reject => if policy.auto_reject.is_some() { "on" } else { "off" },
+        reasons => reasons,
+        fees => fees,
+        auto_approve => auto(&policy.auto_approve),
+        auto_reject => auto(&policy.auto_reject),
     };
     let mut layout = visitor.layout("returns");
     let status = if problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };

@@ -540,7 +540,52 @@ async fn admins_change_the_return_policy_and_bad_values_change_nothing() {
     assert_eq!((after.window_days, after.approved_expiry_days, after.store_credit_bonus_percent), (45, 20, 10));
     assert_eq!(after.excluded_tags, ["final-sale", "gift-card"]);
     assert_eq!(after.flagged_emails, ["fraud@example.com"]);
-    assert_eq!(after.reasons, before.reasons, "reasons stay as they were");
+    assert_eq!(after.reasons, before.reasons, "reasons stay as they were when the form has none");
+
+    let mut full = form.to_vec();
+    let kept = &before.reasons[0];
+    full.extend([
+        ("reasons.0.label", kept.label.as_str()),
+        ("reasons.0.id", kept.id.as_str()),
+        ("reasons.1.label", "Arrived too late"),
+        ("reasons.1.id", ""),
+        ("reasons.1.requires_comment", "yes"),
+        ("reasons.1.min_photos", "1"),
+        ("reasons.1.resolutions", "refund"),
+        ("reasons.2.label", ""),
+        ("fees.0.method", "customer_courier"),
+        ("fees.0.fee_minor", "495"),
+        ("fees.0.countries", "de, FRA"),
+        ("fees.1.method", "drop_off"),
+        ("fees.1.fee_minor", ""),
+        ("auto_approve.on", "yes"),
+        ("auto_approve.max_total_minor", "5000"),
+        ("auto_approve.reasons", "arrived_too_late"),
+        ("auto_approve.unflagged_only", "yes"),
+        ("auto_reject.max_total_minor", ""),
+    ]);
+    let saved = h.post(&mut adm, "/console/returns/policy", &full).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let after = app::returns::return_policy(&h.deps, &h.tenant).await.expect("policy");
+    let labels: Vec<&str> = after.reasons.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(labels, [kept.label.as_str(), "Arrived too late"], "the rows kept, the empty one dropped");
+    let late = &after.reasons[1];
+    assert_eq!((late.id.as_str(), late.requires_comment, late.min_photos), ("arrived_too_late", true, 1));
+    assert_eq!(after.fees.len(), 1);
+    assert_eq!(
+        (after.fees[0].fee_minor, after.fees[0].countries.clone()),
+        (495, vec!["DEU".to_owned(), "FRA".to_owned()])
+    );
+    let auto = after.auto_approve.clone().expect("on");
+    assert_eq!((auto.max_total_minor, auto.unflagged_customers_only), (Some(5000), true));
+    assert_eq!(after.auto_reject, None);
+    let editor = h.get(&mut adm, "/console/returns/policy").await;
+    assert!(editor.body.contains("value=\"Arrived too late\"") && editor.body.contains("Remove this reason"));
+    let mut removal = full.clone();
+    removal.push(("reasons.1.remove", "yes"));
+    assert_eq!(h.post(&mut adm, "/console/returns/policy", &removal).await.status, StatusCode::SEE_OTHER);
+    let after = app::returns::return_policy(&h.deps, &h.tenant).await.expect("policy");
+    assert_eq!(after.reasons.len(), 1, "ticked remove drops the reason");
     let bad = h
         .post(
             &mut adm,
