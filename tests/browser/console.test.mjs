@@ -371,3 +371,59 @@ test("an agent resolves an exception from the queue; every other page passes axe
     }
   }
 });
+
+test("an admin writes an exception rule, adds a webhook endpoint, sends a test notification, sorts and filters by channel", async () => {
+  for (const width of [360, 1280]) {
+    const { context, page } = await signIn(admin, width);
+    try {
+      await page.goto(`${base}/console/exceptions/rules/new`);
+      await page.screenshot({ path: `${shots}/console-exception-rule-${width}.png`, fullPage: true });
+      if (width === 1280) await axeClean(context, page.url(), "exception rule editor");
+      const name = `Two misses ${width} ${Date.now()}`;
+      await page.fill("#name", name);
+      await page.fill("#reason", "Call the shopper to agree on a pickup");
+      await page.check("input[name=condition][value=failed_attempts]");
+      await page.fill("#at_least", "2");
+      await page.fill("#add_tag", "call-me");
+      await Promise.all([page.waitForNavigation(), page.click("button:has-text('Save the rule')")]);
+      assert.match(await page.locator(".flash").textContent(), /Rule saved/);
+      assert.equal(await page.locator("table.list th a", { hasText: name }).count(), 1);
+    } finally {
+      await context.close();
+    }
+  }
+  const { context, page } = await signIn(admin, 1280);
+  try {
+    await page.goto(`${base}/console/settings`);
+    await page.click("summary:has-text('Add an endpoint')");
+    await page.fill("#hook-url", "https://hooks.example.com/porchlight-demo");
+    await page.check("input[name=events][value=exception_case]");
+    await Promise.all([page.waitForNavigation(), page.click("button:has-text('Add the endpoint')")]);
+    assert.match(await page.locator(".flash").textContent(), /signing secret/);
+    assert.ok((await page.locator(".flash code.secret").textContent()).length >= 32, "the secret, shown once");
+    await page.screenshot({ path: `${shots}/console-settings-endpoint-1280.png`, fullPage: true });
+    await page.goto(`${base}/console/settings`);
+    assert.equal(await page.locator(".flash").count(), 0, "not shown again");
+    assert.equal(await page.locator("a", { hasText: "hooks.example.com/porchlight-demo" }).count(), 1);
+
+    await page.goto(`${base}/console/notifications/delivered/en`);
+    await Promise.all([page.waitForNavigation(), page.click("button:has-text('Send the test')")]);
+    assert.match(await page.locator(".flash").textContent(), /Test sent/);
+
+    await page.goto(`${base}/console/shipments`);
+    const newest = await page.locator("table.list tbody th a").first().textContent();
+    await page.selectOption("#sort", "oldest");
+    await Promise.all([page.waitForNavigation(), page.click("form.filters button[type=submit]")]);
+    assert.match(page.url(), /sort=oldest/);
+    assert.notEqual(await page.locator("table.list tbody th a").first().textContent(), newest, "the oldest come first");
+    await page.click("summary:has-text('More filters')");
+    await page.selectOption("#channel", "api");
+    await Promise.all([page.waitForNavigation(), page.click("form.filters button[type=submit]")]);
+    assert.ok((await page.locator("table.list tbody tr").count()) > 0, "the demo's trackings came through the API");
+    await page.selectOption("#channel", "console");
+    await Promise.all([page.waitForNavigation(), page.click("form.filters button[type=submit]")]);
+    assert.equal(await page.locator("table.list tbody tr").count(), 0, "none was added by hand");
+  } finally {
+    await context.close();
+  }
+});
