@@ -1,7 +1,9 @@
 //! The merchant console on the AWS adapters, against the moto emulator: the `console`
 //! function's router on API Gateway events (cookies in the event's `cookies`), members,
 //! sessions and the audit log in DynamoDB; an agent signs in, lists, opens and tags a
-//! shipment; a viewer's forged post changes nothing.
+//! shipment; a viewer's forged post changes nothing; an admin adds a tracking by hand and finds
+//! it by channel, adds a webhook endpoint and reads a delivery on the shipment's page (GSI2),
+//! writes an exception rule and sends a test notification.
 
 use porchlight::app::team::{Actor, NewMember, add_member};
 use porchlight::domain::{Role, TenantId};
@@ -115,4 +117,71 @@ async fn the_console_signs_in_lists_opens_and_tags_on_dynamodb() {
     let (log, _) = porchlight::app::team::audit_log(&runtime.deps, &tenant, None, 20).await.expect("log");
     assert!(log.iter().any(|e| e.actor == agent && e.action == "shipment.labelled"));
     assert!(!log.iter().any(|e| e.actor == viewer && e.action.starts_with("shipment.")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_configures_and_reads_the_new_pages_on_dynamodb() {
+    use porchlight::domain::{ShipmentId, WebhookEvent};
+    use porchlight::ports::{Delivery, WebhookEventRecord};
+    support::emulator().expect("AWS_ENDPOINT_URL must name a loopback moto server (scripts/test.sh starts one)");
+    let (runtime, _config) = support::runtime_with_bucket("porchlight-console-admin", &[]).await;
+    let sample = support::sample("api.json").expect("sample");
+    let tenant = support::add_merchant(&runtime, &sample).await.expect("merchant");
+    let admin = format!("admin-{}@example.com", uuid::Uuid::new_v4().simple());
+    member(&runtime, &tenant, &admin, Role::Admin).await;
+    let session = sign_in(&runtime, &admin).await;
+    let cookies = std::slice::from_ref(&session);
+    let get = |path: String| {
+        let runtime = &runtime;
+        async move { call(runtime, &event("GET", &path, cookies, None)).await }
+    };
+    let token = get("/console/settings".into()).await.csrf();
+    let post = |path: &'static str, form: String| {
+        let runtime = &runtime;
+        async move { call(runtime, &event("POST", path, cookies, Some(&form))).await }
+    };
+
+    let added = post("/console/shipments", format!("csrf={token}&tracking_number=1Z999AA10123456784")).await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let by_hand = get("/console/shipments?channel=console&sort=updated".into()).await;
+    assert!(by_hand.body.contains("1 shipment<"), "the source is kept on DynamoDB: {}", by_hand.body);
+    assert!(get("/console/shipments?channel=api".into()).await.body.contains("0 shipments<"));
+    assert!(get("/console/shipments?exception=open".into()).await.body.contains("0 shipments<"));
+    let page = added.location.expect("to the shipment");
+    let id = page.trim_start_matches("/console/shipments/").split('?').next().expect("id").to_owned();
+
+    let endpoint = post(
+        "/console/settings/webhooks",
+        format!("csrf={token}&url=https%3A%2F%2Fhooks.example.com%2Fx&events=tracking_update"),
+    )
+    .await;
+    assert_eq!(endpoint.status, 200, "{}", endpoint.body);
+    let endpoint_id =
+        porchlight::app::webhooks::list_endpoints(&runtime.deps, &tenant).await.expect("endpoints")[0].id.clone();
+    let record = WebhookEventRecord {
+        tenant_id: tenant.clone(),
+        event_id: uuid::Uuid::new_v4().to_string(),
+        event: WebhookEvent::TrackingUpdate,
+        at: chrono::Utc::now(),
+        subject: ShipmentId::parse(&id).expect("id").to_string(),
+        body: b"{}".to_vec(),
+    };
+    runtime.deps.webhooks.record_event(&record).await.expect("kept");
+    runtime.deps.webhooks.plan_delivery(&Delivery::new(&record, &endpoint_id, "", record.at)).await.expect("planned");
+    let detail = get(format!("/console/shipments/{id}")).await;
+    assert!(detail.body.contains(&format!("/console/settings/webhooks/{endpoint_id}")), "{}", detail.body);
+    assert!(detail.body.contains(">pending<"), "the delivery found through GSI2");
+
+    let rule =
+        "csrf={token}&name=Two+misses&reason=Call&severity=high&enabled=yes&condition=failed_attempts&at_least=2";
+    let written = post("/console/exceptions/rules/new", rule.replace("{token}", &token)).await;
+    assert_eq!(written.status, 303, "{}", written.body);
+    let (rules, _) = porchlight::app::exceptions::exception_rules(&runtime.deps, &tenant).await.expect("rules");
+    assert!(rules.rules.iter().any(|r| r.name == "Two misses"));
+    let tested =
+        post("/console/notifications/delivered/en/test", format!("csrf={token}&channel=email&tracking_id={id}")).await;
+    assert_eq!(tested.status, 303, "{}", tested.body);
+    let shipment = ShipmentId::parse(&id).expect("id");
+    let planned = runtime.deps.ledger.shipment_messages(&tenant, &shipment).await.expect("ledger");
+    assert!(planned.iter().any(|e| e.test && e.recipient == admin), "the test flag is kept on DynamoDB");
 }
