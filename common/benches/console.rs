@@ -1,6 +1,7 @@
 //! The console's shipments list: a signed-in member's `GET /console/shipments` (50 shipments
-//! with ten checkpoints each, the page rendered) and a filtered one, through the whole router
-//! (session and tenant read, list query, template) on a SQLite file of 10,000 shipments.
+//! with ten checkpoints each, the page rendered), filtered, searched, and sorted by last change
+//! within a channel, through the whole router (session and tenant read, list query, template)
+//! on a SQLite file of 10,000 shipments.
 //!
 //! Target (issue 14): a list of 50 shipments under 100 ms of server time.
 //! Run: `cargo bench -p porchlight --bench console`.
@@ -89,6 +90,9 @@ fn console(c: &mut Criterion) {
     });
     group.bench_function("shipments_list_searched", |b| {
         b.iter(|| runtime.block_on(get(&router, &cookie, "/console/shipments?q=1Z")))
+    });
+    group.bench_function("shipments_list_longest_without_news_imported", |b| {
+        b.iter(|| runtime.block_on(get(&router, &cookie, "/console/shipments?sort=quiet&channel=import")))
     });
     group.finish();
     let _ = std::fs::remove_dir_all(&dir);

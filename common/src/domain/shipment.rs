@@ -389,8 +389,9 @@ pub struct Shipment {
     /// The delivery date the carrier last scheduled (its own estimate), when it gives one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub carrier_edd: Option<chrono::NaiveDate>,
-    /// How the tracking came (API, console, import, returns, a storefront connector).
-    #[serde(default)]
+    /// How the tracking came (API, console, import, returns, a storefront connector); absent
+    /// in the stored body when the API (so bodies stored before it was kept read the same).
+    #[serde(default, skip_serializing_if = "super::TrackingSource::is_api")]
     pub source: super::TrackingSource,
 }
 

@@ -21,6 +21,11 @@ pub enum TrackingSource {
 }
 
 impl TrackingSource {
+    /// Whether it is [`TrackingSource::Api`].
+    pub fn is_api(&self) -> bool {
+        *self == TrackingSource::Api
+    }
+
     /// The stored spelling: `api`, `console`, `import`, `returns` or `connector:<id>`.
     pub fn key(&self) -> String {
         match self {

@@ -331,6 +331,11 @@ CREATE TABLE audit_log (
 CREATE INDEX shipments_by_updated ON shipments (tenant_id, updated_at DESC, id DESC);
 CREATE INDEX webhook_events_by_subject ON webhook_events (tenant_id, shipment_id, at);
 ALTER TABLE messages ADD COLUMN test INTEGER NOT NULL DEFAULT 0;
+-- How each tracking came; those stored before it was kept came through the API.
+ALTER TABLE shipments ADD COLUMN source TEXT NOT NULL DEFAULT 'api';
+-- The column comes after the body: filters read it from the index, not past the body's pages.
+CREATE INDEX shipments_by_source ON shipments (tenant_id, source, created_at DESC, id DESC);
+CREATE INDEX shipments_by_source_updated ON shipments (tenant_id, source, updated_at DESC, id DESC);
 "#,
 ];
 

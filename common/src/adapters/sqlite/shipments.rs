@@ -47,6 +47,7 @@ fn shipment_values(shipment: &Shipment, version: u64) -> Result<(Vec<Value>, Sta
         shipment.poll_cadence.map_or(Value::Null, |cadence| Value::Integer(i64::from(cadence))),
         shipment.poll_cadence.map_or(Value::Null, |cadence| Value::Integer(i64::from(shipment.poll_phase(cadence)))),
         Value::Text(serde_json::to_string(&snapshot).map_err(unavailable)?),
+        Value::Text(shipment.source.key()),
         Value::Text(body),
     ];
     Ok((values, snapshot))
@@ -55,7 +56,7 @@ fn shipment_values(shipment: &Shipment, version: u64) -> Result<(Vec<Value>, Sta
 const UPSERT_COLUMNS: &str = "tenant_id, id, version, slug, number_compact, last_mile_slug, last_mile_compact, \
      created_at, updated_at, tag, subtag, active, checkpoint_count, origin, destination, courier_destination, \
      order_id, order_number, return_to_sender, transit_time, shipment_tags, search_text, next_poll_at, poll_cadence, \
-     poll_phase, snapshot, body";
+     poll_phase, snapshot, source, body";
 
 fn parse_body(body: &str, version: i64) -> Result<Shipment, StoreError> {
     let mut shipment: Shipment = serde_json::from_str(body).map_err(|_| corrupt("shipment body"))?;
@@ -340,9 +341,7 @@ fn list_filters(tenant: &TenantId, query: &ListQuery) -> (String, Vec<Value>) {
         }
     };
     any_of("tag", query.tags.iter().map(|t| t.as_str().to_owned()).collect());
-    // No column of its own: read from the stored body (a sub-status narrows a status the
-    // index already narrowed, or a merchant's list of thousands).
-    any_of("json_extract(body, '$.subtag')", query.subtags.iter().map(|t| t.code().to_owned()).collect());
+    any_of("subtag", query.subtags.iter().map(|t| t.code().to_owned()).collect());
     any_of("slug", query.slugs.iter().map(|s| s.as_str().to_owned()).collect());
     any_of("origin", query.origins.iter().map(|c| c.as_str().to_owned()).collect());
     any_of("destination", query.destinations.iter().map(|c| c.as_str().to_owned()).collect());
@@ -359,8 +358,7 @@ fn list_filters(tenant: &TenantId, query: &ListQuery) -> (String, Vec<Value>) {
     any_of("number_compact", numbers);
     any_of("order_id", query.order_id.iter().cloned().collect());
     any_of("order_number", query.order_number.iter().cloned().collect());
-    // Rows stored before sources were kept have none: they came through the API.
-    any_of("coalesce(json_extract(body, '$.source'), 'api')", query.sources.iter().map(|s| s.key()).collect());
+    any_of("source", query.sources.iter().map(|s| s.key()).collect());
     if !query.shipment_tags.is_empty() {
         clauses.push(format!(
             "EXISTS (SELECT 1 FROM json_each(shipments.shipment_tags) WHERE json_each.value IN ({}))",
