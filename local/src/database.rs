@@ -65,13 +65,18 @@ pub fn lock_for_serving(db: &Path) -> anyhow::Result<File> {
     }
 }
 
+/// Where the sealing key of the database at `db` is kept when none is given.
+pub fn key_path(db: &Path) -> PathBuf {
+    beside(db, ".key")
+}
+
 /// The key sealing stored credentials: `given` (`--secret-key`), or the one kept beside the
 /// database, made on first use.
 pub fn secret_box(db: &Path, given: Option<SecretBox>) -> anyhow::Result<SecretBox> {
     if let Some(given) = given {
         return Ok(given);
     }
-    let path = beside(db, ".key");
+    let path = key_path(db);
     let hex = match std::fs::read_to_string(&path) {
         Ok(hex) => hex,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {

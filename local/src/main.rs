@@ -109,6 +109,19 @@ enum Command {
     /// Write a merchant's trackings out as CSV (the columns an import reads).
     #[command(subcommand)]
     Export(commands::export::ExportCommand),
+    /// Copy the database into a new file, consistent as of one moment, while serve may run.
+    Backup {
+        /// The new file (never overwritten).
+        path: PathBuf,
+    },
+    /// Put a backup in place of the database (serve stopped), migrated to this version.
+    Restore {
+        /// The backup.
+        path: PathBuf,
+        /// Replace the database when it exists.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn init_logging(format: LogFormat) {
@@ -132,6 +145,8 @@ async fn main() -> anyhow::Result<()> {
     let given = move |settings_var: &str| (settings_var == var::SECRET_KEY).then(|| secret_key.clone()).flatten();
     match cli.command {
         Command::Couriers(command) => commands::couriers::run(command),
+        Command::Backup { path } => commands::backup::backup(&cli.db, &path),
+        Command::Restore { path, force } => commands::backup::restore(&cli.db, &path, force),
         Command::Generate(command) => commands::generate::run(command),
         Command::Serve(args) => {
             let settings = Settings::from_vars(|name| args.setting(name).or_else(|| given(name)))

@@ -1,6 +1,7 @@
 //! The command line's verbs, one file each.
 
 pub mod analytics;
+pub mod backup;
 pub mod connectors;
 pub mod couriers;
 pub mod edd;

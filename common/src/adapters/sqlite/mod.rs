@@ -8,6 +8,7 @@
 //! `schema.rs`; only this module knows SQL and row shapes.
 
 mod analytics;
+pub mod backup;
 mod connections;
 mod connectors;
 mod exceptions;

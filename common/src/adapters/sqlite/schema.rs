@@ -339,6 +339,11 @@ CREATE INDEX shipments_by_source_updated ON shipments (tenant_id, source, update
 "#,
 ];
 
+/// The schema version this build migrates to.
+pub(super) fn latest_version() -> u32 {
+    MIGRATIONS.len() as u32
+}
+
 pub(super) fn migrate(connection: &Connection) -> Result<(), StoreError> {
     let applied: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(unavailable)?;
     let applied = usize::try_from(applied).unwrap_or(0);
