@@ -189,6 +189,9 @@ impl SqliteStore {
 }
 
 #[cfg(test)]
+mod migrations_tests;
+
+#[cfg(test)]
 mod tests {
     use super::SqliteStore;
 
