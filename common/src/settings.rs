@@ -42,6 +42,8 @@ pub mod var {
     pub const PAGE_LOOKUPS_PER_MINUTE: &str = "PORCHLIGHT_PAGE_LOOKUPS_PER_MINUTE";
     /// Console sign-ins per client address and minute.
     pub const CONSOLE_SIGN_INS_PER_MINUTE: &str = "PORCHLIGHT_CONSOLE_SIGN_INS_PER_MINUTE";
+    /// Requests per second one API key may make to the merchant APIs; unset for no limit.
+    pub const RATE_LIMIT: &str = "PORCHLIGHT_RATE_LIMIT";
     /// `true` lets merchants' webhooks target http, any port and private addresses
     /// (development only).
     pub const ALLOW_PRIVATE_WEBHOOKS: &str = "PORCHLIGHT_ALLOW_PRIVATE_WEBHOOKS";
@@ -128,6 +130,9 @@ pub struct Settings {
     /// `PORCHLIGHT_ALLOW_PRIVATE_WEBHOOKS` (`true`/`false`, default false): which webhook
     /// targets merchants may register and Porchlight connects to.
     pub webhook_targets: TargetPolicy,
+    /// `PORCHLIGHT_RATE_LIMIT`: requests per second one API key may make to the merchant APIs
+    /// (at least 1); `None`, the default, for no limit.
+    pub rate_limit: Option<u32>,
 }
 
 impl Default for Settings {
@@ -146,6 +151,7 @@ impl Default for Settings {
             page_lookups_per_minute: DEFAULT_PAGE_LOOKUPS_PER_MINUTE as u32,
             console_sign_ins_per_minute: DEFAULT_CONSOLE_SIGN_INS_PER_MINUTE as u32,
             webhook_targets: TargetPolicy::PublicOnly,
+            rate_limit: None,
         }
     }
 }
@@ -227,6 +233,10 @@ impl Settings {
                 Some("true") => TargetPolicy::AllowPrivate,
                 Some(_) => return Err(invalid(var::ALLOW_PRIVATE_WEBHOOKS, "must be true or false")),
             },
+            rate_limit: var(var::RATE_LIMIT)
+                .map(|_| number(var::RATE_LIMIT, 1))
+                .transpose()?
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
         })
     }
 }

@@ -86,6 +86,23 @@ impl ApiError {
         }
     }
 
+    /// A 429 for a key over its rate (meta code 429, `TooManyRequests`).
+    pub fn too_many_requests(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: 429,
+            message: message.into(),
+            data: json!({}),
+            errors: Vec::new(),
+            returns: false,
+        }
+    }
+
+    /// The same error in the Returns API's shape.
+    pub fn in_returns_shape(self) -> Self {
+        ApiError { returns: true, data: serde_json::Value::Null, code: self.code * 100, ..self }
+    }
+
     /// The meta code, for tests and logs.
     pub fn code(&self) -> u32 {
         self.code

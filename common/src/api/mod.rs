@@ -13,6 +13,7 @@ mod body;
 mod error;
 pub mod merchant;
 mod openapi;
+pub mod rate_limit;
 mod webhooks;
 pub mod wire;
 

@@ -123,6 +123,8 @@ pub struct Deps {
     pub page_lookups_per_minute: u32,
     /// Console sign-ins per client address and minute.
     pub console_sign_ins_per_minute: u32,
+    /// Requests per second per API key on the merchant APIs; `None` for no limit.
+    pub rate_limiter: Option<Arc<crate::api::rate_limit::KeyLimiter>>,
 }
 
 /// Every port a runtime provides, each required.
@@ -264,6 +266,7 @@ impl Deps {
             public_url: settings.public_url.as_deref().map(Arc::from),
             page_lookups_per_minute: settings.page_lookups_per_minute,
             console_sign_ins_per_minute: settings.console_sign_ins_per_minute,
+            rate_limiter: settings.rate_limit.map(|n| Arc::new(crate::api::rate_limit::KeyLimiter::new(n))),
         }
     }
 }

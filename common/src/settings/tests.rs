@@ -74,3 +74,12 @@ fn bad_settings_are_named_without_their_values() {
     assert!(partial.starts_with("PORCHLIGHT_CARRIER_ACCOUNTS is invalid") && partial.contains("client_id"));
     assert!(!partial.contains("s3cret-value"));
 }
+
+#[test]
+fn the_rate_limit_is_off_unless_set_and_at_least_one() {
+    assert_eq!(Settings::from_vars(vars(&[])).expect("valid").rate_limit, None, "off by default");
+    assert_eq!(Settings::from_vars(vars(&[(var::RATE_LIMIT, "")])).expect("valid").rate_limit, None);
+    assert_eq!(Settings::from_vars(vars(&[(var::RATE_LIMIT, " 20 ")])).expect("valid").rate_limit, Some(20));
+    assert!(refused(&[(var::RATE_LIMIT, "0")]).contains("PORCHLIGHT_RATE_LIMIT"));
+    assert!(refused(&[(var::RATE_LIMIT, "fast")]).contains("PORCHLIGHT_RATE_LIMIT"));
+}

@@ -65,6 +65,10 @@ pub struct ServeArgs {
     /// [default: 10].
     #[arg(long, env = "PORCHLIGHT_CONSOLE_SIGN_INS_PER_MINUTE")]
     console_sign_ins_per_minute: Option<String>,
+    /// Requests per second one API key may make to the merchant APIs (AfterShip's 429 beyond,
+    /// with its `as-ratelimit-*` headers) [default: no limit].
+    #[arg(long, env = "PORCHLIGHT_RATE_LIMIT")]
+    rate_limit: Option<String>,
     /// Where notifications are written, one `.eml` file per email and one `.sms.json` per
     /// SMS [default: `outbox/` beside the database].
     #[arg(long, env = "PORCHLIGHT_OUTBOX")]
@@ -103,6 +107,7 @@ impl ServeArgs {
             var::PUBLIC_URL => self.public_url.clone(),
             var::PAGE_LOOKUPS_PER_MINUTE => self.page_lookups_per_minute.clone(),
             var::CONSOLE_SIGN_INS_PER_MINUTE => self.console_sign_ins_per_minute.clone(),
+            var::RATE_LIMIT => self.rate_limit.clone(),
             var::ALLOW_PRIVATE_WEBHOOKS => self.allow_private_webhooks.then(|| "true".to_owned()),
             _ => None,
         }
@@ -125,6 +130,7 @@ pub fn name_the_flag(error: SettingsError) -> anyhow::Error {
             var::PUBLIC_URL => "--public-url",
             var::PAGE_LOOKUPS_PER_MINUTE => "--page-lookups-per-minute",
             var::CONSOLE_SIGN_INS_PER_MINUTE => "--console-sign-ins-per-minute",
+            var::RATE_LIMIT => "--rate-limit",
             var::ALLOW_PRIVATE_WEBHOOKS => "--allow-private-webhooks",
             _ => return error.into(),
         },

@@ -169,26 +169,35 @@ pub fn merchant_router(deps: Deps) -> Router {
 }
 
 async fn authenticate(State(deps): State<Deps>, request: Request, next: Next) -> Response {
-    authenticate_as(&deps, request, next, ApiError::from).await
+    authenticate_as(&deps, request, next, false).await
 }
 
 /// The Returns API's key check: its refusals in its own shape.
 async fn authenticate_returns(State(deps): State<Deps>, request: Request, next: Next) -> Response {
-    authenticate_as(&deps, request, next, ApiError::returns).await
+    authenticate_as(&deps, request, next, true).await
 }
 
-async fn authenticate_as(
-    deps: &Deps,
-    mut request: Request,
-    next: Next,
-    refusal: fn(app::AppError) -> ApiError,
-) -> Response {
-    let key = request.headers().get("as-api-key").and_then(|v| v.to_str().ok());
-    match app::authenticate(deps, key).await {
-        Ok(tenant) => {
-            request.extensions_mut().insert(tenant);
-            next.run(request).await
-        }
-        Err(error) => refusal(error).into_response(),
-    }
+/// Authenticates the key (refusing in the Returns API's shape when `returns`), then counts it
+/// against the rate limit, if one is set: every answer carries the limit's headers.
+async fn authenticate_as(deps: &Deps, mut request: Request, next: Next, returns: bool) -> Response {
+    let refusal = if returns { ApiError::returns } else { ApiError::from };
+    let key = request.headers().get("as-api-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let tenant = match app::authenticate(deps, key.as_deref()).await {
+        Ok(tenant) => tenant,
+        Err(error) => return refusal(error).into_response(),
+    };
+    request.extensions_mut().insert(tenant);
+    let Some(limiter) = &deps.rate_limiter else { return next.run(request).await };
+    let verdict = limiter.check(key.as_deref().unwrap_or_default(), deps.clock.now());
+    let mut response = if verdict.allowed {
+        next.run(request).await
+    } else {
+        let error = ApiError::too_many_requests(format!(
+            "you have exceeded the API call rate limit of {} requests per second; retry after the reset",
+            verdict.limit
+        ));
+        if returns { error.in_returns_shape() } else { error }.into_response()
+    };
+    verdict.write(response.headers_mut());
+    response
 }

@@ -595,6 +595,7 @@ mod exports;
 mod openapi;
 mod operator;
 mod orders;
+mod rate_limit;
 mod returns;
 mod suppressions;
 mod texts;
