@@ -28,6 +28,7 @@ pub fn admin_router(deps: Deps) -> Router {
         .route("/tenants", get(list_tenants).post(create_tenant))
         .route("/tenants/{id}/api-keys", get(list_api_keys).post(create_api_key))
         .route("/tenants/{id}/api-keys/{key_id}", delete(revoke_api_key))
+        .route("/tenants/{id}/rate-limit", get(rate_limit).put(set_rate_limit))
         .route("/quarantine", get(list_quarantine))
         .route("/quarantine/{id}/replay", post(replay_quarantined))
         .route("/stats", get(stats))
@@ -196,6 +197,40 @@ async fn list_api_keys(State(deps): State<Deps>, Path(id): Path<String>) -> Resu
         })
         .collect();
     Ok(envelope(StatusCode::OK, serde_json::json!({ "api_keys": keys })))
+}
+
+/// A merchant's rate limit: its own (`null` when it follows the default) and the default.
+fn rate_limit_json(deps: &Deps, tenant: &TenantId, own: Option<u32>) -> serde_json::Value {
+    serde_json::json!({ "tenant_id": tenant.as_str(), "per_second": own, "default_per_second": deps.rate_limit })
+}
+
+/// `GET /admin/tenants/{id}/rate-limit`.
+async fn rate_limit(State(deps): State<Deps>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let tenant = tenant_id(&id)?;
+    deps.tenants.get_tenant(&tenant).await.map_err(AppError::from)?.ok_or(AppError::NotFound)?;
+    let own = operator::rate_limit_of(&deps, &tenant).await?;
+    Ok(envelope(StatusCode::OK, rate_limit_json(&deps, &tenant, own)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateLimitWrite {
+    #[serde(default, deserialize_with = "crate::domain::nullable")]
+    per_second: Option<Option<u32>>,
+}
+
+/// `PUT /admin/tenants/{id}/rate-limit` `{"per_second": 20}`: the merchant's keys may make 20
+/// requests a second whatever the default; `{"per_second": null}` back to the default.
+async fn set_rate_limit(
+    State(deps): State<Deps>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let tenant = tenant_id(&id)?;
+    let write: RateLimitWrite = super::parse_body(body)?;
+    let per_second = write.per_second.ok_or(AppError::Required("per_second"))?;
+    let own = operator::set_rate_limit(&deps, &tenant, per_second).await?;
+    Ok(envelope(StatusCode::OK, rate_limit_json(&deps, &tenant, own)))
 }
 
 /// `DELETE /admin/tenants/{id}/api-keys/{key_id}`: revokes a key at once.

@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 const MAX_KEYS: usize = 100_000;
 
 /// The windows of every key seen, by the digest of the key (keys are never kept).
+#[derive(Default)]
 pub struct KeyLimiter {
-    per_second: u32,
     windows: Mutex<HashMap<[u8; 32], (i64, u32)>>,
 }
 
@@ -34,13 +34,9 @@ pub struct Verdict {
 }
 
 impl KeyLimiter {
-    /// A limiter allowing `per_second` (at least 1) requests a second per key.
-    pub fn new(per_second: u32) -> Self {
-        KeyLimiter { per_second: per_second.max(1), windows: Mutex::default() }
-    }
-
-    /// Counts a request with `key` at `now`.
-    pub fn check(&self, key: &str, now: DateTime<Utc>) -> Verdict {
+    /// Counts a request with `key` at `now`, allowing `per_second` (at least 1) a second.
+    pub fn check(&self, key: &str, per_second: u32, now: DateTime<Utc>) -> Verdict {
+        let per_second = per_second.max(1);
         let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         let second = now.timestamp();
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
@@ -51,11 +47,11 @@ impl KeyLimiter {
         if *window != second {
             (*window, *count) = (second, 0);
         }
-        let allowed = *count < self.per_second;
+        let allowed = *count < per_second;
         if allowed {
             *count += 1;
         }
-        Verdict { limit: self.per_second, remaining: self.per_second - *count, reset: second + 1, allowed }
+        Verdict { limit: per_second, remaining: per_second.saturating_sub(*count), reset: second + 1, allowed }
     }
 }
 
@@ -87,15 +83,15 @@ mod tests {
 
     #[test]
     fn each_key_has_its_own_second() {
-        let limiter = KeyLimiter::new(2);
+        let limiter = KeyLimiter::default();
         let at = |ms: i64| DateTime::from_timestamp_millis(1_700_000_000_000 + ms).expect("time");
-        let first = limiter.check("plk_a", at(0));
+        let first = limiter.check("plk_a", 2, at(0));
         assert_eq!((first.allowed, first.remaining, first.reset), (true, 1, 1_700_000_001));
-        assert!(limiter.check("plk_a", at(300)).allowed);
-        let third = limiter.check("plk_a", at(900));
+        assert!(limiter.check("plk_a", 2, at(300)).allowed);
+        let third = limiter.check("plk_a", 2, at(900));
         assert_eq!((third.allowed, third.remaining), (false, 0), "the third in one second");
-        assert!(limiter.check("plk_b", at(900)).allowed, "another key is counted apart");
-        let next = limiter.check("plk_a", at(1000));
+        assert!(limiter.check("plk_b", 2, at(900)).allowed, "another key is counted apart");
+        let next = limiter.check("plk_a", 2, at(1000));
         assert_eq!((next.allowed, next.remaining, next.reset), (true, 1, 1_700_000_002), "a new window");
         let mut headers = HeaderMap::new();
         third.write(&mut headers);

@@ -123,8 +123,13 @@ pub struct Deps {
     pub page_lookups_per_minute: u32,
     /// Console sign-ins per client address and minute.
     pub console_sign_ins_per_minute: u32,
-    /// Requests per second per API key on the merchant APIs; `None` for no limit.
-    pub rate_limiter: Option<Arc<crate::api::rate_limit::KeyLimiter>>,
+    /// Requests per second per API key on the merchant APIs, unless the merchant has its own
+    /// (`operator::set_rate_limit`); `None` for no limit.
+    pub rate_limit: Option<u32>,
+    /// The keys' windows.
+    pub rate_limiter: Arc<crate::api::rate_limit::KeyLimiter>,
+    /// Merchants' own rate limits recently read.
+    pub rate_limits: Arc<cache::TtlCache<crate::domain::TenantId, Option<u32>>>,
 }
 
 /// Every port a runtime provides, each required.
@@ -266,7 +271,9 @@ impl Deps {
             public_url: settings.public_url.as_deref().map(Arc::from),
             page_lookups_per_minute: settings.page_lookups_per_minute,
             console_sign_ins_per_minute: settings.console_sign_ins_per_minute,
-            rate_limiter: settings.rate_limit.map(|n| Arc::new(crate::api::rate_limit::KeyLimiter::new(n))),
+            rate_limit: settings.rate_limit,
+            rate_limiter: Arc::default(),
+            rate_limits: Arc::new(cache::TtlCache::new(operator::RATE_LIMIT_TTL, 10_000)),
         }
     }
 }

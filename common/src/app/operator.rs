@@ -110,3 +110,47 @@ mod tests {
         assert_eq!(listed.iter().map(|t| &t.id).collect::<Vec<_>>(), [&tenant.id]);
     }
 }
+
+/// How long a merchant's rate limit is trusted once read (a change reaches every instance
+/// within it).
+pub const RATE_LIMIT_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+/// The highest rate limit the operator may set.
+pub const MAX_RATE_LIMIT: u32 = 100_000;
+
+/// A merchant's own rate limit, as stored.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
+struct RateLimitDocument {
+    per_second: Option<u32>,
+}
+
+/// Sets (or with `None` removes) the merchant's own limit of requests per second per API key,
+/// which replaces the operator's default for its keys. `NotFound` for no such merchant.
+pub async fn set_rate_limit(deps: &Deps, tenant: &TenantId, per_second: Option<u32>) -> Result<Option<u32>, AppError> {
+    deps.tenants.get_tenant(tenant).await?.ok_or(AppError::NotFound)?;
+    if per_second.is_some_and(|n| !(1..=MAX_RATE_LIMIT).contains(&n)) {
+        return Err(
+            crate::domain::DomainError::invalid("per_second", format!("must be from 1 to {MAX_RATE_LIMIT}")).into()
+        );
+    }
+    super::documents::change(deps, tenant, crate::ports::SettingsKind::RateLimit, RateLimitDocument::default, |doc| {
+        doc.per_second = per_second;
+        Ok(())
+    })
+    .await?;
+    deps.rate_limits.remember(tenant.clone(), per_second);
+    tracing::info!(tenant_id = %tenant, per_second, "merchant rate limit set");
+    Ok(per_second)
+}
+
+/// The merchant's own rate limit, if the operator set one (read at most every
+/// [`RATE_LIMIT_TTL`]).
+pub async fn rate_limit_of(deps: &Deps, tenant: &TenantId) -> Result<Option<u32>, AppError> {
+    if let Some(known) = deps.rate_limits.fresh(tenant) {
+        return Ok(known);
+    }
+    let (document, _) =
+        super::documents::read::<RateLimitDocument>(deps, tenant, crate::ports::SettingsKind::RateLimit).await?;
+    let per_second = document.and_then(|d| d.per_second);
+    deps.rate_limits.remember(tenant.clone(), per_second);
+    Ok(per_second)
+}

@@ -23,6 +23,8 @@ pub enum SettingsKind {
     ReportSettings,
     /// The console's saved views of the shipments list (`app::team::views`).
     ConsoleViews,
+    /// The operator's rate limit for one merchant's API keys (`app::operator`).
+    RateLimit,
 }
 
 impl SettingsKind {
@@ -36,6 +38,7 @@ impl SettingsKind {
             SettingsKind::ReturnPolicy => "return-policy",
             SettingsKind::ReportSettings => "report-settings",
             SettingsKind::ConsoleViews => "console-views",
+            SettingsKind::RateLimit => "rate-limit",
         }
     }
 }

@@ -186,9 +186,13 @@ async fn authenticate_as(deps: &Deps, mut request: Request, next: Next, returns:
         Ok(tenant) => tenant,
         Err(error) => return refusal(error).into_response(),
     };
+    let own = app::operator::rate_limit_of(deps, &tenant).await.unwrap_or_else(|error| {
+        tracing::warn!(tenant_id = %tenant, error = %error, "merchant's rate limit unreadable; the default applies");
+        None
+    });
     request.extensions_mut().insert(tenant);
-    let Some(limiter) = &deps.rate_limiter else { return next.run(request).await };
-    let verdict = limiter.check(key.as_deref().unwrap_or_default(), deps.clock.now());
+    let Some(per_second) = own.or(deps.rate_limit) else { return next.run(request).await };
+    let verdict = deps.rate_limiter.check(key.as_deref().unwrap_or_default(), per_second, deps.clock.now());
     let mut response = if verdict.allowed {
         next.run(request).await
     } else {

@@ -29,6 +29,8 @@ async fn the_openapi_document_describes_every_route() {
         ("/porchlight/v1/report-settings", "put"),
         ("/porchlight/v1/reports/{id}/{file}", "get"),
         ("/openapi.json", "get"),
+        ("/admin/tenants/{id}/rate-limit", "get"),
+        ("/admin/tenants/{id}/rate-limit", "put"),
         ("/healthz", "get"),
         ("/webhooks/carriers/{slug}", "post"),
         ("/connectors/{platform}/{connector_id}", "post"),

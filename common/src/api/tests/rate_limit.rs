@@ -8,7 +8,6 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use super::Harness;
-use crate::api::rate_limit::KeyLimiter;
 
 /// One GET of `path` with `key`: the status, the rate limit headers, the body.
 async fn get(h: &Harness, key: &str, path: &str) -> (StatusCode, [Option<String>; 4], serde_json::Value) {
@@ -31,7 +30,7 @@ async fn a_key_over_its_rate_gets_afterships_429_until_the_next_second() {
     let mut h = Harness::new().await;
     let (_, unlimited, _) = get(&h, &h.key, "/tracking/2026-07/trackings").await;
     assert_eq!(unlimited[0], None, "no limit, no headers, unless the operator sets one");
-    h.deps.rate_limiter = Some(std::sync::Arc::new(KeyLimiter::new(2)));
+    h.deps.rate_limit = Some(2);
     h.router = crate::api::router(h.deps.clone());
     let reset = (Harness::today().timestamp() + 1).to_string();
     let (status, headers, _) = get(&h, &h.key, "/tracking/2026-07/trackings").await;
@@ -52,4 +51,57 @@ async fn a_key_over_its_rate_gets_afterships_429_until_the_next_second() {
     h.clock.advance(chrono::Duration::seconds(1));
     let (status, headers, _) = get(&h, &h.key, "/tracking/2026-07/trackings").await;
     assert_eq!((status, headers[1].as_deref()), (StatusCode::OK, Some("1")), "a new second, a new window");
+}
+
+/// A PUT or GET of the admin API with the test's token: the status and the body.
+async fn admin(h: &Harness, method: Method, path: &str, body: &str) -> (StatusCode, serde_json::Value) {
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("x-porchlight-admin-token", "admin-token")
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_owned()));
+    let response = h.router.clone().oneshot(request.expect("request")).await.expect("response");
+    let status = response.status();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+#[tokio::test]
+async fn the_operator_limits_one_merchant_through_the_admin_api_and_lifts_it() {
+    let mut h = Harness::new().await;
+    h.deps.admin_token = Some(crate::settings::AdminToken::of("admin-token"));
+    h.router = crate::api::router(h.deps.clone());
+    let tenant = h.deps.tenants.list_tenants().await.expect("tenants")[0].id.clone();
+    let path = format!("/admin/tenants/{tenant}/rate-limit");
+    let (status, body) = admin(&h, Method::PUT, &path, r#"{"per_second": 1}"#).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["data"]["per_second"].as_u64(), body["data"]["default_per_second"].is_null()), (Some(1), true));
+    assert_eq!(get(&h, &h.key, "/tracking/2026-07/trackings").await.0, StatusCode::OK);
+    let (status, headers, _) = get(&h, &h.key, "/tracking/2026-07/trackings").await;
+    assert_eq!(
+        (status, headers[0].as_deref()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("1")),
+        "its own limit, no default"
+    );
+    let other = h.other_key().await;
+    let (status, headers, _) = get(&h, &other, "/tracking/2026-07/trackings").await;
+    assert_eq!((status, headers[0].clone()), (StatusCode::OK, None), "other merchants are not limited");
+
+    for (refused, why) in [(r#"{"per_second": 0}"#, "from 1"), (r#"{}"#, "per_second"), (r#"{"per": 2}"#, "per")] {
+        let (status, body) = admin(&h, Method::PUT, &path, refused).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}: {body}");
+        assert!(body["meta"]["message"].as_str().is_some_and(|m| m.contains(why)), "{refused}: {body}");
+    }
+    let missing =
+        admin(&h, Method::PUT, "/admin/tenants/t_00000000000000000000000000000000/rate-limit", r#"{"per_second": 3}"#);
+    assert_eq!(missing.await.0, StatusCode::NOT_FOUND);
+
+    let (status, body) = admin(&h, Method::PUT, &path, r#"{"per_second": null}"#).await;
+    assert_eq!((status, body["data"]["per_second"].is_null()), (StatusCode::OK, true));
+    h.clock.advance(chrono::Duration::seconds(1));
+    let (status, headers, _) = get(&h, &h.key, "/tracking/2026-07/trackings").await;
+    assert_eq!((status, headers[0].clone()), (StatusCode::OK, None), "back to the default: none");
+    let (_, read) = admin(&h, Method::GET, &path, "").await;
+    assert!(read["data"]["per_second"].is_null(), "{read}");
 }
