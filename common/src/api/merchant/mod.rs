@@ -77,7 +77,8 @@ pub const PREFIX: &str = "/tracking/2026-07";
 /// The Returns API's prefix (AfterShip Returns 2026-07).
 pub const RETURNS_PREFIX: &str = "/returns/2026-07";
 /// The actions the Returns API takes on a return, by id or by RMA number.
-const RETURN_ACTIONS: [&str; 6] = ["approve", "reject", "resolve", "receive-items", "attach-shipments", "remove-items"];
+pub(crate) const RETURN_ACTIONS: [&str; 6] =
+    ["approve", "reject", "resolve", "receive-items", "attach-shipments", "remove-items"];
 /// The prefix of Porchlight's own extensions, with the same key and envelope.
 pub const EXTENSIONS: &str = "/porchlight/v1";
 

@@ -597,6 +597,7 @@ mod operator;
 mod orders;
 mod rate_limit;
 mod returns;
+mod route_table;
 mod suppressions;
 mod texts;
 mod webhooks;
