@@ -10,7 +10,7 @@ use serde_json::{Value as Json, json};
 
 use super::rule_forms::{list, number, scope_of, ticked};
 use super::shipments::status_label;
-use super::{Console, Fields, Visitor, failure, fields, message, one, page, see_other};
+use super::{Console, Fields, Visitor, failure, fields, form_problem, message, one, page, see_other};
 use crate::app::AppError;
 use crate::app::exceptions::{self, ExceptionRuleWrite};
 use crate::domain::{Action, Actions, Condition, DomainError, ExceptionRule, SUBTAGS, Severity, Tag};
@@ -83,7 +83,7 @@ fn write_of(form: &Fields) -> Result<ExceptionRuleWrite, AppError> {
     let actions = Actions {
         notify_shopper: ticked(form, "notify_shopper"),
         add_tag: Some(one(form, "add_tag").to_owned()).filter(|t| !t.is_empty()),
-        notify_team: list(form, "notify_team"),
+        notify_team: list(form, "notify_team", ','),
     };
     Ok(ExceptionRuleWrite {
         name: Some(one(form, "name").to_owned()),
@@ -185,10 +185,10 @@ async fn save(console: &Console, visitor: &Visitor, id: Option<&str>, body: &[u8
             see_other("/console/exceptions?notice=rule_saved#rules-h")
         }
         Err(AppError::Missing(_)) => gone(visitor),
-        Err(error @ (AppError::Invalid(_) | AppError::Required(_))) => {
-            editor(visitor, id, &form, Some(format!("Not saved: {error}.")))
-        }
-        Err(error) => failure(&error),
+        Err(error) => match form_problem(&error) {
+            Some(problem) => editor(visitor, id, &form, Some(problem)),
+            None => failure(&error),
+        },
     }
 }
 

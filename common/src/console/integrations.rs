@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::settings::{Above, NoticeQuery, ShownOnce, settings_page};
 use super::shipments::{carrier_name, when};
-use super::{Console, Fields, Visitor, failure, fields, message, notice_text, one, page, see_other};
+use super::{Console, Fields, Visitor, failure, fields, form_problem, message, notice_text, one, page, see_other};
 use crate::app::webhooks::{self, EndpointWrite};
 use crate::app::{AppError, Deps, connections, connectors};
 use crate::domain::{Action, WebhookEvent};
@@ -58,16 +58,6 @@ pub(super) fn carriers_with_accounts(deps: &Deps) -> Vec<AccountCarrier> {
         .collect();
     all.sort_by_key(|c| c.name.to_lowercase());
     all
-}
-
-/// Whether `error` is the form's fault: the settings page then says so, and keeps nothing.
-fn form_problem(error: &AppError) -> Option<String> {
-    match error {
-        AppError::Invalid(_) | AppError::Required(_) | AppError::Unprocessable(_) | AppError::UnknownCourier(_) => {
-            Some(format!("Not saved: {error}."))
-        }
-        _ => None,
-    }
 }
 
 /// The settings page saying why a form was refused, or the failure page.

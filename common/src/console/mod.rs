@@ -494,6 +494,17 @@ fn failure(error: &AppError) -> Response {
     message(status, &Layout::anonymous(), "Something went wrong", "Try again in a moment.", None)
 }
 
+/// Why a form was refused, when `error` is the form's fault ("Not saved: ..."): the page then
+/// says so, and nothing was kept. `None` for the store's failures.
+fn form_problem(error: &AppError) -> Option<String> {
+    match error {
+        AppError::Invalid(_) | AppError::Required(_) | AppError::Unprocessable(_) | AppError::UnknownCourier(_) => {
+            Some(format!("Not saved: {error}."))
+        }
+        _ => None,
+    }
+}
+
 /// A 303 to `target` after a form (so reloading does not post again).
 fn see_other(target: &str) -> Response {
     Redirect::to(target).into_response()

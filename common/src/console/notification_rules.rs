@@ -8,7 +8,7 @@ use axum::response::Response;
 
 use super::notifications::trigger_label;
 use super::rule_forms::{number, scope_fields, scope_of, ticked};
-use super::{Console, Fields, Visitor, failure, fields, message, one, see_other};
+use super::{Console, Fields, Visitor, failure, fields, form_problem, message, one, see_other};
 use crate::app::AppError;
 use crate::app::notification_rules::{self, RuleWrite};
 use crate::domain::{Action, Channel, DomainError, Language, NotificationRule, NotificationRules, QuietHours, Trigger};
@@ -105,9 +105,10 @@ async fn answer(visitor: &Visitor, console: &Console, done: Result<(&str, String
             return see_other("/console/notifications?notice=rule_saved#rules-h");
         }
         Err(AppError::Missing(_)) => "That rule is not there any more.".to_owned(),
-        Err(AppError::Invalid(invalid)) => format!("{invalid}."),
-        Err(AppError::Required(field)) => format!("{field} is required."),
-        Err(error) => return failure(&error),
+        Err(error) => match form_problem(&error) {
+            Some(problem) => problem,
+            None => return failure(&error),
+        },
     };
     let layout = visitor.layout("notifications");
     message(

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
+use super::rule_forms::{list, ticked};
 use super::{Console, Fields, Visitor, failure, fields, notice_text, one, page, see_other};
 use crate::app::AppError;
 use crate::app::returns::{self as returns, PolicyWrite};
@@ -42,17 +43,12 @@ fn spelling<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-/// The values of a comma-separated field.
-fn list(fields: &Fields, name: &str, separator: char) -> Vec<String> {
-    one(fields, name).split(separator).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect()
-}
-
 /// The numbers of the rows `{prefix}.{i}.*` of the form that are kept: `key` filled in and
 /// "remove" not ticked.
 fn kept_rows(fields: &Fields, prefix: &str, key: &str) -> Vec<usize> {
     (0..MAX_ROWS)
         .take_while(|i| fields.contains_key(&format!("{prefix}.{i}.{key}")))
-        .filter(|i| one(fields, &format!("{prefix}.{i}.remove")) != "yes")
+        .filter(|i| !ticked(fields, &format!("{prefix}.{i}.remove")))
         .filter(|i| !one(fields, &format!("{prefix}.{i}.{key}")).is_empty())
         .collect()
 }
@@ -83,13 +79,8 @@ fn reasons_of(fields: &Fields) -> Result<Vec<Reason>, AppError> {
         reasons.push(Reason {
             id,
             label,
-            subreasons: row("subreasons")
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            requires_comment: row("requires_comment") == "yes",
+            subreasons: list(fields, &format!("reasons.{i}.subreasons"), ','),
+            requires_comment: ticked(fields, &format!("reasons.{i}.requires_comment")),
             min_photos,
             resolutions,
         });
@@ -105,10 +96,8 @@ fn fees_of(fields: &Fields) -> Result<Vec<MethodFee>, AppError> {
             let row = |name: &str| one(fields, &format!("fees.{i}.{name}")).to_owned();
             let method = spelled::<ReturnMethod>(&row("method"))
                 .ok_or_else(|| DomainError::invalid("fees.method", "must be a return method"))?;
-            let countries = row("countries")
-                .split(',')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
+            let countries = list(fields, &format!("fees.{i}.countries"), ',')
+                .iter()
                 .map(|c| {
                     CountryCode::from_carrier(c).map(|code| code.as_str().to_owned()).ok_or_else(|| {
                         DomainError::invalid("fees.countries", "must be country codes such as US or DEU")
@@ -125,7 +114,7 @@ fn fees_of(fields: &Fields) -> Result<Vec<MethodFee>, AppError> {
 
 /// The automatic rule `name` (`auto_approve`, `auto_reject`), if it is on.
 fn auto_rule_of(fields: &Fields, name: &str) -> Result<Option<AutoRule>, AppError> {
-    if one(fields, &format!("{name}.on")) != "yes" {
+    if !ticked(fields, &format!("{name}.on")) {
         return Ok(None);
     }
     let max_total_minor =
@@ -138,7 +127,7 @@ fn auto_rule_of(fields: &Fields, name: &str) -> Result<Option<AutoRule>, AppErro
     Ok(Some(AutoRule {
         max_total_minor,
         reasons: list(fields, &format!("{name}.reasons"), ','),
-        unflagged_customers_only: one(fields, &format!("{name}.unflagged_only")) == "yes",
+        unflagged_customers_only: ticked(fields, &format!("{name}.unflagged_only")),
     }))
 }
 

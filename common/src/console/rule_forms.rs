@@ -5,9 +5,9 @@ use super::{Fields, one};
 use crate::app::AppError;
 use crate::domain::{CountryCode, DomainError, Scope, Slug};
 
-/// The comma-separated values of `name`, trimmed, empty ones left out.
-pub(super) fn list(fields: &Fields, name: &str) -> Vec<String> {
-    one(fields, name).split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect()
+/// The values of `name` split at `separator`, trimmed, empty ones left out.
+pub(super) fn list(fields: &Fields, name: &str, separator: char) -> Vec<String> {
+    one(fields, name).split(separator).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect()
 }
 
 /// Whether the checkbox `name` is ticked (its value `yes`).
@@ -26,18 +26,18 @@ pub(super) fn number(fields: &Fields, name: &str, field: &str, default: u32) -> 
 /// The scope in `scope_slugs`, `scope_countries` and `scope_tags`.
 pub(super) fn scope_of(fields: &Fields) -> Result<Scope, AppError> {
     let invalid = |field: &str, why: &str| AppError::from(DomainError::invalid(field, why));
-    let slugs = list(fields, "scope_slugs")
+    let slugs = list(fields, "scope_slugs", ',')
         .iter()
         .map(|s| Slug::parse(s).map_err(|_| invalid("scope.slugs", "must be carrier slugs such as ups")))
         .collect::<Result<_, _>>()?;
-    let destination_countries = list(fields, "scope_countries")
+    let destination_countries = list(fields, "scope_countries", ',')
         .iter()
         .map(|c| {
             CountryCode::from_carrier(c)
                 .ok_or_else(|| invalid("scope.destination_countries", "must be country codes such as US or DEU"))
         })
         .collect::<Result<_, _>>()?;
-    Ok(Scope { slugs, destination_countries, shipment_tags: list(fields, "scope_tags") })
+    Ok(Scope { slugs, destination_countries, shipment_tags: list(fields, "scope_tags", ',') })
 }
 
 /// A scope as the form's three fields show it.

@@ -341,9 +341,9 @@ async fn list_page(console: &Console, visitor: &Visitor, filters: &Filters, prob
         let listed = app::list_trackings(&console.deps, tenant, &query).await?;
         let views = app::team::views::saved_views(&console.deps, tenant).await?;
         let channels = channels(console, tenant).await?;
-        Ok::<_, AppError>((problems, listed, views, channels))
+        Ok::<_, AppError>((query.order, problems, listed, views, channels))
     };
-    let (mut problems, listed, views, channels) = match loaded.await {
+    let (order, mut problems, listed, views, channels) = match loaded.await {
         Ok(loaded) => loaded,
         Err(error) => return failure(&error),
     };
@@ -370,7 +370,6 @@ async fn list_page(console: &Console, visitor: &Visitor, filters: &Filters, prob
         .into_iter()
         .map(|o| Choice { value: sort_key(o).to_owned(), label: sort_label(o).to_owned() })
         .collect();
-    let query_order = filters.query().0.order;
     let mut layout = visitor.layout("shipments");
     layout.notice = notice_text(&filters.notice).map(str::to_owned);
     problems.extend(problem);
@@ -381,7 +380,7 @@ async fn list_page(console: &Console, visitor: &Visitor, filters: &Filters, prob
     };
     let content = minijinja::context! {
         shipments => super::value(&rows), total_text => total_text, filters => super::value(&filters), query => base,
-        views => super::value(&views), more_filters => filters.has_more(), channels => super::value(&channels), sorts => super::value(&sorts), sort_caption => sort_label(query_order), next_href => next_href, couriers => super::value(&couriers()), statuses => super::value(&statuses), substatuses => substatuses,
+        views => super::value(&views), more_filters => filters.has_more(), channels => super::value(&channels), sorts => super::value(&sorts), sort_caption => sort_label(order), next_href => next_href, couriers => super::value(&couriers()), statuses => super::value(&statuses), substatuses => substatuses,
     };
     let status = if layout.problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     page(status, "console/shipments.html", "Shipments", &layout, content)
