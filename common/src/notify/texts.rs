@@ -2,12 +2,16 @@
 //! SMS, each a small template over the message's facts, used in place of the built-in texts
 //! (the branded layout, links and unsubscribe footer stay Porchlight's).
 //!
-//! Templates run in a sandboxed minijinja environment: no file access, no includes, no `range`,
-//! undefined names are errors, at most [`MAX_TEXT`] characters each. A template that does not
-//! parse, names an unknown value or fails on the sample facts is refused when saved, with the
-//! field, line and reason: never at send time.
+//! Templates are a small part of Jinja, run in a sandboxed minijinja environment: values
+//! (`{{ name }}`), the filters in [`FILTERS`], and `{% if %}` / `{% elif %}` / `{% else %}`;
+//! no loops, no `set`, macros or includes, no `*`, `+` or `~` operators. What a template writes
+//! is therefore at most a few times its own length and costs bounded work (a fuel limit stops
+//! the rest), however a merchant writes it: one merchant's wording cannot stall the notifier
+//! every merchant shares. Undefined names are errors; at most [`MAX_TEXT`] characters each. A
+//! template that does not parse, uses anything else, names an unknown value or fails on the
+//! sample facts is refused when saved, with the field, line and reason: never at send time.
 
-use minijinja::{Environment, UndefinedBehavior, Value, context};
+use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value, context, filters};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{DomainError, Language, Trigger};
@@ -63,12 +67,89 @@ pub struct Facts<'a> {
     pub estimated_delivery_date: Option<&'a str>,
 }
 
+/// The filters a template may use: none of them makes its input longer.
+pub const FILTERS: [&str; 8] = ["upper", "lower", "title", "capitalize", "trim", "default", "d", "length"];
+
+/// The statements a template may use.
+const STATEMENTS: [&str; 4] = ["if", "elif", "else", "endif"];
+
+/// Instructions one render may run: far above what any allowed template of [`MAX_TEXT`]
+/// characters needs.
+const FUEL: u64 = 20_000;
+
 fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
+    let mut env = Environment::empty();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.remove_global("range");
-    env.remove_global("namespace");
+    env.set_fuel(Some(FUEL));
+    env.add_filter("upper", filters::upper);
+    env.add_filter("lower", filters::lower);
+    env.add_filter("title", filters::title);
+    env.add_filter("capitalize", filters::capitalize);
+    env.add_filter("trim", filters::trim);
+    env.add_filter("default", filters::default);
+    env.add_filter("d", filters::default);
+    env.add_filter("length", filters::length);
+    env.add_test("defined", minijinja::tests::is_defined);
+    env.add_test("undefined", minijinja::tests::is_undefined);
+    env.add_test("none", minijinja::tests::is_none);
     env
+}
+
+/// Refuses what the template language leaves out (see the module documentation): statements
+/// other than [`STATEMENTS`] and the `*`, `+` and `~` operators, outside string literals.
+/// Filters are not looked at here: the environment has only [`FILTERS`].
+fn check_constructs(template: &str) -> Result<(), Error> {
+    let refuse = |what: String| Err(Error::new(ErrorKind::InvalidOperation, what));
+    let mut rest = template;
+    while let Some(start) = rest.find(['{']) {
+        let after = &rest[start + 1..];
+        let (close, statement) = match after.as_bytes().first() {
+            Some(b'{') => ("}}", false),
+            Some(b'%') => ("%}", true),
+            Some(b'#') => {
+                rest = after.find("#}").map_or("", |end| &after[end + 2..]);
+                continue;
+            }
+            _ => {
+                rest = after;
+                continue;
+            }
+        };
+        // The tag's inside, without its whitespace-control marks.
+        let inside = after[1..].strip_prefix(['-', '+']).unwrap_or(&after[1..]);
+        let mut quote = None;
+        let mut escaped = false;
+        let mut end = inside.len();
+        for (i, c) in inside.char_indices() {
+            match quote {
+                Some(q) => {
+                    if escaped {
+                        escaped = false;
+                    } else if c == '\\' {
+                        escaped = true;
+                    } else if c == q {
+                        quote = None;
+                    }
+                }
+                None if c == '"' || c == '\'' => quote = Some(c),
+                None if inside[i..].starts_with(close) => {
+                    end = i;
+                    break;
+                }
+                None if inside[i..].starts_with(['-', '+']) && inside[i + 1..].starts_with(close) => {}
+                None if matches!(c, '*' | '+' | '~') => return refuse(format!("the {c} operator is not allowed")),
+                None => {}
+            }
+        }
+        if statement {
+            let word = inside[..end].split_whitespace().next().unwrap_or("");
+            if !STATEMENTS.contains(&word) {
+                return refuse(format!("only if, elif and else are allowed, not {word:?}"));
+            }
+        }
+        rest = inside.get(end + close.len()..).unwrap_or("");
+    }
+    Ok(())
 }
 
 fn values(facts: &Facts<'_>) -> Value {
@@ -86,6 +167,7 @@ fn values(facts: &Facts<'_>) -> Value {
 
 /// Renders one field's template with `facts` (plain text: the layout escapes it).
 pub fn render_text(template: &str, facts: &Facts<'_>) -> Result<String, minijinja::Error> {
+    check_constructs(template)?;
     environment().render_str(template, values(facts)).map(|text| text.trim().to_owned())
 }
 
@@ -120,10 +202,13 @@ impl MessageTexts {
             if let Err(error) = render_text(template, &sample) {
                 let line = error.line().map(|l| format!("line {l}: ")).unwrap_or_default();
                 let reason = error.detail().map_or_else(|| error.kind().to_string(), str::to_owned);
-                let known = VARIABLES.join(", ");
+                let (known, filters) = (VARIABLES.join(", "), FILTERS.join(", "));
                 return Err(DomainError::invalid(
                     field,
-                    format!("{line}{} (values: {known})", reason.to_lowercase().trim_end_matches('.')),
+                    format!(
+                        "{line}{} (values: {known}; filters: {filters})",
+                        reason.to_lowercase().trim_end_matches('.')
+                    ),
                 ));
             }
         }
@@ -173,6 +258,33 @@ mod tests {
         assert!(texts(&"x".repeat(MAX_TEXT + 1)).validate().is_err());
         let none = MessageTexts { body: None, ..texts("x") }.validate().expect_err("empty");
         assert!(none.reason.contains("at least one"));
+    }
+
+    #[test]
+    fn templates_that_could_grow_or_loop_are_refused() {
+        let refused = [
+            ("{{ brand * 99999999 }}", "operator"),
+            ("{{ (brand ~ brand) }}", "operator"),
+            ("{{ order + order }}", "operator"),
+            ("{% set a = brand %}{{ a }}", "not \"set\""),
+            ("{% for c in brand %}{{ c }}{% endfor %}", "not \"for\""),
+            ("{%- macro m() %}x{% endmacro %}", "not \"macro\""),
+            ("{{ brand|replace('', brand) }}", "is unknown"),
+            ("{{ brand|join(brand) }}", "is unknown"),
+            ("{{ brand.replace('', brand) }}", ""),
+        ];
+        for (template, reason) in refused {
+            let error = texts(template).validate().expect_err(template);
+            assert!(error.reason.contains(reason), "{template}: {}", error.reason);
+        }
+        let allowed = [
+            "{{- brand|upper -}}: {{ name|default('there')|title }} {# a * note ~ #}",
+            "{% if carrier and name is defined %}{{ carrier }}{% elif title %}{{ title|trim }}{% else %}-{%- endif %}",
+            "{{ \"a * b ~ c + d }}\" }} costs {{ '%}' }} {{ order|length }}",
+        ];
+        for template in allowed {
+            texts(template).validate().unwrap_or_else(|e| panic!("{template}: {}", e.reason));
+        }
     }
 
     #[test]
