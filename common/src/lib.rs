@@ -13,6 +13,8 @@ pub mod console;
 pub mod couriers;
 pub mod demo;
 pub mod domain;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod notify;
 pub mod ports;
 pub mod secrets;

@@ -97,8 +97,10 @@ fn error(topic: &str, reason: impl Into<String>) -> ParseError {
     ParseError { platform: "woocommerce", topic: topic.to_owned(), reason: reason.into() }
 }
 
-/// Reads a webhook body of `topic` (`order.created`, `order.updated`, `order.restored`,
-/// `order.deleted`; others are [`StorefrontEvent::Ignored`]).
+/// The webhook topics Porchlight reads.
+pub const TOPICS: [&str; 4] = ["order.created", "order.updated", "order.restored", "order.deleted"];
+
+/// Reads a webhook body of `topic` (one of [`TOPICS`]; others are [`StorefrontEvent::Ignored`]).
 pub fn parse_webhook(topic: &str, body: &[u8]) -> Result<StorefrontEvent, ParseError> {
     match topic {
         "order.created" | "order.updated" | "order.restored" => {
