@@ -272,6 +272,10 @@ def deploy_and_inspect(template):
     page_function = lambdas.get_function(FunctionName="porchlight-check-tracking-page")["Configuration"]
     page_env = page_function["Environment"]["Variables"]
     expect(str(page_env.get("PORCHLIGHT_PAGE_LOOKUPS_PER_MINUTE")) == "30", f"tracking-page env {sorted(page_env)}")
+    expect(str(page_env.get("PORCHLIGHT_PAGE_VIEWS_PER_MINUTE")) == "600", f"tracking-page env {sorted(page_env)}")
+    intake = lambdas.get_function(FunctionName="porchlight-check-webhook-intake")["Configuration"]
+    intake_env = intake["Environment"]["Variables"]
+    expect(str(intake_env.get("PORCHLIGHT_WEBHOOKS_PER_MINUTE")) == "12000", f"webhook-intake env {sorted(intake_env)}")
     expect(not page_env.get("PORCHLIGHT_SECRET_KEY"), "the public-facing tracking-page function holds no secret key")
     # Nor does it implement HTTP APIs: their routes are checked in the transformed template,
     # and the page API is made through moto's API Gateway API for the distribution to face.

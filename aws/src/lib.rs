@@ -121,16 +121,29 @@ fn client_ip(request: &axum::extract::Request) -> Option<std::net::IpAddr> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.rsplit_once(':'))
         .and_then(|(ip, _port)| ip.trim_matches(['[', ']']).parse().ok());
-    viewer.or_else(|| match request.extensions().get::<lambda_http::request::RequestContext>()? {
-        lambda_http::request::RequestContext::ApiGatewayV2(context) => context.http.source_ip.as_deref()?.parse().ok(),
-        _ => None,
-    })
+    viewer.or_else(|| source_ip(request))
 }
 
-/// What the `webhook-intake` function serves: carriers' webhooks, with the same answers as in
-/// `porchlight serve`.
+/// API Gateway's `sourceIp`: the connecting address, which a client cannot choose.
+fn source_ip(request: &axum::extract::Request) -> Option<std::net::IpAddr> {
+    match request.extensions().get::<lambda_http::request::RequestContext>()? {
+        lambda_http::request::RequestContext::ApiGatewayV2(context) => context.http.source_ip.as_deref()?.parse().ok(),
+        _ => None,
+    }
+}
+
+/// What the `webhook-intake` function serves: carriers' and storefronts' webhooks, with the
+/// same answers as in `porchlight serve`, limited per sender by API Gateway's `sourceIp` (the
+/// function is not behind CloudFront, so a viewer header would be the sender's own claim).
 pub fn webhook_intake_router(deps: Deps) -> axum::Router {
-    porchlight::api::app([porchlight::api::webhook_router(deps)])
+    porchlight::api::app([porchlight::api::webhook_router(deps)]).layer(axum::middleware::map_request(
+        |mut request: axum::extract::Request| async move {
+            if let Some(ip) = source_ip(&request) {
+                request.extensions_mut().insert(porchlight::web::ClientIp(ip));
+            }
+            request
+        },
+    ))
 }
 
 /// A use case's failure as Lambda reports it: `error_type` tells whether the same event may

@@ -42,6 +42,11 @@ pub mod var {
     pub const PAGE_LOOKUPS_PER_MINUTE: &str = "PORCHLIGHT_PAGE_LOOKUPS_PER_MINUTE";
     /// Console sign-ins per client address and minute.
     pub const CONSOLE_SIGN_INS_PER_MINUTE: &str = "PORCHLIGHT_CONSOLE_SIGN_INS_PER_MINUTE";
+    /// Public page requests (tracking pages, the returns portal, unsubscribing) per client
+    /// address and minute.
+    pub const PAGE_VIEWS_PER_MINUTE: &str = "PORCHLIGHT_PAGE_VIEWS_PER_MINUTE";
+    /// Carrier and storefront webhook requests per sending address and minute.
+    pub const WEBHOOKS_PER_MINUTE: &str = "PORCHLIGHT_WEBHOOKS_PER_MINUTE";
     /// Requests per second one API key may make to the merchant APIs; unset for no limit.
     pub const RATE_LIMIT: &str = "PORCHLIGHT_RATE_LIMIT";
     /// `true` lets merchants' webhooks target http, any port and private addresses
@@ -60,6 +65,12 @@ pub const DEFAULT_POLL_BATCH: u64 = 500;
 pub const DEFAULT_PAGE_LOOKUPS_PER_MINUTE: u64 = 30;
 /// Console sign-ins (and reset requests) per client address and minute.
 pub const DEFAULT_CONSOLE_SIGN_INS_PER_MINUTE: u64 = 10;
+/// Default public page requests per client address and minute: ten a second, far above a
+/// shopper's clicking, well below a flood.
+pub const DEFAULT_PAGE_VIEWS_PER_MINUTE: u64 = 600;
+/// Default webhook requests per sending address and minute: carriers push bursts from few
+/// addresses, so the limit only stops a flood.
+pub const DEFAULT_WEBHOOKS_PER_MINUTE: u64 = 12_000;
 
 /// A setting that is missing or unreadable.
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +138,11 @@ pub struct Settings {
     /// `PORCHLIGHT_CONSOLE_SIGN_INS_PER_MINUTE` (default 10): console sign-ins, resets and
     /// one-time links used, per client address.
     pub console_sign_ins_per_minute: u32,
+    /// `PORCHLIGHT_PAGE_VIEWS_PER_MINUTE` (default 600): public page requests per client
+    /// address.
+    pub page_views_per_minute: u32,
+    /// `PORCHLIGHT_WEBHOOKS_PER_MINUTE` (default 12,000): webhook requests per sending address.
+    pub webhooks_per_minute: u32,
     /// `PORCHLIGHT_ALLOW_PRIVATE_WEBHOOKS` (`true`/`false`, default false): which webhook
     /// targets merchants may register and Porchlight connects to.
     pub webhook_targets: TargetPolicy,
@@ -150,6 +166,8 @@ impl Default for Settings {
             public_url: None,
             page_lookups_per_minute: DEFAULT_PAGE_LOOKUPS_PER_MINUTE as u32,
             console_sign_ins_per_minute: DEFAULT_CONSOLE_SIGN_INS_PER_MINUTE as u32,
+            page_views_per_minute: DEFAULT_PAGE_VIEWS_PER_MINUTE as u32,
+            webhooks_per_minute: DEFAULT_WEBHOOKS_PER_MINUTE as u32,
             webhook_targets: TargetPolicy::PublicOnly,
             rate_limit: None,
         }
@@ -228,6 +246,10 @@ impl Settings {
                 DEFAULT_CONSOLE_SIGN_INS_PER_MINUTE,
             )?)
             .unwrap_or(u32::MAX),
+            page_views_per_minute: u32::try_from(number(var::PAGE_VIEWS_PER_MINUTE, DEFAULT_PAGE_VIEWS_PER_MINUTE)?)
+                .unwrap_or(u32::MAX),
+            webhooks_per_minute: u32::try_from(number(var::WEBHOOKS_PER_MINUTE, DEFAULT_WEBHOOKS_PER_MINUTE)?)
+                .unwrap_or(u32::MAX),
             webhook_targets: match var(var::ALLOW_PRIVATE_WEBHOOKS).as_deref().map(str::trim) {
                 None | Some("false") => TargetPolicy::PublicOnly,
                 Some("true") => TargetPolicy::AllowPrivate,

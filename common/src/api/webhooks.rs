@@ -1,25 +1,46 @@
 //! Carriers' pushes (`POST /webhooks/carriers/{slug}`, authenticated per carrier) and
 //! storefronts' webhooks (`POST /connectors/{platform}/{connector_id}`, authenticated with the
-//! connector's secret), stored on the `carrier-updates` queue before the answer.
+//! connector's secret), stored on the `carrier-updates` queue before the answer. Each sending
+//! address may make [`Deps::webhooks_per_minute`] requests a minute; beyond, a 429 with
+//! `retry-after`, which carriers and storefronts retry.
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use super::{ApiError, envelope};
 use crate::app::connectors::ConnectorIntakeError;
 use crate::app::{self, AppError, Deps};
+use crate::web::{Limiter, client_ip};
 
-/// Carriers' and storefronts' webhooks.
+/// Carriers' and storefronts' webhooks, limited per sending address.
 pub fn webhook_router(deps: Deps) -> Router {
+    let senders = Arc::new(Limiter::per_minute(deps.webhooks_per_minute));
     Router::new()
         .route("/webhooks/carriers/{slug}", post(carrier_webhook))
         .route("/connectors/{platform}/{connector_id}", post(storefront_webhook))
+        .route_layer(middleware::from_fn_with_state(senders, limit_senders))
         .with_state(deps)
+}
+
+/// Counts the request against its sender's address: a 429 (AfterShip's shape, with
+/// `retry-after`) past the limit, before the body is read.
+async fn limit_senders(State(senders): State<Arc<Limiter>>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    if let Err(wait) = senders.check(client_ip(&parts)) {
+        let mut response =
+            ApiError::too_many_requests("too many webhook requests from this address; retry later").into_response();
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return response;
+    }
+    next.run(Request::from_parts(parts, body)).await
 }
 
 fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {

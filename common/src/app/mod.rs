@@ -123,6 +123,10 @@ pub struct Deps {
     pub page_lookups_per_minute: u32,
     /// Console sign-ins per client address and minute.
     pub console_sign_ins_per_minute: u32,
+    /// Public page requests per client address and minute.
+    pub page_views_per_minute: u32,
+    /// Carrier and storefront webhook requests per sending address and minute.
+    pub webhooks_per_minute: u32,
     /// Requests per second per API key on the merchant APIs, unless the merchant has its own
     /// (`operator::set_rate_limit`); `None` for no limit.
     pub rate_limit: Option<u32>,
@@ -271,6 +275,8 @@ impl Deps {
             public_url: settings.public_url.as_deref().map(Arc::from),
             page_lookups_per_minute: settings.page_lookups_per_minute,
             console_sign_ins_per_minute: settings.console_sign_ins_per_minute,
+            page_views_per_minute: settings.page_views_per_minute,
+            webhooks_per_minute: settings.webhooks_per_minute,
             rate_limit: settings.rate_limit,
             rate_limiter: Arc::default(),
             rate_limits: Arc::new(cache::TtlCache::new(operator::RATE_LIMIT_TTL, 10_000)),

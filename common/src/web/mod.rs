@@ -4,8 +4,8 @@
 //! No script runs on these pages. Every answer carries a Content-Security-Policy that allows
 //! only the page's own style blocks and `https:` images, `Referrer-Policy: no-referrer`, and
 //! `Cache-Control: no-store` where it shows an order (personal data); pages without personal
-//! data may be cached briefly by a CDN. Lookups are limited per client address
-//! ([`limiter::Limiter`]); a failed order lookup looks the same whether the order is unknown
+//! data may be cached briefly by a CDN. Requests are limited per client address
+//! ([`limiter::Limiter`]), lookups more tightly than views; a failed order lookup looks the same whether the order is unknown
 //! or the proof wrong.
 
 pub mod charts;
@@ -65,12 +65,19 @@ pub struct ClientIp(pub IpAddr);
 #[derive(Clone)]
 struct Web {
     deps: Deps,
+    /// Order and number lookups per address.
     limiter: Arc<Limiter>,
+    /// Every page request per address.
+    views: Arc<Limiter>,
 }
 
 /// The tracking page's routes, limiting lookups per client address as the deps say.
 pub fn page_router(deps: Deps) -> Router {
-    let state = Web { limiter: Arc::new(Limiter::per_minute(deps.page_lookups_per_minute)), deps };
+    let state = Web {
+        limiter: Arc::new(Limiter::per_minute(deps.page_lookups_per_minute)),
+        views: Arc::new(Limiter::per_minute(deps.page_views_per_minute)),
+        deps,
+    };
     returns::routes(Router::new())
         .route("/reports/{token}/{file}", get(reports::file))
         .route("/t/{slug}", get(lookup_form))
@@ -115,7 +122,7 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// The client's address: the runtime's [`ClientIp`], else the connection's peer.
-pub(crate) fn client_ip(parts: &axum::http::request::Parts) -> IpAddr {
+pub fn client_ip(parts: &axum::http::request::Parts) -> IpAddr {
     match (parts.extensions.get::<ClientIp>(), parts.extensions.get::<ConnectInfo<SocketAddr>>()) {
         (Some(ClientIp(ip)), _) => *ip,
         (None, Some(ConnectInfo(address))) => address.ip(),
@@ -153,8 +160,8 @@ enum Purpose {
     Lookup,
 }
 
-/// Resolves the page of `slug` for `client`, counting a lookup against its limit: a 404 page
-/// when there is no such page, a 429 page past the limit.
+/// Resolves the page of `slug` for `client`, counting the request against its views and a
+/// lookup against its lookups: a 404 page when there is no such page, a 429 page past a limit.
 async fn visit(web: &Web, slug: &str, lang: Option<&str>, client: Client, purpose: Purpose) -> Result<Visit, Response> {
     let resolved = pages::resolve_page(&web.deps, slug).await.map_err(|e| failure(&e))?;
     let Some((tenant, page)) = resolved else {
@@ -168,6 +175,9 @@ async fn visit(web: &Web, slug: &str, lang: Option<&str>, client: Client, purpos
         accept_language: client.accept_language,
         client: client.ip,
     };
+    if let Err(wait) = web.views.check(visit.client) {
+        return Err(too_many(&visit, wait));
+    }
     if purpose == Purpose::Lookup
         && let Err(wait) = web.limiter.check(visit.client)
     {

@@ -1,15 +1,20 @@
 //! `/reports/{token}/{file}`: a merchant's report by the sealed link its email carries (no
 //! API key: the token is the key, and it expires). Anything else, a forged, damaged or expired
-//! token, or a file the report does not have, is a plain 404.
+//! token, or a file the report does not have, is a plain 404. Requests count against the
+//! client address's page views.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::Web;
+use super::{Client, Web};
 use crate::app::reports;
 
-pub(super) async fn file(State(web): State<Web>, Path((token, name)): Path<(String, String)>) -> Response {
+pub(super) async fn file(State(web): State<Web>, client: Client, Path((token, name)): Path<(String, String)>) -> Response {
+    if let Err(wait) = web.views.check(client.ip) {
+        let refusal = "too many requests from this address; retry later";
+        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, wait.to_string())], refusal).into_response();
+    }
     let deps = &web.deps;
     let Some((tenant, id)) = reports::open_link(deps, &token, deps.clock.now()) else {
         return (StatusCode::NOT_FOUND, "this report link does not work (it may have expired)").into_response();

@@ -34,9 +34,14 @@ struct Answer {
 
 impl Page {
     async fn new(lookups_per_minute: u32) -> Page {
+        Page::limited(lookups_per_minute, 600).await
+    }
+
+    async fn limited(lookups_per_minute: u32, views_per_minute: u32) -> Page {
         let clock = Arc::new(ManualClock::at(Utc.with_ymd_and_hms(2026, 6, 10, 12, 0, 0).single().expect("date")));
         let mut deps = crate::testkit::deps(SqliteStore::in_memory().expect("store"), clock);
         deps.page_lookups_per_minute = lookups_per_minute;
+        deps.page_views_per_minute = views_per_minute;
         deps.public_url = Some(Arc::from("https://track.example"));
         let (tenant, key) = app::create_tenant(&deps, "Acme").await.expect("tenant");
         let page = Page { router: crate::api::router(deps.clone()), deps, key: key.secret };
@@ -203,7 +208,24 @@ async fn lookups_are_limited_per_client_address() {
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(limited.headers[header::RETRY_AFTER], "20");
     assert!(limited.html.contains("Too many lookups"));
-    assert_eq!(page.get(&format!("/t/{SLUG}"), &[]).await.status, StatusCode::OK, "the form itself is not limited");
+    assert_eq!(page.get(&format!("/t/{SLUG}"), &[]).await.status, StatusCode::OK, "the form is not a lookup");
+}
+
+#[tokio::test]
+async fn every_page_request_counts_against_the_address_views() {
+    let page = Page::limited(100, 4).await;
+    // The lookup form, a parcel, the returns portal's form (the `track` redirect costs nothing
+    // and is not counted).
+    assert_eq!(page.get(&format!("/t/{SLUG}/track?tracking_number=1"), &[]).await.status, StatusCode::SEE_OTHER);
+    for path in [format!("/t/{SLUG}"), format!("/t/{SLUG}/1Z999AA10123456784"), format!("/t/{SLUG}/returns")] {
+        assert_ne!(page.get(&path, &[]).await.status, StatusCode::TOO_MANY_REQUESTS, "{path}");
+    }
+    assert_eq!(page.get("/reports/not-a-token/report.csv", &[]).await.status, StatusCode::NOT_FOUND);
+    let flooded = page.get(&format!("/t/{SLUG}"), &[]).await;
+    assert_eq!(flooded.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(flooded.headers[header::RETRY_AFTER], "15");
+    let report = page.get("/reports/not-a-token/report.csv", &[]).await;
+    assert_eq!(report.status, StatusCode::TOO_MANY_REQUESTS, "report links count too");
 }
 
 #[tokio::test]

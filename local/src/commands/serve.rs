@@ -65,6 +65,14 @@ pub struct ServeArgs {
     /// [default: 10].
     #[arg(long, env = "PORCHLIGHT_CONSOLE_SIGN_INS_PER_MINUTE")]
     console_sign_ins_per_minute: Option<String>,
+    /// Public page requests (tracking pages, the returns portal, unsubscribing) one client
+    /// address may make per minute [default: 600].
+    #[arg(long, env = "PORCHLIGHT_PAGE_VIEWS_PER_MINUTE")]
+    page_views_per_minute: Option<String>,
+    /// Carrier and storefront webhook requests one sending address may make per minute (429
+    /// beyond, which senders retry) [default: 12000].
+    #[arg(long, env = "PORCHLIGHT_WEBHOOKS_PER_MINUTE")]
+    webhooks_per_minute: Option<String>,
     /// Requests per second one API key may make to the merchant APIs (AfterShip's 429 beyond,
     /// with its `as-ratelimit-*` headers) [default: no limit].
     #[arg(long, env = "PORCHLIGHT_RATE_LIMIT")]
@@ -107,6 +115,8 @@ impl ServeArgs {
             var::PUBLIC_URL => self.public_url.clone(),
             var::PAGE_LOOKUPS_PER_MINUTE => self.page_lookups_per_minute.clone(),
             var::CONSOLE_SIGN_INS_PER_MINUTE => self.console_sign_ins_per_minute.clone(),
+            var::PAGE_VIEWS_PER_MINUTE => self.page_views_per_minute.clone(),
+            var::WEBHOOKS_PER_MINUTE => self.webhooks_per_minute.clone(),
             var::RATE_LIMIT => self.rate_limit.clone(),
             var::ALLOW_PRIVATE_WEBHOOKS => self.allow_private_webhooks.then(|| "true".to_owned()),
             _ => None,
@@ -130,6 +140,8 @@ pub fn name_the_flag(error: SettingsError) -> anyhow::Error {
             var::PUBLIC_URL => "--public-url",
             var::PAGE_LOOKUPS_PER_MINUTE => "--page-lookups-per-minute",
             var::CONSOLE_SIGN_INS_PER_MINUTE => "--console-sign-ins-per-minute",
+            var::PAGE_VIEWS_PER_MINUTE => "--page-views-per-minute",
+            var::WEBHOOKS_PER_MINUTE => "--webhooks-per-minute",
             var::RATE_LIMIT => "--rate-limit",
             var::ALLOW_PRIVATE_WEBHOOKS => "--allow-private-webhooks",
             _ => return error.into(),

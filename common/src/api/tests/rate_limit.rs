@@ -105,3 +105,35 @@ async fn the_operator_limits_one_merchant_through_the_admin_api_and_lifts_it() {
     let (_, read) = admin(&h, Method::GET, &path, "").await;
     assert!(read["data"]["per_second"].is_null(), "{read}");
 }
+
+#[tokio::test]
+async fn webhook_senders_are_limited_per_address_before_their_body_is_read() {
+    let mut h = Harness::new().await;
+    h.deps.webhooks_per_minute = 2;
+    h.router = crate::api::router(h.deps.clone());
+    let post = |path: &'static str, from: &'static str| {
+        let router = h.router.clone();
+        async move {
+            let mut request = Request::builder().method(Method::POST).uri(path).body(Body::from("{}")).expect("request");
+            request.extensions_mut().insert(crate::web::ClientIp(from.parse().expect("ip")));
+            let response = router.oneshot(request).await.expect("response");
+            let retry = response.headers().get("retry-after").map(|v| v.to_str().expect("ascii").to_owned());
+            let status = response.status();
+            let bytes = response.into_body().collect().await.expect("body").to_bytes();
+            (status, retry, serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default())
+        }
+    };
+    let carrier = "/webhooks/carriers/ups";
+    let store = "/connectors/shopify/con_0123456789abcdef0123456789abcdef";
+    for path in [carrier, store] {
+        let (status, _, _) = post(path, "192.0.2.10").await;
+        assert_ne!(status, StatusCode::TOO_MANY_REQUESTS, "{path}: within the limit it is judged on its merits");
+    }
+    let (status, retry, body) = post(carrier, "192.0.2.10").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["meta"]["code"], 429, "{body}");
+    assert_eq!(retry.as_deref(), Some("30"));
+    assert_ne!(post(carrier, "192.0.2.11").await.0, StatusCode::TOO_MANY_REQUESTS, "other senders are unaffected");
+    let api = get(&h, &h.key, "/tracking/2026-07/trackings").await.0;
+    assert_eq!(api, StatusCode::OK, "the merchant API is limited by key, not by these");
+}
