@@ -20,6 +20,9 @@ use crate::secrets::SecretBox;
 pub mod var {
     /// 64 hex characters: the key sealing merchants' carrier credentials.
     pub const SECRET_KEY: &str = "PORCHLIGHT_SECRET_KEY";
+    /// Earlier sealing keys, comma-separated 64-hex keys: they still open what they sealed
+    /// (after a rotation, until everything is sealed again and links sent have expired).
+    pub const PREVIOUS_SECRET_KEYS: &str = "PORCHLIGHT_PREVIOUS_SECRET_KEYS";
     /// `SLUG=SECRET` pairs, comma-separated: the secrets carriers sign webhooks with.
     pub const WEBHOOK_SECRETS: &str = "PORCHLIGHT_WEBHOOK_SECRETS";
     /// The operator's token for `/admin/...`; the admin API is off without one.
@@ -195,8 +198,16 @@ impl Settings {
             }
         };
         let carriers = CarrierRegistry::standard();
+        let previous = var(var::PREVIOUS_SECRET_KEYS).unwrap_or_default();
+        let previous: Vec<&str> = previous.split(',').map(str::trim).filter(|k| !k.is_empty()).collect();
+        if !previous.is_empty() && var(var::SECRET_KEY).is_none() {
+            return Err(invalid(var::PREVIOUS_SECRET_KEYS, format!("needs {} (the current key) too", var::SECRET_KEY)));
+        }
         let secret_key = var(var::SECRET_KEY)
-            .map(|hex| SecretBox::from_hex(&hex).map_err(|e| invalid(var::SECRET_KEY, e.to_string())))
+            .map(|hex| {
+                SecretBox::from_hex(&hex).map_err(|e| invalid(var::SECRET_KEY, e.to_string()))?;
+                SecretBox::with_previous(&hex, &previous).map_err(|e| invalid(var::PREVIOUS_SECRET_KEYS, e.to_string()))
+            })
             .transpose()?;
         let mut webhook_secrets = WebhookSecrets::default();
         for entry in var(var::WEBHOOK_SECRETS).unwrap_or_default().split(',').filter(|e| !e.trim().is_empty()) {

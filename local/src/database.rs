@@ -70,24 +70,21 @@ pub fn key_path(db: &Path) -> PathBuf {
     beside(db, ".key")
 }
 
-/// The key sealing stored credentials: `given` (`--secret-key`), or the one kept beside the
-/// database, made on first use.
+/// The key sealing stored credentials: `given` (`--secret-key`), or the ones kept beside the
+/// database (the current key first, then previous ones), made on first use and read again
+/// whenever `porchlight secrets rotate` rewrites them.
 pub fn secret_box(db: &Path, given: Option<SecretBox>) -> anyhow::Result<SecretBox> {
     if let Some(given) = given {
         return Ok(given);
     }
     let path = key_path(db);
-    let hex = match std::fs::read_to_string(&path) {
-        Ok(hex) => hex,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            let hex = SecretBox::generate_hex();
-            write_private(&path, &hex).with_context(|| format!("writing the secret key to {}", path.display()))?;
-            tracing::info!(path = %path.display(), "secret key created");
-            hex
-        }
-        Err(error) => return Err(error).with_context(|| format!("reading the secret key from {}", path.display())),
-    };
-    SecretBox::from_hex(&hex).with_context(|| format!("the secret key in {}", path.display()))
+    if !path.exists() {
+        let hex = SecretBox::generate_hex();
+        write_private(&path, &format!("{hex}\n"))
+            .with_context(|| format!("writing the secret key to {}", path.display()))?;
+        tracing::info!(path = %path.display(), "secret key created");
+    }
+    SecretBox::watching(&path).with_context(|| format!("the secret key in {}", path.display()))
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {

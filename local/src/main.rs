@@ -42,6 +42,10 @@ struct Cli {
     /// one, a key is made on first use and kept in `<db>.key` (mode 0600) beside the database.
     #[arg(long, global = true, env = "PORCHLIGHT_SECRET_KEY", hide_env_values = true)]
     secret_key: Option<String>,
+    /// Earlier keys (comma-separated), which still open what they sealed after a rotation;
+    /// only with --secret-key (a key file keeps its own previous keys).
+    #[arg(long, global = true, env = "PORCHLIGHT_PREVIOUS_SECRET_KEYS", hide_env_values = true)]
+    previous_secret_keys: Option<String>,
     /// Log format on stderr (`pretty` has colours only on a terminal).
     #[arg(long, global = true, env = "PORCHLIGHT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     log_format: LogFormat,
@@ -114,6 +118,9 @@ enum Command {
         /// The new file (never overwritten).
         path: PathBuf,
     },
+    /// The sealing key: rotate it, or seal stored credentials again under it.
+    #[command(subcommand)]
+    Secrets(commands::secrets::SecretsCommand),
     /// Put a backup in place of the database (serve stopped), migrated to this version.
     Restore {
         /// The backup.
@@ -141,8 +148,13 @@ fn init_logging(format: LogFormat) {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    let secret_key = cli.secret_key.clone();
-    let given = move |settings_var: &str| (settings_var == var::SECRET_KEY).then(|| secret_key.clone()).flatten();
+    let (secret_key, previous_keys) = (cli.secret_key.clone(), cli.previous_secret_keys.clone());
+    let key_given = secret_key.is_some();
+    let given = move |settings_var: &str| match settings_var {
+        var::SECRET_KEY => secret_key.clone(),
+        var::PREVIOUS_SECRET_KEYS => previous_keys.clone(),
+        _ => None,
+    };
     match cli.command {
         Command::Couriers(command) => commands::couriers::run(command),
         Command::Backup { path } => commands::backup::backup(&cli.db, &path),
@@ -211,6 +223,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Import(command) => {
             let deps = connect(&cli.db, Open::Existing, given)?;
             commands::import::run(&deps, command).await
+        }
+        Command::Secrets(command) => {
+            if matches!(command, commands::secrets::SecretsCommand::Rotate) {
+                database::open(&cli.db, Open::Existing)?;
+                commands::secrets::rotate_key_file(&cli.db, key_given)?;
+            }
+            let deps = connect(&cli.db, Open::Existing, given)?;
+            commands::secrets::reseal(&deps).await
         }
         Command::Export(command) => {
             let deps = connect(&cli.db, Open::Existing, given)?;

@@ -32,6 +32,7 @@ pub fn admin_router(deps: Deps) -> Router {
         .route("/quarantine", get(list_quarantine))
         .route("/quarantine/{id}/replay", post(replay_quarantined))
         .route("/stats", get(stats))
+        .route("/secrets/reseal", post(reseal_secrets))
         .route_layer(middleware::from_fn_with_state(deps.clone(), authenticate));
     Router::new().nest("/admin", admin).with_state(deps)
 }
@@ -231,6 +232,13 @@ async fn set_rate_limit(
     let per_second = write.per_second.ok_or(AppError::Required("per_second"))?;
     let own = operator::set_rate_limit(&deps, &tenant, per_second).await?;
     Ok(envelope(StatusCode::OK, rate_limit_json(&deps, &tenant, own)))
+}
+
+/// `POST /admin/secrets/reseal`: seals every merchant's stored secrets again under the current
+/// key, after a rotation (the previous key still configured to open them); the counts.
+async fn reseal_secrets(State(deps): State<Deps>) -> Result<Response, ApiError> {
+    let tally = app::rotation::reseal_all(&deps).await?;
+    Ok(envelope(StatusCode::OK, serde_json::json!({ "reseal": tally })))
 }
 
 /// `DELETE /admin/tenants/{id}/api-keys/{key_id}`: revokes a key at once.

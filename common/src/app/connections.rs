@@ -74,6 +74,30 @@ fn open_connection(deps: &Deps, stored: StoredConnection) -> Result<Connection, 
     })
 }
 
+/// Seals the tenant's connections' credentials again under the current key (see
+/// [`super::rotation`]).
+pub(crate) async fn reseal(
+    deps: &Deps,
+    tenant: &TenantId,
+    tally: &mut super::rotation::ResealTally,
+) -> Result<(), AppError> {
+    const PAGE: usize = 100;
+    let mut after: Option<String> = None;
+    loop {
+        let page = deps.connections.list_connections(tenant, None, after.as_deref(), PAGE).await?;
+        for mut stored in page.iter().cloned() {
+            if let Some(sealed) = tally.count(super::rotation::reseal(deps, &stored.sealed_credentials)) {
+                stored.sealed_credentials = sealed;
+                deps.connections.update_connection(&stored).await?;
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE => after = Some(last.id.clone()),
+            _ => return Ok(()),
+        }
+    }
+}
+
 fn seal(deps: &Deps, credentials: &Credentials) -> Vec<u8> {
     deps.secrets.seal(&serde_json::to_vec(&credentials.0).expect("a string map serializes"))
 }

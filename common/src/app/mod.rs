@@ -21,6 +21,7 @@ pub mod pages;
 pub mod pipeline;
 pub mod reports;
 pub mod returns;
+pub mod rotation;
 pub mod scan;
 pub mod subscriptions;
 pub mod suppressions;

@@ -127,6 +127,44 @@ fn seal(deps: &Deps, secret: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(deps.secrets.seal(secret.as_bytes()))
 }
 
+/// Seals the tenant's endpoints' signing secrets again under the current key (see
+/// [`super::rotation`]), in one versioned write of the endpoints, or none when no secret needs
+/// it.
+pub(crate) async fn reseal(
+    deps: &Deps,
+    tenant: &TenantId,
+    tally: &mut super::rotation::ResealTally,
+) -> Result<(), AppError> {
+    use super::rotation::{ResealTally, Resealed, reseal};
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let outcome = |endpoint: &StoredEndpoint| match engine.decode(&endpoint.sealed_secret) {
+        Ok(sealed) => reseal(deps, &sealed),
+        Err(_) => Resealed::Unreadable,
+    };
+    let (Some(endpoints), _) = stored(deps, tenant).await? else { return Ok(()) };
+    if endpoints.endpoints.iter().all(|e| !matches!(outcome(e), Resealed::Again(_))) {
+        for endpoint in &endpoints.endpoints {
+            tally.count(outcome(endpoint));
+        }
+        return Ok(());
+    }
+    let counted = change_endpoints(deps, tenant, |stored| {
+        let mut counted = ResealTally::default();
+        for endpoint in &mut stored.endpoints {
+            if let Some(sealed) = counted.count(outcome(endpoint)) {
+                endpoint.sealed_secret = engine.encode(sealed);
+            }
+        }
+        Ok(counted)
+    })
+    .await?;
+    tally.resealed += counted.resealed;
+    tally.current += counted.current;
+    tally.unreadable += counted.unreadable;
+    Ok(())
+}
+
 fn open(deps: &Deps, endpoint: &StoredEndpoint) -> Result<String, AppError> {
     use base64::Engine;
     let corrupt = || AppError::Corrupt(format!("webhook endpoint {} secret", endpoint.id));

@@ -10,7 +10,11 @@ use axum::response::{IntoResponse, Response};
 use super::{Client, Web};
 use crate::app::reports;
 
-pub(super) async fn file(State(web): State<Web>, client: Client, Path((token, name)): Path<(String, String)>) -> Response {
+pub(super) async fn file(
+    State(web): State<Web>,
+    client: Client,
+    Path((token, name)): Path<(String, String)>,
+) -> Response {
     if let Err(wait) = web.views.check(client.ip) {
         let refusal = "too many requests from this address; retry later";
         return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, wait.to_string())], refusal).into_response();

@@ -14,6 +14,7 @@ pub mod orders;
 pub mod quarantine;
 pub mod reports;
 pub mod returns;
+pub mod secrets;
 pub mod serve;
 pub mod tenants;
 pub mod tracking_page;

@@ -129,6 +129,7 @@ pub fn name_the_flag(error: SettingsError) -> anyhow::Error {
     let flag = match &error {
         SettingsError::Missing(name) | SettingsError::Invalid { name, .. } => match *name {
             var::SECRET_KEY => "--secret-key",
+            var::PREVIOUS_SECRET_KEYS => "--previous-secret-keys",
             var::WEBHOOK_SECRETS => "--webhook-secret",
             var::ADMIN_TOKEN => "--admin-token",
             var::CARRIER_ACCOUNTS => "--carrier-accounts",

@@ -114,7 +114,8 @@ async fn webhook_senders_are_limited_per_address_before_their_body_is_read() {
     let post = |path: &'static str, from: &'static str| {
         let router = h.router.clone();
         async move {
-            let mut request = Request::builder().method(Method::POST).uri(path).body(Body::from("{}")).expect("request");
+            let mut request =
+                Request::builder().method(Method::POST).uri(path).body(Body::from("{}")).expect("request");
             request.extensions_mut().insert(crate::web::ClientIp(from.parse().expect("ip")));
             let response = router.oneshot(request).await.expect("response");
             let retry = response.headers().get("retry-after").map(|v| v.to_str().expect("ascii").to_owned());

@@ -83,6 +83,22 @@ fn open(deps: &Deps, stored: StoredConnector) -> Result<Connector, AppError> {
     Ok(Connector { tenant_id: stored.tenant_id, id: stored.id, secrets, record: stored.record })
 }
 
+/// Seals the tenant's connectors' secrets again under the current key (see
+/// [`super::rotation`]).
+pub(crate) async fn reseal(
+    deps: &Deps,
+    tenant: &TenantId,
+    tally: &mut super::rotation::ResealTally,
+) -> Result<(), AppError> {
+    for mut stored in deps.connectors.list_connectors(tenant).await? {
+        if let Some(sealed) = tally.count(super::rotation::reseal(deps, &stored.sealed_secrets)) {
+            stored.sealed_secrets = sealed;
+            deps.connectors.update_connector(&stored).await?;
+        }
+    }
+    Ok(())
+}
+
 fn seal(deps: &Deps, connector: &Connector) -> StoredConnector {
     let sealed = deps.secrets.seal(&serde_json::to_vec(&connector.secrets).expect("a string map serializes"));
     StoredConnector {
