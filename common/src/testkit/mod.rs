@@ -7,6 +7,7 @@
 mod analytics;
 mod connectors;
 mod exceptions;
+pub mod isolation;
 mod messages;
 mod orders;
 mod returns;

@@ -592,6 +592,7 @@ mod edd;
 mod evidence;
 mod exceptions;
 mod exports;
+mod isolation;
 mod openapi;
 mod operator;
 mod orders;
