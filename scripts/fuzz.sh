@@ -26,11 +26,14 @@ export PATH="$tools/bin:$PATH"
 target_dir=/var/cache/porchlight/fuzz-target
 
 cargo +nightly fuzz build --release --target-dir "$target_dir"
+bin_dir="$target_dir/$(rustc -vV | sed -n 's/^host: //p')/release"
+mkdir -p fuzz/artifacts
 for target in "${targets[@]}"; do
   log=$(mktemp)
   start=$(date +%s)
-  if ! cargo +nightly fuzz run --release --target-dir "$target_dir" "$target" "fuzz/corpus/$target" -- \
-      -runs="$runs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 >"$log" 2>&1; then
+  mkdir -p "fuzz/artifacts/$target"
+  if ! "$bin_dir/$target" "fuzz/corpus/$target" -runs="$runs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+      -print_final_stats=1 -artifact_prefix="fuzz/artifacts/$target/" >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     echo "error: $target failed; its input is in fuzz/artifacts/$target/" >&2
     exit 1
