@@ -5,7 +5,7 @@
 # RUNS executions per target (default 10,000,000), every target when none is named. New
 # inputs that reach new code are added to fuzz/corpus/<target>/ (minimise them with
 # `cargo +nightly fuzz cmin <target>` before committing); a crash, timeout (10 s) or memory
-# blow-up (2 GB) stops the script with the input in fuzz/artifacts/<target>/. Prints each
+# blow-up (2 GB) fails the target (the others still run) with the input in fuzz/artifacts/<target>/. Prints each
 # target's executions, their rate and the corpus size. `cargo test` replays the corpora.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,7 @@ target_dir=/var/cache/porchlight/fuzz-target
 cargo +nightly fuzz build --release --target-dir "$target_dir"
 bin_dir="$target_dir/$(rustc -vV | sed -n 's/^host: //p')/release"
 mkdir -p fuzz/artifacts
+failed=()
 for target in "${targets[@]}"; do
   log=$(mktemp)
   start=$(date +%s)
@@ -36,7 +37,8 @@ for target in "${targets[@]}"; do
       -print_final_stats=1 -artifact_prefix="fuzz/artifacts/$target/" >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     echo "error: $target failed; its input is in fuzz/artifacts/$target/" >&2
-    exit 1
+    failed+=("$target")
+    continue
   fi
   seconds=$(( $(date +%s) - start ))
   executed=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
@@ -45,3 +47,7 @@ for target in "${targets[@]}"; do
     "$(( executed / (seconds > 0 ? seconds : 1) ))" "$corpus"
   rm -f "$log"
 done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "error: failed: ${failed[*]}" >&2
+  exit 1
+fi
