@@ -5,8 +5,9 @@
 # RUNS executions per target (default 10,000,000), every target when none is named. New
 # inputs that reach new code are added to fuzz/corpus/<target>/ (minimise them with
 # `cargo +nightly fuzz cmin <target>` before committing); a crash, timeout (10 s) or memory
-# blow-up (2 GB) fails the target (the others still run) with the input in fuzz/artifacts/<target>/. Prints each
-# target's executions, their rate and the corpus size. `cargo test` replays the corpora.
+# blow-up (2 GB) fails the target (the others still run), with the input kept in
+# fuzz/artifacts/<target>/. Prints each target's executions, their rate and the corpus size.
+# `cargo test` replays the committed corpora.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
