@@ -137,7 +137,7 @@ fn editor(visitor: &Visitor, id: Option<&str>, form: &Fields, problem: Option<St
     page(status, "console/exception_rule.html", &title, &layout, content)
 }
 
-fn gone(visitor: &Visitor) -> Response {
+pub(super) fn gone(visitor: &Visitor) -> Response {
     message(
         StatusCode::NOT_FOUND,
         &visitor.layout("exceptions"),
@@ -173,6 +173,12 @@ async fn save(console: &Console, visitor: &Visitor, id: Option<&str>, body: &[u8
     }
     let form = fields(body);
     let tenant = &visitor.member.tenant_id;
+    // Another merchant's rule, or one removed since, is not there: whatever the form says.
+    if let Some(id) = id
+        && let Err(AppError::Missing(_)) = exceptions::get_rule(&console.deps, tenant, id).await
+    {
+        return gone(visitor);
+    }
     let saved = match (write_of(&form), id) {
         (Ok(write), None) => exceptions::create_rule(&console.deps, tenant, write).await,
         (Ok(write), Some(id)) => exceptions::update_rule(&console.deps, tenant, id, write).await,

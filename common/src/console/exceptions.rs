@@ -230,7 +230,7 @@ pub(super) async fn toggle_rule(
             visitor.audit(&console.deps, action, &id, "").await;
             see_other("/console/exceptions?notice=rule_saved")
         }
-        Err(AppError::Missing(_)) => not_done(&visitor, "That rule is not there any more.", "/console/exceptions"),
+        Err(AppError::Missing(_)) => super::exception_rules::gone(&visitor),
         Err(error) => failure(&error),
     }
 }

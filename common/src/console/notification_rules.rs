@@ -104,7 +104,11 @@ async fn answer(visitor: &Visitor, console: &Console, done: Result<(&str, String
             visitor.audit(&console.deps, action, &id, "").await;
             return see_other("/console/notifications?notice=rule_saved#rules-h");
         }
-        Err(AppError::Missing(_)) => "That rule is not there any more.".to_owned(),
+        Err(AppError::Missing(_)) => {
+            let back = Some(("/console/notifications#rules-h", "Back to the rules"));
+            let layout = visitor.layout("notifications");
+            return message(StatusCode::NOT_FOUND, &layout, "No such rule", "It may have been removed.", back);
+        }
         Err(error) => match form_problem(&error) {
             Some(problem) => problem,
             None => return failure(&error),

@@ -137,7 +137,13 @@ pub(super) async fn revoke_key(State(console): State<Console>, visitor: Visitor,
             visitor.audit(&console.deps, "api_key.revoked", &id, "").await;
             see_other("/console/settings?notice=key_revoked")
         }
-        Err(AppError::NotFound) => see_other("/console/settings"),
+        Err(AppError::NotFound) => message(
+            StatusCode::NOT_FOUND,
+            &visitor.layout("settings"),
+            "No such API key",
+            "It may have been revoked already.",
+            Some(("/console/settings", "Back to settings")),
+        ),
         Err(error) => failure(&error),
     }
 }

@@ -65,7 +65,11 @@ fn answered(visitor: &Visitor, result: Result<(), AppError>, notice: &str) -> Re
         Err(AppError::Forbidden) => return super::forbidden(&visitor.layout("team")),
         Err(AppError::Invalid(invalid)) => format!("{invalid}."),
         Err(AppError::Unprocessable(why)) => format!("{why}."),
-        Err(AppError::Missing(_)) => "That member is not on the team any more.".to_owned(),
+        Err(AppError::Missing(_)) => {
+            let back = Some(("/console/team", "Back to the team"));
+            let layout = visitor.layout("team");
+            return message(StatusCode::NOT_FOUND, &layout, "No such member", "They may have been removed.", back);
+        }
         Err(error) => return failure(&error),
     };
     message(

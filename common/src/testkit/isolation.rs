@@ -62,18 +62,98 @@ pub trait Caller {
     ) -> impl Future<Output = (StatusCode, Value)> + Send;
 }
 
-/// A's resources, by the path segment and parameter that address them.
-struct Resources(BTreeMap<(&'static str, &'static str), String>);
+/// Where each kind of A's resources appears in a path: the fragment (with its parameter) and
+/// the kind. Console pages address the same resources.
+const PLACES: [(&str, &str); 27] = [
+    ("/trackings/{id}", "tracking"),
+    ("/courier-connections/{id}", "connection"),
+    ("/notification-rules/{id}", "notification_rule"),
+    ("/exception-rules/{id}", "exception_rule"),
+    ("/orders/{id}", "order"),
+    ("/suppressions/{id}", "suppression"),
+    ("/webhooks/{id}", "endpoint"),
+    ("/deliveries/{delivery_id}", "delivery"),
+    ("/exceptions/{id}", "case"),
+    ("/returns/{return_id}", "return"),
+    ("/rma/{rma_number}", "rma"),
+    ("/imports/{id}", "import"),
+    ("/reports/{id}", "report"),
+    ("/reports/{id}/{file}", "report_file"),
+    ("/connectors/{id}", "connector"),
+    ("/console/shipments/{id}", "tracking"),
+    ("/console/exceptions/rules/{id}", "exception_rule"),
+    ("/console/returns/{id}", "return"),
+    ("/console/returns/{id}/{action}", "return_action"),
+    ("/console/notifications/rules/{id}", "notification_rule"),
+    ("/console/settings/api-keys/{id}", "api_key"),
+    ("/deliveries/{delivery}", "delivery"),
+    ("/console/settings/webhooks/{id}/{action}", "endpoint_action"),
+    ("/console/settings/connectors/{id}", "connector"),
+    ("/console/settings/connectors/{id}/{action}", "connector_action"),
+    ("/console/settings/carriers/{id}", "connection"),
+    ("/console/team/{id}", "member"),
+];
+
+/// A's resources, by kind.
+struct Resources(BTreeMap<&'static str, String>);
+
+/// Two merchants on one store: A with one resource of every kind, B with nothing.
+pub struct Merchants {
+    /// Merchant A.
+    pub a: TenantId,
+    /// A's API key.
+    pub a_key: String,
+    /// A's key's id.
+    pub a_key_id: String,
+    /// Merchant B.
+    pub b: TenantId,
+    /// B's API key.
+    pub b_key: String,
+    resources: Resources,
+}
+
+impl Merchants {
+    /// Makes both merchants on `deps` and gives A its resources through `caller`.
+    pub async fn new(deps: &Deps, caller: &impl Caller) -> Merchants {
+        let (a, a_key) = app::create_tenant(deps, "Merchant A").await.expect("tenant A");
+        let (b, b_key) = app::create_tenant(deps, "Merchant B").await.expect("tenant B");
+        let resources = seed(deps, caller, &a.id, &a_key.secret).await;
+        Merchants { a: a.id, a_key: a_key.secret, a_key_id: a_key.key_id, b: b.id, b_key: b_key.secret, resources }
+    }
+
+    /// Records one more of A's resources (`api_key`, `member`) for the console's paths.
+    pub fn add(&mut self, kind: &'static str, id: String) {
+        self.resources.0.insert(kind, id);
+    }
+
+    /// `template` with A's resources in place of its parameters; `Err` names a parameter A
+    /// has no resource for.
+    pub fn fill(&self, template: &str) -> Result<String, String> {
+        fill(template, &self.resources)
+    }
+
+    /// Everything A has, as A's key reads it through `caller` (see [`snapshot`]).
+    pub async fn snapshot(&self, caller: &impl Caller, document: &Value) -> Vec<(String, Value)> {
+        snapshot(caller, &self.a_key, document, &self.resources).await
+    }
+}
 
 impl Resources {
-    /// The value for `{param}` in `path`, by the segment before it.
-    fn value(&self, path: &str, param: &str) -> Option<String> {
-        if param == "file" {
-            return Some("report.html".to_owned());
+    /// The value for `{param}` in `template`: the kind of the longest fragment of [`PLACES`]
+    /// ending with that parameter that `template` holds.
+    fn value(&self, template: &str, param: &str) -> Option<String> {
+        let kind = PLACES
+            .iter()
+            .filter(|(fragment, _)| fragment.ends_with(&format!("{{{param}}}")) && template.contains(fragment))
+            .max_by_key(|(fragment, _)| fragment.len())?
+            .1;
+        match kind {
+            "report_file" => Some("report.html".to_owned()),
+            "return_action" => Some("approve".to_owned()),
+            "endpoint_action" => Some("test".to_owned()),
+            "connector_action" => Some("backfill".to_owned()),
+            kind => self.0.get(kind).cloned(),
         }
-        let before = &path[..path.find(&format!("{{{param}}}"))?];
-        let segment = before.trim_end_matches('/').rsplit('/').next()?;
-        self.0.iter().find(|((s, p), _)| *s == segment && *p == param).map(|(_, v)| v.clone())
     }
 }
 
@@ -109,7 +189,7 @@ fn event(slug: &str, number: &str, subtag: &str, at: chrono::DateTime<chrono::Ut
 /// Gives A one resource of every kind; A's key is `key`.
 async fn seed(deps: &Deps, caller: &impl Caller, tenant: &TenantId, key: &str) -> Resources {
     let now = deps.clock.now();
-    let mut ids = BTreeMap::new();
+    let mut ids: BTreeMap<&'static str, String> = BTreeMap::new();
     let tracking = made(
         caller,
         key,
@@ -118,7 +198,7 @@ async fn seed(deps: &Deps, caller: &impl Caller, tenant: &TenantId, key: &str) -
         "slug": "ups", "emails": ["ann@example.com"]}),
     )
     .await;
-    ids.insert(("trackings", "id"), id_in(&tracking));
+    ids.insert("tracking", id_in(&tracking));
     let connection = made(
         caller,
         key,
@@ -127,16 +207,13 @@ async fn seed(deps: &Deps, caller: &impl Caller, tenant: &TenantId, key: &str) -
         "credentials": {"client_id": "a-id", "client_secret": "a-secret"}}),
     )
     .await;
-    ids.insert(("courier-connections", "id"), id_in(&connection));
+    ids.insert("connection", id_in(&connection));
     // Rules of A's own (the default rules have the same ids for every merchant).
     let rule = json!({"trigger": "delivered", "channels": ["sms"], "delay_minutes": 30});
-    ids.insert(
-        ("notification-rules", "id"),
-        id_in(&made(caller, key, "/porchlight/v1/notification-rules", rule).await),
-    );
+    ids.insert("notification_rule", id_in(&made(caller, key, "/porchlight/v1/notification-rules", rule).await));
     let rule = json!({"name": "Three failed attempts", "condition": {"type": "failed_attempts", "at_least": 3},
         "severity": "high", "reason": "three attempts failed"});
-    ids.insert(("exception-rules", "id"), id_in(&made(caller, key, "/porchlight/v1/exception-rules", rule).await));
+    ids.insert("exception_rule", id_in(&made(caller, key, "/porchlight/v1/exception-rules", rule).await));
     let order = made(
         caller,
         key,
@@ -149,11 +226,11 @@ async fn seed(deps: &Deps, caller: &impl Caller, tenant: &TenantId, key: &str) -
             "unit_price": {"amount": "12.50", "currency": "EUR"}}]}),
     )
     .await;
-    ids.insert(("orders", "id"), id_in(&order));
+    ids.insert("order", id_in(&order));
     let suppression =
         made(caller, key, "/porchlight/v1/suppressions", json!({"channel": "email", "address": "bob@example.com"}))
             .await;
-    ids.insert(("suppressions", "id"), id_in(&suppression));
+    ids.insert("suppression", id_in(&suppression));
     let endpoint = made(caller, key, "/porchlight/v1/webhooks", json!({"url": "https://hooks.example.com/a"})).await;
     let endpoint = id_in(&endpoint);
     // An event about A's tracking, planned for delivery to the endpoint.
@@ -162,14 +239,14 @@ async fn seed(deps: &Deps, caller: &impl Caller, tenant: &TenantId, key: &str) -
         event_id: uuid::Uuid::new_v4().to_string(),
         event: WebhookEvent::TrackingUpdate,
         at: now,
-        subject: ids[&("trackings", "id")].clone(),
+        subject: ids["tracking"].clone(),
         body: b"{}".to_vec(),
     };
     deps.webhooks.record_event(&record).await.expect("event kept");
     let delivery = Delivery::new(&record, &endpoint, "", now);
     deps.webhooks.plan_delivery(&delivery).await.expect("planned");
-    ids.insert(("deliveries", "delivery_id"), delivery.id);
-    ids.insert(("webhooks", "id"), endpoint);
+    ids.insert("delivery", delivery.id);
+    ids.insert("endpoint", endpoint);
 
     // The order's parcel, delivered two days ago; a return of its mug.
     let parcel = NewTracking {
@@ -191,8 +268,8 @@ async fn seed(deps: &Deps, caller: &impl Caller, tenant: &TenantId, key: &str) -
         "return_method": {"type": "retailer_label"}, "refund_destination": "original_payment"}),
     )
     .await;
-    ids.insert(("returns", "return_id"), id_in(&ret));
-    ids.insert(("rma", "rma_number"), ret["data"]["rma_number"].as_str().expect("an rma number").to_owned());
+    ids.insert("return", id_in(&ret));
+    ids.insert("rma", ret["data"]["rma_number"].as_str().expect("an rma number").to_owned());
 
     // A parcel in trouble opens a case under the default rules.
     let stuck = NewTracking {
@@ -204,14 +281,14 @@ async fn seed(deps: &Deps, caller: &impl Caller, tenant: &TenantId, key: &str) -
     let trouble = event("usps", "9400111899223856923447", "Exception_001", now - Duration::hours(3));
     let stuck = app::import_tracking(deps, tenant, stuck, now - Duration::days(1), vec![trouble]).await.expect("stuck");
     app::exceptions::evaluate(deps, deps.ledger.as_ref(), &stuck, false, false).await.expect("evaluated");
-    ids.insert(("exceptions", "id"), first_listed(caller, key, "/porchlight/v1/exceptions", "exceptions").await);
+    ids.insert("case", first_listed(caller, key, "/porchlight/v1/exceptions", "exceptions").await);
 
     let history = b"{\"tracking_number\": \"1ZA\", \"slug\": \"ups\"}\n".to_vec();
     let job = app::imports::start_import(deps, tenant, HistoryFormat::JsonLines, history).await.expect("job");
-    ids.insert(("imports", "id"), job.id);
+    ids.insert("import", job.id);
     let day = |d: i64| (now - Duration::days(d)).format("%Y-%m-%d").to_string();
     let report = made(caller, key, "/porchlight/v1/reports", json!({"from": day(30), "to": day(1)})).await;
-    ids.insert(("reports", "id"), id_in(&report));
+    ids.insert("report", id_in(&report));
     let connector = made(
         caller,
         key,
@@ -220,7 +297,7 @@ async fn seed(deps: &Deps, caller: &impl Caller, tenant: &TenantId, key: &str) -
         "shop_domain": "acme.myshopify.com", "client_secret": "shpss_a", "access_token": "shpat_a"}),
     )
     .await;
-    ids.insert(("connectors", "id"), id_in(&connector));
+    ids.insert("connector", id_in(&connector));
     Resources(ids)
 }
 
@@ -263,7 +340,7 @@ async fn snapshot(caller: &impl Caller, key: &str, document: &Value, resources: 
         let Ok(path) = fill(&template, resources) else { continue };
         let (status, mut answer) = caller.call(key, Method::GET, &path, None).await;
         // When the answer was made is not A's data.
-        if let Some(data) = answer["data"].as_object_mut() {
+        if let Some(data) = answer.get_mut("data").and_then(Value::as_object_mut) {
             data.remove("generated_at");
         }
         reads.push((format!("{status} {path}"), answer));
@@ -277,11 +354,9 @@ async fn snapshot(caller: &impl Caller, key: &str, document: &Value, resources: 
 /// Runs the matrix on `deps` (a fresh store) through `caller`, with `document` the API's
 /// OpenAPI document. Panics listing every operation that let B reach or change A's data.
 pub async fn tenant_isolation_matrix(deps: &Deps, caller: &impl Caller, document: &Value) {
-    let (a, a_key) = app::create_tenant(deps, "Merchant A").await.expect("tenant A");
-    let (_, b_key) = app::create_tenant(deps, "Merchant B").await.expect("tenant B");
-    let (a_key, b_key) = (a_key.secret, b_key.secret);
-    let resources = seed(deps, caller, &a.id, &a_key).await;
-    let before = snapshot(caller, &a_key, document, &resources).await;
+    let merchants = Merchants::new(deps, caller).await;
+    let (a_key, b_key, resources) = (&merchants.a_key, &merchants.b_key, &merchants.resources);
+    let before = snapshot(caller, a_key, document, resources).await;
     assert!(before.iter().all(|(read, _)| !read.starts_with("404")), "A reads its own: {before:?}");
 
     let operations = addressed_operations(document);
@@ -292,7 +367,7 @@ pub async fn tenant_isolation_matrix(deps: &Deps, caller: &impl Caller, document
         if OWN_SETTINGS.iter().any(|p| template.contains(p)) {
             continue;
         }
-        let path = match fill(template, &resources) {
+        let path = match fill(template, resources) {
             Ok(path) => path,
             Err(missing) => {
                 failures.push(missing);
@@ -301,13 +376,13 @@ pub async fn tenant_isolation_matrix(deps: &Deps, caller: &impl Caller, document
         };
         let body =
             (*method != Method::GET && *method != Method::DELETE).then(|| valid_body(template, deps.clock.now()));
-        let (status, answer) = caller.call(&b_key, method.clone(), &path, body).await;
+        let (status, answer) = caller.call(b_key, method.clone(), &path, body).await;
         tried += 1;
         if status != StatusCode::NOT_FOUND {
             failures.push(format!("{method} {template} with B's key: {status} {answer}"));
         }
     }
-    let after = snapshot(caller, &a_key, document, &resources).await;
+    let after = snapshot(caller, a_key, document, resources).await;
     for ((read, was), (_, is)) in before.iter().zip(&after) {
         if was != is {
             failures.push(format!("A's {read} changed: {was} became {is}"));
@@ -317,10 +392,10 @@ pub async fn tenant_isolation_matrix(deps: &Deps, caller: &impl Caller, document
     // B's listings, handed A's cursors, show nothing of A's.
     let a_ids: Vec<&String> = resources.0.values().collect();
     for (list, field) in [("/tracking/2026-07/trackings", "trackings"), ("/returns/2026-07/returns", "returns")] {
-        let (_, page) = caller.call(&a_key, Method::GET, &format!("{list}?limit=1"), None).await;
+        let (_, page) = caller.call(a_key, Method::GET, &format!("{list}?limit=1"), None).await;
         let cursor = page["data"]["pagination"]["next_cursor"].as_str().or(page["data"]["next_cursor"].as_str());
         let Some(cursor) = cursor else { continue };
-        let (status, seen) = caller.call(&b_key, Method::GET, &format!("{list}?cursor={cursor}"), None).await;
+        let (status, seen) = caller.call(b_key, Method::GET, &format!("{list}?cursor={cursor}"), None).await;
         let shown = seen["data"][field].to_string();
         if let Some(leaked) = a_ids.iter().find(|id| shown.contains(id.as_str())) {
             failures.push(format!("{list} with A's cursor showed B A's {leaked} ({status})"));

@@ -11,6 +11,7 @@ pub mod isolation;
 mod messages;
 mod orders;
 mod returns;
+pub mod routes;
 mod settings;
 mod team;
 mod webhooks;

@@ -31,6 +31,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/openapi.json", "get"),
         ("/admin/tenants/{id}/rate-limit", "get"),
         ("/admin/tenants/{id}/rate-limit", "put"),
+        ("/admin/secrets/reseal", "post"),
         ("/healthz", "get"),
         ("/webhooks/carriers/{slug}", "post"),
         ("/connectors/{platform}/{connector_id}", "post"),

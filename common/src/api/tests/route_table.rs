@@ -6,6 +6,7 @@
 use axum::http::{Method, StatusCode};
 
 use super::Harness;
+use crate::testkit::routes::routes_in;
 
 /// The routers' sources, each with the sections of its text and the prefix each section's
 /// routes are nested at (a section runs from its marker to the next one).
@@ -23,62 +24,10 @@ const SOURCES: [(&str, &[(&str, &str)]); 3] = [
     (include_str!("../webhooks.rs"), &[("Router::new()", "")]),
 ];
 
-/// The text of each `.route(...)` call in `text`, up to its closing parenthesis.
-fn route_calls(text: &str) -> Vec<&str> {
-    let mut calls = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find(".route(") {
-        let call = &rest[start + ".route(".len()..];
-        let mut depth = 1;
-        let end = call
-            .char_indices()
-            .find(|(_, c)| {
-                match c {
-                    '(' => depth += 1,
-                    ')' => depth -= 1,
-                    _ => {}
-                }
-                depth == 0
-            })
-            .map_or(call.len(), |(i, _)| i);
-        calls.push(&call[..end]);
-        rest = &call[end..];
-    }
-    calls
-}
-
-/// The (path, method) pairs a route call registers; `None` for a path that is not a literal.
-fn operations(call: &str) -> Option<Vec<(String, String)>> {
-    let path = call.trim_start().strip_prefix('"')?.split('"').next()?.to_owned();
-    let methods: Vec<String> = ["get", "post", "put", "patch", "delete"]
-        .into_iter()
-        .filter(|m| {
-            call.match_indices(&format!("{m}("))
-                .any(|(i, _)| !call[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
-        })
-        .map(str::to_owned)
-        .collect();
-    Some(methods.into_iter().map(|m| (path.clone(), m)).collect())
-}
-
 /// Every (path, method) the routers register, prefixed, with the returns actions expanded.
 fn registered() -> Vec<(String, String)> {
-    let mut all = Vec::new();
-    for (text, sections) in SOURCES {
-        let router = text.split("#[cfg(test)]").next().unwrap_or(text);
-        for (i, (marker, prefix)) in sections.iter().enumerate() {
-            let start = router.find(marker).unwrap_or_else(|| panic!("{marker:?} is in the router's source"));
-            let end = sections
-                .get(i + 1)
-                .and_then(|(next, _)| router[start..].find(next))
-                .map_or(router.len(), |e| start + e);
-            for call in route_calls(&router[start..end]) {
-                if let Some(operations) = operations(call) {
-                    all.extend(operations.into_iter().map(|(path, method)| (format!("{prefix}{path}"), method)));
-                }
-            }
-        }
-    }
+    let mut all: Vec<(String, String)> =
+        SOURCES.iter().flat_map(|(text, sections)| routes_in(text, sections)).collect();
     for action in crate::api::merchant::RETURN_ACTIONS {
         all.push((format!("/returns/2026-07/returns/{{return_id}}/{action}"), "post".into()));
         all.push((format!("/returns/2026-07/returns/rma/{{rma_number}}/{action}"), "post".into()));

@@ -599,4 +599,5 @@ async fn admins_change_the_return_policy_and_bad_values_change_nothing() {
 
 mod details;
 mod integrations;
+mod isolation;
 mod rules;
