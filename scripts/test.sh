@@ -45,7 +45,10 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo test (unit, property, store contract, API, CLI; AWS adapters and handlers on moto)"
+step "Supply chain: cargo deny (bans, licences, sources) and the CycloneDX SBOM"
+bash scripts/supply-chain.sh
+
+step "cargo test (unit, property, store contract, API, CLI, fuzz corpora; AWS adapters and handlers on moto)"
 (
   source scripts/moto.sh
   # The SMTP messenger's test runs aiosmtpd (a real SMTP server) from the same venv.
