@@ -3,7 +3,8 @@
 #   formatting and lints, the Rust test suites (unit, property, store contract, API, CLI),
 #   the AWS adapters against the moto emulator (PyPI moto[server], on 127.0.0.1),
 #   then AfterShip's official Node SDK against a live `porchlight serve` on 127.0.0.1, the
-#   README's examples against `porchlight serve --demo`, and the tracking page in Debian's
+#   README's examples and schemathesis against `porchlight serve --demo`, the dependency tree's
+#   licences and bans (cargo-deny) with an SBOM, and the tracking page in Debian's
 #   headless Chromium with axe-core (screenshots in ./screenshots).
 # Installs what it needs (npm packages, a Python venv with moto, Debian's chromium)
 # idempotently; fails, never skips, when something is missing.
@@ -103,6 +104,9 @@ source scripts/serve-for-tests.sh "SDK test shop"
 if grep -q 'ann@example.com' "$work/server.log"; then
   echo "error: a shopper's email reached the server log" >&2; exit 1
 fi
+
+step "Schemathesis: every operation of /openapi.json against porchlight serve --demo"
+bin="$bin" venv="${PORCHLIGHT_VENV:-$(dirname "$CARGO_TARGET_DIR")/venv}" bash scripts/schemathesis.sh
 
 step "README examples against porchlight serve --demo"
 bin="$bin" bash scripts/readme-examples.sh

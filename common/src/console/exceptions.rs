@@ -203,11 +203,11 @@ fn condition_text(condition: &Condition) -> String {
         Condition::FailedAttempts { at_least } => format!("{at_least} or more failed delivery attempts"),
         Condition::NoUpdate { days, .. } => format!("no news for {days} days"),
         Condition::PastDue { days } => format!("not delivered {days} days after the promised or estimated date"),
-        Condition::BeyondLaneP90 => "slower than 90 % of its lane's deliveries".to_owned(),
-        Condition::ReturnedToSender => "returning or returned to the sender".to_owned(),
-        Condition::CustomsHold => "held in customs".to_owned(),
-        Condition::AddressProblem => "an address problem".to_owned(),
-        Condition::LostOrDamaged => "lost or damaged".to_owned(),
+        Condition::BeyondLaneP90 {} => "slower than 90 % of its lane's deliveries".to_owned(),
+        Condition::ReturnedToSender {} => "returning or returned to the sender".to_owned(),
+        Condition::CustomsHold {} => "held in customs".to_owned(),
+        Condition::AddressProblem {} => "an address problem".to_owned(),
+        Condition::LostOrDamaged {} => "lost or damaged".to_owned(),
     }
 }
 

@@ -18,7 +18,8 @@ const ADDRESS: [&str; 3] = ["Exception_002", "Exception_007", "Exception_020"];
 /// Sub-statuses of a lost or damaged parcel.
 const LOST_OR_DAMAGED: [&str; 3] = ["Exception_012", "Exception_013", "Exception_021"];
 
-/// What a rule looks for.
+/// What a rule looks for. Variants without settings are empty structs so that a condition
+/// carrying a field its type does not take is refused, not silently dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Condition {
@@ -51,21 +52,21 @@ pub enum Condition {
     /// Picked up and not delivered after the 90th percentile of its lane's transit days (from
     /// its estimate's `lane_p90`: only lanes with enough deliveries of their own). Found by
     /// the scheduled scan.
-    BeyondLaneP90,
+    BeyondLaneP90 {},
     /// Returning or returned to the sender.
-    ReturnedToSender,
+    ReturnedToSender {},
     /// Held in customs (Exception_004, 018, 019).
-    CustomsHold,
+    CustomsHold {},
     /// An address problem (Exception_002, 007, 020).
-    AddressProblem,
+    AddressProblem {},
     /// Lost or damaged (Exception_012, 013, 021).
-    LostOrDamaged,
+    LostOrDamaged {},
 }
 
 impl Condition {
     /// Whether only time passing can make it hold (the scan looks for these).
     pub fn is_time_based(&self) -> bool {
-        matches!(self, Condition::NoUpdate { .. } | Condition::PastDue { .. } | Condition::BeyondLaneP90)
+        matches!(self, Condition::NoUpdate { .. } | Condition::PastDue { .. } | Condition::BeyondLaneP90 {})
     }
 
     /// Whether it holds for `shipment` at `now`.
@@ -92,7 +93,7 @@ impl Condition {
                     && shipment.completed.is_none()
                     && now.date_naive() > date + Duration::days(i64::from(*days))
             }
-            Condition::BeyondLaneP90 => {
+            Condition::BeyondLaneP90 {} => {
                 let slow_after = shipment.edd.as_ref().and_then(|edd| edd.latest.lane_p90);
                 slow_after.is_some_and(|day| {
                     shipment.active
@@ -102,10 +103,10 @@ impl Condition {
                         && now.date_naive() > day
                 })
             }
-            Condition::ReturnedToSender => shipment.return_to_sender,
-            Condition::CustomsHold => subtag_among(&CUSTOMS),
-            Condition::AddressProblem => subtag_among(&ADDRESS),
-            Condition::LostOrDamaged => subtag_among(&LOST_OR_DAMAGED),
+            Condition::ReturnedToSender {} => shipment.return_to_sender,
+            Condition::CustomsHold {} => subtag_among(&CUSTOMS),
+            Condition::AddressProblem {} => subtag_among(&ADDRESS),
+            Condition::LostOrDamaged {} => subtag_among(&LOST_OR_DAMAGED),
         }
     }
 }
@@ -378,11 +379,11 @@ mod tests {
     fn named_conditions_read_their_sub_statuses() {
         let now = Utc::now();
         let customs = shipment(&["InTransit_002", "Exception_019"], now);
-        assert!(Condition::CustomsHold.holds(&customs, now));
-        assert!(!Condition::AddressProblem.holds(&customs, now));
-        assert!(Condition::AddressProblem.holds(&shipment(&["Exception_007"], now), now));
-        assert!(Condition::LostOrDamaged.holds(&shipment(&["Exception_012"], now), now));
-        assert!(Condition::ReturnedToSender.holds(&shipment(&["Exception_011"], now), now));
+        assert!(Condition::CustomsHold {}.holds(&customs, now));
+        assert!(!Condition::AddressProblem {}.holds(&customs, now));
+        assert!(Condition::AddressProblem {}.holds(&shipment(&["Exception_007"], now), now));
+        assert!(Condition::LostOrDamaged {}.holds(&shipment(&["Exception_012"], now), now));
+        assert!(Condition::ReturnedToSender {}.holds(&shipment(&["Exception_011"], now), now));
         let mut late = shipment(&["InTransit_002"], now - Duration::days(10));
         late.details.order_promised_delivery_date = Some(crate::domain::PromisedDeliveryDate {
             promised_delivery_date: Some((now - Duration::days(3)).date_naive().format("%Y-%m-%d").to_string()),
@@ -404,10 +405,13 @@ mod tests {
             lane_p90: Some(p90),
         };
         slow.edd = Some(crate::domain::edd::ShipmentEdd::starting(estimate));
-        assert!(Condition::BeyondLaneP90.holds(&slow, now));
-        assert!(!Condition::BeyondLaneP90.holds(&slow, now - Duration::days(2)), "on its p90 day it is not late yet");
+        assert!(Condition::BeyondLaneP90 {}.holds(&slow, now));
+        assert!(
+            !Condition::BeyondLaneP90 {}.holds(&slow, now - Duration::days(2)),
+            "on its p90 day it is not late yet"
+        );
         slow.edd.as_mut().expect("estimate").latest.lane_p90 = None;
-        assert!(!Condition::BeyondLaneP90.holds(&slow, now), "no lane history, no rule");
+        assert!(!Condition::BeyondLaneP90 {}.holds(&slow, now), "no lane history, no rule");
     }
 
     #[test]
@@ -417,7 +421,7 @@ mod tests {
         assert_eq!(rule.validate().expect_err("zero").field, "condition.at_least");
         rule.condition = Condition::SubtagIn { subtags: vec![] };
         assert_eq!(rule.validate().expect_err("empty").field, "condition.subtags");
-        rule.condition = Condition::ReturnedToSender;
+        rule.condition = Condition::ReturnedToSender {};
         rule.name = " ".into();
         assert_eq!(rule.validate().expect_err("blank").field, "name");
         let parsed: Result<Condition, _> = serde_json::from_str(r#"{"type": "no_update", "days": 3, "colour": 1}"#);
@@ -425,6 +429,15 @@ mod tests {
         let parsed: Condition =
             serde_json::from_str(r#"{"type": "subtag_in", "subtags": ["Exception_004"]}"#).expect("ok");
         assert_eq!(parsed, Condition::SubtagIn { subtags: vec![Subtag::parse("Exception_004").expect("code")] });
+    }
+
+    #[test]
+    fn a_condition_refuses_fields_its_type_does_not_take() {
+        let read = |json: &str| serde_json::from_str::<Condition>(json);
+        assert_eq!(read(r#"{"type": "customs_hold"}"#).expect("reads"), Condition::CustomsHold {});
+        assert!(read(r#"{"type": "customs_hold", "days": 3}"#).is_err(), "days belongs to other types");
+        assert!(read(r#"{"type": "past_due", "days": 2, "tags": []}"#).is_err());
+        assert_eq!(serde_json::to_string(&Condition::LostOrDamaged {}).expect("json"), r#"{"type":"lost_or_damaged"}"#);
     }
 
     #[test]

@@ -29,10 +29,10 @@ use axum::routing::{get, post};
 use super::{ApiError, openapi};
 use crate::app::{self, Deps};
 
-/// A page size from a `limit` query parameter: `default` when absent, else a whole number from
-/// 1 to `max` (anything else is refused naming `limit`).
+/// A page size from a `limit` query parameter: `default` when absent or empty, else a whole
+/// number from 1 to `max` (anything else is refused naming `limit`).
 fn page_limit(raw: Option<&str>, default: usize, max: usize) -> Result<usize, crate::domain::DomainError> {
-    match raw {
+    match raw.filter(|r| !r.is_empty()) {
         None => Ok(default),
         Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| {
             crate::domain::DomainError::invalid("limit", format!("must be a whole number from 1 to {max}"))

@@ -56,18 +56,16 @@ pub(super) async fn report(
     query: Result<Query<ReportParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let params = query_params(query)?;
+    let table = match params.table.as_deref() {
+        None | Some("reasons") => returns::ReportTable::Reasons,
+        Some("products") => returns::ReportTable::Products,
+        Some(_) => return Err(AppError::from(DomainError::invalid("table", "must be reasons or products")).into()),
+    };
     let (from, to) = returns::period(params.from.as_deref(), params.to.as_deref(), deps.clock.now().date_naive())?;
     let report = returns::returns_report(&deps, &tenant, from, to).await?;
     match params.format.as_deref() {
-        None | Some("json") => Ok(envelope(StatusCode::OK, &report)),
+        None | Some("" | "json") => Ok(envelope(StatusCode::OK, &report)),
         Some("csv") => {
-            let table = match params.table.as_deref() {
-                None | Some("reasons") => returns::ReportTable::Reasons,
-                Some("products") => returns::ReportTable::Products,
-                Some(_) => {
-                    return Err(AppError::from(DomainError::invalid("table", "must be reasons or products")).into());
-                }
-            };
             let csv = returns::report_csv(&report, table)?;
             let mut response = (StatusCode::OK, csv).into_response();
             response.headers_mut().insert(

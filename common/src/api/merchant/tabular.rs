@@ -15,10 +15,10 @@ pub(super) enum Format {
 }
 
 impl Format {
-    /// The `format` parameter: `json` (the default) or `csv`.
+    /// The `format` parameter: `json` (the default, also when empty) or `csv`.
     pub(super) fn parse(raw: Option<&str>) -> Result<Format, ApiError> {
         match raw {
-            None | Some("json") => Ok(Format::Json),
+            None | Some("" | "json") => Ok(Format::Json),
             Some("csv") => Ok(Format::Csv),
             Some(_) => Err(AppError::from(DomainError::invalid("format", "must be json or csv")).into()),
         }
