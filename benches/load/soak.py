@@ -44,6 +44,8 @@ SECRET = b"soak-secret"
 ADMIN = "soak-admin-token"
 SHIPMENTS = 3000
 IMPORT_ROWS = int(os.environ.get("SOAK_IMPORT_ROWS", "20000"))
+IMPORT_SLUG = os.environ.get("SOAK_IMPORT_SLUG", "testing-courier")
+IMPORT_PREFIX = {"testing-courier": "TC-DELIVERED-30-I", "dhl": "JD0146000"}.get(IMPORT_SLUG, "X")
 CONNECTIONS = 48
 STAGES = [("PUP", "Picked up by the carrier"), ("OFD", "Out for delivery"), ("DLV", "Delivered")]
 
@@ -77,7 +79,7 @@ class Server:
              "--webhook-secret", "testing-courier=" + SECRET.decode(), "--admin-token", ADMIN,
              "--outbox", self.outbox, "--public-url", "https://track.example",
              "--page-lookups-per-minute", "1000000000", "--page-views-per-minute", "1000000000",
-             "--webhooks-per-minute", "1000000000"],
+             "--webhooks-per-minute", "1000000000"] + os.environ.get("SOAK_SERVE_ARGS", "").split(),
             stdout=self.log, stderr=self.log)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -280,7 +282,7 @@ def main():
         cursor = page["pagination"]["next_cursor"]
     print(f"== {SHIPMENTS} shipments created and settled in {time.time() - began:.1f} s", flush=True)
 
-    rows = "".join(json.dumps({"tracking_number": f"TC-DELIVERED-30-I{r:07d}", "slug": "testing-courier"}) + "\n"
+    rows = "".join(json.dumps({"tracking_number": f"{IMPORT_PREFIX}{r:07d}", "slug": IMPORT_SLUG}) + "\n"
                    for r in range(IMPORT_ROWS))
     status, data = call(server.port, "POST", "/porchlight/v1/imports", key, rows.encode(),
                         {"content-type": "application/x-ndjson"})
