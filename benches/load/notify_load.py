@@ -90,7 +90,10 @@ def push(i):
 
 
 async def read_response(reader):
+    """One HTTP/1.1 response on a keep-alive connection: its status (the body is read past)."""
     status_line = await reader.readline()
+    if not status_line:
+        raise asyncio.IncompleteReadError(b"", None)
     length = 0
     while True:
         line = await reader.readline()

@@ -40,6 +40,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from notify_load import read_response
+
 SECRET = b"soak-secret"
 ADMIN = "soak-admin-token"
 SHIPMENTS = 3000
@@ -239,22 +241,6 @@ class Load:
                 writer.close()
 
         await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
-
-
-async def read_response(reader):
-    status_line = await reader.readline()
-    if not status_line:
-        raise asyncio.IncompleteReadError(b"", None)
-    length = 0
-    while True:
-        line = await reader.readline()
-        if line in (b"\r\n", b""):
-            break
-        name, _, value = line.decode().partition(":")
-        if name.lower() == "content-length":
-            length = int(value)
-    await reader.readexactly(length)
-    return int(status_line.split()[1])
 
 
 def percentile(values, q):

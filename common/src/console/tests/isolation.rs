@@ -4,43 +4,13 @@
 //! unchanged. A's resources are the API matrix's (`testkit::isolation`), plus an API key and a
 //! team member.
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
-use serde_json::Value;
-use tower::ServiceExt;
+use axum::http::{Method, StatusCode};
 
 use super::{Harness, PASSWORD};
 use crate::app::team::{Actor, NewMember, add_member};
 use crate::domain::Role;
-use crate::testkit::isolation::{Caller, Merchants};
+use crate::testkit::isolation::{Caller, Merchants, RouterCaller};
 use crate::testkit::routes::routes_in;
-
-struct Api<'a>(&'a Harness);
-
-impl Caller for Api<'_> {
-    fn call(
-        &self,
-        key: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> impl Future<Output = (StatusCode, Value)> + Send {
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("as-api-key", key)
-            .body(body.map_or(Body::empty(), |b| Body::from(b.to_string())))
-            .expect("request");
-        let router = self.0.router.clone();
-        async move {
-            let response = router.oneshot(request).await.expect("infallible");
-            let status = response.status();
-            let bytes = response.into_body().collect().await.expect("body").to_bytes();
-            (status, serde_json::from_slice(&bytes).unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into()))
-        }
-    }
-}
 
 /// Path parameters that name B's own pages, not A's resources, and the sign-in link's token
 /// (a page for visitors who are not signed in).
@@ -49,7 +19,7 @@ const NOT_A_RESOURCE: [&str; 4] = ["{trigger}", "{language}", "/analytics/{file}
 #[tokio::test]
 async fn another_merchants_team_reaches_no_console_page_of_a_merchants() {
     let h = Harness::new().await;
-    let api = Api(&h);
+    let api = RouterCaller(h.router.clone());
     let (_, document) = api.call("", Method::GET, "/openapi.json", None).await;
     let mut merchants = Merchants::new(&h.deps, &api).await;
     merchants.add("api_key", merchants.a_key_id.clone());
