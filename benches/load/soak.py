@@ -340,7 +340,15 @@ def main():
 
     settled = wait_settled(server.port)
     print(f"== queues drained: {settled}", flush=True)
-    time.sleep(5)
+    # Messages a killed process had leased come back when their lease runs out: wait until the
+    # outbox has not grown for 30 s (at most 5 minutes).
+    last, still_since, deadline = -1, time.time(), time.time() + 300
+    while time.time() < deadline and time.time() - still_since < 30:
+        written = sum(1 for entry in os.scandir(server.outbox) if entry.name.endswith(".eml"))
+        if written != last:
+            last, still_since = written, time.time()
+        time.sleep(2)
+    print(f"== outbox settled at {last} emails", flush=True)
     # Every acknowledged push left its checkpoint.
     missing = 0
     print(f"== pushes: {sum(len(s) for s in load.acked.values())} distinct stages acknowledged over "
