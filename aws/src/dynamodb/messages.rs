@@ -228,4 +228,21 @@ impl MessageLedger for DynamoStore {
         entries.sort_by(|a, b| (a.planned_at, &a.id).cmp(&(b.planned_at, &b.id)));
         Ok(entries)
     }
+
+    async fn erase_recipient(&self, tenant: &TenantId, shipment: &ShipmentId, id: &str) -> Result<(), StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(tenant_pk(tenant)))
+            .key("SK", s(message_sk(shipment, id)))
+            .condition_expression("attribute_exists(PK)")
+            .update_expression("SET recipient = :erased")
+            .expression_attribute_values(":erased", s(""));
+        match refused_as(update.send().await, StoreError::Conflict) {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict) => Err(StoreError::NotFound),
+            Err(other) => Err(other),
+        }
+    }
 }

@@ -449,6 +449,24 @@ impl WebhookStore for DynamoStore {
         Ok(deliveries)
     }
 
+    async fn replace_event_body(&self, tenant: &TenantId, event_id: &str, body: &[u8]) -> Result<(), StoreError> {
+        let deflated = miniz_oxide::deflate::compress_to_vec(body, 6);
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(tenant_pk(tenant)))
+            .key("SK", s(event_sk(event_id)))
+            .condition_expression("attribute_exists(PK)")
+            .update_expression("SET body = :body")
+            .expression_attribute_values(":body", AttributeValue::B(Blob::new(deflated)));
+        match refused_as(update.send().await, StoreError::Conflict) {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict) => Err(StoreError::NotFound),
+            Err(other) => Err(other),
+        }
+    }
+
     async fn subject_events(
         &self,
         tenant: &TenantId,

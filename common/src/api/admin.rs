@@ -50,8 +50,25 @@ async fn authenticate(State(deps): State<Deps>, request: Request, next: Next) ->
 #[derive(Deserialize, Default)]
 struct Page {
     queue: Option<String>,
-    after: Option<u64>,
-    limit: Option<usize>,
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+/// A whole-number query value: `default` when absent or empty (as every query value of the
+/// APIs reads), else a number in `range`, anything else refused naming the parameter.
+fn whole_number<T>(name: &str, raw: Option<&str>, default: T, range: std::ops::RangeInclusive<T>) -> Result<T, ApiError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    match raw.filter(|raw| !raw.is_empty()) {
+        None => Ok(default),
+        Some(raw) => raw.parse::<T>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+            ApiError::bad_request(
+                4008,
+                format!("{name} must be a whole number from {} to {}", range.start(), range.end()),
+            )
+        }),
+    }
 }
 
 /// The `queue` parameter: a queue's name, `carrier-updates` when absent.
@@ -69,11 +86,9 @@ async fn list_quarantine(
 ) -> Result<Response, ApiError> {
     let page = crate::api::query_params(page)?;
     let queue = queue(page.queue.as_deref())?;
-    let limit = page.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request(4008, "limit must be a whole number from 1 to 500"));
-    }
-    let letters = operator::dead_letters(&deps, queue, page.after.unwrap_or(0), limit).await?;
+    let limit = whole_number("limit", page.limit.as_deref(), 50, 1..=500)?;
+    let after = whole_number("after", page.after.as_deref(), 0, 0..=u64::MAX)?;
+    let letters = operator::dead_letters(&deps, queue, after, limit).await?;
     let messages: Vec<_> = letters
         .iter()
         .map(|letter| {

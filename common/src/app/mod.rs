@@ -19,6 +19,7 @@ pub mod operator;
 pub mod orders;
 pub mod pages;
 pub mod pipeline;
+pub mod privacy;
 pub mod reports;
 pub mod returns;
 pub mod rotation;

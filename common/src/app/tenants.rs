@@ -30,9 +30,15 @@ fn digest(secret: &str) -> [u8; 32] {
 
 /// Creates a tenant named `name` (1 to 200 characters) and its first API key.
 pub async fn create_tenant(deps: &Deps, name: &str) -> Result<(Tenant, ApiKey), AppError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
+    if name.chars().count() > 200 {
         return Err(DomainError::invalid("name", "must be 1 to 200 characters").into());
+    }
+    if name.chars().any(char::is_control) {
+        return Err(DomainError::invalid("name", "must not hold control characters").into());
+    }
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(DomainError::invalid("name", "must hold more than spaces").into());
     }
     let tenant = Tenant { id: TenantId::random(), name: name.to_owned(), created_at: deps.clock.now() };
     deps.tenants.create_tenant(&tenant).await?;

@@ -183,4 +183,8 @@ pub trait MessageLedger: Send + Sync {
     /// A shipment's messages, earliest planned first.
     async fn shipment_messages(&self, tenant: &TenantId, shipment: &ShipmentId)
     -> Result<Vec<LedgerEntry>, StoreError>;
+    /// Blanks a message's recipient (a shopper's erasure or the personal-data retention); the
+    /// entry, its id and its state stay, so that it is never sent again. `NotFound` if the
+    /// tenant has no such message.
+    async fn erase_recipient(&self, tenant: &TenantId, shipment: &ShipmentId, id: &str) -> Result<(), StoreError>;
 }

@@ -205,4 +205,7 @@ pub trait WebhookStore: Send + Sync {
     ) -> Result<Vec<WebhookEventRecord>, StoreError>;
     /// The tenant's deliveries among `ids` (at most 100), those that exist, in no promised order.
     async fn deliveries(&self, tenant: &TenantId, ids: &[String]) -> Result<Vec<Delivery>, StoreError>;
+    /// Replaces a recorded event's body (personal data redacted from it); deliveries still
+    /// due send the new body. `NotFound` if the tenant has no such event.
+    async fn replace_event_body(&self, tenant: &TenantId, event_id: &str, body: &[u8]) -> Result<(), StoreError>;
 }

@@ -187,13 +187,13 @@ impl Resources {
     }
 }
 
-fn id_in(answer: &Value) -> String {
+pub(crate) fn id_in(answer: &Value) -> String {
     let data = &answer["data"];
     let nested = data.as_object().and_then(|o| o.values().find_map(|v| v["id"].as_str()));
     data["id"].as_str().or(nested).unwrap_or_else(|| panic!("an id in {answer}")).to_owned()
 }
 
-async fn made(caller: &impl Caller, key: &str, path: &str, body: Value) -> Value {
+pub(crate) async fn made(caller: &impl Caller, key: &str, path: &str, body: Value) -> Value {
     let (status, answer) = caller.call(key, Method::POST, path, Some(body)).await;
     assert!(status.is_success(), "A's {path}: {status} {answer}");
     answer

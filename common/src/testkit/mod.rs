@@ -10,6 +10,7 @@ mod exceptions;
 pub mod isolation;
 mod messages;
 mod orders;
+pub mod privacy;
 mod returns;
 pub mod routes;
 mod settings;

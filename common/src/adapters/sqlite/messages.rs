@@ -176,4 +176,18 @@ impl MessageLedger for SqliteStore {
         })
         .await
     }
+
+    async fn erase_recipient(&self, tenant: &TenantId, shipment: &ShipmentId, id: &str) -> Result<(), StoreError> {
+        let (tenant, shipment, id) = (tenant.clone(), shipment.clone(), id.to_owned());
+        self.write(move |tx| {
+            let changed = execute(
+                tx,
+                "UPDATE messages SET recipient = '' WHERE tenant_id = ?1 AND shipment_id = ?2 AND id = ?3",
+                params![tenant.as_str(), shipment.as_str(), id],
+            )
+            .map_err(unavailable)?;
+            if changed == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+        })
+        .await
+    }
 }

@@ -315,6 +315,20 @@ impl WebhookStore for SqliteStore {
         .await
     }
 
+    async fn replace_event_body(&self, tenant: &TenantId, event_id: &str, body: &[u8]) -> Result<(), StoreError> {
+        let (tenant, event_id, body) = (tenant.clone(), event_id.to_owned(), body.to_vec());
+        self.write(move |tx| {
+            let changed = execute(
+                tx,
+                "UPDATE webhook_events SET body = ?3 WHERE tenant_id = ?1 AND event_id = ?2",
+                params![tenant.as_str(), event_id, body],
+            )
+            .map_err(unavailable)?;
+            if changed == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+        })
+        .await
+    }
+
     async fn deliveries(&self, tenant: &TenantId, ids: &[String]) -> Result<Vec<Delivery>, StoreError> {
         let tenant = tenant.clone();
         let ids = serde_json::to_string(&ids[..ids.len().min(100)]).map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -13,6 +13,7 @@ mod imports;
 mod notification_rules;
 mod orders;
 mod pages;
+mod privacy;
 mod reports;
 mod returns;
 mod suppressions;
@@ -138,6 +139,8 @@ pub fn merchant_router(deps: Deps) -> Router {
         .route("/exceptions/{id}", get(exceptions::get_case).patch(exceptions::change_case))
         .route("/orders", get(orders::list).post(orders::upsert))
         .route("/orders/{id}", get(orders::get))
+        .route("/privacy/exports", post(privacy::export))
+        .route("/privacy/erasures", post(privacy::erase))
         .route("/return-policy", get(returns::get_policy).put(returns::put_policy))
         .route("/returns/report", get(returns::report))
         .route("/suppressions", get(suppressions::list).post(suppressions::create))

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::api::wire::timestamp;
+use crate::api::wire::{order_json, timestamp};
 use crate::api::{ApiError, envelope, parse_body};
 use crate::app::orders::{self, MAX_PAGE, OrderWrite};
 use crate::app::{AppError, Deps};
@@ -41,23 +41,6 @@ async fn order_with_shipments(deps: &Deps, order: &Order) -> Result<Value, AppEr
         })
         .collect();
     Ok(value)
-}
-
-fn order_json(order: &Order) -> Value {
-    json!({
-        "id": order.id,
-        "external_id": order.external_id,
-        "store": order.store,
-        "order_number": order.order_number,
-        "placed_at": order.placed_at.map(timestamp),
-        "fulfilled_at": order.fulfilled_at.map(timestamp),
-        "customer": order.customer,
-        "shipping_address": order.shipping_address,
-        "currency": order.currency,
-        "items": order.items,
-        "created_at": timestamp(order.created_at),
-        "updated_at": timestamp(order.updated_at),
-    })
 }
 
 pub(super) async fn list(

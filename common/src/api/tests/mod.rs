@@ -596,6 +596,7 @@ mod isolation;
 mod openapi;
 mod operator;
 mod orders;
+mod privacy;
 mod rate_limit;
 mod returns;
 mod route_table;

@@ -539,3 +539,21 @@ pub fn exception_case_json(case: &crate::ports::ExceptionCase) -> serde_json::Va
         "reopened_count": case.reopened,
     })
 }
+
+/// An order as `/porchlight/v1/orders` answers it (without its trackings and eligibility).
+pub fn order_json(order: &crate::domain::Order) -> serde_json::Value {
+    serde_json::json!({
+        "id": order.id,
+        "external_id": order.external_id,
+        "store": order.store,
+        "order_number": order.order_number,
+        "placed_at": order.placed_at.map(timestamp),
+        "fulfilled_at": order.fulfilled_at.map(timestamp),
+        "customer": order.customer,
+        "shipping_address": order.shipping_address,
+        "currency": order.currency,
+        "items": order.items,
+        "created_at": timestamp(order.created_at),
+        "updated_at": timestamp(order.updated_at),
+    })
+}

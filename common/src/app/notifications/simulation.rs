@@ -94,6 +94,9 @@ impl MessageLedger for CrashingLedger {
     ) -> Result<Vec<LedgerEntry>, StoreError> {
         self.inner.shipment_messages(tenant, shipment).await
     }
+    async fn erase_recipient(&self, tenant: &TenantId, shipment: &ShipmentId, id: &str) -> Result<(), StoreError> {
+        self.inner.erase_recipient(tenant, shipment, id).await
+    }
 }
 
 /// The outbox, with a dispatcher that crashes right after one send in [`CRASH_ONE_IN`], before
