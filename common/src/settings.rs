@@ -39,6 +39,9 @@ pub mod var {
     pub const POLL_INTERVALS: &str = "PORCHLIGHT_POLL_INTERVALS";
     /// Days a finished shipment is kept after its last change; unset keeps everything.
     pub const RETENTION_DAYS: &str = "PORCHLIGHT_RETENTION_DAYS";
+    /// Days a finished shipment keeps its shoppers' personal fields after its last change;
+    /// unset keeps them as long as the shipment.
+    pub const PERSONAL_DATA_DAYS: &str = "PORCHLIGHT_PERSONAL_DATA_DAYS";
     /// The address shoppers reach the tracking pages at (`https://track.example.com`).
     pub const PUBLIC_URL: &str = "PORCHLIGHT_PUBLIC_URL";
     /// Tracking page lookups one client address may make per minute.
@@ -133,6 +136,10 @@ pub struct Settings {
     pub poll_policy: PollPolicy,
     /// `PORCHLIGHT_RETENTION_DAYS`: how long a finished shipment is kept after its last change.
     pub retention: Option<Duration>,
+    /// `PORCHLIGHT_PERSONAL_DATA_DAYS`: how long a finished shipment keeps its shoppers'
+    /// personal fields after its last change (`app::privacy::expire_personal_data`); no longer
+    /// than `retention`.
+    pub personal_data_retention: Option<Duration>,
     /// `PORCHLIGHT_PUBLIC_URL`: the origin (scheme, host, optional port and path prefix, no
     /// trailing slash) tracking page links are built from; without it trackings carry none.
     pub public_url: Option<String>,
@@ -166,6 +173,7 @@ impl Default for Settings {
             poll_batch: DEFAULT_POLL_BATCH as usize,
             poll_policy: PollPolicy::default(),
             retention: None,
+            personal_data_retention: None,
             public_url: None,
             page_lookups_per_minute: DEFAULT_PAGE_LOOKUPS_PER_MINUTE as u32,
             console_sign_ins_per_minute: DEFAULT_CONSOLE_SIGN_INS_PER_MINUTE as u32,
@@ -197,6 +205,18 @@ impl Settings {
                     .ok_or_else(|| invalid(name, "must be a whole number above 0")),
             }
         };
+        let days = |name: &'static str| -> Result<Option<Duration>, SettingsError> {
+            match var(name) {
+                None => Ok(None),
+                Some(_) => Ok(Some(Duration::days(i64::try_from(number(name, 1)?).unwrap_or(i64::MAX)))),
+            }
+        };
+        let (retention, personal_data_retention) = (days(var::RETENTION_DAYS)?, days(var::PERSONAL_DATA_DAYS)?);
+        if let (Some(all), Some(personal)) = (retention, personal_data_retention)
+            && personal > all
+        {
+            return Err(invalid(var::PERSONAL_DATA_DAYS, format!("must not exceed {}", var::RETENTION_DAYS)));
+        }
         let carriers = CarrierRegistry::standard();
         let previous = var(var::PREVIOUS_SECRET_KEYS).unwrap_or_default();
         let previous: Vec<&str> = previous.split(',').map(str::trim).filter(|k| !k.is_empty()).collect();
@@ -242,10 +262,8 @@ impl Settings {
             ),
             poll_batch: usize::try_from(number(var::POLL_BATCH, DEFAULT_POLL_BATCH)?).unwrap_or(usize::MAX),
             poll_policy,
-            retention: match var(var::RETENTION_DAYS) {
-                None => None,
-                Some(_) => Some(Duration::days(i64::try_from(number(var::RETENTION_DAYS, 1)?).unwrap_or(i64::MAX))),
-            },
+            retention,
+            personal_data_retention,
             public_url: var(var::PUBLIC_URL).map(|url| public_url(&url)).transpose()?,
             page_lookups_per_minute: u32::try_from(number(
                 var::PAGE_LOOKUPS_PER_MINUTE,

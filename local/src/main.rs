@@ -113,6 +113,9 @@ enum Command {
     /// Write a merchant's trackings out as CSV (the columns an import reads).
     #[command(subcommand)]
     Export(commands::export::ExportCommand),
+    /// A shopper's data: export it, erase it; expire personal fields of finished trackings.
+    #[command(subcommand)]
+    Privacy(commands::privacy::PrivacyCommand),
     /// Copy the database into a new file, consistent as of one moment, while serve may run.
     Backup {
         /// The new file (never overwritten).
@@ -235,6 +238,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Export(command) => {
             let deps = connect(&cli.db, Open::Existing, given)?;
             commands::export::run(&deps, command).await
+        }
+        Command::Privacy(command) => {
+            let deps = connect(&cli.db, Open::Existing, given)?;
+            commands::privacy::run(&deps, command).await
         }
         Command::Connectors(command) => {
             // A backfill calls the store's API as webhooks are sent: private addresses only

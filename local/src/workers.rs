@@ -20,7 +20,8 @@
 //!   expiry of approved returns whose items never shipped (`exception-detector` on its
 //!   schedule);
 //! - the hourly purge of webhook history past 30 days and, with a retention, of finished
-//!   shipments past it (the table's TTL on AWS).
+//!   shipments past it (the table's TTL on AWS), and with a personal-data retention, of
+//!   finished shipments' shoppers' fields (`report-generator`'s daily run on AWS).
 //!
 //! All stop when the `stopped` signal turns true, finishing the round in hand.
 
@@ -67,7 +68,7 @@ pub fn spawn(
         tokio::spawn(scan_exceptions(deps.clone(), store.clone(), stopped.clone())),
         tokio::spawn(poll(deps.clone(), poll_every, settings.poll_batch, stopped.clone())),
     ];
-    tasks.push(tokio::spawn(purge(deps, store, settings.retention, stopped)));
+    tasks.push(tokio::spawn(purge(deps, store, settings.retention, settings.personal_data_retention, stopped)));
     async move {
         for task in tasks {
             let _ = task.await;
@@ -246,6 +247,7 @@ async fn purge(
     deps: Deps,
     store: SqliteStore,
     retention: Option<chrono::Duration>,
+    personal_data_retention: Option<chrono::Duration>,
     mut stopped: watch::Receiver<bool>,
 ) {
     loop {
@@ -256,6 +258,11 @@ async fn purge(
             .await;
         if let Some(retention) = retention {
             purge_all("finished shipments", || store.purge_finished(now - retention, PURGE_BATCH)).await;
+        }
+        if let Some(personal) = personal_data_retention
+            && let Err(error) = porchlight::app::privacy::expire_personal_data_everywhere(&deps, now - personal).await
+        {
+            tracing::warn!(error = %error, "personal data retention failed; the next run tries again");
         }
         if idle(&mut stopped, PURGE_EVERY).await {
             break;

@@ -11,6 +11,7 @@ pub mod import;
 pub mod notification_rules;
 pub mod notifications;
 pub mod orders;
+pub mod privacy;
 pub mod quarantine;
 pub mod reports;
 pub mod returns;

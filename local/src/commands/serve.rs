@@ -54,6 +54,10 @@ pub struct ServeArgs {
     /// Days a finished shipment is kept after its last change; unset keeps everything.
     #[arg(long, env = "PORCHLIGHT_RETENTION_DAYS")]
     retention_days: Option<String>,
+    /// Days a finished shipment keeps its shoppers' names, contacts and street address after
+    /// its last change (at most --retention-days); unset keeps them with the shipment.
+    #[arg(long, env = "PORCHLIGHT_PERSONAL_DATA_DAYS")]
+    personal_data_days: Option<String>,
     /// Where shoppers reach the tracking pages, for the links in tracking answers
     /// [default: http://<listen address>].
     #[arg(long, env = "PORCHLIGHT_PUBLIC_URL")]
@@ -112,6 +116,7 @@ impl ServeArgs {
             var::POLL_INTERVALS => list(&self.poll_intervals),
             var::CARRIER_TIMEOUT => self.carrier_timeout.clone(),
             var::RETENTION_DAYS => self.retention_days.clone(),
+            var::PERSONAL_DATA_DAYS => self.personal_data_days.clone(),
             var::PUBLIC_URL => self.public_url.clone(),
             var::PAGE_LOOKUPS_PER_MINUTE => self.page_lookups_per_minute.clone(),
             var::CONSOLE_SIGN_INS_PER_MINUTE => self.console_sign_ins_per_minute.clone(),
@@ -138,6 +143,7 @@ pub fn name_the_flag(error: SettingsError) -> anyhow::Error {
             var::POLL_INTERVALS => "--poll-interval",
             var::CARRIER_TIMEOUT => "--carrier-timeout",
             var::RETENTION_DAYS => "--retention-days",
+            var::PERSONAL_DATA_DAYS => "--personal-data-days",
             var::PUBLIC_URL => "--public-url",
             var::PAGE_LOOKUPS_PER_MINUTE => "--page-lookups-per-minute",
             var::CONSOLE_SIGN_INS_PER_MINUTE => "--console-sign-ins-per-minute",

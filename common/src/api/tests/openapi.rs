@@ -76,6 +76,8 @@ async fn the_openapi_document_describes_every_route() {
         ("/porchlight/v1/orders", "get"),
         ("/porchlight/v1/orders", "post"),
         ("/porchlight/v1/orders/{id}", "get"),
+        ("/porchlight/v1/privacy/exports", "post"),
+        ("/porchlight/v1/privacy/erasures", "post"),
         ("/porchlight/v1/return-policy", "get"),
         ("/porchlight/v1/return-policy", "put"),
         ("/porchlight/v1/returns/report", "get"),
