@@ -55,8 +55,9 @@ DYNAMODB_ACTIONS = {
     # The pages' forms: shipments subscribed to, returns created (a transaction of puts and
     # an update), messages and webhook deliveries planned; lookups read.
     "PageFormsFunction": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
-    # Tenants, settings and rollups read; the reports' emails planned (conditional puts).
-    "ReportGeneratorFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+    # Tenants, settings and rollups read; the reports' emails planned (conditional puts); the
+    # personal-data retention's shipments rewritten, recipients blanked, events rewritten.
+    "ReportGeneratorFunction": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
     # Import jobs read and saved; trackings inserted and updated with their lookup items.
     "HistoryImporterFunction": READ_WRITE,
     # The console: members added and removed with their email items (transactions, a

@@ -203,10 +203,21 @@ pub async fn dispatch_webhooks(runtime: &Runtime, _event: serde_json::Value) -> 
 
 /// `report-generator`: a scheduled event runs the weekly reports that came due; an event
 /// naming `tenant_id`, `from` and `to` (`YYYY-MM-DD`) builds that merchant's report over
-/// those days.
+/// those days; `{"task": "expire_personal_data"}` (its daily schedule) runs the
+/// personal-data retention, when one is set.
 pub async fn generate_reports(runtime: &Runtime, event: serde_json::Value) -> Result<(), FunctionError> {
     let deps = &runtime.deps;
     let text = |field: &str| event.get(field).and_then(serde_json::Value::as_str).map(str::to_owned);
+    if text("task").as_deref() == Some("expire_personal_data") {
+        let Some(retention) = runtime.personal_data_retention else { return Ok(()) };
+        let erased = app::privacy::expire_personal_data_everywhere(deps, deps.clock.now() - retention).await?;
+        tracing::info!(
+            trackings = erased.trackings,
+            notifications = erased.notifications,
+            "personal data retention ran"
+        );
+        return Ok(());
+    }
     if let Some(tenant) = text("tenant_id") {
         let tenant = porchlight::domain::TenantId::parse(&tenant).map_err(app::AppError::from)?;
         let today = deps.clock.now().date_naive();

@@ -34,6 +34,9 @@ pub struct Runtime {
     pub poll_batch: usize,
     /// How often the poll schedule runs.
     pub poll_every: chrono::Duration,
+    /// How long finished shipments keep their shoppers' personal fields (`None`: as long as
+    /// the shipment).
+    pub personal_data_retention: Option<chrono::Duration>,
     /// The message ledger (on the table).
     pub ledger: Arc<DynamoStore>,
     /// Email and SMS senders.
@@ -80,6 +83,7 @@ impl Runtime {
             limiters,
             poll_batch: settings.poll_batch,
             poll_every: settings.poll_every,
+            personal_data_retention: settings.personal_data_retention,
             ledger,
             messenger,
         }
