@@ -52,12 +52,10 @@ impl std::fmt::Debug for Shopper {
 }
 
 impl Shopper {
-    /// From a request's `email` or `phone` (exactly one of them).
+    /// From a request's `email` or `phone` (exactly one of them; an empty one is given, and
+    /// refused as no address).
     pub fn parse(email: Option<&str>, phone: Option<&str>) -> Result<Shopper, DomainError> {
-        fn given(value: Option<&str>) -> Option<&str> {
-            value.map(str::trim).filter(|v| !v.is_empty())
-        }
-        match (given(email), given(phone)) {
+        match (email, phone) {
             (Some(email), None) => match Contact::email(email)? {
                 contact @ Contact::Email(_) => Ok(Shopper::Email(contact.key())),
                 Contact::Sms(_) => unreachable!("an email contact"),
