@@ -159,9 +159,9 @@ pub fn name_the_flag(error: SettingsError) -> anyhow::Error {
 
 /// Serves until SIGINT or SIGTERM, then finishes the requests and worker rounds in hand.
 pub async fn run(db: &Path, store: SqliteStore, settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
-    let released = store.release_all_leases().await.context("recovering the queue")?;
+    let released = store.release_all_leases().await.context("recovering the queue, the ledger and the deliveries")?;
     if released > 0 {
-        tracing::info!(released, "queue messages leased by a previous process released");
+        tracing::info!(released, "leases held by a previous process released");
     }
     let mut deps = crate::wire(db, store.clone(), &settings)?;
     if deps.public_url.is_none() {

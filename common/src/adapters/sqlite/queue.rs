@@ -9,17 +9,34 @@ use super::{SqliteStore, execute, from_micros, micros, unavailable};
 use crate::ports::{DeadLetter, QueueName, Received, StoreError, WorkQueue};
 
 impl SqliteStore {
-    /// Makes every leased queue message visible again. The embedded runtime is its queue's only
-    /// consumer, so at start whatever is leased was leased by a process that died; waiting for
-    /// those leases to run out would only delay recovery. Returns how many were released.
+    /// Releases every lease: queue messages visible again, planned messages and pending
+    /// webhook deliveries free to be leased. The embedded runtime is the only consumer of all
+    /// three, so at start whatever is leased was leased by a process that died; waiting for
+    /// those leases to run out (five minutes for messages) would only delay recovery. Messages
+    /// and deliveries are sent idempotently by their ids, so one the dead process had handed on
+    /// is not sent twice. Returns how many were released.
     pub async fn release_all_leases(&self) -> Result<usize, StoreError> {
         self.write(|tx| {
             let now = micros(Utc::now());
-            execute(tx,
+            let queued = execute(
+                tx,
                 "UPDATE queue_messages SET visible_at = ?1 WHERE dead_at IS NULL AND visible_at > ?1 AND receive_count > 0",
                 params![now],
             )
-            .map_err(unavailable)
+            .map_err(unavailable)?;
+            let messages = execute(
+                tx,
+                "UPDATE messages SET lease_until = NULL WHERE state = 'planned' AND lease_until > ?1",
+                params![now],
+            )
+            .map_err(unavailable)?;
+            let deliveries = execute(
+                tx,
+                "UPDATE webhook_deliveries SET lease_until = NULL WHERE state = 'pending' AND lease_until > ?1",
+                params![now],
+            )
+            .map_err(unavailable)?;
+            Ok(queued + messages + deliveries)
         })
         .await
     }
@@ -176,17 +193,37 @@ impl WorkQueue for SqliteStore {
 
 #[cfg(test)]
 mod recovery_tests {
+    use chrono::{Duration, Utc};
+
     use super::super::SqliteStore;
-    use crate::ports::{QueueName, WorkQueue};
+    use crate::domain::{Channel, Language, ShipmentId, TenantId, Trigger};
+    use crate::ports::{LedgerEntry, MessageLedger, QueueName, WorkQueue};
 
     #[tokio::test]
     async fn leases_of_a_dead_consumer_are_released_at_start() {
         let store = SqliteStore::in_memory().expect("store");
         store.send_batch(QueueName::CarrierUpdates, &[b"a".to_vec(), b"b".to_vec()]).await.expect("sent");
-        let leased = store.receive(QueueName::CarrierUpdates, 1, chrono::Duration::hours(1)).await.expect("leased");
+        let leased = store.receive(QueueName::CarrierUpdates, 1, Duration::hours(1)).await.expect("leased");
         assert_eq!(leased.len(), 1);
-        assert_eq!(store.release_all_leases().await.expect("released"), 1);
-        let all = store.receive(QueueName::CarrierUpdates, 10, chrono::Duration::hours(1)).await.expect("received");
+        let now = Utc::now();
+        let message = LedgerEntry::planned(
+            TenantId::random(),
+            ShipmentId::random(),
+            Trigger::Delivered,
+            Channel::Email,
+            "ann@example.com".to_owned(),
+            Language::En,
+            now - Duration::minutes(1),
+            now - Duration::minutes(1),
+        );
+        store.plan(&message).await.expect("planned");
+        assert_eq!(store.lease_due(now, Duration::minutes(5), 10).await.expect("leased").len(), 1);
+        assert!(store.lease_due(now, Duration::minutes(5), 10).await.expect("none").is_empty(), "held");
+
+        assert_eq!(store.release_all_leases().await.expect("released"), 2, "the queue's and the ledger's");
+        let all = store.receive(QueueName::CarrierUpdates, 10, Duration::hours(1)).await.expect("received");
         assert_eq!(all.len(), 2, "the leased one is back");
+        let again = store.lease_due(Utc::now(), Duration::minutes(5), 10).await.expect("leased");
+        assert_eq!(again.len(), 1, "the message the dead process held is due again at once");
     }
 }
