@@ -19,7 +19,7 @@ and started again on the same file at once.
 Afterwards it waits for the queues to drain and checks: every push answered 200 left its
 checkpoint on its shipment; every shopper has exactly one email per status reached (none lost,
 none twice); the import job finished with every row. Prints per minute the operations, errors,
-p50/p99 latency and serve's resident memory, then the verdicts. Exits 1 on any failure.
+p50/p99 latency and serve's resident memory (anonymous: not the mapped database file), then the verdicts. Exits 1 on any failure.
 
 Usage: soak.py BIN WORKDIR MINUTES RATE KILLS
 """
@@ -101,10 +101,12 @@ class Server:
         self.process.wait(timeout=30)
 
     def rss_mb(self):
+        """Serve's own resident memory (RssAnon): without the database pages its readers map,
+        which are the operating system's file cache and grow with the file, not with serve."""
         try:
             with open(f"/proc/{self.process.pid}/status") as status:
                 for line in status:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith("RssAnon:"):
                         return int(line.split()[1]) / 1024
         except OSError:
             return None
@@ -313,7 +315,7 @@ def main():
           f"{len(restarts)} kill -9 and restarts (each back in "
           f"{max((d for _, d in restarts), default=0) * 1000:.0f} ms at most)", flush=True)
 
-    print("minute  ops    errors  refused  p50 ms  p99 ms  RSS MB (min-max)")
+    print("minute  ops    errors  refused  p50 ms  p99 ms  RssAnon MB (min-max)")
     by_minute = collections.defaultdict(list)
     for at, kind, status, latency in load.results:
         by_minute[int(at // 60)].append((kind, status, latency))

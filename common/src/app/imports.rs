@@ -7,7 +7,7 @@
 //! has takes only the checkpoints it lacks, and is not written at all when it lacks none.
 
 use chrono::{DateTime, Utc};
-use futures_util::future::join_all;
+use futures_util::stream::{self, StreamExt};
 
 use super::trackings::{apply_change, new_shipment};
 use super::{AppError, Deps, NewTracking};
@@ -53,6 +53,9 @@ enum Outcome {
 /// Lines stored at once (and per round of [`import_all`], whose progress moves this often):
 /// enough to keep the embedded store's group commits full.
 pub const ROUND: usize = 2048;
+/// Lines of a round being stored at once: enough to fill the embedded store's group commits,
+/// few enough that a running import leaves room for every other request's reads and writes.
+const IN_FLIGHT: usize = 128;
 
 /// Imports `lines` (each numbered, read or not) for `tenant`, all at once, into `tally`. A
 /// line that fails is recorded and the others go on; only a store that fails stops the import
@@ -64,7 +67,7 @@ pub async fn import_lines(
     lines: Vec<(u64, Result<HistoryRecord, LineError>)>,
     tally: &mut ImportTally,
 ) -> Result<(), AppError> {
-    let results = join_all(lines.into_iter().map(|(line, record)| async move {
+    let results: Vec<_> = stream::iter(lines.into_iter().map(|(line, record)| async move {
         let outcome = match record {
             Ok(mut record) => {
                 let line_of_order = order_lines::take(&mut record);
@@ -74,6 +77,8 @@ pub async fn import_lines(
         };
         (line, outcome.map_err(Err))
     }))
+    .buffered(IN_FLIGHT)
+    .collect()
     .await;
     let mut store_error = None;
     let mut orders = order_lines::OrderLines::default();

@@ -337,6 +337,13 @@ ALTER TABLE shipments ADD COLUMN source TEXT NOT NULL DEFAULT 'api';
 CREATE INDEX shipments_by_source ON shipments (tenant_id, source, created_at DESC, id DESC);
 CREATE INDEX shipments_by_source_updated ON shipments (tenant_id, source, updated_at DESC, id DESC);
 "#,
+    r#"
+-- The poller's cadence part, by cadence and phase, covering: a run reads these index entries,
+-- not every active shipment's row and body (what made a 20,000-tracking import slow serve).
+CREATE INDEX shipments_on_cadence ON shipments (poll_cadence, poll_phase, tenant_id, id)
+    WHERE active = 1 AND next_poll_at IS NULL AND poll_cadence IS NOT NULL;
+CREATE INDEX shipments_polled_at ON shipments (next_poll_at, tenant_id, id) WHERE active = 1 AND next_poll_at IS NOT NULL;
+"#,
 ];
 
 /// The schema version this build migrates to.

@@ -243,30 +243,85 @@ impl ShipmentStore for SqliteStore {
         &self,
         after: DateTime<Utc>,
         until: DateTime<Utc>,
-        _cadences: &[u32],
+        cadences: &[u32],
     ) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
-        // The cadence part reads every active shipment on a cadence (its phase and cadence are
-        // columns): fine for the embedded store's size.
+        // Two reads, each of its covering index: the explicit times that have come, earliest
+        // first; then, per cadence, the phases whose second falls in the window.
         let seconds = crate::domain::seconds_between(after, until);
+        let cadences: Vec<u32> = cadences.to_vec();
         self.read(move |connection| {
-            let mut statement = connection
+            let mut due = Vec::new();
+            let mut explicit = connection
                 .prepare_cached(
-                    "SELECT tenant_id, id FROM shipments WHERE active = 1 AND (
-                         (next_poll_at IS NOT NULL AND next_poll_at <= ?1)
-                         OR (next_poll_at IS NULL AND poll_cadence IS NOT NULL
-                             AND (?3 - poll_phase) / poll_cadence > (?2 - 1 - poll_phase) / poll_cadence))
-                     ORDER BY next_poll_at IS NULL, next_poll_at, tenant_id, id",
+                    "SELECT tenant_id, id FROM shipments INDEXED BY shipments_polled_at
+                     WHERE active = 1 AND next_poll_at IS NOT NULL AND next_poll_at <= ?1
+                     ORDER BY next_poll_at, tenant_id, id",
                 )
                 .map_err(unavailable)?;
-            let rows = statement
-                .query_map(params![micros(until), seconds.start(), seconds.end()], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-                })
+            let rows = explicit
+                .query_map(params![micros(until)], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
                 .map_err(unavailable)?;
-            ids_from_rows(rows)
+            due.extend(ids_from_rows(rows)?);
+            let mut on_cadence = connection
+                .prepare_cached(
+                    "SELECT tenant_id, id FROM shipments INDEXED BY shipments_on_cadence
+                     WHERE active = 1 AND next_poll_at IS NULL AND poll_cadence = ?1
+                       AND poll_phase BETWEEN ?2 AND ?3",
+                )
+                .map_err(unavailable)?;
+            let mut by_cadence = Vec::new();
+            for cadence in cadence_set(connection, &cadences)? {
+                for (low, high) in phase_ranges(cadence, &seconds) {
+                    let rows = on_cadence
+                        .query_map(params![cadence, low, high], |row| {
+                            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                        })
+                        .map_err(unavailable)?;
+                    by_cadence.extend(ids_from_rows(rows)?);
+                }
+            }
+            by_cadence.sort();
+            due.extend(by_cadence);
+            Ok(due)
         })
         .await
     }
+}
+
+/// The cadences to look up: the policy's, and any other a stored shipment still has (one
+/// scheduled before the operator changed the intervals), read from the index's first column.
+fn cadence_set(connection: &rusqlite::Connection, policy: &[u32]) -> Result<Vec<i64>, StoreError> {
+    let mut cadences: Vec<i64> = policy.iter().map(|c| i64::from(*c)).collect();
+    let mut others = connection
+        .prepare_cached(
+            "SELECT DISTINCT poll_cadence FROM shipments INDEXED BY shipments_on_cadence
+             WHERE active = 1 AND next_poll_at IS NULL AND poll_cadence IS NOT NULL
+               AND poll_cadence NOT IN (SELECT value FROM json_each(?1))",
+        )
+        .map_err(unavailable)?;
+    let listed = serde_json::to_string(&cadences).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let rows = others.query_map(params![listed], |row| row.get::<_, i64>(0)).map_err(unavailable)?;
+    for cadence in rows {
+        cadences.push(cadence.map_err(unavailable)?);
+    }
+    cadences.sort_unstable();
+    cadences.dedup();
+    Ok(cadences)
+}
+
+/// The phases (inclusive ranges) of `cadence` whose second falls in `seconds`: a shipment
+/// with phase `p` is due when some second `t` of the window has `t % cadence == p`.
+fn phase_ranges(cadence: i64, seconds: &std::ops::RangeInclusive<i64>) -> Vec<(i64, i64)> {
+    let cadence = cadence.max(1);
+    let (start, end) = (*seconds.start(), *seconds.end());
+    if end < start {
+        return Vec::new();
+    }
+    if end - start + 1 >= cadence {
+        return vec![(0, cadence - 1)];
+    }
+    let (low, high) = (start.rem_euclid(cadence), end.rem_euclid(cadence));
+    if low <= high { vec![(low, high)] } else { vec![(low, cadence - 1), (0, high)] }
 }
 
 impl SqliteStore {
@@ -471,6 +526,23 @@ mod tests {
     use super::*;
     use crate::domain::{CheckpointInput, CheckpointSource, EventTime, ShipmentDetails, Subtag};
     use crate::ports::{ChangeFeed, Tenant, TenantStore};
+
+    #[test]
+    fn phase_ranges_take_exactly_the_phases_the_domain_finds_due() {
+        let base = Utc::now().timestamp();
+        for cadence in [1_u32, 7, 60, 300, 3_600] {
+            for (offset, length) in [(0, 0), (0, 1), (13, 59), (59, 2), (3_599, 3), (5, 3_600), (17, 10_000)] {
+                let after = DateTime::from_timestamp(base + offset, 0).expect("time");
+                let until = after + Duration::seconds(length);
+                let ranges = phase_ranges(i64::from(cadence), &crate::domain::seconds_between(after, until));
+                for phase in 0..cadence {
+                    let taken = ranges.iter().any(|(low, high)| (*low..=*high).contains(&i64::from(phase)));
+                    let due = crate::domain::ticks_between(cadence, phase, after, until);
+                    assert_eq!(taken, due, "cadence {cadence}, window +{offset}s for {length}s, phase {phase}");
+                }
+            }
+        }
+    }
 
     #[tokio::test]
     async fn retention_purges_finished_shipments_only_and_records_their_expiry() {
