@@ -111,7 +111,7 @@ pub struct ShopperData {
     pub orders: Vec<Order>,
     /// Returns filed with the shopper's email.
     pub returns: Vec<Return>,
-    /// Messages sent or planned to the shopper: (tracking id, message).
+    /// Messages sent or planned to the shopper.
     pub messages: Vec<crate::ports::LedgerEntry>,
     /// Webhook events about the trackings and returns above.
     pub webhook_events: Vec<crate::ports::WebhookEventRecord>,
