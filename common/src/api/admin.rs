@@ -54,21 +54,14 @@ struct Page {
     limit: Option<String>,
 }
 
-/// A whole-number query value: `default` when absent or empty (as every query value of the
-/// APIs reads), else a number in `range`, anything else refused naming the parameter.
+/// A whole-number query value (see [`super::body::whole_number`]), refused with the admin
+/// API's query code.
 fn whole_number<T>(name: &str, raw: Option<&str>, default: T, range: std::ops::RangeInclusive<T>) -> Result<T, ApiError>
 where
     T: std::str::FromStr + PartialOrd + std::fmt::Display,
 {
-    match raw.filter(|raw| !raw.is_empty()) {
-        None => Ok(default),
-        Some(raw) => raw.parse::<T>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
-            ApiError::bad_request(
-                4008,
-                format!("{name} must be a whole number from {} to {}", range.start(), range.end()),
-            )
-        }),
-    }
+    super::body::whole_number(name, raw, default, range)
+        .map_err(|e| ApiError::bad_request(4008, format!("{} {}", e.field, e.reason)))
 }
 
 /// The `queue` parameter: a queue's name, `carrier-updates` when absent.

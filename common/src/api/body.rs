@@ -22,6 +22,28 @@ pub(crate) fn query_params<T>(
         .map_err(|e| ApiError::bad_request(4008, format!("query is invalid: {e}")))
 }
 
+/// A whole-number query value: `default` when absent or empty (as every query value of the
+/// APIs reads), else a number in `range`; anything else is refused naming `name`.
+pub(crate) fn whole_number<T>(
+    name: &str,
+    raw: Option<&str>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, crate::domain::DomainError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    match raw.filter(|raw| !raw.is_empty()) {
+        None => Ok(default),
+        Some(raw) => raw.parse::<T>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+            crate::domain::DomainError::invalid(
+                name,
+                format!("must be a whole number from {} to {}", range.start(), range.end()),
+            )
+        }),
+    }
+}
+
 /// Parses a JSON body, naming the offending field on a type error.
 pub(crate) fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
     let body = match body {

@@ -243,12 +243,12 @@ impl ShipmentStore for SqliteStore {
         &self,
         after: DateTime<Utc>,
         until: DateTime<Utc>,
-        cadences: &[u32],
+        _cadences: &[u32],
     ) -> Result<Vec<(TenantId, ShipmentId)>, StoreError> {
         // Two reads, each of its covering index: the explicit times that have come, earliest
-        // first; then, per cadence, the phases whose second falls in the window.
+        // first; then, per cadence, the phases whose second falls in the window. The cadences
+        // come from the index itself (a shipment may keep one the policy no longer lists).
         let seconds = crate::domain::seconds_between(after, until);
-        let cadences: Vec<u32> = cadences.to_vec();
         self.read(move |connection| {
             let mut due = Vec::new();
             let mut explicit = connection
@@ -270,7 +270,7 @@ impl ShipmentStore for SqliteStore {
                 )
                 .map_err(unavailable)?;
             let mut by_cadence = Vec::new();
-            for cadence in cadence_set(connection, &cadences)? {
+            for cadence in stored_cadences(connection)? {
                 for (low, high) in phase_ranges(cadence, &seconds) {
                     let rows = on_cadence
                         .query_map(params![cadence, low, high], |row| {
@@ -288,24 +288,22 @@ impl ShipmentStore for SqliteStore {
     }
 }
 
-/// The cadences to look up: the policy's, and any other a stored shipment still has (one
-/// scheduled before the operator changed the intervals), read from the index's first column.
-fn cadence_set(connection: &rusqlite::Connection, policy: &[u32]) -> Result<Vec<i64>, StoreError> {
-    let mut cadences: Vec<i64> = policy.iter().map(|c| i64::from(*c)).collect();
-    let mut others = connection
+/// Every cadence a shipment on a cadence has (the policy's, and any a shipment scheduled
+/// before the operator changed the intervals still has): one index seek per cadence, never a
+/// walk over the shipments.
+fn stored_cadences(connection: &rusqlite::Connection) -> Result<Vec<i64>, StoreError> {
+    let mut next = connection
         .prepare_cached(
-            "SELECT DISTINCT poll_cadence FROM shipments INDEXED BY shipments_on_cadence
-             WHERE active = 1 AND next_poll_at IS NULL AND poll_cadence IS NOT NULL
-               AND poll_cadence NOT IN (SELECT value FROM json_each(?1))",
+            "SELECT MIN(poll_cadence) FROM shipments INDEXED BY shipments_on_cadence
+             WHERE active = 1 AND next_poll_at IS NULL AND poll_cadence IS NOT NULL AND poll_cadence > ?1",
         )
         .map_err(unavailable)?;
-    let listed = serde_json::to_string(&cadences).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let rows = others.query_map(params![listed], |row| row.get::<_, i64>(0)).map_err(unavailable)?;
-    for cadence in rows {
-        cadences.push(cadence.map_err(unavailable)?);
+    let mut cadences = Vec::new();
+    let mut after = i64::MIN;
+    while let Some(cadence) = next.query_row(params![after], |row| row.get::<_, Option<i64>>(0)).map_err(unavailable)? {
+        cadences.push(cadence);
+        after = cadence;
     }
-    cadences.sort_unstable();
-    cadences.dedup();
     Ok(cadences)
 }
 

@@ -33,12 +33,7 @@ use crate::app::{self, Deps};
 /// A page size from a `limit` query parameter: `default` when absent or empty, else a whole
 /// number from 1 to `max` (anything else is refused naming `limit`).
 fn page_limit(raw: Option<&str>, default: usize, max: usize) -> Result<usize, crate::domain::DomainError> {
-    match raw.filter(|r| !r.is_empty()) {
-        None => Ok(default),
-        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| {
-            crate::domain::DomainError::invalid("limit", format!("must be a whole number from 1 to {max}"))
-        }),
-    }
+    crate::api::body::whole_number("limit", raw, default, 1..=max)
 }
 
 /// A shipments cursor (`Cursor::encode`'s text) given as `cursor`; an empty one is none.
