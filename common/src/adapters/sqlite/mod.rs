@@ -229,6 +229,35 @@ mod tests {
         crate::team_contract_tests!(SqliteStore::in_memory().expect("in-memory store"));
     }
 
+    /// Lookups that name their index search it. Left to itself, SQLite reads a tenant's time
+    /// index to skip a sort, which scans every row of the tenant.
+    #[test]
+    fn pinned_lookups_search_their_indexes() {
+        let connection = rusqlite::Connection::open_in_memory().expect("connection");
+        super::schema::migrate(&connection).expect("migrated");
+        let lookups = [
+            super::shipments::newest_first(super::shipments::BY_NUMBER),
+            super::shipments::newest_first(super::shipments::BY_ORDER_NUMBER),
+            super::webhooks::subject_events_sql(),
+        ];
+        for sql in lookups {
+            let mut statement = connection.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("planned");
+            let mut rows = statement.raw_query();
+            let mut steps = Vec::new();
+            while let Some(row) = rows.next().expect("step") {
+                steps.push(row.get::<_, String>(3).expect("detail"));
+            }
+            let named: Vec<&str> =
+                sql.split("INDEXED BY ").skip(1).filter_map(|rest| rest.split_whitespace().next()).collect();
+            assert!(!named.is_empty(), "{sql}");
+            for index in named {
+                let seek = format!("USING INDEX {index} (tenant_id=? AND ");
+                assert!(steps.iter().any(|step| step.contains(&seek)), "{sql}: {steps:?}");
+            }
+            assert!(!steps.iter().any(|step| step.starts_with("SCAN")), "{sql}: {steps:?}");
+        }
+    }
+
     /// The file-backed store, with its pool of read connections over WAL.
     mod on_disk {
         use super::*;
