@@ -344,6 +344,23 @@ CREATE INDEX shipments_on_cadence ON shipments (poll_cadence, poll_phase, tenant
     WHERE active = 1 AND next_poll_at IS NULL AND poll_cadence IS NOT NULL;
 CREATE INDEX shipments_polled_at ON shipments (next_poll_at, tenant_id, id) WHERE active = 1 AND next_poll_at IS NOT NULL;
 "#,
+    r#"
+-- Each tenant's number of shipments, kept by the two triggers in the writer's transaction: an
+-- unfiltered list answers its `total` from here instead of counting the tenant's index entries
+-- (what made each list cost a read of every entry, 4 ms at 30,000 shipments).
+CREATE TABLE shipment_totals (
+    tenant_id TEXT PRIMARY KEY,
+    shipments INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO shipment_totals (tenant_id, shipments) SELECT tenant_id, COUNT(*) FROM shipments GROUP BY tenant_id;
+CREATE TRIGGER shipments_counted AFTER INSERT ON shipments BEGIN
+    INSERT INTO shipment_totals (tenant_id, shipments) VALUES (NEW.tenant_id, 1)
+        ON CONFLICT (tenant_id) DO UPDATE SET shipments = shipments + 1;
+END;
+CREATE TRIGGER shipments_uncounted AFTER DELETE ON shipments BEGIN
+    UPDATE shipment_totals SET shipments = shipments - 1 WHERE tenant_id = OLD.tenant_id;
+END;
+"#,
 ];
 
 /// The schema version this build migrates to.

@@ -373,8 +373,11 @@ fn ids_from_rows(
 }
 
 /// Builds the WHERE clause of a listing; the cursor is left to the caller.
+/// The filter of a list that filters on nothing but its tenant.
+const TENANT_ONLY: &str = "tenant_id = ?";
+
 fn list_filters(tenant: &TenantId, query: &ListQuery) -> (String, Vec<Value>) {
-    let mut clauses = vec!["tenant_id = ?".to_owned()];
+    let mut clauses = vec![TENANT_ONLY.to_owned()];
     let mut values = vec![Value::Text(tenant.as_str().to_owned())];
     let mut any_of = |column: &str, items: Vec<String>| {
         if !items.is_empty() {
@@ -480,8 +483,14 @@ fn shipments_where(
 
 fn list_page(connection: &Connection, tenant: &TenantId, query: &ListQuery) -> Result<ListPage, StoreError> {
     let (filters, mut values) = list_filters(tenant, query);
+    // Unfiltered, the total is the tenant's kept count (migration 21); filtered, it is counted.
+    let count = if filters == TENANT_ONLY {
+        "SELECT COALESCE((SELECT shipments FROM shipment_totals WHERE tenant_id = ?), 0)".to_owned()
+    } else {
+        format!("SELECT COUNT(*) FROM shipments WHERE {filters}")
+    };
     let total: i64 = connection
-        .prepare_cached(&format!("SELECT COUNT(*) FROM shipments WHERE {filters}"))
+        .prepare_cached(&count)
         .and_then(|mut statement| statement.query_row(params_from_iter(values.iter()), |row| row.get(0)))
         .map_err(unavailable)?;
     let order = query.order;
