@@ -5,6 +5,9 @@
 //! names and slugs are known; the aliases below cover the names Shopify lists for its
 //! `tracking_company` and AfterShip's exports use where they differ from the catalog's.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use super::{COURIERS, find};
 
 /// Names that differ from the catalog's, with their slugs.
@@ -32,21 +35,21 @@ fn folded(name: &str) -> String {
     name.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
+/// Every folded name with its slug: the catalog's names over the aliases, the first courier of a
+/// name over later ones.
+static BY_FOLDED_NAME: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
+    let aliases = ALIASES.iter().rev().map(|(alias, slug)| (folded(alias), *slug));
+    let catalog = COURIERS.iter().rev().map(|courier| (folded(courier.name), courier.slug));
+    aliases.chain(catalog).collect()
+});
+
 /// The slug of the courier called `name` (a slug, the catalog's name, or an alias), if known.
 pub fn slug_for_name(name: &str) -> Option<&'static str> {
     let trimmed = name.trim();
     if let Some(courier) = find(&trimmed.to_ascii_lowercase()) {
         return Some(courier.slug);
     }
-    let wanted = folded(trimmed);
-    if wanted.is_empty() {
-        return None;
-    }
-    COURIERS
-        .iter()
-        .find(|courier| folded(courier.name) == wanted)
-        .map(|courier| courier.slug)
-        .or_else(|| ALIASES.iter().find(|(alias, _)| folded(alias) == wanted).map(|(_, slug)| *slug))
+    BY_FOLDED_NAME.get(&folded(trimmed)).copied()
 }
 
 #[cfg(test)]
@@ -75,6 +78,15 @@ mod tests {
         }
         for unknown in ["", "  ", "My Local Van", "Wizmo"] {
             assert_eq!(slug_for_name(unknown), None, "{unknown:?}");
+        }
+    }
+
+    #[test]
+    fn every_catalog_name_finds_a_courier_of_that_name() {
+        for courier in COURIERS {
+            let slug = slug_for_name(courier.name).unwrap_or_else(|| panic!("{}", courier.name));
+            let found = find(slug).expect("a catalog slug");
+            assert!(found.slug == courier.slug || folded(found.name) == folded(courier.name), "{}", courier.name);
         }
     }
 
