@@ -104,12 +104,16 @@ async fn the_same_changes_give_the_same_rollups_on_both_runtimes() {
         destination_country_region: porchlight::domain::CountryCode::parse("USA").ok(),
         ..ShipmentDetails::default()
     };
+    // Created yesterday at 06:00, so that its three events (an hour apart) fall on its day
+    // whatever the time the test runs.
+    let created_at =
+        (Utc::now() - chrono::Duration::days(1)).date_naive().and_hms_opt(6, 0, 0).expect("a time").and_utc();
     let shipment = Shipment::new(
         tenant.id.clone(),
         Slug::parse("ups").expect("slug"),
         TrackingNumber::parse("1Z999AA10123456795").expect("number"),
         details,
-        Utc::now(),
+        created_at,
     );
     let periods = Period::of_day(shipment.created_at.date_naive()).to_vec();
 
