@@ -372,10 +372,10 @@ fn ids_from_rows(
     .collect()
 }
 
-/// Builds the WHERE clause of a listing; the cursor is left to the caller.
 /// The filter of a list that filters on nothing but its tenant.
 const TENANT_ONLY: &str = "tenant_id = ?";
 
+/// Builds the WHERE clause of a listing; the cursor is left to the caller.
 fn list_filters(tenant: &TenantId, query: &ListQuery) -> (String, Vec<Value>) {
     let mut clauses = vec![TENANT_ONLY.to_owned()];
     let mut values = vec![Value::Text(tenant.as_str().to_owned())];
