@@ -14,6 +14,7 @@
 mod view;
 
 use axum::Router;
+use axum::extract::multipart::MultipartError;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -61,15 +62,22 @@ fn kept(order_number: &str, email: &str, postal_code: &str) -> Vec<(String, Stri
         .collect()
 }
 
-/// The portal's lookup form (failed lookups say so).
-fn lookup(visit: &Visit, status: StatusCode, failed: bool, order_number: &str) -> Response {
+/// Why the portal's lookup form is shown again: the heading and message keys of its notice.
+type Notice = (&'static str, &'static str);
+
+/// No order for that proof.
+const NOT_FOUND: Notice = ("not_found_heading", "not_found_order");
+
+/// The portal's lookup form, with the notice of a failed lookup or submission, if any.
+fn lookup(visit: &Visit, status: StatusCode, notice: Option<Notice>, order_number: &str) -> Response {
     let catalog = visit.catalog(None);
     let shell = Shell::new(&visit.page, catalog, catalog.ui("returns_heading").to_owned(), kept(order_number, "", ""));
     let content = minijinja::context! {
-        failed => failed.then(|| catalog.ui("not_found_order")),
+        failed_heading => notice.map(|(heading, _)| catalog.ui(heading)),
+        failed => notice.map(|(_, message)| catalog.ui(message)),
         order_number => order_number,
     };
-    let caching = if failed { Caching::Never } else { Caching::Public(300) };
+    let caching = if notice.is_some() { Caching::Never } else { Caching::Public(300) };
     reply(status, "returns_lookup.html", &shell, &visit.page, catalog, content, Some(visit), caching)
 }
 
@@ -127,7 +135,7 @@ async fn portal(
         Err(response) => return response,
     };
     if order_number.is_empty() {
-        return lookup(&visit, StatusCode::OK, false, "");
+        return lookup(&visit, StatusCode::OK, None, "");
     }
     let email = query.email.as_deref().unwrap_or_default().chars().take(254).collect::<String>();
     let postal = query.postal_code.as_deref().unwrap_or_default().chars().take(20).collect::<String>();
@@ -135,7 +143,7 @@ async fn portal(
         Ok(Some(order)) => {
             form_page(&web, &visit, &order, &Answers::default(), Vec::new(), StatusCode::OK, (&email, &postal)).await
         }
-        Ok(None) => lookup(&visit, StatusCode::NOT_FOUND, true, &order_number),
+        Ok(None) => lookup(&visit, StatusCode::NOT_FOUND, Some(NOT_FOUND), &order_number),
         Err(response) => response,
     }
 }
@@ -156,14 +164,29 @@ struct Submission {
     photo_problem: Option<&'static str>,
 }
 
+/// Why a submission could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FormError {
+    /// Over the request's size limit.
+    TooLarge,
+    /// Not a well-formed multipart body (say, a part's name with control characters).
+    Unreadable,
+}
+
+impl From<MultipartError> for FormError {
+    fn from(error: MultipartError) -> Self {
+        if error.status() == StatusCode::PAYLOAD_TOO_LARGE { Self::TooLarge } else { Self::Unreadable }
+    }
+}
+
 /// Reads the multipart form: text fields (at most 2,000 characters each) and the photos of
 /// each line, checked by their bytes.
-async fn read_form(mut multipart: Multipart) -> Result<Submission, &'static str> {
+async fn read_form(mut multipart: Multipart) -> Result<Submission, FormError> {
     let mut submission = Submission::default();
-    while let Some(field) = multipart.next_field().await.map_err(|_| "return_error_too_large")? {
+    while let Some(field) = multipart.next_field().await? {
         let name = field.name().unwrap_or_default().to_owned();
         if let Some(line) = name.strip_prefix("photos_").and_then(|n| n.parse::<usize>().ok()) {
-            let bytes = field.bytes().await.map_err(|_| "return_error_too_large")?;
+            let bytes = field.bytes().await?;
             if bytes.is_empty() {
                 continue; // a file input left empty
             }
@@ -183,7 +206,7 @@ async fn read_form(mut multipart: Multipart) -> Result<Submission, &'static str>
             };
             submission.photos.push(Photo { line, bytes: bytes.to_vec(), extension, content_type });
         } else {
-            let text = field.text().await.map_err(|_| "return_error_too_large")?;
+            let text = field.text().await?;
             submission.fields.insert(name, text.chars().take(2000).collect());
         }
     }
@@ -233,13 +256,28 @@ async fn submit(State(web): State<Web>, Path(slug): Path<String>, client: Client
     };
     let submission = match submission {
         Ok(submission) => submission,
-        Err(_) => return lookup(&visit, StatusCode::PAYLOAD_TOO_LARGE, false, ""),
+        Err(FormError::TooLarge) => {
+            return lookup(
+                &visit,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Some(("return_errors_heading", "return_error_too_large")),
+                "",
+            );
+        }
+        Err(FormError::Unreadable) => {
+            return lookup(
+                &visit,
+                StatusCode::BAD_REQUEST,
+                Some(("return_errors_heading", "return_error_unreadable")),
+                "",
+            );
+        }
     };
     let field = |name: &str| submission.fields.get(name).map(|v| v.trim().to_owned()).unwrap_or_default();
     let (order_number, email, postal) = (field("order_number"), field("email"), field("postal_code"));
     let order = match find(&web, &visit, &order_number, &email, &postal).await {
         Ok(Some(order)) => order,
-        Ok(None) => return lookup(&visit, StatusCode::NOT_FOUND, true, &order_number),
+        Ok(None) => return lookup(&visit, StatusCode::NOT_FOUND, Some(NOT_FOUND), &order_number),
         Err(response) => return response,
     };
     let answers = answers_of(&submission, order.items.len());

@@ -192,3 +192,24 @@ async fn a_shopper_finds_the_order_sees_why_a_line_is_refused_and_returns_anothe
     assert!(again.html.contains("<html lang=\"de\">") && again.html.contains("Rücksendemenge"));
     assert!(again.html.contains("<option value=\"1\">1</option>") && !again.html.contains("<option value=\"2\">"));
 }
+
+#[tokio::test]
+async fn a_form_whose_part_cannot_be_read_is_refused_with_the_lookup_form_and_stores_nothing() {
+    let portal = Portal::new().await;
+    let mut fields: Vec<(&str, &str)> = PROOF.to_vec();
+    fields.extend([("qty_1", "1"), ("reason_1", "changed_mind"), ("method", "customer_courier")]);
+    // A part's name is a header value: a control character makes the body unreadable.
+    let mut broken = fields.clone();
+    broken.push(("note\u{3}", "x"));
+    let refused = portal.post(&broken, &[]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.html);
+    assert!(refused.html.contains("The form could not be read. Please fill it in again."), "{}", refused.html);
+    assert!(refused.html.contains("name=\"order_number\""), "the lookup form again");
+    let listed = portal.deps.returns.returns(&portal.tenant, &Default::default(), 0, 10).await.expect("listed").0;
+    assert!(listed.is_empty(), "nothing was stored");
+
+    // Unknown parts with readable names are ignored.
+    fields.push(("note", "x"));
+    let done = portal.post(&fields, &[]).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.html);
+}
