@@ -40,7 +40,7 @@ for pass in "--exclude-path-regex ^/admin/" "--include-path-regex ^/admin/"; do
     >"$work/schemathesis.log" 2>&1 || status=$?
   sed -n '/= SUMMARY =/,$p' "$work/schemathesis.log"
   if [ "$status" -ne 0 ]; then
-    sed -n '/= FAILURES =/,/= SUMMARY =/p' "$work/schemathesis.log" >&2
+    sed -n '/= \(ERRORS\|FAILURES\) =/,/= SUMMARY =/p' "$work/schemathesis.log" >&2
     echo "error: schemathesis found problems (above)" >&2
     exit 1
   fi
