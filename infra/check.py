@@ -49,9 +49,13 @@ DYNAMODB_ACTIONS = {
     # Endpoints and events read; deliveries leased and their attempts recorded; due ones from
     # GSI2; each attempt counted in the rollups (a transaction of a guard put and updates).
     "WebhookDispatcherFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
-    # Tenants, rules, shipments and cases read; cases and tagged shipments written
-    # (conditional puts); the shopper's message planned; returns due to expire moved.
-    "ExceptionDetectorFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
+    # Tenants, rules, shipments (pages of list entries, then a batch) and cases read; cases
+    # and tagged shipments written (conditional puts); the shopper's message planned; returns
+    # due to expire moved; older tenants given list entries (a condition on each shipment).
+    "ExceptionDetectorFunction": {
+        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem", "dynamodb:Query",
+    },
     # The pages' forms: shipments subscribed to, returns created (a transaction of puts and
     # an update), messages and webhook deliveries planned; lookups read.
     "PageFormsFunction": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},

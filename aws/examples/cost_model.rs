@@ -180,6 +180,17 @@ async fn main() -> anyhow::Result<()> {
     let marginal = simulated.minus_runs(&idle_run, poll_runs);
     let stored_bytes = meter.stored_bytes();
 
+    // What a page of the merchant's trackings costs: read through list entries, and with a
+    // filter they cannot answer (every shipment read).
+    let mut pages = Vec::new();
+    for query in ["limit=25", "limit=25&slug=testing-courier"] {
+        let event = support::api_event("GET", &format!("/tracking/2026-07/trackings?{query}"), None);
+        let router = porchlight_aws::api_router(runtime.deps.clone());
+        let (status, body) = meter.invoke("api", support::call(router, &event)).await;
+        ensure!(status == 200, "listing answered {status}: {body}");
+        pages.push((query, meter.take()));
+    }
+
     println!(
         "{shipments} shipments, {} simulated days, {poll_runs} poll runs, {} stream records, in {:.0} s",
         (end - start).num_days(),
@@ -193,6 +204,13 @@ async fn main() -> anyhow::Result<()> {
         "storage: {:.0} bytes of items per shipment, ${storage:.5} per 1,000 shipments per month kept",
         stored_bytes as f64 / shipments as f64
     );
+    for (query, page) in &pages {
+        println!(
+            "listing ?{query} of {shipments} trackings: {:.1} RRU, {} ms billed",
+            page.read_units,
+            page.billed_ms()
+        );
+    }
     let fixed = idle_run.cost_with_logs(idle_logs).total() * POLL_RUNS_A_MONTH;
     println!(
         "fixed: carrier-poller at rate(1 minute) with nothing due, ${fixed:.3} a month ({:.1} ms billed a run)",

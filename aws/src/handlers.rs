@@ -245,8 +245,15 @@ pub async fn run_imports(runtime: &Runtime, _event: serde_json::Value) -> Result
 
 /// `exception-detector`: on its schedule, scans every merchant's active shipments for what only
 /// time brings: time-based exception rules, `no_update` messages, `tracking_pending_time`
-/// webhooks; and expires the approved returns whose items never shipped in time.
+/// webhooks; and expires the approved returns whose items never shipped in time. First, it
+/// gives tenants made before list entries existed theirs.
 pub async fn detect_exceptions(runtime: &Runtime, _event: serde_json::Value) -> Result<(), FunctionError> {
+    // Tenants made before list entries existed get theirs, once; their listings then read
+    // pages instead of every shipment (this scan's included).
+    for tenant in runtime.ledger.tenants_without_list_entries().await.map_err(app::AppError::from)? {
+        let written = runtime.ledger.add_list_entries(&tenant).await.map_err(app::AppError::from)?;
+        tracing::info!(tenant_id = %tenant, written, "list entries added");
+    }
     let report = app::scan::scan_active(&runtime.deps, runtime.ledger.as_ref()).await?;
     tracing::info!(
         shipments = report.shipments,

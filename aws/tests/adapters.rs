@@ -107,4 +107,111 @@ async fn finished_shipments_and_their_legs_expire_after_the_retention() {
     let expected = Some((now + chrono::Duration::days(30)).timestamp());
     assert_eq!(expires(&latest("S#")), expected, "the shipment");
     assert_eq!(expires(&latest("NUM#")), expected, "its leg, kept as it was");
+    assert_eq!(expires(&latest("LC#")), expected, "its list entry");
+}
+
+/// A listing by creation reads its page through the tenant's list entries, not every shipment,
+/// and counts `total` from the entries; a tenant made before list entries existed is listed by
+/// reading every shipment until `add_list_entries` has given its shipments theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listings_by_creation_read_their_page_through_list_entries() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use porchlight::domain::{Shipment, ShipmentDetails, ShipmentId, Slug, TrackingNumber};
+    use porchlight::ports::{ListOrder, ListQuery, ShipmentStore, Tenant, TenantStore};
+    let store = store().await;
+    let start = chrono::Utc::now() - chrono::Duration::hours(1);
+    let tenant = Tenant { id: porchlight::domain::TenantId::random(), name: "Acme".into(), created_at: start };
+    store.create_tenant(&tenant).await.expect("tenant");
+    let ups = Slug::parse("ups").expect("slug");
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let number = TrackingNumber::parse(&format!("1ZLIST{i:06}")).expect("number");
+        let at = start + chrono::Duration::seconds(i);
+        let shipment = Shipment::new(tenant.id.clone(), ups.clone(), number, ShipmentDetails::default(), at);
+        store.insert(&shipment).await.expect("inserted");
+        ids.push(shipment.id);
+    }
+    let (client, table, pk) = (store.client(), store.table(), format!("T#{}", tenant.id));
+    let key = |sk: String| {
+        std::collections::HashMap::from([
+            ("PK".to_owned(), AttributeValue::S(pk.clone())),
+            ("SK".to_owned(), AttributeValue::S(sk)),
+        ])
+    };
+    let entry_sk = |i: usize| {
+        let created = (start + chrono::Duration::seconds(i as i64)).timestamp_micros();
+        format!("LC#{created:020}#{}", ids[i])
+    };
+    let listed = |page: &porchlight::ports::ListPage| page.shipments.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+    let pages = |order: ListOrder| {
+        let (store, tenant) = (&store, &tenant.id);
+        async move {
+            let (mut seen, mut cursor) = (Vec::new(), None);
+            loop {
+                let page = store.list(tenant, &ListQuery { limit: 7, cursor, order, ..ListQuery::default() }).await;
+                let page = page.expect("page");
+                seen.extend(page.shipments.iter().map(|s| s.id.clone()));
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break (page.total, seen),
+                }
+            }
+        }
+    };
+    let newest_first = |skip: &[usize]| {
+        (0..30).rev().filter(|i| !skip.contains(i)).map(|i| ids[i].clone()).collect::<Vec<ShipmentId>>()
+    };
+
+    // The oldest shipment's body is made unreadable: a page that read every shipment would fail.
+    client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key(format!("S#{}", ids[0]))))
+        .update_expression("SET body = :body")
+        .expression_attribute_values(":body", AttributeValue::S("not a shipment".into()))
+        .send()
+        .await
+        .expect("spoiled");
+    let page = store.list(&tenant.id, &ListQuery { limit: 5, ..ListQuery::default() }).await.expect("first page");
+    assert_eq!((page.total, listed(&page)), (30, newest_first(&[])[..5].to_vec()));
+    let window = ListQuery {
+        created_at_min: Some(start + chrono::Duration::seconds(10)),
+        created_at_max: Some(start + chrono::Duration::seconds(12)),
+        order: ListOrder::OldestFirst,
+        ..ListQuery::default()
+    };
+    let page = store.list(&tenant.id, &ListQuery { limit: 50, ..window }).await.expect("window");
+    assert_eq!((page.total, listed(&page)), (3, ids[10..13].to_vec()), "a creation window is a range of entries");
+    let filtered = ListQuery { limit: 5, slugs: vec![ups.clone()], ..ListQuery::default() };
+    assert!(store.list(&tenant.id, &filtered).await.is_err(), "any other filter reads every shipment");
+    for sk in [format!("S#{}", ids[0]), entry_sk(0), "NUM#ups#1ZLIST000000".to_owned()] {
+        client.delete_item().table_name(table).set_key(Some(key(sk))).send().await.expect("removed");
+    }
+    assert_eq!(pages(ListOrder::NewestFirst).await, (29, newest_first(&[0])));
+
+    // A tenant from before list entries: no mark, and ten shipments without an entry.
+    client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key("TENANT".to_owned())))
+        .update_expression("REMOVE list_entries")
+        .send()
+        .await
+        .expect("unmarked");
+    for i in 10..20 {
+        client.delete_item().table_name(table).set_key(Some(key(entry_sk(i)))).send().await.expect("removed");
+    }
+    assert!(store.tenants_without_list_entries().await.expect("tenants").contains(&tenant.id));
+    assert_eq!(pages(ListOrder::NewestFirst).await, (29, newest_first(&[0])), "read the slow way, complete");
+    assert_eq!(store.add_list_entries(&tenant.id).await.expect("added"), 10);
+    assert!(!store.tenants_without_list_entries().await.expect("tenants").contains(&tenant.id));
+    assert_eq!(store.add_list_entries(&tenant.id).await.expect("again"), 0, "safe to run again");
+    assert_eq!(pages(ListOrder::NewestFirst).await, (29, newest_first(&[0])));
+    let oldest_first: Vec<ShipmentId> = newest_first(&[0]).into_iter().rev().collect();
+    assert_eq!(pages(ListOrder::OldestFirst).await, (29, oldest_first));
+
+    // An entry whose shipment is gone (the TTL took the shipment first) is passed over.
+    client.delete_item().table_name(table).set_key(Some(key(format!("S#{}", ids[29])))).send().await.expect("gone");
+    let page = store.list(&tenant.id, &ListQuery { limit: 3, ..ListQuery::default() }).await.expect("page");
+    assert_eq!(listed(&page), newest_first(&[0, 29])[..3].to_vec());
 }

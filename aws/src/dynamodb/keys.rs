@@ -83,6 +83,21 @@ pub(super) fn leg_index(slug: &Slug, number: &TrackingNumber) -> String {
     format!("LEG#{slug}#{}", number.compact())
 }
 
+/// Prefix of list entries: one small item per shipment in its tenant's partition, whose sort
+/// key orders the tenant's shipments by creation.
+pub(super) const LIST_ENTRY: &str = "LC#";
+
+/// The sort key of the list entry of the shipment created at `at` with id `id`.
+pub(super) fn list_entry_sk(at: DateTime<Utc>, id: &ShipmentId) -> String {
+    format!("{LIST_ENTRY}{:020}#{id}", at.timestamp_micros().max(0))
+}
+
+/// The shipment id of a list entry's sort key.
+pub(super) fn list_entry_id(sk: &str) -> Result<ShipmentId, StoreError> {
+    let id = sk.rsplit_once('#').map(|(_, id)| id).ok_or_else(|| corrupt("SK"))?;
+    ShipmentId::parse(id).map_err(|_| corrupt("SK"))
+}
+
 /// GSI3's sort key for a shipment's lookup entries: newest first when read backwards.
 pub(super) fn lookup_position(shipment: &Shipment) -> String {
     format!("{:020}#{}", shipment.created_at.timestamp_micros().max(0), shipment.id)

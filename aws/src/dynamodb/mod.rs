@@ -7,7 +7,7 @@
 //!
 //! | item | PK | SK | GSI1PK / GSI1SK |
 //! |---|---|---|---|
-//! | tenant | `T#<tenant>` | `TENANT` | `TENANTS` / `<created µs, 20 digits>#<tenant>` |
+//! | tenant (`list_entries` once every shipment has its list entry) | `T#<tenant>` | `TENANT` | `TENANTS` / `<created µs, 20 digits>#<tenant>` |
 //! | a tenant's API key | `T#<tenant>` | `APIKEY#<key id>` | |
 //! | key lookup by digest | `KEY#<sha-256 hex>` | `KEY` | |
 //! | courier connection | `T#<tenant>` | `CONN#<id>` | |
@@ -18,6 +18,7 @@
 //! | shipment | `T#<tenant>` | `S#<id>` | GSI2 (sparse, active only): with an explicit poll time `POLL#<shard>` / `<next poll µs>#<tenant>#<id>`, on a cadence `EVERY#<seconds>#<phase / 600>` / `<phase>#<tenant>#<id>` |
 //! | first leg (unique per tenant) | `T#<tenant>` | `NUM#<slug>#<compact number>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
 //! | last-mile leg | `T#<tenant>` | `LM#<slug>#<compact>#<id>` | `LEG#<slug>#<compact>` / `<tenant>#<id>` |
+//! | a shipment's list entry | `T#<tenant>` | `LC#<created µs, 20 digits>#<id>` | |
 //! | tracking page settings | `T#<tenant>` | `PAGE` | |
 //! | page slug (unique) | `PAGESLUG#<slug>` | `PAGESLUG` | |
 //! | settings document (notification rules, ...) | `T#<tenant>` | `SET#<kind>` | |
@@ -44,20 +45,24 @@
 //! filled before GSI3 existed needs its shipments written again (their legs re-created) to be
 //! found by shoppers.
 //!
-//! A shipment and its leg items change in one transaction (a conditional put when the legs
-//! stay as they are); the shipment item's `version` condition gives optimistic concurrency.
+//! A shipment, its leg items and its list entry change in one transaction (a conditional put
+//! when the legs and the entry stay as they are); the shipment item's `version` condition gives optimistic concurrency.
 //! Explicit poll times are spread over 16 GSI2 partitions (by the id's first hex digit) so that
 //! no one partition takes every scheduler read; shipments on a cadence sit in the partition of
 //! their cadence and ten-minute share of it, which changes only with their status, so a quiet poll writes
 //! nothing (see [`porchlight::domain::PollPolicy`]).
 //!
-//! With a retention ([`DynamoStore::with_retention`]), a finished shipment's item and its leg
-//! items carry `expires_at` (its last change plus the retention, in epoch seconds), and the
-//! table's TTL deletes them some time after; a retracked shipment loses it again.
+//! With a retention ([`DynamoStore::with_retention`]), a finished shipment's item, its leg
+//! items and its list entry carry `expires_at` (its last change plus the retention, in epoch
+//! seconds), and the table's TTL deletes them some time after; a retracked shipment loses it
+//! again.
 //!
-//! Listing reads the tenant's shipment items and filters with [`ListQuery::matches`]: exact
-//! and simple, but a listing costs a read of all the tenant's shipments (to count `total`).
-//! Large tenants need a counted index; that is left for when it is measured.
+//! Listing by creation (newest or oldest first, filtered at most by creation time: the API's and
+//! the console's default, and the scans that page through every shipment) reads a page of the
+//! tenant's list entries and the shipments they name, and counts `total` from the entries
+//! (`listing.rs`). Any other filter or order reads the tenant's shipment items and filters
+//! with [`ListQuery::matches`]: exact, but a read of all the tenant's shipments.
+//!
 //! The SDK's own configuration chain finds the region, credentials and endpoint
 //! (`AWS_ENDPOINT_URL` reaches an emulator); this module has no local branches.
 
@@ -67,6 +72,7 @@ mod connectors;
 mod exceptions;
 mod imports;
 mod keys;
+mod listing;
 mod messages;
 mod orders;
 mod pages;
@@ -127,6 +133,16 @@ impl DynamoStore {
     fn expires_at(&self, shipment: &Shipment) -> Option<i64> {
         let retention = self.retention.filter(|_| !shipment.active)?;
         Some((shipment.updated_at + retention).timestamp())
+    }
+
+    /// The SDK client, for operators' tools and tests that read or change raw items.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
     }
 
     /// Creates the table as the SAM template declares it (keys, GSI1 to GSI3, stream, on-demand

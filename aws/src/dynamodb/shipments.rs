@@ -10,8 +10,9 @@ use porchlight::domain::{Shipment, ShipmentId, Slug, TenantId, TrackingNumber};
 use porchlight::ports::{ListPage, ListQuery, MAX_LOOKUP, ShipmentStore, StoreError};
 
 use super::keys::{
-    POLL_SHARDS, cadence_partition, cadence_position, first_leg_sk, last_mile_sk, leg_index, lookup_position,
-    lookup_position_id, number_lookup, order_lookup, poll_position_ids, s, shipment_sk, tenant_id, tenant_pk, text,
+    POLL_SHARDS, cadence_partition, cadence_position, first_leg_sk, last_mile_sk, leg_index, list_entry_sk,
+    lookup_position, lookup_position_id, number_lookup, order_lookup, poll_position_ids, s, shipment_sk, tenant_id,
+    tenant_pk, text,
 };
 use super::{DynamoStore, Item, cancellation_codes, corrupt, refused_as, unavailable};
 
@@ -67,6 +68,21 @@ fn leg_item(shipment: &Shipment, sk: String, slug: &Slug, number: &TrackingNumbe
         ("GSI1SK".to_owned(), s(format!("{}#{}", shipment.tenant_id, shipment.id))),
         ("GSI3PK".to_owned(), s(number_lookup(&shipment.tenant_id, number))),
         ("GSI3SK".to_owned(), s(lookup_position(shipment))),
+        ("tenant_id".to_owned(), s(shipment.tenant_id.as_str())),
+        ("shipment_id".to_owned(), s(shipment.id.as_str())),
+    ]);
+    if let Some(at) = expires_at {
+        item.insert("expires_at".to_owned(), AttributeValue::N(at.to_string()));
+    }
+    item
+}
+
+/// A list entry: the shipment's place in its tenant's listing by creation (see
+/// [`super::listing`]).
+fn list_entry_item(shipment: &Shipment, sk: String, expires_at: Option<i64>) -> Item {
+    let mut item = HashMap::from([
+        ("PK".to_owned(), s(tenant_pk(&shipment.tenant_id))),
+        ("SK".to_owned(), s(sk)),
         ("tenant_id".to_owned(), s(shipment.tenant_id.as_str())),
         ("shipment_id".to_owned(), s(shipment.id.as_str())),
     ]);
@@ -185,6 +201,17 @@ impl DynamoStore {
         } else {
             kept_legs.extend(last);
         }
+        // The list entry is made with the shipment and moves only with `created_at`. It is put
+        // whole when its expiry moves, which also gives one to a shipment stored before list
+        // entries existed.
+        let entry = list_entry_sk(shipment.created_at, &shipment.id);
+        let old_entry = old.map(|old| list_entry_sk(old.created_at, &old.id));
+        if old_entry.as_ref() != Some(&entry) || expiry_moved {
+            if let Some(old_entry) = old_entry.filter(|old_entry| *old_entry != entry) {
+                writes.push(self.delete_key(pk.clone(), old_entry)?);
+            }
+            writes.push(self.put(list_entry_item(shipment, entry, expires_at), None)?);
+        }
         if expiry_moved {
             for sk in kept_legs {
                 writes.push(self.set_expiry(pk.clone(), sk, expires_at)?);
@@ -204,31 +231,9 @@ impl DynamoStore {
                 ids.push(id);
             }
         }
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let pk = tenant_pk(tenant);
-        let keys = ids
-            .iter()
-            .map(|id| HashMap::from([("PK".to_owned(), s(&pk)), ("SK".to_owned(), s(shipment_sk(id)))]))
-            .collect();
-        let mut request =
-            aws_sdk_dynamodb::types::KeysAndAttributes::builder().set_keys(Some(keys)).build().map_err(unavailable)?;
-        let mut shipments = Vec::with_capacity(ids.len());
-        loop {
-            let answer =
-                self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(unavailable)?;
-            for item in answer.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
-                shipments.push(read_shipment(&item)?);
-            }
-            match answer.unprocessed_keys.and_then(|mut keys| keys.remove(&self.table)) {
-                Some(rest) if !rest.keys.is_empty() => request = rest,
-                _ => break,
-            }
-        }
+        let mut shipments = self.get_shipments(tenant, &ids, false).await?;
         // Lookup entries are written with their shipment; one whose shipment is gone (a
         // delete the index has not caught up with) is skipped.
-        shipments.retain(|shipment| &shipment.tenant_id == tenant);
         shipments.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
         Ok(shipments)
     }
@@ -333,6 +338,7 @@ impl ShipmentStore for DynamoStore {
             if let Some(sk) = last_mile_sk(&stored) {
                 writes.push(self.delete_key(pk.clone(), sk)?);
             }
+            writes.push(self.delete_key(pk.clone(), list_entry_sk(stored.created_at, &stored.id))?);
             match self.write_shipment(&stored, (writes, None), StoreError::Conflict).await {
                 Ok(()) => return Ok(stored),
                 Err(StoreError::Conflict) => continue,
@@ -343,6 +349,10 @@ impl ShipmentStore for DynamoStore {
     }
 
     async fn list(&self, tenant: &TenantId, query: &ListQuery) -> Result<ListPage, StoreError> {
+        if super::listing::entries_answer(query) && self.has_list_entries(tenant).await? {
+            return self.list_by_entries(tenant, query).await;
+        }
+        // Any other filter or order: every shipment of the tenant, filtered and sorted here.
         let items = self.query_prefix(tenant_pk(tenant), "S#", None, usize::MAX).await?;
         let mut matching = Vec::new();
         for item in &items {

@@ -1,7 +1,7 @@
 //! Tenants and API keys (a key is found by its digest's own item).
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use porchlight::domain::TenantId;
 use porchlight::ports::{ApiKeyRecord, StoreError, Tenant, TenantStore};
@@ -24,6 +24,8 @@ impl TenantStore for DynamoStore {
             .item("tenant_id", s(tenant.id.as_str()))
             .item("name", s(&tenant.name))
             .item("created_at", time_value(tenant.created_at))
+            // A new tenant has no shipments, so none without a list entry.
+            .item(super::listing::LIST_ENTRIES, AttributeValue::Bool(true))
             .condition_expression("attribute_not_exists(PK)")
             .send()
             .await;
