@@ -149,8 +149,14 @@ impl TrackingNumber {
     pub const MAX_LEN: usize = 100;
 
     /// Parses a tracking number: surrounding white space is trimmed; it must then be 1 to 100
-    /// printable characters with at least one letter or digit.
+    /// printable characters with at least one ASCII letter or digit.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        // Carriers number parcels in ASCII; a number with no ASCII letter or digit is none.
+        Self::checked(raw, |c| c.is_ascii_alphanumeric(), "must contain a letter (A to Z) or a digit")
+    }
+
+    /// [`TrackingNumber::parse`] with the letter-or-digit rule given.
+    fn checked(raw: &str, letter_or_digit: fn(char) -> bool, missing: &'static str) -> Result<Self, DomainError> {
         let number = raw.trim();
         if number.is_empty() {
             return Err(DomainError::invalid("tracking_number", "must not be empty"));
@@ -161,8 +167,8 @@ impl TrackingNumber {
         if number.chars().any(char::is_control) {
             return Err(DomainError::invalid("tracking_number", "must not contain control characters"));
         }
-        if !number.chars().any(char::is_alphanumeric) {
-            return Err(DomainError::invalid("tracking_number", "must contain a letter or a digit"));
+        if !number.chars().any(letter_or_digit) {
+            return Err(DomainError::invalid("tracking_number", missing));
         }
         let compact: String =
             number.chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_uppercase).collect();
@@ -192,10 +198,12 @@ impl From<TrackingNumber> for String {
     }
 }
 
+/// How stored numbers are read (serde): by the rule they were accepted under, any letter or
+/// digit, so a number stored before [`TrackingNumber::parse`] asked for ASCII still reads.
 impl TryFrom<String> for TrackingNumber {
     type Error = DomainError;
     fn try_from(value: String) -> Result<Self, DomainError> {
-        TrackingNumber::parse(&value)
+        TrackingNumber::checked(&value, char::is_alphanumeric, "must contain a letter or a digit")
     }
 }
 
@@ -208,6 +216,9 @@ mod tests {
         assert_eq!(TrackingNumber::parse("  1Z999AA10123456784 ").map(String::from), Ok("1Z999AA10123456784".into()));
         assert!(TrackingNumber::parse("   ").is_err());
         assert!(TrackingNumber::parse("---").is_err());
+        assert!(TrackingNumber::parse("ᕵ").is_err(), "no ASCII letter or digit");
+        let stored: TrackingNumber = serde_json::from_str("\"ᕵ\"").expect("stored before the ASCII rule");
+        assert_eq!(stored.as_str(), "ᕵ");
         assert!(TrackingNumber::parse("ab\ncd").is_err());
         assert!(TrackingNumber::parse(&"9".repeat(101)).is_err());
         assert!(TrackingNumber::parse(&"9".repeat(100)).is_ok());
