@@ -82,8 +82,10 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(unavailable)?;
+            let items = answer.items.unwrap_or_default();
+            let read_any = !items.is_empty();
             let mut ids = Vec::new();
-            for item in answer.items.unwrap_or_default() {
+            for item in items {
                 let sk = text(&item, "SK")?;
                 if after.as_deref() != Some(sk) {
                     ids.push(list_entry_id(sk)?);
@@ -93,8 +95,10 @@ impl DynamoStore {
                 self.get_shipments(tenant, &ids, true).await?.into_iter().map(|s| (s.id.clone(), s)).collect();
             // An entry whose shipment is gone (expired, its entry not yet) is passed over.
             shipments.extend(ids.iter().filter_map(|id| found.remove(id)).filter(|s| query.matches(s)));
+            // Without a filter expression a page that goes on holds entries; an empty one
+            // ends the walk rather than loop.
             match answer.last_evaluated_key {
-                Some(next) if shipments.len() <= limit => start = Some(next),
+                Some(next) if read_any && shipments.len() <= limit => start = Some(next),
                 _ => break,
             }
         }
