@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, KeysAndAttributes, Put, Select, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, Select, TransactWriteItem};
 use porchlight::domain::{Shipment, ShipmentId, TenantId};
 use porchlight::ports::{ListOrder, ListPage, ListQuery, StoreError};
 
@@ -20,8 +20,6 @@ use super::{DynamoStore, Item, refused_as, unavailable};
 
 /// The `TENANT` item's attribute saying every shipment of the tenant has its list entry.
 pub(super) const LIST_ENTRIES: &str = "list_entries";
-/// Most keys one `BatchGetItem` takes.
-const BATCH_GET_KEYS: usize = 100;
 
 /// Whether list entries can answer `query`: sorted by creation, filtered at most by creation
 /// time.
@@ -91,10 +89,9 @@ impl DynamoStore {
                     ids.push(list_entry_id(sk)?);
                 }
             }
-            let mut found: HashMap<ShipmentId, Shipment> =
-                self.get_shipments(tenant, &ids, true).await?.into_iter().map(|s| (s.id.clone(), s)).collect();
             // An entry whose shipment is gone (expired, its entry not yet) is passed over.
-            shipments.extend(ids.iter().filter_map(|id| found.remove(id)).filter(|s| query.matches(s)));
+            let found = self.get_shipments(tenant, &ids, true).await?;
+            shipments.extend(found.into_iter().filter(|s| query.matches(s)));
             // Without a filter expression a page that goes on holds entries; an empty one
             // ends the walk rather than loop.
             match answer.last_evaluated_key {
@@ -102,13 +99,7 @@ impl DynamoStore {
                 _ => break,
             }
         }
-        let next_cursor = if shipments.len() > limit {
-            shipments.truncate(limit);
-            shipments.last().map(|s| query.order.cursor_after(s))
-        } else {
-            None
-        };
-        Ok(ListPage { shipments, total, next_cursor })
+        Ok(page_of(shipments, limit, query.order, total))
     }
 
     /// How many items of partition `pk` have a sort key within [`low`, `high`]: counted by
@@ -139,45 +130,16 @@ impl DynamoStore {
         }
     }
 
-    /// The tenant's shipments among `ids`, in no particular order; ids with no shipment are
-    /// left out. `consistent` reads cost twice an eventually consistent one.
+    /// The tenant's shipments among `ids`, in that order; ids with no shipment are left out.
+    /// `consistent` reads cost twice an eventually consistent one.
     pub(super) async fn get_shipments(
         &self,
         tenant: &TenantId,
         ids: &[ShipmentId],
         consistent: bool,
     ) -> Result<Vec<Shipment>, StoreError> {
-        let pk = tenant_pk(tenant);
-        let mut shipments = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(BATCH_GET_KEYS) {
-            let keys = chunk
-                .iter()
-                .map(|id| HashMap::from([("PK".to_owned(), s(&pk)), ("SK".to_owned(), s(shipment_sk(id)))]))
-                .collect();
-            let mut request = KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(consistent)
-                .build()
-                .map_err(unavailable)?;
-            loop {
-                let answer = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                for item in answer.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
-                    shipments.push(read_shipment(&item)?);
-                }
-                match answer.unprocessed_keys.and_then(|mut keys| keys.remove(&self.table)) {
-                    Some(rest) if !rest.keys.is_empty() => request = rest,
-                    _ => break,
-                }
-            }
-        }
-        shipments.retain(|shipment| &shipment.tenant_id == tenant);
-        Ok(shipments)
+        let sks: Vec<String> = ids.iter().map(shipment_sk).collect();
+        self.get_many(tenant, &sks, consistent).await?.iter().map(read_shipment).collect()
     }
 
     /// Gives every shipment of `tenant` that has none its list entry, then marks the tenant's
@@ -257,6 +219,18 @@ impl DynamoStore {
         }
         Ok(tenants)
     }
+}
+
+/// The page of `limit` shipments from `shipments`, read in `order` with one more than the
+/// page (which, when there, means a next page after the page's last).
+pub(super) fn page_of(mut shipments: Vec<Shipment>, limit: usize, order: ListOrder, total: u64) -> ListPage {
+    let next_cursor = if shipments.len() > limit {
+        shipments.truncate(limit);
+        shipments.last().map(|s| order.cursor_after(s))
+    } else {
+        None
+    };
+    ListPage { shipments, total, next_cursor }
 }
 
 fn micros(at: chrono::DateTime<chrono::Utc>) -> i64 {

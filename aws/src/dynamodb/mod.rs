@@ -90,10 +90,10 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    KeysAndAttributes, Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
 };
-use porchlight::domain::Shipment;
+use porchlight::domain::{Shipment, TenantId};
 use porchlight::ports::StoreError;
 
 use keys::s;
@@ -225,6 +225,44 @@ impl DynamoStore {
             .await
             .map_err(unavailable)?;
         Ok(answer.item)
+    }
+
+    /// The tenant's items with sort keys `sks`, in that order (missing ones left out), read in
+    /// batches of 100 (the most one `BatchGetItem` takes); `consistent` reads cost twice an eventually consistent one.
+    pub(super) async fn get_many(
+        &self,
+        tenant: &TenantId,
+        sks: &[String],
+        consistent: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        let pk = keys::tenant_pk(tenant);
+        let mut found: HashMap<String, Item> = HashMap::new();
+        for chunk in sks.chunks(100) {
+            let keys =
+                chunk.iter().map(|sk| HashMap::from([("PK".to_owned(), s(&pk)), ("SK".to_owned(), s(sk))])).collect();
+            let mut request = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(consistent)
+                .build()
+                .map_err(unavailable)?;
+            loop {
+                let answer = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in answer.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+                    found.insert(keys::text(&item, "SK")?.to_owned(), item);
+                }
+                match answer.unprocessed_keys.and_then(|mut keys| keys.remove(&self.table)) {
+                    Some(rest) if !rest.keys.is_empty() => request = rest,
+                    _ => break,
+                }
+            }
+        }
+        Ok(sks.iter().filter_map(|sk| found.remove(sk)).collect())
     }
 
     /// The keys of up to `limit` entries of GSI3 partition `partition` (the index holds keys

@@ -365,14 +365,8 @@ impl ShipmentStore for DynamoStore {
         let total = matching.len() as u64;
         let after_cursor = |s: &Shipment| query.cursor.as_ref().is_none_or(|c| query.order.is_after(s, c));
         let limit = query.limit.clamp(1, 200);
-        let mut shipments: Vec<Shipment> = matching.into_iter().filter(after_cursor).take(limit + 1).collect();
-        let next_cursor = if shipments.len() > limit {
-            shipments.truncate(limit);
-            shipments.last().map(|s| query.order.cursor_after(s))
-        } else {
-            None
-        };
-        Ok(ListPage { shipments, total, next_cursor })
+        let shipments: Vec<Shipment> = matching.into_iter().filter(after_cursor).take(limit + 1).collect();
+        Ok(super::listing::page_of(shipments, limit, query.order, total))
     }
 
     async fn find_by_number(&self, tenant: &TenantId, number: &TrackingNumber) -> Result<Vec<Shipment>, StoreError> {

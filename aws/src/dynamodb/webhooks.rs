@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Duration, Utc};
 use porchlight::domain::{TenantId, WebhookEvent};
 use porchlight::ports::{AfterAttempt, Attempt, Delivery, DeliveryState, StoreError, WebhookEventRecord, WebhookStore};
@@ -202,35 +202,6 @@ impl DynamoStore {
         Ok((positions, answer.last_evaluated_key))
     }
 
-    /// The tenant's items with sort keys `sks`, in that order (missing ones left out).
-    async fn get_many(&self, tenant: &TenantId, sks: &[String]) -> Result<Vec<Item>, StoreError> {
-        let mut found: HashMap<String, Item> = HashMap::new();
-        for chunk in sks.chunks(100) {
-            let keys = chunk
-                .iter()
-                .map(|sk| HashMap::from([("PK".to_owned(), s(tenant_pk(tenant))), ("SK".to_owned(), s(sk))]))
-                .collect();
-            let mut request = KeysAndAttributes::builder().set_keys(Some(keys)).build().map_err(unavailable)?;
-            loop {
-                let answer = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                for item in answer.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
-                    found.insert(text(&item, "SK")?.to_owned(), item);
-                }
-                match answer.unprocessed_keys.and_then(|mut keys| keys.remove(&self.table)) {
-                    Some(rest) if !rest.keys.is_empty() => request = rest,
-                    _ => break,
-                }
-            }
-        }
-        Ok(sks.iter().filter_map(|sk| found.remove(sk)).collect())
-    }
-
     async fn pending_delivery(&self, tenant: &TenantId, id: &str) -> Result<Delivery, StoreError> {
         let item = self.get(tenant_pk(tenant), &delivery_sk(id)).await?.ok_or(StoreError::NotFound)?;
         let delivery = read_delivery(&item)?;
@@ -267,7 +238,7 @@ impl WebhookStore for DynamoStore {
             let size = (limit - events.len()).min(1000);
             let (page, next) = self.gsi3_page(&partition, (&range.0, &range.1), false, start, size).await?;
             let sks: Vec<String> = page.iter().filter_map(|p| p.split_once('#')).map(|(_, id)| event_sk(id)).collect();
-            for item in self.get_many(tenant, &sks).await? {
+            for item in self.get_many(tenant, &sks, false).await? {
                 events.push(read_event(&item)?);
             }
             match next {
@@ -434,7 +405,7 @@ impl WebhookStore for DynamoStore {
             let (page, next) = self.gsi3_page(&partition, ("0", &high), true, start, 100).await?;
             let sks: Vec<String> =
                 page.iter().filter_map(|p| p.split_once('#')).map(|(_, id)| delivery_sk(id)).collect();
-            for item in self.get_many(tenant, &sks).await? {
+            for item in self.get_many(tenant, &sks, false).await? {
                 let delivery = read_delivery(&item)?;
                 if state.is_none_or(|wanted| delivery.state == wanted) {
                     deliveries.push(delivery);
@@ -491,11 +462,11 @@ impl WebhookStore for DynamoStore {
             .iter()
             .map(|item| text(item, "GSI2SK").map(|p| p.split_once('#').map_or(p, |(_, id)| id)).map(event_sk))
             .collect::<Result<Vec<_>, _>>()?;
-        self.get_many(tenant, &sks).await?.iter().map(read_event).collect()
+        self.get_many(tenant, &sks, false).await?.iter().map(read_event).collect()
     }
 
     async fn deliveries(&self, tenant: &TenantId, ids: &[String]) -> Result<Vec<Delivery>, StoreError> {
         let sks: Vec<String> = ids.iter().take(100).map(|id| delivery_sk(id)).collect();
-        self.get_many(tenant, &sks).await?.iter().map(read_delivery).collect()
+        self.get_many(tenant, &sks, false).await?.iter().map(read_delivery).collect()
     }
 }
