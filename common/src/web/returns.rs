@@ -256,21 +256,12 @@ async fn submit(State(web): State<Web>, Path(slug): Path<String>, client: Client
     };
     let submission = match submission {
         Ok(submission) => submission,
-        Err(FormError::TooLarge) => {
-            return lookup(
-                &visit,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                Some(("return_errors_heading", "return_error_too_large")),
-                "",
-            );
-        }
-        Err(FormError::Unreadable) => {
-            return lookup(
-                &visit,
-                StatusCode::BAD_REQUEST,
-                Some(("return_errors_heading", "return_error_unreadable")),
-                "",
-            );
+        Err(error) => {
+            let (status, message) = match error {
+                FormError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "return_error_too_large"),
+                FormError::Unreadable => (StatusCode::BAD_REQUEST, "return_error_unreadable"),
+            };
+            return lookup(&visit, status, Some(("return_errors_heading", message)), "");
         }
     };
     let field = |name: &str| submission.fields.get(name).map(|v| v.trim().to_owned()).unwrap_or_default();
