@@ -166,6 +166,40 @@ test("the portal's pages pass axe, read in German, and a return outside the wind
   await axeOf(`${base}/t/${slug}/returns`, "lookup");
   await axeOf(portalUrl(), "the order's lines");
   await axeOf(`${base}/t/${slug}/returns?order_number=%231001&postal_code=99999`, "failed lookup");
+  for (const width of [360, 1280]) {
+    const failed = await open(`${base}/t/${slug}/returns?order_number=%231001&postal_code=99999`, { width, javaScript: false });
+    try {
+      assert.equal(failed.response.status(), 404);
+      assert.ok((await failed.page.textContent("main")).includes(en.not_found_heading));
+      await failed.page.screenshot({ path: `${shots}/returns-not-found-${width}.png`, fullPage: true });
+    } finally {
+      await failed.context.close();
+    }
+  }
+
+  // A form whose part cannot be read (a control character in a part's name; no browser sends
+  // one): the lookup form again, saying so.
+  const boundary = "porchlight-browser-test";
+  const part = (name, value) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const unreadable = await fetch(`${base}/t/${slug}/returns`, {
+    method: "POST",
+    headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
+    body: part("order_number", ORDER.number) + part("note\u0003", "x") + `--${boundary}--\r\n`,
+  });
+  assert.equal(unreadable.status, 400);
+  const html = await unreadable.text();
+  for (const width of [360, 1280]) {
+    const shown = await open(`${base}/t/${slug}/returns`, { width, bypassCSP: true });
+    try {
+      await shown.page.setContent(html);
+      const text = await shown.page.textContent("main");
+      assert.ok(text.includes(en.return_errors_heading) && text.includes(en.return_error_unreadable), text);
+      if (width === 360) assert.deepEqual(await axe(shown.page), [], "unreadable form");
+      await shown.page.screenshot({ path: `${shots}/returns-unreadable-${width}.png`, fullPage: true });
+    } finally {
+      await shown.context.close();
+    }
+  }
 
   const wide = await open(portalUrl("de"), { width: 1280, javaScript: false });
   try {
