@@ -167,15 +167,8 @@ impl DynamoStore {
                 .condition_expression("attribute_exists(PK)")
                 .build()
                 .map_err(unavailable)?;
-            let mut entry = HashMap::from([
-                ("PK".to_owned(), s(&pk)),
-                ("SK".to_owned(), s(list_entry_sk(shipment.created_at, &shipment.id))),
-                ("tenant_id".to_owned(), s(tenant.as_str())),
-                ("shipment_id".to_owned(), s(shipment.id.as_str())),
-            ]);
-            if let Some(expires_at) = item.get("expires_at") {
-                entry.insert("expires_at".to_owned(), expires_at.clone());
-            }
+            let expires_at = item.get("expires_at").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok());
+            let entry = list_entry_item(&shipment, expires_at);
             let put = Put::builder().table_name(&self.table).set_item(Some(entry)).build().map_err(unavailable)?;
             let result = self
                 .client
@@ -219,6 +212,20 @@ impl DynamoStore {
         }
         Ok(tenants)
     }
+}
+
+/// A shipment's list entry: its place in its tenant's listing by creation, expiring with it.
+pub(super) fn list_entry_item(shipment: &Shipment, expires_at: Option<i64>) -> Item {
+    let mut item = HashMap::from([
+        ("PK".to_owned(), s(tenant_pk(&shipment.tenant_id))),
+        ("SK".to_owned(), s(list_entry_sk(shipment.created_at, &shipment.id))),
+        ("tenant_id".to_owned(), s(shipment.tenant_id.as_str())),
+        ("shipment_id".to_owned(), s(shipment.id.as_str())),
+    ]);
+    if let Some(at) = expires_at {
+        item.insert("expires_at".to_owned(), AttributeValue::N(at.to_string()));
+    }
+    item
 }
 
 /// The page of `limit` shipments from `shipments`, read in `order` with one more than the

@@ -46,7 +46,8 @@
 //! found by shoppers.
 //!
 //! A shipment, its leg items and its list entry change in one transaction (a conditional put
-//! when the legs and the entry stay as they are); the shipment item's `version` condition gives optimistic concurrency.
+//! when the legs and the entry stay as they are); the shipment item's `version` condition
+//! gives optimistic concurrency.
 //! Explicit poll times are spread over 16 GSI2 partitions (by the id's first hex digit) so that
 //! no one partition takes every scheduler read; shipments on a cadence sit in the partition of
 //! their cadence and ten-minute share of it, which changes only with their status, so a quiet poll writes
@@ -228,7 +229,8 @@ impl DynamoStore {
     }
 
     /// The tenant's items with sort keys `sks`, in that order (missing ones left out), read in
-    /// batches of 100 (the most one `BatchGetItem` takes); `consistent` reads cost twice an eventually consistent one.
+    /// batches of 100 (the most one `BatchGetItem` takes); `consistent` reads cost twice an
+    /// eventually consistent one.
     pub(super) async fn get_many(
         &self,
         tenant: &TenantId,

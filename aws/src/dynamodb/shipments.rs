@@ -77,21 +77,6 @@ fn leg_item(shipment: &Shipment, sk: String, slug: &Slug, number: &TrackingNumbe
     item
 }
 
-/// A list entry: the shipment's place in its tenant's listing by creation (see
-/// [`super::listing`]).
-fn list_entry_item(shipment: &Shipment, sk: String, expires_at: Option<i64>) -> Item {
-    let mut item = HashMap::from([
-        ("PK".to_owned(), s(tenant_pk(&shipment.tenant_id))),
-        ("SK".to_owned(), s(sk)),
-        ("tenant_id".to_owned(), s(shipment.tenant_id.as_str())),
-        ("shipment_id".to_owned(), s(shipment.id.as_str())),
-    ]);
-    if let Some(at) = expires_at {
-        item.insert("expires_at".to_owned(), AttributeValue::N(at.to_string()));
-    }
-    item
-}
-
 /// DEFLATE level for shipment bodies: JSON timelines shrink four- to sixfold, and items are
 /// billed per started KB written and 4 KB read.
 const BODY_COMPRESSION: u8 = 6;
@@ -210,7 +195,7 @@ impl DynamoStore {
             if let Some(old_entry) = old_entry.filter(|old_entry| *old_entry != entry) {
                 writes.push(self.delete_key(pk.clone(), old_entry)?);
             }
-            writes.push(self.put(list_entry_item(shipment, entry, expires_at), None)?);
+            writes.push(self.put(super::listing::list_entry_item(shipment, expires_at), None)?);
         }
         if expiry_moved {
             for sk in kept_legs {
